@@ -1,0 +1,347 @@
+/* Parses dbsetup's options from its environment, then its command line. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exitcode.h"
+#include "log.h"
+
+enum opt_id {
+  OPT_REPLICATE = 1000,
+  OPT_STOP_TIMEOUT,
+  OPT_REPLICATOR_STOP_TIMEOUT,
+  OPT_SIGNAL_CHILD_ONLY,
+  OPT_DB,
+  OPT_VOLUME,
+  OPT_SCHEMA,
+  OPT_LITESTREAM_CONFIG,
+  OPT_NO_EXPAND_ENV,
+  OPT_LITESTREAM,
+  OPT_MIGRATE,
+  OPT_MIGRATE_FAILURE,
+  OPT_SEED,
+  OPT_NO_RESTORE,
+  OPT_NO_REPLICATE,
+  OPT_USER,
+  OPT_REPLICA,
+  OPT_PARALLELISM,
+  OPT_RESTORE_TIMEOUT,
+  OPT_VERIFY,
+  OPT_PRISMA_MIGRATIONS,
+  OPT_LOG_LEVEL,
+  OPT_VERSION,
+  OPT_HELP = 'h',
+  OPT_VERBOSE = 'v',
+  OPT_QUIET = 'q',
+};
+
+/* One row per option: its flag, its variable, and its help text. */
+struct opt_desc {
+  const char *name;
+  int has_arg;
+  int id;
+  const char *env;
+  const char *arg;
+  const char *help;
+};
+
+static const struct opt_desc opts[] = {
+    {"replicate", 1, OPT_REPLICATE, "DBSETUP_REPLICATE", "CMD",
+     "replicator command, run with /bin/sh -c (default: litestream replicate "
+     "when litestream.yml has the database)"},
+    {"stop-timeout", 1, OPT_STOP_TIMEOUT, "DBSETUP_STOP_TIMEOUT", "SECS",
+     "time the app gets after a stop signal before SIGKILL (7)"},
+    {"replicator-stop-timeout", 1, OPT_REPLICATOR_STOP_TIMEOUT,
+     "DBSETUP_REPLICATOR_STOP_TIMEOUT", "SECS",
+     "time the replicator gets for its final sync after the app is gone (2)"},
+    {"signal-child-only", 0, OPT_SIGNAL_CHILD_ONLY, "DBSETUP_SIGNAL_CHILD_ONLY",
+     NULL, "forward signals to the app's pid, not its process group"},
+    {"db", 1, OPT_DB, "DBSETUP_DB", "PATH",
+     "the database path the app opens (default: discovered)"},
+    {"volume", 1, OPT_VOLUME, "DBSETUP_VOLUME", "DIR",
+     "the persistent volume (/data)"},
+    {"schema", 1, OPT_SCHEMA, "DBSETUP_SCHEMA", "PATH",
+     "Prisma schema (default: package.json prisma.schema, ./schema.prisma, "
+     "./prisma/schema.prisma)"},
+    {"litestream-config", 1, OPT_LITESTREAM_CONFIG, "DBSETUP_LITESTREAM_CONFIG",
+     "PATH",
+     "litestream.yml (default: $LITESTREAM_CONFIG, ./litestream.yml, "
+     "/etc/litestream.yml)"},
+    {"no-expand-env", 0, OPT_NO_EXPAND_ENV, "DBSETUP_NO_EXPAND_ENV", NULL,
+     "do not expand $VARS in litestream.yml"},
+    {"litestream", 1, OPT_LITESTREAM, "DBSETUP_LITESTREAM", "PATH",
+     "the litestream binary (default: PATH, then node_modules/@flydotio/"
+     "litestream-linux-<arch>/litestream)"},
+    {"migrate", 1, OPT_MIGRATE, "DBSETUP_MIGRATE", "CMD",
+     "migration command, run with /bin/sh -c on every boot (default: native "
+     "Prisma migrations when prisma/migrations exists)"},
+    {"migrate-failure", 1, OPT_MIGRATE_FAILURE, "DBSETUP_MIGRATE_FAILURE",
+     "exit|continue", "on a failed migration, exit 80 (default) or start the "
+     "app anyway so an operator can repair"},
+    {"seed", 1, OPT_SEED, "DBSETUP_SEED", "CMD",
+     "seed command for a fresh database (default: package.json prisma.seed)"},
+    {"no-restore", 0, OPT_NO_RESTORE, "DBSETUP_NO_RESTORE", NULL,
+     "never restore a missing database from its backup"},
+    {"no-replicate", 0, OPT_NO_REPLICATE, "DBSETUP_NO_REPLICATE", NULL,
+     "do not start the replicator"},
+    {"user", 1, OPT_USER, "DBSETUP_USER", "USER[:GROUP]",
+     "run migrate, seed, replicator and app as this user (root only)"},
+    {"replica", 1, OPT_REPLICA, "DBSETUP_REPLICA", "NAME",
+     "restore from this replica of litestream.yml"},
+    {"parallelism", 1, OPT_PARALLELISM, "DBSETUP_PARALLELISM", "N",
+     "parallel downloads during restore (8)"},
+    {"restore-timeout", 1, OPT_RESTORE_TIMEOUT, "DBSETUP_RESTORE_TIMEOUT",
+     "SECS", "give up retrying an unreachable backup after this long (120)"},
+    {"verify", 1, OPT_VERIFY, "DBSETUP_VERIFY", "full|quick|none",
+     "check a restored database with PRAGMA integrity_check/quick_check "
+     "(quick)"},
+    {"prisma-migrations", 1, OPT_PRISMA_MIGRATIONS, "DBSETUP_PRISMA_MIGRATIONS",
+     "DIR", "Prisma migrations folder (default: <schema dir>/migrations)"},
+    {"log-level", 1, OPT_LOG_LEVEL, "DBSETUP_LOG_LEVEL",
+     "debug|info|warn|error", "log level (info)"},
+    {"verbose", 0, OPT_VERBOSE, NULL, NULL, "-v: log level debug"},
+    {"quiet", 0, OPT_QUIET, NULL, NULL, "-q: log level warn"},
+    {"version", 0, OPT_VERSION, NULL, NULL, "print the version and exit"},
+    {"help", 0, OPT_HELP, NULL, NULL, "-h: print this help and exit"},
+};
+
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+
+int dbs_config_parse_seconds(const char *s, unsigned *ms) {
+  char *end;
+  if (s == NULL || *s == '\0')
+    return -EINVAL;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno != 0 || *end != '\0' || !isfinite(v) || v < 0 || v > 86400)
+    return -EINVAL;
+  *ms = (unsigned)llround(v * 1000.0);
+  return 0;
+}
+
+int dbs_config_parse_bool(const char *s, bool *out) {
+  static const char *const yes[] = {"1", "true", "yes", "on"};
+  static const char *const no[] = {"0", "false", "no", "off", ""};
+  for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+    if (strcasecmp(s, yes[i]) == 0)
+      return *out = true, 0;
+  for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+    if (strcasecmp(s, no[i]) == 0)
+      return *out = false, 0;
+  return -EINVAL;
+}
+
+static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out) {
+  char *end;
+  if (s == NULL || *s == '\0')
+    return -EINVAL;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (errno != 0 || *end != '\0' || *s == '-' || v < min || v > max)
+    return -EINVAL;
+  *out = (unsigned)v;
+  return 0;
+}
+
+/* Applies one option value; from names where it came from for messages. */
+static int apply(struct dbs_config *cfg, const struct opt_desc *o,
+                 const char *val, const char *from) {
+  bool b;
+  enum dbs_log_level lvl;
+  switch (o->id) {
+  case OPT_REPLICATE: cfg->replicate = *val ? val : NULL; return 0;
+  case OPT_STOP_TIMEOUT:
+    if (dbs_config_parse_seconds(val, &cfg->stop_timeout_ms) == 0)
+      return 0;
+    break;
+  case OPT_REPLICATOR_STOP_TIMEOUT:
+    if (dbs_config_parse_seconds(val, &cfg->replicator_stop_timeout_ms) == 0)
+      return 0;
+    break;
+  case OPT_RESTORE_TIMEOUT:
+    if (dbs_config_parse_seconds(val, &cfg->restore_timeout_ms) == 0)
+      return 0;
+    break;
+  case OPT_SIGNAL_CHILD_ONLY:
+  case OPT_NO_EXPAND_ENV:
+  case OPT_NO_RESTORE:
+  case OPT_NO_REPLICATE:
+    if (val == NULL)
+      b = true;
+    else if (dbs_config_parse_bool(val, &b) != 0)
+      break;
+    if (o->id == OPT_SIGNAL_CHILD_ONLY) cfg->signal_child_only = b;
+    if (o->id == OPT_NO_EXPAND_ENV) cfg->no_expand_env = b;
+    if (o->id == OPT_NO_RESTORE) cfg->no_restore = b;
+    if (o->id == OPT_NO_REPLICATE) cfg->no_replicate = b;
+    return 0;
+  case OPT_DB: cfg->db = *val ? val : NULL; return 0;
+  case OPT_VOLUME:
+    if (*val == '\0')
+      break;
+    cfg->volume = val;
+    return 0;
+  case OPT_SCHEMA: cfg->schema = *val ? val : NULL; return 0;
+  case OPT_LITESTREAM_CONFIG: cfg->litestream_config = *val ? val : NULL; return 0;
+  case OPT_LITESTREAM: cfg->litestream = *val ? val : NULL; return 0;
+  case OPT_MIGRATE: cfg->migrate = *val ? val : NULL; return 0;
+  case OPT_MIGRATE_FAILURE:
+    if (strcmp(val, "exit") == 0)
+      cfg->migrate_failure = DBS_MIGRATE_FAILURE_EXIT;
+    else if (strcmp(val, "continue") == 0)
+      cfg->migrate_failure = DBS_MIGRATE_FAILURE_CONTINUE;
+    else
+      break;
+    return 0;
+  case OPT_SEED: cfg->seed = *val ? val : NULL; return 0;
+  case OPT_USER: cfg->user = *val ? val : NULL; return 0;
+  case OPT_REPLICA: cfg->replica = *val ? val : NULL; return 0;
+  case OPT_PARALLELISM:
+    if (parse_uint(val, 1, 64, &cfg->parallelism) == 0)
+      return 0;
+    break;
+  case OPT_VERIFY:
+    if (strcmp(val, "quick") == 0) cfg->verify = DBS_VERIFY_QUICK;
+    else if (strcmp(val, "full") == 0) cfg->verify = DBS_VERIFY_FULL;
+    else if (strcmp(val, "none") == 0) cfg->verify = DBS_VERIFY_NONE;
+    else break;
+    return 0;
+  case OPT_PRISMA_MIGRATIONS: cfg->prisma_migrations = *val ? val : NULL; return 0;
+  case OPT_LOG_LEVEL:
+    if (dbs_log_parse_level(val, &lvl) != 0)
+      break;
+    dbs_log_set_level(lvl);
+    return 0;
+  case OPT_VERBOSE: dbs_log_set_level(DBS_LOG_DEBUG); return 0;
+  case OPT_QUIET: dbs_log_set_level(DBS_LOG_WARN); return 0;
+  default: return 0;
+  }
+  dbs_log_errorx("invalid value '%s' for %s%s (expected %s; see dbsetup --help)",
+                 val ? val : "", from, from[0] == '-' ? o->name : "",
+                 o->arg ? o->arg : "1 or 0");
+  return -EINVAL;
+}
+
+static void set_defaults(struct dbs_config *cfg) {
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->stop_timeout_ms = 7000;
+  cfg->replicator_stop_timeout_ms = 2000;
+  cfg->volume = "/data";
+  cfg->migrate_failure = DBS_MIGRATE_FAILURE_EXIT;
+  cfg->parallelism = 8;
+  cfg->restore_timeout_ms = 120000;
+  cfg->verify = DBS_VERIFY_QUICK;
+}
+
+int dbs_config_parse(struct dbs_config *cfg, int argc, char **argv) {
+  struct option longopts[NOPTS + 1];
+  int action = DBS_CONFIG_RUN;
+
+  set_defaults(cfg);
+  /* Litestream's own variable comes before our default search. */
+  const char *lsc = getenv("LITESTREAM_CONFIG");
+  if (lsc != NULL && *lsc != '\0')
+    cfg->litestream_config = lsc;
+  for (size_t i = 0; i < NOPTS; i++) {
+    const char *val = opts[i].env ? getenv(opts[i].env) : NULL;
+    if (val == NULL)
+      continue;
+    if (apply(cfg, &opts[i], val, opts[i].env) != 0)
+      return -EINVAL;
+  }
+
+  for (size_t i = 0; i < NOPTS; i++) {
+    longopts[i].name = opts[i].name;
+    longopts[i].has_arg = opts[i].has_arg ? required_argument : no_argument;
+    longopts[i].flag = NULL;
+    longopts[i].val = opts[i].id;
+  }
+  memset(&longopts[NOPTS], 0, sizeof(longopts[NOPTS]));
+
+  optind = 0; /* reset getopt, including GNU's internal state */
+  opterr = 0;
+  for (;;) {
+    int longidx = -1;
+    int c = getopt_long(argc, argv, "+hvq", longopts, &longidx);
+    if (c == -1)
+      break;
+    if (c == '?' || c == ':') {
+      const char *bad = argv[optind - 1];
+      if (optopt != 0 && optopt < 1000 && c == '?')
+        dbs_log_errorx("unknown option '-%c' (see dbsetup --help; put the app "
+                       "command after --)", optopt);
+      else
+        dbs_log_errorx("unknown option or missing value: '%s' (see dbsetup "
+                       "--help; put the app command after --)", bad);
+      return -EINVAL;
+    }
+    const struct opt_desc *o = NULL;
+    for (size_t i = 0; i < NOPTS; i++)
+      if (opts[i].id == c)
+        o = &opts[i];
+    if (o == NULL)
+      return -EINVAL;
+    if (c == OPT_HELP) {
+      action = DBS_CONFIG_HELP;
+      continue;
+    }
+    if (c == OPT_VERSION) {
+      action = DBS_CONFIG_VERSION;
+      continue;
+    }
+    if (apply(cfg, o, o->has_arg ? optarg : NULL, "--") != 0)
+      return -EINVAL;
+  }
+  cfg->argv = argv + optind;
+  if (action == DBS_CONFIG_RUN && cfg->argv[0] == NULL) {
+    dbs_log_errorx("no command given: usage: dbsetup [OPTIONS] [--] COMMAND "
+                   "[ARG...] (see dbsetup --help)");
+    return -EINVAL;
+  }
+  return action;
+}
+
+void dbs_config_usage(FILE *out) {
+  fprintf(out,
+          "Usage: dbsetup [OPTIONS] [--] COMMAND [ARG...]\n"
+          "       dbsetup restore [OPTIONS] DB_PATH|REPLICA_URL\n"
+          "       dbsetup generations [OPTIONS] DB_PATH|REPLICA_URL\n"
+          "       dbsetup migrate [--status] [--schema F] [--db PATH]\n\n"
+          "Sets up the app's SQLite database (discover, link onto the volume,\n"
+          "restore from its Litestream backup, migrate, seed once), then runs\n"
+          "COMMAND and its replicator under supervision.\n\nOptions (each also "
+          "read from the variable shown; the flag wins):\n");
+  for (size_t i = 0; i < NOPTS; i++) {
+    char left[96];
+    snprintf(left, sizeof(left), "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",
+             opts[i].arg ? opts[i].arg : "");
+    fprintf(out, "  %-34s %s", left, opts[i].help);
+    if (opts[i].env)
+      fprintf(out, " [%s]", opts[i].env);
+    fputc('\n', out);
+  }
+  fprintf(out,
+          "\nExit status:\n"
+          "  0-255  the app's own exit status\n"
+          "  128+N  the app died of signal N\n"
+          "  64     usage error (bad option or value)\n"
+          "  65     the database file is not SQLite, or the replica is corrupt "
+          "or unsupported\n"
+          "  69     backup storage unreachable or refusing: no fresh database "
+          "was created\n"
+          "  70     internal error\n"
+          "  73     the volume or database is not writable\n"
+          "  75     another dbsetup holds the volume lock\n"
+          "  77     --user needs root; dbsetup must not be installed setuid\n"
+          "  78     configuration error (litestream.yml, Prisma schema, path "
+          "mismatch)\n"
+          "  80     migration failed\n"
+          "  81     seed failed\n"
+          "  126    the command is not executable\n"
+          "  127    the command was not found\n");
+}

@@ -1,0 +1,143 @@
+/* --user: resolve USER[:GROUP] and switch a child to that identity. */
+#include "privdrop.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Parses a decimal id; returns 0 or -EINVAL. */
+static int parse_id(const char *s, unsigned long *out) {
+  char *end;
+  if (*s < '0' || *s > '9')
+    return -EINVAL;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v >= (unsigned long)UINT_MAX)
+    return -EINVAL;
+  *out = v;
+  return 0;
+}
+
+int dbs_privdrop_resolve(const char *spec, struct dbs_creds *out) {
+  char user[256], *group = NULL;
+  unsigned long id;
+  struct passwd *pw;
+  int have_gid = 0;
+
+  memset(out, 0, sizeof(*out));
+  if (spec == NULL || *spec == '\0' || strlen(spec) >= sizeof(user))
+    return -EINVAL;
+  strcpy(user, spec);
+  char *colon = strchr(user, ':');
+  if (colon != NULL) {
+    *colon = '\0';
+    group = colon + 1;
+    if (*group == '\0' || *user == '\0')
+      return -EINVAL;
+  }
+
+  if (parse_id(user, &id) == 0) {
+    out->uid = (uid_t)id;
+    pw = getpwuid(out->uid);
+  } else {
+    pw = getpwnam(user);
+    if (pw == NULL) {
+      dbs_log_errorx("--user: no user named '%s' in /etc/passwd (use a "
+                     "numeric uid or add the user to the image)", user);
+      return -ENOENT;
+    }
+    out->uid = pw->pw_uid;
+  }
+  if (pw != NULL) {
+    out->gid = pw->pw_gid;
+    have_gid = 1;
+    out->home = strdup(pw->pw_dir && *pw->pw_dir ? pw->pw_dir : "/");
+    out->name = strdup(pw->pw_name);
+  } else {
+    out->home = strdup("/");
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%lu", (unsigned long)out->uid);
+    out->name = strdup(buf);
+  }
+  if (out->home == NULL || out->name == NULL)
+    goto nomem;
+
+  if (group != NULL) {
+    if (parse_id(group, &id) == 0) {
+      out->gid = (gid_t)id;
+    } else {
+      struct group *gr = getgrnam(group);
+      if (gr == NULL) {
+        dbs_log_errorx("--user: no group named '%s' in /etc/group (use a "
+                       "numeric gid)", group);
+        dbs_privdrop_free(out);
+        return -ENOENT;
+      }
+      out->gid = gr->gr_gid;
+    }
+    have_gid = 1;
+  }
+  if (!have_gid)
+    out->gid = (gid_t)out->uid; /* never fall back to gid 0 */
+
+  /* Supplementary groups only come with a passwd entry and no explicit
+   * group: an explicit group means exactly that group. */
+  if (pw != NULL && group == NULL) {
+    int n = 32;
+    for (;;) {
+      gid_t *g = calloc((size_t)n, sizeof(gid_t));
+      if (g == NULL)
+        goto nomem;
+      int got = n;
+      if (getgrouplist(pw->pw_name, out->gid, g, &got) >= 0) {
+        out->groups = g;
+        out->ngroups = (size_t)got;
+        break;
+      }
+      free(g);
+      if (got <= n || got > 65536)
+        break;
+      n = got;
+    }
+  }
+  return 0;
+nomem:
+  dbs_privdrop_free(out);
+  return -ENOMEM;
+}
+
+void dbs_privdrop_free(struct dbs_creds *creds) {
+  free(creds->groups);
+  free(creds->home);
+  free(creds->name);
+  memset(creds, 0, sizeof(*creds));
+}
+
+int dbs_privdrop_apply(const struct dbs_creds *creds) {
+  gid_t one = creds->gid;
+  const gid_t *groups = creds->ngroups > 0 ? creds->groups : &one;
+  size_t n = creds->ngroups > 0 ? creds->ngroups : 1;
+  if (setgroups(n, groups) != 0)
+    return -errno;
+  if (setgid(creds->gid) != 0)
+    return -errno;
+  if (setuid(creds->uid) != 0)
+    return -errno;
+  /* A dropped root must not be able to come back. */
+  if (creds->uid != 0 && (setuid(0) == 0 || geteuid() == 0))
+    return -EPERM;
+  return 0;
+}
+
+int dbs_privdrop_check_not_setuid(void) {
+  if (getuid() != geteuid() || getgid() != getegid())
+    return -EPERM;
+  return 0;
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets everything up on a fresh Debian 12 machine and runs the whole test
+# suite twice: a -Werror build, then an ASan+UBSan build.
+# Environment: DBS_TEST_EXCLUDE (ctest -LE regex), DBS_SKIP_ASAN=1.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash scripts/deps.sh
+export DBS_PEERS=${DBS_PEERS:-$root/.peers}
+bash scripts/peers.sh
+jobs=$(nproc)
+run_suite() { # build-dir, label-exclude regex, extra cmake args...
+  local dir=$1 exclude=$2; shift 2
+  cmake -S . -B "$dir" -DDBSETUP_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs" >/dev/null
+  local args=(--test-dir "$dir" --output-on-failure -j "$jobs")
+  [ -n "$exclude" ] && args+=(-LE "$exclude")
+  ctest "${args[@]}"
+}
+start=$(date +%s)
+user_exclude=${DBS_TEST_EXCLUDE:-}
+echo "== build (-Werror) and test"
+run_suite build/ci "${user_exclude:-bench}"
+if [ "${DBS_SKIP_ASAN:-0}" != 1 ]; then
+  echo "== build (ASan+UBSan) and test"
+  # Container tests build their own image from source; they are not rerun.
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    run_suite build/asan "container|bench${user_exclude:+|$user_exclude}" \
+    -DDBSETUP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+fi
+echo "== all tests passed in $(( $(date +%s) - start )) s"
