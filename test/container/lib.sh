@@ -1,0 +1,134 @@
+# Helpers for the container tests and benchmark; source after
+# test/integration/lib.sh. Builds (once, under a lock, with podman's layer
+# cache) the images from the current source:
+#   $CT_IMAGE     the example app with dbsetup as ENTRYPOINT
+#   $CT_BASE ...  the local base images from scripts/container-setup.sh
+# and starts the patched s3rver on the host's loopback for containers run
+# with --network host.
+export CONTAINERS_CONF=$DBS_SRC/test/container/containers.conf
+CT_STATE=${DBS_CONTAINER_STATE:-/var/cache/dbsetup-container}
+CT_IMAGE=localhost/dbsetup-example:test
+CT_BIN_IMAGE=localhost/dbsetup-bin:test
+CT_S3_KEY=S3RVER CT_S3_SECRET=S3RVER
+CT_CA=/etc/ssl/certs/ca-certificates.crt
+_ct_containers=()
+
+# Builds (or finds cached) every image; serialised across test scripts.
+ct_images() {
+  mkdir -p "$CT_STATE"
+  (
+    flock -x 9
+    DBS_PEERS=$DBS_PEERS bash "$DBS_SRC/scripts/container-setup.sh" >/dev/null
+    . "$CT_STATE/images.env"
+    podman build -q --network host -f "$DBS_SRC/docker/Dockerfile" --target dbsetup \
+      --build-arg BUILD_IMAGE="$base" -t "$CT_BIN_IMAGE" "$DBS_SRC" >/dev/null
+    # The host's CA bundle lets npm reach the registry through this
+    # machine's TLS proxy; better-sqlite3 compiles (no prebuilt download).
+    local ca=()
+    [ -s "$CT_CA" ] && ca=(-v "$CT_CA:/run/ca.crt:ro" --build-arg NODE_EXTRA_CA_CERTS=/run/ca.crt)
+    podman build -q --network host "${ca[@]}" \
+      --build-arg NODE_IMAGE="$node" --build-arg DBSETUP_IMAGE="$CT_BIN_IMAGE" \
+      --build-arg LITESTREAM_IMAGE="$litestream" \
+      -t "$CT_IMAGE" "$DBS_SRC/docker/example" >/dev/null
+  ) 9>"$CT_STATE/images.lock" || fail "building the container images"
+  . "$CT_STATE/images.env"
+  CT_BASE=$base CT_NODE=$node CT_LITESTREAM=$litestream
+}
+
+# A TCP port nobody listens on.
+ct_free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 30000))
+    ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+  done
+}
+
+# Starts the patched s3rver (scripts/peers.sh installs it) with a bucket;
+# sets CT_S3_PORT, CT_S3_DIR, CT_BUCKET. Call again after ct_s3_stop to
+# bring the same server back.
+ct_s3_start() {
+  CT_BUCKET=${CT_BUCKET:-dbs-test}
+  CT_S3_DIR=${CT_S3_DIR:-$T/s3}
+  CT_S3_PORT=${CT_S3_PORT:-$(ct_free_port)}
+  mkdir -p "$CT_S3_DIR"
+  local bin=$DBS_PEERS/s3rver/node_modules/s3rver/bin/s3rver.js
+  [ -f "$bin" ] || fail "no patched s3rver in $DBS_PEERS (run scripts/peers.sh)"
+  node "$bin" -d "$CT_S3_DIR" -a 127.0.0.1 -p "$CT_S3_PORT" \
+    --configure-bucket "$CT_BUCKET" >>"$T/s3rver.log" 2>&1 &
+  CT_S3_PID=$!
+  cleanup "kill $CT_S3_PID 2>/dev/null"
+  wait_for 20 curl -s -o /dev/null "http://127.0.0.1:$CT_S3_PORT/" ||
+    fail "s3rver did not start (see $T/s3rver.log)"
+}
+ct_s3_stop() {
+  kill "$CT_S3_PID" && wait "$CT_S3_PID" 2>/dev/null || true
+}
+
+# The environment Fly gives an app with `fly storage create`.
+ct_s3_env() {
+  echo "-e BUCKET_NAME=$CT_BUCKET -e AWS_ENDPOINT_URL_S3=http://127.0.0.1:$CT_S3_PORT" \
+    "-e AWS_ACCESS_KEY_ID=$CT_S3_KEY -e AWS_SECRET_ACCESS_KEY=$CT_S3_SECRET -e AWS_REGION=us-east-1"
+}
+
+# ct_run NAME VOLUME_DIR [podman run options...] [-- image args]: starts the
+# example app detached on a free port ($CT_PORT), host network, the S3
+# environment set. Removes the container at exit.
+ct_run() {
+  local name=$1 vol=$2; shift 2
+  CT_PORT=$(ct_free_port)
+  mkdir -p "$vol"
+  podman rm -f "$name" >/dev/null 2>&1 || true
+  # shellcheck disable=SC2046
+  podman run -d --name "$name" --network host -v "$vol:/data" -e PORT="$CT_PORT" \
+    $(ct_s3_env) "$@" >/dev/null || fail "podman run $name"
+  _ct_containers+=("$name")
+  cleanup "podman rm -f -t 0 $name >/dev/null 2>&1"
+}
+
+# Waits until the app answers GET / with 200; dumps the logs otherwise.
+ct_wait_http() { # name [seconds]
+  if ! wait_for "${2:-60}" curl -sf -o /dev/null "http://127.0.0.1:$CT_PORT/"; then
+    podman logs "$1" >&2 || true
+    fail "$1: no HTTP 200 on port $CT_PORT"
+  fi
+}
+
+# Blocks until the container has exited; prints its exit code.
+ct_wait_exit() { # name [seconds]
+  timeout "${2:-60}" podman wait "$1" >/dev/null 2>&1 || true
+  podman inspect "$1" --format '{{.State.ExitCode}} {{.State.Status}}' | {
+    read -r code status
+    [ "$status" = exited ] || { echo "still $status" >&2; echo -1; return; }
+    echo "$code"
+  }
+}
+
+ct_logs() { podman logs "$1" >"$T/$1.log" 2>&1; echo "$T/$1.log"; }
+
+# Line number of the first line containing a string in a file (0: none).
+ct_line_of() { grep -nF -- "$2" "$1" | head -1 | cut -d: -f1 | grep . || echo 0; }
+
+# Restores the bucket's copy with the real litestream on the host into
+# $T/NAME.db, proving what the replicator uploaded.
+ct_restore_elsewhere() { # name
+  local dir=$T/elsewhere-$1
+  mkdir -p "$dir"
+  cat >"$dir/litestream.yml" <<YML
+dbs:
+  - path: $dir/dev.db
+    replicas:
+      - type: s3
+        endpoint: http://127.0.0.1:$CT_S3_PORT
+        bucket: $CT_BUCKET
+        path: litestream/dev.db
+        region: us-east-1
+        force-path-style: true
+        access-key-id: $CT_S3_KEY
+        secret-access-key: $CT_S3_SECRET
+YML
+  "$LITESTREAM" restore -config "$dir/litestream.yml" -o "$T/$1.db" "$dir/dev.db" \
+    >"$dir/restore.log" 2>&1 || { cat "$dir/restore.log" >&2; fail "litestream restore $1"; }
+}
+
+ct_sql() { sqlite3 -cmd '.timeout 5000' "$@"; }
