@@ -51,7 +51,8 @@ int dbs_privdrop_resolve(const char *spec, struct dbs_creds *out) {
     pw = getpwnam(user);
     if (pw == NULL) {
       dbs_log_errorx("--user: no user named '%s' in /etc/passwd (use a "
-                     "numeric uid or add the user to the image)", user);
+                     "numeric uid or add the user to the image)",
+                     user);
       return -ENOENT;
     }
     out->uid = pw->pw_uid;
@@ -77,7 +78,8 @@ int dbs_privdrop_resolve(const char *spec, struct dbs_creds *out) {
       struct group *gr = getgrnam(group);
       if (gr == NULL) {
         dbs_log_errorx("--user: no group named '%s' in /etc/group (use a "
-                       "numeric gid)", group);
+                       "numeric gid)",
+                       group);
         dbs_privdrop_free(out);
         return -ENOENT;
       }
@@ -147,8 +149,7 @@ int dbs_privdrop_apply(const struct dbs_creds *creds) {
   /* A dropped root must not be able to come back. */
   if (creds->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
     return -EPERM;
-  if (creds->uid != 0 && creds->gid != 0 &&
-      (setgid(0) == 0 || setegid(0) == 0))
+  if (creds->uid != 0 && creds->gid != 0 && (setgid(0) == 0 || setegid(0) == 0))
     return -EPERM;
   return 0;
 }

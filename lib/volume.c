@@ -279,7 +279,10 @@ char *dbs_volume_prepare(const char *volume, const char *app_path, char *err,
   if (stat(vol, &st) != 0) {
     if (errno != ENOENT) {
       rc = errno;
-      set_err(err, errlen, "cannot use volume %s: %s", vol, strerror(rc));
+      set_err(err, errlen,
+              "volume %s cannot be used: %s (mount a writable volume there "
+              "or set --volume)",
+              vol, strerror(rc));
       errno = rc;
       goto fail;
     }
@@ -950,8 +953,8 @@ int dbs_volume_chown(const char *volume, const char *target, uid_t uid,
       goto fail;
     }
   }
-  dbs_log_debug("chowned %s and the database files to %ld:%ld", real,
-                (long)uid, (long)gid);
+  dbs_log_debug("chowned %s and the database files to %ld:%ld", real, (long)uid,
+                (long)gid);
   rc = 0;
   goto out;
 nomem:
