@@ -13,15 +13,21 @@
 
 #include "log.h"
 
-/* Parses a decimal id; returns 0 or -EINVAL. */
+/*
+ * Parses a decimal id. Returns 0; -EINVAL when s is not a number (so it is
+ * a name); -ERANGE for a number that is no valid id (-1 is "no change" to
+ * setuid, so 2^32-1 is refused too).
+ */
 static int parse_id(const char *s, unsigned long *out) {
   char *end;
   if (*s < '0' || *s > '9')
     return -EINVAL;
   errno = 0;
   unsigned long v = strtoul(s, &end, 10);
-  if (errno != 0 || *end != '\0' || v >= (unsigned long)UINT_MAX)
+  if (*end != '\0')
     return -EINVAL;
+  if (errno != 0 || v >= (unsigned long)UINT_MAX)
+    return -ERANGE;
   *out = v;
   return 0;
 }
@@ -44,7 +50,10 @@ int dbs_privdrop_resolve(const char *spec, struct dbs_creds *out) {
       goto malformed;
   }
 
-  if (parse_id(user, &id) == 0) {
+  int rc = parse_id(user, &id);
+  if (rc == -ERANGE || (group != NULL && parse_id(group, &id) == -ERANGE))
+    goto malformed;
+  if ((rc = parse_id(user, &id)) == 0) {
     out->uid = (uid_t)id;
     pw = getpwuid(out->uid);
   } else {
