@@ -452,10 +452,12 @@ static int rename_noreplace(const char *from, const char *to) {
 }
 
 /*
- * Moves the regular file at path and its sidecars aside to
- * <path>.in-image[.N]. Stores the chosen name (malloc'd) in *aside.
+ * Moves the regular file at path (size bytes, named base) and its sidecars
+ * aside to <path>.in-image[.N], warning about it. Stores the chosen name
+ * (malloc'd) in *aside.
  */
-static int move_aside(const char *path, char **aside, char *err,
+static int move_aside(const char *path, const char *base, long long size,
+                      const char *target, char **aside, char *err,
                       size_t errlen) {
   char suffix[32];
   struct stat st;
@@ -493,6 +495,10 @@ static int move_aside(const char *path, char **aside, char *err,
     set_err(err, errlen, "cannot move %s aside: %s", path, strerror(-rc));
     return rc;
   }
+  dbs_log_warnx("%s is a database file baked into the image (%lld bytes): "
+                "moved it aside to %s so the app uses %s on the volume; keep "
+                "it out of the image by adding '**/%s*' to .dockerignore",
+                path, size, *aside, target, base);
   for (size_t i = 0; i < NSIDECARS; i++) {
     char *from = cat3(path, sidecars[i], NULL);
     char *to = cat3(*aside, sidecars[i], NULL);
@@ -501,7 +507,7 @@ static int move_aside(const char *path, char **aside, char *err,
     } else if (lstat(from, &st) == 0) {
       rc = rename_noreplace(from, to);
       if (rc == 0)
-        dbs_log_warnx("moved %s aside to %s too", from, to);
+        dbs_log_warnx("also moved %s aside to %s", from, to);
       else
         set_err(err, errlen, "cannot move %s aside to %s: %s", from, to,
                 strerror(-rc));
@@ -614,12 +620,9 @@ int dbs_volume_link(const char *app_path, const char *target, char *err,
     goto out;
   }
 
-  if ((rc = move_aside(app, &aside, err, errlen)) < 0)
+  if ((rc = move_aside(app, base, (long long)st.st_size, target, &aside, err,
+                       errlen)) < 0)
     goto out;
-  dbs_log_warnx("%s is a database file baked into the image (%lld bytes): "
-                "moved it aside to %s so the app uses %s on the volume; keep "
-                "it out of the image by adding '**/%s*' to .dockerignore",
-                app, (long long)st.st_size, aside, target, base);
   if ((rc = replace_link(app, dir, base, target)) < 0) {
     set_err(err, errlen, "cannot link %s -> %s: %s", app, target,
             strerror(-rc));
