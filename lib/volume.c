@@ -643,16 +643,27 @@ out:
   return rc;
 }
 
-/* Reads the pid written into an open lock file; 0 if none (yet). */
-static pid_t read_holder(int fd) {
-  char buf[32];
+/*
+ * Reads "<pid> <hostname>" from an open lock file: returns the pid (0 if
+ * none yet) and copies the hostname (maybe empty) into host.
+ */
+static pid_t read_holder(int fd, char *host, size_t hostlen) {
+  char buf[128];
+  host[0] = '\0';
   for (int tries = 0; tries < 20; tries++) {
     ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
     if (n > 0) {
+      char *end;
       buf[n] = '\0';
-      long pid = strtol(buf, NULL, 10);
-      if (pid > 0 && pid <= INT_MAX)
+      long pid = strtol(buf, &end, 10);
+      if (pid > 0 && pid <= INT_MAX) {
+        if (*end == ' ') {
+          end++;
+          end[strcspn(end, "\n")] = '\0';
+          snprintf(host, hostlen, "%s", end);
+        }
         return (pid_t)pid;
+      }
     }
     /* The holder may be between flock() and write(). */
     struct timespec ts = {0, 10 * 1000 * 1000};
@@ -687,21 +698,27 @@ int dbs_volume_lock(const char *volume, pid_t *holder, char *err,
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     rc = -errno;
     if (rc == -EWOULDBLOCK) {
-      *holder = read_holder(fd);
-      char pid[32] = "unknown";
-      if (*holder > 0)
-        snprintf(pid, sizeof(pid), "%ld", (long)*holder);
+      char host[64], who[128] = "pid unknown";
+      *holder = read_holder(fd, host, sizeof(host));
+      if (*holder > 0 && host[0] != '\0')
+        snprintf(who, sizeof(who), "pid %ld on host %s", (long)*holder, host);
+      else if (*holder > 0)
+        snprintf(who, sizeof(who), "pid %ld", (long)*holder);
       set_err(err, errlen,
-              "another dbsetup (pid %s) is using the volume %s: it holds %s. "
+              "another dbsetup (%s) is using the volume %s: it holds %s. "
               "Only one dbsetup may run per volume; stop the other one first",
-              pid, volume, path);
+              who, volume, path);
     } else {
       set_err(err, errlen, "cannot lock %s: %s", path, strerror(-rc));
     }
     goto fail;
   }
-  char buf[32];
-  int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+  /* The hostname tells containers apart: each may be pid 1. */
+  char buf[128], host[65] = "";
+  if (gethostname(host, sizeof(host) - 1) != 0)
+    host[0] = '\0';
+  int n = snprintf(buf, sizeof(buf), "%ld%s%s\n", (long)getpid(),
+                   host[0] ? " " : "", host);
   if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
     rc = errno ? -errno : -EIO;
     set_err(err, errlen, "cannot write our pid into %s: %s", path,
@@ -838,7 +855,8 @@ static int remove_logged(const char *path, const char *why) {
 int dbs_volume_remove_stale(const char *target) {
   struct stat st;
   int rc = 0;
-  if (lstat(target, &st) == 0)
+  /* stat, as dbs_volume_db_state: a dangling link is a missing DB. */
+  if (stat(target, &st) == 0)
     return -EEXIST;
   if (errno != ENOENT)
     return -errno;

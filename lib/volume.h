@@ -47,12 +47,12 @@ int dbs_volume_link(const char *app_path, const char *target, char *err,
 
 /*
  * Takes an exclusive non-blocking flock on <volume>/.dbsetup.lock, writes
- * our pid into it, and keeps the fd (close-on-exec, so children never hold
- * it) for the process lifetime. Returns 0; -EWOULDBLOCK when another
+ * "<pid> <hostname>" into it, and keeps the fd (close-on-exec, so children
+ * never hold it) for the process lifetime. Returns 0; -EWOULDBLOCK when another
  * process holds it, with the pid it wrote in *holder (0 if unreadable) and
- * a message naming it in err (exit DBS_EXIT_TEMPFAIL); -EALREADY if this
- * process already holds a lock; or -errno (-EACCES/-EROFS: exit
- * DBS_EXIT_CANTCREAT).
+ * a message naming that pid and hostname in err (exit DBS_EXIT_TEMPFAIL);
+ * -EALREADY if this process already holds a lock; or -errno (-EACCES/-EROFS:
+ * exit DBS_EXIT_CANTCREAT).
  */
 int dbs_volume_lock(const char *volume, pid_t *holder, char *err,
                     size_t errlen);

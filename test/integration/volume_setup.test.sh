@@ -33,9 +33,10 @@ cleanup "kill $holder 2>/dev/null; wait $holder 2>/dev/null"
 wait_for 10 grep -q holding "$T/holder.out" || fail "holder did not start"
 run "$VOL" setup "$V" "$APP" >"$T/out" 2>"$T/err"
 assert_eq 75 "$rc" "second dbsetup on the volume"
-assert_contains "$T/err" "another dbsetup (pid $holder) is using the volume" \
+assert_contains "$T/err" "another dbsetup (pid $holder on host $(hostname)) is using" \
   "holder named"
-assert_eq "$holder" "$(cat "$V/.dbsetup.lock")" "lock file keeps the holder's pid"
+assert_eq "$holder $(hostname)" "$(cat "$V/.dbsetup.lock")" \
+  "lock file keeps the holder's pid"
 kill "$holder"
 wait "$holder" 2>/dev/null || true
 run "$VOL" setup "$V" "$APP" >"$T/out" 2>"$T/err"

@@ -539,19 +539,21 @@ static void test_lock_second_holder_named(void **state) {
   int rc = dbs_volume_lock(P("data"), &holder, err, sizeof(err));
   assert_int_equal(rc, -EWOULDBLOCK);
   assert_int_equal(holder, pid);
-  char want[64];
-  snprintf(want, sizeof(want), "another dbsetup (pid %ld)", (long)pid);
+  char host[65] = "", want[160];
+  assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
+  snprintf(want, sizeof(want), "another dbsetup (pid %ld on host %s)",
+           (long)pid, host);
   assert_non_null(strstr(err, want));
   assert_non_null(strstr(err, ".dbsetup.lock"));
-  /* The holder's pid is still in the file: we did not clobber it. */
-  snprintf(want, sizeof(want), "%ld\n", (long)pid);
+  /* The holder's line is still in the file: we did not clobber it. */
+  snprintf(want, sizeof(want), "%ld %s\n", (long)pid, host);
   assert_string_equal(read_file(P("data/.dbsetup.lock")), want);
 
   assert_int_equal(write(done[1], "x", 1), 1);
   assert_int_equal(wait_child(pid), 0);
   /* The holder is gone: the lock is ours, with our pid. */
   assert_int_equal(dbs_volume_lock(P("data"), &holder, err, sizeof(err)), 0);
-  snprintf(want, sizeof(want), "%ld\n", (long)getpid());
+  snprintf(want, sizeof(want), "%ld %s\n", (long)getpid(), host);
   assert_string_equal(read_file(P("data/.dbsetup.lock")), want);
   assert_int_equal(dbs_volume_lock(P("data"), &holder, err, sizeof(err)),
                    -EALREADY);
