@@ -196,26 +196,17 @@ static int mkdir_p(const char *path, mode_t mode) {
 }
 
 /*
- * True when dir (canonical) is a mount point: listed as one in
- * /proc/self/mountinfo, or on another device than its parent.
+ * True when dir (canonical) is on a mounted filesystem other than the
+ * container's root: the longest mount point in /proc/self/mountinfo that
+ * contains dir is not "/". A volume may be a mount point or lie below one.
+ * Without mountinfo: dir is on another device than "/".
  */
-static bool is_mount_point(const char *dir) {
-  struct stat st, pst;
-  char *parent = join(dir, "..");
-  if (parent != NULL && stat(dir, &st) == 0 && stat(parent, &pst) == 0 &&
-      (st.st_dev != pst.st_dev || st.st_ino == pst.st_ino)) {
-    free(parent);
-    return true;
-  }
-  free(parent);
+static bool on_mounted_volume(const char *dir) {
   FILE *f = fopen("/proc/self/mountinfo", "re");
-  if (f == NULL)
-    return false;
-  char *line = NULL;
+  char *line = NULL, *best = NULL;
   size_t cap = 0;
-  bool found = false;
-  while (!found && getline(&line, &cap, f) > 0) {
-    /* id parent major:minor root mount-point ... ; octal escapes (\040). */
+  while (f != NULL && getline(&line, &cap, f) > 0) {
+    /* id parent major:minor root mount-point ...; octal escapes (\040). */
     char *field = line;
     for (int i = 0; i < 4 && field != NULL; i++) {
       field = strchr(field, ' ');
@@ -235,11 +226,22 @@ static bool is_mount_point(const char *dir) {
       }
     }
     *o = '\0';
-    found = strcmp(field, dir) == 0;
+    if (is_within(dir, field) &&
+        (best == NULL || strlen(field) > strlen(best))) {
+      free(best);
+      best = strdup(field);
+    }
   }
   free(line);
-  fclose(f);
-  return found;
+  if (f != NULL)
+    fclose(f);
+  if (best != NULL) {
+    bool mounted = strcmp(best, "/") != 0;
+    free(best);
+    return mounted;
+  }
+  struct stat st, rst;
+  return stat(dir, &st) == 0 && stat("/", &rst) == 0 && st.st_dev != rst.st_dev;
 }
 
 char *dbs_volume_prepare(const char *volume, const char *app_path, char *err,
@@ -313,9 +315,10 @@ char *dbs_volume_prepare(const char *volume, const char *app_path, char *err,
     errno = rc;
     goto fail;
   }
-  if (!created && !is_mount_point(real))
-    dbs_log_warnx("volume %s is not a mount point: the database there will "
-                  "be lost with this container (mount a volume at %s)",
+  if (!created && !on_mounted_volume(real))
+    dbs_log_warnx("volume %s is not a mount point (nor inside one): the "
+                  "database there will be lost with this container (mount a "
+                  "volume at %s)",
                   vol, vol);
   /* access() honours read-only mounts for root too, and we never run
    * setuid, so the real ids are the ones that matter. */

@@ -25,6 +25,7 @@
 
 static char tmp[256];     /* the test's scratch directory */
 static char logpath[300]; /* captured stderr */
+static int logfd = -1;
 static int saved_stderr = -1;
 static char err[1024];
 
@@ -45,8 +46,9 @@ static int setup(void **state) {
   if (mkdtemp(tmp) == NULL)
     return -1;
   snprintf(logpath, sizeof(logpath), "%s.log", tmp);
+  logfd = open(logpath, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   err[0] = '\0';
-  return 0;
+  return logfd >= 0 ? 0 : -1;
 }
 
 static int teardown(void **state) {
@@ -56,6 +58,8 @@ static int teardown(void **state) {
   chmod(tmp, 0755);
   nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
   unlink(logpath);
+  close(logfd);
+  logfd = -1;
   return 0;
 }
 
@@ -68,14 +72,17 @@ static const char *P(const char *rel) {
   return b;
 }
 
-/* Redirects stderr (where dbs_log writes) into logpath. */
+/*
+ * Redirects stderr (where dbs_log writes) into logfd, opened by setup so
+ * that it works after a chroot too. No cmocka asserts: forked children use
+ * these.
+ */
 static void capture_start(void) {
   fflush(stderr);
   saved_stderr = dup(STDERR_FILENO);
-  int fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  assert_true(fd >= 0);
-  dup2(fd, STDERR_FILENO);
-  close(fd);
+  if (ftruncate(logfd, 0) != 0 || lseek(logfd, 0, SEEK_SET) != 0)
+    perror("capture_start");
+  dup2(logfd, STDERR_FILENO);
 }
 
 /* Restores stderr and returns what was logged (static buffer), echoing
@@ -85,10 +92,7 @@ static const char *capture_end(void) {
   fflush(stderr);
   dup2(saved_stderr, STDERR_FILENO);
   close(saved_stderr);
-  int fd = open(logpath, O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : 0;
-  if (fd >= 0)
-    close(fd);
+  ssize_t n = pread(logfd, buf, sizeof(buf) - 1, 0);
   buf[n > 0 ? n : 0] = '\0';
   fputs(buf, stderr);
   return buf;
@@ -186,16 +190,40 @@ static void test_prepare_creates_missing_volume(void **state) {
   free(t);
 }
 
+/* prepare's warnings for vol, as "warn" or "" (child side). */
+static int child_prepare_warns(const char *vol) {
+  capture_start();
+  char *t = dbs_volume_prepare(vol, "/app/dev.db", err, sizeof(err));
+  const char *log = capture_end();
+  CHILD_CHECK(t != NULL);
+  free(t);
+  return strstr(log, "is not a mount point") != NULL;
+}
+
 static void test_prepare_warns_not_mount_point(void **state) {
   (void)state;
-  make_dir(P("data"));
-  capture_start();
-  char *t = dbs_volume_prepare(P("data"), "/app/dev.db", err, sizeof(err));
-  const char *log = capture_end();
-  assert_non_null(t);
-  assert_string_equal(t, P("data/dev.db"));
-  assert_non_null(strstr(log, "is not a mount point"));
-  free(t);
+  /* A directory on the root filesystem, made certain with a chroot into a
+   * fresh tmpfs (the host's /tmp may itself be a mount). */
+  make_dir(P("root"));
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    child_mount_tmpfs(P("root"), 0);
+    CHILD_CHECK(chroot(P("root")) == 0 && chdir("/") == 0);
+    CHILD_CHECK(mkdir("/data", 0755) == 0);
+    /* No /proc: the device comparison decides. */
+    CHILD_CHECK(child_prepare_warns("/data"));
+    /* With /proc/self/mountinfo. */
+    CHILD_CHECK(mkdir("/proc", 0555) == 0);
+    CHILD_CHECK(mount("proc", "/proc", "proc", 0, NULL) == 0);
+    CHILD_CHECK(child_prepare_warns("/data"));
+    /* A bind mount of the same filesystem is a volume all the same. */
+    CHILD_CHECK(mkdir("/src", 0755) == 0);
+    CHILD_CHECK(mount("/src", "/data", NULL, MS_BIND, NULL) == 0);
+    CHILD_CHECK(!child_prepare_warns("/data"));
+    _exit(0);
+  }
+  assert_int_equal(wait_child(pid), 0);
 }
 
 static void test_prepare_mount_point_no_warning(void **state) {
@@ -212,6 +240,9 @@ static void test_prepare_mount_point_no_warning(void **state) {
     CHILD_CHECK(strcmp(t, P("data/dev.db")) == 0);
     CHILD_CHECK(strstr(log, "warn") == NULL);
     free(t);
+    /* A directory below the mount point is on the volume too. */
+    CHILD_CHECK(mkdir(P("data/app"), 0755) == 0);
+    CHILD_CHECK(!child_prepare_warns(P("data/app")));
     _exit(0);
   }
   assert_int_equal(wait_child(pid), 0);
