@@ -50,10 +50,12 @@ int dbs_privdrop_resolve(const char *spec, struct dbs_creds *out) {
       goto malformed;
   }
 
-  int rc = parse_id(user, &id);
-  if (rc == -ERANGE || (group != NULL && parse_id(group, &id) == -ERANGE))
+  int urc = parse_id(user, &id);
+  unsigned long gid_num = 0;
+  int grc = group != NULL ? parse_id(group, &gid_num) : -EINVAL;
+  if (urc == -ERANGE || grc == -ERANGE)
     goto malformed;
-  if ((rc = parse_id(user, &id)) == 0) {
+  if (urc == 0) {
     out->uid = (uid_t)id;
     pw = getpwuid(out->uid);
   } else {
@@ -81,8 +83,8 @@ int dbs_privdrop_resolve(const char *spec, struct dbs_creds *out) {
     goto nomem;
 
   if (group != NULL) {
-    if (parse_id(group, &id) == 0) {
-      out->gid = (gid_t)id;
+    if (grc == 0) {
+      out->gid = (gid_t)gid_num;
     } else {
       struct group *gr = getgrnam(group);
       if (gr == NULL) {
