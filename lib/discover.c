@@ -595,7 +595,7 @@ static int lex_next(struct lexer* lx, struct token* t) {
     t->type = TOK_IDENT;
     t->start = lx->p;
     while (lx->p < lx->end &&
-           (*lx->p == '_' || *lx->p == '-' || (*lx->p >= 'a' && *lx->p <= 'z') ||
+           (*lx->p == '_' || (*lx->p >= 'a' && *lx->p <= 'z') ||
             (*lx->p >= 'A' && *lx->p <= 'Z') || (*lx->p >= '0' && *lx->p <= '9')))
       lx->p++;
     t->len = (size_t)(lx->p - t->start);

@@ -465,6 +465,40 @@ static void test_prisma7_without_url(void** state) {
   assert_string_equal(d.db_path, "/data/ls.db");
 }
 
+/* A schema in the shape real apps write (test/fixtures/discover). */
+static void test_realistic_schema(void** state) {
+  (void)state;
+  char src[PATH_MAX];
+  const char* fx = getenv("DBS_FIXTURES");
+  if (fx != NULL)
+    snprintf(src, sizeof(src), "%s/discover/realistic.prisma", fx);
+  else {
+    snprintf(src, sizeof(src), "%s", __FILE__);
+    *strrchr(src, '/') = '\0';
+    strcat(src, "/../fixtures/discover/realistic.prisma");
+  }
+  FILE* f = fopen(src, "rb");
+  assert_non_null(f);
+  static char text[16384];
+  size_t n = fread(text, 1, sizeof(text) - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  put("prisma/schema.prisma", text);
+  mkdir("prisma/migrations", 0755);
+  assert_int_equal(run(NULL), 0);
+  assert_int_equal(d.source, DBS_DB_PRISMA);
+  assert_string_equal(d.db_path, "/data/sqlite.db");
+  assert_string_equal(d.url_env, "DATABASE_URL");
+  assert_string_equal(d.set_env_name, "DATABASE_URL");
+  assert_string_equal(d.migrations_dir, at("prisma/migrations"));
+  char want[PATH_MAX + 64];
+  snprintf(want, sizeof(want), "%s:18", at("prisma/schema.prisma"));
+  assert_string_equal(d.datasource, want);
+  setenv("DATABASE_URL", "file:./dev.db?connection_limit=1", 1);
+  expect_db(DBS_DB_DATABASE_URL, at("prisma/dev.db"));
+  assert_null(d.set_env_name);
+}
+
 /* ---- package.json ---- */
 
 static void test_package_json_schema_and_seed(void** state) {
@@ -627,6 +661,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_prisma7_without_url, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_realistic_schema, setup, teardown),
       cmocka_unit_test_setup_teardown(test_package_json_schema_and_seed, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_package_json_upward, setup,
