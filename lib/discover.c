@@ -1,4 +1,5 @@
-/* Finds the app's database: --db, DATABASE_URL, Prisma schema, litestream.yml. */
+/* Finds the app's database: --db, DATABASE_URL, Prisma schema, litestream.yml.
+ */
 #define _GNU_SOURCE /* asprintf */
 #include "discover.h"
 
@@ -16,9 +17,10 @@
 
 #include "log.h"
 
-#define SCHEMA_MAX_BYTES (16u << 20) /* a schema larger than this is a mistake */
-#define SCHEMA_MAX_FILES 512         /* *.prisma files in a schema folder */
-#define SCHEMA_MAX_DEPTH 8           /* folder nesting searched */
+#define SCHEMA_MAX_BYTES                                                       \
+  (16u << 20)                /* a schema larger than this is a mistake */
+#define SCHEMA_MAX_FILES 512 /* *.prisma files in a schema folder */
+#define SCHEMA_MAX_DEPTH 8   /* folder nesting searched */
 
 static int seterr(char* err, size_t errlen, const char* fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -133,11 +135,11 @@ static int url_path(const char* url, const char* base, char** out) {
 /* ---- package.json (JSON read as YAML, event by event) --------------- */
 
 struct pkg {
-  char* path;        /* absolute path of the nearest package.json, or NULL */
+  char* path; /* absolute path of the nearest package.json, or NULL */
   char* dir;
-  char* schema;      /* prisma.schema as written */
+  char* schema; /* prisma.schema as written */
   unsigned schema_line;
-  char* seed;        /* prisma.seed */
+  char* seed; /* prisma.seed */
 };
 
 static void pkg_free(struct pkg* pkg) {
@@ -388,13 +390,13 @@ static int pkg_load(const char* cwd, struct pkg* pkg, char* err,
 /* One datasource block. */
 struct datasource {
   char* name;
-  char* file;            /* absolute path of the .prisma file */
-  char* dir;             /* its directory: where relative URLs resolve */
+  char* file; /* absolute path of the .prisma file */
+  char* dir;  /* its directory: where relative URLs resolve */
   unsigned line;
   char* provider;
   unsigned provider_line;
-  char* url;             /* url = "..." */
-  char* url_env;         /* url = env("X") */
+  char* url;     /* url = "..." */
+  char* url_env; /* url = env("X") */
   unsigned url_line;
   bool has_url;
 };
@@ -414,10 +416,10 @@ enum tok_type { TOK_EOF, TOK_IDENT, TOK_STRING, TOK_NUMBER, TOK_PUNCT };
 struct token {
   enum tok_type type;
   unsigned line;
-  char punct;          /* TOK_PUNCT */
-  const char* start;   /* TOK_IDENT/TOK_NUMBER: in the text */
+  char punct;        /* TOK_PUNCT */
+  const char* start; /* TOK_IDENT/TOK_NUMBER: in the text */
   size_t len;
-  char* str;           /* TOK_STRING: decoded, owned by the token */
+  char* str; /* TOK_STRING: decoded, owned by the token */
 };
 
 struct lexer {
@@ -516,11 +518,21 @@ static int lex_string(struct lexer* lx, struct token* t) {
     c = *p++;
     uint32_t cp, lo;
     switch (c) {
-    case 'n': *o++ = '\n'; break;
-    case 't': *o++ = '\t'; break;
-    case 'r': *o++ = '\r'; break;
-    case 'b': *o++ = '\b'; break;
-    case 'f': *o++ = '\f'; break;
+    case 'n':
+      *o++ = '\n';
+      break;
+    case 't':
+      *o++ = '\t';
+      break;
+    case 'r':
+      *o++ = '\r';
+      break;
+    case 'b':
+      *o++ = '\b';
+      break;
+    case 'f':
+      *o++ = '\f';
+      break;
     case 'u':
       if (hex4(p, lx->end, &cp) < 0) {
         *o++ = 'u';
@@ -576,8 +588,8 @@ static int lex_next(struct lexer* lx, struct token* t) {
       }
       if (lx->p == lx->end)
         return seterr(lx->err, lx->errlen,
-                      "%s:%u: a /* comment is never closed; add */",
-                      lx->file, start);
+                      "%s:%u: a /* comment is never closed; add */", lx->file,
+                      start);
       lx->p += 2;
       continue;
     }
@@ -596,7 +608,8 @@ static int lex_next(struct lexer* lx, struct token* t) {
     t->start = lx->p;
     while (lx->p < lx->end &&
            (*lx->p == '_' || (*lx->p >= 'a' && *lx->p <= 'z') ||
-            (*lx->p >= 'A' && *lx->p <= 'Z') || (*lx->p >= '0' && *lx->p <= '9')))
+            (*lx->p >= 'A' && *lx->p <= 'Z') ||
+            (*lx->p >= '0' && *lx->p <= '9')))
       lx->p++;
     t->len = (size_t)(lx->p - t->start);
     return 0;
@@ -663,11 +676,11 @@ static int lex_skip_group(struct lexer* lx, struct token* t, char open,
     char c = t->punct;
     if (c == '(' || c == '[' || c == '{') {
       if (depth == sizeof(stack))
-        return seterr(lx->err, lx->errlen,
-                      "%s:%u: brackets nested too deeply", lx->file, t->line);
+        return seterr(lx->err, lx->errlen, "%s:%u: brackets nested too deeply",
+                      lx->file, t->line);
       stack[depth++] = c;
     } else if (c == ')' || c == ']' || c == '}') {
-      char want = stack[depth - 1] == '(' ? ')'
+      char want = stack[depth - 1] == '('   ? ')'
                   : stack[depth - 1] == '[' ? ']'
                                             : '}';
       if (c != want)
@@ -737,8 +750,8 @@ static int parse_datasource(struct lexer* lx, struct datasource* ds) {
     bool is_provider = tok_is(&key, "provider"), is_url = tok_is(&key, "url");
     if ((is_provider && ds->provider != NULL) || (is_url && ds->has_url)) {
       rc = seterr(lx->err, lx->errlen,
-                  "%s:%u: %s is set twice in datasource %s; keep one",
-                  lx->file, key.line, is_url ? "url" : "provider", ds->name);
+                  "%s:%u: %s is set twice in datasource %s; keep one", lx->file,
+                  key.line, is_url ? "url" : "provider", ds->name);
       goto out;
     }
     rc = lex_expect(lx, &t, '=', "after the property name");
@@ -860,8 +873,7 @@ static int schema_parse_text(const char* file, const char* text, size_t len,
         break;
       continue;
     }
-    struct datasource* grown =
-        realloc(s->ds, (s->nds + 1) * sizeof(*s->ds));
+    struct datasource* grown = realloc(s->ds, (s->nds + 1) * sizeof(*s->ds));
     if (grown == NULL) {
       rc = -ENOMEM;
       break;
@@ -918,14 +930,13 @@ static int schema_parse_file(const char* file, struct schema* s, char* err,
     len += n;
     if (n == 0) {
       if (ferror(f))
-        rc = seterr(err, errlen, "cannot read the Prisma schema %s: %s",
-                    file, strerror(errno));
+        rc = seterr(err, errlen, "cannot read the Prisma schema %s: %s", file,
+                    strerror(errno));
       break;
     }
   }
   if (rc == 0)
-    rc = schema_parse_text(file, text != NULL ? text : "", len, s, err,
-                           errlen);
+    rc = schema_parse_text(file, text != NULL ? text : "", len, s, err, errlen);
 out:
   free(text);
   fclose(f);
@@ -1072,8 +1083,8 @@ static int schema_find(const struct dbs_config* cfg, const struct pkg* pkg,
 /* A Prisma config file (Prisma 7 keeps the datasource url there). */
 static const char* prisma_config_file(const char* cwd) {
   static const char* const names[] = {
-      "prisma.config.ts",  "prisma.config.mts", "prisma.config.cts",
-      "prisma.config.js",  "prisma.config.mjs", "prisma.config.cjs",
+      "prisma.config.ts",  "prisma.config.mts",  "prisma.config.cts",
+      "prisma.config.js",  "prisma.config.mjs",  "prisma.config.cjs",
       ".config/prisma.ts", ".config/prisma.mts", ".config/prisma.cts",
       ".config/prisma.js", ".config/prisma.mjs", ".config/prisma.cjs"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

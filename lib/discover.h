@@ -12,30 +12,30 @@
 #include "litestream_config.h"
 
 enum dbs_db_source {
-  DBS_DB_NONE = 0,      /* nothing found: dbsetup stays a plain init */
-  DBS_DB_OPTION,        /* --db / DBSETUP_DB */
-  DBS_DB_DATABASE_URL,  /* DATABASE_URL=file:... (or sqlite:...) */
-  DBS_DB_PRISMA,        /* the Prisma schema's sqlite datasource */
-  DBS_DB_LITESTREAM,    /* litestream.yml's single dbs entry */
+  DBS_DB_NONE = 0,     /* nothing found: dbsetup stays a plain init */
+  DBS_DB_OPTION,       /* --db / DBSETUP_DB */
+  DBS_DB_DATABASE_URL, /* DATABASE_URL=file:... (or sqlite:...) */
+  DBS_DB_PRISMA,       /* the Prisma schema's sqlite datasource */
+  DBS_DB_LITESTREAM,   /* litestream.yml's single dbs entry */
 };
 
 /* Everything owned by the struct; free with dbs_discover_free. */
 struct dbs_discovery {
   enum dbs_db_source source;
-  char *db_path;         /* absolute path the app opens, or NULL */
-  char *schema_path;     /* absolute Prisma schema path (file or folder) */
-  char *provider;        /* datasource provider ("sqlite", "postgresql"...) */
-  char *datasource;      /* "<schema file>:<line>" of the datasource block */
-  char *url_env;         /* X when the datasource says url = env("X") */
-  char *migrations_dir;  /* absolute: --prisma-migrations, or
-                            <schema dir>/migrations if that exists */
-  char *seed;            /* package.json prisma.seed when cfg->seed is NULL */
+  char* db_path;        /* absolute path the app opens, or NULL */
+  char* schema_path;    /* absolute Prisma schema path (file or folder) */
+  char* provider;       /* datasource provider ("sqlite", "postgresql"...) */
+  char* datasource;     /* "<schema file>:<line>" of the datasource block */
+  char* url_env;        /* X when the datasource says url = env("X") */
+  char* migrations_dir; /* absolute: --prisma-migrations, or
+                           <schema dir>/migrations if that exists */
+  char* seed;           /* package.json prisma.seed when cfg->seed is NULL */
   /* The schema reads url = env("X") and X is unset or empty: every child
    * must get X=set_env_value (the caller does the setenv). The value is
    * file:<db_path> when --db/litestream.yml named the DB, else
    * file:<volume>/sqlite.db (Fly's name). Both NULL otherwise. */
-  char *set_env_name;
-  char *set_env_value;
+  char* set_env_name;
+  char* set_env_value;
 };
 
 /*
@@ -60,14 +60,14 @@ struct dbs_discovery {
  * problem and the fix into err (exit DBS_EXIT_CONFIG). On error *out holds
  * nothing. The caller frees *out with dbs_discover_free.
  */
-int dbs_discover(const struct dbs_config *cfg,
-                 const struct dbs_litestream_config *ls,
-                 struct dbs_discovery *out, char *err, size_t errlen);
+int dbs_discover(const struct dbs_config* cfg,
+                 const struct dbs_litestream_config* ls,
+                 struct dbs_discovery* out, char* err, size_t errlen);
 
 /* Frees every string of d and zeroes it. d may be NULL. */
-void dbs_discover_free(struct dbs_discovery *d);
+void dbs_discover_free(struct dbs_discovery* d);
 
 /* "--db", "DATABASE_URL", "the Prisma schema", "litestream.yml", "none". */
-const char *dbs_discover_source_name(enum dbs_db_source source);
+const char* dbs_discover_source_name(enum dbs_db_source source);
 
 #endif

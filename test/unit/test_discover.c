@@ -19,7 +19,7 @@
 #include "discover.h"
 #include "log.h"
 
-static char tmp[PATH_MAX];   /* the test's directory (also its cwd) */
+static char tmp[PATH_MAX]; /* the test's directory (also its cwd) */
 static char oldcwd[PATH_MAX];
 static char err[1024];
 static struct dbs_config cfg;
@@ -269,8 +269,8 @@ static void test_schema_url_forms(void** state) {
       {"url = \"file:/var/lib/app.db\"", NULL, "/var/lib/app.db"},
       {"url = \"file:///var/lib/app.db?mode=rwc\"", NULL, "/var/lib/app.db"},
       {"url = \"sqlite:./s.db\"", "prisma/s.db", NULL},
-      {"url = \"file:./caf\\u00e9 \\\"q\\\".db\"", "prisma/caf\xc3\xa9 \"q\".db",
-       NULL},
+      {"url = \"file:./caf\\u00e9 \\\"q\\\".db\"",
+       "prisma/caf\xc3\xa9 \"q\".db", NULL},
       {"url = \"file:./a\\\\b.db\"", "prisma/a\\b.db", NULL},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -376,9 +376,8 @@ static void test_postgres_provider(void** state) {
   mkdir("prisma/migrations", 0755);
   setenv("DATABASE_URL", "postgresql://u:pw12345@h/db", 1);
   struct dbs_db_config dbs[1] = {{.path = (char*)"/data/x.db"}};
-  struct dbs_litestream_config ls = {.file = (char*)"/app/litestream.yml",
-                                     .dbs = dbs,
-                                     .ndbs = 1};
+  struct dbs_litestream_config ls = {
+      .file = (char*)"/app/litestream.yml", .dbs = dbs, .ndbs = 1};
   capture_start();
   int rc = run(&ls);
   const char* log = capture_stop();
@@ -449,8 +448,7 @@ static void test_unparseable_schemas(void** state) {
 /* Prisma 7: no url in the schema; it lives in prisma.config.ts. */
 static void test_prisma7_without_url(void** state) {
   (void)state;
-  put("prisma/schema.prisma",
-      "datasource db {\n  provider = \"sqlite\"\n}\n");
+  put("prisma/schema.prisma", "datasource db {\n  provider = \"sqlite\"\n}\n");
   put("prisma.config.ts", "export default {}\n");
   assert_int_equal(run(NULL), 0);
   assert_int_equal(d.source, DBS_DB_NONE);
@@ -548,8 +546,7 @@ static void test_package_json_errors(void** state) {
   (void)state;
   put("package.json", "{\n  \"name\": \"app\",\n  \"prisma\": {\"schema\": "
                       "\"nope/schema.prisma\"}\n}\n");
-  expect_einval(NULL, "package.json:3", "nope/schema.prisma", "--schema",
-                NULL);
+  expect_einval(NULL, "package.json:3", "nope/schema.prisma", "--schema", NULL);
   put("package.json", "{\n  \"name\": \"app\"\n  \"version\": \"1\"\n}\n");
   expect_einval(NULL, "package.json:3:", "--schema and --seed", NULL);
   put("package.json", "{\"prisma\": {\"seed\": [\"node\", \"s.js\"]}}");
@@ -580,8 +577,9 @@ static void test_package_json_large(void** state) {
   assert_non_null(f);
   fputs("{\"name\": \"big\", \"dependencies\": {", f);
   for (int i = 0; i < 100000; i++)
-    fprintf(f, "%s\"pkg-%d\": {\"version\": \"^1.%d.0\", \"list\": [1, 2, "
-               "{\"a\": \"\\u00e9\"}]}",
+    fprintf(f,
+            "%s\"pkg-%d\": {\"version\": \"^1.%d.0\", \"list\": [1, 2, "
+            "{\"a\": \"\\u00e9\"}]}",
             i ? ", " : "", i, i);
   fputs("},\n\"prisma\": {\"seed\": \"node seed.js\"}}\n", f);
   assert_int_equal(fclose(f), 0);
@@ -614,9 +612,8 @@ static void test_litestream_last_resort(void** state) {
   (void)state;
   struct dbs_db_config dbs[2] = {{.path = (char*)"/data/a.db"},
                                  {.path = (char*)"/data/b.db"}};
-  struct dbs_litestream_config ls = {.file = (char*)"/app/litestream.yml",
-                                     .dbs = dbs,
-                                     .ndbs = 1};
+  struct dbs_litestream_config ls = {
+      .file = (char*)"/app/litestream.yml", .dbs = dbs, .ndbs = 1};
   assert_int_equal(run(&ls), 0);
   assert_int_equal(d.source, DBS_DB_LITESTREAM);
   assert_string_equal(d.db_path, "/data/a.db");
@@ -641,12 +638,10 @@ int main(void) {
   dbs_log_set_level(DBS_LOG_DEBUG);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_nothing_found, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_db_option_relative, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_db_option_relative, setup, teardown),
       cmocka_unit_test_setup_teardown(
           test_option_beats_database_url_beats_schema, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_database_url_forms, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_database_url_forms, setup, teardown),
       cmocka_unit_test_setup_teardown(test_database_url_relative_to_schema,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_schema_url_forms, setup, teardown),
@@ -668,8 +663,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_package_json_errors, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(test_package_json_large, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_package_json_large, setup, teardown),
       cmocka_unit_test_setup_teardown(test_schema_folder, setup, teardown),
       cmocka_unit_test_setup_teardown(test_litestream_last_resort, setup,
                                       teardown),
