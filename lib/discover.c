@@ -499,12 +499,19 @@ static int lex_string(struct lexer* lx, struct token* t) {
   if (buf == NULL)
     return -ENOMEM;
   for (;;) {
-    if (p == lx->end || (unsigned char)*p < 0x20) {
+    if (p == lx->end || *p == '\n' || *p == '\r') {
       free(buf);
       return seterr(lx->err, lx->errlen,
                     "%s:%u: a string is not closed before the end of the "
                     "line; add the closing \"",
                     lx->file, lx->line);
+    }
+    if ((unsigned char)*p < 0x20) {
+      free(buf);
+      return seterr(lx->err, lx->errlen,
+                    "%s:%u: a string holds control character 0x%02x; write "
+                    "it as an escape such as \\t",
+                    lx->file, lx->line, (unsigned char)*p);
     }
     char c = *p++;
     if (c == '"')
@@ -561,7 +568,14 @@ static int lex_string(struct lexer* lx, struct token* t) {
   return 0;
 }
 
-/* Reads the next token into *t (cleared first). */
+/*
+ * Reads the next token into *t (cleared first). Tokens follow Prisma's
+ * grammar (prisma-engines psl/schema-ast/src/parser/datamodel.pest): "//"
+ * and "///" comments to the end of the line, JSON strings, identifiers
+ * that may hold '-'. Newlines are not significant here. A slash-star
+ * comment is not Prisma syntax but is skipped, so that text commented out
+ * that way is never read as a url.
+ */
 static int lex_next(struct lexer* lx, struct token* t) {
   tok_clear(t);
   for (;;) {
@@ -606,10 +620,10 @@ static int lex_next(struct lexer* lx, struct token* t) {
   if (c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
     t->type = TOK_IDENT;
     t->start = lx->p;
-    while (lx->p < lx->end &&
-           (*lx->p == '_' || (*lx->p >= 'a' && *lx->p <= 'z') ||
-            (*lx->p >= 'A' && *lx->p <= 'Z') ||
-            (*lx->p >= '0' && *lx->p <= '9')))
+    while (lx->p < lx->end && (*lx->p == '_' || *lx->p == '-' ||
+                               (*lx->p >= 'a' && *lx->p <= 'z') ||
+                               (*lx->p >= 'A' && *lx->p <= 'Z') ||
+                               (*lx->p >= '0' && *lx->p <= '9')))
       lx->p++;
     t->len = (size_t)(lx->p - t->start);
     return 0;

@@ -438,6 +438,8 @@ static void test_unparseable_schemas(void** state) {
       {"model A {\n id Int # x\n}\n", "schema.prisma:2: unexpected '#'"},
       {"/* never closed\ndatasource db {}\n", "schema.prisma:1: a /* comment"},
       {"model A {\n  id Int @default(now(]\n}\n", "schema.prisma:2: ']' where"},
+      {"model A {\n  a String @default(\"x\ty\")\n}\n",
+       "schema.prisma:2: a string holds control character 0x09"},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     put("prisma/schema.prisma", cases[i].text);
