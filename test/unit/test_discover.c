@@ -561,6 +561,12 @@ static void test_package_json_errors(void** state) {
   expect_einval(NULL, "empty", NULL);
   put("package.json", "{\"e\": \"\\ud83d\\ude00\"}");
   expect_einval(NULL, "package.json:1:", "surrogate", NULL);
+  /* "prisma" that is not an object is ignored, as Prisma does; a
+   * "prisma" key deeper down is not ours. */
+  put("package.json", "{\"prisma\": \"^6.0.0\", \"devDependencies\": "
+                      "{\"prisma\": {\"seed\": \"no\"}}}");
+  assert_int_equal(run(NULL), 0);
+  assert_null(d.seed);
   /* With --schema and --seed given, package.json is not read at all. */
   cfg.schema = "none.prisma";
   put("none.prisma", "");
