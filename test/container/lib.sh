@@ -86,11 +86,19 @@ ct_run() {
   cleanup "podman rm -f -t 0 $name >/dev/null 2>&1"
 }
 
-# Waits until the app answers GET / with 200; dumps the logs otherwise.
+# Waits until the app answers GET / with 200; fails at once, with the
+# logs, when the container stops first.
+_ct_http_or_gone() { # name
+  curl -sf -o /dev/null "http://127.0.0.1:$CT_PORT/" && return 0
+  [ "$(podman inspect "$1" --format '{{.State.Status}}' 2>/dev/null)" = running ] || return 0
+  return 1
+}
 ct_wait_http() { # name [seconds]
-  if ! wait_for "${2:-60}" curl -sf -o /dev/null "http://127.0.0.1:$CT_PORT/"; then
+  wait_for "${2:-60}" _ct_http_or_gone "$1" || true
+  if ! curl -sf -o /dev/null "http://127.0.0.1:$CT_PORT/"; then
     podman logs "$1" >&2 || true
-    fail "$1: no HTTP 200 on port $CT_PORT"
+    fail "$1: no HTTP 200 on port $CT_PORT (status: $(podman inspect "$1" \
+      --format '{{.State.Status}} {{.State.ExitCode}}' 2>&1))"
   fi
 }
 

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# ctest-labels: container
+# ctest-timeout: 600
+# `podman run -it` in a real terminal (tmux), Ctrl-C: the app gets SIGINT
+# and the container exits 130.
+. "$(dirname "$0")/lib.sh"
+. "$DBS_SRC/test/container/lib.sh"
+command -v tmux >/dev/null || fail "tmux is needed (scripts/container-setup.sh installs it)"
+ct_images
+ct_s3_start
+
+CT_PORT=$(ct_free_port)
+session=dbs-tty-$$
+mkdir -p "$T/vol"
+cat >"$T/run.sh" <<SH
+podman run -it --rm --name tty-$$ --network host -v $T/vol:/data -e PORT=$CT_PORT \
+  $(ct_s3_env) $CT_IMAGE
+echo "exit=\$?" >$T/rc
+sleep 60
+SH
+tmux new-session -d -s "$session" -x 200 -y 50 "bash $T/run.sh"
+cleanup "tmux kill-session -t $session 2>/dev/null; podman rm -f -t 0 tty-$$ >/dev/null 2>&1"
+wait_for 60 curl -sf -o /dev/null "http://127.0.0.1:$CT_PORT/" ||
+  { tmux capture-pane -p -t "$session" >&2; fail "tty: no HTTP 200"; }
+ok "the app serves under podman run -it"
+
+tmux send-keys -t "$session" C-c
+wait_for 20 test -s "$T/rc" || { tmux capture-pane -p -t "$session" >&2; fail "tty: container did not exit after Ctrl-C"; }
+tmux capture-pane -p -S -200 -t "$session" >"$T/screen.txt"
+assert_eq "exit=130" "$(cat "$T/rc")" "tty: exit status after Ctrl-C"
+assert_contains "$T/screen.txt" "app: received SIGINT" "tty: the app got SIGINT"
+ok "Ctrl-C: the app got SIGINT, exit 130"
+
+done_testing
