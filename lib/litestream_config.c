@@ -674,6 +674,7 @@ struct ctx {
   char *err;
   size_t errlen;
   int rc; /* first error */
+  yaml_node_t *key; /* the key whose value is being decoded */
 };
 
 static unsigned src_line(const struct ctx *c, size_t line) {
@@ -999,6 +1000,7 @@ static void walk_map(struct ctx *c, yaml_node_t *n, const char *where,
       }
       continue;
     }
+    c->key = k;
     fn(c, obj, is_null(k) ? "" : sval(k), v, where);
   }
 }
@@ -1131,7 +1133,7 @@ static void db_field(struct ctx *c, void *obj, const char *key, yaml_node_t *v,
              !strcmp(key, "max-checkpoint-page-count")) {
     check_int(c, v, w);
   } else if (!strcmp(key, "replica")) {
-    d->replica_node = v;
+    d->replica_node = c->key;
   } else if (!strcmp(key, "replicas")) {
     for (size_t i = 0; i < d->nreplicas; i++)
       raw_replica_free(&d->replicas[i]);

@@ -4,7 +4,7 @@
  * Go's tabwriter does), so the two outputs can be compared byte for byte.
  * With -v, every resolved replica field, one "key=value" per line.
  *
- *   lsconfig-dump [-no-expand-env] [-v] [-env] [-find DBPATH] FILE
+ *   lsconfig-dump [-no-expand-env] [-v] [-env] [-show-key-id] [-find DB] FILE
  *   lsconfig-dump -url URL
  *
  * -env applies dbs_litestream_config_apply_env to every replica first.
@@ -19,6 +19,23 @@
 #include "log.h"
 
 static const char *s(const char *v) { return v ? v : ""; }
+
+/* -show-key-id: tests compare the access key id litestream sends. */
+static bool show_key_id;
+
+static size_t runes(const char *p) {
+  size_t n = 0;
+  for (; *p; p++)
+    if (((unsigned char)*p & 0xC0) != 0x80)
+      n++;
+  return n;
+}
+
+static void pad(const char *p, size_t width) {
+  fputs(p, stdout);
+  for (size_t n = runes(p); n < width; n++)
+    putchar(' ');
+}
 
 static void print_replica(const char *prefix,
                           const struct dbs_replica_config *r) {
@@ -40,7 +57,8 @@ static void print_replica(const char *prefix,
     printf("%sforce_path_style=%d\n", prefix, r->force_path_style);
     printf("%sskip_verify=%d\n", prefix, r->skip_verify);
     printf("%saccess_key_id=%s\n", prefix,
-           r->access_key_id ? "(set)" : "");
+           show_key_id ? s(r->access_key_id)
+                       : r->access_key_id ? "(set)" : "");
     printf("%ssecret_access_key=%s\n", prefix,
            r->secret_access_key ? "(set)" : "");
     printf("%ssession_token=%s\n", prefix, r->session_token ? "(set)" : "");
@@ -57,6 +75,8 @@ int main(int argc, char **argv) {
       expand = false;
     else if (!strcmp(argv[i], "-v"))
       verbose = true;
+    else if (!strcmp(argv[i], "-show-key-id"))
+      show_key_id = true;
     else if (!strcmp(argv[i], "-env"))
       env = true;
     else if (!strcmp(argv[i], "-find") && i + 1 < argc)
@@ -112,15 +132,17 @@ int main(int argc, char **argv) {
       }
     }
   } else {
-    /* Go's tabwriter(minwidth 0, tabwidth 8, padding 2, ' '). */
+    /* Go's tabwriter(minwidth 0, tabwidth 8, padding 2, ' '): widths in
+     * UTF-8 characters. */
     size_t w = strlen("path");
     for (size_t k = 0; k < cfg.ndbs; k++)
-      if (strlen(cfg.dbs[k].path) > w)
-        w = strlen(cfg.dbs[k].path);
-    printf("%-*s%s\n", (int)w + 2, "path", "replicas");
+      if (runes(cfg.dbs[k].path) > w)
+        w = runes(cfg.dbs[k].path);
+    pad("path", w + 2);
+    printf("replicas\n");
     for (size_t k = 0; k < cfg.ndbs; k++) {
       const struct dbs_db_config *d = &cfg.dbs[k];
-      printf("%-*s", (int)w + 2, d->path);
+      pad(d->path, w + 2);
       for (size_t j = 0; j < d->nreplicas; j++)
         printf("%s%s", j ? "," : "", d->replicas[j].name);
       printf("\n");
