@@ -376,7 +376,7 @@ static char *pct_decode(const char *s, size_t n, bool *bad) {
  * Go's url.Parse, reduced to what replica URLs use. Returns 0, -EINVAL
  * (message in err) or -ENOMEM.
  */
-static int url_parse(const char *s, struct url *u, char *err, size_t errlen) {
+static int url_parse_(const char *s, struct url *u, char *err, size_t errlen) {
   memset(u, 0, sizeof(*u));
   for (const char *p = s; *p; p++) {
     if ((unsigned char)*p < 0x20 || *p == 0x7f) {
@@ -498,6 +498,14 @@ static int url_parse(const char *s, struct url *u, char *err, size_t errlen) {
     return -ENOMEM;
   }
   return 0;
+}
+
+/* url_parse_, leaving u empty on failure. */
+static int url_parse(const char *s, struct url *u, char *err, size_t errlen) {
+  int rc = url_parse_(s, u, err, errlen);
+  if (rc != 0)
+    url_free(u);
+  return rc;
 }
 
 /* Go's shouldEscape(c, encodePath). */
@@ -1731,15 +1739,15 @@ static void resolve_all(struct ctx *c, struct raw_cfg *raw,
         fail_oom(c);
         return;
       }
-      /* An empty bucket is "from the environment" when the line that set
-       * it (bucket: or url:) held a $ before expansion. */
+      /* An empty bucket is "from the environment" when the line of its
+       * bucket: or url: held a $ before expansion. */
       bool from_env = false;
       if (c->expanded) {
-        yaml_node_t *bn = !empty(rr->url) ? rr->url_node : rr->bucket_node;
-        if (bn == NULL)
-          bn = rr->bucket_node;
-        if (bn != NULL)
-          from_env = src_line_has_dollar(c, src_line(c, bn->start_mark.line));
+        yaml_node_t *bn[2] = {rr->url_node, rr->bucket_node};
+        for (size_t j = 0; j < 2; j++)
+          if (bn[j] != NULL &&
+              src_line_has_dollar(c, src_line(c, bn[j]->start_mark.line)))
+            from_env = true;
       }
       rc = resolve_replica(rr, from_env, &d->replicas[k], msg, sizeof(msg));
       if (rc == -ENOMEM) {

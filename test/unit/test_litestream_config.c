@@ -326,6 +326,13 @@ static void test_bucket_empty(void **state) {
                    0);
   assert_true(c.dbs[0].replicas[0].bucket_empty);
   dbs_litestream_config_free(&c);
+  /* type: s3 with url: $REPLICA_URL unset. */
+  assert_int_equal(parse("dbs:\n  - path: /a.db\n    replicas:\n"
+                         "      - type: s3\n        url: $REPLICA_URL\n",
+                         &c),
+                   0);
+  assert_true(c.dbs[0].replicas[0].bucket_empty);
+  dbs_litestream_config_free(&c);
   /* No bucket written at all: an error, as in litestream. */
   assert_int_equal(parse("dbs:\n  - path: /a.db\n    replicas:\n"
                          "      - type: s3\n        path: $FOO\n",
