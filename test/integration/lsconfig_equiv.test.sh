@@ -7,6 +7,7 @@
 # lists a generation only if it looks where we say the replica is.
 . "$(dirname "$0")/lib.sh"
 DUMP=$DBS_TOOLS/lsconfig-dump
+[ -x "$LITESTREAM" ] || fail "no litestream at $LITESTREAM (set DBS_PEERS=/work/peers)"
 W=$T/work
 mkdir -p "$W/sub" && cd "$W"
 unset LITESTREAM_CONFIG AWS_REGION AWS_ENDPOINT_URL_S3 || true
@@ -15,9 +16,10 @@ HOMEDIR=$(getent passwd "$(id -u)" | cut -d: -f6)
 # same NAME FILE: both accept it with identical output, or both refuse it.
 same() {
   local name=$1 f=$2 trc orc
-  run "$LITESTREAM" databases -config "$f" >"$T/theirs.out" 2>"$T/theirs.err"
+  # env fixes $_, which bash sets to each command's own path.
+  run env _=lsconfig-test "$LITESTREAM" databases -config "$f" >"$T/theirs.out" 2>"$T/theirs.err"
   trc=$rc
-  run "$DUMP" "$f" >"$T/ours.out" 2>"$T/ours.err"
+  run env _=lsconfig-test "$DUMP" "$f" >"$T/ours.out" 2>"$T/ours.err"
   orc=$rc
   if [ "$trc" -eq 0 ]; then
     [ "$orc" -eq 0 ] || { cat "$T/ours.err" >&2; fail "$name: litestream accepts, we refuse"; }
@@ -60,6 +62,47 @@ P1=/n/db R1='
         name: one
       - type: file
         path: /tmp/r2' same "values that carry YAML (newlines)" nl.yml
+
+# Random strings over the characters that matter to the expansion, 100
+# paths per file, three fixed seeds: the same output or the same refusal.
+for seed in 1 2 3; do
+  awk -v seed="$seed" 'BEGIN {
+    srand(seed); n = split("$ $ $ { } a B _ 1 * - / . x : # @", ch, " ")
+    print "dbs:"
+    for (i = 0; i < 100; i++) {
+      s = "/p" i "/"; len = 1 + int(rand() * 12)
+      for (k = 0; k < len; k++) s = s ch[1 + int(rand() * n)]
+      printf "  - path: \"%s\"\n", s
+    }
+  }' >"$W/random$seed.yml"
+  a=aval a_=underscored B=bval x1=xone same "random expansions, seed $seed" "random$seed.yml"
+done
+
+# Unquoted random scalars with YAML's own special characters: libyaml and
+# yaml.v2 must agree on what parses and what it means (80 single files).
+agree=0 refused=0
+for seed in $(seq 1 80); do
+  awk -v seed="$seed" 'BEGIN {
+    srand(seed); n = split("$ $ { } a B 1 * - / . : # @ & ! [ ] , | > % ~", ch, " ")
+    ch[++n] = " "; ch[++n] = "\x27"; ch[++n] = "\""
+    s = ""; len = 1 + int(rand() * 6)
+    for (k = 0; k < len; k++) s = s ch[1 + int(rand() * n)]
+    printf "dbs:\n  - path: %s\n", s
+  }' >"$W/plain.yml"
+  run env _=t a=aval B=bval "$LITESTREAM" databases -config "$W/plain.yml" >"$T/theirs.out" 2>&1
+  trc=$rc
+  run env _=t a=aval B=bval "$DUMP" "$W/plain.yml" >"$T/ours.out" 2>&1
+  if [ "$trc" -eq 0 ] && [ "$rc" -eq 0 ]; then
+    cmp -s "$T/theirs.out" "$T/ours.out" || { cat "$W/plain.yml"; diff "$T/theirs.out" "$T/ours.out"; fail "plain scalar seed $seed differs"; } >&2
+    agree=$((agree + 1))
+  elif [ "$trc" -ne 0 ] && [ "$rc" -ne 0 ]; then
+    refused=$((refused + 1))
+  else
+    { cat "$W/plain.yml" "$T/theirs.out" "$T/ours.out"; fail "plain scalar seed $seed: litestream rc=$trc, ours rc=$rc"; } >&2
+  fi
+done
+[ "$agree" -gt 10 ] && [ "$refused" -gt 10 ] || fail "random cases too one-sided ($agree/$refused)"
+ok "random plain scalars: $agree read alike, $refused refused by both"
 
 # --- db paths: ~, relative, cleaned, null ---------------------------------
 y paths.yml <<'EOF'

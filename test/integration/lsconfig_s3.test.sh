@@ -6,6 +6,7 @@
 # check that our parse of the same litestream.yml predicts every one.
 . "$(dirname "$0")/lib.sh"
 DUMP=$DBS_TOOLS/lsconfig-dump
+[ -x "$LITESTREAM" ] || fail "no litestream at $LITESTREAM (set DBS_PEERS=/work/peers)"
 unset LITESTREAM_CONFIG AWS_REGION AWS_ENDPOINT_URL_S3 AWS_ACCESS_KEY_ID \
   AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN LITESTREAM_ACCESS_KEY_ID \
   LITESTREAM_SECRET_ACCESS_KEY AWS_ACCESS_KEY AWS_SECRET_KEY || true
