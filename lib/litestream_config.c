@@ -385,8 +385,15 @@ static int url_parse_(const char *s, struct url *u, char *err, size_t errlen) {
       return -EINVAL;
     }
   }
-  /* Drop the fragment. */
+  /* Drop the fragment, whose escapes Go still checks. */
   size_t n = strcspn(s, "#");
+  for (const char *f = s + n; *f; f++) {
+    if (*f == '%' && (hexval((unsigned char)f[1]) < 0 ||
+                      hexval((unsigned char)f[2]) < 0)) {
+      snprintf(err, errlen, "parse %s: invalid URL escape in fragment", s);
+      return -EINVAL;
+    }
+  }
   /* Scheme. */
   const char *rest = s;
   if (n > 0 && isalpha((unsigned char)s[0])) {
@@ -429,6 +436,19 @@ static int url_parse_(const char *s, struct url *u, char *err, size_t errlen) {
       if (auth[k] == '@')
         at = auth + k;
     if (at != NULL) {
+      for (const char *c = auth; c < at; c++) {
+        if (!isalnum((unsigned char)*c) &&
+            strchr("-._:~!$&'()*+,;=%@", *c) == NULL) {
+          snprintf(err, errlen, "parse %s: net/url: invalid userinfo", s);
+          return -EINVAL;
+        }
+        if (*c == '%' && (c + 2 >= at || hexval((unsigned char)c[1]) < 0 ||
+                          hexval((unsigned char)c[2]) < 0)) {
+          snprintf(err, errlen, "parse %s: invalid URL escape in userinfo",
+                   s);
+          return -EINVAL;
+        }
+      }
       u->user = strndup(auth, (size_t)(at - auth));
       if (u->user == NULL)
         return -ENOMEM;
@@ -470,6 +490,19 @@ static int url_parse_(const char *s, struct url *u, char *err, size_t errlen) {
           *c == '^' || *c == '`' || *c == '{' || *c == '|' || *c == '}') {
         snprintf(err, errlen, "parse %s: invalid character \"%c\" in host "
                               "name", s, *c);
+        return -EINVAL;
+      }
+    }
+    /* In a host, %-escapes may only encode non-ASCII bytes (or "%25"). */
+    for (size_t k = 0; k < an; k++) {
+      if (auth[k] != '%')
+        continue;
+      if (k + 2 >= an || hexval((unsigned char)auth[k + 1]) < 0 ||
+          hexval((unsigned char)auth[k + 2]) < 0 ||
+          (hexval((unsigned char)auth[k + 1]) < 8 &&
+           strncmp(auth + k, "%25", 3) != 0)) {
+        snprintf(err, errlen, "parse %s: invalid URL escape \"%.*s\"", s,
+                 (int)(k + 3 <= an ? 3 : an - k), auth + k);
         return -EINVAL;
       }
     }
