@@ -12,9 +12,9 @@
 
 #include "log.h"
 
-bool dbs_litestream_bin_is_wrapper(const char *path) {
+bool dbs_litestream_bin_is_wrapper(const char* path) {
   char line[512];
-  FILE *f = fopen(path, "rb");
+  FILE* f = fopen(path, "rb");
   if (f == NULL)
     return false;
   size_t n = fread(line, 1, sizeof(line) - 1, f);
@@ -27,26 +27,25 @@ bool dbs_litestream_bin_is_wrapper(const char *path) {
 }
 
 /* path made absolute against the working directory (not resolved). */
-static char *absolute(const char *path) {
+static char* absolute(const char* path) {
   if (path[0] == '/')
     return strdup(path);
   char cwd[PATH_MAX];
   if (getcwd(cwd, sizeof(cwd)) == NULL)
     return NULL;
-  const char *p = path;
+  const char* p = path;
   while (p[0] == '.' && p[1] == '/')
     p += 2;
   size_t n = strlen(cwd) + strlen(p) + 2;
-  char *out = malloc(n);
+  char* out = malloc(n);
   if (out != NULL)
     snprintf(out, n, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, p);
   return out;
 }
 
-static bool is_exec_file(const char *path) {
+static bool is_exec_file(const char* path) {
   struct stat st;
-  return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-         access(path, X_OK) == 0;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
 /*
@@ -54,11 +53,11 @@ static bool is_exec_file(const char *path) {
  * warn_wrappers). Returns a malloc'd absolute path, or NULL (errno ENOENT
  * or ENOMEM).
  */
-static char *path_lookup(const char *name, bool warn_wrappers) {
-  const char *path = getenv("PATH");
+static char* path_lookup(const char* name, bool warn_wrappers) {
+  const char* path = getenv("PATH");
   if (path == NULL)
     path = "/usr/local/bin:/usr/bin:/bin";
-  const char *p = path;
+  const char* p = path;
   for (;;) {
     size_t len = strcspn(p, ":");
     char cand[PATH_MAX];
@@ -74,7 +73,7 @@ static char *path_lookup(const char *name, bool warn_wrappers) {
                         "which exits 0 on failure and forwards no signals",
                         cand);
       } else {
-        char *abs = absolute(cand);
+        char* abs = absolute(cand);
         if (abs == NULL)
           errno = ENOMEM;
         return abs;
@@ -89,7 +88,7 @@ static char *path_lookup(const char *name, bool warn_wrappers) {
 }
 
 /* The npm package's directory name for this machine, or NULL. */
-static const char *npm_arch(void) {
+static const char* npm_arch(void) {
   struct utsname u;
   if (uname(&u) != 0)
     return NULL;
@@ -100,13 +99,13 @@ static const char *npm_arch(void) {
   return NULL;
 }
 
-int dbs_litestream_bin_find(const char *explicit_path, char **out, char *err,
+int dbs_litestream_bin_find(const char* explicit_path, char** out, char* err,
                             size_t errlen) {
   *out = NULL;
   if (errlen > 0)
     err[0] = '\0';
   if (explicit_path != NULL && explicit_path[0] != '\0') {
-    char *found;
+    char* found;
     if (strchr(explicit_path, '/') == NULL) {
       found = path_lookup(explicit_path, false);
       if (found == NULL && errno == ENOMEM)
@@ -152,14 +151,14 @@ int dbs_litestream_bin_find(const char *explicit_path, char **out, char *err,
     return 0;
   }
 
-  char *found = path_lookup("litestream", true);
+  char* found = path_lookup("litestream", true);
   if (found == NULL && errno == ENOMEM)
     return -ENOMEM;
   if (found != NULL) {
     *out = found;
     return 0;
   }
-  const char *arch = npm_arch();
+  const char* arch = npm_arch();
   if (arch != NULL) {
     char rel[128];
     snprintf(rel, sizeof(rel),
@@ -177,14 +176,14 @@ int dbs_litestream_bin_find(const char *explicit_path, char **out, char *err,
 }
 
 /* As dbs_litestream_bin_find_config with a list of default places. */
-static int find_config_in(const char *explicit_path,
-                          const char *const *defaults, char **out, char *err,
+static int find_config_in(const char* explicit_path,
+                          const char* const* defaults, char** out, char* err,
                           size_t errlen) {
   *out = NULL;
   if (errlen > 0)
     err[0] = '\0';
   if (explicit_path != NULL && explicit_path[0] != '\0') {
-    char *abs = absolute(explicit_path);
+    char* abs = absolute(explicit_path);
     if (abs == NULL)
       return -ENOMEM;
     struct stat st;
@@ -207,9 +206,9 @@ static int find_config_in(const char *explicit_path,
   return -ENOENT;
 }
 
-int dbs_litestream_bin_find_config(const char *explicit_path, char **out,
-                                   char *err, size_t errlen) {
-  static const char *const defaults[] = {"litestream.yml",
+int dbs_litestream_bin_find_config(const char* explicit_path, char** out,
+                                   char* err, size_t errlen) {
+  static const char* const defaults[] = {"litestream.yml",
                                          "/etc/litestream.yml", NULL};
   return find_config_in(explicit_path, defaults, out, err, errlen);
 }

@@ -19,14 +19,14 @@
  * -ENOEXEC for an explicit wrapper or non-executable file (message in err);
  * -ENOMEM.
  */
-int dbs_litestream_bin_find(const char *explicit_path, char **out, char *err,
+int dbs_litestream_bin_find(const char* explicit_path, char** out, char* err,
                             size_t errlen);
 
 /*
  * True when the file at path is the npm JavaScript wrapper: it starts with
  * "#!" and its first line mentions node. Symlinks are followed.
  */
-bool dbs_litestream_bin_is_wrapper(const char *path);
+bool dbs_litestream_bin_is_wrapper(const char* path);
 
 /*
  * Finds litestream.yml: explicit (--litestream-config, DBSETUP_
@@ -36,7 +36,7 @@ bool dbs_litestream_bin_is_wrapper(const char *path);
  * when the explicit file is missing (message in err) or, without an
  * explicit one, when neither default exists (nothing to do); -ENOMEM.
  */
-int dbs_litestream_bin_find_config(const char *explicit_path, char **out,
-                                   char *err, size_t errlen);
+int dbs_litestream_bin_find_config(const char* explicit_path, char** out,
+                                   char* err, size_t errlen);
 
 #endif

@@ -21,19 +21,19 @@
 /* Small string helpers.                                                  */
 
 struct buf {
-  char *p;
+  char* p;
   size_t len, cap;
   bool oom;
 };
 
-static void buf_add(struct buf *b, const char *s, size_t n) {
+static void buf_add(struct buf* b, const char* s, size_t n) {
   if (b->oom)
     return;
   if (b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + n + 1)
       cap *= 2;
-    char *p = realloc(b->p, cap);
+    char* p = realloc(b->p, cap);
     if (p == NULL) {
       b->oom = true;
       return;
@@ -46,19 +46,23 @@ static void buf_add(struct buf *b, const char *s, size_t n) {
   b->p[b->len] = '\0';
 }
 
-static void buf_adds(struct buf *b, const char *s) { buf_add(b, s, strlen(s)); }
+static void buf_adds(struct buf* b, const char* s) {
+  buf_add(b, s, strlen(s));
+}
 
 /* Returns a copy of s, or NULL for NULL or "". Sets *oom on failure. */
-static char *dup_nonempty(const char *s, bool *oom) {
+static char* dup_nonempty(const char* s, bool* oom) {
   if (s == NULL || *s == '\0')
     return NULL;
-  char *c = strdup(s);
+  char* c = strdup(s);
   if (c == NULL)
     *oom = true;
   return c;
 }
 
-static bool empty(const char *s) { return s == NULL || *s == '\0'; }
+static bool empty(const char* s) {
+  return s == NULL || *s == '\0';
+}
 
 /* ---------------------------------------------------------------------- */
 /* Go's os.ExpandEnv.                                                     */
@@ -76,8 +80,8 @@ static bool alnum_(unsigned char c) {
  * Go's getShellName on s (n > 0 bytes after the '$'): sets *name and *namelen
  * (namelen 0: no name) and returns the bytes consumed.
  */
-static size_t shell_name(const char *s, size_t n, const char **name,
-                         size_t *namelen) {
+static size_t shell_name(const char* s, size_t n, const char** name,
+                         size_t* namelen) {
   *name = s;
   *namelen = 0;
   if (s[0] == '{') {
@@ -109,13 +113,13 @@ static size_t shell_name(const char *s, size_t n, const char **name,
 }
 
 /* Go's os.Getenv for a name that may hold any byte. */
-static const char *go_getenv(const char *name, size_t n) {
+static const char* go_getenv(const char* name, size_t n) {
   if (n == 0 || memchr(name, '=', n) != NULL || memchr(name, '\0', n) != NULL)
     return NULL;
-  char *tmp = strndup(name, n);
+  char* tmp = strndup(name, n);
   if (tmp == NULL)
     return NULL;
-  const char *v = getenv(tmp);
+  const char* v = getenv(tmp);
   free(tmp);
   return v;
 }
@@ -125,10 +129,10 @@ static const char *go_getenv(const char *name, size_t n) {
  * output line the input line it came from (both 0-based) in a malloc'd
  * array of *nlines entries.
  */
-static char *expand(const char *s, size_t n, size_t *outlen,
-                    unsigned **linemap, size_t *nlines) {
+static char* expand(const char* s, size_t n, size_t* outlen, unsigned** linemap,
+                    size_t* nlines) {
   struct buf b = {0};
-  unsigned *map = NULL;
+  unsigned* map = NULL;
   size_t nmap = 0, capmap = 0;
   unsigned inl = 0;
   bool oom = false;
@@ -138,7 +142,7 @@ static char *expand(const char *s, size_t n, size_t *outlen,
     if (linemap != NULL) {                                                     \
       if (nmap == capmap) {                                                    \
         size_t c2 = capmap ? capmap * 2 : 64;                                  \
-        unsigned *m2 = realloc(map, c2 * sizeof(*m2));                         \
+        unsigned* m2 = realloc(map, c2 * sizeof(*m2));                         \
         if (m2 == NULL) {                                                      \
           oom = true;                                                          \
           break;                                                               \
@@ -164,7 +168,7 @@ static char *expand(const char *s, size_t n, size_t *outlen,
     if (s[j] != '$' || j + 1 >= n)
       continue;
     buf_add(&b, s + i, j - i);
-    const char *name;
+    const char* name;
     size_t namelen;
     size_t w = shell_name(s + j + 1, n - j - 1, &name, &namelen);
     if (namelen == 0 && w > 0) {
@@ -172,9 +176,9 @@ static char *expand(const char *s, size_t n, size_t *outlen,
     } else if (namelen == 0) {
       buf_add(&b, "$", 1);
     } else {
-      const char *v = go_getenv(name, namelen);
+      const char* v = go_getenv(name, namelen);
       if (v != NULL) {
-        for (const char *p = v; *p != '\0'; p++) {
+        for (const char* p = v; *p != '\0'; p++) {
           buf_add(&b, p, 1);
           if (*p == '\n')
             MAP_PUSH();
@@ -207,8 +211,8 @@ static char *expand(const char *s, size_t n, size_t *outlen,
   return b.p;
 }
 
-char *dbs_litestream_config_expand_env(const char *text, size_t len,
-                                       size_t *outlen) {
+char* dbs_litestream_config_expand_env(const char* text, size_t len,
+                                       size_t* outlen) {
   return expand(text, len, outlen, NULL, NULL);
 }
 
@@ -216,12 +220,12 @@ char *dbs_litestream_config_expand_env(const char *text, size_t len,
 /* Paths: Go's path.Clean, filepath.Abs and litestream's expand().        */
 
 /* Go's path.Clean. Returns a malloc'd string or NULL on ENOMEM. */
-static char *path_clean(const char *p) {
+static char* path_clean(const char* p) {
   if (p == NULL || *p == '\0')
     return strdup(".");
   size_t n = strlen(p);
   bool rooted = p[0] == '/';
-  char *out = malloc(n + 2);
+  char* out = malloc(n + 2);
   if (out == NULL)
     return NULL;
   size_t w = 0, r = 0, dotdot = 0;
@@ -263,18 +267,18 @@ static char *path_clean(const char *p) {
 }
 
 /* filepath.Abs: cwd joined and cleaned. */
-static char *path_abs(const char *p) {
+static char* path_abs(const char* p) {
   if (p != NULL && p[0] == '/')
     return path_clean(p);
   char cwd[PATH_MAX];
   if (getcwd(cwd, sizeof(cwd)) == NULL)
     return NULL;
   size_t n = strlen(cwd) + 1 + (p ? strlen(p) : 0) + 1;
-  char *j = malloc(n);
+  char* j = malloc(n);
   if (j == NULL)
     return NULL;
   snprintf(j, n, "%s/%s", cwd, p ? p : "");
-  char *c = path_clean(j);
+  char* c = path_clean(j);
   free(j);
   return c;
 }
@@ -284,14 +288,14 @@ static char *path_abs(const char *p) {
  * uid from the passwd database (Go's os/user, cgo build); anything else is
  * made absolute. Returns 0, -ENOMEM, or -ENOENT with a message in err.
  */
-static int path_expand(const char *s, char **out, char *err, size_t errlen) {
-  const char *in = s ? s : "";
+static int path_expand(const char* s, char** out, char* err, size_t errlen) {
+  const char* in = s ? s : "";
   *out = NULL;
   if (strcmp(in, "~") != 0 && strncmp(in, "~/", 2) != 0) {
     *out = path_abs(in);
     return *out ? 0 : -ENOMEM;
   }
-  struct passwd *pw = getpwuid(getuid());
+  struct passwd* pw = getpwuid(getuid());
   if (pw == NULL) {
     snprintf(err, errlen,
              "cannot expand %s: uid %u has no passwd entry (litestream "
@@ -300,12 +304,12 @@ static int path_expand(const char *s, char **out, char *err, size_t errlen) {
     return -ENOENT;
   }
   if (empty(pw->pw_dir)) {
-    snprintf(err, errlen,
-             "cannot expand path %s, no home directory available", in);
+    snprintf(err, errlen, "cannot expand path %s, no home directory available",
+             in);
     return -ENOENT;
   }
   size_t n = strlen(pw->pw_dir) + strlen(in) + 2;
-  char *j = malloc(n);
+  char* j = malloc(n);
   if (j == NULL)
     return -ENOMEM;
   snprintf(j, n, "%s/%s", pw->pw_dir, in[1] ? in + 2 : "");
@@ -319,15 +323,15 @@ static int path_expand(const char *s, char **out, char *err, size_t errlen) {
 /* s3.ParseHost depend on.                                                */
 
 struct url {
-  char *scheme; /* lowercased, or NULL */
-  char *user;   /* userinfo before '@', raw, or NULL */
-  char *host;   /* host[:port], or NULL */
-  char *path;   /* decoded path, or NULL */
-  char *rawpath; /* path as written */
-  char *opaque; /* for "scheme:opaque" */
+  char* scheme;  /* lowercased, or NULL */
+  char* user;    /* userinfo before '@', raw, or NULL */
+  char* host;    /* host[:port], or NULL */
+  char* path;    /* decoded path, or NULL */
+  char* rawpath; /* path as written */
+  char* opaque;  /* for "scheme:opaque" */
 };
 
-static void url_free(struct url *u) {
+static void url_free(struct url* u) {
   free(u->scheme);
   free(u->user);
   free(u->host);
@@ -348,8 +352,8 @@ static int hexval(int c) {
 }
 
 /* Percent-decodes s[0..n) into a new string; NULL with *bad on bad escape. */
-static char *pct_decode(const char *s, size_t n, bool *bad) {
-  char *o = malloc(n + 1);
+static char* pct_decode(const char* s, size_t n, bool* bad) {
+  char* o = malloc(n + 1);
   size_t w = 0;
   if (o == NULL)
     return NULL;
@@ -376,26 +380,28 @@ static char *pct_decode(const char *s, size_t n, bool *bad) {
  * Go's url.Parse, reduced to what replica URLs use. Returns 0, -EINVAL
  * (message in err) or -ENOMEM.
  */
-static int url_parse_(const char *s, struct url *u, char *err, size_t errlen) {
+static int url_parse_(const char* s, struct url* u, char* err, size_t errlen) {
   memset(u, 0, sizeof(*u));
-  for (const char *p = s; *p; p++) {
+  for (const char* p = s; *p; p++) {
     if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-      snprintf(err, errlen, "parse %s: net/url: invalid control character "
-                            "in URL", s);
+      snprintf(err, errlen,
+               "parse %s: net/url: invalid control character "
+               "in URL",
+               s);
       return -EINVAL;
     }
   }
   /* Drop the fragment, whose escapes Go still checks. */
   size_t n = strcspn(s, "#");
-  for (const char *f = s + n; *f; f++) {
-    if (*f == '%' && (hexval((unsigned char)f[1]) < 0 ||
-                      hexval((unsigned char)f[2]) < 0)) {
+  for (const char* f = s + n; *f; f++) {
+    if (*f == '%' &&
+        (hexval((unsigned char)f[1]) < 0 || hexval((unsigned char)f[2]) < 0)) {
       snprintf(err, errlen, "parse %s: invalid URL escape in fragment", s);
       return -EINVAL;
     }
   }
   /* Scheme. */
-  const char *rest = s;
+  const char* rest = s;
   if (n > 0 && isalpha((unsigned char)s[0])) {
     size_t i = 1;
     while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '+' ||
@@ -405,7 +411,7 @@ static int url_parse_(const char *s, struct url *u, char *err, size_t errlen) {
       u->scheme = strndup(s, i);
       if (u->scheme == NULL)
         return -ENOMEM;
-      for (char *c = u->scheme; *c; c++)
+      for (char* c = u->scheme; *c; c++)
         *c = (char)tolower((unsigned char)*c);
       rest = s + i + 1;
     }
@@ -423,20 +429,20 @@ static int url_parse_(const char *s, struct url *u, char *err, size_t errlen) {
     u->opaque = strndup(rest, rn);
     return u->opaque ? 0 : -ENOMEM;
   }
-  const char *p = rest;
+  const char* p = rest;
   size_t pn = rn;
   if (u->scheme != NULL && rn >= 2 && rest[0] == '/' && rest[1] == '/') {
     size_t a = 2;
     while (a < rn && rest[a] != '/')
       a++;
-    const char *auth = rest + 2;
+    const char* auth = rest + 2;
     size_t an = a - 2;
-    const char *at = NULL;
+    const char* at = NULL;
     for (size_t k = 0; k < an; k++)
       if (auth[k] == '@')
         at = auth + k;
     if (at != NULL) {
-      for (const char *c = auth; c < at; c++) {
+      for (const char* c = auth; c < at; c++) {
         if (!isalnum((unsigned char)*c) &&
             strchr("-._:~!$&'()*+,;=%@", *c) == NULL) {
           snprintf(err, errlen, "parse %s: net/url: invalid userinfo", s);
@@ -444,8 +450,7 @@ static int url_parse_(const char *s, struct url *u, char *err, size_t errlen) {
         }
         if (*c == '%' && (c + 2 >= at || hexval((unsigned char)c[1]) < 0 ||
                           hexval((unsigned char)c[2]) < 0)) {
-          snprintf(err, errlen, "parse %s: invalid URL escape in userinfo",
-                   s);
+          snprintf(err, errlen, "parse %s: invalid URL escape in userinfo", s);
           return -EINVAL;
         }
       }
@@ -456,10 +461,10 @@ static int url_parse_(const char *s, struct url *u, char *err, size_t errlen) {
       auth = at + 1;
     }
     /* Validate the port: digits after the last ':' outside brackets. */
-    const char *hend = auth + an;
-    const char *colon = NULL;
+    const char* hend = auth + an;
+    const char* colon = NULL;
     if (an > 0 && auth[0] == '[') {
-      const char *rb = memchr(auth, ']', an);
+      const char* rb = memchr(auth, ']', an);
       if (rb == NULL) {
         snprintf(err, errlen, "parse %s: missing ']' in host", s);
         return -EINVAL;
@@ -472,24 +477,26 @@ static int url_parse_(const char *s, struct url *u, char *err, size_t errlen) {
         colon = rb + 1;
       }
     } else {
-      for (const char *c = auth; c < hend; c++)
+      for (const char* c = auth; c < hend; c++)
         if (*c == ':')
           colon = c;
     }
     if (colon != NULL) {
-      for (const char *c = colon + 1; c < hend; c++) {
+      for (const char* c = colon + 1; c < hend; c++) {
         if (!isdigit((unsigned char)*c)) {
-          snprintf(err, errlen, "parse %s: invalid port \"%.*s\" after host",
-                   s, (int)(hend - colon), colon);
+          snprintf(err, errlen, "parse %s: invalid port \"%.*s\" after host", s,
+                   (int)(hend - colon), colon);
           return -EINVAL;
         }
       }
     }
-    for (const char *c = auth; c < hend; c++) {
-      if (*c == ' ' || *c == '\\' ||
-          *c == '^' || *c == '`' || *c == '{' || *c == '|' || *c == '}') {
-        snprintf(err, errlen, "parse %s: invalid character \"%c\" in host "
-                              "name", s, *c);
+    for (const char* c = auth; c < hend; c++) {
+      if (*c == ' ' || *c == '\\' || *c == '^' || *c == '`' || *c == '{' ||
+          *c == '|' || *c == '}') {
+        snprintf(err, errlen,
+                 "parse %s: invalid character \"%c\" in host "
+                 "name",
+                 s, *c);
         return -EINVAL;
       }
     }
@@ -534,7 +541,7 @@ static int url_parse_(const char *s, struct url *u, char *err, size_t errlen) {
 }
 
 /* url_parse_, leaving u empty on failure. */
-static int url_parse(const char *s, struct url *u, char *err, size_t errlen) {
+static int url_parse(const char* s, struct url* u, char* err, size_t errlen) {
   int rc = url_parse_(s, u, err, errlen);
   if (rc != 0)
     url_free(u);
@@ -554,9 +561,9 @@ static bool path_should_escape(unsigned char c) {
  * Go's URL.EscapedPath: the path as written when it is a valid encoding,
  * else the decoded path re-escaped. What litestream uses for file:// URLs.
  */
-static char *url_escaped_path(const struct url *u) {
+static char* url_escaped_path(const struct url* u) {
   bool valid = true;
-  for (const char *c = u->rawpath; *c; c++) {
+  for (const char* c = u->rawpath; *c; c++) {
     unsigned char ch = (unsigned char)*c;
     if (strchr("!$&'()*+,;=:@[]%", ch) != NULL)
       continue;
@@ -569,7 +576,7 @@ static char *url_escaped_path(const struct url *u) {
     return strdup(u->rawpath);
   struct buf b = {0};
   buf_add(&b, "", 0);
-  for (const char *c = u->path; *c; c++) {
+  for (const char* c = u->path; *c; c++) {
     unsigned char ch = (unsigned char)*c;
     if (path_should_escape(ch)) {
       char hex[4];
@@ -587,7 +594,7 @@ static char *url_escaped_path(const struct url *u) {
 }
 
 /* litestream's isURL: ^\w+:// */
-static bool is_url(const char *s) {
+static bool is_url(const char* s) {
   if (s == NULL)
     return false;
   size_t i = 0;
@@ -598,16 +605,16 @@ static bool is_url(const char *s) {
 
 /* s3.ParseHost's provider table. */
 struct provider {
-  const char *re;
-  const char *endpoint_fmt; /* %s is the region */
+  const char* re;
+  const char* endpoint_fmt; /* %s is the region */
   bool http;
-  const char *fixed_region;
+  const char* fixed_region;
 };
 
 static const struct provider providers[] = {
     {"^((.+)\\.)?localhost$", "localhost", true, "us-east-1"},
-    {"^((.+)\\.)?s3.([^.]+)\\.backblazeb2.com$", "s3.%s.backblazeb2.com",
-     false, NULL},
+    {"^((.+)\\.)?s3.([^.]+)\\.backblazeb2.com$", "s3.%s.backblazeb2.com", false,
+     NULL},
     {"^((.+)\\.)?s3.filebase.com$", "s3.filebase.com", false, NULL},
     {"^((.+)\\.)?([^.]+)\\.digitaloceanspaces.com$",
      "%s.digitaloceanspaces.com", false, NULL},
@@ -616,7 +623,7 @@ static const struct provider providers[] = {
      NULL},
 };
 
-static char *sub(const char *s, const regmatch_t *m) {
+static char* sub(const char* s, const regmatch_t* m) {
   if (m->rm_so < 0)
     return strdup("");
   return strndup(s + m->rm_so, (size_t)(m->rm_eo - m->rm_so));
@@ -626,22 +633,22 @@ static char *sub(const char *s, const regmatch_t *m) {
  * s3.ParseHost: fills bucket, region, endpoint (all may end up NULL) and
  * whether a provider host forces path style. Returns 0 or -ENOMEM.
  */
-static int parse_host(const char *hostport, char **bucket, char **region,
-                      char **endpoint, bool *path_style) {
+static int parse_host(const char* hostport, char** bucket, char** region,
+                      char** endpoint, bool* path_style) {
   char *host = NULL, *port = NULL;
   int rc = -ENOMEM;
   *bucket = *region = *endpoint = NULL;
   *path_style = false;
   /* net.SplitHostPort; on failure the whole string is the host. */
-  const char *hp = hostport ? hostport : "";
+  const char* hp = hostport ? hostport : "";
   if (hp[0] == '[') {
-    const char *rb = strchr(hp, ']');
+    const char* rb = strchr(hp, ']');
     if (rb != NULL && rb[1] == ':' && strchr(rb + 2, ':') == NULL) {
       host = strndup(hp + 1, (size_t)(rb - hp - 1));
       port = strdup(rb + 2);
     }
   } else {
-    const char *c = strchr(hp, ':');
+    const char* c = strchr(hp, ':');
     if (c != NULL && strchr(c + 1, ':') == NULL) {
       host = strndup(hp, (size_t)(c - hp));
       port = strdup(c + 1);
@@ -664,18 +671,18 @@ static int parse_host(const char *hostport, char **bucket, char **region,
     regfree(&re);
     if (nomatch)
       continue;
-    char *b = sub(host, &m[2]);
-    char *r = providers[i].fixed_region ? strdup(providers[i].fixed_region)
-              : m[3].rm_so >= 0        ? sub(host, &m[3])
-                                       : strdup("");
+    char* b = sub(host, &m[2]);
+    char* r = providers[i].fixed_region ? strdup(providers[i].fixed_region)
+              : m[3].rm_so >= 0         ? sub(host, &m[3])
+                                        : strdup("");
     if (b == NULL || r == NULL) {
       free(b);
       free(r);
       goto out;
     }
     char ep[512];
-    int len = snprintf(ep, sizeof(ep), "%s://", providers[i].http ? "http"
-                                                                  : "https");
+    int len =
+        snprintf(ep, sizeof(ep), "%s://", providers[i].http ? "http" : "https");
     len += snprintf(ep + len, sizeof(ep) - (size_t)len,
                     providers[i].endpoint_fmt, r);
     if (!empty(port)) {
@@ -705,43 +712,42 @@ out:
 /* YAML walking, with yaml.v2's decoding rules for the field types.       */
 
 struct ctx {
-  const char *file;
-  yaml_document_t *doc;
-  const unsigned *linemap;
+  const char* file;
+  yaml_document_t* doc;
+  const unsigned* linemap;
   size_t nlines;
-  const char *src; /* text before expansion */
+  const char* src; /* text before expansion */
   size_t srclen;
   bool expanded;
-  char *err;
+  char* err;
   size_t errlen;
-  int rc; /* first error */
-  yaml_node_t *key; /* the key whose value is being decoded */
+  int rc;           /* first error */
+  yaml_node_t* key; /* the key whose value is being decoded */
 };
 
-static unsigned src_line(const struct ctx *c, size_t line) {
+static unsigned src_line(const struct ctx* c, size_t line) {
   if (c->linemap != NULL && line < c->nlines)
     return c->linemap[line];
   return (unsigned)line;
 }
 
 /* True when source line l (0-based) holds a '$' (an env reference). */
-static bool src_line_has_dollar(const struct ctx *c, unsigned l) {
+static bool src_line_has_dollar(const struct ctx* c, unsigned l) {
   const char *p = c->src, *end = c->src + c->srclen;
   for (unsigned i = 0; i < l && p < end; i++) {
-    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char* nl = memchr(p, '\n', (size_t)(end - p));
     if (nl == NULL)
       return false;
     p = nl + 1;
   }
-  const char *nl = memchr(p, '\n', (size_t)(end - p));
+  const char* nl = memchr(p, '\n', (size_t)(end - p));
   return memchr(p, '$', (size_t)((nl ? nl : end) - p)) != NULL;
 }
 
-static void fail_at(struct ctx *c, const yaml_node_t *n, const char *fmt, ...)
+static void fail_at(struct ctx* c, const yaml_node_t* n, const char* fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void fail_at(struct ctx *c, const yaml_node_t *n, const char *fmt,
-                    ...) {
+static void fail_at(struct ctx* c, const yaml_node_t* n, const char* fmt, ...) {
   if (c->rc != 0)
     return;
   c->rc = -EINVAL;
@@ -758,14 +764,14 @@ static void fail_at(struct ctx *c, const yaml_node_t *n, const char *fmt,
     snprintf(c->err, c->errlen, "%s: %s", c->file, msg);
 }
 
-static void fail_oom(struct ctx *c) {
+static void fail_oom(struct ctx* c) {
   if (c->rc == 0) {
     c->rc = -ENOMEM;
     snprintf(c->err, c->errlen, "%s: out of memory", c->file);
   }
 }
 
-static const char *kind_name(const yaml_node_t *n) {
+static const char* kind_name(const yaml_node_t* n) {
   switch (n->type) {
   case YAML_MAPPING_NODE:
     return "a mapping";
@@ -776,13 +782,13 @@ static const char *kind_name(const yaml_node_t *n) {
   }
 }
 
-static bool is_plain(const yaml_node_t *n) {
+static bool is_plain(const yaml_node_t* n) {
   return n->type == YAML_SCALAR_NODE &&
          n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 }
 
-static const char *sval(const yaml_node_t *n) {
-  return (const char *)n->data.scalar.value;
+static const char* sval(const yaml_node_t* n) {
+  return (const char*)n->data.scalar.value;
 }
 
 /*
@@ -791,25 +797,25 @@ static const char *sval(const yaml_node_t *n) {
  * !!str tag, so an explicit !!str on a plain scalar cannot be told apart
  * and resolves as plain.)
  */
-static bool is_null(const yaml_node_t *n) {
+static bool is_null(const yaml_node_t* n) {
   if (n == NULL)
     return true;
   if (n->type != YAML_SCALAR_NODE)
     return false;
-  if (n->tag && strcmp((const char *)n->tag, YAML_NULL_TAG) == 0)
+  if (n->tag && strcmp((const char*)n->tag, YAML_NULL_TAG) == 0)
     return true;
   if (!is_plain(n))
     return false;
-  const char *v = sval(n);
+  const char* v = sval(n);
   return !strcmp(v, "") || !strcmp(v, "~") || !strcmp(v, "null") ||
          !strcmp(v, "Null") || !strcmp(v, "NULL");
 }
 
 /* yaml.v2's bool words; returns 1 true, 0 false, -1 not a bool. */
-static int bool_word(const yaml_node_t *n) {
-  static const char *const t[] = {"y",  "Y",  "yes", "Yes", "YES", "true",
-                                  "True", "TRUE", "on", "On", "ON"};
-  static const char *const f[] = {"n",  "N",   "no",    "No",    "NO", "false",
+static int bool_word(const yaml_node_t* n) {
+  static const char* const t[] = {"y",    "Y",    "yes", "Yes", "YES", "true",
+                                  "True", "TRUE", "on",  "On",  "ON"};
+  static const char* const f[] = {"n",     "N",     "no",  "No",  "NO", "false",
                                   "False", "FALSE", "off", "Off", "OFF"};
   if (!is_plain(n))
     return -1;
@@ -823,21 +829,21 @@ static int bool_word(const yaml_node_t *n) {
 }
 
 /* A plain scalar yaml.v2 resolves to an int or a float. */
-static bool is_number(const yaml_node_t *n) {
+static bool is_number(const yaml_node_t* n) {
   if (!is_plain(n))
     return false;
-  const char *v = sval(n);
+  const char* v = sval(n);
   char tmp[128];
   size_t w = 0;
-  for (const char *p = v; *p && w + 1 < sizeof(tmp); p++)
+  for (const char* p = v; *p && w + 1 < sizeof(tmp); p++)
     if (*p != '_')
       tmp[w++] = *p;
   tmp[w] = '\0';
   if (w == 0)
     return false;
-  const char *d = tmp + (tmp[0] == '+' || tmp[0] == '-');
+  const char* d = tmp + (tmp[0] == '+' || tmp[0] == '-');
   if (d[0] == '0' && (d[1] == 'b' || d[1] == 'o')) {
-    const char *q = d + 2;
+    const char* q = d + 2;
     if (*q == '\0')
       return false;
     for (; *q; q++)
@@ -845,13 +851,13 @@ static bool is_number(const yaml_node_t *n) {
         return false;
     return true;
   }
-  char *end;
+  char* end;
   errno = 0;
   (void)strtoll(tmp, &end, 0);
   if (*end == '\0' && errno == 0)
     return true;
   /* yamlStyleFloat: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
-  const char *p = v + (v[0] == '+' || v[0] == '-');
+  const char* p = v + (v[0] == '+' || v[0] == '-');
   if (*p == '.') {
     p++;
     if (!isdigit((unsigned char)*p))
@@ -880,8 +886,8 @@ static bool is_number(const yaml_node_t *n) {
 }
 
 /* Go's time.ParseDuration grammar (values are not needed). */
-static bool go_duration_ok(const char *s) {
-  const char *p = s;
+static bool go_duration_ok(const char* s) {
+  const char* p = s;
   if (*p == '+' || *p == '-')
     p++;
   if (strcmp(p, "0") == 0)
@@ -903,7 +909,7 @@ static bool go_duration_ok(const char *s) {
     }
     if (!digits)
       return false;
-    static const char *const units[] = {"ns", "us", "\xc2\xb5s", "\xce\xbcs",
+    static const char* const units[] = {"ns", "us", "\xc2\xb5s", "\xce\xbcs",
                                         "ms", "s",  "m",         "h"};
     size_t best = 0;
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
@@ -918,13 +924,13 @@ static bool go_duration_ok(const char *s) {
   return true;
 }
 
-static yaml_node_t *node(struct ctx *c, int id) {
+static yaml_node_t* node(struct ctx* c, int id) {
   return yaml_document_get_node(c->doc, id);
 }
 
 /* Decodes a string field: NULL for null, the scalar text otherwise. */
-static void get_str(struct ctx *c, yaml_node_t *n, const char *what,
-                    char **out, yaml_node_t **where) {
+static void get_str(struct ctx* c, yaml_node_t* n, const char* what, char** out,
+                    yaml_node_t** where) {
   if (is_null(n)) {
     free(*out);
     *out = NULL;
@@ -948,8 +954,8 @@ static void get_str(struct ctx *c, yaml_node_t *n, const char *what,
 }
 
 /* Decodes a *bool field: -1 unset (null), 0, 1. */
-static void get_bool(struct ctx *c, yaml_node_t *n, const char *what,
-                     int *out) {
+static void get_bool(struct ctx* c, yaml_node_t* n, const char* what,
+                     int* out) {
   if (is_null(n)) {
     *out = -1;
     return;
@@ -965,7 +971,7 @@ static void get_bool(struct ctx *c, yaml_node_t *n, const char *what,
   *out = b;
 }
 
-static void check_duration(struct ctx *c, yaml_node_t *n, const char *what) {
+static void check_duration(struct ctx* c, yaml_node_t* n, const char* what) {
   if (is_null(n) || is_number(n))
     return;
   if (n->type != YAML_SCALAR_NODE || bool_word(n) >= 0 ||
@@ -973,14 +979,14 @@ static void check_duration(struct ctx *c, yaml_node_t *n, const char *what) {
     fail_at(c, n, "%s must be a duration such as 1s, 10m or 24h", what);
 }
 
-static void check_int(struct ctx *c, yaml_node_t *n, const char *what) {
+static void check_int(struct ctx* c, yaml_node_t* n, const char* what) {
   if (is_null(n) || is_number(n))
     return;
   fail_at(c, n, "%s must be an unquoted number", what);
 }
 
 /* A list of strings (age identities/recipients); returns its length. */
-static size_t check_str_list(struct ctx *c, yaml_node_t *n, const char *what) {
+static size_t check_str_list(struct ctx* c, yaml_node_t* n, const char* what) {
   if (is_null(n))
     return 0;
   if (n->type != YAML_SEQUENCE_NODE) {
@@ -988,32 +994,32 @@ static size_t check_str_list(struct ctx *c, yaml_node_t *n, const char *what) {
     return 0;
   }
   size_t k = 0;
-  for (yaml_node_item_t *it = n->data.sequence.items.start;
+  for (yaml_node_item_t* it = n->data.sequence.items.start;
        it < n->data.sequence.items.top; it++, k++) {
-    yaml_node_t *e = node(c, *it);
+    yaml_node_t* e = node(c, *it);
     if (e->type != YAML_SCALAR_NODE)
       fail_at(c, e, "%s[%zu] must be a string, not %s", what, k, kind_name(e));
   }
   return k;
 }
 
-typedef void (*field_fn)(struct ctx *c, void *obj, const char *key,
-                         yaml_node_t *val, const char *where);
+typedef void (*field_fn)(struct ctx* c, void* obj, const char* key,
+                         yaml_node_t* val, const char* where);
 
 /*
  * Feeds every key/value of mapping n to fn in document order, with
  * yaml.v2's merge keys ("<<": a mapping or a list of mappings, the first
  * listed winning). A null node is an empty mapping.
  */
-static void walk_map(struct ctx *c, yaml_node_t *n, const char *where,
-                     field_fn fn, void *obj) {
+static void walk_map(struct ctx* c, yaml_node_t* n, const char* where,
+                     field_fn fn, void* obj) {
   if (is_null(n) || c->rc != 0)
     return;
   if (n->type != YAML_MAPPING_NODE) {
     fail_at(c, n, "%s must be a mapping, not %s", where, kind_name(n));
     return;
   }
-  for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+  for (yaml_node_pair_t* p = n->data.mapping.pairs.start;
        p < n->data.mapping.pairs.top && c->rc == 0; p++) {
     yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
     if (k->type != YAML_SCALAR_NODE) {
@@ -1025,19 +1031,21 @@ static void walk_map(struct ctx *c, yaml_node_t *n, const char *where,
       if (v->type == YAML_MAPPING_NODE) {
         walk_map(c, v, where, fn, obj);
       } else if (v->type == YAML_SEQUENCE_NODE) {
-        yaml_node_item_t *s = v->data.sequence.items.start;
-        for (yaml_node_item_t *it = v->data.sequence.items.top; it > s;) {
-          yaml_node_t *m = node(c, *--it);
+        yaml_node_item_t* s = v->data.sequence.items.start;
+        for (yaml_node_item_t* it = v->data.sequence.items.top; it > s;) {
+          yaml_node_t* m = node(c, *--it);
           if (m->type != YAML_MAPPING_NODE) {
-            fail_at(c, m, "map merge requires map or sequence of maps as "
-                          "the value");
+            fail_at(c, m,
+                    "map merge requires map or sequence of maps as "
+                    "the value");
             return;
           }
           walk_map(c, m, where, fn, obj);
         }
       } else {
-        fail_at(c, v, "map merge requires map or sequence of maps as the "
-                      "value");
+        fail_at(c, v,
+                "map merge requires map or sequence of maps as the "
+                "value");
       }
       continue;
     }
@@ -1057,7 +1065,7 @@ struct raw_replica {
   yaml_node_t *node, *bucket_node, *url_node, *path_node;
 };
 
-static void raw_replica_free(struct raw_replica *r) {
+static void raw_replica_free(struct raw_replica* r) {
   free(r->type);
   free(r->name);
   free(r->path);
@@ -1079,40 +1087,46 @@ struct raw_age {
   size_t n;
 };
 
-static void age_field(struct ctx *c, void *obj, const char *key,
-                      yaml_node_t *v, const char *where) {
-  struct raw_age *a = obj;
+static void age_field(struct ctx* c, void* obj, const char* key, yaml_node_t* v,
+                      const char* where) {
+  struct raw_age* a = obj;
   char w[256];
   snprintf(w, sizeof(w), "%s.%s", where, key);
   if (!strcmp(key, "identities") || !strcmp(key, "recipients"))
     a->n += check_str_list(c, v, w);
 }
 
-static void replica_field(struct ctx *c, void *obj, const char *key,
-                          yaml_node_t *v, const char *where) {
-  struct raw_replica *r = obj;
+static void replica_field(struct ctx* c, void* obj, const char* key,
+                          yaml_node_t* v, const char* where) {
+  struct raw_replica* r = obj;
   char w[256];
   snprintf(w, sizeof(w), "%s.%s", where, key);
   static const struct {
-    const char *key;
+    const char* key;
     size_t off;
   } strs[] = {
 #define F(k, f) {k, offsetof(struct raw_replica, f)}
-      F("type", type),         F("name", name),
-      F("path", path),         F("url", url),
+      F("type", type),
+      F("name", name),
+      F("path", path),
+      F("url", url),
       F("access-key-id", access_key_id),
       F("secret-access-key", secret_access_key),
-      F("region", region),     F("bucket", bucket),
-      F("endpoint", endpoint), F("account-name", account_name),
-      F("account-key", account_key), F("host", host),
-      F("user", user),         F("password", password),
+      F("region", region),
+      F("bucket", bucket),
+      F("endpoint", endpoint),
+      F("account-name", account_name),
+      F("account-key", account_key),
+      F("host", host),
+      F("user", user),
+      F("password", password),
       F("key-path", key_path),
 #undef F
   };
   for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
     if (strcmp(key, strs[i].key) == 0) {
-      yaml_node_t *at = NULL;
-      get_str(c, v, w, (char **)((char *)r + strs[i].off), &at);
+      yaml_node_t* at = NULL;
+      get_str(c, v, w, (char**)((char*)r + strs[i].off), &at);
       if (!strcmp(key, "bucket"))
         r->bucket_node = at;
       else if (!strcmp(key, "url"))
@@ -1143,14 +1157,14 @@ static void replica_field(struct ctx *c, void *obj, const char *key,
 }
 
 struct raw_db {
-  char *path;
-  char *meta_path;
-  struct raw_replica *replicas;
+  char* path;
+  char* meta_path;
+  struct raw_replica* replicas;
   size_t nreplicas;
   yaml_node_t *node, *path_node, *replica_node;
 };
 
-static void raw_db_free(struct raw_db *d) {
+static void raw_db_free(struct raw_db* d) {
   free(d->path);
   free(d->meta_path);
   for (size_t i = 0; i < d->nreplicas; i++)
@@ -1158,9 +1172,9 @@ static void raw_db_free(struct raw_db *d) {
   free(d->replicas);
 }
 
-static void db_field(struct ctx *c, void *obj, const char *key, yaml_node_t *v,
-                     const char *where) {
-  struct raw_db *d = obj;
+static void db_field(struct ctx* c, void* obj, const char* key, yaml_node_t* v,
+                     const char* where) {
+  struct raw_db* d = obj;
   char w[256];
   snprintf(w, sizeof(w), "%s.%s", where, key);
   if (!strcmp(key, "path")) {
@@ -1184,20 +1198,22 @@ static void db_field(struct ctx *c, void *obj, const char *key, yaml_node_t *v,
     if (is_null(v))
       return;
     if (v->type != YAML_SEQUENCE_NODE) {
-      fail_at(c, v, "%s must be a list (each entry starting with '-'), not "
-                    "%s", w, kind_name(v));
+      fail_at(c, v,
+              "%s must be a list (each entry starting with '-'), not "
+              "%s",
+              w, kind_name(v));
       return;
     }
-    size_t n = (size_t)(v->data.sequence.items.top -
-                        v->data.sequence.items.start);
+    size_t n =
+        (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
     d->replicas = calloc(n ? n : 1, sizeof(*d->replicas));
     if (d->replicas == NULL) {
       fail_oom(c);
       return;
     }
     for (size_t i = 0; i < n && c->rc == 0; i++) {
-      yaml_node_t *e = node(c, v->data.sequence.items.start[i]);
-      struct raw_replica *r = &d->replicas[d->nreplicas++];
+      yaml_node_t* e = node(c, v->data.sequence.items.start[i]);
+      struct raw_replica* r = &d->replicas[d->nreplicas++];
       r->force_path_style = -1;
       r->skip_verify = -1;
       r->node = e;
@@ -1214,11 +1230,11 @@ static void db_field(struct ctx *c, void *obj, const char *key, yaml_node_t *v,
 
 struct raw_cfg {
   char *access_key_id, *secret_access_key;
-  struct raw_db *dbs;
+  struct raw_db* dbs;
   size_t ndbs;
 };
 
-static void raw_cfg_free(struct raw_cfg *r) {
+static void raw_cfg_free(struct raw_cfg* r) {
   free(r->access_key_id);
   free(r->secret_access_key);
   for (size_t i = 0; i < r->ndbs; i++)
@@ -1226,8 +1242,8 @@ static void raw_cfg_free(struct raw_cfg *r) {
   free(r->dbs);
 }
 
-static void logging_field(struct ctx *c, void *obj, const char *key,
-                          yaml_node_t *v, const char *where) {
+static void logging_field(struct ctx* c, void* obj, const char* key,
+                          yaml_node_t* v, const char* where) {
   char w[256], *tmp = NULL;
   snprintf(w, sizeof(w), "%s.%s", where, key);
   if (!strcmp(key, "level") || !strcmp(key, "type")) {
@@ -1239,10 +1255,10 @@ static void logging_field(struct ctx *c, void *obj, const char *key,
   }
 }
 
-static void top_field(struct ctx *c, void *obj, const char *key,
-                      yaml_node_t *v, const char *where) {
-  struct raw_cfg *r = obj;
-  char *tmp = NULL;
+static void top_field(struct ctx* c, void* obj, const char* key, yaml_node_t* v,
+                      const char* where) {
+  struct raw_cfg* r = obj;
+  char* tmp = NULL;
   if (!strcmp(key, "access-key-id")) {
     get_str(c, v, key, &r->access_key_id, NULL);
   } else if (!strcmp(key, "secret-access-key")) {
@@ -1261,20 +1277,22 @@ static void top_field(struct ctx *c, void *obj, const char *key,
     if (is_null(v))
       return;
     if (v->type != YAML_SEQUENCE_NODE) {
-      fail_at(c, v, "dbs must be a list (each entry starting with '-'), not "
-                    "%s", kind_name(v));
+      fail_at(c, v,
+              "dbs must be a list (each entry starting with '-'), not "
+              "%s",
+              kind_name(v));
       return;
     }
-    size_t n = (size_t)(v->data.sequence.items.top -
-                        v->data.sequence.items.start);
+    size_t n =
+        (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
     r->dbs = calloc(n ? n : 1, sizeof(*r->dbs));
     if (r->dbs == NULL) {
       fail_oom(c);
       return;
     }
     for (size_t i = 0; i < n && c->rc == 0; i++) {
-      yaml_node_t *e = node(c, v->data.sequence.items.start[i]);
-      struct raw_db *d = &r->dbs[r->ndbs++];
+      yaml_node_t* e = node(c, v->data.sequence.items.start[i]);
+      struct raw_db* d = &r->dbs[r->ndbs++];
       d->node = e;
       char w[64];
       snprintf(w, sizeof(w), "dbs[%zu]", i);
@@ -1290,7 +1308,7 @@ static void top_field(struct ctx *c, void *obj, const char *key,
 /* ---------------------------------------------------------------------- */
 /* Replica rules (litestream's NewReplicaFromConfig and friends).         */
 
-void dbs_replica_config_free(struct dbs_replica_config *r) {
+void dbs_replica_config_free(struct dbs_replica_config* r) {
   if (r == NULL)
     return;
   free(r->name);
@@ -1307,25 +1325,25 @@ void dbs_replica_config_free(struct dbs_replica_config *r) {
 }
 
 /* aws-sdk-go's AddScheme: https:// unless a scheme is there. */
-static char *endpoint_with_scheme(const char *e) {
+static char* endpoint_with_scheme(const char* e) {
   if (empty(e))
     return NULL;
-  const char *sep = strstr(e, "://");
+  const char* sep = strstr(e, "://");
   if (sep != NULL && sep > e && memchr(e, ':', (size_t)(sep - e)) == NULL)
     return strdup(e);
   size_t n = strlen(e) + 9;
-  char *o = malloc(n);
+  char* o = malloc(n);
   if (o != NULL)
     snprintf(o, n, "https://%s", e);
   return o;
 }
 
 /* Cleans an s3 key prefix as path.Join would use it; NULL for the root. */
-static int clean_prefix(const char *p, char **out) {
+static int clean_prefix(const char* p, char** out) {
   *out = NULL;
   if (empty(p))
     return 0;
-  char *c = path_clean(p);
+  char* c = path_clean(p);
   if (c == NULL)
     return -ENOMEM;
   if (strcmp(c, ".") == 0) {
@@ -1336,34 +1354,34 @@ static int clean_prefix(const char *p, char **out) {
   return 0;
 }
 
-static void register_secret(const char *s) {
+static void register_secret(const char* s) {
   if (!empty(s))
     (void)dbs_log_add_secret(s);
 }
 
 /* Registers the password of a URL's userinfo. */
-static void register_url_secret(const char *url) {
+static void register_url_secret(const char* url) {
   if (empty(url))
     return;
-  const char *a = strstr(url, "://");
+  const char* a = strstr(url, "://");
   if (a == NULL)
     return;
   a += 3;
   size_t an = strcspn(a, "/?#");
-  const char *at = NULL;
+  const char* at = NULL;
   for (size_t i = 0; i < an; i++)
     if (a[i] == '@')
       at = a + i;
   if (at == NULL)
     return;
-  const char *colon = memchr(a, ':', (size_t)(at - a));
+  const char* colon = memchr(a, ':', (size_t)(at - a));
   if (colon == NULL)
     return;
-  char *pw = strndup(colon + 1, (size_t)(at - colon - 1));
+  char* pw = strndup(colon + 1, (size_t)(at - colon - 1));
   if (pw != NULL) {
     register_secret(pw);
     bool bad = false;
-    char *dec = pct_decode(pw, strlen(pw), &bad);
+    char* dec = pct_decode(pw, strlen(pw), &bad);
     if (dec != NULL)
       register_secret(dec);
     free(dec);
@@ -1376,8 +1394,8 @@ static void register_url_secret(const char *url) {
  * empty s3 bucket came from env expansion (then bucket_empty, no error).
  * Error messages go to msg; returns 0, -EINVAL or -ENOMEM.
  */
-static int resolve_replica(const struct raw_replica *raw, bool bucket_from_env,
-                           struct dbs_replica_config *r, char *msg,
+static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
+                           struct dbs_replica_config* r, char* msg,
                            size_t msglen) {
   struct url u = {0};
   bool oom = false;
@@ -1392,7 +1410,7 @@ static int resolve_replica(const struct raw_replica *raw, bool bucket_from_env,
     return -EINVAL;
   }
   /* ReplicaType(): the URL scheme, else type:, else file. */
-  const char *type = NULL;
+  const char* type = NULL;
   bool url_ok = false;
   if (!empty(raw->url)) {
     char e[256];
@@ -1414,10 +1432,10 @@ static int resolve_replica(const struct raw_replica *raw, bool bucket_from_env,
   register_url_secret(raw->url);
 
   /* ParseReplicaURL's errors, for the types that call it. */
-  bool needs_url = !empty(raw->url) &&
-                   (!strcmp(type, "file") || !strcmp(type, "s3") ||
-                    !strcmp(type, "gcs") || !strcmp(type, "abs") ||
-                    !strcmp(type, "sftp"));
+  bool needs_url =
+      !empty(raw->url) &&
+      (!strcmp(type, "file") || !strcmp(type, "s3") || !strcmp(type, "gcs") ||
+       !strcmp(type, "abs") || !strcmp(type, "sftp"));
   if (needs_url && !url_ok) {
     rc = url_parse(raw->url, &u, msg, msglen);
     rc = rc ? rc : -EINVAL;
@@ -1437,7 +1455,7 @@ static int resolve_replica(const struct raw_replica *raw, bool bucket_from_env,
       rc = -EINVAL;
       goto fail;
     }
-    char *p = NULL;
+    char* p = NULL;
     if (!empty(raw->url)) {
       /* u.String() without the scheme, then path.Clean. */
       struct buf b = {0};
@@ -1453,7 +1471,7 @@ static int resolve_replica(const struct raw_replica *raw, bool bucket_from_env,
           }
           buf_adds(&b, u.host ? u.host : "");
         }
-        char *ep = url_escaped_path(&u);
+        char* ep = url_escaped_path(&u);
         if (ep == NULL) {
           free(b.p);
           rc = -ENOMEM;
@@ -1504,7 +1522,7 @@ static int resolve_replica(const struct raw_replica *raw, bool bucket_from_env,
       rc = -EINVAL;
       goto fail;
     }
-    const char *path = raw->path;
+    const char* path = raw->path;
     char *upath = NULL, *ubucket = NULL, *uregion = NULL, *uendpoint = NULL;
     bool upath_style = false;
     r->force_path_style = !empty(raw->endpoint);
@@ -1514,7 +1532,7 @@ static int resolve_replica(const struct raw_replica *raw, bool bucket_from_env,
     }
     if (!empty(raw->url)) {
       /* TrimPrefix(path.Clean(u.Path), "/") */
-      char *c = path_clean(u.path);
+      char* c = path_clean(u.path);
       if (c == NULL) {
         rc = -ENOMEM;
         goto fail;
@@ -1531,10 +1549,8 @@ static int resolve_replica(const struct raw_replica *raw, bool bucket_from_env,
         path = upath;
     }
     rc = clean_prefix(path, &r->path);
-    r->bucket = dup_nonempty(!empty(raw->bucket) ? raw->bucket : ubucket,
-                             &oom);
-    r->region = dup_nonempty(!empty(raw->region) ? raw->region : uregion,
-                             &oom);
+    r->bucket = dup_nonempty(!empty(raw->bucket) ? raw->bucket : ubucket, &oom);
+    r->region = dup_nonempty(!empty(raw->region) ? raw->region : uregion, &oom);
     r->endpoint =
         endpoint_with_scheme(!empty(raw->endpoint) ? raw->endpoint : uendpoint);
     if (!empty(raw->endpoint) || !empty(uendpoint))
@@ -1558,8 +1574,9 @@ static int resolve_replica(const struct raw_replica *raw, bool bucket_from_env,
     }
     if (r->bucket == NULL) {
       if (!bucket_from_env) {
-        snprintf(msg, msglen, "bucket required for s3 replica (set bucket: "
-                              "or url: s3://BUCKET/PATH)");
+        snprintf(msg, msglen,
+                 "bucket required for s3 replica (set bucket: "
+                 "or url: s3://BUCKET/PATH)");
         rc = -EINVAL;
         goto fail;
       }
@@ -1573,12 +1590,11 @@ static int resolve_replica(const struct raw_replica *raw, bool bucket_from_env,
       goto fail;
     }
     if (!empty(raw->url) && !empty(raw->bucket)) {
-      snprintf(msg, msglen, "cannot specify url & bucket for %s replica",
-               type);
+      snprintf(msg, msglen, "cannot specify url & bucket for %s replica", type);
       rc = -EINVAL;
       goto fail;
     }
-    const char *b = !empty(raw->bucket) ? raw->bucket : u.host;
+    const char* b = !empty(raw->bucket) ? raw->bucket : u.host;
     if (empty(b)) {
       snprintf(msg, msglen, "bucket required for %s replica", type);
       rc = -EINVAL;
@@ -1588,7 +1604,7 @@ static int resolve_replica(const struct raw_replica *raw, bool bucket_from_env,
     if (!empty(raw->path)) {
       r->path = dup_nonempty(raw->path, &oom);
     } else if (!empty(raw->url)) {
-      char *c = path_clean(u.path);
+      char* c = path_clean(u.path);
       if (c == NULL) {
         rc = -ENOMEM;
         goto fail;
@@ -1612,11 +1628,11 @@ static int resolve_replica(const struct raw_replica *raw, bool bucket_from_env,
       rc = -EINVAL;
       goto fail;
     }
-    const char *host = !empty(raw->host) ? raw->host : u.host;
-    char *uuser = NULL;
+    const char* host = !empty(raw->host) ? raw->host : u.host;
+    char* uuser = NULL;
     if (u.user != NULL)
       uuser = strndup(u.user, strcspn(u.user, ":"));
-    const char *user = !empty(raw->user) ? raw->user : uuser;
+    const char* user = !empty(raw->user) ? raw->user : uuser;
     if (empty(host)) {
       snprintf(msg, msglen, "host required for sftp replica");
       rc = -EINVAL;
@@ -1658,13 +1674,13 @@ fail:
   return rc == 0 ? -EINVAL : rc;
 }
 
-int dbs_litestream_config_parse_url(const char *url,
-                                    struct dbs_replica_config *r, char *err,
+int dbs_litestream_config_parse_url(const char* url,
+                                    struct dbs_replica_config* r, char* err,
                                     size_t errlen) {
   struct raw_replica raw = {0};
   raw.force_path_style = -1;
   raw.skip_verify = -1;
-  raw.url = (char *)url;
+  raw.url = (char*)url;
   char msg[512];
   memset(r, 0, sizeof(*r));
   if (empty(url)) {
@@ -1682,14 +1698,14 @@ int dbs_litestream_config_parse_url(const char *url,
 /* ---------------------------------------------------------------------- */
 /* Loading.                                                               */
 
-void dbs_litestream_config_free(struct dbs_litestream_config *cfg) {
+void dbs_litestream_config_free(struct dbs_litestream_config* cfg) {
   if (cfg == NULL)
     return;
   free(cfg->file);
   free(cfg->access_key_id);
   free(cfg->secret_access_key);
   for (size_t i = 0; i < cfg->ndbs; i++) {
-    struct dbs_db_config *d = &cfg->dbs[i];
+    struct dbs_db_config* d = &cfg->dbs[i];
     free(d->path);
     free(d->meta_path);
     for (size_t k = 0; k < d->nreplicas; k++)
@@ -1701,8 +1717,8 @@ void dbs_litestream_config_free(struct dbs_litestream_config *cfg) {
 }
 
 /* Builds the resolved config from the raw one. */
-static void resolve_all(struct ctx *c, struct raw_cfg *raw,
-                        struct dbs_litestream_config *out) {
+static void resolve_all(struct ctx* c, struct raw_cfg* raw,
+                        struct dbs_litestream_config* out) {
   bool oom = false;
   out->access_key_id = dup_nonempty(raw->access_key_id, &oom);
   out->secret_access_key = dup_nonempty(raw->secret_access_key, &oom);
@@ -1718,8 +1734,8 @@ static void resolve_all(struct ctx *c, struct raw_cfg *raw,
     return;
   }
   for (size_t i = 0; i < raw->ndbs && c->rc == 0; i++) {
-    struct raw_db *rd = &raw->dbs[i];
-    struct dbs_db_config *d = &out->dbs[out->ndbs++];
+    struct raw_db* rd = &raw->dbs[i];
+    struct dbs_db_config* d = &out->dbs[out->ndbs++];
     if (rd->replica_node != NULL) {
       fail_at(c, rd->replica_node,
               "dbs[%zu]: 'replica:' is litestream 0.5 syntax; litestream "
@@ -1741,7 +1757,7 @@ static void resolve_all(struct ctx *c, struct raw_cfg *raw,
     if (!empty(rd->meta_path)) {
       d->meta_path = strdup(rd->meta_path);
     } else {
-      const char *slash = strrchr(d->path, '/');
+      const char* slash = strrchr(d->path, '/');
       size_t dn = (size_t)(slash - d->path) + 1;
       size_t n = strlen(d->path) + 16;
       d->meta_path = malloc(n);
@@ -1753,14 +1769,14 @@ static void resolve_all(struct ctx *c, struct raw_cfg *raw,
       fail_oom(c);
       return;
     }
-    d->replicas = calloc(rd->nreplicas ? rd->nreplicas : 1,
-                         sizeof(*d->replicas));
+    d->replicas =
+        calloc(rd->nreplicas ? rd->nreplicas : 1, sizeof(*d->replicas));
     if (d->replicas == NULL) {
       fail_oom(c);
       return;
     }
     for (size_t k = 0; k < rd->nreplicas; k++) {
-      struct raw_replica *rr = &rd->replicas[k];
+      struct raw_replica* rr = &rd->replicas[k];
       /* propagateGlobalSettings */
       if (empty(rr->access_key_id) && !empty(raw->access_key_id) &&
           (rr->access_key_id = strdup(raw->access_key_id)) == NULL)
@@ -1776,7 +1792,7 @@ static void resolve_all(struct ctx *c, struct raw_cfg *raw,
        * bucket: or url: held a $ before expansion. */
       bool from_env = false;
       if (c->expanded) {
-        yaml_node_t *bn[2] = {rr->url_node, rr->bucket_node};
+        yaml_node_t* bn[2] = {rr->url_node, rr->bucket_node};
         for (size_t j = 0; j < 2; j++)
           if (bn[j] != NULL &&
               src_line_has_dollar(c, src_line(c, bn[j]->start_mark.line)))
@@ -1804,12 +1820,12 @@ static void resolve_all(struct ctx *c, struct raw_cfg *raw,
   }
 }
 
-static int parse_named(const char *file, const char *text, size_t len,
-                       bool expand_env, struct dbs_litestream_config *out,
-                       char *err, size_t errlen) {
-  char *x = NULL;
+static int parse_named(const char* file, const char* text, size_t len,
+                       bool expand_env, struct dbs_litestream_config* out,
+                       char* err, size_t errlen) {
+  char* x = NULL;
   size_t xlen = len;
-  unsigned *linemap = NULL;
+  unsigned* linemap = NULL;
   size_t nlines = 0;
   yaml_parser_t parser;
   yaml_document_t doc;
@@ -1821,7 +1837,7 @@ static int parse_named(const char *file, const char *text, size_t len,
                   .expanded = expand_env,
                   .err = err,
                   .errlen = errlen};
-  char *keep_file = out->file;
+  char* keep_file = out->file;
   memset(out, 0, sizeof(*out));
   out->file = keep_file;
   if (errlen > 0)
@@ -1850,7 +1866,7 @@ static int parse_named(const char *file, const char *text, size_t len,
     goto done;
   }
   have_parser = true;
-  yaml_parser_set_input_string(&parser, (const unsigned char *)x, xlen);
+  yaml_parser_set_input_string(&parser, (const unsigned char*)x, xlen);
   if (!yaml_parser_load(&parser, &doc)) {
     c.rc = -EINVAL;
     yaml_mark_t m = parser.problem_mark;
@@ -1865,7 +1881,7 @@ static int parse_named(const char *file, const char *text, size_t len,
   }
   have_doc = true;
   c.doc = &doc;
-  yaml_node_t *root = yaml_document_get_root_node(&doc);
+  yaml_node_t* root = yaml_document_get_root_node(&doc);
   if (root != NULL)
     walk_map(&c, root, "litestream.yml", top_field, &raw);
   if (c.rc == 0)
@@ -1888,23 +1904,22 @@ done:
   return c.rc;
 }
 
-int dbs_litestream_config_parse(const char *text, size_t len, bool expand_env,
-                                struct dbs_litestream_config *out, char *err,
+int dbs_litestream_config_parse(const char* text, size_t len, bool expand_env,
+                                struct dbs_litestream_config* out, char* err,
                                 size_t errlen) {
   memset(out, 0, sizeof(*out));
-  return parse_named("litestream.yml", text, len, expand_env, out, err,
-                     errlen);
+  return parse_named("litestream.yml", text, len, expand_env, out, err, errlen);
 }
 
-int dbs_litestream_config_load(const char *path, bool expand_env,
-                               struct dbs_litestream_config *out, char *err,
+int dbs_litestream_config_load(const char* path, bool expand_env,
+                               struct dbs_litestream_config* out, char* err,
                                size_t errlen) {
   memset(out, 0, sizeof(*out));
-  char *abs = NULL;
+  char* abs = NULL;
   int rc = path_expand(path, &abs, err, errlen);
   if (rc != 0)
     return rc;
-  FILE *f = fopen(abs, "rb");
+  FILE* f = fopen(abs, "rb");
   if (f == NULL) {
     rc = -errno;
     if (rc == -ENOENT)
@@ -1944,23 +1959,23 @@ int dbs_litestream_config_load(const char *path, bool expand_env,
 /* Matching and the environment.                                          */
 
 /* The path with symlinks resolved as far as it exists. */
-static char *canonical(const char *p) {
-  char *r = realpath(p, NULL);
+static char* canonical(const char* p) {
+  char* r = realpath(p, NULL);
   if (r != NULL)
     return r;
-  char *abs = path_abs(p);
+  char* abs = path_abs(p);
   if (abs == NULL)
     return NULL;
-  char *slash = strrchr(abs, '/');
+  char* slash = strrchr(abs, '/');
   if (slash == NULL || slash == abs)
     return abs;
   *slash = '\0';
-  char *dir = realpath(abs, NULL);
+  char* dir = realpath(abs, NULL);
   *slash = '/';
   if (dir == NULL)
     return abs;
   size_t n = strlen(dir) + strlen(slash) + 1;
-  char *j = malloc(n);
+  char* j = malloc(n);
   if (j != NULL)
     snprintf(j, n, "%s%s", strcmp(dir, "/") == 0 ? "" : dir, slash);
   free(dir);
@@ -1968,17 +1983,17 @@ static char *canonical(const char *p) {
   return j;
 }
 
-const struct dbs_db_config *
-dbs_litestream_config_find_db(const struct dbs_litestream_config *cfg,
-                              const char *db_path) {
+const struct dbs_db_config*
+dbs_litestream_config_find_db(const struct dbs_litestream_config* cfg,
+                              const char* db_path) {
   if (cfg == NULL || db_path == NULL)
     return NULL;
-  char *want = canonical(db_path);
+  char* want = canonical(db_path);
   if (want == NULL)
     return NULL;
-  const struct dbs_db_config *found = NULL;
+  const struct dbs_db_config* found = NULL;
   for (size_t i = 0; i < cfg->ndbs && found == NULL; i++) {
-    char *have = canonical(cfg->dbs[i].path);
+    char* have = canonical(cfg->dbs[i].path);
     if (have != NULL && strcmp(have, want) == 0)
       found = &cfg->dbs[i];
     free(have);
@@ -1988,20 +2003,22 @@ dbs_litestream_config_find_db(const struct dbs_litestream_config *cfg,
 }
 
 /* os.LookupEnv: NULL when unset (set-but-empty is "") */
-static const char *lookup(const char *name) { return getenv(name); }
+static const char* lookup(const char* name) {
+  return getenv(name);
+}
 
-int dbs_litestream_config_apply_env(struct dbs_replica_config *r) {
+int dbs_litestream_config_apply_env(struct dbs_replica_config* r) {
   if (r == NULL || r->kind != DBS_REPLICA_S3)
     return 0;
   bool oom = false;
   if (empty(r->access_key_id) && empty(r->secret_access_key)) {
     /* applyLitestreamEnv, then aws-sdk-go's EnvProvider. */
-    const char *id = lookup("AWS_ACCESS_KEY_ID");
+    const char* id = lookup("AWS_ACCESS_KEY_ID");
     if (id == NULL)
       id = lookup("LITESTREAM_ACCESS_KEY_ID");
     if (empty(id))
       id = lookup("AWS_ACCESS_KEY");
-    const char *secret = lookup("AWS_SECRET_ACCESS_KEY");
+    const char* secret = lookup("AWS_SECRET_ACCESS_KEY");
     if (secret == NULL)
       secret = lookup("LITESTREAM_SECRET_ACCESS_KEY");
     if (empty(secret))

@@ -20,55 +20,55 @@ enum dbs_replica_type {
  * is always NULL, never "".
  */
 struct dbs_replica_config {
-  char *name;          /* name:, default the type string ("s3", "file") */
-  char *type;          /* "file", "s3", "gcs", "abs" or "sftp" */
+  char* name; /* name:, default the type string ("s3", "file") */
+  char* type; /* "file", "s3", "gcs", "abs" or "sftp" */
   enum dbs_replica_type kind;
-  char *url;           /* url: as written (after env expansion) */
+  char* url; /* url: as written (after env expansion) */
   /*
    * file: the replica directory, absolute (~ and relative resolved).
    * s3: the key prefix, cleaned like Go's path.Clean; NULL for the bucket
    * root. From a url it has no leading '/'; a config `path: /db` keeps it
    * (keys are then "/db/generations/..."), as litestream does.
    */
-  char *path;
+  char* path;
   /* s3: */
-  char *bucket;
-  bool bucket_empty;   /* s3 only: bucket and url host came out empty after
-                        * env expansion (BUCKET_NAME unset). The parse does
-                        * not fail; litestream itself would refuse this
-                        * config ("bucket required for s3 replica"), so the
-                        * caller must warn that restore and replication are
-                        * off and run neither. A bucket that is simply not
-                        * written is an error, not this. */
-  char *endpoint;      /* "scheme://host[:port]" ("https://" added when the
-                        * config has no scheme, as aws-sdk does) or NULL
-                        * for AWS */
+  char* bucket;
+  bool bucket_empty;      /* s3 only: bucket and url host came out empty after
+                           * env expansion (BUCKET_NAME unset). The parse does
+                           * not fail; litestream itself would refuse this
+                           * config ("bucket required for s3 replica"), so the
+                           * caller must warn that restore and replication are
+                           * off and run neither. A bucket that is simply not
+                           * written is an error, not this. */
+  char* endpoint;         /* "scheme://host[:port]" ("https://" added when the
+                           * config has no scheme, as aws-sdk does) or NULL
+                           * for AWS */
   bool endpoint_from_env; /* set by apply_env from AWS_ENDPOINT_URL_S3, which
                            * litestream 0.3.13 itself ignores */
-  char *region;        /* NULL: decided at connect time (see storage_s3) */
+  char* region;           /* NULL: decided at connect time (see storage_s3) */
   bool force_path_style;
   bool force_path_style_explicit; /* force-path-style: written in config */
   bool skip_verify;
-  char *access_key_id;
-  char *secret_access_key;
-  char *session_token; /* only from AWS_SESSION_TOKEN (apply_env) */
+  char* access_key_id;
+  char* secret_access_key;
+  char* session_token; /* only from AWS_SESSION_TOKEN (apply_env) */
   bool has_age;        /* age: identities/recipients (restore refuses it) */
 };
 
 struct dbs_db_config {
-  char *path;          /* absolute, ~ expanded (home from passwd, as Go's
-                        * os/user does, not $HOME) */
-  char *meta_path;     /* meta-path: as written, else the default
-                        * "<dir>/.<name>-litestream" */
-  struct dbs_replica_config *replicas;
+  char* path;      /* absolute, ~ expanded (home from passwd, as Go's
+                    * os/user does, not $HOME) */
+  char* meta_path; /* meta-path: as written, else the default
+                    * "<dir>/.<name>-litestream" */
+  struct dbs_replica_config* replicas;
   size_t nreplicas;
 };
 
 struct dbs_litestream_config {
-  char *file;          /* absolute path of the file read, or NULL */
-  char *access_key_id; /* top level */
-  char *secret_access_key;
-  struct dbs_db_config *dbs;
+  char* file;          /* absolute path of the file read, or NULL */
+  char* access_key_id; /* top level */
+  char* secret_access_key;
+  struct dbs_db_config* dbs;
   size_t ndbs;
 };
 
@@ -86,16 +86,16 @@ struct dbs_litestream_config {
  * -ENOMEM; *out is then empty. The caller frees *out with
  * dbs_litestream_config_free, on success and on failure.
  */
-int dbs_litestream_config_load(const char *path, bool expand_env,
-                               struct dbs_litestream_config *out, char *err,
+int dbs_litestream_config_load(const char* path, bool expand_env,
+                               struct dbs_litestream_config* out, char* err,
                                size_t errlen);
 
 /*
  * As dbs_litestream_config_load, from text in memory (for tests). Errors
  * name the file "litestream.yml".
  */
-int dbs_litestream_config_parse(const char *text, size_t len, bool expand_env,
-                                struct dbs_litestream_config *out, char *err,
+int dbs_litestream_config_parse(const char* text, size_t len, bool expand_env,
+                                struct dbs_litestream_config* out, char* err,
                                 size_t errlen);
 
 /*
@@ -105,8 +105,8 @@ int dbs_litestream_config_parse(const char *text, size_t len, bool expand_env,
  * anything else (or at the end) stays. Returns a NUL-terminated string the
  * caller frees, its length in *outlen; NULL on ENOMEM.
  */
-char *dbs_litestream_config_expand_env(const char *text, size_t len,
-                                       size_t *outlen);
+char* dbs_litestream_config_expand_env(const char* text, size_t len,
+                                       size_t* outlen);
 
 /*
  * Parses a replica URL (s3://bucket/path, file:///dir, abs://...) into r
@@ -115,8 +115,8 @@ char *dbs_litestream_config_expand_env(const char *text, size_t len,
  * dbs_replica_config_free. Returns 0 or -EINVAL / -ENOMEM with a message
  * in err.
  */
-int dbs_litestream_config_parse_url(const char *url,
-                                    struct dbs_replica_config *r, char *err,
+int dbs_litestream_config_parse_url(const char* url,
+                                    struct dbs_replica_config* r, char* err,
                                     size_t errlen);
 
 /*
@@ -125,9 +125,9 @@ int dbs_litestream_config_parse_url(const char *url,
  * directory plus its name, else the path as written. Returns the first
  * matching entry or NULL.
  */
-const struct dbs_db_config *
-dbs_litestream_config_find_db(const struct dbs_litestream_config *cfg,
-                              const char *db_path);
+const struct dbs_db_config*
+dbs_litestream_config_find_db(const struct dbs_litestream_config* cfg,
+                              const char* db_path);
 
 /*
  * Fills in what the file leaves to the environment, for s3 replicas only:
@@ -144,9 +144,9 @@ dbs_litestream_config_find_db(const struct dbs_litestream_config *cfg,
  *   there is an endpoint (litestream's default for custom endpoints).
  * Registers secrets. Returns 0 or -ENOMEM.
  */
-int dbs_litestream_config_apply_env(struct dbs_replica_config *r);
+int dbs_litestream_config_apply_env(struct dbs_replica_config* r);
 
-void dbs_replica_config_free(struct dbs_replica_config *r);
-void dbs_litestream_config_free(struct dbs_litestream_config *cfg);
+void dbs_replica_config_free(struct dbs_replica_config* r);
+void dbs_litestream_config_free(struct dbs_litestream_config* cfg);
 
 #endif

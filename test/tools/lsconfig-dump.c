@@ -18,12 +18,14 @@
 #include "litestream_config.h"
 #include "log.h"
 
-static const char *s(const char *v) { return v ? v : ""; }
+static const char* s(const char* v) {
+  return v ? v : "";
+}
 
 /* -show-key-id: tests compare the access key id litestream sends. */
 static bool show_key_id;
 
-static size_t runes(const char *p) {
+static size_t runes(const char* p) {
   size_t n = 0;
   for (; *p; p++)
     if (((unsigned char)*p & 0xC0) != 0x80)
@@ -31,14 +33,14 @@ static size_t runes(const char *p) {
   return n;
 }
 
-static void pad(const char *p, size_t width) {
+static void pad(const char* p, size_t width) {
   fputs(p, stdout);
   for (size_t n = runes(p); n < width; n++)
     putchar(' ');
 }
 
-static void print_replica(const char *prefix,
-                          const struct dbs_replica_config *r) {
+static void print_replica(const char* prefix,
+                          const struct dbs_replica_config* r) {
   char red[1024];
   printf("%sname=%s\n", prefix, s(r->name));
   printf("%stype=%s\n", prefix, s(r->type));
@@ -57,8 +59,9 @@ static void print_replica(const char *prefix,
     printf("%sforce_path_style=%d\n", prefix, r->force_path_style);
     printf("%sskip_verify=%d\n", prefix, r->skip_verify);
     printf("%saccess_key_id=%s\n", prefix,
-           show_key_id ? s(r->access_key_id)
-                       : r->access_key_id ? "(set)" : "");
+           show_key_id        ? s(r->access_key_id)
+           : r->access_key_id ? "(set)"
+                              : "");
     printf("%ssecret_access_key=%s\n", prefix,
            r->secret_access_key ? "(set)" : "");
     printf("%ssession_token=%s\n", prefix, r->session_token ? "(set)" : "");
@@ -66,7 +69,7 @@ static void print_replica(const char *prefix,
   printf("%shas_age=%d\n", prefix, r->has_age);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   bool expand = true, verbose = false, env = false;
   const char *find = NULL, *url = NULL;
   int i = 1;
@@ -113,14 +116,14 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (find != NULL) {
-    const struct dbs_db_config *d = dbs_litestream_config_find_db(&cfg, find);
+    const struct dbs_db_config* d = dbs_litestream_config_find_db(&cfg, find);
     printf("%s\n", d ? d->path : "(none)");
     dbs_litestream_config_free(&cfg);
     return d ? 0 : 3;
   }
   if (verbose) {
     for (size_t k = 0; k < cfg.ndbs; k++) {
-      const struct dbs_db_config *d = &cfg.dbs[k];
+      const struct dbs_db_config* d = &cfg.dbs[k];
       printf("db[%zu].path=%s\n", k, d->path);
       printf("db[%zu].meta_path=%s\n", k, d->meta_path);
       for (size_t j = 0; j < d->nreplicas; j++) {
@@ -141,7 +144,7 @@ int main(int argc, char **argv) {
     pad("path", w + 2);
     printf("replicas\n");
     for (size_t k = 0; k < cfg.ndbs; k++) {
-      const struct dbs_db_config *d = &cfg.dbs[k];
+      const struct dbs_db_config* d = &cfg.dbs[k];
       pad(d->path, w + 2);
       for (size_t j = 0; j < d->nreplicas; j++)
         printf("%s%s", j ? "," : "", d->replicas[j].name);

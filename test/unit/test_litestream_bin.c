@@ -18,32 +18,32 @@
 
 static char dir[] = "/tmp/lsbin-unit.XXXXXX";
 static char oldcwd[PATH_MAX];
-static char *oldpath;
+static char* oldpath;
 static char err[1024];
 
-static void write_file(const char *rel, const char *text, mode_t mode) {
+static void write_file(const char* rel, const char* text, mode_t mode) {
   char p[PATH_MAX];
   snprintf(p, sizeof(p), "%s/%s", dir, rel);
   /* Create the parent directories. */
-  for (char *s = strchr(p + strlen(dir) + 1, '/'); s; s = strchr(s + 1, '/')) {
+  for (char* s = strchr(p + strlen(dir) + 1, '/'); s; s = strchr(s + 1, '/')) {
     *s = '\0';
     mkdir(p, 0755);
     *s = '/';
   }
-  FILE *f = fopen(p, "w");
+  FILE* f = fopen(p, "w");
   assert_non_null(f);
   fputs(text, f);
   fclose(f);
   assert_int_equal(chmod(p, mode), 0);
 }
 
-static const char *arch(void) {
+static const char* arch(void) {
   static struct utsname u;
   uname(&u);
   return strcmp(u.machine, "x86_64") == 0 ? "x64" : "arm64";
 }
 
-static int setup(void **state) {
+static int setup(void** state) {
   (void)state;
   assert_non_null(mkdtemp(dir));
   assert_non_null(getcwd(oldcwd, sizeof(oldcwd)));
@@ -57,11 +57,14 @@ static int setup(void **state) {
   char rel[256];
   snprintf(rel, sizeof(rel),
            "node_modules/@flydotio/litestream-linux-%s/litestream", arch());
-  write_file(rel, "\x7f" "ELF fake binary", 0755);
+  write_file(rel,
+             "\x7f"
+             "ELF fake binary",
+             0755);
   return 0;
 }
 
-static int teardown(void **state) {
+static int teardown(void** state) {
   (void)state;
   assert_int_equal(chdir(oldcwd), 0);
   if (oldpath)
@@ -73,31 +76,30 @@ static int teardown(void **state) {
   return 0;
 }
 
-static void set_path(const char *dirs) {
+static void set_path(const char* dirs) {
   char p[PATH_MAX * 2] = "";
   size_t n = 0;
   /* dirs is colon-separated, relative to the scratch directory. */
-  const char *s = dirs;
+  const char* s = dirs;
   while (*s) {
     size_t len = strcspn(s, ":");
-    n += (size_t)snprintf(p + n, sizeof(p) - n, "%s%s/%.*s", n ? ":" : "",
-                          dir, (int)len, s);
+    n += (size_t)snprintf(p + n, sizeof(p) - n, "%s%s/%.*s", n ? ":" : "", dir,
+                          (int)len, s);
     s += len + (s[len] == ':');
   }
   setenv("PATH", p, 1);
 }
 
-static void expect_found(const char *explicit_path, const char *rel) {
+static void expect_found(const char* explicit_path, const char* rel) {
   char *out = NULL, want[PATH_MAX];
-  assert_int_equal(dbs_litestream_bin_find(explicit_path, &out, err,
-                                           sizeof(err)),
-                   0);
+  assert_int_equal(
+      dbs_litestream_bin_find(explicit_path, &out, err, sizeof(err)), 0);
   snprintf(want, sizeof(want), "%s/%s", dir, rel);
   assert_string_equal(out, want);
   free(out);
 }
 
-static void test_is_wrapper(void **state) {
+static void test_is_wrapper(void** state) {
   (void)state;
   assert_true(dbs_litestream_bin_is_wrapper("wrap/litestream"));
   assert_true(dbs_litestream_bin_is_wrapper("node_modules/.bin/litestream"));
@@ -105,7 +107,7 @@ static void test_is_wrapper(void **state) {
   assert_false(dbs_litestream_bin_is_wrapper("missing"));
 }
 
-static void test_explicit(void **state) {
+static void test_explicit(void** state) {
   (void)state;
   set_path("empty");
   expect_found("real/litestream", "real/litestream");
@@ -114,7 +116,7 @@ static void test_explicit(void **state) {
   snprintf(abs, sizeof(abs), "%s/real/litestream", dir);
   expect_found(abs, "real/litestream");
 
-  char *out = NULL;
+  char* out = NULL;
   assert_int_equal(
       dbs_litestream_bin_find("wrap/litestream", &out, err, sizeof(err)),
       -ENOEXEC);
@@ -127,20 +129,19 @@ static void test_explicit(void **state) {
       dbs_litestream_bin_find("noexec/litestream", &out, err, sizeof(err)),
       -ENOEXEC);
   assert_non_null(strstr(err, "not an executable"));
-  assert_int_equal(dbs_litestream_bin_find("nope/litestream", &out, err,
-                                           sizeof(err)),
-                   -ENOENT);
+  assert_int_equal(
+      dbs_litestream_bin_find("nope/litestream", &out, err, sizeof(err)),
+      -ENOENT);
   assert_non_null(strstr(err, "nope/litestream"));
   /* A bare name is looked up in PATH. */
   set_path("real");
   expect_found("litestream", "real/litestream");
   set_path("wrap");
-  assert_int_equal(dbs_litestream_bin_find("litestream", &out, err,
-                                           sizeof(err)),
-                   -ENOENT);
+  assert_int_equal(
+      dbs_litestream_bin_find("litestream", &out, err, sizeof(err)), -ENOENT);
 }
 
-static void test_path_then_node_modules(void **state) {
+static void test_path_then_node_modules(void** state) {
   (void)state;
   /* The wrapper earlier in PATH is skipped, the real one found. */
   set_path("wrap:noexec:real");
@@ -153,7 +154,7 @@ static void test_path_then_node_modules(void **state) {
            "node_modules/@flydotio/litestream-linux-%s/litestream", arch());
   expect_found(NULL, rel);
   /* Nothing anywhere. */
-  char *out = NULL;
+  char* out = NULL;
   assert_int_equal(chdir("real"), 0);
   assert_int_equal(dbs_litestream_bin_find(NULL, &out, err, sizeof(err)),
                    -ENOENT);
@@ -162,7 +163,7 @@ static void test_path_then_node_modules(void **state) {
   assert_int_equal(chdir(dir), 0);
 }
 
-static void test_find_config(void **state) {
+static void test_find_config(void** state) {
   (void)state;
   char *out = NULL, want[PATH_MAX];
   assert_int_equal(chdir("real"), 0);
@@ -189,9 +190,9 @@ static void test_find_config(void **state) {
   assert_string_equal(out, want);
   free(out);
   /* An explicit file that is missing is an error, never a fallback. */
-  assert_int_equal(
-      dbs_litestream_bin_find_config("conf/missing.yml", &out, err, sizeof(err)),
-      -ENOENT);
+  assert_int_equal(dbs_litestream_bin_find_config("conf/missing.yml", &out, err,
+                                                  sizeof(err)),
+                   -ENOENT);
   assert_null(out);
   assert_non_null(strstr(err, "conf/missing.yml"));
 }

@@ -20,18 +20,27 @@
 static char err[1024];
 
 static void clear_env(void) {
-  static const char *const vars[] = {
-      "AWS_ACCESS_KEY_ID",   "AWS_SECRET_ACCESS_KEY",        "AWS_SESSION_TOKEN",
-      "AWS_ACCESS_KEY",      "AWS_SECRET_KEY",               "AWS_REGION",
-      "AWS_ENDPOINT_URL_S3", "LITESTREAM_ACCESS_KEY_ID",     "BUCKET_NAME",
-      "LITESTREAM_SECRET_ACCESS_KEY", "FOO", "EMPTY", "MULTI", NULL};
+  static const char* const vars[] = {"AWS_ACCESS_KEY_ID",
+                                     "AWS_SECRET_ACCESS_KEY",
+                                     "AWS_SESSION_TOKEN",
+                                     "AWS_ACCESS_KEY",
+                                     "AWS_SECRET_KEY",
+                                     "AWS_REGION",
+                                     "AWS_ENDPOINT_URL_S3",
+                                     "LITESTREAM_ACCESS_KEY_ID",
+                                     "BUCKET_NAME",
+                                     "LITESTREAM_SECRET_ACCESS_KEY",
+                                     "FOO",
+                                     "EMPTY",
+                                     "MULTI",
+                                     NULL};
   for (size_t i = 0; vars[i]; i++)
     unsetenv(vars[i]);
 }
 
-static char *xp(const char *in) {
+static char* xp(const char* in) {
   size_t n;
-  char *o = dbs_litestream_config_expand_env(in, strlen(in), &n);
+  char* o = dbs_litestream_config_expand_env(in, strlen(in), &n);
   assert_non_null(o);
   assert_int_equal(n, strlen(o));
   return o;
@@ -39,12 +48,12 @@ static char *xp(const char *in) {
 
 #define EXPECT_EXPAND(in, want)                                                \
   do {                                                                         \
-    char *o_ = xp(in);                                                         \
+    char* o_ = xp(in);                                                         \
     assert_string_equal(o_, want);                                             \
     free(o_);                                                                  \
   } while (0)
 
-static void test_expand_go_rules(void **state) {
+static void test_expand_go_rules(void** state) {
   (void)state;
   clear_env();
   setenv("FOO", "foo", 1);
@@ -52,7 +61,7 @@ static void test_expand_go_rules(void **state) {
   EXPECT_EXPAND("$FOO", "foo");
   EXPECT_EXPAND("${FOO}", "foo");
   EXPECT_EXPAND("a$FOO.b", "afoo.b");
-  EXPECT_EXPAND("$FOO_x", "");          /* name is FOO_x */
+  EXPECT_EXPAND("$FOO_x", ""); /* name is FOO_x */
   EXPECT_EXPAND("${FOO}_x", "foo_x");
   EXPECT_EXPAND("$UNSET_VAR|", "|");
   EXPECT_EXPAND("$EMPTY|", "|");
@@ -61,14 +70,14 @@ static void test_expand_go_rules(void **state) {
   EXPECT_EXPAND("$1x", "x");
   EXPECT_EXPAND("$*x", "x");
   EXPECT_EXPAND("${1}x", "x");
-  EXPECT_EXPAND("${}x", "x");           /* eaten */
-  EXPECT_EXPAND("a${", "a");            /* unterminated: "${" eaten */
+  EXPECT_EXPAND("${}x", "x"); /* eaten */
+  EXPECT_EXPAND("a${", "a");  /* unterminated: "${" eaten */
   EXPECT_EXPAND("a${FOO", "aFOO");
-  EXPECT_EXPAND("a$", "a$");            /* at the end: kept */
-  EXPECT_EXPAND("a$/b", "a$/b");        /* not a name: kept */
+  EXPECT_EXPAND("a$", "a$");     /* at the end: kept */
+  EXPECT_EXPAND("a$/b", "a$/b"); /* not a name: kept */
   EXPECT_EXPAND("a$%b", "a$%b");
   EXPECT_EXPAND("a$ b", "a$ b");
-  EXPECT_EXPAND("${A=B}", "");          /* '=' in a name: never set */
+  EXPECT_EXPAND("${A=B}", ""); /* '=' in a name: never set */
   EXPECT_EXPAND("# $FOO in a comment", "# foo in a comment");
   EXPECT_EXPAND("no dollars", "no dollars");
   EXPECT_EXPAND("", "");
@@ -76,14 +85,16 @@ static void test_expand_go_rules(void **state) {
   EXPECT_EXPAND("x${FOO\ny}z", "xz");
 }
 
-static int parse(const char *yml, struct dbs_litestream_config *c) {
+static int parse(const char* yml, struct dbs_litestream_config* c) {
   return dbs_litestream_config_parse(yml, strlen(yml), true, c, err,
                                      sizeof(err));
 }
 
-static const char *home(void) { return getpwuid(getuid())->pw_dir; }
+static const char* home(void) {
+  return getpwuid(getuid())->pw_dir;
+}
 
-static void test_db_paths(void **state) {
+static void test_db_paths(void** state) {
   (void)state;
   clear_env();
   char cwd[PATH_MAX], want[PATH_MAX + 64];
@@ -113,7 +124,7 @@ static void test_db_paths(void **state) {
   dbs_litestream_config_free(&c);
 }
 
-static void test_replica_types_and_names(void **state) {
+static void test_replica_types_and_names(void** state) {
   (void)state;
   clear_env();
   struct dbs_litestream_config c;
@@ -130,7 +141,7 @@ static void test_replica_types_and_names(void **state) {
                          "      - url: sftp://u@h/p\n",
                          &c),
                    0);
-  struct dbs_db_config *d = &c.dbs[0];
+  struct dbs_db_config* d = &c.dbs[0];
   assert_int_equal(d->nreplicas, 5);
   assert_string_equal(d->replicas[0].name, "s3");
   assert_int_equal(d->replicas[0].kind, DBS_REPLICA_S3);
@@ -144,7 +155,7 @@ static void test_replica_types_and_names(void **state) {
   dbs_litestream_config_free(&c);
 }
 
-static void test_s3_fields_and_path_style(void **state) {
+static void test_s3_fields_and_path_style(void** state) {
   (void)state;
   clear_env();
   struct dbs_litestream_config c;
@@ -172,7 +183,7 @@ static void test_s3_fields_and_path_style(void **state) {
                          "        url: s3://b\n",
                          &c),
                    0);
-  struct dbs_replica_config *r = c.dbs[0].replicas;
+  struct dbs_replica_config* r = c.dbs[0].replicas;
   assert_string_equal(r[0].bucket, "bkt");
   assert_string_equal(r[0].path, "x/y");
   assert_null(r[0].endpoint);
@@ -196,7 +207,7 @@ static void test_s3_fields_and_path_style(void **state) {
   dbs_litestream_config_free(&c);
 }
 
-static void test_parse_url_providers(void **state) {
+static void test_parse_url_providers(void** state) {
   (void)state;
   static const struct {
     const char *url, *bucket, *endpoint, *region, *path;
@@ -220,9 +231,8 @@ static void test_parse_url_providers(void **state) {
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     struct dbs_replica_config r;
-    assert_int_equal(dbs_litestream_config_parse_url(cases[i].url, &r, err,
-                                                     sizeof(err)),
-                     0);
+    assert_int_equal(
+        dbs_litestream_config_parse_url(cases[i].url, &r, err, sizeof(err)), 0);
     assert_int_equal(r.kind, DBS_REPLICA_S3);
     assert_string_equal(r.bucket, cases[i].bucket);
     if (cases[i].endpoint)
@@ -242,16 +252,15 @@ static void test_parse_url_providers(void **state) {
   assert_null(strstr(red, "secret"));
 
   struct dbs_replica_config r;
-  assert_int_equal(
-      dbs_litestream_config_parse_url("file:///var/x/../bk", &r, err,
-                                      sizeof(err)),
-      0);
+  assert_int_equal(dbs_litestream_config_parse_url("file:///var/x/../bk", &r,
+                                                   err, sizeof(err)),
+                   0);
   assert_int_equal(r.kind, DBS_REPLICA_FILE);
   assert_string_equal(r.path, "/var/bk");
   dbs_replica_config_free(&r);
-  assert_int_equal(dbs_litestream_config_parse_url("s3://localhost/p", &r, err,
-                                                   sizeof(err)),
-                   -EINVAL);
+  assert_int_equal(
+      dbs_litestream_config_parse_url("s3://localhost/p", &r, err, sizeof(err)),
+      -EINVAL);
   assert_non_null(strstr(err, "bucket required for s3 replica"));
   assert_int_equal(
       dbs_litestream_config_parse_url("s3://b:port/p", &r, err, sizeof(err)),
@@ -263,7 +272,7 @@ static void test_parse_url_providers(void **state) {
   assert_non_null(strstr(err, "scheme required"));
 }
 
-static void test_credentials_and_secrets(void **state) {
+static void test_credentials_and_secrets(void** state) {
   (void)state;
   clear_env();
   struct dbs_litestream_config c;
@@ -278,7 +287,7 @@ static void test_credentials_and_secrets(void **state) {
                          "        secret-access-key: \"own$secret\"\n",
                          &c),
                    0);
-  struct dbs_replica_config *r = c.dbs[0].replicas;
+  struct dbs_replica_config* r = c.dbs[0].replicas;
   assert_string_equal(r[0].access_key_id, "TOPKEYID1");
   /* "$NOPE" is expanded away, "-tail" stays: Go's rules, no escape. */
   assert_string_equal(r[0].secret_access_key, "topsecret-tail");
@@ -290,11 +299,11 @@ static void test_credentials_and_secrets(void **state) {
   dbs_litestream_config_free(&c);
 
   /* Without expansion the '$' survives. */
-  const char *yml = "dbs:\n  - path: /a.db\n    replicas:\n"
+  const char* yml = "dbs:\n  - path: /a.db\n    replicas:\n"
                     "      - url: s3://b/p\n"
                     "        secret-access-key: pa$$w0rd$X\n";
-  assert_int_equal(dbs_litestream_config_parse(yml, strlen(yml), false, &c,
-                                               err, sizeof(err)),
+  assert_int_equal(dbs_litestream_config_parse(yml, strlen(yml), false, &c, err,
+                                               sizeof(err)),
                    0);
   assert_string_equal(c.dbs[0].replicas[0].secret_access_key, "pa$$w0rd$X");
   dbs_log_redact("pa$$w0rd$X", red, sizeof(red));
@@ -302,11 +311,11 @@ static void test_credentials_and_secrets(void **state) {
   dbs_litestream_config_free(&c);
 }
 
-static void test_bucket_empty(void **state) {
+static void test_bucket_empty(void** state) {
   (void)state;
   clear_env();
   struct dbs_litestream_config c;
-  const char *yml = "dbs:\n  - path: /a.db\n    replicas:\n"
+  const char* yml = "dbs:\n  - path: /a.db\n    replicas:\n"
                     "      - type: s3\n        bucket: $BUCKET_NAME\n"
                     "        path: db\n";
   assert_int_equal(parse(yml, &c), 0);
@@ -352,7 +361,7 @@ static void test_bucket_empty(void **state) {
     dbs_litestream_config_free(&c_);                                           \
   } while (0)
 
-static void test_errors(void **state) {
+static void test_errors(void** state) {
   (void)state;
   clear_env();
   EXPECT_ERR("dbs:\n  - path: /a.db\n   replicas: x\n",
@@ -398,7 +407,7 @@ static void test_errors(void **state) {
   dbs_litestream_config_free(&c);
 }
 
-static void test_yaml_details(void **state) {
+static void test_yaml_details(void** state) {
   (void)state;
   clear_env();
   struct dbs_litestream_config c;
@@ -419,7 +428,7 @@ static void test_yaml_details(void **state) {
                          "        path: /age\n",
                          &c),
                    0);
-  struct dbs_db_config *d = &c.dbs[0];
+  struct dbs_db_config* d = &c.dbs[0];
   assert_string_equal(d->path, "/second");
   assert_int_equal(d->nreplicas, 4);
   assert_string_equal(d->replicas[1].bucket, "anchored");
@@ -431,17 +440,16 @@ static void test_yaml_details(void **state) {
   dbs_litestream_config_free(&c);
 }
 
-static void test_find_db(void **state) {
+static void test_find_db(void** state) {
   (void)state;
-  char dir[] = "/tmp/lsc-unit.XXXXXX", real[256], link[256],
-       yml[1024];
+  char dir[] = "/tmp/lsc-unit.XXXXXX", real[256], link[256], yml[1024];
   assert_non_null(mkdtemp(dir));
   snprintf(real, sizeof(real), "%s/real", dir);
   snprintf(link, sizeof(link), "%s/link", dir);
   assert_int_equal(mkdir(real, 0700), 0);
   assert_int_equal(symlink(real, link), 0);
-  snprintf(yml, sizeof(yml), "dbs:\n  - path: %s/other.db\n  - path: %s/app.db\n",
-           real, link);
+  snprintf(yml, sizeof(yml),
+           "dbs:\n  - path: %s/other.db\n  - path: %s/app.db\n", real, link);
   struct dbs_litestream_config c;
   assert_int_equal(parse(yml, &c), 0);
   char q[PATH_MAX + 16];
@@ -455,7 +463,7 @@ static void test_find_db(void **state) {
   char f[PATH_MAX + 16], fl[PATH_MAX + 16];
   snprintf(f, sizeof(f), "%s/other.db", real);
   snprintf(fl, sizeof(fl), "%s/file-link.db", dir);
-  FILE *fp = fopen(f, "w");
+  FILE* fp = fopen(f, "w");
   assert_non_null(fp);
   fclose(fp);
   assert_int_equal(symlink(f, fl), 0);
@@ -468,7 +476,7 @@ static void test_find_db(void **state) {
   rmdir(dir);
 }
 
-static struct dbs_replica_config s3_replica(const char *yml_replica) {
+static struct dbs_replica_config s3_replica(const char* yml_replica) {
   char yml[1024];
   snprintf(yml, sizeof(yml), "dbs:\n  - path: /a.db\n    replicas:\n%s",
            yml_replica);
@@ -480,7 +488,7 @@ static struct dbs_replica_config s3_replica(const char *yml_replica) {
   return r;
 }
 
-static void test_apply_env(void **state) {
+static void test_apply_env(void** state) {
   (void)state;
   clear_env();
   /* Nothing set: no credentials, no endpoint, region left to storage. */
