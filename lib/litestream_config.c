@@ -1229,12 +1229,13 @@ static void db_field(struct ctx* c, void* obj, const char* key, yaml_node_t* v,
 }
 
 struct raw_cfg {
-  char *access_key_id, *secret_access_key;
+  char *access_key_id, *secret_access_key, *exec;
   struct raw_db* dbs;
   size_t ndbs;
 };
 
 static void raw_cfg_free(struct raw_cfg* r) {
+  free(r->exec);
   free(r->access_key_id);
   free(r->secret_access_key);
   for (size_t i = 0; i < r->ndbs; i++)
@@ -1263,7 +1264,9 @@ static void top_field(struct ctx* c, void* obj, const char* key, yaml_node_t* v,
     get_str(c, v, key, &r->access_key_id, NULL);
   } else if (!strcmp(key, "secret-access-key")) {
     get_str(c, v, key, &r->secret_access_key, NULL);
-  } else if (!strcmp(key, "addr") || !strcmp(key, "exec")) {
+  } else if (!strcmp(key, "exec")) {
+    get_str(c, v, key, &r->exec, NULL);
+  } else if (!strcmp(key, "addr")) {
     get_str(c, v, key, &tmp, NULL);
     free(tmp);
   } else if (!strcmp(key, "logging")) {
@@ -1704,6 +1707,7 @@ void dbs_litestream_config_free(struct dbs_litestream_config* cfg) {
   free(cfg->file);
   free(cfg->access_key_id);
   free(cfg->secret_access_key);
+  free(cfg->exec);
   for (size_t i = 0; i < cfg->ndbs; i++) {
     struct dbs_db_config* d = &cfg->dbs[i];
     free(d->path);
@@ -1722,6 +1726,7 @@ static void resolve_all(struct ctx* c, struct raw_cfg* raw,
   bool oom = false;
   out->access_key_id = dup_nonempty(raw->access_key_id, &oom);
   out->secret_access_key = dup_nonempty(raw->secret_access_key, &oom);
+  out->exec = dup_nonempty(raw->exec, &oom);
   register_secret(raw->access_key_id);
   register_secret(raw->secret_access_key);
   if (oom) {

@@ -68,6 +68,12 @@ struct dbs_litestream_config {
   char* file;          /* absolute path of the file read, or NULL */
   char* access_key_id; /* top level */
   char* secret_access_key;
+  /*
+   * exec: as written, or NULL. `litestream replicate -config` runs it as
+   * its child, so a caller that supervises the app itself must not let
+   * litestream start it a second time.
+   */
+  char* exec;
   struct dbs_db_config* dbs;
   size_t ndbs;
 };
@@ -81,10 +87,11 @@ struct dbs_litestream_config {
  * its replicas is raised here too, with dbsetup's stricter additions: a
  * singular `replica:` key (v0.5 syntax) is an error, unknown replica types
  * are an error. On error writes "FILE:LINE:COLUMN: problem" (line and
- * column 1-based, the line is the line in the file before expansion) into
- * err (size errlen) and returns -EINVAL (malformed), -ENOENT (missing) or
- * -ENOMEM; *out is then empty. The caller frees *out with
- * dbs_litestream_config_free, on success and on failure.
+ * column 1-based; the line is the line in the file before expansion, the
+ * column counts in the expanded text) into
+ * err (size errlen) and returns -EINVAL (malformed), -ENOENT (missing),
+ * -ENOMEM or another -errno from reading the file; *out is then empty. The
+ * caller frees *out with dbs_litestream_config_free, on success and on failure.
  */
 int dbs_litestream_config_load(const char* path, bool expand_env,
                                struct dbs_litestream_config* out, char* err,

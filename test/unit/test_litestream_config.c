@@ -414,6 +414,12 @@ static void test_yaml_details(void** state) {
   assert_int_equal(parse("", &c), 0);
   assert_int_equal(c.ndbs, 0);
   dbs_litestream_config_free(&c);
+  assert_int_equal(parse("exec: npm run start\naddr: ':9090'\n", &c), 0);
+  assert_string_equal(c.exec, "npm run start");
+  dbs_litestream_config_free(&c);
+  assert_int_equal(parse("exec: ~\n", &c), 0);
+  assert_null(c.exec);
+  dbs_litestream_config_free(&c);
   assert_int_equal(parse("dbs:\n"
                          "  - path: /first\n"
                          "    path: /second\n" /* later key wins */
