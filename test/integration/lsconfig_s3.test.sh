@@ -126,4 +126,17 @@ BUCKET_NAME=fly-bucket ENDPOINT=http://127.0.0.1:$P LITESTREAM_ACCESS_KEY_ID=AKI
   check "AWS_* wins over LITESTREAM_* as in litestream" "$T/env.yml"
 BUCKET_NAME=fly-bucket ENDPOINT=http://127.0.0.1:$P AWS_ACCESS_KEY_ID=AKIDWITHTOKEN \
   AWS_SECRET_ACCESS_KEY=s AWS_SESSION_TOKEN=tok check "session token" "$T/env.yml"
+# AWS_ENDPOINT_URL_S3 (what Fly sets for Tigris) is ignored by litestream
+# 0.3.13 (aws-sdk-go 1.44 predates it: it would go to
+# envbucket.s3.amazonaws.com; not run here, no network). We take it and
+# flag it (endpoint_from_env), so the caller can warn that `litestream
+# replicate` will not use it.
+printf 'dbs:\n  - path: app.db\n    replicas:\n      - url: s3://envbucket/db\n' >"$T/envep.yml"
+AWS_ENDPOINT_URL_S3=http://127.0.0.1:$P "$DUMP" -v -env "$T/envep.yml" >"$T/dump.out"
+assert_contains "$T/dump.out" "endpoint=http://127.0.0.1:$P" "our endpoint"
+assert_contains "$T/dump.out" "endpoint_from_env=1" "flagged"
+assert_contains "$T/dump.out" "force_path_style=1" "path style with an env endpoint"
+assert_contains "$T/dump.out" "region=us-east-1" "default region with an endpoint"
+ok "AWS_ENDPOINT_URL_S3 taken and flagged"
+
 done_testing
