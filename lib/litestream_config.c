@@ -723,6 +723,8 @@ struct ctx {
   size_t errlen;
   int rc;           /* first error */
   yaml_node_t* key; /* the key whose value is being decoded */
+  unsigned depth;   /* walk_map nesting, to stop self-merging anchors */
+  unsigned walks;   /* walk_map calls, to stop alias bombs */
 };
 
 static unsigned src_line(const struct ctx* c, size_t line) {
@@ -1019,13 +1021,22 @@ static void walk_map(struct ctx* c, yaml_node_t* n, const char* where,
     fail_at(c, n, "%s must be a mapping, not %s", where, kind_name(n));
     return;
   }
+  if (c->depth >= 32) {
+    fail_at(c, n, "%s: an anchor's value contains itself", where);
+    return;
+  }
+  if (++c->walks > 100000) {
+    fail_at(c, n, "document contains excessive aliasing");
+    return;
+  }
+  c->depth++;
   for (yaml_node_pair_t* p = n->data.mapping.pairs.start;
        p < n->data.mapping.pairs.top && c->rc == 0; p++) {
     yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
     if (k->type != YAML_SCALAR_NODE) {
       fail_at(c, k, "%s: a key must be a plain word, not %s", where,
               kind_name(k));
-      return;
+      break;
     }
     if (is_plain(k) && strcmp(sval(k), "<<") == 0) {
       if (v->type == YAML_MAPPING_NODE) {
@@ -1038,7 +1049,7 @@ static void walk_map(struct ctx* c, yaml_node_t* n, const char* where,
             fail_at(c, m,
                     "map merge requires map or sequence of maps as "
                     "the value");
-            return;
+            break;
           }
           walk_map(c, m, where, fn, obj);
         }
@@ -1052,6 +1063,7 @@ static void walk_map(struct ctx* c, yaml_node_t* n, const char* where,
     c->key = k;
     fn(c, obj, is_null(k) ? "" : sval(k), v, where);
   }
+  c->depth--;
 }
 
 /* Raw replica fields as written, before litestream's rules apply. */

@@ -392,6 +392,15 @@ static void test_errors(void** state) {
   EXPECT_ERR("dbs: [{path: /a, replicas: [{url: 's3://b/%zz'}]}]",
              "invalid URL escape");
   EXPECT_ERR("dbs: [{path: /a, replicas: [{<<: 5}]}]", "map merge requires");
+  EXPECT_ERR("dbs: [&a {path: /x, <<: *a}]", "contains itself");
+  EXPECT_ERR("a: &a {k: v}\n"
+             "b: &b {<<: [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]}\n"
+             "c: &c {<<: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]}\n"
+             "d: &d {<<: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]}\n"
+             "e: &e {<<: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]}\n"
+             "f: &f {<<: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]}\n"
+             "dbs: [{<<: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]}]\n",
+             "excessive aliasing");
 
   /* Lines are those of the file before expansion. */
   setenv("MULTI", "a\nb\nc", 1);
@@ -572,6 +581,129 @@ static void test_apply_env(void** state) {
   clear_env();
 }
 
+/*
+ * Random documents from YAML and litestream.yml tokens: every one must
+ * parse or fail cleanly (run under ASan in CI), and a failure must say
+ * where.
+ */
+static void test_random_documents(void** state) {
+  (void)state;
+  static const char* const tok[] = {
+      "dbs:",        "\n",
+      "\n  ",        "\n    ",
+      "\n      ",    "- ",
+      "path: ",      "/a.db",
+      "~/x",         "rel",
+      "replicas:",   "replica:",
+      "url: ",       "s3://b/p",
+      "file:///r",   "s3://b.localhost:9/x",
+      "type: ",      "s3",
+      "file",        "bucket: ",
+      "$X",          "${X}",
+      "${",          "$",
+      "}",           "&a ",
+      "*a",          "<<: ",
+      "{",           "}",
+      "[",           "]",
+      ", ",          ": ",
+      "\"",          "'",
+      "#",           "age: {identities: [k]}",
+      "~",           "name: ",
+      "n",           "force-path-style: ",
+      "yes",         "\"true\"",
+      "retention: ", "24h",
+      "endpoint: ",  "http://e:1",
+      "%",           "\t",
+      "---\n",       "? ",
+      "!!str ",
+  };
+  const size_t ntok = sizeof(tok) / sizeof(tok[0]);
+  unsigned seed = 12345, nok = 0, nrepl = 0;
+  setenv("X", "val", 1);
+  for (int i = 0; i < 20000; i++) {
+    char doc[512];
+    size_t n = 0;
+    if (i % 2 == 0) {
+      /* Replica entries built from real key/value lines, with junk. */
+      static const char* const kv[] = {
+          "url: s3://b/p",
+          "url: s3://$X/p",
+          "url: file:///r",
+          "url: gcs://g/p",
+          "url: s3://b.localhost:9/x",
+          "url: ${X}",
+          "type: s3",
+          "type: file",
+          "type: sftp",
+          "bucket: $X",
+          "bucket: b",
+          "path: /x",
+          "path: ~/x",
+          "path: s3://no",
+          "name: n$X",
+          "name: same",
+          "endpoint: e:1",
+          "region: ${X}",
+          "force-path-style: yes",
+          "skip-verify: on",
+          "age: {identities: [k]}",
+          "access-key-id: ${X}x",
+          "retention: 1h",
+          "host: h",
+          "user: u",
+          "<<: {bucket: m}",
+          "replica: {}",
+      };
+      n = (size_t)snprintf(doc, sizeof(doc),
+                           "dbs:\n  - path: /a.db\n    replicas:\n");
+      int nrep = 1 + (int)(rand_r(&seed) % 3);
+      for (int r = 0; r < nrep; r++) {
+        int nkv = 1 + (int)(rand_r(&seed) % 4);
+        for (int k = 0; k < nkv; k++) {
+          const char* t =
+              rand_r(&seed) % 10 == 0
+                  ? tok[rand_r(&seed) % ntok]
+                  : kv[rand_r(&seed) % (sizeof(kv) / sizeof(kv[0]))];
+          int w = snprintf(doc + n, sizeof(doc) - n, "      %s%s\n",
+                           k == 0 ? "- " : "  ", t);
+          if (w < 0 || (size_t)w >= sizeof(doc) - n)
+            break;
+          n += (size_t)w;
+        }
+      }
+    } else {
+      int len = 1 + (int)(rand_r(&seed) % 24);
+      for (int k = 0; k < len; k++) {
+        const char* t = tok[rand_r(&seed) % ntok];
+        size_t tl = strlen(t);
+        if (n + tl >= sizeof(doc))
+          break;
+        memcpy(doc + n, t, tl);
+        n += tl;
+      }
+    }
+    doc[n] = '\0';
+    struct dbs_litestream_config c;
+    int rc =
+        dbs_litestream_config_parse(doc, n, (i & 1) == 0, &c, err, sizeof(err));
+    if (rc != 0) {
+      assert_int_equal(rc, -EINVAL);
+      assert_non_null(strstr(err, "litestream.yml:"));
+      assert_int_equal(c.ndbs, 0);
+    } else {
+      nok++;
+      for (size_t d = 0; d < c.ndbs; d++)
+        nrepl += (unsigned)c.dbs[d].nreplicas;
+    }
+    dbs_litestream_config_free(&c);
+  }
+  unsetenv("X");
+  print_message("random documents: %u of 20000 parsed, %u replicas\n", nok,
+                nrepl);
+  assert_true(nok > 1000);
+  assert_true(nrepl > 500);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_expand_go_rules),
@@ -585,6 +717,7 @@ int main(void) {
       cmocka_unit_test(test_yaml_details),
       cmocka_unit_test(test_find_db),
       cmocka_unit_test(test_apply_env),
+      cmocka_unit_test(test_random_documents),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
