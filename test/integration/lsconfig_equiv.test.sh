@@ -238,6 +238,45 @@ done
 [ "$agree" -gt 5 ] && [ "$refused" -gt 5 ] || fail "random urls too one-sided ($agree/$refused)"
 ok "random replica urls: $agree read alike, $refused refused by both"
 
+# Random replica entries from real key/value lines: which combinations
+# litestream accepts (and with which names) and which it refuses. Duplicate
+# names are the one planned difference (see below).
+agree=0 refused=0 dups=0
+for seed in $(seq 1 60); do
+  awk -v seed="$seed" 'BEGIN {
+    srand(seed)
+    n = split("url: s3://b/p|url: s3://$X/p|url: file:///tmp/lsc-r|url: gcs://g/p|" \
+      "url: s3://b.localhost:9/x|url: ${X}|type: s3|type: file|type: sftp|type: abs|" \
+      "type: gcs|bucket: $X|bucket: b|path: /x|path: ~/x|path: s3://no|path: rel|" \
+      "name: n1|name: n2|endpoint: e:1|region: ${X}|force-path-style: yes|" \
+      "force-path-style: \"no\"|skip-verify: on|access-key-id: ${X}x|retention: 1h|" \
+      "retention: 1d|host: h|user: u|<<: {bucket: m}|url: sftp://u@h/p|" \
+      "url: abs://a@c/p|url: s3://|url: file:|sync-interval: 10", kv, "|")
+    printf "dbs:\n  - path: /a.db\n    replicas:\n"
+    nrep = 1 + int(rand() * 3)
+    for (r = 0; r < nrep; r++) {
+      nkv = 1 + int(rand() * 4)
+      for (k = 0; k < nkv; k++)
+        printf "      %s%s\n", (k == 0 ? "- " : "  "), kv[1 + int(rand() * n)]
+    }
+  }' >"$W/rep.yml"
+  run env _=t X=val "$LITESTREAM" databases -config "$W/rep.yml" >"$T/theirs.out" 2>&1
+  trc=$rc
+  run env _=t X=val "$DUMP" "$W/rep.yml" >"$T/ours.out" 2>&1
+  if [ "$trc" -eq 0 ] && [ "$rc" -eq 0 ]; then
+    cmp -s "$T/theirs.out" "$T/ours.out" || { cat "$W/rep.yml"; diff "$T/theirs.out" "$T/ours.out"; fail "replica seed $seed differs"; } >&2
+    agree=$((agree + 1))
+  elif [ "$trc" -ne 0 ] && [ "$rc" -ne 0 ]; then
+    refused=$((refused + 1))
+  elif [ "$trc" -eq 0 ] && grep -q "duplicate replica name" "$T/ours.out"; then
+    dups=$((dups + 1))
+  else
+    { cat "$W/rep.yml" "$T/theirs.out" "$T/ours.out"; fail "replica seed $seed: litestream rc=$trc, ours rc=$rc"; } >&2
+  fi
+done
+[ "$agree" -gt 3 ] && [ "$refused" -gt 10 ] || fail "random replicas too one-sided ($agree/$refused)"
+ok "random replica entries: $agree read alike, $refused refused by both, $dups duplicate names"
+
 # --- errors both raise ------------------------------------------------------
 err_case() { # name needle yaml
   printf '%s\n' "$3" >"$W/err.yml"
