@@ -343,9 +343,9 @@ int dbs_replica_plan(const struct dbs_replica_listing *l,
     bool first = i == 0 || g->segments[i - 1].index != s->index;
     if (first && s->offset != 0) {
       snprintf(err, errlen, "missing initial wal segment: generation=%s "
-               "index=%08x offset=%u (object %swal/%08x_%08x.wal.lz4)",
+               "index=%08x offset=%u (object %s%s/wal/%08x_%08x.wal.lz4)",
                g->name, s->index, s->offset, l->root ? l->root : "",
-               s->index, s->offset);
+               g->name, s->index, s->offset);
       return -EBADMSG;
     }
     if (!first && s->offset <= g->segments[i - 1].offset) {
