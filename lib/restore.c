@@ -1072,10 +1072,15 @@ int dbs_restore_open_storage(const struct dbs_replica_config *r,
     return rc;
   case DBS_REPLICA_S3:
     /* The S3 backend lands separately; this is the one place to wire it:
-     * rc = dbs_storage_s3_open(r, o->timeout_ms, out); *path_out = r->path. */
+     *   struct dbs_s3_options so = {.timeout_ms = o->timeout_ms,
+     *       .parallelism = o->parallelism,
+     *       .session_token = getenv("AWS_SESSION_TOKEN")};
+     *   rc = dbs_storage_s3_open(r, &so, out);
+     *   *path_out = r->path ? r->path : "";
+     *   if (rc != 0) set_err(e, DBS_RESTORE_ESTORAGE, ...); return rc; */
     (void)o;
-    set_err(e, DBS_RESTORE_EUSAGE, "s3 replicas are not yet supported by the "
-            "native restore in this build");
+    set_err(e, DBS_RESTORE_EUSAGE, "s3 not yet supported by the native "
+            "restore in this build");
     return -ENOTSUP;
   case DBS_REPLICA_OTHER:
     break;
