@@ -45,31 +45,45 @@ struct transition {
 };
 
 #define T(s, a) {DBS_CHILD_##s, DBS_ACT_##a}
-/* [restart][state][event]; events: START, EXIT, STOP, TIMER. */
+#define IDLE(s) T(s, NONE), T(s, NONE), T(s, NONE), T(s, NONE), T(s, NONE)
+/* [restart][state][event]; events: START, EXIT, STOP, TIMER, EMPTY. */
 static const struct transition actions[2][DBS_CHILD_NSTATES][DBS_EV_NEVENTS] = {
     {
         /* The app: its exit ends supervision. */
-        [DBS_CHILD_DOWN] = {T(UP, SPAWN), T(DOWN, NONE), T(DOWN, NONE), T(DOWN, NONE)},
-        [DBS_CHILD_UP] = {T(UP, NONE), T(DOWN, EXITED), T(STOPPING, SIGNAL), T(UP, NONE)},
-        [DBS_CHILD_BACKOFF] = {T(BACKOFF, NONE), T(BACKOFF, NONE), T(DOWN, CANCEL),
-                               T(BACKOFF, NONE)},
-        [DBS_CHILD_STOPPING] = {T(STOPPING, NONE), T(DOWN, EXITED), T(KILLED, KILL),
-                                T(KILLED, KILL)},
+        [DBS_CHILD_DOWN] = {T(UP, SPAWN), T(DOWN, NONE), T(DOWN, NONE),
+                            T(DOWN, NONE), T(DOWN, NONE)},
+        [DBS_CHILD_UP] = {T(UP, NONE), T(DOWN, EXITED), T(STOPPING, SIGNAL),
+                          T(UP, NONE), T(UP, NONE)},
+        [DBS_CHILD_BACKOFF] = {IDLE(BACKOFF)},
+        [DBS_CHILD_STOPPING] = {T(STOPPING, NONE), T(DOWN, EXITED),
+                                T(KILLED, KILL), T(KILLED, KILL),
+                                T(STOPPING, NONE)},
         [DBS_CHILD_KILLED] = {T(KILLED, NONE), T(DOWN, EXITED), T(KILLED, NONE),
-                              T(KILLED, NONE)},
+                              T(KILLED, NONE), T(KILLED, NONE)},
+        [DBS_CHILD_DRAINING] = {IDLE(DRAINING)},
     },
     {
-        /* The replicator: restarted with backoff while the app runs. */
-        [DBS_CHILD_DOWN] = {T(UP, SPAWN), T(DOWN, NONE), T(DOWN, NONE), T(DOWN, NONE)},
-        [DBS_CHILD_UP] = {T(UP, NONE), T(BACKOFF, RETRY), T(STOPPING, SIGNAL), T(UP, NONE)},
-        [DBS_CHILD_BACKOFF] = {T(BACKOFF, NONE), T(BACKOFF, NONE), T(DOWN, CANCEL),
-                               T(UP, SPAWN)},
-        [DBS_CHILD_STOPPING] = {T(STOPPING, NONE), T(DOWN, EXITED), T(KILLED, KILL),
-                                T(KILLED, KILL)},
-        [DBS_CHILD_KILLED] = {T(KILLED, NONE), T(DOWN, EXITED), T(KILLED, NONE),
+        /* The replicator: restarted with backoff while the app runs, and
+         * stopped as a whole process group. */
+        [DBS_CHILD_DOWN] = {T(UP, SPAWN), T(DOWN, NONE), T(DOWN, NONE),
+                            T(DOWN, NONE), T(DOWN, NONE)},
+        [DBS_CHILD_UP] = {T(UP, NONE), T(BACKOFF, RETRY), T(STOPPING, SIGNAL),
+                          T(UP, NONE), T(UP, NONE)},
+        [DBS_CHILD_BACKOFF] = {T(BACKOFF, NONE), T(BACKOFF, NONE),
+                               T(DOWN, CANCEL), T(UP, SPAWN),
+                               T(BACKOFF, NONE)},
+        [DBS_CHILD_STOPPING] = {T(STOPPING, NONE), T(DRAINING, EXITED),
+                                T(KILLED, KILL), T(KILLED, KILL),
+                                T(STOPPING, NONE)},
+        [DBS_CHILD_KILLED] = {T(KILLED, NONE), T(DRAINING, EXITED),
+                              T(KILLED, NONE), T(KILLED, NONE),
                               T(KILLED, NONE)},
+        [DBS_CHILD_DRAINING] = {T(DRAINING, NONE), T(DRAINING, NONE),
+                                T(DRAINING, KILL), T(DRAINING, KILL),
+                                T(DOWN, DRAINED)},
     },
 };
+#undef IDLE
 #undef T
 
 enum dbs_child_state dbs_supervise_transition(enum dbs_child_state state,
@@ -98,7 +112,8 @@ struct child {
   const char *name; /* "app" or "replicator" */
   bool restart;
   enum dbs_child_state state;
-  pid_t pid;
+  pid_t pid;        /* 0 when its leader is not running */
+  pid_t pgid;       /* its process group, kept until the group is empty */
   int status;       /* wait status of its last exit */
   int stop_sig;     /* what DBS_ACT_SIGNAL sends */
   unsigned stop_timeout_ms;
@@ -269,6 +284,8 @@ static int child_spawn(struct child *c) {
     c->status = dbs_proc_spawn_exit_code(rc) << 8;
     return rc;
   }
+  c->pgid = c->pid;
+  c->stop_ns = 0;
   c->started_ns = uv_hrtime();
   if (out[0] >= 0)
     relay_open(s, out[0]);
@@ -287,9 +304,9 @@ static void child_timer_cb(uv_timer_t *t) {
 
 static void child_kill_group(struct child *c) {
   dbs_log_info("%s (pid %d) still running %.2f s after the stop signal: "
-               "sending SIGKILL to its process group", c->name, (int)c->pid,
+               "sending SIGKILL to its process group", c->name, (int)c->pgid,
                c->stop_ns ? secs_since(c->stop_ns) : 0.0);
-  if (kill(-c->pid, SIGKILL) != 0 && errno == ESRCH)
+  if (kill(-c->pgid, SIGKILL) != 0 && errno == ESRCH && c->pid != 0)
     kill(c->pid, SIGKILL);
 }
 
@@ -297,6 +314,11 @@ static void child_kill_group(struct child *c) {
 static void take_terminal(pid_t pgid) {
   if (isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == pgid)
     (void)tcsetpgrp(STDIN_FILENO, getpgrp()); /* SIGTTOU is ignored */
+}
+
+/* True when no process is left in the group (ours are reaped at once). */
+static bool group_empty(pid_t pgid) {
+  return pgid <= 0 || (kill(-pgid, 0) != 0 && errno == ESRCH);
 }
 
 /* Runs the state machine for one event and performs its action. */
@@ -333,11 +355,17 @@ static void child_event(struct child *c, enum dbs_child_event ev) {
       dbs_log_warnx("replicator could not be started; retrying in %u s",
                     delay / 1000);
     c->pid = 0;
+    if (!group_empty(c->pgid)) {
+      dbs_log_warnx("replicator's process group %d outlived it: sending "
+                    "SIGTERM", (int)c->pgid);
+      kill(-c->pgid, SIGTERM);
+    }
     uv_timer_start(&c->timer, child_timer_cb, delay, 0);
     break;
   }
   case DBS_ACT_EXITED:
-    uv_timer_stop(&c->timer);
+    if (c->state == DBS_CHILD_DOWN)
+      uv_timer_stop(&c->timer);
     if (c->stop_ns != 0)
       dbs_log_info("%s (pid %d) exited with %s, %.2f s after the stop signal",
                    c->name, (int)c->pid,
@@ -352,6 +380,20 @@ static void child_event(struct child *c, enum dbs_child_event ev) {
       s->exit_code = dbs_proc_exit_code(c->status);
     }
     c->pid = 0;
+    if (c->state == DBS_CHILD_DRAINING) {
+      if (group_empty(c->pgid))
+        child_event(c, DBS_EV_EMPTY);
+      else
+        dbs_log_info("waiting for the rest of %s's process group %d",
+                     c->name, (int)c->pgid);
+    }
+    break;
+  case DBS_ACT_DRAINED:
+    uv_timer_stop(&c->timer);
+    if (c->stop_ns != 0)
+      dbs_log_info("%s's process group %d is gone, %.2f s after the stop "
+                   "signal", c->name, (int)c->pgid, secs_since(c->stop_ns));
+    c->pgid = 0;
     break;
   case DBS_ACT_SIGNAL: {
     bool group = c->restart || !s->opts->signal_child_only;
@@ -360,7 +402,7 @@ static void child_event(struct child *c, enum dbs_child_event ev) {
                  dbs_proc_signal_name(c->stop_sig, name), c->name,
                  group ? "process group" : "pid", (int)c->pid,
                  (double)c->stop_timeout_ms / 1000.0);
-    kill(group ? -c->pid : c->pid, c->stop_sig);
+    kill(group ? -c->pgid : c->pid, c->stop_sig);
     uv_timer_start(&c->timer, child_timer_cb, c->stop_timeout_ms, 0);
     break;
   }
@@ -400,6 +442,8 @@ static void reap(struct sup *s) {
     }
   }
   s->no_children = pid < 0 && errno == ECHILD;
+  if (s->repl.state == DBS_CHILD_DRAINING && group_empty(s->repl.pgid))
+    child_event(&s->repl, DBS_EV_EMPTY);
 }
 
 /*

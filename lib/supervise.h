@@ -70,6 +70,9 @@ enum dbs_child_state {
   DBS_CHILD_BACKOFF,  /* exited; restart timer armed */
   DBS_CHILD_STOPPING, /* stop signal sent; SIGKILL timer armed */
   DBS_CHILD_KILLED,   /* SIGKILL sent to its process group */
+  DBS_CHILD_DRAINING, /* stopping, its leader has exited, the rest of its
+                         process group has not (the replicator's shell
+                         died, litestream behind it is still syncing) */
   DBS_CHILD_NSTATES
 };
 
@@ -78,6 +81,7 @@ enum dbs_child_event {
   DBS_EV_EXIT,  /* reaped */
   DBS_EV_STOP,  /* a stop was requested (again) */
   DBS_EV_TIMER, /* its timer fired */
+  DBS_EV_EMPTY, /* its process group has no member left */
   DBS_EV_NEVENTS
 };
 
@@ -89,6 +93,7 @@ enum dbs_child_action {
   DBS_ACT_SIGNAL,  /* send the stop signal, arm the SIGKILL timer */
   DBS_ACT_KILL,    /* SIGKILL its process group */
   DBS_ACT_CANCEL,  /* disarm the restart timer */
+  DBS_ACT_DRAINED, /* its process group is gone: disarm the timer */
 };
 
 /*
