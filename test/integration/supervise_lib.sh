@@ -58,3 +58,11 @@ zombies_of() {
   done
   echo $n
 }
+
+# count_ge N CMD...: CMD's output (a number) is at least N; re-run by wait_for.
+count_ge() { local n=$1; shift; [ "$("$@")" -ge "$n" ]; }
+lines_of() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+matches_of() { grep -c -- "$2" "$1" || true; }
+
+# gone PATTERN: no process has PATTERN in its command line.
+gone() { ! pgrep -f -- "$1" >/dev/null; }

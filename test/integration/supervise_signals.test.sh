@@ -31,7 +31,7 @@ for mode in "${MODES[@]}"; do
   [ "$state" != T ] || fail "$mode: dbsetup stopped by a terminal signal"
   ! has_line "$out" SIGTTIN || fail "$mode: SIGTTIN forwarded"
   kill -s USR1 "$DPID"
-  wait_for 3 test "$(grep -c ' SIGUSR1$' "$out")" -ge 2 || fail "$mode: dbsetup unresponsive after TTIN/TTOU/TSTP"
+  wait_for 3 count_ge 2 matches_of "$out" ' SIGUSR1$' || fail "$mode: dbsetup unresponsive after TTIN/TTOU/TSTP"
   ok "$mode: TSTP/TTIN/TTOU do not stop dbsetup"
 
   kill -s TERM "$DPID"

@@ -1,7 +1,12 @@
-/* Test app: prints its open file descriptors, one per line (or to argv[1]). */
+/*
+ * Test app: prints its open file descriptors, one per line (to OUT or
+ * stdout), then waits up to 10 s for WAITFILE to exist.
+ *   fd-lister [OUT [WAITFILE]]
+ */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 int main(int argc, char **argv) {
   FILE *o = argc > 1 ? fopen(argv[1], "w") : stdout;
@@ -20,5 +25,9 @@ int main(int argc, char **argv) {
       fprintf(o, "%d\n", fd);
   }
   closedir(d);
-  return fclose(o) == 0 ? 0 : 98;
+  if (fclose(o) != 0)
+    return 98;
+  for (int i = 0; argc > 2 && i < 500 && access(argv[2], F_OK) != 0; i++)
+    usleep(20000);
+  return 0;
 }

@@ -1,6 +1,11 @@
-/* Test app: prints the SigBlk and SigIgn lines of its /proc/self/status. */
+/*
+ * Test app: prints the SigBlk and SigIgn lines of its /proc/self/status
+ * (to OUT or stdout), then waits up to 10 s for WAITFILE to exist.
+ *   sigstate [OUT [WAITFILE]]
+ */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 int main(int argc, char **argv) {
   FILE *f = fopen("/proc/self/status", "r");
@@ -14,5 +19,9 @@ int main(int argc, char **argv) {
     if (strncmp(line, "SigBlk:", 7) == 0 || strncmp(line, "SigIgn:", 7) == 0)
       fputs(line, o);
   fclose(f);
-  return fclose(o) == 0 ? 0 : 98;
+  if (fclose(o) != 0)
+    return 98;
+  for (int i = 0; argc > 2 && i < 500 && access(argv[2], F_OK) != 0; i++)
+    usleep(20000);
+  return 0;
 }
