@@ -54,7 +54,10 @@ static const struct transition actions[2][DBS_CHILD_NSTATES][DBS_EV_NEVENTS] = {
                             T(DOWN, NONE), T(DOWN, NONE)},
         [DBS_CHILD_UP] = {T(UP, NONE), T(DOWN, EXITED), T(STOPPING, SIGNAL),
                           T(UP, NONE), T(UP, NONE)},
-        [DBS_CHILD_BACKOFF] = {IDLE(BACKOFF)},
+        /* Never entered by the app; a stop still ends it. */
+        [DBS_CHILD_BACKOFF] = {T(BACKOFF, NONE), T(BACKOFF, NONE),
+                               T(DOWN, CANCEL), T(BACKOFF, NONE),
+                               T(BACKOFF, NONE)},
         [DBS_CHILD_STOPPING] = {T(STOPPING, NONE), T(DOWN, EXITED),
                                 T(KILLED, KILL), T(KILLED, KILL),
                                 T(STOPPING, NONE)},
