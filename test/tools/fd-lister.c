@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 int main(int argc, char **argv) {
-  FILE *o = argc > 1 ? fopen(argv[1], "w") : stdout;
+  char tmp[4096];
+  snprintf(tmp, sizeof(tmp), "%s.tmp", argc > 1 ? argv[1] : "");
+  FILE *o = argc > 1 ? fopen(tmp, "w") : stdout; /* renamed when complete */
   DIR *d = opendir("/proc/self/fd");
   struct dirent *de;
   if (o == NULL || d == NULL) {
@@ -25,7 +27,7 @@ int main(int argc, char **argv) {
       fprintf(o, "%d\n", fd);
   }
   closedir(d);
-  if (fclose(o) != 0)
+  if (fclose(o) != 0 || (argc > 1 && rename(tmp, argv[1]) != 0))
     return 98;
   for (int i = 0; argc > 2 && i < 500 && access(argv[2], F_OK) != 0; i++)
     usleep(20000);
