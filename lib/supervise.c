@@ -121,6 +121,7 @@ struct child {
   int stop_sig;     /* what DBS_ACT_SIGNAL sends */
   unsigned stop_timeout_ms;
   uint64_t started_ns, stop_ns;
+  int nkill;        /* SIGKILLs sent while draining its group */
   struct dbs_backoff backoff;
   uv_timer_t timer;
   struct sup *sup;
@@ -289,6 +290,7 @@ static int child_spawn(struct child *c) {
   }
   c->pgid = c->pid;
   c->stop_ns = 0;
+  c->nkill = 0;
   c->started_ns = uv_hrtime();
   if (out[0] >= 0)
     relay_open(s, out[0]);
@@ -306,9 +308,14 @@ static void child_timer_cb(uv_timer_t *t) {
 }
 
 static void child_kill_group(struct child *c) {
-  dbs_log_info("%s (pid %d) still running %.2f s after the stop signal: "
-               "sending SIGKILL to its process group", c->name, (int)c->pgid,
-               c->stop_ns ? secs_since(c->stop_ns) : 0.0);
+  double after = c->stop_ns ? secs_since(c->stop_ns) : 0.0;
+  if (c->pid != 0)
+    dbs_log_info("%s (pid %d) still running %.2f s after the stop signal: "
+                 "sending SIGKILL to its process group", c->name, (int)c->pid,
+                 after);
+  else
+    dbs_log_info("%s's process group %d still has processes %.2f s after the "
+                 "stop signal: sending SIGKILL", c->name, (int)c->pgid, after);
   if (kill(-c->pgid, SIGKILL) != 0 && errno == ESRCH && c->pid != 0)
     kill(c->pid, SIGKILL);
 }
@@ -411,7 +418,18 @@ static void child_event(struct child *c, enum dbs_child_event ev) {
   }
   case DBS_ACT_KILL:
     uv_timer_stop(&c->timer);
+    if (c->state == DBS_CHILD_DRAINING && c->nkill > 0) {
+      /* Only processes that are not ours to reap can keep it alive. */
+      dbs_log_warnx("%s's process group %d is still there after SIGKILL; "
+                    "going on", c->name, (int)c->pgid);
+      child_event(c, DBS_EV_EMPTY);
+      break;
+    }
     child_kill_group(c);
+    if (c->state == DBS_CHILD_DRAINING) { /* no exit event will come */
+      c->nkill++;
+      uv_timer_start(&c->timer, child_timer_cb, CLEANUP_GRACE_MS, 0);
+    }
     break;
   case DBS_ACT_CANCEL:
     uv_timer_stop(&c->timer);

@@ -71,6 +71,18 @@ for mode in "${MODES[@]}"; do
   assert_contains "$d/rkill.err" "replicator (pid" "$mode: replicator logged"
   assert_contains "$d/rkill.err" "exited with signal SIGKILL" "$mode: replicator SIGKILLed"
   ok "$mode: SIGKILL to the replicator after --replicator-stop-timeout"
+
+  # Its shell dies at once, a member of its group ignores SIGTERM: dbsetup
+  # waits for the group, then SIGKILLs it after the timeout.
+  run in_mode "$mode" "$DBSETUP" --replicator-stop-timeout 0.5 \
+    --replicate "($PS -I -o $d/member.out -r $d/member.ready -T 10; echo member-survived); true" \
+    -- sh -c "while [ ! -f $d/member.ready ]; do sleep 0.02; done; exit 0" 2>"$d/member.err"
+  assert_eq 0 "$rc" "$mode: exit code with a stubborn group member"
+  has_line "$d/member.out" SIGTERM || fail "$mode: group member never got SIGTERM"
+  assert_contains "$d/member.err" "still has processes" "$mode: group member SIGKILLed"
+  assert_not_contains "$d/member.err" "[replicator] member-survived" "$mode: group member survived"
+  wait_for 2 gone "$d/member.out" || fail "$mode: group member still running"
+  ok "$mode: the replicator's whole process group is waited for, then killed"
 done
 
 done_testing
