@@ -1,4 +1,5 @@
-/* Starting children exactly as dbsetup was started, and running setup commands. */
+/* Starting children exactly as dbsetup was started, and running setup commands.
+ */
 #define _GNU_SOURCE /* pipe2, execvpe, sigabbrev_np */
 #include "proc.h"
 
@@ -22,7 +23,7 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-extern char **environ;
+extern char** environ;
 
 /* What dbsetup was started with; children get exactly this back. */
 static bool proc_inited;
@@ -47,14 +48,20 @@ struct child_err {
   int err;
 };
 
-static const char *step_name(int step) {
+static const char* step_name(int step) {
   switch (step) {
-  case STEP_PGROUP: return "creating its process group";
-  case STEP_STDIO: return "setting up its stdin/stdout/stderr";
-  case STEP_FDS: return "closing inherited file descriptors";
-  case STEP_CREDS: return "switching to the --user credentials";
-  case STEP_PDEATHSIG: return "setting its parent-death signal";
-  default: return "executing it";
+  case STEP_PGROUP:
+    return "creating its process group";
+  case STEP_STDIO:
+    return "setting up its stdin/stdout/stderr";
+  case STEP_FDS:
+    return "closing inherited file descriptors";
+  case STEP_CREDS:
+    return "switching to the --user credentials";
+  case STEP_PDEATHSIG:
+    return "setting its parent-death signal";
+  default:
+    return "executing it";
   }
 }
 
@@ -115,10 +122,12 @@ int dbs_proc_spawn_exit_code(int err) {
   return err == -ENOENT ? DBS_EXIT_NOTFOUND : DBS_EXIT_NOEXEC;
 }
 
-int dbs_proc_stop_signal(void) { return shell_stop_sig; }
+int dbs_proc_stop_signal(void) {
+  return shell_stop_sig;
+}
 
-char *dbs_proc_signal_name(int sig, char *buf) {
-  const char *abbrev = sigabbrev_np(sig);
+char* dbs_proc_signal_name(int sig, char* buf) {
+  const char* abbrev = sigabbrev_np(sig);
   if (abbrev != NULL)
     snprintf(buf, 16, "SIG%s", abbrev);
   else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
@@ -145,7 +154,7 @@ static void __attribute__((noreturn)) child_fail(int fd, int step, int err) {
  * right before exec.
  */
 static void __attribute__((noreturn))
-child_exec(const struct dbs_proc_opts *o, int errfd, bool fg, pid_t parent) {
+child_exec(const struct dbs_proc_opts* o, int errfd, bool fg, pid_t parent) {
   if (o->new_pgroup && setpgid(0, 0) != 0)
     child_fail(errfd, STEP_PGROUP, errno);
   if (fg)
@@ -210,22 +219,24 @@ child_exec(const struct dbs_proc_opts *o, int errfd, bool fg, pid_t parent) {
   child_fail(errfd, STEP_EXEC, errno);
 }
 
-static void log_spawn_failure(const char *cmd, int step, int err) {
+static void log_spawn_failure(const char* cmd, int step, int err) {
   if (step == STEP_EXEC && err == ENOENT)
     dbs_log_errorx("cannot run '%s': command not found (check its name and "
-                   "PATH)", cmd);
+                   "PATH)",
+                   cmd);
   else if (step == STEP_EXEC && (err == EACCES || err == EPERM))
     dbs_log_errorx("cannot run '%s': %s (make it executable: chmod +x)", cmd,
                    strerror(err));
   else if (step == STEP_EXEC && err == ENOEXEC)
     dbs_log_errorx("cannot run '%s': not an executable format (add a #! line "
-                   "or use the right architecture)", cmd);
+                   "or use the right architecture)",
+                   cmd);
   else
     dbs_log_errorx("cannot run '%s': %s failed: %s", cmd, step_name(step),
                    strerror(err));
 }
 
-int dbs_proc_spawn(const struct dbs_proc_opts *o, pid_t *pidp) {
+int dbs_proc_spawn(const struct dbs_proc_opts* o, pid_t* pidp) {
   int ep[2];
   sigset_t all, old;
   struct child_err ce;
@@ -282,14 +293,14 @@ int dbs_proc_spawn(const struct dbs_proc_opts *o, pid_t *pidp) {
 
 /* A copy of environ with dir prepended to PATH. Owner: the caller (free
  * the array only; the strings other than the new PATH are environ's). */
-static char **env_with_path(const char *dir, char **newpath) {
+static char** env_with_path(const char* dir, char** newpath) {
   size_t n = 0;
   while (environ[n] != NULL)
     n++;
-  char **env = calloc(n + 2, sizeof(*env));
+  char** env = calloc(n + 2, sizeof(*env));
   if (env == NULL)
     return NULL;
-  const char *old = getenv("PATH");
+  const char* old = getenv("PATH");
   if (old == NULL || *old == '\0')
     old = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   size_t len = strlen("PATH=") + strlen(dir) + 1 + strlen(old) + 1;
@@ -314,9 +325,9 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int dbs_proc_run_shell(const char *cmd, const char *dir_prepend_path,
-                       const struct dbs_creds *creds, int *status) {
-  char *argv[] = {"/bin/sh", "-c", (char *)cmd, NULL};
+int dbs_proc_run_shell(const char* cmd, const char* dir_prepend_path,
+                       const struct dbs_creds* creds, int* status) {
+  char* argv[] = {"/bin/sh", "-c", (char*)cmd, NULL};
   char **env = NULL, *newpath = NULL;
   sigset_t set, old;
   pid_t pid;
@@ -329,8 +340,14 @@ int dbs_proc_run_shell(const char *cmd, const char *dir_prepend_path,
       return -ENOMEM;
   }
   struct dbs_proc_opts o = {
-      .argv = argv, .envp = env, .stdin_null = false, .stdout_fd = -1,
-      .stderr_fd = -1, .new_pgroup = true, .foreground = true, .creds = creds,
+      .argv = argv,
+      .envp = env,
+      .stdin_null = false,
+      .stdout_fd = -1,
+      .stderr_fd = -1,
+      .new_pgroup = true,
+      .foreground = true,
+      .creds = creds,
   };
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
@@ -358,7 +375,8 @@ int dbs_proc_run_shell(const char *cmd, const char *dir_prepend_path,
                       dbs_proc_exit_code(st));
       }
     }
-    if (r < 0 && errno == ECHILD && !done) { /* cannot happen: we are the waiter */
+    if (r < 0 && errno == ECHILD &&
+        !done) { /* cannot happen: we are the waiter */
       dbs_log_errorx("'%s' (pid %d) was reaped by someone else", cmd, (int)pid);
       *status = DBS_EXIT_SOFTWARE << 8;
       done = true;

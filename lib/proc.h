@@ -16,15 +16,15 @@
 #include "privdrop.h"
 
 struct dbs_proc_opts {
-  char *const *argv;          /* argv[0] looked up in PATH (execvp) */
-  char *const *envp;          /* NULL: inherit environ */
-  bool stdin_null;            /* /dev/null on fd 0 */
-  int stdout_fd;              /* -1: inherit; else dup'd onto 1 */
-  int stderr_fd;              /* -1: inherit; else dup'd onto 2 */
-  bool new_pgroup;            /* setpgid(0, 0) */
-  bool foreground;            /* with new_pgroup: tcsetpgrp when fd 0 is a
-                                 TTY whose foreground group is ours */
-  const struct dbs_creds *creds; /* NULL: keep ours */
+  char* const* argv;             /* argv[0] looked up in PATH (execvp) */
+  char* const* envp;             /* NULL: inherit environ */
+  bool stdin_null;               /* /dev/null on fd 0 */
+  int stdout_fd;                 /* -1: inherit; else dup'd onto 1 */
+  int stderr_fd;                 /* -1: inherit; else dup'd onto 2 */
+  bool new_pgroup;               /* setpgid(0, 0) */
+  bool foreground;               /* with new_pgroup: tcsetpgrp when fd 0 is a
+                                    TTY whose foreground group is ours */
+  const struct dbs_creds* creds; /* NULL: keep ours */
 };
 
 /*
@@ -47,7 +47,7 @@ int dbs_proc_init(void);
  * when dbsetup dies (PR_SET_PDEATHSIG, set after the credentials change
  * and checked against a parent that already died).
  */
-int dbs_proc_spawn(const struct dbs_proc_opts *opts, pid_t *pid);
+int dbs_proc_spawn(const struct dbs_proc_opts* opts, pid_t* pid);
 
 /*
  * Runs "/bin/sh -c cmd" to completion in the foreground (setup phases:
@@ -60,8 +60,8 @@ int dbs_proc_spawn(const struct dbs_proc_opts *opts, pid_t *pid);
  * 0, or -errno when it could not start (logged). A stop signal received
  * is remembered: see dbs_proc_stop_signal().
  */
-int dbs_proc_run_shell(const char *cmd, const char *dir_prepend_path,
-                       const struct dbs_creds *creds, int *status);
+int dbs_proc_run_shell(const char* cmd, const char* dir_prepend_path,
+                       const struct dbs_creds* creds, int* status);
 
 /*
  * Returns the first stop signal (SIGTERM or SIGINT) dbs_proc_run_shell
@@ -73,7 +73,7 @@ int dbs_proc_stop_signal(void);
  * Writes a signal's name ("SIGTERM", "SIGRTMIN+3") into buf (size >= 16)
  * and returns buf.
  */
-char *dbs_proc_signal_name(int sig, char *buf);
+char* dbs_proc_signal_name(int sig, char* buf);
 
 /* Maps a wait status to an exit code: the code, or 128+signal. */
 int dbs_proc_exit_code(int status);

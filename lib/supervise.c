@@ -25,11 +25,11 @@
 
 /* ---- Backoff ---------------------------------------------------------- */
 
-void dbs_supervise_backoff_init(struct dbs_backoff *b) {
+void dbs_supervise_backoff_init(struct dbs_backoff* b) {
   b->next_ms = DBS_BACKOFF_MIN_MS;
 }
 
-unsigned dbs_supervise_backoff_next(struct dbs_backoff *b, uint64_t uptime_ms) {
+unsigned dbs_supervise_backoff_next(struct dbs_backoff* b, uint64_t uptime_ms) {
   if (uptime_ms >= DBS_BACKOFF_RESET_MS)
     b->next_ms = DBS_BACKOFF_MIN_MS;
   unsigned delay = b->next_ms;
@@ -44,6 +44,7 @@ struct transition {
   enum dbs_child_action action;
 };
 
+/* clang-format off */
 #define T(s, a) {DBS_CHILD_##s, DBS_ACT_##a}
 #define IDLE(s) T(s, NONE), T(s, NONE), T(s, NONE), T(s, NONE), T(s, NONE)
 /* [restart][state][event]; events: START, EXIT, STOP, TIMER, EMPTY. */
@@ -88,12 +89,13 @@ static const struct transition actions[2][DBS_CHILD_NSTATES][DBS_EV_NEVENTS] = {
 };
 #undef IDLE
 #undef T
+/* clang-format on */
 
 enum dbs_child_state dbs_supervise_transition(enum dbs_child_state state,
                                               enum dbs_child_event event,
                                               bool restart,
-                                              enum dbs_child_action *action) {
-  const struct transition *t = &actions[restart ? 1 : 0][state][event];
+                                              enum dbs_child_action* action) {
+  const struct transition* t = &actions[restart ? 1 : 0][state][event];
   *action = t->action;
   return t->next;
 }
@@ -112,19 +114,19 @@ enum phase {
 struct sup;
 
 struct child {
-  const char *name; /* "app" or "replicator" */
+  const char* name; /* "app" or "replicator" */
   bool restart;
   enum dbs_child_state state;
-  pid_t pid;        /* 0 when its leader is not running */
-  pid_t pgid;       /* its process group, kept until the group is empty */
-  int status;       /* wait status of its last exit */
-  int stop_sig;     /* what DBS_ACT_SIGNAL sends */
+  pid_t pid;    /* 0 when its leader is not running */
+  pid_t pgid;   /* its process group, kept until the group is empty */
+  int status;   /* wait status of its last exit */
+  int stop_sig; /* what DBS_ACT_SIGNAL sends */
   unsigned stop_timeout_ms;
   uint64_t started_ns, stop_ns;
-  int nkill;        /* SIGKILLs sent while draining its group */
+  int nkill; /* SIGKILLs sent while draining its group */
   struct dbs_backoff backoff;
   uv_timer_t timer;
-  struct sup *sup;
+  struct sup* sup;
 };
 
 /* One replicator instance's output: read until EOF, then freed. */
@@ -132,23 +134,23 @@ struct relay {
   uv_pipe_t pipe;
   size_t len;
   char line[RELAY_LINE_MAX];
-  struct relay *next;
-  struct sup *sup;
+  struct relay* next;
+  struct sup* sup;
 };
 
 struct sup {
   uv_loop_t loop;
-  const struct dbs_supervise_opts *opts;
+  const struct dbs_supervise_opts* opts;
   uv_signal_t sigs[_NSIG];
   bool sig_on[_NSIG];
   struct child app, repl;
   uv_timer_t cleanup_timer;
   enum phase phase;
-  int nstop;            /* stop signals received */
-  int exit_code;        /* -1 until the app's fate is known */
-  bool no_children;     /* the last reap found none left */
+  int nstop;        /* stop signals received */
+  int exit_code;    /* -1 until the app's fate is known */
+  bool no_children; /* the last reap found none left */
   uint64_t phase_ns;
-  struct relay *relays; /* open replicator pipes */
+  struct relay* relays; /* open replicator pipes */
 };
 
 static double secs_since(uint64_t ns) {
@@ -156,7 +158,7 @@ static double secs_since(uint64_t ns) {
 }
 
 /* Describes a wait status for logs: "status 3" or "signal SIGTERM". */
-static const char *describe_status(int st, char *buf, size_t n) {
+static const char* describe_status(int st, char* buf, size_t n) {
   char name[16];
   if (WIFSIGNALED(st))
     snprintf(buf, n, "signal %s (exit code %d)",
@@ -166,12 +168,12 @@ static const char *describe_status(int st, char *buf, size_t n) {
   return buf;
 }
 
-static void advance(struct sup *s);
-static void child_event(struct child *c, enum dbs_child_event ev);
+static void advance(struct sup* s);
+static void child_event(struct child* c, enum dbs_child_event ev);
 
 /* ---- Replicator output relay ------------------------------------------ */
 
-static void relay_emit(struct relay *r) {
+static void relay_emit(struct relay* r) {
   static const char prefix[] = "[replicator] ";
   char out[sizeof(prefix) + RELAY_LINE_MAX + 1], raw[RELAY_LINE_MAX + 1];
   memcpy(raw, r->line, r->len);
@@ -194,30 +196,30 @@ static void relay_emit(struct relay *r) {
   }
 }
 
-static void relay_closed(uv_handle_t *h) {
-  struct relay *r = h->data;
-  struct relay **pp = &r->sup->relays;
+static void relay_closed(uv_handle_t* h) {
+  struct relay* r = h->data;
+  struct relay** pp = &r->sup->relays;
   while (*pp != r)
     pp = &(*pp)->next;
   *pp = r->next;
   free(r);
 }
 
-static void relay_close(struct relay *r) {
+static void relay_close(struct relay* r) {
   if (r->len > 0)
     relay_emit(r);
-  if (!uv_is_closing((uv_handle_t *)&r->pipe))
-    uv_close((uv_handle_t *)&r->pipe, relay_closed);
+  if (!uv_is_closing((uv_handle_t*)&r->pipe))
+    uv_close((uv_handle_t*)&r->pipe, relay_closed);
 }
 
-static void relay_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+static void relay_alloc(uv_handle_t* h, size_t hint, uv_buf_t* buf) {
   static char chunk[65536];
   buf->base = chunk;
   buf->len = sizeof(chunk);
 }
 
-static void relay_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
-  struct relay *r = st->data;
+static void relay_read(uv_stream_t* st, ssize_t n, const uv_buf_t* buf) {
+  struct relay* r = st->data;
   if (n < 0) {
     if (n != UV_EOF)
       dbs_log_warnx("reading the replicator's output: %s", uv_strerror((int)n));
@@ -237,8 +239,8 @@ static void relay_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
 }
 
 /* Takes ownership of fd. Returns 0 or a libuv error. */
-static int relay_open(struct sup *s, int fd) {
-  struct relay *r = calloc(1, sizeof(*r));
+static int relay_open(struct sup* s, int fd) {
+  struct relay* r = calloc(1, sizeof(*r));
   if (r == NULL) {
     close(fd);
     return UV_ENOMEM;
@@ -250,7 +252,7 @@ static int relay_open(struct sup *s, int fd) {
   s->relays = r;
   int rc = uv_pipe_open(&r->pipe, fd);
   if (rc == 0)
-    rc = uv_read_start((uv_stream_t *)&r->pipe, relay_alloc, relay_read);
+    rc = uv_read_start((uv_stream_t*)&r->pipe, relay_alloc, relay_read);
   if (rc != 0) {
     dbs_log_warnx("relaying the replicator's output: %s", uv_strerror(rc));
     relay_close(r); /* closes fd with the handle */
@@ -261,9 +263,9 @@ static int relay_open(struct sup *s, int fd) {
 /* ---- Children --------------------------------------------------------- */
 
 /* Starts c; on failure leaves c->status describing it. Returns 0 or -errno. */
-static int child_spawn(struct child *c) {
-  struct sup *s = c->sup;
-  char *sh_argv[] = {"/bin/sh", "-c", (char *)s->opts->replicate, NULL};
+static int child_spawn(struct child* c) {
+  struct sup* s = c->sup;
+  char* sh_argv[] = {"/bin/sh", "-c", (char*)s->opts->replicate, NULL};
   struct dbs_proc_opts po = {
       .argv = c->restart ? sh_argv : s->opts->app_argv,
       .envp = NULL,
@@ -302,20 +304,21 @@ static int child_spawn(struct child *c) {
   return 0;
 }
 
-static void child_timer_cb(uv_timer_t *t) {
+static void child_timer_cb(uv_timer_t* t) {
   child_event(t->data, DBS_EV_TIMER);
-  advance(((struct child *)t->data)->sup);
+  advance(((struct child*)t->data)->sup);
 }
 
-static void child_kill_group(struct child *c) {
+static void child_kill_group(struct child* c) {
   double after = c->stop_ns ? secs_since(c->stop_ns) : 0.0;
   if (c->pid != 0)
     dbs_log_info("%s (pid %d) still running %.2f s after the stop signal: "
-                 "sending SIGKILL to its process group", c->name, (int)c->pid,
-                 after);
+                 "sending SIGKILL to its process group",
+                 c->name, (int)c->pid, after);
   else
     dbs_log_info("%s's process group %d still has processes %.2f s after the "
-                 "stop signal: sending SIGKILL", c->name, (int)c->pgid, after);
+                 "stop signal: sending SIGKILL",
+                 c->name, (int)c->pgid, after);
   if (kill(-c->pgid, SIGKILL) != 0 && errno == ESRCH && c->pid != 0)
     kill(c->pid, SIGKILL);
 }
@@ -332,8 +335,8 @@ static bool group_empty(pid_t pgid) {
 }
 
 /* Runs the state machine for one event and performs its action. */
-static void child_event(struct child *c, enum dbs_child_event ev) {
-  struct sup *s = c->sup;
+static void child_event(struct child* c, enum dbs_child_event ev) {
+  struct sup* s = c->sup;
   enum dbs_child_action act;
   char desc[64], name[16];
   c->state = dbs_supervise_transition(c->state, ev, c->restart, &act);
@@ -358,8 +361,8 @@ static void child_event(struct child *c, enum dbs_child_event ev) {
     unsigned delay = dbs_supervise_backoff_next(&c->backoff, up_ms);
     if (act == DBS_ACT_RETRY)
       dbs_log_warnx("replicator (pid %d) exited with %s after %.2f s while the "
-                    "app runs; restarting in %u s", (int)c->pid,
-                    describe_status(c->status, desc, sizeof(desc)),
+                    "app runs; restarting in %u s",
+                    (int)c->pid, describe_status(c->status, desc, sizeof(desc)),
                     (double)up_ms / 1000.0, delay / 1000);
     else
       dbs_log_warnx("replicator could not be started; retrying in %u s",
@@ -367,7 +370,8 @@ static void child_event(struct child *c, enum dbs_child_event ev) {
     c->pid = 0;
     if (!group_empty(c->pgid)) {
       dbs_log_warnx("replicator's process group %d outlived it: sending "
-                    "SIGTERM", (int)c->pgid);
+                    "SIGTERM",
+                    (int)c->pgid);
       kill(-c->pgid, SIGTERM);
     }
     uv_timer_start(&c->timer, child_timer_cb, delay, 0);
@@ -394,15 +398,16 @@ static void child_event(struct child *c, enum dbs_child_event ev) {
       if (group_empty(c->pgid))
         child_event(c, DBS_EV_EMPTY);
       else
-        dbs_log_info("waiting for the rest of %s's process group %d",
-                     c->name, (int)c->pgid);
+        dbs_log_info("waiting for the rest of %s's process group %d", c->name,
+                     (int)c->pgid);
     }
     break;
   case DBS_ACT_DRAINED:
     uv_timer_stop(&c->timer);
     if (c->stop_ns != 0)
       dbs_log_info("%s's process group %d is gone, %.2f s after the stop "
-                   "signal", c->name, (int)c->pgid, secs_since(c->stop_ns));
+                   "signal",
+                   c->name, (int)c->pgid, secs_since(c->stop_ns));
     c->pgid = 0;
     break;
   case DBS_ACT_SIGNAL: {
@@ -421,7 +426,8 @@ static void child_event(struct child *c, enum dbs_child_event ev) {
     if (c->state == DBS_CHILD_DRAINING && c->nkill > 0) {
       /* Only processes that are not ours to reap can keep it alive. */
       dbs_log_warnx("%s's process group %d is still there after SIGKILL; "
-                    "going on", c->name, (int)c->pgid);
+                    "going on",
+                    c->name, (int)c->pgid);
       child_event(c, DBS_EV_EMPTY);
       break;
     }
@@ -444,11 +450,11 @@ static void child_event(struct child *c, enum dbs_child_event ev) {
  * The only waiter in the process (see supervise.h): reaps everything that
  * has exited and routes each status by pid.
  */
-static void reap(struct sup *s) {
+static void reap(struct sup* s) {
   int st;
   pid_t pid;
   while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-    struct child *c = NULL;
+    struct child* c = NULL;
     if (pid == s->app.pid)
       c = &s->app;
     else if (pid == s->repl.pid)
@@ -478,9 +484,9 @@ static int signal_descendants(int sig) {
   struct ent {
     pid_t pid, ppid;
     bool mine;
-  } *v = malloc(cap * sizeof(*v));
-  DIR *d = opendir("/proc");
-  struct dirent *de;
+  }* v = malloc(cap * sizeof(*v));
+  DIR* d = opendir("/proc");
+  struct dirent* de;
   int count = 0;
 
   if (v == NULL || d == NULL) {
@@ -500,13 +506,13 @@ static int signal_descendants(int sig) {
     if (len <= 0)
       continue;
     buf[len] = '\0';
-    char *p = strrchr(buf, ')'); /* the name may hold spaces and ')' */
+    char* p = strrchr(buf, ')'); /* the name may hold spaces and ')' */
     int ppid;
     char state;
     if (p == NULL || sscanf(p + 1, " %c %d", &state, &ppid) != 2)
       continue;
     if (n == cap) {
-      struct ent *nv = realloc(v, 2 * cap * sizeof(*v));
+      struct ent* nv = realloc(v, 2 * cap * sizeof(*v));
       if (nv == NULL)
         break;
       v = nv;
@@ -540,8 +546,8 @@ out:
   return count;
 }
 
-static void cleanup_timer_cb(uv_timer_t *t) {
-  struct sup *s = t->data;
+static void cleanup_timer_cb(uv_timer_t* t) {
+  struct sup* s = t->data;
   reap(s);
   if (s->no_children) {
     advance(s);
@@ -550,7 +556,8 @@ static void cleanup_timer_cb(uv_timer_t *t) {
   if (s->phase == PH_CLEANUP_TERM) {
     int n = signal_descendants(SIGKILL);
     dbs_log_info("%d process(es) still running %.2f s after SIGTERM: sent "
-                 "SIGKILL", n, secs_since(s->phase_ns));
+                 "SIGKILL",
+                 n, secs_since(s->phase_ns));
     s->phase = PH_CLEANUP_KILL;
     s->phase_ns = uv_hrtime();
     uv_timer_start(&s->cleanup_timer, cleanup_timer_cb, CLEANUP_GRACE_MS, 0);
@@ -561,21 +568,21 @@ static void cleanup_timer_cb(uv_timer_t *t) {
   }
 }
 
-static void close_cb(uv_handle_t *h) {}
+static void close_cb(uv_handle_t* h) {}
 
-static void close_all(struct sup *s) {
+static void close_all(struct sup* s) {
   for (int sig = 1; sig < _NSIG; sig++)
     if (s->sig_on[sig])
-      uv_close((uv_handle_t *)&s->sigs[sig], close_cb);
-  uv_close((uv_handle_t *)&s->app.timer, close_cb);
-  uv_close((uv_handle_t *)&s->repl.timer, close_cb);
-  uv_close((uv_handle_t *)&s->cleanup_timer, close_cb);
-  for (struct relay *r = s->relays; r != NULL; r = r->next)
+      uv_close((uv_handle_t*)&s->sigs[sig], close_cb);
+  uv_close((uv_handle_t*)&s->app.timer, close_cb);
+  uv_close((uv_handle_t*)&s->repl.timer, close_cb);
+  uv_close((uv_handle_t*)&s->cleanup_timer, close_cb);
+  for (struct relay* r = s->relays; r != NULL; r = r->next)
     relay_close(r);
 }
 
 /* Moves the shutdown sequence on: app, then replicator, then the rest. */
-static void advance(struct sup *s) {
+static void advance(struct sup* s) {
   if (s->phase == PH_RUN && s->app.state == DBS_CHILD_DOWN) {
     s->phase = PH_STOP_REPL;
     s->phase_ns = uv_hrtime();
@@ -593,13 +600,14 @@ static void advance(struct sup *s) {
     if (!s->no_children) {
       int n = signal_descendants(SIGTERM);
       dbs_log_info("sent SIGTERM to %d remaining process(es); SIGKILL in "
-                   "%.1f s", n, CLEANUP_GRACE_MS / 1000.0);
+                   "%.1f s",
+                   n, CLEANUP_GRACE_MS / 1000.0);
       uv_timer_start(&s->cleanup_timer, cleanup_timer_cb, CLEANUP_GRACE_MS, 0);
     }
   }
   if ((s->phase == PH_CLEANUP_TERM || s->phase == PH_CLEANUP_KILL) &&
       s->no_children) {
-    if (uv_is_active((uv_handle_t *)&s->cleanup_timer))
+    if (uv_is_active((uv_handle_t*)&s->cleanup_timer))
       dbs_log_info("remaining processes gone after %.2f s",
                    secs_since(s->phase_ns));
     uv_timer_stop(&s->cleanup_timer);
@@ -617,8 +625,8 @@ static void advance(struct sup *s) {
 
 /* ---- Signals ---------------------------------------------------------- */
 
-static void on_signal(uv_signal_t *h, int sig) {
-  struct sup *s = h->data;
+static void on_signal(uv_signal_t* h, int sig) {
+  struct sup* s = h->data;
   char name[16];
 
   if (sig == SIGCHLD) {
@@ -658,11 +666,18 @@ static void on_signal(uv_signal_t *h, int sig) {
 /* Signals dbsetup must not catch: faults, and those it keeps ignored. */
 static bool sig_handled(int sig) {
   switch (sig) {
-  case SIGKILL: case SIGSTOP:
-  case SIGSEGV: case SIGBUS: case SIGFPE: case SIGILL: case SIGTRAP:
-  case SIGSYS: case SIGABRT:
+  case SIGKILL:
+  case SIGSTOP:
+  case SIGSEGV:
+  case SIGBUS:
+  case SIGFPE:
+  case SIGILL:
+  case SIGTRAP:
+  case SIGSYS:
+  case SIGABRT:
   case SIGPIPE: /* our own writes to a closed stderr; stays ignored */
-  case SIGTTIN: case SIGTTOU: /* our own terminal I/O; stay ignored */
+  case SIGTTIN:
+  case SIGTTOU: /* our own terminal I/O; stay ignored */
     return false;
   default:
     return sig < 32 || (sig >= SIGRTMIN && sig <= SIGRTMAX);
@@ -680,7 +695,7 @@ int dbs_supervise_init(void) {
   return 0;
 }
 
-static void child_init(struct sup *s, struct child *c, const char *name,
+static void child_init(struct sup* s, struct child* c, const char* name,
                        bool restart, unsigned stop_timeout_ms) {
   memset(c, 0, sizeof(*c));
   c->name = name;
@@ -694,8 +709,8 @@ static void child_init(struct sup *s, struct child *c, const char *name,
   c->timer.data = c;
 }
 
-int dbs_supervise_run(const struct dbs_supervise_opts *opts) {
-  struct sup *s;
+int dbs_supervise_run(const struct dbs_supervise_opts* opts) {
+  struct sup* s;
   int rc, early = dbs_proc_stop_signal();
 
   if (early != 0) {

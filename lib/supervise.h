@@ -18,12 +18,12 @@
 #include "privdrop.h"
 
 struct dbs_supervise_opts {
-  char **app_argv;                    /* run with execvp, no shell */
-  const char *replicate;              /* /bin/sh -c string, or NULL */
+  char** app_argv;       /* run with execvp, no shell */
+  const char* replicate; /* /bin/sh -c string, or NULL */
   unsigned stop_timeout_ms;
   unsigned replicator_stop_timeout_ms;
   bool signal_child_only;
-  const struct dbs_creds *creds;      /* NULL: run as ourselves */
+  const struct dbs_creds* creds; /* NULL: run as ourselves */
 };
 
 /*
@@ -43,7 +43,7 @@ int dbs_supervise_init(void);
  * already arrived during a setup command (dbs_proc_stop_signal), nothing
  * is started and 128+N is returned.
  */
-int dbs_supervise_run(const struct dbs_supervise_opts *opts);
+int dbs_supervise_run(const struct dbs_supervise_opts* opts);
 
 /* Replicator restarts: 1 s doubling to 60 s, reset after 60 s of uptime. */
 #define DBS_BACKOFF_MIN_MS 1000u
@@ -55,13 +55,13 @@ struct dbs_backoff {
 };
 
 /* Starts a backoff at its minimum. */
-void dbs_supervise_backoff_init(struct dbs_backoff *b);
+void dbs_supervise_backoff_init(struct dbs_backoff* b);
 
 /*
  * Returns the delay before restarting a child that exited after running
  * uptime_ms, and advances b.
  */
-unsigned dbs_supervise_backoff_next(struct dbs_backoff *b, uint64_t uptime_ms);
+unsigned dbs_supervise_backoff_next(struct dbs_backoff* b, uint64_t uptime_ms);
 
 /* The child lifecycle, as s6-supervise's actions[state][event]. */
 enum dbs_child_state {
@@ -105,6 +105,6 @@ enum dbs_child_action {
 enum dbs_child_state dbs_supervise_transition(enum dbs_child_state state,
                                               enum dbs_child_event event,
                                               bool restart,
-                                              enum dbs_child_action *action);
+                                              enum dbs_child_action* action);
 
 #endif

@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   char tmp[4096];
   snprintf(tmp, sizeof(tmp), "%s.tmp", argc > 1 ? argv[1] : "");
-  FILE *o = argc > 1 ? fopen(tmp, "w") : stdout; /* renamed when complete */
-  DIR *d = opendir("/proc/self/fd");
-  struct dirent *de;
+  FILE* o = argc > 1 ? fopen(tmp, "w") : stdout; /* renamed when complete */
+  DIR* d = opendir("/proc/self/fd");
+  struct dirent* de;
   if (o == NULL || d == NULL) {
     perror("fd-lister");
     return 98;

@@ -37,8 +37,8 @@ static long long now_ns(void) {
   return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static void signame(int sig, char *buf, size_t n) {
-  const char *a = sigabbrev_np(sig);
+static void signame(int sig, char* buf, size_t n) {
+  const char* a = sigabbrev_np(sig);
   if (a != NULL)
     snprintf(buf, n, "SIG%s", a);
   else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
@@ -47,10 +47,10 @@ static void signame(int sig, char *buf, size_t n) {
     snprintf(buf, n, "SIG%d", sig);
 }
 
-static void touch(const char *path, const char *content) {
+static void touch(const char* path, const char* content) {
   char tmp[4096];
   snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-  FILE *f = fopen(tmp, "w");
+  FILE* f = fopen(tmp, "w");
   if (f == NULL) {
     perror(tmp);
     exit(98);
@@ -80,7 +80,7 @@ static void make_orphans(int n, int ms) {
   }
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   const char *out = NULL, *ready = NULL, *stamp = NULL, *gfile = NULL;
   int code = 0, delay_ms = 0, orphans = 0, lingerers = 0, timeout = 30;
   int exit_now = -1;
@@ -89,21 +89,44 @@ int main(int argc, char **argv) {
 
   while ((c = getopt(argc, argv, "o:r:e:Id:s:g:O:L:x:T:")) != -1) {
     switch (c) {
-    case 'o': out = optarg; break;
-    case 'r': ready = optarg; break;
-    case 'e': code = atoi(optarg); break;
-    case 'I': ignore_stop = true; break;
-    case 'd': delay_ms = atoi(optarg); break;
-    case 's': stamp = optarg; break;
-    case 'g': gfile = optarg; break;
-    case 'O': orphans = atoi(optarg); break;
-    case 'L': lingerers = atoi(optarg); break;
-    case 'x': exit_now = atoi(optarg); break;
-    case 'T': timeout = atoi(optarg); break;
-    default: return 2;
+    case 'o':
+      out = optarg;
+      break;
+    case 'r':
+      ready = optarg;
+      break;
+    case 'e':
+      code = atoi(optarg);
+      break;
+    case 'I':
+      ignore_stop = true;
+      break;
+    case 'd':
+      delay_ms = atoi(optarg);
+      break;
+    case 's':
+      stamp = optarg;
+      break;
+    case 'g':
+      gfile = optarg;
+      break;
+    case 'O':
+      orphans = atoi(optarg);
+      break;
+    case 'L':
+      lingerers = atoi(optarg);
+      break;
+    case 'x':
+      exit_now = atoi(optarg);
+      break;
+    case 'T':
+      timeout = atoi(optarg);
+      break;
+    default:
+      return 2;
     }
   }
-  FILE *o = stdout;
+  FILE* o = stdout;
   if (out != NULL && (o = fopen(out, "a")) == NULL) {
     perror(out);
     return 98;
@@ -114,7 +137,7 @@ int main(int argc, char **argv) {
     char ready_path[4096];
     snprintf(ready_path, sizeof(ready_path), "%s.ready", gfile);
     execl("/proc/self/exe", "print-signals", "-I", "-o", gfile, "-r",
-          ready_path, "-T", "20", (char *)NULL);
+          ready_path, "-T", "20", (char*)NULL);
     _exit(97);
   }
   make_orphans(orphans, 200);

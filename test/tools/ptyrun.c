@@ -17,16 +17,21 @@
 #include <time.h>
 #include <unistd.h>
 
-int main(int argc, char **argv) {
-  const char *wait_file = NULL;
+int main(int argc, char** argv) {
+  const char* wait_file = NULL;
   int timeout = 20, c, master, st;
   bool sent = false;
 
   while ((c = getopt(argc, argv, "+w:T:")) != -1) {
     switch (c) {
-    case 'w': wait_file = optarg; break;
-    case 'T': timeout = atoi(optarg); break;
-    default: return 2;
+    case 'w':
+      wait_file = optarg;
+      break;
+    case 'T':
+      timeout = atoi(optarg);
+      break;
+    default:
+      return 2;
     }
   }
   if (optind >= argc)

@@ -10,14 +10,18 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   sigset_t set;
   int c;
   sigemptyset(&set);
   while ((c = getopt(argc, argv, "+b:i:f:")) != -1) {
     switch (c) {
-    case 'b': sigaddset(&set, atoi(optarg)); break;
-    case 'i': signal(atoi(optarg), SIG_IGN); break;
+    case 'b':
+      sigaddset(&set, atoi(optarg));
+      break;
+    case 'i':
+      signal(atoi(optarg), SIG_IGN);
+      break;
     case 'f': {
       int fd = open("/dev/null", O_RDONLY);
       if (fd < 0 || dup2(fd, atoi(optarg)) < 0) {
@@ -28,7 +32,8 @@ int main(int argc, char **argv) {
         close(fd);
       break;
     }
-    default: return 2;
+    default:
+      return 2;
     }
   }
   sigprocmask(SIG_BLOCK, &set, NULL);

@@ -7,11 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-int main(int argc, char **argv) {
-  FILE *f = fopen("/proc/self/status", "r");
+int main(int argc, char** argv) {
+  FILE* f = fopen("/proc/self/status", "r");
   char tmp[4096];
   snprintf(tmp, sizeof(tmp), "%s.tmp", argc > 1 ? argv[1] : "");
-  FILE *o = argc > 1 ? fopen(tmp, "w") : stdout; /* renamed when complete */
+  FILE* o = argc > 1 ? fopen(tmp, "w") : stdout; /* renamed when complete */
   char line[512];
   if (f == NULL || o == NULL) {
     perror("sigstate");

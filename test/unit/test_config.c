@@ -13,15 +13,23 @@
 #include "config.h"
 #include "log.h"
 
-static const char *const env_vars[] = {
-    "DBSETUP_REPLICATE", "DBSETUP_STOP_TIMEOUT",
-    "DBSETUP_REPLICATOR_STOP_TIMEOUT", "DBSETUP_SIGNAL_CHILD_ONLY",
-    "DBSETUP_LOG_LEVEL", "DBSETUP_VOLUME", "DBSETUP_LITESTREAM_CONFIG",
-    "LITESTREAM_CONFIG", "DBSETUP_PARALLELISM", "DBSETUP_VERIFY",
-    "DBSETUP_MIGRATE_FAILURE", "DBSETUP_NO_RESTORE", "DBSETUP_USER",
+static const char* const env_vars[] = {
+    "DBSETUP_REPLICATE",
+    "DBSETUP_STOP_TIMEOUT",
+    "DBSETUP_REPLICATOR_STOP_TIMEOUT",
+    "DBSETUP_SIGNAL_CHILD_ONLY",
+    "DBSETUP_LOG_LEVEL",
+    "DBSETUP_VOLUME",
+    "DBSETUP_LITESTREAM_CONFIG",
+    "LITESTREAM_CONFIG",
+    "DBSETUP_PARALLELISM",
+    "DBSETUP_VERIFY",
+    "DBSETUP_MIGRATE_FAILURE",
+    "DBSETUP_NO_RESTORE",
+    "DBSETUP_USER",
 };
 
-static int reset(void **state) {
+static int reset(void** state) {
   for (size_t i = 0; i < sizeof(env_vars) / sizeof(env_vars[0]); i++)
     unsetenv(env_vars[i]);
   dbs_log_set_level(DBS_LOG_INFO);
@@ -30,20 +38,20 @@ static int reset(void **state) {
 
 /* Parses a NULL-terminated list of arguments (argv[0] is added). */
 #define PARSE(cfg, ...)                                                        \
-  parse_args(cfg, (const char *[]){"dbsetup", __VA_ARGS__, NULL})
+  parse_args(cfg, (const char*[]){"dbsetup", __VA_ARGS__, NULL})
 
-static char *argbuf[64];
-static int parse_args(struct dbs_config *cfg, const char **args) {
+static char* argbuf[64];
+static int parse_args(struct dbs_config* cfg, const char** args) {
   int argc = 0;
   while (args[argc] != NULL) {
-    argbuf[argc] = (char *)args[argc];
+    argbuf[argc] = (char*)args[argc];
     argc++;
   }
   argbuf[argc] = NULL;
   return dbs_config_parse(cfg, argc, argbuf);
 }
 
-static void test_defaults(void **state) {
+static void test_defaults(void** state) {
   struct dbs_config c;
   assert_int_equal(PARSE(&c, "app"), DBS_CONFIG_RUN);
   assert_string_equal(c.argv[0], "app");
@@ -59,12 +67,11 @@ static void test_defaults(void **state) {
   assert_int_equal(dbs_log_get_level(), DBS_LOG_INFO);
 }
 
-static void test_supervision_flags(void **state) {
+static void test_supervision_flags(void** state) {
   struct dbs_config c;
   assert_int_equal(PARSE(&c, "--replicate", "litestream replicate",
-                         "--stop-timeout", "0.5",
-                         "--replicator-stop-timeout=3", "--signal-child-only",
-                         "--", "npm", "run", "start"),
+                         "--stop-timeout", "0.5", "--replicator-stop-timeout=3",
+                         "--signal-child-only", "--", "npm", "run", "start"),
                    DBS_CONFIG_RUN);
   assert_string_equal(c.replicate, "litestream replicate");
   assert_int_equal(c.stop_timeout_ms, 500);
@@ -75,7 +82,7 @@ static void test_supervision_flags(void **state) {
   assert_null(c.argv[3]);
 }
 
-static void test_stops_at_first_non_option(void **state) {
+static void test_stops_at_first_non_option(void** state) {
   struct dbs_config c;
   assert_int_equal(PARSE(&c, "--stop-timeout", "3", "node", "server.js",
                          "--stop-timeout", "9", "-v"),
@@ -90,7 +97,7 @@ static void test_stops_at_first_non_option(void **state) {
   assert_string_equal(c.argv[0], "-weird");
 }
 
-static void test_env_and_flag_precedence(void **state) {
+static void test_env_and_flag_precedence(void** state) {
   struct dbs_config c;
   setenv("DBSETUP_STOP_TIMEOUT", "1.25", 1);
   setenv("DBSETUP_REPLICATOR_STOP_TIMEOUT", "4", 1);
@@ -110,7 +117,7 @@ static void test_env_and_flag_precedence(void **state) {
   assert_int_equal(PARSE(&c, "app"), -EINVAL);
 }
 
-static void test_litestream_config_precedence(void **state) {
+static void test_litestream_config_precedence(void** state) {
   struct dbs_config c;
   setenv("LITESTREAM_CONFIG", "/etc/ls.yml", 1);
   assert_int_equal(PARSE(&c, "app"), DBS_CONFIG_RUN);
@@ -123,7 +130,7 @@ static void test_litestream_config_precedence(void **state) {
   assert_string_equal(c.litestream_config, "/x.yml");
 }
 
-static void test_log_levels(void **state) {
+static void test_log_levels(void** state) {
   struct dbs_config c;
   setenv("DBSETUP_LOG_LEVEL", "error", 1);
   assert_int_equal(PARSE(&c, "app"), DBS_CONFIG_RUN);
@@ -136,16 +143,16 @@ static void test_log_levels(void **state) {
   assert_int_equal(PARSE(&c, "app"), -EINVAL);
 }
 
-static void test_usage_errors(void **state) {
+static void test_usage_errors(void** state) {
   struct dbs_config c;
-  assert_int_equal(parse_args(&c, (const char *[]){"dbsetup", NULL}), -EINVAL);
+  assert_int_equal(parse_args(&c, (const char*[]){"dbsetup", NULL}), -EINVAL);
   assert_int_equal(PARSE(&c, "--stop-timeout", "3"), -EINVAL); /* no app */
   assert_int_equal(PARSE(&c, "--no-such-option", "app"), -EINVAL);
   assert_int_equal(PARSE(&c, "-x", "app"), -EINVAL);
   assert_int_equal(PARSE(&c, "app", "--stop-timeout"), DBS_CONFIG_RUN);
   assert_int_equal(PARSE(&c, "--stop-timeout"), -EINVAL); /* missing value */
-  static const char *const bad_secs[] = {"", "-1", "abc", "86401", "1s",
-                                         "nan", "inf", "0x10", "1e3", " 5"};
+  static const char* const bad_secs[] = {"",    "-1",  "abc",  "86401", "1s",
+                                         "nan", "inf", "0x10", "1e3",   " 5"};
   for (size_t i = 0; i < sizeof(bad_secs) / sizeof(bad_secs[0]); i++)
     assert_int_equal(PARSE(&c, "--stop-timeout", bad_secs[i], "app"), -EINVAL);
   assert_int_equal(PARSE(&c, "--parallelism", "0", "app"), -EINVAL);
@@ -155,14 +162,14 @@ static void test_usage_errors(void **state) {
   assert_int_equal(PARSE(&c, "--volume", "", "app"), -EINVAL);
 }
 
-static void test_help_and_version(void **state) {
+static void test_help_and_version(void** state) {
   struct dbs_config c;
   assert_int_equal(PARSE(&c, "--help"), DBS_CONFIG_HELP);
   assert_int_equal(PARSE(&c, "-h"), DBS_CONFIG_HELP);
   assert_int_equal(PARSE(&c, "--version"), DBS_CONFIG_VERSION);
-  char *text = NULL;
+  char* text = NULL;
   size_t len = 0;
-  FILE *f = open_memstream(&text, &len);
+  FILE* f = open_memstream(&text, &len);
   assert_non_null(f);
   dbs_config_usage(f);
   fclose(f);
@@ -181,7 +188,7 @@ static void test_help_and_version(void **state) {
   free(text);
 }
 
-static void test_seconds_and_bools(void **state) {
+static void test_seconds_and_bools(void** state) {
   unsigned ms;
   bool b;
   assert_int_equal(dbs_config_parse_seconds("0", &ms), 0);
@@ -196,8 +203,8 @@ static void test_seconds_and_bools(void **state) {
   assert_int_equal(ms, 250);
   assert_int_equal(dbs_config_parse_seconds(".", &ms), -EINVAL);
   assert_int_equal(dbs_config_parse_seconds(NULL, &ms), -EINVAL);
-  static const char *const yes[] = {"1", "true", "YES", "on"};
-  static const char *const no[] = {"0", "False", "no", "off", ""};
+  static const char* const yes[] = {"1", "true", "YES", "on"};
+  static const char* const no[] = {"0", "False", "no", "off", ""};
   for (size_t i = 0; i < 4; i++) {
     assert_int_equal(dbs_config_parse_bool(yes[i], &b), 0);
     assert_true(b);

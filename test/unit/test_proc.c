@@ -29,10 +29,10 @@ static void assert_no_children(void) {
   assert_int_equal(errno, ECHILD);
 }
 
-static void test_spawn_ok_and_pgroup(void **state) {
-  char *argv[] = {"sh", "-c", "exit 7", NULL};
-  struct dbs_proc_opts o = {.argv = argv, .stdout_fd = -1, .stderr_fd = -1,
-                            .new_pgroup = true};
+static void test_spawn_ok_and_pgroup(void** state) {
+  char* argv[] = {"sh", "-c", "exit 7", NULL};
+  struct dbs_proc_opts o = {
+      .argv = argv, .stdout_fd = -1, .stderr_fd = -1, .new_pgroup = true};
   pid_t pid = 0;
   assert_int_equal(dbs_proc_spawn(&o, &pid), 0);
   assert_true(pid > 0);
@@ -43,10 +43,10 @@ static void test_spawn_ok_and_pgroup(void **state) {
   assert_no_children();
 }
 
-static void test_spawn_failures_are_reaped(void **state) {
-  char *missing[] = {"/nonexistent/dbs-missing", NULL};
-  char *noexec[] = {"/etc/passwd", NULL};
-  char *notinpath[] = {"dbs-no-such-command", NULL};
+static void test_spawn_failures_are_reaped(void** state) {
+  char* missing[] = {"/nonexistent/dbs-missing", NULL};
+  char* noexec[] = {"/etc/passwd", NULL};
+  char* notinpath[] = {"dbs-no-such-command", NULL};
   struct dbs_proc_opts o = {.stdout_fd = -1, .stderr_fd = -1};
   pid_t pid = 0;
   o.argv = missing;
@@ -59,16 +59,18 @@ static void test_spawn_failures_are_reaped(void **state) {
   assert_no_children();
 }
 
-static void test_spawn_redirects_and_closes_fds(void **state) {
+static void test_spawn_redirects_and_closes_fds(void** state) {
   int p[2], leak = open("/dev/null", O_RDONLY); /* not cloexec */
   char cmd[128], buf[256] = {0};
   assert_true(leak > 2);
   assert_int_equal(pipe(p), 0);
-  snprintf(cmd, sizeof(cmd), "test -e /proc/self/fd/%d && echo leaked; "
-           "read x && echo stdin-not-null; echo done", leak);
-  char *argv[] = {"sh", "-c", cmd, NULL};
-  struct dbs_proc_opts o = {.argv = argv, .stdin_null = true,
-                            .stdout_fd = p[1], .stderr_fd = -1};
+  snprintf(cmd, sizeof(cmd),
+           "test -e /proc/self/fd/%d && echo leaked; "
+           "read x && echo stdin-not-null; echo done",
+           leak);
+  char* argv[] = {"sh", "-c", cmd, NULL};
+  struct dbs_proc_opts o = {
+      .argv = argv, .stdin_null = true, .stdout_fd = p[1], .stderr_fd = -1};
   pid_t pid;
   assert_int_equal(dbs_proc_spawn(&o, &pid), 0);
   close(p[1]);
@@ -81,18 +83,18 @@ static void test_spawn_redirects_and_closes_fds(void **state) {
   assert_int_equal(dbs_proc_exit_code(wait_status(pid)), 0);
 }
 
-static void test_signal_names(void **state) {
+static void test_signal_names(void** state) {
   char buf[16];
   assert_string_equal(dbs_proc_signal_name(SIGTERM, buf), "SIGTERM");
   assert_string_equal(dbs_proc_signal_name(SIGRTMIN + 3, buf), "SIGRTMIN+3");
 }
 
-static void test_run_shell_status_and_path(void **state) {
+static void test_run_shell_status_and_path(void** state) {
   char dir[] = "/tmp/dbs-proc-XXXXXX", tool[64];
   int st = -1;
   assert_non_null(mkdtemp(dir));
   snprintf(tool, sizeof(tool), "%s/dbs-only-here", dir);
-  FILE *f = fopen(tool, "w");
+  FILE* f = fopen(tool, "w");
   assert_non_null(f);
   fputs("#!/bin/sh\nexit 42\n", f);
   fclose(f);
@@ -111,7 +113,7 @@ static void test_run_shell_status_and_path(void **state) {
 }
 
 /* Last: the stop signal it records is sticky. */
-static void test_run_shell_forwards_stop_signals(void **state) {
+static void test_run_shell_forwards_stop_signals(void** state) {
   int st = -1;
   /* The shell signals us; we must pass it on to its group (sleep too). */
   assert_int_equal(

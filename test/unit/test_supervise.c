@@ -13,16 +13,16 @@
 #include "proc.h"
 #include "supervise.h"
 
-static void test_backoff_doubles_to_60s(void **state) {
+static void test_backoff_doubles_to_60s(void** state) {
   struct dbs_backoff b;
-  static const unsigned want[] = {1000, 2000, 4000, 8000, 16000, 32000,
-                                  60000, 60000, 60000};
+  static const unsigned want[] = {1000,  2000,  4000,  8000, 16000,
+                                  32000, 60000, 60000, 60000};
   dbs_supervise_backoff_init(&b);
   for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
     assert_int_equal(dbs_supervise_backoff_next(&b, 10), want[i]);
 }
 
-static void test_backoff_resets_after_60s_uptime(void **state) {
+static void test_backoff_resets_after_60s_uptime(void** state) {
   struct dbs_backoff b;
   dbs_supervise_backoff_init(&b);
   for (int i = 0; i < 5; i++)
@@ -33,7 +33,7 @@ static void test_backoff_resets_after_60s_uptime(void **state) {
   assert_int_equal(dbs_supervise_backoff_next(&b, 3600000), 1000);
 }
 
-static void test_exit_code_mapping(void **state) {
+static void test_exit_code_mapping(void** state) {
   for (int code = 0; code <= 255; code++)
     assert_int_equal(dbs_proc_exit_code(W_EXITCODE(code, 0)), code);
   for (int sig = 1; sig < 65; sig++)
@@ -52,10 +52,10 @@ struct step {
   enum dbs_child_action want_act;
 };
 
-static void run_steps(bool restart, const struct step *steps, size_t n) {
+static void run_steps(bool restart, const struct step* steps, size_t n) {
   enum dbs_child_state s = DBS_CHILD_DOWN;
   for (size_t i = 0; i < n; i++) {
-    enum dbs_child_action act = (enum dbs_child_action)-1;
+    enum dbs_child_action act = (enum dbs_child_action) - 1;
     s = dbs_supervise_transition(s, steps[i].ev, restart, &act);
     assert_int_equal(s, steps[i].want_state);
     assert_int_equal(act, steps[i].want_act);
@@ -68,7 +68,7 @@ static void run_steps(bool restart, const struct step *steps, size_t n) {
     run_steps(restart, st, sizeof(st) / sizeof(st[0]));                        \
   } while (0)
 
-static void test_app_lifecycles(void **state) {
+static void test_app_lifecycles(void** state) {
   /* Exits by itself. */
   RUN(false, {DBS_EV_START, DBS_CHILD_UP, DBS_ACT_SPAWN},
       {DBS_EV_TIMER, DBS_CHILD_UP, DBS_ACT_NONE},
@@ -93,7 +93,7 @@ static void test_app_lifecycles(void **state) {
       {DBS_EV_EXIT, DBS_CHILD_DOWN, DBS_ACT_EXITED});
 }
 
-static void test_replicator_lifecycles(void **state) {
+static void test_replicator_lifecycles(void** state) {
   /* Dies while the app runs: backoff, restart, dies again. */
   RUN(true, {DBS_EV_START, DBS_CHILD_UP, DBS_ACT_SPAWN},
       {DBS_EV_EXIT, DBS_CHILD_BACKOFF, DBS_ACT_RETRY},
@@ -124,13 +124,12 @@ static void test_replicator_lifecycles(void **state) {
 }
 
 /* Properties of the whole table, for both kinds of child. */
-static void test_table_invariants(void **state) {
+static void test_table_invariants(void** state) {
   for (int restart = 0; restart <= 1; restart++) {
     for (int s = 0; s < DBS_CHILD_NSTATES; s++) {
       for (int e = 0; e < DBS_EV_NEVENTS; e++) {
         enum dbs_child_action act;
-        enum dbs_child_state n =
-            dbs_supervise_transition(s, e, restart, &act);
+        enum dbs_child_state n = dbs_supervise_transition(s, e, restart, &act);
         assert_in_range(n, 0, DBS_CHILD_NSTATES - 1);
         /* Only a start, or a restart timer, ever spawns. */
         if (act == DBS_ACT_SPAWN)
