@@ -10,7 +10,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 DBSETUP=$(readlink -f "${1:-${DBSETUP:-$root/build/dbsetup}}")
-for tool in hyperfine node tini jq; do
+for tool in hyperfine node tini; do
   command -v "$tool" >/dev/null || { echo "bench: $tool not installed" >&2; exit 1; }
 done
 [ -x "$DBSETUP" ] || { echo "bench: $DBSETUP not built" >&2; exit 1; }
@@ -22,13 +22,16 @@ hyperfine -N --warmup 10 --min-runs 50 --export-json "$tmp/h.json" \
   -n node "node -e 0" \
   -n tini "tini -s -- /bin/true" >&2
 # Medians: this is often a shared machine, and means follow its outliers.
-stat() { jq -r --arg n "$1" --arg k "$2" '.results[] | select(.command == $n) | .[$k] * 1000' "$tmp/h.json"; }
-d=$(stat dbsetup median) n=$(stat node median) t=$(stat tini median)
-printf 'median ms: dbsetup %.3f  node %.3f  tini %.3f\n' "$d" "$n" "$t"
-printf 'min ms:    dbsetup %.3f  node %.3f  tini %.3f\n' \
-  "$(stat dbsetup min)" "$(stat node min)" "$(stat tini min)"
-printf 'node/dbsetup = %.1fx (target >= 30x)   dbsetup/tini = %.2fx (target <= 2x)\n' \
-  "$(echo "$n / $d" | bc -l)" "$(echo "$d / $t" | bc -l)"
+node -e '
+  const r = Object.fromEntries(require(process.argv[1]).results
+    .map((x) => [x.command, x]));
+  const ms = (n, k) => (r[n][k] * 1000).toFixed(3);
+  console.log(`median ms: dbsetup ${ms("dbsetup", "median")}  node ${ms("node", "median")}  tini ${ms("tini", "median")}`);
+  console.log(`min ms:    dbsetup ${ms("dbsetup", "min")}  node ${ms("node", "min")}  tini ${ms("tini", "min")}`);
+  const q = (a, b, k) => (r[a][k] / r[b][k]).toFixed(2);
+  console.log(`node/dbsetup = ${q("node", "dbsetup", "median")}x median, ${q("node", "dbsetup", "min")}x min (target >= 30x)`);
+  console.log(`dbsetup/tini = ${q("dbsetup", "tini", "median")}x median, ${q("dbsetup", "tini", "min")}x min (target <= 2x)`);
+' "$tmp/h.json"
 
 echo "== idle RSS while supervising sleep"
 rss() { # command...: VmRSS (kB) of the process after it settles
@@ -41,5 +44,5 @@ rss() { # command...: VmRSS (kB) of the process after it settles
 }
 rd=$(rss "$DBSETUP" -q -- sleep 30)
 rt=$(rss tini -s -- sleep 30)
-printf 'VmRSS kB: dbsetup %d  tini %d   dbsetup = %.2f MiB (target <= 3 MiB)\n' \
-  "$rd" "$rt" "$(echo "$rd / 1024" | bc -l)"
+printf 'VmRSS kB: dbsetup %d  tini %d   dbsetup = %d.%02d MiB (target <= 3 MiB)\n' \
+  "$rd" "$rt" $((rd / 1024)) $((rd % 1024 * 100 / 1024))

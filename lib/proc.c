@@ -287,6 +287,9 @@ int dbs_proc_spawn(const struct dbs_proc_opts* o, pid_t* pidp) {
   int st;
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
     ;
+  /* It may have taken the terminal before failing: take it back. */
+  if (fg && tcgetpgrp(STDIN_FILENO) == pid)
+    (void)tcsetpgrp(STDIN_FILENO, getpgrp()); /* SIGTTOU is ignored */
   log_spawn_failure(o->argv[0], ce.step, ce.err);
   return ce.err > 0 ? -ce.err : -EIO;
 }

@@ -20,6 +20,16 @@ for mode in "${MODES[@]}"; do
   assert_eq 0 "$rc" "$mode: foreground check ran"
   assert_contains "$d/fg" "FOREGROUND" "$mode: app is the terminal's foreground group"
   ok "$mode: the app is the terminal's foreground process group"
+
+  # After the app (even one that failed to exec), the terminal is back
+  # with the group that started dbsetup.
+  run in_mode "$mode" "$PTYRUN" -- bash -c "
+    '$DBSETUP' -q -- no-such-command-dbs; echo rc=\$?
+    '$DBSETUP' -q -- true
+    ps -o tpgid=,pgid= -p \$\$ | awk '\$1 == \$2 {print \"TERMINAL-BACK\"}'" >"$d/back"
+  assert_contains "$d/back" "rc=127" "$mode: exec failure in a terminal"
+  assert_contains "$d/back" "TERMINAL-BACK" "$mode: terminal given back"
+  ok "$mode: the terminal is given back after the app"
 done
 
 done_testing
