@@ -473,10 +473,22 @@ static void reap(struct sup* s) {
     child_event(&s->repl, DBS_EV_EMPTY);
 }
 
+/* True when /proc belongs to our PID namespace (its pids are ours). */
+static bool proc_is_ours(void) {
+  char buf[32];
+  ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  return atoi(buf) == (int)getpid();
+}
+
 /*
  * Sends sig to every descendant of dbsetup, found through /proc (as PID 1
  * that is everything else in the namespace; as a subreaper, orphans are
- * our children). Returns how many were signalled.
+ * our children). Returns how many were signalled, or -1 when PID 1 had to
+ * signal everything blindly because /proc is another namespace's (then
+ * reading it would mistake the host's processes for ours).
  */
 static int signal_descendants(int sig) {
   size_t n = 0, cap = 256;
@@ -485,11 +497,21 @@ static int signal_descendants(int sig) {
     pid_t pid, ppid;
     bool mine;
   }* v = malloc(cap * sizeof(*v));
-  DIR* d = opendir("/proc");
+  DIR* d = NULL;
   struct dirent* de;
   int count = 0;
 
-  if (v == NULL || d == NULL) {
+  if (!proc_is_ours()) {
+    free(v);
+    if (getpid() == 1) { /* kill(-1) stays inside our PID namespace */
+      kill(-1, sig);
+      return -1;
+    }
+    dbs_log_warnx("/proc is not this PID namespace's: cannot find leftover "
+                  "processes");
+    return 0;
+  }
+  if (v == NULL || (d = opendir("/proc")) == NULL) {
     dbs_log_warn("listing processes in /proc");
     goto out;
   }
@@ -555,9 +577,14 @@ static void cleanup_timer_cb(uv_timer_t* t) {
   }
   if (s->phase == PH_CLEANUP_TERM) {
     int n = signal_descendants(SIGKILL);
-    dbs_log_info("%d process(es) still running %.2f s after SIGTERM: sent "
-                 "SIGKILL",
-                 n, secs_since(s->phase_ns));
+    if (n >= 0)
+      dbs_log_info("%d process(es) still running %.2f s after SIGTERM: sent "
+                   "SIGKILL",
+                   n, secs_since(s->phase_ns));
+    else
+      dbs_log_info("processes still running %.2f s after SIGTERM: sent "
+                   "SIGKILL to all",
+                   secs_since(s->phase_ns));
     s->phase = PH_CLEANUP_KILL;
     s->phase_ns = uv_hrtime();
     uv_timer_start(&s->cleanup_timer, cleanup_timer_cb, CLEANUP_GRACE_MS, 0);
@@ -599,9 +626,14 @@ static void advance(struct sup* s) {
     reap(s);
     if (!s->no_children) {
       int n = signal_descendants(SIGTERM);
-      dbs_log_info("sent SIGTERM to %d remaining process(es); SIGKILL in "
-                   "%.1f s",
-                   n, CLEANUP_GRACE_MS / 1000.0);
+      if (n >= 0)
+        dbs_log_info("sent SIGTERM to %d remaining process(es); SIGKILL in "
+                     "%.1f s",
+                     n, CLEANUP_GRACE_MS / 1000.0);
+      else
+        dbs_log_info("sent SIGTERM to all remaining processes; SIGKILL in "
+                     "%.1f s",
+                     CLEANUP_GRACE_MS / 1000.0);
       uv_timer_start(&s->cleanup_timer, cleanup_timer_cb, CLEANUP_GRACE_MS, 0);
     }
   }

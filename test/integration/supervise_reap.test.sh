@@ -36,6 +36,20 @@ for mode in "${MODES[@]}"; do
   ok "$mode: remaining descendants are stopped before dbsetup exits"
 done
 
+# PID 1 of a namespace that still shows the host's /proc: leftovers are
+# stopped with kill(-1), which stays inside the namespace; a process
+# outside (reparented to the host's init, like the host's own) survives.
+d=$T/nomount; mkdir -p "$d"
+(exec -a "canary-$T" sleep 30 &)
+cleanup "pkill -f 'canary-$T'"
+wait_for 2 pgrep -f "canary-$T" >/dev/null || fail "no canary"
+run unshare --pid --fork --kill-child "$DBSETUP" -- "$PS" -L 3 -x 0 -o "$d/marker" 2>"$d/err"
+assert_eq 0 "$rc" "exit status without --mount-proc"
+assert_contains "$d/err" "sent SIGTERM to all remaining processes" "blind cleanup logged"
+wait_for 2 gone "$d/marker" || fail "orphans outlived dbsetup without --mount-proc"
+pgrep -f "canary-$T" >/dev/null || fail "a process outside the namespace was killed"
+ok "pid1 with the host's /proc: leftovers stopped, nothing outside touched"
+
 # Not PID 1 and SIGKILLed: the app and replicator must not run on.
 d=$T/pdeath; mkdir -p "$d"
 start_bg child "$d/err" "$DBSETUP" --replicate "exec $PS -o $d/repl.marker -r $d/repl.ready" \
