@@ -83,6 +83,45 @@ static void test_spawn_redirects_and_closes_fds(void** state) {
   assert_int_equal(dbs_proc_exit_code(wait_status(pid)), 0);
 }
 
+/* Runs a helper from build/test/tools with creds; returns its output. */
+static void run_tool(const char* tool, const struct dbs_creds* creds, char* out,
+                     size_t n) {
+  char exe[4096], path[4200];
+  ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  assert_true(len > 0);
+  exe[len] = '\0';
+  *strrchr(exe, '/') = '\0';
+  snprintf(path, sizeof(path), "%s/tools/%s", exe, tool);
+  char* argv[] = {path, NULL};
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  struct dbs_proc_opts o = {
+      .argv = argv, .stdout_fd = p[1], .stderr_fd = -1, .creds = creds};
+  pid_t pid;
+  assert_int_equal(dbs_proc_spawn(&o, &pid), 0);
+  close(p[1]);
+  ssize_t r, off = 0;
+  while ((r = read(p[0], out + off, n - 1 - (size_t)off)) > 0)
+    off += r;
+  out[off] = '\0';
+  close(p[0]);
+  assert_int_equal(dbs_proc_exit_code(wait_status(pid)), 0);
+}
+
+static void test_spawn_pdeathsig_survives_creds(void** state) {
+  char out[256];
+  run_tool("pdeathsig", NULL, out, sizeof(out));
+  assert_non_null(strstr(out, "pdeathsig=9 "));
+  if (geteuid() != 0) {
+    skip();
+    return;
+  }
+  struct dbs_creds nobody = {.uid = 65534, .gid = 65534};
+  run_tool("pdeathsig", &nobody, out, sizeof(out));
+  /* Set after the switch, which would have cleared it. */
+  assert_string_equal(out, "pdeathsig=9 uid=65534 euid=65534 gid=65534\n");
+}
+
 static void test_signal_names(void** state) {
   char buf[16];
   assert_string_equal(dbs_proc_signal_name(SIGTERM, buf), "SIGTERM");
@@ -136,6 +175,7 @@ int main(void) {
       cmocka_unit_test(test_spawn_ok_and_pgroup),
       cmocka_unit_test(test_spawn_failures_are_reaped),
       cmocka_unit_test(test_spawn_redirects_and_closes_fds),
+      cmocka_unit_test(test_spawn_pdeathsig_survives_creds),
       cmocka_unit_test(test_signal_names),
       cmocka_unit_test(test_run_shell_status_and_path),
       cmocka_unit_test(test_run_shell_forwards_stop_signals),
