@@ -58,7 +58,8 @@ int dbs_proc_spawn(const struct dbs_proc_opts* opts, pid_t* pid);
  * its process group; a second TERM or INT sends SIGKILL. Orphans that
  * exit meanwhile are reaped. Returns the wait status through *status and
  * 0, or -errno when it could not start (logged). A stop signal received
- * is remembered: see dbs_proc_stop_signal().
+ * is remembered: see dbs_proc_stop_signal(). It waits with waitpid(-1):
+ * the caller must have no other child of its own running.
  */
 int dbs_proc_run_shell(const char* cmd, const char* dir_prepend_path,
                        const struct dbs_creds* creds, int* status);

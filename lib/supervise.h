@@ -41,7 +41,8 @@ int dbs_supervise_init(void);
  * exit with: the app's exit code, 128+N for a signal, 126/127 when it
  * could not be executed, 70 on an internal error. When a stop signal
  * already arrived during a setup command (dbs_proc_stop_signal), nothing
- * is started and 128+N is returned.
+ * is started and 128+N is returned. Returns with every signal blocked,
+ * so that none can end dbsetup before it exits with that status.
  */
 int dbs_supervise_run(const struct dbs_supervise_opts* opts);
 
