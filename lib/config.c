@@ -114,7 +114,19 @@ static const struct opt_desc opts[] = {
 
 int dbs_config_parse_seconds(const char *s, unsigned *ms) {
   char *end;
+  size_t digits = 0, dots = 0;
   if (s == NULL || *s == '\0')
+    return -EINVAL;
+  /* Plain decimal only: strtod alone would take " 5", "0x10", "1e3". */
+  for (const char *p = s; *p != '\0'; p++) {
+    if (*p >= '0' && *p <= '9')
+      digits++;
+    else if (*p == '.')
+      dots++;
+    else
+      return -EINVAL;
+  }
+  if (digits == 0 || dots > 1)
     return -EINVAL;
   errno = 0;
   double v = strtod(s, &end);
