@@ -6,10 +6,15 @@
 #include "config.h"
 #include "exitcode.h"
 #include "log.h"
+#include "prisma_migrate.h"
 #include "supervise.h"
 
 int main(int argc, char **argv) {
   struct dbs_config cfg;
+
+  /* Temporary dispatch on the prisma branch; the lead wires it for real. */
+  if (argc > 1 && strcmp(argv[1], "migrate") == 0)
+    return dbs_prisma_migrate_cli(argc - 1, argv + 1);
 
   if (dbs_supervise_init() != 0)
     dbs_fatal(DBS_EXIT_SOFTWARE, "cannot initialise supervision");
