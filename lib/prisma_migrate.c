@@ -722,15 +722,13 @@ static int apply_one(sqlite3 *db, const char *dir, const char *name,
     rc = -EPROTO;
     goto fail;
   }
+  /* Prisma records the step, then finished_at, in two UPDATEs; one
+   * statement leaves the same row and cannot stop half-way. */
   src = bind_exec(db,
                   "UPDATE \"_prisma_migrations\" SET \"applied_steps_count\" "
-                  "= \"applied_steps_count\" + 1 WHERE \"id\" = ?1",
-                  id, NULL, 0, NULL);
-  if (src == SQLITE_OK)
-    src = bind_exec(db,
-                    "UPDATE \"_prisma_migrations\" SET \"finished_at\" = ?3 "
-                    "WHERE \"id\" = ?1",
-                    id, NULL, now_ms(), NULL);
+                  "= \"applied_steps_count\" + 1, \"finished_at\" = ?3 "
+                  "WHERE \"id\" = ?1",
+                  id, NULL, now_ms(), NULL);
   if (src != SQLITE_OK) {
     rc = db_error(db, src, "cannot record the end of migration", name, err,
                   errlen);
