@@ -788,12 +788,14 @@ int dbs_prisma_migrate_deploy(const char *db_path, const char *migrations_dir,
             strerror(-rc));
     goto fail;
   }
+  bool existed = access(db_path, F_OK) == 0;
   src = sqlite3_open_v2(db_path, &db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
   if (src != SQLITE_OK) {
     rc = db_error(db, src, "cannot open the database", db_path, err, errlen);
     goto fail;
   }
+  res->created_db = !existed;
   sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
   sqlite3_extended_result_codes(db, 1);
   /* Prisma's bundled SQLite is built with foreign keys on by default. */

@@ -13,6 +13,8 @@
 /* What a deploy did. Owns nothing. */
 struct dbs_prisma_result {
   unsigned applied;     /* migrations applied by this run */
+  bool created_db;      /* this run created the database file (a caller
+                           may remove it again when the run failed) */
   uint64_t elapsed_ms;  /* whole run, from start to summary */
   /* "P3005", "P3009", "P3015", "P3018" or "P3019" when Prisma would fail
    * with that code; "" otherwise. */

@@ -190,6 +190,7 @@ static void test_fresh_deploy_and_rows(void **state) {
   clock_gettime(CLOCK_REALTIME, &ts);
   long long t1 = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
   assert_int_equal(res.applied, 1);
+  assert_true(res.created_db);
   assert_string_equal(res.code, "");
   char sum[65];
   dbs_prisma_checksum(init_sql, strlen(init_sql), sum);
@@ -207,6 +208,7 @@ static void test_fresh_deploy_and_rows(void **state) {
   /* Idempotent. */
   assert_int_equal(deploy(&res, err, sizeof(err)), 0);
   assert_int_equal(res.applied, 0);
+  assert_false(res.created_db);
   assert_string_equal(query1("SELECT count(*) FROM _prisma_migrations"), "1");
 }
 
