@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "discover.h"
 #include "exitcode.h"
 #include "log.h"
 
@@ -1208,7 +1210,6 @@ int dbs_prisma_migrate_cli(int argc, char **argv) {
   const char *dir = env_or_null("DBSETUP_PRISMA_MIGRATIONS");
   const char *schema = env_or_null("DBSETUP_SCHEMA");
   bool status = false;
-  char *owned_dir = NULL;
   int rc;
 
   for (int i = 1; i < argc; i++) {
@@ -1253,38 +1254,57 @@ int dbs_prisma_migrate_cli(int argc, char **argv) {
       return DBS_EXIT_USAGE;
     }
   }
-  if (dir == NULL && schema != NULL) {
-    /* Prisma 6's default: <schema dir>/migrations. */
-    const char *slash = strrchr(schema, '/');
-    size_t dl = slash ? (size_t)(slash - schema) : 0;
-    owned_dir = malloc(dl + sizeof("/migrations") + 2);
-    if (owned_dir == NULL)
-      return DBS_EXIT_SOFTWARE;
-    if (slash == NULL)
-      strcpy(owned_dir, "migrations");
-    else
-      snprintf(owned_dir, dl + sizeof("/migrations") + 2, "%.*s/migrations",
-               (int)(slash == schema ? 0 : dl), schema);
-    dir = owned_dir;
+  /* The same discovery as a boot: --db, DATABASE_URL, the Prisma schema's
+   * sqlite datasource; the folder from --prisma-migrations or
+   * <schema dir>/migrations. (litestream.yml is not read here.) */
+  struct dbs_config cfg;
+  struct dbs_discovery found;
+  char err[8192];
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.db = db;
+  cfg.schema = schema;
+  cfg.prisma_migrations = dir;
+  cfg.seed = ""; /* migrate never seeds: skip package.json's prisma.seed */
+  cfg.volume = env_or_null("DBSETUP_VOLUME") ? env_or_null("DBSETUP_VOLUME")
+                                             : "/data";
+  rc = dbs_discover(&cfg, NULL, &found, err, sizeof(err));
+  if (rc != 0) {
+    log_lines(err);
+    return rc == -ENOMEM ? DBS_EXIT_SOFTWARE : DBS_EXIT_CONFIG;
   }
-  if (db == NULL || dir == NULL) {
+  if (found.provider != NULL && strcmp(found.provider, "sqlite") != 0 &&
+      db == NULL) {
+    dbs_log_errorx("dbsetup migrate: the Prisma datasource%s%s uses provider "
+                   "\"%s\"; native migrations handle sqlite only (use "
+                   "`npx prisma migrate deploy`, or pass --db for an SQLite "
+                   "file)",
+                   found.datasource ? " at " : "",
+                   found.datasource ? found.datasource : "", found.provider);
+    dbs_discover_free(&found);
+    return DBS_EXIT_CONFIG;
+  }
+  if (found.db_path == NULL || found.migrations_dir == NULL) {
     dbs_log_errorx(
-        "dbsetup migrate: %s: pass --db PATH%s (reading the database URL "
-        "from the Prisma schema is not available in this build)",
-        db == NULL ? "no database given" : "no migrations folder given",
-        dir == NULL ? " and --prisma-migrations DIR (or --schema FILE)" : "");
-    free(owned_dir);
-    return DBS_EXIT_USAGE;
+        "dbsetup migrate: %s (pass %s)",
+        found.db_path == NULL
+            ? "no database found: no --db, no DATABASE_URL=file:..., no "
+              "Prisma schema with an sqlite datasource"
+            : "no Prisma migrations folder found next to the schema",
+        found.db_path == NULL ? "--db PATH, or --schema FILE"
+                              : "--prisma-migrations DIR, or --schema FILE");
+    dbs_discover_free(&found);
+    return DBS_EXIT_CONFIG;
   }
   if (status) {
-    rc = print_status(db, dir);
-    free(owned_dir);
+    rc = print_status(found.db_path, found.migrations_dir);
+    dbs_discover_free(&found);
     return rc;
   }
-  char err[8192];
   struct dbs_prisma_result res;
-  rc = dbs_prisma_migrate_deploy(db, dir, &res, err, sizeof(err));
-  free(owned_dir);
+  dbs_log_info("migrating %s with %s", found.db_path, found.migrations_dir);
+  rc = dbs_prisma_migrate_deploy(found.db_path, found.migrations_dir, &res,
+                                 err, sizeof(err));
+  dbs_discover_free(&found);
   if (rc == 0)
     return 0;
   log_lines(err);

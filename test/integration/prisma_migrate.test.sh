@@ -247,20 +247,47 @@ assert_eq 0 "$rc" "reader with PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK=1"
 ok "PRAGMA main.locking_mode=EXCLUSIVE while migrating; PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK=1 skips it"
 
 # --- usage and configuration errors ------------------------------------------------
-run "$DBSETUP" migrate --prisma-migrations "$M" >"$T/out" 2>"$T/err"
-assert_eq 64 "$rc" "no --db"
-assert_contains "$T/err" "pass --db PATH" "no --db message"
+run env -C "$T" "$DBSETUP" migrate --prisma-migrations "$M" >"$T/out" 2>"$T/err"
+assert_eq 78 "$rc" "no database anywhere"
+assert_contains "$T/err" "no database found" "no database message"
+assert_contains "$T/err" "pass --db PATH" "no database message names the fix"
 run "$DBSETUP" migrate --db "$DB" --bogus >"$T/out" 2>"$T/err"
 assert_eq 64 "$rc" "unknown argument"
+run "$DBSETUP" migrate --db >"$T/out" 2>"$T/err"
+assert_eq 64 "$rc" "option without its value"
 mig "$T/data/x.db" "$T/does-not-exist"
 assert_eq 78 "$rc" "missing migrations folder"
 assert_contains "$T/err" "--prisma-migrations" "missing folder message names the fix"
-mkdir -p "$T/s/prisma/migrations"
-cp -r "$FIX/20240101000000_init" "$T/s/prisma/migrations/"
-touch "$T/s/prisma/schema.prisma"
-run "$DBSETUP" migrate --schema "$T/s/prisma/schema.prisma" --db "$T/data/s.db" >"$T/out" 2>"$T/err"
-assert_eq 0 "$rc" "--schema gives <schema dir>/migrations"
-assert_contains "$T/err" "applied migration 20240101000000_init" "--schema default folder"
-ok "usage errors exit 64, a missing folder 78, --schema defaults the folder"
+ok "usage errors exit 64, configuration errors 78"
+
+# --- discovery: the Prisma schema names the database and the folder ------------------
+S=$T/proj
+mkdir -p "$S/prisma/migrations"
+cp -r "$FIX"/. "$S/prisma/migrations/"
+cat >"$S/prisma/schema.prisma" <<'EOF'
+generator client {
+  provider = "prisma-client-js"
+}
+
+datasource db {
+  provider = "sqlite"
+  url      = "file:./dev.db"
+}
+EOF
+run env -C "$S" "$DBSETUP" migrate >"$T/out" 2>"$T/err"
+assert_eq 0 "$rc" "migrate with the schema found in ./prisma"
+assert_contains "$T/err" "3 migrations applied" "schema-discovered deploy"
+assert_eq 3 "$(q "$S/prisma/dev.db" 'SELECT count(*) FROM _prisma_migrations')" \
+  "file:./dev.db resolved against the schema's directory"
+run "$DBSETUP" migrate --status --schema "$S/prisma/schema.prisma" >"$T/out" 2>"$T/err"
+assert_eq 0 "$rc" "--status --schema"
+assert_contains "$T/out" "database: $S/prisma/dev.db" "--status shows the discovered database"
+run env DATABASE_URL="file:$T/data/from-env.db" "$DBSETUP" migrate --prisma-migrations "$M" >"$T/out" 2>"$T/err"
+assert_eq 0 "$rc" "DATABASE_URL names the database"
+[ -s "$T/data/from-env.db" ] || fail "DATABASE_URL database not migrated"
+sed -i 's/"sqlite"/"postgresql"/' "$S/prisma/schema.prisma"
+run env -C "$S" "$DBSETUP" migrate >"$T/out" 2>"$T/err"
+assert_eq 78 "$rc" "postgresql datasource"
+ok "discovery: schema url, --schema, DATABASE_URL; a postgresql datasource is refused"
 
 done_testing
