@@ -7,8 +7,8 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +24,10 @@
 
 #define MIGRATIONS_TABLE "_prisma_migrations"
 #define BUSY_TIMEOUT_MS 5000
-#define RESOLVE_HINT                                                          \
-  "fix the database by hand, then mark the migration with `npx prisma "       \
-  "migrate resolve --rolled-back NAME` (its changes are undone; the next "    \
-  "deploy runs it again) or `npx prisma migrate resolve --applied NAME` "     \
+#define RESOLVE_HINT                                                           \
+  "fix the database by hand, then mark the migration with `npx prisma "        \
+  "migrate resolve --rolled-back NAME` (its changes are undone; the next "     \
+  "deploy runs it again) or `npx prisma migrate resolve --applied NAME` "      \
   "(its changes are complete)"
 
 /* The table exactly as Prisma's SQLite connector creates it: Prisma decodes
@@ -40,7 +40,8 @@ static const char create_table_sql[] =
     "    \"migration_name\"        TEXT NOT NULL,\n"
     "    \"logs\"                  TEXT,\n"
     "    \"rolled_back_at\"        DATETIME,\n"
-    "    \"started_at\"            DATETIME NOT NULL DEFAULT current_timestamp,\n"
+    "    \"started_at\"            DATETIME NOT NULL DEFAULT "
+    "current_timestamp,\n"
     "    \"applied_steps_count\"   INTEGER UNSIGNED NOT NULL DEFAULT 0\n"
     ");\n";
 
@@ -58,10 +59,10 @@ static uint64_t mono_ms(void) {
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+static void set_err(char* err, size_t errlen, const char* fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...) {
+static void set_err(char* err, size_t errlen, const char* fmt, ...) {
   va_list ap;
   if (err == NULL || errlen == 0)
     return;
@@ -71,10 +72,10 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...) {
 }
 
 /* Appends to a NUL-terminated message already in err. */
-static void add_err(char *err, size_t errlen, const char *fmt, ...)
+static void add_err(char* err, size_t errlen, const char* fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void add_err(char *err, size_t errlen, const char *fmt, ...) {
+static void add_err(char* err, size_t errlen, const char* fmt, ...) {
   va_list ap;
   if (err == NULL || errlen == 0)
     return;
@@ -88,7 +89,7 @@ static void add_err(char *err, size_t errlen, const char *fmt, ...) {
 
 /* Formats a Unix-ms time as chrono prints a DateTime<Utc>:
  * "2024-01-01 12:34:56.789 UTC" (fraction only when non-zero). */
-static void format_ms(int64_t ms, char *out, size_t n) {
+static void format_ms(int64_t ms, char* out, size_t n) {
   time_t secs = (time_t)(ms / 1000);
   int frac = (int)(ms % 1000);
   struct tm tm;
@@ -105,9 +106,9 @@ static void format_ms(int64_t ms, char *out, size_t n) {
     snprintf(out, n, "%s UTC", base);
 }
 
-static char *path_join(const char *a, const char *b) {
+static char* path_join(const char* a, const char* b) {
   size_t la = strlen(a), lb = strlen(b);
-  char *p = malloc(la + lb + 2);
+  char* p = malloc(la + lb + 2);
   if (p == NULL)
     return NULL;
   memcpy(p, a, la);
@@ -120,12 +121,12 @@ static char *path_join(const char *a, const char *b) {
 
 /* Reads a whole file. On success *out (NUL-terminated, owned by the caller)
  * and *len. Returns 0 or -errno. */
-static int read_all(const char *path, char **out, size_t *len) {
+static int read_all(const char* path, char** out, size_t* len) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return -errno;
   size_t cap = 4096, n = 0;
-  char *buf = malloc(cap);
+  char* buf = malloc(cap);
   int rc = 0;
   if (buf == NULL) {
     rc = -ENOMEM;
@@ -133,7 +134,7 @@ static int read_all(const char *path, char **out, size_t *len) {
   }
   for (;;) {
     if (n + 1 >= cap) {
-      char *nb = realloc(buf, cap * 2);
+      char* nb = realloc(buf, cap * 2);
       if (nb == NULL) {
         rc = -ENOMEM;
         goto fail;
@@ -164,16 +165,16 @@ fail:
 }
 
 /* mkdir -p of the directory part of path. Returns 0 or -errno. */
-static int make_parents(const char *path) {
-  char *copy = strdup(path);
+static int make_parents(const char* path) {
+  char* copy = strdup(path);
   if (copy == NULL)
     return -ENOMEM;
-  char *slash = strrchr(copy, '/');
+  char* slash = strrchr(copy, '/');
   int rc = 0;
   if (slash == NULL || slash == copy)
     goto out;
   *slash = '\0';
-  for (char *p = copy + 1; *p != '\0'; p++) {
+  for (char* p = copy + 1; *p != '\0'; p++) {
     if (*p != '/')
       continue;
     *p = '\0';
@@ -192,7 +193,7 @@ out:
 
 /* ---- public small functions ------------------------------------------ */
 
-int dbs_prisma_checksum(const void *data, size_t n, char out[65]) {
+int dbs_prisma_checksum(const void* data, size_t n, char out[65]) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
   static const char hex[] = "0123456789abcdef";
@@ -208,7 +209,7 @@ int dbs_prisma_checksum(const void *data, size_t n, char out[65]) {
 
 /* The zero-padding-less hex an old schema engine wrote (prisma-engines
  * issue 1887); Prisma's status still accepts it. */
-static int checksum_old_format(const void *data, size_t n, char out[65]) {
+static int checksum_old_format(const void* data, size_t n, char out[65]) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
   if (EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
@@ -256,13 +257,13 @@ static int primary_weight(unsigned char c) {
     return 300 + (c - 'a');
   if (c >= 'A' && c <= 'Z')
     return 300 + (c - 'A');
-  const char *p = strchr(punct, c);
+  const char* p = strchr(punct, c);
   return p != NULL ? 10 + (int)(p - punct) : 500 + c;
 }
 
-int dbs_prisma_name_cmp(const char *a, const char *b) {
-  const unsigned char *p = (const unsigned char *)a;
-  const unsigned char *q = (const unsigned char *)b;
+int dbs_prisma_name_cmp(const char* a, const char* b) {
+  const unsigned char* p = (const unsigned char*)a;
+  const unsigned char* q = (const unsigned char*)b;
   /* Level 1: base characters. */
   for (;;) {
     int wp = 0, wq = 0;
@@ -283,8 +284,8 @@ int dbs_prisma_name_cmp(const char *a, const char *b) {
     q++;
   }
   /* Level 3: case, lower before upper, at the first difference. */
-  p = (const unsigned char *)a;
-  q = (const unsigned char *)b;
+  p = (const unsigned char*)a;
+  q = (const unsigned char*)b;
   for (;;) {
     while (*p != '\0' && primary_weight(*p) == 0)
       p++;
@@ -305,15 +306,15 @@ int dbs_prisma_name_cmp(const char *a, const char *b) {
 /* ---- the migrations folder ------------------------------------------- */
 
 struct mig_dir {
-  char *name;
+  char* name;
 };
 
-static int cmp_dirs(const void *x, const void *y) {
+static int cmp_dirs(const void* x, const void* y) {
   const struct mig_dir *a = x, *b = y;
   return dbs_prisma_name_cmp(a->name, b->name);
 }
 
-static void free_dirs(struct mig_dir *d, size_t n) {
+static void free_dirs(struct mig_dir* d, size_t n) {
   for (size_t i = 0; i < n; i++)
     free(d[i].name);
   free(d);
@@ -321,10 +322,10 @@ static void free_dirs(struct mig_dir *d, size_t n) {
 
 /* Lists the real directories (not symlinks) in dir, in Prisma's order.
  * Owns *out (free_dirs). Returns 0 or -errno with a message. */
-static int list_dirs(const char *dir, struct mig_dir **out, size_t *nout,
-                     char *err, size_t errlen) {
-  DIR *d = opendir(dir);
-  struct mig_dir *v = NULL;
+static int list_dirs(const char* dir, struct mig_dir** out, size_t* nout,
+                     char* err, size_t errlen) {
+  DIR* d = opendir(dir);
+  struct mig_dir* v = NULL;
   size_t n = 0, cap = 0;
   int rc = 0;
   if (d == NULL) {
@@ -336,7 +337,7 @@ static int list_dirs(const char *dir, struct mig_dir **out, size_t *nout,
             dir, strerror(-rc));
     return rc;
   }
-  struct dirent *e;
+  struct dirent* e;
   while ((e = readdir(d)) != NULL) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
       continue;
@@ -351,7 +352,7 @@ static int list_dirs(const char *dir, struct mig_dir **out, size_t *nout,
                    Dirent.isDirectory() */
     if (n == cap) {
       size_t ncap = cap ? cap * 2 : 32;
-      struct mig_dir *nv = realloc(v, ncap * sizeof(*v));
+      struct mig_dir* nv = realloc(v, ncap * sizeof(*v));
       if (nv == NULL) {
         rc = -ENOMEM;
         goto fail;
@@ -382,10 +383,10 @@ fail:
 /* migration_lock.toml: the first line starting with "provider", with every
  * leading "provider = " and surrounding quotes removed, must be "sqlite".
  * A missing file is fine. Returns 0, or -EPROTO (P3019) / -errno. */
-static int check_lock_file(const char *dir, struct dbs_prisma_result *res,
-                           char *err, size_t errlen) {
-  char *path = path_join(dir, "migration_lock.toml");
-  char *text = NULL;
+static int check_lock_file(const char* dir, struct dbs_prisma_result* res,
+                           char* err, size_t errlen) {
+  char* path = path_join(dir, "migration_lock.toml");
+  char* text = NULL;
   size_t len = 0;
   int rc;
   if (path == NULL)
@@ -403,8 +404,8 @@ static int check_lock_file(const char *dir, struct dbs_prisma_result *res,
     goto out;
   }
   char found[256] = "<PROVIDER NOT FOUND>";
-  for (char *line = text; line != NULL && *line != '\0';) {
-    char *nl = strchr(line, '\n');
+  for (char* line = text; line != NULL && *line != '\0';) {
+    char* nl = strchr(line, '\n');
     size_t ll = nl ? (size_t)(nl - line) : strlen(line);
     if (ll > 0 && line[ll - 1] == '\r')
       ll--; /* Rust's str::lines() drops a CR before the LF */
@@ -441,7 +442,7 @@ out:
 
 /* ---- SQLite ----------------------------------------------------------- */
 
-static int sqlite_to_errno(sqlite3 *db, int rc) {
+static int sqlite_to_errno(sqlite3* db, int rc) {
   switch (rc & 0xff) {
   case SQLITE_CANTOPEN: {
     int e = db ? sqlite3_system_errno(db) : 0;
@@ -461,8 +462,8 @@ static int sqlite_to_errno(sqlite3 *db, int rc) {
 }
 
 /* Runs one statement to completion. Returns the SQLite result code. */
-static int exec1(sqlite3 *db, const char *sql) {
-  sqlite3_stmt *st = NULL;
+static int exec1(sqlite3* db, const char* sql) {
+  sqlite3_stmt* st = NULL;
   int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
   if (rc != SQLITE_OK)
     return rc;
@@ -472,16 +473,16 @@ static int exec1(sqlite3 *db, const char *sql) {
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static int db_error(sqlite3 *db, int rc, const char *what, const char *path,
-                    char *err, size_t errlen) {
+static int db_error(sqlite3* db, int rc, const char* what, const char* path,
+                    char* err, size_t errlen) {
   set_err(err, errlen, "%s %s: %s", what, path,
           db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   return sqlite_to_errno(db, rc);
 }
 
 /* 1 if the table exists, 0 if not, or a negative SQLite-mapped error. */
-static int table_exists(sqlite3 *db, const char *name, int *sqlrc) {
-  sqlite3_stmt *st = NULL;
+static int table_exists(sqlite3* db, const char* name, int* sqlrc) {
+  sqlite3_stmt* st = NULL;
   int rc = sqlite3_prepare_v2(
       db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1,
       &st, NULL);
@@ -500,14 +501,14 @@ static int table_exists(sqlite3 *db, const char *name, int *sqlrc) {
 
 /* One row of _prisma_migrations. */
 struct mig_row {
-  char *name;
-  char *checksum;
+  char* name;
+  char* checksum;
   bool finished, rolled_back;
   int64_t started_ms, finished_ms;
-  char *started_text; /* started_at when not an integer */
+  char* started_text; /* started_at when not an integer */
 };
 
-static void free_rows(struct mig_row *r, size_t n) {
+static void free_rows(struct mig_row* r, size_t n) {
   for (size_t i = 0; i < n; i++) {
     free(r[i].name);
     free(r[i].checksum);
@@ -516,16 +517,16 @@ static void free_rows(struct mig_row *r, size_t n) {
   free(r);
 }
 
-static char *col_text(sqlite3_stmt *st, int i) {
-  const unsigned char *t = sqlite3_column_text(st, i);
-  return strdup(t ? (const char *)t : "");
+static char* col_text(sqlite3_stmt* st, int i) {
+  const unsigned char* t = sqlite3_column_text(st, i);
+  return strdup(t ? (const char*)t : "");
 }
 
 /* Loads every row ordered by started_at, as Prisma lists them. Owns *out.
  * Returns an SQLite result code. */
-static int load_rows(sqlite3 *db, struct mig_row **out, size_t *nout) {
-  sqlite3_stmt *st = NULL;
-  struct mig_row *v = NULL;
+static int load_rows(sqlite3* db, struct mig_row** out, size_t* nout) {
+  sqlite3_stmt* st = NULL;
+  struct mig_row* v = NULL;
   size_t n = 0, cap = 0;
   int rc = sqlite3_prepare_v2(
       db,
@@ -538,7 +539,7 @@ static int load_rows(sqlite3 *db, struct mig_row **out, size_t *nout) {
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     if (n == cap) {
       size_t ncap = cap ? cap * 2 : 32;
-      struct mig_row *nv = realloc(v, ncap * sizeof(*v));
+      struct mig_row* nv = realloc(v, ncap * sizeof(*v));
       if (nv == NULL) {
         rc = SQLITE_NOMEM;
         goto fail;
@@ -546,7 +547,7 @@ static int load_rows(sqlite3 *db, struct mig_row **out, size_t *nout) {
       v = nv;
       cap = ncap;
     }
-    struct mig_row *r = &v[n];
+    struct mig_row* r = &v[n];
     memset(r, 0, sizeof(*r));
     n++;
     r->name = col_text(st, 0);
@@ -577,7 +578,7 @@ fail:
   return rc;
 }
 
-static void row_started(const struct mig_row *r, char *buf, size_t n) {
+static void row_started(const struct mig_row* r, char* buf, size_t n) {
   if (r->started_text != NULL)
     snprintf(buf, n, "%s", r->started_text);
   else
@@ -592,12 +593,12 @@ static void row_started(const struct mig_row *r, char *buf, size_t n) {
  * run stay applied when a later one fails. On failure returns the SQLite
  * extended code with the message in msg.
  */
-static int run_script(sqlite3 *db, const char *sql, size_t len, char *msg,
+static int run_script(sqlite3* db, const char* sql, size_t len, char* msg,
                       size_t msglen) {
   const char *p = sql, *end = sql + len;
   while (p < end) {
-    sqlite3_stmt *st = NULL;
-    const char *tail = NULL;
+    sqlite3_stmt* st = NULL;
+    const char* tail = NULL;
     int rc = sqlite3_prepare_v2(db, p, (int)(end - p), &st, &tail);
     if (rc != SQLITE_OK) {
       snprintf(msg, msglen, "%s", sqlite3_errmsg(db));
@@ -620,9 +621,9 @@ static int run_script(sqlite3 *db, const char *sql, size_t len, char *msg,
   return SQLITE_OK;
 }
 
-static int bind_exec(sqlite3 *db, const char *sql, const char *t1,
-                     const char *t2, int64_t i3, const char *t4) {
-  sqlite3_stmt *st = NULL;
+static int bind_exec(sqlite3* db, const char* sql, const char* t1,
+                     const char* t2, int64_t i3, const char* t4) {
+  sqlite3_stmt* st = NULL;
   int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
   if (rc != SQLITE_OK)
     return rc;
@@ -639,7 +640,7 @@ static int bind_exec(sqlite3 *db, const char *sql, const char *t1,
 }
 
 static bool advisory_lock_disabled(void) {
-  const char *v = getenv("PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK");
+  const char* v = getenv("PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK");
   return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
 }
 
@@ -647,11 +648,11 @@ static bool advisory_lock_disabled(void) {
 
 /* Applies one pending migration. Returns 0, or -EPROTO (P3015/P3018) or
  * another negative errno, with the message in err. */
-static int apply_one(sqlite3 *db, const char *dir, const char *name,
-                     struct dbs_prisma_result *res, char *err, size_t errlen) {
-  char *mdir = path_join(dir, name);
-  char *file = mdir ? path_join(mdir, "migration.sql") : NULL;
-  char *script = NULL;
+static int apply_one(sqlite3* db, const char* dir, const char* name,
+                     struct dbs_prisma_result* res, char* err, size_t errlen) {
+  char* mdir = path_join(dir, name);
+  char* file = mdir ? path_join(mdir, "migration.sql") : NULL;
+  char* script = NULL;
   size_t len = 0;
   char checksum[65], id[37];
   int rc;
@@ -737,8 +738,7 @@ static int apply_one(sqlite3 *db, const char *dir, const char *name,
     goto fail;
   }
   res->applied++;
-  dbs_log_info("applied migration %s in %" PRIu64 " ms", name,
-               mono_ms() - t0);
+  dbs_log_info("applied migration %s in %" PRIu64 " ms", name, mono_ms() - t0);
   rc = 0;
 fail:
   free(script);
@@ -747,14 +747,14 @@ fail:
   return rc;
 }
 
-int dbs_prisma_migrate_deploy(const char *db_path, const char *migrations_dir,
-                              struct dbs_prisma_result *res, char *err,
+int dbs_prisma_migrate_deploy(const char* db_path, const char* migrations_dir,
+                              struct dbs_prisma_result* res, char* err,
                               size_t errlen) {
   struct dbs_prisma_result local;
-  struct mig_dir *dirs = NULL;
-  struct mig_row *rows = NULL;
+  struct mig_dir* dirs = NULL;
+  struct mig_row* rows = NULL;
   size_t ndirs = 0, nrows = 0;
-  sqlite3 *db = NULL;
+  sqlite3* db = NULL;
   int rc, src;
   uint64_t t0 = mono_ms();
 
@@ -815,7 +815,7 @@ int dbs_prisma_migrate_deploy(const char *db_path, const char *migrations_dir,
     goto fail;
   }
   if (have == 0) {
-    sqlite3_stmt *q = NULL;
+    sqlite3_stmt* q = NULL;
     src = sqlite3_prepare_v2(
         db, "SELECT name FROM sqlite_master WHERE type = 'table' LIMIT 1", -1,
         &q, NULL);
@@ -830,15 +830,14 @@ int dbs_prisma_migrate_deploy(const char *db_path, const char *migrations_dir,
               "_prisma_migrations table: baseline it by marking the "
               "migrations it already contains with `npx prisma migrate "
               "resolve --applied NAME`, or point --db at the right file)",
-              db_path, (const char *)sqlite3_column_text(q, 0));
+              db_path, (const char*)sqlite3_column_text(q, 0));
       sqlite3_finalize(q);
       rc = -EPROTO;
       goto fail;
     }
     sqlite3_finalize(q);
     if (src != SQLITE_DONE) {
-      rc = db_error(db, src, "cannot read the schema of", db_path, err,
-                    errlen);
+      rc = db_error(db, src, "cannot read the schema of", db_path, err, errlen);
       goto fail;
     }
     if ((src = exec1(db, create_table_sql)) != SQLITE_OK) {
@@ -883,8 +882,8 @@ int dbs_prisma_migrate_deploy(const char *db_path, const char *migrations_dir,
       done = !rows[j].rolled_back && strcmp(rows[j].name, dirs[i].name) == 0;
     if (done)
       continue;
-    if ((rc = apply_one(db, migrations_dir, dirs[i].name, res, err,
-                        errlen)) != 0)
+    if ((rc = apply_one(db, migrations_dir, dirs[i].name, res, err, errlen)) !=
+        0)
       goto fail;
   }
 
@@ -909,16 +908,16 @@ fail:
 
 /* ---- status ----------------------------------------------------------- */
 
-static bool script_matches(const char *script, size_t len,
-                           const char *checksum) {
+static bool script_matches(const char* script, size_t len,
+                           const char* checksum) {
   char sum[65];
   bool old = checksum[0] != '\0' && strlen(checksum) != 64;
-  int (*fn)(const void *, size_t, char *) =
+  int (*fn)(const void*, size_t, char*) =
       old ? checksum_old_format : dbs_prisma_checksum;
   if (fn(script, len, sum) == 0 && strcmp(sum, checksum) == 0)
     return true;
   /* Prisma tolerates CRLF/LF differences: try both conversions. */
-  char *buf = malloc(len * 2 + 1);
+  char* buf = malloc(len * 2 + 1);
   if (buf == NULL)
     return false;
   bool match = false;
@@ -942,18 +941,18 @@ static bool script_matches(const char *script, size_t len,
   return match;
 }
 
-static int add_entry(struct dbs_prisma_status *st, size_t *cap,
-                     const char *name) {
+static int add_entry(struct dbs_prisma_status* st, size_t* cap,
+                     const char* name) {
   if (st->n == *cap) {
     size_t ncap = *cap ? *cap * 2 : 32;
-    struct dbs_prisma_entry *nv =
+    struct dbs_prisma_entry* nv =
         realloc(st->entries, ncap * sizeof(*st->entries));
     if (nv == NULL)
       return -ENOMEM;
     st->entries = nv;
     *cap = ncap;
   }
-  struct dbs_prisma_entry *e = &st->entries[st->n];
+  struct dbs_prisma_entry* e = &st->entries[st->n];
   memset(e, 0, sizeof(*e));
   e->name = strdup(name);
   if (e->name == NULL)
@@ -962,13 +961,13 @@ static int add_entry(struct dbs_prisma_status *st, size_t *cap,
   return 0;
 }
 
-int dbs_prisma_migrate_status(const char *db_path, const char *migrations_dir,
-                              struct dbs_prisma_status *st, char *err,
+int dbs_prisma_migrate_status(const char* db_path, const char* migrations_dir,
+                              struct dbs_prisma_status* st, char* err,
                               size_t errlen) {
-  struct mig_dir *dirs = NULL;
-  struct mig_row *rows = NULL;
+  struct mig_dir* dirs = NULL;
+  struct mig_row* rows = NULL;
   size_t ndirs = 0, nrows = 0, cap = 0;
-  sqlite3 *db = NULL;
+  sqlite3* db = NULL;
   int rc, src;
 
   memset(st, 0, sizeof(*st));
@@ -985,19 +984,18 @@ int dbs_prisma_migrate_status(const char *db_path, const char *migrations_dir,
     sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
     int have = table_exists(db, MIGRATIONS_TABLE, &src);
     if (have < 0) {
-      rc = db_error(db, src, "cannot read the schema of", db_path, err,
-                    errlen);
+      rc = db_error(db, src, "cannot read the schema of", db_path, err, errlen);
       goto fail;
     }
     st->initialized = have == 1;
     if (have == 1 && (src = load_rows(db, &rows, &nrows)) != SQLITE_OK) {
-      rc = db_error(db, src, "cannot read _prisma_migrations in", db_path,
-                    err, errlen);
+      rc = db_error(db, src, "cannot read _prisma_migrations in", db_path, err,
+                    errlen);
       goto fail;
     }
   }
 
-  bool *seen = calloc(nrows + 1, sizeof(bool));
+  bool* seen = calloc(nrows + 1, sizeof(bool));
   if (seen == NULL) {
     rc = -ENOMEM;
     goto fail;
@@ -1007,8 +1005,8 @@ int dbs_prisma_migrate_status(const char *db_path, const char *migrations_dir,
       free(seen);
       goto fail;
     }
-    struct dbs_prisma_entry *e = &st->entries[st->n - 1];
-    const struct mig_row *live = NULL;
+    struct dbs_prisma_entry* e = &st->entries[st->n - 1];
+    const struct mig_row* live = NULL;
     for (size_t j = 0; j < nrows; j++) {
       if (strcmp(rows[j].name, dirs[i].name) != 0)
         continue;
@@ -1025,9 +1023,9 @@ int dbs_prisma_migrate_status(const char *db_path, const char *migrations_dir,
     e->finished_at_ms = live->finished_ms;
     e->state = live->finished ? DBS_PRISMA_APPLIED : DBS_PRISMA_FAILED;
     if (live->finished) {
-      char *path = path_join(migrations_dir, dirs[i].name);
-      char *file = path ? path_join(path, "migration.sql") : NULL;
-      char *script = NULL;
+      char* path = path_join(migrations_dir, dirs[i].name);
+      char* file = path ? path_join(path, "migration.sql") : NULL;
+      char* script = NULL;
       size_t len = 0;
       if (file != NULL && read_all(file, &script, &len) == 0)
         e->modified = !script_matches(script, len, live->checksum);
@@ -1047,7 +1045,7 @@ int dbs_prisma_migrate_status(const char *db_path, const char *migrations_dir,
     if (dup) {
       /* later rows of the same name override earlier ones */
       for (size_t k = 0; k < st->n; k++) {
-        struct dbs_prisma_entry *e = &st->entries[k];
+        struct dbs_prisma_entry* e = &st->entries[k];
         if (!e->has_dir && strcmp(e->name, rows[j].name) == 0 &&
             !rows[j].rolled_back) {
           e->state = rows[j].finished ? DBS_PRISMA_APPLIED : DBS_PRISMA_FAILED;
@@ -1061,7 +1059,7 @@ int dbs_prisma_migrate_status(const char *db_path, const char *migrations_dir,
       free(seen);
       goto fail;
     }
-    struct dbs_prisma_entry *e = &st->entries[st->n - 1];
+    struct dbs_prisma_entry* e = &st->entries[st->n - 1];
     e->state = rows[j].rolled_back ? DBS_PRISMA_ROLLED_BACK
                : rows[j].finished  ? DBS_PRISMA_APPLIED
                                    : DBS_PRISMA_FAILED;
@@ -1095,7 +1093,7 @@ fail:
   return rc;
 }
 
-void dbs_prisma_status_free(struct dbs_prisma_status *st) {
+void dbs_prisma_status_free(struct dbs_prisma_status* st) {
   if (st == NULL)
     return;
   for (size_t i = 0; i < st->n; i++)
@@ -1106,7 +1104,7 @@ void dbs_prisma_status_free(struct dbs_prisma_status *st) {
 
 /* ---- CLI -------------------------------------------------------------- */
 
-static void cli_usage(FILE *out) {
+static void cli_usage(FILE* out) {
   fprintf(out,
           "usage: dbsetup migrate [--status] [--db PATH] "
           "[--prisma-migrations DIR] [--schema FILE]\n"
@@ -1124,10 +1122,10 @@ static void cli_usage(FILE *out) {
 }
 
 /* Logs a possibly multi-line message, one error line each. */
-static void log_lines(const char *msg) {
-  const char *p = msg;
+static void log_lines(const char* msg) {
+  const char* p = msg;
   while (*p != '\0') {
-    const char *nl = strchr(p, '\n');
+    const char* nl = strchr(p, '\n');
     int len = nl ? (int)(nl - p) : (int)strlen(p);
     dbs_log_errorx("%.*s", len, p);
     if (nl == NULL)
@@ -1151,7 +1149,7 @@ static int exit_for(int rc) {
   }
 }
 
-static const char *state_name(enum dbs_prisma_state s) {
+static const char* state_name(enum dbs_prisma_state s) {
   switch (s) {
   case DBS_PRISMA_APPLIED:
     return "applied";
@@ -1165,7 +1163,7 @@ static const char *state_name(enum dbs_prisma_state s) {
   return "?";
 }
 
-static int print_status(const char *db, const char *dir) {
+static int print_status(const char* db, const char* dir) {
   struct dbs_prisma_status st;
   char err[4096];
   int rc = dbs_prisma_migrate_status(db, dir, &st, err, sizeof(err));
@@ -1174,22 +1172,20 @@ static int print_status(const char *db, const char *dir) {
     return exit_for(rc);
   }
   printf("database: %s%s\n", db,
-         !st.db_exists      ? " (does not exist yet)"
+         !st.db_exists     ? " (does not exist yet)"
          : !st.initialized ? " (no _prisma_migrations table)"
                            : "");
   printf("migrations: %s\n", dir);
   for (size_t i = 0; i < st.n; i++) {
-    const struct dbs_prisma_entry *e = &st.entries[i];
+    const struct dbs_prisma_entry* e = &st.entries[i];
     char when[64] = "";
     if (e->state == DBS_PRISMA_APPLIED && e->finished_at_ms != 0)
       format_ms(e->finished_at_ms, when, sizeof(when));
     else if (e->state == DBS_PRISMA_FAILED && e->started_at_ms != 0)
       format_ms(e->started_at_ms, when, sizeof(when));
     printf("%-11s %s%s%s%s%s\n", state_name(e->state), e->name,
-           when[0] ? "  " : "", when,
-           e->has_dir ? "" : "  (no directory)",
-           e->modified ? "  (migration.sql changed since it was applied)"
-                       : "");
+           when[0] ? "  " : "", when, e->has_dir ? "" : "  (no directory)",
+           e->modified ? "  (migration.sql changed since it was applied)" : "");
   }
   printf("%u applied, %u pending, %u failed\n", st.napplied, st.npending,
          st.nfailed);
@@ -1200,22 +1196,22 @@ static int print_status(const char *db, const char *dir) {
   return rc;
 }
 
-static const char *env_or_null(const char *name) {
-  const char *v = getenv(name);
+static const char* env_or_null(const char* name) {
+  const char* v = getenv(name);
   return v != NULL && v[0] != '\0' ? v : NULL;
 }
 
-int dbs_prisma_migrate_cli(int argc, char **argv) {
-  const char *db = env_or_null("DBSETUP_DB");
-  const char *dir = env_or_null("DBSETUP_PRISMA_MIGRATIONS");
-  const char *schema = env_or_null("DBSETUP_SCHEMA");
+int dbs_prisma_migrate_cli(int argc, char** argv) {
+  const char* db = env_or_null("DBSETUP_DB");
+  const char* dir = env_or_null("DBSETUP_PRISMA_MIGRATIONS");
+  const char* schema = env_or_null("DBSETUP_SCHEMA");
   bool status = false;
   int rc;
 
   for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    const char **slot = NULL;
-    const char *name = NULL;
+    const char* a = argv[i];
+    const char** slot = NULL;
+    const char* name = NULL;
     if (strcmp(a, "--status") == 0) {
       status = true;
       continue;
@@ -1224,9 +1220,9 @@ int dbs_prisma_migrate_cli(int argc, char **argv) {
       cli_usage(stdout);
       return 0;
     }
-    static const char *const names[] = {"--db", "--prisma-migrations",
+    static const char* const names[] = {"--db", "--prisma-migrations",
                                         "--schema"};
-    const char **slots[] = {&db, &dir, &schema};
+    const char** slots[] = {&db, &dir, &schema};
     for (size_t k = 0; k < 3; k++) {
       size_t l = strlen(names[k]);
       if (strncmp(a, names[k], l) == 0 && (a[l] == '\0' || a[l] == '=')) {
@@ -1265,8 +1261,8 @@ int dbs_prisma_migrate_cli(int argc, char **argv) {
   cfg.schema = schema;
   cfg.prisma_migrations = dir;
   cfg.seed = ""; /* migrate never seeds: skip package.json's prisma.seed */
-  cfg.volume = env_or_null("DBSETUP_VOLUME") ? env_or_null("DBSETUP_VOLUME")
-                                             : "/data";
+  cfg.volume =
+      env_or_null("DBSETUP_VOLUME") ? env_or_null("DBSETUP_VOLUME") : "/data";
   rc = dbs_discover(&cfg, NULL, &found, err, sizeof(err));
   if (rc != 0) {
     log_lines(err);
@@ -1302,8 +1298,8 @@ int dbs_prisma_migrate_cli(int argc, char **argv) {
   }
   struct dbs_prisma_result res;
   dbs_log_info("migrating %s with %s", found.db_path, found.migrations_dir);
-  rc = dbs_prisma_migrate_deploy(found.db_path, found.migrations_dir, &res,
-                                 err, sizeof(err));
+  rc = dbs_prisma_migrate_deploy(found.db_path, found.migrations_dir, &res, err,
+                                 sizeof(err));
   dbs_discover_free(&found);
   if (rc == 0)
     return 0;

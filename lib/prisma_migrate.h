@@ -12,10 +12,10 @@
 
 /* What a deploy did. Owns nothing. */
 struct dbs_prisma_result {
-  unsigned applied;     /* migrations applied by this run */
-  bool created_db;      /* this run created the database file (a caller
-                           may remove it again when the run failed) */
-  uint64_t elapsed_ms;  /* whole run, from start to summary */
+  unsigned applied;    /* migrations applied by this run */
+  bool created_db;     /* this run created the database file (a caller
+                          may remove it again when the run failed) */
+  uint64_t elapsed_ms; /* whole run, from start to summary */
   /* "P3005", "P3009", "P3015", "P3018" or "P3019" when Prisma would fail
    * with that code; "" otherwise. */
   char code[8];
@@ -30,20 +30,20 @@ enum dbs_prisma_state {
 
 /* One migration as `dbsetup migrate --status` shows it. */
 struct dbs_prisma_entry {
-  char *name;                 /* directory or migration_name; owned */
+  char* name; /* directory or migration_name; owned */
   enum dbs_prisma_state state;
-  bool has_dir;               /* a directory of this name exists */
-  bool modified;              /* applied, but migration.sql's checksum differs
-                                 (CRLF/LF differences tolerated, as Prisma) */
-  int64_t started_at_ms;      /* from the newest row, 0 for pending */
-  int64_t finished_at_ms;     /* 0 when NULL */
+  bool has_dir;           /* a directory of this name exists */
+  bool modified;          /* applied, but migration.sql's checksum differs
+                             (CRLF/LF differences tolerated, as Prisma) */
+  int64_t started_at_ms;  /* from the newest row, 0 for pending */
+  int64_t finished_at_ms; /* 0 when NULL */
 };
 
 /* Everything owned; free with dbs_prisma_status_free. */
 struct dbs_prisma_status {
-  bool db_exists;             /* the database file exists */
-  bool initialized;           /* _prisma_migrations exists */
-  struct dbs_prisma_entry *entries; /* directory order, then DB-only rows */
+  bool db_exists;                   /* the database file exists */
+  bool initialized;                 /* _prisma_migrations exists */
+  struct dbs_prisma_entry* entries; /* directory order, then DB-only rows */
   size_t n;
   unsigned napplied, npending, nfailed;
 };
@@ -69,8 +69,8 @@ struct dbs_prisma_status {
  *   -EIO      any other SQLite or I/O failure (exit DBS_EXIT_MIGRATE)
  * res may be NULL.
  */
-int dbs_prisma_migrate_deploy(const char *db_path, const char *migrations_dir,
-                              struct dbs_prisma_result *res, char *err,
+int dbs_prisma_migrate_deploy(const char* db_path, const char* migrations_dir,
+                              struct dbs_prisma_result* res, char* err,
                               size_t errlen);
 
 /*
@@ -79,11 +79,11 @@ int dbs_prisma_migrate_deploy(const char *db_path, const char *migrations_dir,
  * pending). Returns 0, or -ENOENT/-ENOTDIR (migrations_dir), -EIO (SQLite),
  * -ENOMEM, with a message in err. On success the caller owns *st.
  */
-int dbs_prisma_migrate_status(const char *db_path, const char *migrations_dir,
-                              struct dbs_prisma_status *st, char *err,
+int dbs_prisma_migrate_status(const char* db_path, const char* migrations_dir,
+                              struct dbs_prisma_status* st, char* err,
                               size_t errlen);
 
-void dbs_prisma_status_free(struct dbs_prisma_status *st);
+void dbs_prisma_status_free(struct dbs_prisma_status* st);
 
 /*
  * `dbsetup migrate [--status] [--schema F] [--db PATH]
@@ -93,7 +93,7 @@ void dbs_prisma_status_free(struct dbs_prisma_status *st);
  * DBS_EXIT_MIGRATE (a failed migration, or --status finding failed or
  * pending migrations).
  */
-int dbs_prisma_migrate_cli(int argc, char **argv);
+int dbs_prisma_migrate_cli(int argc, char** argv);
 
 /*
  * Orders two migration names as Prisma 6/7 do (JavaScript localeCompare
@@ -106,11 +106,11 @@ int dbs_prisma_migrate_cli(int argc, char **argv);
  * accented letters with their base letter; Prisma's generated names never
  * contain them).
  */
-int dbs_prisma_name_cmp(const char *a, const char *b);
+int dbs_prisma_name_cmp(const char* a, const char* b);
 
 /* SHA-256 of n bytes as 64 lowercase hex digits into out[65]. Returns 0 or
  * -EIO. */
-int dbs_prisma_checksum(const void *data, size_t n, char out[65]);
+int dbs_prisma_checksum(const void* data, size_t n, char out[65]);
 
 /* A random (getrandom) RFC 4122 version 4 UUID, lowercase, into out[37].
  * Returns 0 or a negative errno. */

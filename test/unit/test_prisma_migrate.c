@@ -22,7 +22,7 @@ static char scratch[256];
 static char mdir[300];
 static char dbpath[300];
 
-static int setup(void **state) {
+static int setup(void** state) {
   (void)state;
   snprintf(scratch, sizeof(scratch), "%s/dbs-prisma-unit.XXXXXX",
            getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -34,38 +34,40 @@ static int setup(void **state) {
   return mkdir(mdir, 0755);
 }
 
-static int teardown(void **state) {
+static int teardown(void** state) {
   (void)state;
   char cmd[400];
   snprintf(cmd, sizeof(cmd), "rm -rf '%s'", scratch);
   return system(cmd);
 }
 
-static void put(const char *rel, const char *content, size_t len) {
+static void put(const char* rel, const char* content, size_t len) {
   char path[600], dir[600];
   snprintf(path, sizeof(path), "%s/%s", mdir, rel);
   snprintf(dir, sizeof(dir), "%s", path);
-  char *slash = strrchr(dir, '/');
+  char* slash = strrchr(dir, '/');
   *slash = '\0';
   mkdir(dir, 0755);
-  FILE *f = fopen(path, "wb");
+  FILE* f = fopen(path, "wb");
   assert_non_null(f);
   assert_int_equal(fwrite(content, 1, len, f), len);
   fclose(f);
 }
 
-static void put_str(const char *rel, const char *s) { put(rel, s, strlen(s)); }
+static void put_str(const char* rel, const char* s) {
+  put(rel, s, strlen(s));
+}
 
-static void put_migration(const char *name, const char *sql) {
+static void put_migration(const char* name, const char* sql) {
   char rel[300];
   snprintf(rel, sizeof(rel), "%s/migration.sql", name);
   put(rel, sql, strlen(sql));
 }
 
 /* Runs one SQL query returning a single text value ("" for NULL). */
-static char *query1(const char *sql) {
-  sqlite3 *db;
-  sqlite3_stmt *st;
+static char* query1(const char* sql) {
+  sqlite3* db;
+  sqlite3_stmt* st;
   static char out[4096];
   assert_int_equal(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL),
                    SQLITE_OK);
@@ -78,9 +80,9 @@ static char *query1(const char *sql) {
   return out;
 }
 
-static void exec_sql(const char *sql) {
-  sqlite3 *db;
-  char *e = NULL;
+static void exec_sql(const char* sql) {
+  sqlite3* db;
+  char* e = NULL;
   assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
   int rc = sqlite3_exec(db, sql, NULL, NULL, &e);
   if (rc != SQLITE_OK)
@@ -88,21 +90,38 @@ static void exec_sql(const char *sql) {
   sqlite3_close(db);
 }
 
-static int deploy(struct dbs_prisma_result *res, char *err, size_t n) {
+static int deploy(struct dbs_prisma_result* res, char* err, size_t n) {
   return dbs_prisma_migrate_deploy(dbpath, mdir, res, err, n);
 }
 
 /* ---- ordering --------------------------------------------------------- */
 
-static void test_name_order_matches_locale_compare(void **state) {
+static void test_name_order_matches_locale_compare(void** state) {
   (void)state;
   /* The order Node 20's `a.localeCompare(b)` (ICU 78, en-US = root) gives
    * for these names, measured on this machine. */
-  static const char *const sorted[] = {
-      "_a", "-a", "1_x", "1-x", "1.x", "10_x", "1x", "2_x", "20240101_a",
-      "20240101_init", "20240101_Init", "2024010100000_x",
-      "20240101000000_x", "a_b", "a_c", "a-b", "a1", "A1", "ab", "aB", "Ab",
-      "ab_c"};
+  static const char* const sorted[] = {"_a",
+                                       "-a",
+                                       "1_x",
+                                       "1-x",
+                                       "1.x",
+                                       "10_x",
+                                       "1x",
+                                       "2_x",
+                                       "20240101_a",
+                                       "20240101_init",
+                                       "20240101_Init",
+                                       "2024010100000_x",
+                                       "20240101000000_x",
+                                       "a_b",
+                                       "a_c",
+                                       "a-b",
+                                       "a1",
+                                       "A1",
+                                       "ab",
+                                       "aB",
+                                       "Ab",
+                                       "ab_c"};
   size_t n = sizeof(sorted) / sizeof(sorted[0]);
   for (size_t i = 0; i < n; i++) {
     assert_int_equal(dbs_prisma_name_cmp(sorted[i], sorted[i]), 0);
@@ -131,7 +150,7 @@ static void test_name_order_matches_locale_compare(void **state) {
 
 /* ---- checksums and ids ------------------------------------------------ */
 
-static void test_checksum(void **state) {
+static void test_checksum(void** state) {
   (void)state;
   char sum[65];
   assert_int_equal(dbs_prisma_checksum("hello", 5, sum), 0);
@@ -143,7 +162,7 @@ static void test_checksum(void **state) {
       sum, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
-static void test_uuid_v4(void **state) {
+static void test_uuid_v4(void** state) {
   (void)state;
   char prev[37] = "";
   for (int i = 0; i < 200; i++) {
@@ -174,14 +193,14 @@ static const char init_sql[] =
     "-- CreateIndex\n"
     "CREATE UNIQUE INDEX \"User_email_key\" ON \"User\"(\"email\");\n";
 
-static void test_fresh_deploy_and_rows(void **state) {
+static void test_fresh_deploy_and_rows(void** state) {
   (void)state;
   struct dbs_prisma_result res;
   char err[4096];
   put_str("migration_lock.toml",
-      "# Please do not edit this file manually\n"
-      "# It should be added in your version-control system (e.g., Git)\n"
-      "provider = \"sqlite\"\n");
+          "# Please do not edit this file manually\n"
+          "# It should be added in your version-control system (e.g., Git)\n"
+          "provider = \"sqlite\"\n");
   put_migration("20240101000000_init", init_sql);
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -212,7 +231,7 @@ static void test_fresh_deploy_and_rows(void **state) {
   assert_string_equal(query1("SELECT count(*) FROM _prisma_migrations"), "1");
 }
 
-static void test_lock_file_provider(void **state) {
+static void test_lock_file_provider(void** state) {
   (void)state;
   struct dbs_prisma_result res;
   char err[4096];
@@ -229,7 +248,7 @@ static void test_lock_file_provider(void **state) {
   assert_non_null(strstr(err, "<PROVIDER NOT FOUND>"));
 }
 
-static void test_p3005_non_empty(void **state) {
+static void test_p3005_non_empty(void** state) {
   (void)state;
   struct dbs_prisma_result res;
   char err[4096];
@@ -245,7 +264,7 @@ static void test_p3005_non_empty(void **state) {
                       "0");
 }
 
-static void test_view_only_db_is_empty(void **state) {
+static void test_view_only_db_is_empty(void** state) {
   (void)state;
   struct dbs_prisma_result res;
   char err[4096];
@@ -256,7 +275,7 @@ static void test_view_only_db_is_empty(void **state) {
   assert_int_equal(res.applied, 1);
 }
 
-static void test_p3018_then_p3009_then_resolve(void **state) {
+static void test_p3018_then_p3009_then_resolve(void** state) {
   (void)state;
   struct dbs_prisma_result res;
   char err[8192];
@@ -288,7 +307,8 @@ static void test_p3018_then_p3009_then_resolve(void **state) {
   assert_int_equal(deploy(&res, err, sizeof(err)), -EPROTO);
   assert_string_equal(res.code, "P3009");
   assert_int_equal(res.applied, 0);
-  assert_non_null(strstr(err, "The `20240102000000_bad` migration started at "));
+  assert_non_null(
+      strstr(err, "The `20240102000000_bad` migration started at "));
   assert_non_null(strstr(err, "migrate resolve --rolled-back"));
   /* What `prisma migrate resolve --rolled-back` does: set rolled_back_at. */
   exec_sql("DROP TABLE \"Half\"; UPDATE _prisma_migrations SET "
@@ -298,16 +318,15 @@ static void test_p3018_then_p3009_then_resolve(void **state) {
   assert_int_equal(res.applied, 2);
   assert_string_equal(query1("SELECT count(*) FROM _prisma_migrations"), "4");
   struct dbs_prisma_status st;
-  assert_int_equal(dbs_prisma_migrate_status(dbpath, mdir, &st, err,
-                                             sizeof(err)),
-                   0);
+  assert_int_equal(
+      dbs_prisma_migrate_status(dbpath, mdir, &st, err, sizeof(err)), 0);
   assert_int_equal(st.napplied, 3);
   assert_int_equal(st.npending, 0);
   assert_int_equal(st.nfailed, 0);
   dbs_prisma_status_free(&st);
 }
 
-static void test_failure_inside_script_transaction(void **state) {
+static void test_failure_inside_script_transaction(void** state) {
   (void)state;
   struct dbs_prisma_result res;
   char err[4096];
@@ -327,7 +346,7 @@ static void test_failure_inside_script_transaction(void **state) {
   assert_string_equal(res.code, "P3009");
 }
 
-static void test_failed_row_without_directory_blocks(void **state) {
+static void test_failed_row_without_directory_blocks(void** state) {
   (void)state;
   struct dbs_prisma_result res;
   char err[4096];
@@ -342,7 +361,7 @@ static void test_failed_row_without_directory_blocks(void **state) {
       err, "The `gone` migration started at 2024-01-01 00:00:00.123 UTC"));
 }
 
-static void test_p3015_missing_script(void **state) {
+static void test_p3015_missing_script(void** state) {
   (void)state;
   struct dbs_prisma_result res;
   char err[4096];
@@ -358,7 +377,7 @@ static void test_p3015_missing_script(void **state) {
   assert_string_equal(query1("SELECT count(*) FROM _prisma_migrations"), "1");
 }
 
-static void test_bom_crlf_comments_only(void **state) {
+static void test_bom_crlf_comments_only(void** state) {
   (void)state;
   struct dbs_prisma_result res;
   char err[4096];
@@ -385,21 +404,19 @@ static void test_bom_crlf_comments_only(void **state) {
                            "\"A\" (\"id\" INTEGER NOT NULL);\n\n";
   put("20240101000000_bom/migration.sql", lf, sizeof(lf) - 1);
   struct dbs_prisma_status st;
-  assert_int_equal(dbs_prisma_migrate_status(dbpath, mdir, &st, err,
-                                             sizeof(err)),
-                   0);
+  assert_int_equal(
+      dbs_prisma_migrate_status(dbpath, mdir, &st, err, sizeof(err)), 0);
   assert_int_equal(st.n, 2);
   assert_false(st.entries[0].modified);
   dbs_prisma_status_free(&st);
   put("20240101000000_bom/migration.sql", "CREATE TABLE x(y);", 18);
-  assert_int_equal(dbs_prisma_migrate_status(dbpath, mdir, &st, err,
-                                             sizeof(err)),
-                   0);
+  assert_int_equal(
+      dbs_prisma_migrate_status(dbpath, mdir, &st, err, sizeof(err)), 0);
   assert_true(st.entries[0].modified);
   dbs_prisma_status_free(&st);
 }
 
-static void test_symlinks_and_files_skipped(void **state) {
+static void test_symlinks_and_files_skipped(void** state) {
   (void)state;
   struct dbs_prisma_result res;
   char err[4096], target[400], link[400];
@@ -407,7 +424,7 @@ static void test_symlinks_and_files_skipped(void **state) {
   snprintf(target, sizeof(target), "%s/elsewhere", scratch);
   mkdir(target, 0755);
   snprintf(link, sizeof(link), "%s/elsewhere/migration.sql", scratch);
-  FILE *f = fopen(link, "w");
+  FILE* f = fopen(link, "w");
   fputs("CREATE TABLE linked (x);", f);
   fclose(f);
   snprintf(link, sizeof(link), "%s/20240102000000_linked", mdir);
@@ -420,7 +437,7 @@ static void test_symlinks_and_files_skipped(void **state) {
                       "0");
 }
 
-static void test_locale_order_applied(void **state) {
+static void test_locale_order_applied(void** state) {
   (void)state;
   struct dbs_prisma_result res;
   char err[4096];
@@ -436,26 +453,25 @@ static void test_locale_order_applied(void **state) {
       "1_a,10_b,a_c,B_d");
 }
 
-static void test_missing_folder(void **state) {
+static void test_missing_folder(void** state) {
   (void)state;
   char err[4096];
   char nodir[400];
   snprintf(nodir, sizeof(nodir), "%s/nope", scratch);
-  assert_int_equal(dbs_prisma_migrate_deploy(dbpath, nodir, NULL, err,
-                                             sizeof(err)),
-                   -ENOENT);
+  assert_int_equal(
+      dbs_prisma_migrate_deploy(dbpath, nodir, NULL, err, sizeof(err)),
+      -ENOENT);
   assert_non_null(strstr(err, "--prisma-migrations"));
   assert_int_equal(access(dbpath, F_OK), -1); /* nothing created */
 }
 
-static void test_status_fresh(void **state) {
+static void test_status_fresh(void** state) {
   (void)state;
   char err[4096];
   struct dbs_prisma_status st;
   put_migration("20240101000000_init", init_sql);
-  assert_int_equal(dbs_prisma_migrate_status(dbpath, mdir, &st, err,
-                                             sizeof(err)),
-                   0);
+  assert_int_equal(
+      dbs_prisma_migrate_status(dbpath, mdir, &st, err, sizeof(err)), 0);
   assert_false(st.db_exists);
   assert_int_equal(st.npending, 1);
   assert_int_equal(st.entries[0].state, DBS_PRISMA_PENDING);
@@ -471,13 +487,12 @@ int main(void) {
       cmocka_unit_test(test_uuid_v4),
       cmocka_unit_test_setup_teardown(test_fresh_deploy_and_rows, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(test_lock_file_provider, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_lock_file_provider, setup, teardown),
       cmocka_unit_test_setup_teardown(test_p3005_non_empty, setup, teardown),
       cmocka_unit_test_setup_teardown(test_view_only_db_is_empty, setup,
                                       teardown),
-      cmocka_unit_test_setup_teardown(test_p3018_then_p3009_then_resolve,
-                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_p3018_then_p3009_then_resolve, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_failure_inside_script_transaction,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_failed_row_without_directory_blocks,
