@@ -24,11 +24,13 @@
 
 #define MIGRATIONS_TABLE "_prisma_migrations"
 #define BUSY_TIMEOUT_MS 5000
+/* The remedy Prisma documents (https://pris.ly/d/migrate-resolve); %s is the
+ * migration name, twice. */
 #define RESOLVE_HINT                                                           \
-  "fix the database by hand, then mark the migration with `npx prisma "        \
-  "migrate resolve --rolled-back NAME` (its changes are undone; the next "     \
-  "deploy runs it again) or `npx prisma migrate resolve --applied NAME` "      \
-  "(its changes are complete)"
+  "fix the database by hand, then run `npx prisma migrate resolve "            \
+  "--rolled-back %s` (its changes are undone: the next deploy runs it "        \
+  "again) or `npx prisma migrate resolve --applied %s` (its changes are "      \
+  "complete)"
 
 /* The table exactly as Prisma's SQLite connector creates it: Prisma decodes
  * rows by declared type, so the spelling matters. */
@@ -720,8 +722,8 @@ static int apply_one(sqlite3* db, const char* dir, const char* name,
             "Database error code: %d\n"
             "Database error: %s\n"
             "Statements before the failing one stay applied (SQLite runs "
-            "Prisma migrations without a transaction); %s",
-            name, code, dberr, RESOLVE_HINT);
+            "Prisma migrations without a transaction); " RESOLVE_HINT,
+            name, code, dberr, name, name);
     rc = -EPROTO;
     goto fail;
   }
@@ -853,6 +855,7 @@ int dbs_prisma_migrate_deploy(const char* db_path, const char* migrations_dir,
     goto fail;
   }
   bool any_failed = false;
+  const char* last_failed = NULL;
   for (size_t i = 0; i < nrows; i++) {
     if (rows[i].finished || rows[i].rolled_back)
       continue;
@@ -869,9 +872,10 @@ int dbs_prisma_migrate_deploy(const char* db_path, const char* migrations_dir,
     row_started(&rows[i], when, sizeof(when));
     add_err(err, errlen, "\nThe `%s` migration started at %s failed",
             rows[i].name, when);
+    last_failed = rows[i].name;
   }
   if (any_failed) {
-    add_err(err, errlen, "\nTo go on, %s", RESOLVE_HINT);
+    add_err(err, errlen, "\nTo go on, " RESOLVE_HINT, last_failed, last_failed);
     rc = -EPROTO;
     goto fail;
   }
@@ -1190,7 +1194,10 @@ static int print_status(const char* db, const char* dir) {
   printf("%u applied, %u pending, %u failed\n", st.napplied, st.npending,
          st.nfailed);
   if (st.nfailed > 0)
-    printf("failed migrations block deploy: %s\n", RESOLVE_HINT);
+    for (size_t i = 0; i < st.n; i++)
+      if (st.entries[i].state == DBS_PRISMA_FAILED)
+        printf("failed migration blocks deploy: " RESOLVE_HINT "\n",
+               st.entries[i].name, st.entries[i].name);
   rc = st.nfailed > 0 || st.npending > 0 ? DBS_EXIT_MIGRATE : 0;
   dbs_prisma_status_free(&st);
   return rc;

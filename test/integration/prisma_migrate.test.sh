@@ -109,7 +109,7 @@ assert_contains "$T/err" "P3018" "P3018 code"
 assert_contains "$T/err" "Migration name: 20240104000000_bad" "P3018 names the migration"
 assert_contains "$T/err" "Database error code: 2067" "P3018 extended SQLite code"
 assert_contains "$T/err" "UNIQUE constraint failed: User.name" "P3018 database error"
-assert_contains "$T/err" "migrate resolve --rolled-back" "remedy"
+assert_contains "$T/err" "npx prisma migrate resolve --rolled-back 20240104000000_bad" "remedy names the migration"
 assert_eq "NULL|0|NULL" "$(q "$DB" "SELECT quote(finished_at), applied_steps_count, quote(rolled_back_at)
   FROM _prisma_migrations WHERE migration_name = '20240104000000_bad'")" "failed row"
 q "$DB" "SELECT logs FROM _prisma_migrations WHERE migration_name = '20240104000000_bad'" >"$T/logs"
@@ -128,6 +128,7 @@ assert_eq 0 "$(q "$DB" "SELECT count(*) FROM sqlite_master WHERE name = 'Next'")
 run "$DBSETUP" migrate --status --db "$DB" --prisma-migrations "$M" >"$T/out" 2>"$T/err"
 assert_eq 80 "$rc" "--status with failed"
 assert_contains "$T/out" "failed      20240104000000_bad" "status lists failed"
+assert_contains "$T/out" "resolve --applied 20240104000000_bad" "status gives the remedy"
 ok "next boot blocked with P3009; --status shows it"
 
 # Repair as Prisma documents: fix by hand, `migrate resolve --rolled-back`.

@@ -309,7 +309,9 @@ static void test_p3018_then_p3009_then_resolve(void** state) {
   assert_int_equal(res.applied, 0);
   assert_non_null(
       strstr(err, "The `20240102000000_bad` migration started at "));
-  assert_non_null(strstr(err, "migrate resolve --rolled-back"));
+  assert_non_null(
+      strstr(err, "migrate resolve --rolled-back 20240102000000_bad`"));
+  assert_non_null(strstr(err, "migrate resolve --applied 20240102000000_bad`"));
   /* What `prisma migrate resolve --rolled-back` does: set rolled_back_at. */
   exec_sql("DROP TABLE \"Half\"; UPDATE _prisma_migrations SET "
            "rolled_back_at = 1 WHERE finished_at IS NULL");
