@@ -166,6 +166,97 @@ fail:
   return rc;
 }
 
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 when the bytes there
+ * are not one; *sub gets the length of its longest valid prefix (the
+ * "maximal subpart" that decoders replace with one U+FFFD). */
+static size_t utf8_seq(const unsigned char* p, size_t left, size_t* sub) {
+  unsigned char c = p[0];
+  size_t need;
+  unsigned char lo = 0x80, hi = 0xbf;
+  *sub = 1;
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xc2 && c <= 0xdf)
+    need = 1;
+  else if (c >= 0xe0 && c <= 0xef) {
+    need = 2;
+    if (c == 0xe0)
+      lo = 0xa0;
+    else if (c == 0xed)
+      hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    need = 3;
+    if (c == 0xf0)
+      lo = 0x90;
+    else if (c == 0xf4)
+      hi = 0x8f;
+  } else
+    return 0;
+  for (size_t i = 1; i <= need; i++) {
+    if (i >= left || p[i] < lo || p[i] > hi)
+      return 0;
+    *sub = i + 1;
+    lo = 0x80;
+    hi = 0xbf;
+  }
+  return need + 1;
+}
+
+/*
+ * Reads migration.sql as Prisma 6/7 do: Node's readFile(path, "utf-8")
+ * keeps a BOM but replaces each ill-formed UTF-8 subsequence with U+FFFD
+ * (EF BF BD); the checksum and the executed text are of that string. Valid
+ * UTF-8 (the normal case) passes unchanged. Owns *out. Returns 0 or -errno.
+ */
+static int read_script(const char* path, char** out, size_t* len) {
+  char* raw = NULL;
+  size_t n = 0, sub;
+  int rc = read_all(path, &raw, &n);
+  if (rc != 0)
+    return rc;
+  const unsigned char* p = (const unsigned char*)raw;
+  size_t bad = 0;
+  for (size_t i = 0; i < n;) {
+    size_t l = utf8_seq(p + i, n - i, &sub);
+    if (l == 0) {
+      bad++;
+      i += sub;
+    } else
+      i += l;
+  }
+  if (bad == 0) {
+    *out = raw;
+    *len = n;
+    return 0;
+  }
+  char* fixed = malloc(n + 2 * bad + 1);
+  if (fixed == NULL) {
+    free(raw);
+    return -ENOMEM;
+  }
+  size_t o = 0;
+  for (size_t i = 0; i < n;) {
+    size_t l = utf8_seq(p + i, n - i, &sub);
+    if (l == 0) {
+      memcpy(fixed + o, "\xEF\xBF\xBD", 3);
+      o += 3;
+      i += sub;
+    } else {
+      memcpy(fixed + o, p + i, l);
+      o += l;
+      i += l;
+    }
+  }
+  fixed[o] = '\0';
+  dbs_log_warnx("%s is not valid UTF-8: %zu byte sequence%s replaced by "
+                "U+FFFD, as Prisma reads it",
+                path, bad, bad == 1 ? "" : "s");
+  free(raw);
+  *out = fixed;
+  *len = o;
+  return 0;
+}
+
 /* mkdir -p of the directory part of path. Returns 0 or -errno. */
 static int make_parents(const char* path) {
   char* copy = strdup(path);
@@ -664,7 +755,7 @@ static int apply_one(sqlite3* db, const char* dir, const char* name,
     rc = -ENOMEM;
     goto fail;
   }
-  rc = read_all(file, &script, &len);
+  rc = read_script(file, &script, &len);
   if (rc != 0) {
     snprintf(res->code, sizeof(res->code), "P3015");
     set_err(err, errlen,
@@ -1031,7 +1122,7 @@ int dbs_prisma_migrate_status(const char* db_path, const char* migrations_dir,
       char* file = path ? path_join(path, "migration.sql") : NULL;
       char* script = NULL;
       size_t len = 0;
-      if (file != NULL && read_all(file, &script, &len) == 0)
+      if (file != NULL && read_script(file, &script, &len) == 0)
         e->modified = !script_matches(script, len, live->checksum);
       free(script);
       free(file);

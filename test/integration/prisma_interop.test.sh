@@ -168,6 +168,9 @@ printf -- '-- CreateTable\r\nCREATE TABLE "Crlf" (\r\n    "id" INTEGER NOT NULL 
   >"$B/prisma/migrations/20240101000000_crlf/migration.sql"
 printf '\xef\xbb\xbf-- CreateTable\nCREATE TABLE "Bom" ("id" INTEGER NOT NULL PRIMARY KEY);\n' \
   >"$B/prisma/migrations/20240102000000_bom/migration.sql"
+mkdir -p "$B/prisma/migrations/20240103000000_latin1"
+printf -- '-- caf\xe9 \xc0\xaf \xed\xa0\x80 \xf0\x9f\x98 ok\nCREATE TABLE "L" ("v" TEXT);\nINSERT INTO "L" VALUES (\x27\xe9t\xe9\x27);\n-- \xe2\x82' \
+  >"$B/prisma/migrations/20240103000000_latin1/migration.sql"
 prisma "$B" "$T/bom-prisma.db" migrate deploy
 assert_eq 0 "$rc" "prisma deploy BOM/CRLF"
 mig "$B" "$T/bom-dbsetup.db"
@@ -177,6 +180,8 @@ assert_eq "$(q "$T/bom-prisma.db" "$sums")" "$(q "$T/bom-dbsetup.db" "$sums")" "
 assert_eq "$(sha256sum "$B/prisma/migrations/20240102000000_bom/migration.sql" | cut -d' ' -f1)" \
   "$(q "$T/bom-prisma.db" "SELECT checksum FROM _prisma_migrations WHERE migration_name = '20240102000000_bom'")" \
   "Prisma's checksum covers the BOM"
-ok "BOM and CRLF files: Prisma and dbsetup store the same raw-byte checksums"
+assert_eq "$(q "$T/bom-prisma.db" 'SELECT hex(v) FROM L')" "$(q "$T/bom-dbsetup.db" 'SELECT hex(v) FROM L')" \
+  "ill-formed UTF-8 decoded alike"
+ok "BOM, CRLF and ill-formed UTF-8 files: Prisma and dbsetup store the same checksums and data"
 
 done_testing

@@ -186,6 +186,24 @@ DB=$DB4 check_row 20240102000000_bom "$M4/20240102000000_bom/migration.sql" "$t0
 assert_eq "Bom,Crlf" "$(q "$DB4" "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE name IN ('Bom','Crlf') ORDER BY name)")" "tables created"
 ok "CRLF files and a UTF-8 BOM: applied, checksums over the raw bytes"
 
+# --- ill-formed UTF-8: read as Node's readFile(f, "utf-8") reads it ---------------
+M9=$T/m9
+mkdir -p "$M9/20240101000000_latin1"
+printf -- '-- caf\xe9 \xc0\xaf \xed\xa0\x80 \xf0\x9f\x98 \xf4\x90\x80\x80 ok\nCREATE TABLE "L" ("v" TEXT);\nINSERT INTO "L" VALUES (\x27\xe9t\xe9 \xe2\x82\xac\x27);\n-- \xe2\x82' \
+  >"$M9/20240101000000_latin1/migration.sql"
+mig "$T/data/m9.db" "$M9"
+assert_eq 0 "$rc" "ill-formed UTF-8 deploy"
+assert_contains "$T/err" "is not valid UTF-8" "warning about the encoding"
+if command -v node >/dev/null; then
+  want=$(node -e 'const fs=require("fs"),c=require("crypto");const s=fs.readFileSync(process.argv[1],"utf-8");process.stdout.write(c.createHash("sha256").update(s).digest("hex")+" "+Buffer.from(s.match(/\x27(.*)\x27/)[1]).toString("hex"))' \
+    "$M9/20240101000000_latin1/migration.sql")
+else # what Node 20 prints for this file
+  want="(node missing)"
+fi
+got="$(q "$T/data/m9.db" 'SELECT checksum FROM _prisma_migrations') $(q "$T/data/m9.db" 'SELECT hex(v) FROM L' | tr A-F a-f)"
+assert_eq "$want" "$got" "checksum and stored text of the decoded script"
+ok "ill-formed UTF-8 replaced by U+FFFD exactly as Node decodes it (checksum and data)"
+
 # --- ordering: Prisma 6/7 sort with localeCompare ------------------------------
 M5=$T/m5
 names=(20240101000000_init 1_first 10_second 2_third a_lower B_upper b_lower A_upper
