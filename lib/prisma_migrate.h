@@ -58,8 +58,12 @@ struct dbs_prisma_status {
  * empty database (else P3005), refuses to go on past a failed row (P3009),
  * then for each pending directory in Prisma 6/7 order records the row, runs
  * migration.sql statement by statement in autocommit and records the outcome
- * (P3015 missing file, P3018 failed script). Logs one info line per applied
- * migration with its duration and a summary line.
+ * (P3015 missing file, P3018 failed script). migration.sql is read as
+ * Prisma reads it (Node's readFile "utf-8"): a BOM is kept, ill-formed UTF-8
+ * sequences become U+FFFD (with a warning); the SHA-256 checksum and the
+ * executed text are of those bytes, i.e. of the raw file when it is valid
+ * UTF-8. Logs one info line per applied migration with its duration and a
+ * summary line ("2 migrations applied in 14 ms" / "no pending migrations").
  *
  * Returns 0, or a negative errno with a message naming the problem and the
  * fix in err (several lines for P3009, one per failed migration):
