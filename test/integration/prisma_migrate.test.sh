@@ -251,14 +251,15 @@ EOF
 # While dbsetup runs the slow statement (after CREATE TABLE "Slow" has
 # committed), a reader without a busy timeout polls: under EXCLUSIVE locking
 # it is locked out until dbsetup closes the database; without it, it sees
-# the new table while dbsetup is still running.
+# the mid-migration state (the table, but no finished row).
 probe() { # db pid: polls until pid exits; sets saw_locked / saw_table
   saw_locked=0 saw_table=0
   while kill -0 "$2" 2>/dev/null; do
-    out=$(sqlite3 "$1" "SELECT count(*) FROM sqlite_master WHERE name = 'Slow'" 2>&1) || true
+    out=$(sqlite3 "$1" "SELECT (SELECT count(*) FROM sqlite_master WHERE name = 'Slow')
+      || (SELECT count(*) FROM _prisma_migrations WHERE finished_at IS NOT NULL)" 2>&1) || true
     case $out in
     *"database is locked"*) saw_locked=1 ;;
-    1) kill -0 "$2" 2>/dev/null && saw_table=1 ;;
+    10) saw_table=1 ;; # mid-migration: table there, row not finished
     esac
     sleep 0.05
   done
