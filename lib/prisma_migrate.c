@@ -537,10 +537,7 @@ out:
 
 static int sqlite_to_errno(sqlite3* db, int rc) {
   switch (rc & 0xff) {
-  case SQLITE_CANTOPEN: {
-    int e = db ? sqlite3_system_errno(db) : 0;
-    return e == EACCES || e == EROFS || e == EPERM ? -EACCES : -EIO;
-  }
+  case SQLITE_CANTOPEN: /* missing, unreadable or on a read-only volume */
   case SQLITE_READONLY:
   case SQLITE_PERM:
     return -EACCES;
@@ -879,8 +876,11 @@ int dbs_prisma_migrate_deploy(const char* db_path, const char* migrations_dir,
     return rc;
 
   if ((rc = make_parents(db_path)) != 0) {
-    set_err(err, errlen, "cannot create the directory of %s: %s", db_path,
-            strerror(-rc));
+    set_err(err, errlen,
+            "cannot create the directory of the database %s: %s (check the "
+            "volume is mounted and writable, or fix --db)",
+            db_path, strerror(-rc));
+    rc = rc == -ENOMEM ? rc : -EACCES;
     goto fail;
   }
   bool existed = access(db_path, F_OK) == 0;
@@ -888,6 +888,9 @@ int dbs_prisma_migrate_deploy(const char* db_path, const char* migrations_dir,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
   if (src != SQLITE_OK) {
     rc = db_error(db, src, "cannot open the database", db_path, err, errlen);
+    add_err(err, errlen,
+            " (check the volume is mounted and writable by this user, or "
+            "fix --db)");
     goto fail;
   }
   res->created_db = !existed;
@@ -1211,6 +1214,8 @@ static void cli_usage(FILE* out) {
           "  --prisma-migrations DIR  the migrations folder "
           "(DBSETUP_PRISMA_MIGRATIONS; default <schema dir>/migrations)\n"
           "  --schema FILE            the Prisma schema (DBSETUP_SCHEMA)\n"
+          "  -q / -v                  warnings only / debug "
+          "(DBSETUP_LOG_LEVEL)\n"
           "Exit: 0 ok, 64 usage, 65 not an SQLite database, 73 database not "
           "writable, 78 configuration, 80 migration failed / not up to "
           "date.\n");
@@ -1305,6 +1310,16 @@ int dbs_prisma_migrate_cli(int argc, char** argv) {
   const char* schema = env_or_null("DBSETUP_SCHEMA");
   bool status = false;
   int rc;
+  enum dbs_log_level level;
+
+  if (env_or_null("DBSETUP_LOG_LEVEL") != NULL) {
+    if (dbs_log_parse_level(getenv("DBSETUP_LOG_LEVEL"), &level) != 0) {
+      dbs_log_errorx("DBSETUP_LOG_LEVEL=%s: use debug, info, warn or error",
+                     getenv("DBSETUP_LOG_LEVEL"));
+      return DBS_EXIT_USAGE;
+    }
+    dbs_log_set_level(level);
+  }
 
   for (int i = 1; i < argc; i++) {
     const char* a = argv[i];
@@ -1312,6 +1327,10 @@ int dbs_prisma_migrate_cli(int argc, char** argv) {
     const char* name = NULL;
     if (strcmp(a, "--status") == 0) {
       status = true;
+      continue;
+    }
+    if (strcmp(a, "-q") == 0 || strcmp(a, "-v") == 0) {
+      dbs_log_set_level(a[1] == 'q' ? DBS_LOG_WARN : DBS_LOG_DEBUG);
       continue;
     }
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {

@@ -290,7 +290,19 @@ assert_eq 64 "$rc" "option without its value"
 mig "$T/data/x.db" "$T/does-not-exist"
 assert_eq 78 "$rc" "missing migrations folder"
 assert_contains "$T/err" "--prisma-migrations" "missing folder message names the fix"
-ok "usage errors exit 64, configuration errors 78"
+printf 'this is not a database, just text that is long enough to have a header\n%.0s' {1..20} >"$T/data/text.db"
+mig "$T/data/text.db" "$M"
+assert_eq 65 "$rc" "not an SQLite file"
+assert_contains "$T/err" "file is not a database" "not-a-database message"
+mkdir -p "$T/ro"
+run unshare --mount bash -c "mount -t tmpfs -o ro tmpfs '$T/ro' &&
+  '$DBSETUP' migrate --db '$T/ro/app.db' --prisma-migrations '$M'" >"$T/out" 2>"$T/err"
+assert_eq 73 "$rc" "read-only filesystem"
+run unshare --mount bash -c "mount -t tmpfs -o ro tmpfs '$T/ro' &&
+  '$DBSETUP' migrate --db '$T/ro/sub/app.db' --prisma-migrations '$M'" >"$T/out" 2>"$T/err"
+assert_eq 73 "$rc" "read-only filesystem, missing directory"
+assert_contains "$T/err" "cannot create the directory of the database" "directory message"
+ok "usage errors exit 64, configuration errors 78, not a database 65, read-only 73"
 
 # --- discovery: the Prisma schema names the database and the folder ------------------
 S=$T/proj
