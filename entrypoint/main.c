@@ -7,12 +7,17 @@
 #include "exitcode.h"
 #include "log.h"
 #include "prisma_migrate.h"
+#include "restore_cli.h"
 #include "supervise.h"
 
 int main(int argc, char **argv) {
   struct dbs_config cfg;
 
-  /* Temporary dispatch on the prisma branch; the lead wires it for real. */
+  /* Subcommands (the lead reconciles this dispatch). */
+  if (argc > 1 && strcmp(argv[1], "restore") == 0)
+    return dbs_restore_cli_main(argc - 1, argv + 1);
+  if (argc > 1 && strcmp(argv[1], "generations") == 0)
+    return dbs_restore_cli_generations(argc - 1, argv + 1);
   if (argc > 1 && strcmp(argv[1], "migrate") == 0)
     return dbs_prisma_migrate_cli(argc - 1, argv + 1);
 
