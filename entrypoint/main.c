@@ -6,6 +6,7 @@
 #include "config.h"
 #include "exitcode.h"
 #include "log.h"
+#include "prisma_migrate.h"
 #include "restore_cli.h"
 #include "supervise.h"
 
@@ -17,6 +18,8 @@ int main(int argc, char **argv) {
     return dbs_restore_cli_main(argc - 1, argv + 1);
   if (argc > 1 && strcmp(argv[1], "generations") == 0)
     return dbs_restore_cli_generations(argc - 1, argv + 1);
+  if (argc > 1 && strcmp(argv[1], "migrate") == 0)
+    return dbs_prisma_migrate_cli(argc - 1, argv + 1);
 
   if (dbs_supervise_init() != 0)
     dbs_fatal(DBS_EXIT_SOFTWARE, "cannot initialise supervision");
