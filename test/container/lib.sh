@@ -10,27 +10,13 @@ CT_STATE=${DBS_CONTAINER_STATE:-/var/cache/dbsetup-container}
 CT_IMAGE=localhost/dbsetup-example:test
 CT_BIN_IMAGE=localhost/dbsetup-bin:test
 CT_S3_KEY=S3RVER CT_S3_SECRET=S3RVER
-CT_CA=/etc/ssl/certs/ca-certificates.crt
 _ct_containers=()
 
-# Builds (or finds cached) every image; serialised across test scripts.
+# Builds (or finds cached) every image; scripts/container-setup.sh holds a
+# lock, so parallel test scripts build once.
 ct_images() {
-  mkdir -p "$CT_STATE"
-  (
-    flock -x 9
-    DBS_PEERS=$DBS_PEERS bash "$DBS_SRC/scripts/container-setup.sh" >/dev/null
-    . "$CT_STATE/images.env"
-    podman build -q --network host -f "$DBS_SRC/docker/Dockerfile" --target dbsetup \
-      --build-arg BUILD_IMAGE="$base" -t "$CT_BIN_IMAGE" "$DBS_SRC" >/dev/null
-    # The host's CA bundle lets npm reach the registry through this
-    # machine's TLS proxy; better-sqlite3 compiles (no prebuilt download).
-    local ca=()
-    [ -s "$CT_CA" ] && ca=(-v "$CT_CA:/run/ca.crt:ro" --build-arg NODE_EXTRA_CA_CERTS=/run/ca.crt)
-    podman build -q --network host "${ca[@]}" \
-      --build-arg NODE_IMAGE="$node" --build-arg DBSETUP_IMAGE="$CT_BIN_IMAGE" \
-      --build-arg LITESTREAM_IMAGE="$litestream" \
-      -t "$CT_IMAGE" "$DBS_SRC/docker/example" >/dev/null
-  ) 9>"$CT_STATE/images.lock" || fail "building the container images"
+  DBS_PEERS=$DBS_PEERS bash "$DBS_SRC/scripts/container-setup.sh" --example \
+    >"$T/container-setup.log" 2>&1 || { cat "$T/container-setup.log" >&2; fail "building the container images"; }
   . "$CT_STATE/images.env"
   CT_BASE=$base CT_NODE=$node CT_LITESTREAM=$litestream
 }
@@ -73,7 +59,8 @@ ct_s3_env() {
 
 # ct_run NAME VOLUME_DIR [podman run options...] [-- image args]: starts the
 # example app detached on a free port ($CT_PORT), host network, the S3
-# environment set. Removes the container at exit.
+# environment set, plus $CT_RUN_OPTS (for debugging). Removes the container
+# at exit.
 ct_run() {
   local name=$1 vol=$2; shift 2
   CT_PORT=$(ct_free_port)
@@ -81,7 +68,7 @@ ct_run() {
   podman rm -f "$name" >/dev/null 2>&1 || true
   # shellcheck disable=SC2046
   podman run -d --name "$name" --network host -v "$vol:/data" -e PORT="$CT_PORT" \
-    $(ct_s3_env) "$@" >/dev/null || fail "podman run $name"
+    $(ct_s3_env) ${CT_RUN_OPTS:-} "$@" >/dev/null || fail "podman run $name"
   _ct_containers+=("$name")
   cleanup "podman rm -f -t 0 $name >/dev/null 2>&1"
 }

@@ -14,18 +14,20 @@ session=dbs-tty-$$
 mkdir -p "$T/vol"
 cat >"$T/run.sh" <<SH
 podman run -it --rm --name tty-$$ --network host -v $T/vol:/data -e PORT=$CT_PORT \
-  $(ct_s3_env) $CT_IMAGE
+  $(ct_s3_env) ${CT_RUN_OPTS:-} $CT_IMAGE
 echo "exit=\$?" >$T/rc
 sleep 60
 SH
 tmux new-session -d -s "$session" -x 200 -y 50 "bash $T/run.sh"
 cleanup "tmux kill-session -t $session 2>/dev/null; podman rm -f -t 0 tty-$$ >/dev/null 2>&1"
-wait_for 60 curl -sf -o /dev/null "http://127.0.0.1:$CT_PORT/" ||
-  { tmux capture-pane -p -t "$session" >&2; fail "tty: no HTTP 200"; }
+up() { curl -sf -o /dev/null "http://127.0.0.1:$CT_PORT/" || test -s "$T/rc"; }
+wait_for 60 up || true
+curl -sf -o /dev/null "http://127.0.0.1:$CT_PORT/" ||
+  { tmux capture-pane -p -S -200 -t "$session" >&2; cat "$T/rc" >&2 2>/dev/null; fail "tty: no HTTP 200"; }
 ok "the app serves under podman run -it"
 
 tmux send-keys -t "$session" C-c
-wait_for 20 test -s "$T/rc" || { tmux capture-pane -p -t "$session" >&2; fail "tty: container did not exit after Ctrl-C"; }
+wait_for 20 test -s "$T/rc" || { tmux capture-pane -p -S -200 -t "$session" >&2; fail "tty: container did not exit after Ctrl-C"; }
 tmux capture-pane -p -S -200 -t "$session" >"$T/screen.txt"
 assert_eq "exit=130" "$(cat "$T/rc")" "tty: exit status after Ctrl-C"
 assert_contains "$T/screen.txt" "app: received SIGINT" "tty: the app got SIGINT"
