@@ -5,7 +5,8 @@
 #
 #   bash bench/bench-container.sh [BUILD_DIR]     (default build/)
 #
-# Cases, each RUNS times (default 5), medians reported with the ratio:
+# Cases (CASES, default both), each RUNS times (default 5), medians
+# reported with the ratio fly/dbsetup:
 #   restart  the volume already holds the database (a machine restart)
 #   restore  a new empty volume, the backup in the bucket (a new machine)
 # Offline substitutions, identical in both: `npx prisma migrate deploy`
@@ -18,6 +19,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 runs=${RUNS:-5}
+cases=${CASES:-restart restore}
 export DBS_SRC=$root DBS_PEERS=${DBS_PEERS:-$root/.peers}
 export DBSETUP=$build/dbsetup DBS_TOOLS=$build/test/tools
 . "$root/test/integration/lib.sh"
@@ -65,12 +67,12 @@ declare -A entrypoints=(
 order=(fly dbsetup dbsetup-same-migrate)
 
 # One timed start: container start → first 200, in milliseconds.
-start_once() { # variant volume
+start_once() { # variant volume [graceful]
   local port t0 t1
   port=$(ct_free_port)
   t0=$(date +%s%N)
   # shellcheck disable=SC2046
-  podman run -d --name bench --network host -v "$2:/data" -e PORT="$port" $(ct_s3_env) \
+  podman run -d --name bench --network host -v "$2:/data" -e PORT="$port" $(ct_s3_env) ${CT_RUN_OPTS:-} \
     --entrypoint "${entrypoints[$1]}" "$bench_image" npm run start >/dev/null
   until curl -sf -o /dev/null "http://127.0.0.1:$port/"; do
     [ "$(podman inspect bench --format '{{.State.Status}}')" = running ] ||
@@ -79,18 +81,20 @@ start_once() { # variant volume
     sleep 0.01
   done
   t1=$(date +%s%N)
-  podman stop -t 10 bench >/dev/null
-  podman rm -f bench >/dev/null
+  # Fly's script cannot be stopped gracefully (node as PID 1 ignores
+  # SIGTERM); only the boot that makes the backup needs a clean stop.
+  if [ "${3:-}" = graceful ]; then podman stop -t 10 bench >/dev/null; fi
+  podman rm -f -t 0 bench >/dev/null
   echo $(( (t1 - t0) / 1000000 ))
 }
 cleanup "podman rm -f -t 0 bench >/dev/null 2>&1"
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
 # A backup in the bucket to restore from, made by the first boot.
-start_once dbsetup "$T/first" >/dev/null
+case " $cases " in *" restore "*) start_once dbsetup "$T/first" graceful >/dev/null ;; esac
 
 declare -A result
-for case in restart restore; do
+for case in $cases; do
   for v in "${order[@]}"; do
     : >"$T/$case-$v.ms"
     if [ "$case" = restart ]; then
@@ -106,13 +110,14 @@ for case in restart restore; do
     done
   done
   for v in "${order[@]}"; do
+    echo "$case $v: $(tr '\n' ' ' <"$T/$case-$v.ms")" >&2
     result[$case-$v]=$(median <"$T/$case-$v.ms")
   done
 done
 
 echo "container start → first HTTP 200 (median of $runs, ms)"
 printf '%-9s %10s %10s %22s %14s\n' case fly dbsetup dbsetup-same-migrate "fly/dbsetup"
-for case in restart restore; do
+for case in $cases; do
   f=${result[$case-fly]} d=${result[$case-dbsetup]} s=${result[$case-dbsetup-same-migrate]}
   printf '%-9s %10s %10s %22s %14s\n' "$case" "$f" "$d" "$s" \
     "$(awk -v f="$f" -v d="$d" 'BEGIN { printf "%.2fx", f / d }')"
