@@ -45,6 +45,7 @@ assert_eq '[{"id":1,"title":"hello from the seed"},{"id":2,"title":"write-1"}]' 
   "$(curl -sf "http://127.0.0.1:$CT_PORT/")" "new volume: restored rows"
 log=$(ct_logs boot2)
 assert_not_contains "$log" "seed: inserted" "new volume: not re-seeded"
+grep -qi "restor" "$log" || { cat "$log" >&2; fail "new volume: the log does not mention the restore"; }
 ok "new empty volume: restored from the bucket, not re-seeded"
 
 # 3. Fly's kill signal.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ctest-labels: container
-# ctest-timeout: 600
+# ctest-timeout: 900
 # The app crashes (exit 3): the container exits 3, and litestream's final
 # sync has run. litestream.yml is replaced by one with a one-minute sync
 # interval, so a write that reaches the bucket can only come from that

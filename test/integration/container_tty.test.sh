@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ctest-labels: container
-# ctest-timeout: 600
+# ctest-timeout: 900
 # `podman run -it` in a real terminal (tmux), Ctrl-C: the app gets SIGINT
 # and the container exits 130.
 . "$(dirname "$0")/lib.sh"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ctest-labels: container
-# ctest-timeout: 600
+# ctest-timeout: 900
 # Bucket server down and an empty volume: the container exits 69 quickly,
 # leaves no database on the volume and never starts the app (never a fresh
 # DB over an unreachable backup). Server back: the next start restores.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ctest-labels: container
-# ctest-timeout: 600
+# ctest-timeout: 900
 # dbsetup --user with a non-root user: the app runs as that uid, and the
 # database files on the volume belong to it.
 . "$(dirname "$0")/lib.sh"
