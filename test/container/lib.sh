@@ -1,14 +1,14 @@
+# shellcheck shell=bash disable=SC2034
 # Helpers for the container tests and benchmark; source after
 # test/integration/lib.sh. Builds (once, under a lock, with podman's layer
 # cache) the images from the current source:
 #   $CT_IMAGE     the example app with dbsetup as ENTRYPOINT
-#   $CT_BASE ...  the local base images from scripts/container-setup.sh
+#   $CT_BASE, $CT_NODE, $CT_LITESTREAM  the local base images
 # and starts the patched s3rver on the host's loopback for containers run
 # with --network host.
 export CONTAINERS_CONF=$DBS_SRC/test/container/containers.conf
 CT_STATE=${DBS_CONTAINER_STATE:-/var/cache/dbsetup-container}
 CT_IMAGE=localhost/dbsetup-example:test
-CT_BIN_IMAGE=localhost/dbsetup-bin:test
 CT_S3_KEY=S3RVER CT_S3_SECRET=S3RVER
 _ct_containers=()
 
@@ -17,7 +17,9 @@ _ct_containers=()
 ct_images() {
   DBS_PEERS=$DBS_PEERS bash "$DBS_SRC/scripts/container-setup.sh" --example \
     >"$T/container-setup.log" 2>&1 || { cat "$T/container-setup.log" >&2; fail "building the container images"; }
+  # shellcheck disable=SC1091
   . "$CT_STATE/images.env"
+  # shellcheck disable=SC2154
   CT_BASE=$base CT_NODE=$node CT_LITESTREAM=$litestream
 }
 
