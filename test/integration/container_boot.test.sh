@@ -11,6 +11,15 @@
 ct_images
 ct_s3_start
 
+# The image's dbsetup: static where Debian ships archives, nothing missing.
+podman run --rm --entrypoint ldd "$CT_IMAGE" /usr/local/bin/dbsetup >"$T/ldd.txt" 2>&1 ||
+  { cat "$T/ldd.txt" >&2; fail "ldd dbsetup in the image"; }
+assert_not_contains "$T/ldd.txt" "not found" "runtime packages: a library is missing"
+for lib in libuv libyaml libsqlite3 liblz4 libexpat; do
+  assert_not_contains "$T/ldd.txt" "$lib" "static link: $lib is dynamic"
+done
+ok "dbsetup in the image: $(grep -c '=>' "$T/ldd.txt") shared libraries, none missing"
+
 # 1. First boot.
 ct_run boot1 "$T/vol1" "$CT_IMAGE"
 ct_wait_http boot1
