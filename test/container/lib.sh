@@ -9,7 +9,7 @@
 export CONTAINERS_CONF=$DBS_SRC/test/container/containers.conf
 CT_STATE=${DBS_CONTAINER_STATE:-/var/cache/dbsetup-container}
 CT_IMAGE=localhost/dbsetup-example:test
-CT_S3_KEY=S3RVER CT_S3_SECRET=S3RVER
+CT_S3_KEY=AKIADBSCONTAINER0001 CT_S3_SECRET=dbs-container-secret/Key+0123456789
 _ct_containers=()
 
 # Builds (or finds cached) every image; scripts/container-setup.sh holds a
@@ -32,7 +32,9 @@ ct_free_port() {
   done
 }
 
-# Starts the patched s3rver (scripts/peers.sh installs it) with a bucket;
+# Starts the patched s3rver (test/tools/s3rver/setup-peer.sh, run by
+# scripts/peers.sh) with a bucket, on a fixed port and directory so that it
+# can be stopped and brought back (lib_s3.sh's s3_start picks new ones);
 # sets CT_S3_PORT, CT_S3_DIR, CT_BUCKET. Call again after ct_s3_stop to
 # bring the same server back.
 ct_s3_start() {
@@ -40,9 +42,12 @@ ct_s3_start() {
   CT_S3_DIR=${CT_S3_DIR:-$T/s3}
   CT_S3_PORT=${CT_S3_PORT:-$(ct_free_port)}
   mkdir -p "$CT_S3_DIR"
-  local bin=$DBS_PEERS/s3rver/node_modules/s3rver/bin/s3rver.js
-  [ -f "$bin" ] || fail "no patched s3rver in $DBS_PEERS (run scripts/peers.sh)"
-  node "$bin" -d "$CT_S3_DIR" -a 127.0.0.1 -p "$CT_S3_PORT" \
+  local s3rver=$DBS_PEERS/s3rver/node_modules/s3rver
+  [ -f "$s3rver/lib/middleware/dbs-sigv4-verify.js" ] ||
+    fail "no patched s3rver in $DBS_PEERS (run scripts/peers.sh)"
+  # The patched server verifies SigV4 with these credentials.
+  DBS_S3RVER_ACCESS_KEY_ID=$CT_S3_KEY DBS_S3RVER_SECRET_ACCESS_KEY=$CT_S3_SECRET \
+    node "$s3rver/bin/s3rver.js" -d "$CT_S3_DIR" -a 127.0.0.1 -p "$CT_S3_PORT" \
     --configure-bucket "$CT_BUCKET" >>"$T/s3rver.log" 2>&1 &
   CT_S3_PID=$!
   cleanup "kill $CT_S3_PID 2>/dev/null"
