@@ -96,6 +96,14 @@ ct_wait_http() { # name [seconds]
   fi
 }
 
+# Waits for litestream's first upload. litestream 0.3.13 opens the database
+# only at its first monitor tick (1 s after start), and when it is stopped
+# before that it uploads nothing at all, not even on shutdown.
+_ct_synced() { podman logs "$1" 2>&1 | grep -q "snapshot written"; }
+ct_wait_synced() { # name
+  wait_for 30 _ct_synced "$1" || { podman logs "$1" >&2; fail "$1: litestream never synced"; }
+}
+
 # Blocks until the container has exited; prints its exit code.
 ct_wait_exit() { # name [seconds]
   timeout "${2:-60}" podman wait "$1" >/dev/null 2>&1 || true

@@ -23,6 +23,7 @@ ok "dbsetup in the image: $(grep -c '=>' "$T/ldd.txt") shared libraries, none mi
 # 1. First boot.
 ct_run boot1 "$T/vol1" "$CT_IMAGE"
 ct_wait_http boot1
+ct_wait_synced boot1
 curl -sf "http://127.0.0.1:$CT_PORT/" >"$T/get1.json"
 assert_eq '[{"id":1,"title":"hello from the seed"}]' "$(cat "$T/get1.json")" "first boot: seeded once"
 assert_eq 201 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$CT_PORT/posts?title=write-1")" \
@@ -50,6 +51,7 @@ ok "the write is in the bucket (restored with litestream elsewhere)"
 # 2. New container, new empty volume: restored, not re-seeded.
 ct_run boot2 "$T/vol2" "$CT_IMAGE"
 ct_wait_http boot2
+ct_wait_synced boot2
 assert_eq '[{"id":1,"title":"hello from the seed"},{"id":2,"title":"write-1"}]' \
   "$(curl -sf "http://127.0.0.1:$CT_PORT/")" "new volume: restored rows"
 log=$(ct_logs boot2)

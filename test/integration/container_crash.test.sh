@@ -16,7 +16,7 @@ assert_contains "$T/litestream.yml" "sync-interval: 1m" "test config"
 
 ct_run crash "$T/vol" -v "$T/litestream.yml:/app/litestream.yml:ro" "$CT_IMAGE"
 ct_wait_http crash
-sleep 1 # past litestream's first sync of the fresh database
+ct_wait_synced crash
 curl -sf -X POST "http://127.0.0.1:$CT_PORT/posts?title=just-before-crash" >/dev/null
 curl -s -X POST "http://127.0.0.1:$CT_PORT/crash" >/dev/null || true
 code=$(ct_wait_exit crash 30)

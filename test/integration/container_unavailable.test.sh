@@ -12,6 +12,7 @@ ct_s3_start
 # A backup to restore later: one boot that writes and stops.
 ct_run seed "$T/vol-a" "$CT_IMAGE"
 ct_wait_http seed
+ct_wait_synced seed
 curl -sf -X POST "http://127.0.0.1:$CT_PORT/posts?title=before-outage" >/dev/null
 podman stop -t 10 seed >/dev/null
 code=$(ct_wait_exit seed)
