@@ -70,6 +70,7 @@ order=(fly dbsetup dbsetup-same-migrate)
 start_once() { # variant volume [graceful]
   local port t0 t1
   port=$(ct_free_port)
+  mkdir -p "$2"
   t0=$(date +%s%N)
   # shellcheck disable=SC2046
   podman run -d --name bench --network host -v "$2:/data" -e PORT="$port" $(ct_s3_env) ${CT_RUN_OPTS:-} \
@@ -83,7 +84,7 @@ start_once() { # variant volume [graceful]
   t1=$(date +%s%N)
   # Fly's script cannot be stopped gracefully (node as PID 1 ignores
   # SIGTERM); only the boot that makes the backup needs a clean stop.
-  if [ "${3:-}" = graceful ]; then podman stop -t 10 bench >/dev/null; fi
+  if [ "${3:-}" = graceful ]; then ct_wait_synced bench; podman stop -t 10 bench >/dev/null; fi
   podman rm -f -t 0 bench >/dev/null
   echo $(( (t1 - t0) / 1000000 ))
 }
