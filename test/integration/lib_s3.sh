@@ -1,0 +1,56 @@
+# S3 helpers for integration tests; source after lib.sh:
+#   . "$(dirname "$0")/lib_s3.sh"
+# s3_start [BUCKET]: starts the patched s3rver ($DBS_PEERS/s3rver, see
+# test/tools/s3rver) on a free port of 127.0.0.1 with a fresh directory and
+# BUCKET (default "dbs"), waits until it answers, registers s3_stop. Sets
+# S3_PORT S3_ENDPOINT S3_BUCKET S3_DIR S3_LOG and the credentials the server
+# accepts, S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY (override them before the
+# call). Server knobs from the environment: DBS_S3RVER_REGION,
+# DBS_S3RVER_SESSION_TOKEN (see test/tools/s3rver/sigv4-verify.js).
+S3RVER_JS=$DBS_PEERS/s3rver/node_modules/s3rver/bin/s3rver.js
+s3_start() {
+  [ -f "$DBS_PEERS/s3rver/node_modules/s3rver/lib/middleware/dbs-sigv4-verify.js" ] ||
+    fail "patched s3rver missing: run scripts/peers.sh (DBS_PEERS=$DBS_PEERS)"
+  S3_BUCKET=${1:-dbs}
+  S3_DIR=$(mktemp -d "$T/s3rver.XXXXXX")
+  S3_LOG=$S3_DIR/log
+  : "${S3_ACCESS_KEY_ID:=AKIADBSTESTKEY000001}"
+  : "${S3_SECRET_ACCESS_KEY:=dbs-test-secret/Key+0123456789abcdefABCDEF}"
+  DBS_S3RVER_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID \
+    DBS_S3RVER_SECRET_ACCESS_KEY=$S3_SECRET_ACCESS_KEY \
+    node "$S3RVER_JS" -d "$S3_DIR/data" -a 127.0.0.1 -p 0 \
+    --configure-bucket "$S3_BUCKET" >"$S3_LOG" 2>&1 &
+  S3_PID=$!
+  cleanup s3_stop
+  wait_for 20 grep -q "S3rver listening on" "$S3_LOG" ||
+    { cat "$S3_LOG" >&2; fail "s3rver did not start"; }
+  S3_PORT=$(sed -n 's/.*S3rver listening on [0-9.]*:\([0-9][0-9]*\).*/\1/p' "$S3_LOG")
+  S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+}
+s3_stop() {
+  if [ -n "${S3_PID:-}" ]; then
+    kill "$S3_PID" 2>/dev/null || true
+    wait "$S3_PID" 2>/dev/null || true
+    S3_PID=
+  fi
+}
+# Writes a litestream.yml replicating DB to the s3rver bucket under PATH.
+# s3_litestream_yml FILE DB PATH [extra replica lines]
+s3_litestream_yml() {
+  cat >"$1" <<YML
+dbs:
+  - path: $2
+    monitor-interval: 100ms
+    checkpoint-interval: 1s
+    replicas:
+      - type: s3
+        bucket: $S3_BUCKET
+        path: $3
+        endpoint: $S3_ENDPOINT
+        region: ${4:-us-east-1}
+        force-path-style: true
+        sync-interval: 100ms
+        access-key-id: $S3_ACCESS_KEY_ID
+        secret-access-key: $S3_SECRET_ACCESS_KEY
+YML
+}
