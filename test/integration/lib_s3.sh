@@ -54,3 +54,37 @@ dbs:
         secret-access-key: $S3_SECRET_ACCESS_KEY
 YML
 }
+# fp_start [--port P] [--fault SPEC]...: starts test/tools/faultproxy in
+# front of the running s3rver (stopping an earlier proxy first). Sets
+# FP_PORT FP_ENDPOINT FP_LOG; registers fp_stop.
+fp_start() {
+  fp_stop
+  FP_LOG=$(mktemp "$T/faultproxy.XXXXXX")
+  node "$DBS_SRC/test/tools/faultproxy/faultproxy.js" --upstream "127.0.0.1:$S3_PORT" "$@" \
+    >"$FP_LOG" 2>&1 &
+  FP_PID=$!
+  [ -n "${_fp_cleanup:-}" ] || { cleanup fp_stop; _fp_cleanup=1; }
+  wait_for 10 grep -q "faultproxy listening on" "$FP_LOG" ||
+    { cat "$FP_LOG" >&2; fail "faultproxy did not start"; }
+  FP_PORT=$(sed -n 's/^faultproxy listening on \([0-9]*\)$/\1/p' "$FP_LOG")
+  FP_ENDPOINT=http://127.0.0.1:$FP_PORT
+}
+fp_stop() {
+  if [ -n "${FP_PID:-}" ]; then
+    kill "$FP_PID" 2>/dev/null || true
+    wait "$FP_PID" 2>/dev/null || true
+    FP_PID=
+  fi
+}
+# free_port: prints a TCP port of 127.0.0.1 that was free a moment ago.
+free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+# s3_put_file KEY FILE: places FILE in the bucket as object KEY, by writing
+# it into s3rver's store directly (for storage tests that need objects
+# litestream would not make, such as a large one).
+s3_put_file() {
+  local dst=$S3_DIR/data/$S3_BUCKET/$1._S3rver_object
+  mkdir -p "$(dirname "$dst")"
+  cp "$2" "$dst"
+}
