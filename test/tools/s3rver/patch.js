@@ -3,8 +3,9 @@
 // run starts again from the pristine *.dbs-orig copies):
 //  1. delimiter listings below a prefix return CommonPrefixes, and keys are
 //     listed in full byte order so that marker pagination loses nothing;
-//  2. the SigV2 string to sign uses the request's own path, so bucket-level
-//     requests (GET /bucket/) match what clients sign ("/bucket/");
+//  2. the SigV2 string to sign has the Date header (it was left empty for
+//     the Authorization-header form) and the request's own path, so
+//     bucket-level requests (GET /bucket/) match what clients sign;
 //  3. SigV4 signatures are recomputed and enforced (sigv4-verify.js);
 //     a mismatch is 403 SignatureDoesNotMatch.
 // Usage: node patch.js DIR/node_modules/s3rver
@@ -99,6 +100,15 @@ if (process.env.DBS_S3RVER_ACCESS_KEY_ID) {
       .map(s => { try { return decodeURIComponent(s); } catch (e) { return s; } })
       .join('/');
 `,
+  ],
+  [
+    `      const result = parseHeader(ctx.headers);
+      ({ signature, signatureProvided } = result);`,
+    `      const result = parseHeader(ctx.headers);
+      ({ signature, signatureProvided } = result);
+      // dbs patch: SigV2's Date line (empty when x-amz-date is sent).
+      canonicalRequest.timestamp =
+        'x-amz-date' in ctx.headers ? '' : ctx.get('Date');`,
   ],
   [
     `      // Signature version 4 calculation is unimplemeneted
