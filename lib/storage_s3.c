@@ -468,6 +468,7 @@ enum outcome { OUT_OK, OUT_RETRY, OUT_FAIL };
 struct request {
   const char* op;   /* "list", "get", "GetBucketLocation" for messages */
   const char* key;  /* object key or NULL for bucket requests */
+  const char* what; /* for messages: the key, or the listed prefix */
   const struct dbs_sigv4_pair* query;
   size_t nquery;
   const char* region;     /* signing region */
@@ -488,10 +489,7 @@ static int classify_http(struct s3* s, const struct request* rq,
   const char* code = e.code[0] ? e.code : "";
   long st = x->status;
   char obj[600];
-  if (rq->key)
-    snprintf(obj, sizeof(obj), "s3://%s/%s", s->bucket, rq->key);
-  else
-    snprintf(obj, sizeof(obj), "s3://%s", s->bucket);
+  fmt(obj, sizeof(obj), "s3://%s/%s", s->bucket, rq->what ? rq->what : "");
   char base[900];
   fmt(base, sizeof(base), "%s %s at %s: HTTP %ld%s%s%s%s", rq->op, obj,
            where(s), st, code[0] ? " " : "", code, e.message[0] ? ": " : "",
@@ -532,7 +530,8 @@ static int classify_http(struct s3* s, const struct request* rq,
   } else if (strcmp(code, "InvalidToken") == 0 ||
              strcmp(code, "ExpiredToken") == 0 ||
              strcmp(code, "TokenRefreshRequired") == 0) {
-    hint = "check AWS_SESSION_TOKEN (expired or not for these credentials)";
+    hint = "check AWS_SESSION_TOKEN: it expired or belongs to other "
+           "credentials";
   } else if (strcmp(code, "RequestTimeTooSkewed") == 0) {
     hint = "this machine's clock is wrong; fix the time (NTP)";
   } else if (strcmp(code, "AuthorizationHeaderMalformed") == 0 ||
@@ -557,8 +556,8 @@ static int classify_http(struct s3* s, const struct request* rq,
     hint = empty(s->akid)
                ? "no credentials were configured: set "
                  "LITESTREAM_ACCESS_KEY_ID and LITESTREAM_SECRET_ACCESS_KEY"
-               : "the credentials may not read this bucket (they need "
-                 "s3:ListBucket and s3:GetObject)";
+               : "the credentials may not read this bucket: they need "
+                 "s3:ListBucket and s3:GetObject";
   } else if (st == 416) {
     cls = DBS_STORAGE_ECORRUPT;
     hint = "the object is shorter than it was when the download began";
@@ -575,10 +574,7 @@ static int classify_http(struct s3* s, const struct request* rq,
 static int classify_curl(struct s3* s, const struct request* rq, CURLcode cc,
                          const char* detail, enum outcome* out) {
   char obj[600];
-  if (rq->key)
-    snprintf(obj, sizeof(obj), "s3://%s/%s", s->bucket, rq->key);
-  else
-    snprintf(obj, sizeof(obj), "s3://%s", s->bucket);
+  fmt(obj, sizeof(obj), "s3://%s/%s", s->bucket, rq->what ? rq->what : "");
   switch (cc) {
   case CURLE_COULDNT_RESOLVE_HOST:
   case CURLE_COULDNT_RESOLVE_PROXY:
@@ -827,8 +823,8 @@ static int run(struct s3* s, const struct request* rq, struct xfer* x,
     if (teardown)
       teardown(x);
     if (out == OUT_OK && rc == 0 && x->mode == BODY_XML && x->xml_failed) {
-      set_error(s, "%s s3://%s at %s: the answer is not valid XML", rq->op,
-                s->bucket, where(s));
+      set_error(s, "%s s3://%s/%s at %s: the answer is not valid XML",
+                rq->op, s->bucket, rq->what ? rq->what : "", where(s));
       rc = DBS_STORAGE_ECORRUPT;
       out = OUT_FAIL;
     }
@@ -1047,6 +1043,7 @@ static int s3_list(struct dbs_storage* st, const char* prefix, int delimiter,
     if (s->max_keys)
       q[nq++] = (struct dbs_sigv4_pair){"max-keys", maxkeys};
     struct request rq = {.op = "list",
+                         .what = prefix,
                          .query = q,
                          .nquery = nq,
                          .region = region,
@@ -1135,6 +1132,7 @@ static int s3_get(struct dbs_storage* st, const char* key,
     goto fail;
   struct request rq = {.op = "get",
                        .key = key,
+                       .what = key,
                        .region = region,
                        .host = host,
                        .path = path,

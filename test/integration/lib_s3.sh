@@ -6,7 +6,10 @@
 # S3_PORT S3_ENDPOINT S3_BUCKET S3_DIR S3_LOG and the credentials the server
 # accepts, S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY (override them before the
 # call). Server knobs from the environment: DBS_S3RVER_REGION,
-# DBS_S3RVER_SESSION_TOKEN (see test/tools/s3rver/sigv4-verify.js).
+# DBS_S3RVER_SESSION_TOKEN, DBS_S3RVER_LOCATION (test/tools/s3rver/).
+# With S3_TLS=1 it serves HTTPS with a fresh self-signed certificate for
+# 127.0.0.1, s3.amazonaws.com and *.s3[.REGION].amazonaws.com; S3_CA is
+# the certificate to trust.
 S3RVER_JS=$DBS_PEERS/s3rver/node_modules/s3rver/bin/s3rver.js
 s3_start() {
   [ -f "$DBS_PEERS/s3rver/node_modules/s3rver/lib/middleware/dbs-sigv4-verify.js" ] ||
@@ -16,16 +19,25 @@ s3_start() {
   S3_LOG=$S3_DIR/log
   : "${S3_ACCESS_KEY_ID:=AKIADBSTESTKEY000001}"
   : "${S3_SECRET_ACCESS_KEY:=dbs-test-secret/Key+0123456789abcdefABCDEF}"
+  local tls=() scheme=http
+  if [ "${S3_TLS:-0}" = 1 ]; then
+    S3_CA=$S3_DIR/cert.pem
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=s3.amazonaws.com \
+      -addext "subjectAltName=IP:127.0.0.1,DNS:s3.amazonaws.com,DNS:*.s3.amazonaws.com,DNS:*.s3.eu-west-1.amazonaws.com,DNS:s3.eu-west-1.amazonaws.com" \
+      -keyout "$S3_DIR/key.pem" -out "$S3_CA" 2>/dev/null || fail "openssl req failed"
+    tls=(--key "$S3_DIR/key.pem" --cert "$S3_CA")
+    scheme=https
+  fi
   DBS_S3RVER_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID \
     DBS_S3RVER_SECRET_ACCESS_KEY=$S3_SECRET_ACCESS_KEY \
-    node "$S3RVER_JS" -d "$S3_DIR/data" -a 127.0.0.1 -p 0 \
+    node "$S3RVER_JS" -d "$S3_DIR/data" -a 127.0.0.1 -p 0 "${tls[@]}" \
     --configure-bucket "$S3_BUCKET" >"$S3_LOG" 2>&1 &
   S3_PID=$!
   cleanup s3_stop
   wait_for 20 grep -q "S3rver listening on" "$S3_LOG" ||
     { cat "$S3_LOG" >&2; fail "s3rver did not start"; }
   S3_PORT=$(sed -n 's/.*S3rver listening on [0-9.]*:\([0-9][0-9]*\).*/\1/p' "$S3_LOG")
-  S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+  S3_ENDPOINT=$scheme://127.0.0.1:$S3_PORT
 }
 s3_stop() {
   if [ -n "${S3_PID:-}" ]; then

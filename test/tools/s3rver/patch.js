@@ -7,7 +7,9 @@
 //     the Authorization-header form) and the request's own path, so
 //     bucket-level requests (GET /bucket/) match what clients sign;
 //  3. SigV4 signatures are recomputed and enforced (sigv4-verify.js);
-//     a mismatch is 403 SignatureDoesNotMatch.
+//     a mismatch is 403 SignatureDoesNotMatch;
+//  4. GetBucketLocation answers $DBS_S3RVER_LOCATION when it is set (a
+//     test knob: s3rver always answered us-east-1).
 // Usage: node patch.js DIR/node_modules/s3rver
 const fs = require('fs');
 const path = require('path');
@@ -122,6 +124,25 @@ if (process.env.DBS_S3RVER_ACCESS_KEY_ID) {
       stringToSign = v4.stringToSign;
       if (v4.ok) ctx.state.account = account;
       else ctx.logger.error('SigV4 mismatch; canonical request:\\n%s', v4.canonicalRequest);`,
+  ],
+]);
+// 4. Bucket location knob.
+patchFile('lib/controllers/bucket.js', [
+  [
+    `  ctx.body = {
+    LocationConstraint: {
+      '@': { xmlns: 'http://doc.s3.amazonaws.com/2006-03-01/' },
+    },
+  };`,
+    `  ctx.body = {
+    LocationConstraint: {
+      '@': { xmlns: 'http://doc.s3.amazonaws.com/2006-03-01/' },
+      // dbs patch: a test knob for the bucket's region.
+      ...(process.env.DBS_S3RVER_LOCATION
+        ? { '#text': process.env.DBS_S3RVER_LOCATION }
+        : {}),
+    },
+  };`,
   ],
 ]);
 console.log('s3rver patched');

@@ -7,6 +7,7 @@
 // Test knobs (environment of the s3rver process):
 //   DBS_S3RVER_ACCESS_KEY_ID / DBS_S3RVER_SECRET_ACCESS_KEY  extra key pair
 //   DBS_S3RVER_REGION         reject credential scopes for another region
+//                             (except for GetBucketLocation)
 //   DBS_S3RVER_SESSION_TOKEN  require this signed x-amz-security-token
 const { createHash, createHmac } = require('crypto');
 
@@ -92,7 +93,9 @@ function verify(req, secret) {
   }
   const [, date, region, service] = scope;
   const wantRegion = process.env.DBS_S3RVER_REGION;
-  if (wantRegion && region !== wantRegion) {
+  // GetBucketLocation is answered from any region, as AWS does.
+  const isLocation = /(^|&)location(=|&|$)/.test(rawQuery);
+  if (wantRegion && region !== wantRegion && !isLocation) {
     return { ok: false, error: ['AuthorizationHeaderMalformed',
       `The authorization header is malformed; the region '${region}' is wrong; expecting '${wantRegion}'`] };
   }
