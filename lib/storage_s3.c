@@ -321,6 +321,7 @@ struct xfer {
   bool etag_changed;
   bool resuming; /* this attempt asked for a Range */
   char request_id[128];
+  char bucket_region[64]; /* x-amz-bucket-region, on redirects */
   long retry_after_s;
   int64_t content_length;
   char content_range[128];
@@ -340,6 +341,7 @@ static size_t on_header(char* buf, size_t size, size_t n, void* ud) {
   if (strncmp(line, "HTTP/", 5) == 0) { /* a new response (after 100...) */
     x->status_known = false;
     x->resp_etag[0] = x->request_id[0] = x->content_range[0] = '\0';
+    x->bucket_region[0] = '\0';
     x->retry_after_s = -1;
     x->content_length = -1;
     return len;
@@ -355,6 +357,8 @@ static size_t on_header(char* buf, size_t size, size_t n, void* ud) {
     snprintf(x->resp_etag, sizeof(x->resp_etag), "%s", v);
   else if (strcasecmp(line, "x-amz-request-id") == 0)
     snprintf(x->request_id, sizeof(x->request_id), "%s", v);
+  else if (strcasecmp(line, "x-amz-bucket-region") == 0)
+    snprintf(x->bucket_region, sizeof(x->bucket_region), "%s", v);
   else if (strcasecmp(line, "retry-after") == 0)
     x->retry_after_s = strtol(v, NULL, 10);
   else if (strcasecmp(line, "content-length") == 0)
@@ -486,6 +490,8 @@ static int classify_http(struct s3* s, const struct request* rq,
   struct xml_ctx e = {.kind = XML_ERROR};
   if (x->errlen > 0)
     (void)xml_parse_all(&e, x->errbody, x->errlen);
+  if (e.region[0] == '\0')
+    copy_cut(e.region, sizeof(e.region), x->bucket_region);
   const char* code = e.code[0] ? e.code : "";
   long st = x->status;
   char obj[600];
@@ -722,7 +728,9 @@ static int attempt(struct s3* s, const struct request* rq, struct xfer* x,
     connect_ms = MAX_CONNECT_MS;
   long stall_s = (long)((s->stall_ms + 999) / 1000);
 
+  curl_easy_reset(h); /* keeps its connections, drops old options */
   curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 128L * 1024);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
   curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
@@ -751,10 +759,7 @@ static int attempt(struct s3* s, const struct request* rq, struct xfer* x,
   CURLcode cc = curl_easy_perform(h);
   if (!x->status_known)
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &x->status);
-  /* Drop per-request options that point at this frame. */
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-  curl_easy_setopt(h, CURLOPT_CONNECT_TO, NULL);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+  curl_easy_reset(h); /* nothing may point at this frame later */
 
   if (x->sink_rc != 0) {
     rc = x->sink_rc;

@@ -49,7 +49,7 @@ gen=$(awk '/^P /{print $2}' "$T/gens")
 [ -n "$gen" ] || fail "no generation listed"
 run probe list "$gen" >"$T/objs" 2>"$T/err"
 assert_eq 0 "$rc" "our list of the generation"
-grep -q "^F ${gen}snapshots/00000000.snapshot.lz4 [0-9]" "$T/objs" || fail "snapshot not listed"
+grep -Eq "^F ${gen}snapshots/[0-9a-f]{8}\.snapshot\.lz4 [0-9]+ [0-9]+$" "$T/objs" || fail "snapshot not listed"
 snap=$(awk '/snapshot.lz4/{print $2; exit}' "$T/objs")
 run probe get "$snap" "$T/snap.lz4" 2>"$T/err"
 assert_eq 0 "$rc" "our get"
