@@ -6,10 +6,17 @@
 #include "config.h"
 #include "exitcode.h"
 #include "log.h"
+#include "restore_cli.h"
 #include "supervise.h"
 
 int main(int argc, char **argv) {
   struct dbs_config cfg;
+
+  /* Subcommands (the lead reconciles this dispatch). */
+  if (argc > 1 && strcmp(argv[1], "restore") == 0)
+    return dbs_restore_cli_main(argc - 1, argv + 1);
+  if (argc > 1 && strcmp(argv[1], "generations") == 0)
+    return dbs_restore_cli_generations(argc - 1, argv + 1);
 
   if (dbs_supervise_init() != 0)
     dbs_fatal(DBS_EXIT_SOFTWARE, "cannot initialise supervision");

@@ -6,44 +6,68 @@
 #define DBS_DISCOVER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "config.h"
 #include "litestream_config.h"
 
 enum dbs_db_source {
-  DBS_DB_NONE = 0,      /* nothing found: dbsetup stays a plain init */
-  DBS_DB_OPTION,        /* --db / DBSETUP_DB */
-  DBS_DB_DATABASE_URL,  /* DATABASE_URL=file:... */
-  DBS_DB_PRISMA,        /* the Prisma schema's sqlite datasource */
-  DBS_DB_LITESTREAM,    /* litestream.yml's single dbs entry */
+  DBS_DB_NONE = 0,     /* nothing found: dbsetup stays a plain init */
+  DBS_DB_OPTION,       /* --db / DBSETUP_DB */
+  DBS_DB_DATABASE_URL, /* DATABASE_URL=file:... (or sqlite:...) */
+  DBS_DB_PRISMA,       /* the Prisma schema's sqlite datasource */
+  DBS_DB_LITESTREAM,   /* litestream.yml's single dbs entry */
 };
 
 /* Everything owned by the struct; free with dbs_discover_free. */
 struct dbs_discovery {
   enum dbs_db_source source;
-  char *db_path;         /* absolute path the app opens, or NULL */
-  char *schema_path;     /* absolute Prisma schema path, or NULL */
-  char *provider;        /* datasource provider ("sqlite", "postgresql"...) */
-  char *migrations_dir;  /* absolute <schema dir>/migrations if it exists */
-  char *seed;            /* package.json prisma.seed, or NULL */
-  /* url = env("X") with X unset: dbsetup sets X=file:<volume>/sqlite.db for
-   * every child. Both NULL otherwise. */
-  char *set_env_name;
-  char *set_env_value;
+  char* db_path;        /* absolute path the app opens, or NULL */
+  char* schema_path;    /* absolute Prisma schema path (file or folder) */
+  char* provider;       /* datasource provider ("sqlite", "postgresql"...) */
+  char* datasource;     /* "<schema file>:<line>" of the datasource block */
+  char* url_env;        /* X when the datasource says url = env("X") */
+  char* migrations_dir; /* absolute: --prisma-migrations, or
+                           <schema dir>/migrations if that exists */
+  char* seed;           /* package.json prisma.seed when cfg->seed is NULL */
+  /* The schema reads url = env("X") and X is unset or empty: every child
+   * must get X=set_env_value (the caller does the setenv). The value is
+   * file:<db_path> when --db/litestream.yml named the DB, else
+   * file:<volume>/sqlite.db (Fly's name). Both NULL otherwise. */
+  char* set_env_name;
+  char* set_env_value;
 };
 
 /*
- * Runs discovery in the documented order (--db, DATABASE_URL, Prisma
- * schema, litestream.yml's single entry). ls may be NULL. Relative paths
- * resolve against the working directory (--db, DATABASE_URL) or the schema
- * file's directory (Prisma url). Returns 0 (also when nothing is found:
- * source DBS_DB_NONE), or -EINVAL after writing a message that names the
- * file, the problem and the fix into err (exit DBS_EXIT_CONFIG).
+ * Runs discovery in the documented order (--db, DATABASE_URL, the Prisma
+ * schema's sqlite datasource, litestream.yml's single entry); the schema,
+ * its migrations folder and package.json's prisma.seed are read whatever
+ * names the DB. ls may be NULL.
+ *
+ * Paths: --db against the working directory; a relative DATABASE_URL
+ * against the directory of the schema file whose datasource reads
+ * env("DATABASE_URL") (Prisma resolves env URLs like literal ones), else
+ * the working directory; a schema url (literal or env) against the
+ * directory of the schema file holding the datasource. "file:" or
+ * "sqlite:" is stripped and the query string cut. Paths are made
+ * absolute and cleaned lexically; symlinks are not resolved.
+ *
+ * A non-sqlite provider means no database (source DBS_DB_NONE unless
+ * --db or DATABASE_URL named one; logged at info level).
+ *
+ * Returns 0 (also when nothing is found: source DBS_DB_NONE), -ENOMEM, or
+ * -EINVAL after writing a message that names the file (and line), the
+ * problem and the fix into err (exit DBS_EXIT_CONFIG). On error *out holds
+ * nothing. The caller frees *out with dbs_discover_free.
  */
-int dbs_discover(const struct dbs_config *cfg,
-                 const struct dbs_litestream_config *ls,
-                 struct dbs_discovery *out, char *err, size_t errlen);
+int dbs_discover(const struct dbs_config* cfg,
+                 const struct dbs_litestream_config* ls,
+                 struct dbs_discovery* out, char* err, size_t errlen);
 
-void dbs_discover_free(struct dbs_discovery *d);
+/* Frees every string of d and zeroes it. d may be NULL. */
+void dbs_discover_free(struct dbs_discovery* d);
+
+/* "--db", "DATABASE_URL", "the Prisma schema", "litestream.yml", "none". */
+const char* dbs_discover_source_name(enum dbs_db_source source);
 
 #endif

@@ -8,19 +8,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "log.h"
 
-/* Parses a decimal id; returns 0 or -EINVAL. */
+/*
+ * Parses a decimal id. Returns 0; -EINVAL when s is not a number (so it is
+ * a name); -ERANGE for a number that is no valid id (-1 is "no change" to
+ * setuid, so 2^32-1 is refused too).
+ */
 static int parse_id(const char *s, unsigned long *out) {
   char *end;
   if (*s < '0' || *s > '9')
     return -EINVAL;
   errno = 0;
   unsigned long v = strtoul(s, &end, 10);
-  if (errno != 0 || *end != '\0' || v >= (unsigned long)UINT_MAX)
+  if (*end != '\0')
     return -EINVAL;
+  if (errno != 0 || v >= (unsigned long)UINT_MAX)
+    return -ERANGE;
   *out = v;
   return 0;
 }
@@ -33,24 +40,30 @@ int dbs_privdrop_resolve(const char *spec, struct dbs_creds *out) {
 
   memset(out, 0, sizeof(*out));
   if (spec == NULL || *spec == '\0' || strlen(spec) >= sizeof(user))
-    return -EINVAL;
+    goto malformed;
   strcpy(user, spec);
   char *colon = strchr(user, ':');
   if (colon != NULL) {
     *colon = '\0';
     group = colon + 1;
-    if (*group == '\0' || *user == '\0')
-      return -EINVAL;
+    if (*group == '\0' || *user == '\0' || strchr(group, ':') != NULL)
+      goto malformed;
   }
 
-  if (parse_id(user, &id) == 0) {
+  int urc = parse_id(user, &id);
+  unsigned long gid_num = 0;
+  int grc = group != NULL ? parse_id(group, &gid_num) : -EINVAL;
+  if (urc == -ERANGE || grc == -ERANGE)
+    goto malformed;
+  if (urc == 0) {
     out->uid = (uid_t)id;
     pw = getpwuid(out->uid);
   } else {
     pw = getpwnam(user);
     if (pw == NULL) {
       dbs_log_errorx("--user: no user named '%s' in /etc/passwd (use a "
-                     "numeric uid or add the user to the image)", user);
+                     "numeric uid or add the user to the image)",
+                     user);
       return -ENOENT;
     }
     out->uid = pw->pw_uid;
@@ -70,13 +83,14 @@ int dbs_privdrop_resolve(const char *spec, struct dbs_creds *out) {
     goto nomem;
 
   if (group != NULL) {
-    if (parse_id(group, &id) == 0) {
-      out->gid = (gid_t)id;
+    if (grc == 0) {
+      out->gid = (gid_t)gid_num;
     } else {
       struct group *gr = getgrnam(group);
       if (gr == NULL) {
         dbs_log_errorx("--user: no group named '%s' in /etc/group (use a "
-                       "numeric gid)", group);
+                       "numeric gid)",
+                       group);
         dbs_privdrop_free(out);
         return -ENOENT;
       }
@@ -96,7 +110,7 @@ int dbs_privdrop_resolve(const char *spec, struct dbs_creds *out) {
       if (g == NULL)
         goto nomem;
       int got = n;
-      if (getgrouplist(pw->pw_name, out->gid, g, &got) >= 0) {
+      if (getgrouplist(out->name, out->gid, g, &got) >= 0) {
         out->groups = g;
         out->ngroups = (size_t)got;
         break;
@@ -108,6 +122,11 @@ int dbs_privdrop_resolve(const char *spec, struct dbs_creds *out) {
     }
   }
   return 0;
+malformed:
+  dbs_log_errorx("--user '%s': expected USER[:GROUP], names or numeric ids "
+                 "(e.g. --user node or --user 1000:1000)",
+                 spec ? spec : "");
+  return -EINVAL;
 nomem:
   dbs_privdrop_free(out);
   return -ENOMEM;
@@ -124,20 +143,45 @@ int dbs_privdrop_apply(const struct dbs_creds *creds) {
   gid_t one = creds->gid;
   const gid_t *groups = creds->ngroups > 0 ? creds->groups : &one;
   size_t n = creds->ngroups > 0 ? creds->ngroups : 1;
+  /* Not root and already that identity: nothing to drop (setgroups would
+   * fail with EPERM). */
+  if (geteuid() != 0 && getuid() == creds->uid && geteuid() == creds->uid &&
+      getgid() == creds->gid && getegid() == creds->gid)
+    return 0;
   if (setgroups(n, groups) != 0)
     return -errno;
   if (setgid(creds->gid) != 0)
     return -errno;
   if (setuid(creds->uid) != 0)
     return -errno;
+  if (getuid() != creds->uid || geteuid() != creds->uid ||
+      getgid() != creds->gid || getegid() != creds->gid)
+    return -EPERM;
   /* A dropped root must not be able to come back. */
-  if (creds->uid != 0 && (setuid(0) == 0 || geteuid() == 0))
+  if (creds->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+    return -EPERM;
+  if (creds->uid != 0 && creds->gid != 0 && (setgid(0) == 0 || setegid(0) == 0))
     return -EPERM;
   return 0;
 }
 
+int dbs_privdrop_check(const struct dbs_creds *creds) {
+  if (geteuid() == 0)
+    return 0;
+  if (getuid() == creds->uid && getgid() == creds->gid)
+    return 0;
+  dbs_log_errorx("--user %s needs root: dbsetup runs as uid %ld gid %ld and "
+                 "cannot switch to uid %ld gid %ld (start the container as "
+                 "root, or drop --user and set the image's USER instead)",
+                 creds->name ? creds->name : "?", (long)getuid(),
+                 (long)getgid(), (long)creds->uid, (long)creds->gid);
+  return -EPERM;
+}
+
 int dbs_privdrop_check_not_setuid(void) {
-  if (getuid() != geteuid() || getgid() != getegid())
+  /* AT_SECURE also covers file capabilities and setgid. */
+  if (getuid() != geteuid() || getgid() != getegid() ||
+      getauxval(AT_SECURE) != 0)
     return -EPERM;
   return 0;
 }

@@ -16,25 +16,43 @@ struct dbs_creds {
 };
 
 /*
- * Resolves "USER[:GROUP]" (names or numbers). A numeric uid with no passwd
- * entry and no group gets gid = uid, never 0. Returns 0, or -ENOENT for an
- * unknown name (after logging which), -EINVAL for a malformed spec.
+ * Resolves "USER[:GROUP]" (names or numbers; a number is always an id).
+ * The group is the user's passwd group unless GROUP is given; the
+ * supplementary groups are the user's (getgrouplist) when GROUP is absent,
+ * else just GROUP. A numeric uid with no passwd entry and no group gets
+ * gid = uid, never 0, home "/" and no supplementary groups.
+ * Returns 0; -ENOENT for an unknown user or group name; -EINVAL for a
+ * malformed spec ("", ":", "a:", ":g", "a:b:c", an id >= 2^32-1); -ENOMEM.
+ * Logs the error and its fix for -ENOENT and -EINVAL (exit DBS_EXIT_USAGE).
+ * On success the caller owns *out (dbs_privdrop_free); on failure *out
+ * holds nothing.
  */
 int dbs_privdrop_resolve(const char *spec, struct dbs_creds *out);
 
-/* Frees what dbs_privdrop_resolve allocated. */
+/* Frees what dbs_privdrop_resolve allocated; creds is zeroed. */
 void dbs_privdrop_free(struct dbs_creds *creds);
 
 /*
+ * Tells whether this process may switch to creds: it is root, or already
+ * runs as that uid and gid. Returns 0, or -EPERM after logging which ids
+ * and the fix (exit DBS_EXIT_NOPERM).
+ */
+int dbs_privdrop_check(const struct dbs_creds *creds);
+
+/*
  * Switches the calling process to creds: setgroups, setgid, setuid, in that
- * order, and checks that root cannot be regained. Async-signal-safe: meant
- * for a child between fork and exec. Returns 0 or -errno.
+ * order, then checks the real and effective ids and that root (uid 0, and
+ * gid 0 unless creds asks for it) cannot be regained. A non-root process
+ * already running as creds does nothing. Async-signal-safe: meant for a
+ * child between fork and exec (the caller sets HOME from creds->home).
+ * Returns 0 or -errno (-EPERM when a check fails).
  */
 int dbs_privdrop_apply(const struct dbs_creds *creds);
 
 /*
- * Refuses to run installed setuid/setgid (real and effective ids differ).
- * Returns 0 or -EPERM.
+ * Refuses to run installed setuid/setgid or with file capabilities (real
+ * and effective ids differ, or AT_SECURE). Returns 0 or -EPERM; the caller
+ * logs and exits DBS_EXIT_NOPERM.
  */
 int dbs_privdrop_check_not_setuid(void);
 

@@ -21,3 +21,7 @@ void dbs_storage_list_sort(struct dbs_storage_list *list) {
   if (list->n > 1)
     qsort(list->entries, list->n, sizeof(list->entries[0]), entry_cmp);
 }
+
+int64_t dbs_storage_entry_time_ns(const struct dbs_storage_entry *e) {
+  return e->mtime_ns != 0 ? e->mtime_ns : e->mtime_ms * 1000000;
+}

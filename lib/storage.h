@@ -17,6 +17,8 @@ struct dbs_storage_entry {
   char *key;        /* full key; for a common prefix it ends with '/' */
   int64_t size;     /* bytes; -1 for a common prefix */
   int64_t mtime_ms; /* LastModified or file mtime, Unix ms; 0 if unknown */
+  int64_t mtime_ns; /* the same in Unix ns when the backend knows it more
+                       precisely (file mtimes), else 0: use mtime_ms */
   int is_prefix;    /* 1 for a CommonPrefixes entry ("directory") */
 };
 
@@ -71,5 +73,8 @@ void dbs_storage_list_free(struct dbs_storage_list *list);
 
 /* Sorts a listing by key (byte order). */
 void dbs_storage_list_sort(struct dbs_storage_list *list);
+
+/* An entry's timestamp in Unix ns: mtime_ns if set, else mtime_ms * 1e6. */
+int64_t dbs_storage_entry_time_ns(const struct dbs_storage_entry *e);
 
 #endif

@@ -13,53 +13,87 @@ enum dbs_db_state {
 
 /*
  * Computes the target: <volume>/<basename of app_path>, or app_path itself
- * when it is already inside the volume. Creates the volume if missing (with
- * a warning that data will not outlive the container) and warns when it is
- * not a mount point. Returns a malloc'd path (caller frees) or NULL with
- * errno set and a message in err (EACCES/EROFS → exit 73).
+ * when its directory is already inside the volume (both compared after
+ * resolving symlinks; relative paths are taken from the working directory).
+ * The result is absolute and canonical: the volume's realpath, then the
+ * rest. Creates the volume (0755) if missing, warning that data will not
+ * outlive the container, and warns when it is not a mount point. Creates
+ * the target's directory when it lies inside the volume. Checks that the
+ * volume is writable.
+ * Returns a malloc'd path (caller frees) or NULL with errno set and a
+ * message in err: EACCES/EROFS/EPERM (volume not writable or not
+ * creatable), ENOTDIR (volume is not a directory), EINVAL (app_path names
+ * no file), ENOMEM. All of them mean exit DBS_EXIT_CANTCREAT except EINVAL
+ * (a bad --db: DBS_EXIT_USAGE) and ENOMEM (DBS_EXIT_SOFTWARE).
  */
 char *dbs_volume_prepare(const char *volume, const char *app_path, char *err,
                          size_t errlen);
 
 /*
- * Makes app_path a symlink to target: missing → create parents and link;
- * right link → keep; wrong or dangling link → replace atomically; a
- * regular file (and its -wal/-shm) → moved aside to <name>.in-image with a
- * warning naming its size and the fix. No-op when app_path == target.
- * Returns 0 or -errno with a message in err.
+ * Makes app_path a symlink to target (as returned by dbs_volume_prepare):
+ * missing → create parents (0755) and link; right link (same text, or
+ * resolving to the same place, even if dangling) → keep; wrong link →
+ * replaced atomically (a temporary link renamed over it); a regular file
+ * (a database baked into the image) and its -wal/-shm/-journal → renamed
+ * aside to <name>.in-image (then .in-image.1, ... never overwriting; the
+ * sidecars keep SQLite's naming: <name>.in-image-wal) with a warning naming
+ * its size and the fix (.dockerignore). No-op when app_path is the target.
+ * Returns 0 or -errno with a message in err: -EISDIR (a directory is in the
+ * way), -EINVAL (a fifo/socket/device is), -EACCES/-EROFS (cannot create
+ * the link, e.g. a read-only root filesystem).
  */
 int dbs_volume_link(const char *app_path, const char *target, char *err,
                     size_t errlen);
 
 /*
- * Takes an exclusive flock on <volume>/.dbsetup.lock, writes our pid into
- * it, and keeps the fd (close-on-exec) for the process lifetime. Returns 0,
- * -EWOULDBLOCK with the holder's pid in *holder (exit 75), or -errno.
+ * Takes an exclusive non-blocking flock on <volume>/.dbsetup.lock, writes
+ * "<pid> <hostname>" into it, and keeps the fd (close-on-exec, so children
+ * never hold it) for the process lifetime. Returns 0; -EWOULDBLOCK when another
+ * process holds it, with the pid it wrote in *holder (0 if unreadable) and
+ * a message naming that pid and hostname in err (exit DBS_EXIT_TEMPFAIL);
+ * -EALREADY if this process already holds a lock; or -errno (-EACCES/-EROFS:
+ * exit DBS_EXIT_CANTCREAT).
  */
 int dbs_volume_lock(const char *volume, pid_t *holder, char *err,
                     size_t errlen);
 
+/* Releases the lock taken by dbs_volume_lock (tests; exit does it too). */
+void dbs_volume_unlock(void);
+
 /*
- * Looks at the target: missing or zero bytes (warns, removes the empty
- * file) → DBS_DB_MISSING; SQLite header → DBS_DB_EXISTS; anything else →
- * -EILSEQ (exit 65, nothing touched). Returns a state or -errno.
+ * Looks at the target (following a symlink): missing → DBS_DB_MISSING; zero
+ * bytes → warns, removes the empty file, DBS_DB_MISSING; SQLite header →
+ * DBS_DB_EXISTS. Anything else → -EILSEQ with nothing touched (exit
+ * DBS_EXIT_DATAERR): other content, or an empty file beside a non-empty
+ * -wal (SQLite could still read pages from it). A directory → -EISDIR,
+ * another non-regular file → -EINVAL (exit DBS_EXIT_DATAERR too); other
+ * -errno when it cannot be read (-EACCES: DBS_EXIT_CANTCREAT). Messages
+ * go to err.
  */
 int dbs_volume_db_state(const char *target, char *err, size_t errlen);
 
 /*
  * Removes <target>-wal, -shm and -journal left beside a missing database
- * (SQLite would replay a stale WAL into a restored file). Returns 0 or
- * -errno.
+ * (SQLite would replay a stale WAL into a restored file), logging each with
+ * its size. Refuses with -EEXIST (removing nothing) if the target exists.
+ * Returns 0 or -errno.
  */
 int dbs_volume_remove_stale(const char *target);
 
 /*
  * Removes the database and its -wal/-shm/-journal (a fresh DB whose
- * migrate or seed failed). Returns 0 or -errno.
+ * migrate or seed failed), logging each. Missing files are fine. Returns 0
+ * or the first -errno.
  */
 int dbs_volume_remove_db(const char *target);
 
-/* chowns the volume directory, the DB and its -wal/-shm to uid:gid. */
+/*
+ * chowns to uid:gid the volume directory (following its symlink), every
+ * directory between it and the target, and — without following symlinks
+ * (lchown) — the DB, its -wal/-shm/-journal and litestream's metadata
+ * directory .<name>-litestream (recursively). Missing files are skipped.
+ * Returns 0 or -errno with a message in err.
+ */
 int dbs_volume_chown(const char *volume, const char *target, uid_t uid,
                      gid_t gid, char *err, size_t errlen);
 

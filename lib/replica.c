@@ -1,0 +1,411 @@
+/* The Litestream v0.3 replica format: names, listings and restore plans. */
+#define _GNU_SOURCE
+#include "replica.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool is_lower_hex(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+static bool hex8(const char *s, uint32_t *out) {
+  uint32_t v = 0;
+  for (int i = 0; i < 8; i++) {
+    char c = s[i];
+    if (!is_lower_hex(c))
+      return false;
+    v = v << 4 | (uint32_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+  }
+  *out = v;
+  return true;
+}
+
+bool dbs_replica_is_generation_name(const char *s) {
+  if (strlen(s) != 16)
+    return false;
+  for (int i = 0; i < 16; i++)
+    if (!is_lower_hex(s[i]))
+      return false;
+  return true;
+}
+
+int dbs_replica_parse_snapshot_name(const char *name, uint32_t *index) {
+  if (strlen(name) != 8 + strlen(".snapshot.lz4") ||
+      strcmp(name + 8, ".snapshot.lz4") != 0 || !hex8(name, index))
+    return -EINVAL;
+  return 0;
+}
+
+int dbs_replica_parse_wal_name(const char *name, uint32_t *index,
+                               uint32_t *offset) {
+  if (strlen(name) != 17 + strlen(".wal.lz4") || name[8] != '_' ||
+      strcmp(name + 17, ".wal.lz4") != 0 || !hex8(name, index) ||
+      !hex8(name + 9, offset))
+    return -EINVAL;
+  return 0;
+}
+
+/* Go's path.Clean, for slash-separated keys. */
+static char *path_clean(const char *p) {
+  size_t n = strlen(p);
+  char *out = malloc(n + 2);
+  if (out == NULL)
+    return NULL;
+  bool rooted = p[0] == '/';
+  size_t w = 0, r = 0, dotdot = 0;
+  if (rooted) {
+    out[w++] = '/';
+    r = dotdot = 1;
+  }
+  while (r < n) {
+    if (p[r] == '/') {
+      r++;
+    } else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/')) {
+      r++;
+    } else if (p[r] == '.' && p[r + 1] == '.' && (r + 2 == n || p[r + 2] == '/')) {
+      r += 2;
+      if (w > dotdot) {
+        w--;
+        while (w > dotdot && out[w] != '/')
+          w--;
+      } else if (!rooted) {
+        if (w > 0)
+          out[w++] = '/';
+        out[w++] = '.';
+        out[w++] = '.';
+        dotdot = w;
+      }
+    } else {
+      if ((rooted && w != 1) || (!rooted && w != 0))
+        out[w++] = '/';
+      for (; r < n && p[r] != '/'; r++)
+        out[w++] = p[r];
+    }
+  }
+  if (w == 0)
+    out[w++] = '.';
+  out[w] = '\0';
+  return out;
+}
+
+char *dbs_replica_generations_prefix(const char *path) {
+  /* path.Join(path, "generations") + "/"; an empty path drops out. */
+  size_t n = strlen(path);
+  char *joined = malloc(n + sizeof("/generations"));
+  if (joined == NULL)
+    return NULL;
+  if (n == 0)
+    strcpy(joined, "generations");
+  else
+    sprintf(joined, "%s/generations", path);
+  char *clean = path_clean(joined);
+  free(joined);
+  if (clean == NULL)
+    return NULL;
+  size_t cl = strlen(clean);
+  char *out = realloc(clean, cl + 2);
+  if (out == NULL) {
+    free(clean);
+    return NULL;
+  }
+  out[cl] = '/';
+  out[cl + 1] = '\0';
+  return out;
+}
+
+char *dbs_replica_snapshot_key(const char *gen_root, uint32_t index) {
+  char *k = NULL;
+  if (asprintf(&k, "%ssnapshots/%08x.snapshot.lz4", gen_root, index) < 0)
+    return NULL;
+  return k;
+}
+
+char *dbs_replica_segment_key(const char *gen_root, uint32_t index,
+                              uint32_t offset) {
+  char *k = NULL;
+  if (asprintf(&k, "%swal/%08x_%08x.wal.lz4", gen_root, index, offset) < 0)
+    return NULL;
+  return k;
+}
+
+static const char *base_name(const char *key) {
+  const char *s = strrchr(key, '/');
+  return s ? s + 1 : key;
+}
+
+static void bound(struct dbs_replica_generation *g, int64_t t) {
+  if (g->created_ns == 0 || t < g->created_ns)
+    g->created_ns = t;
+  if (g->updated_ns == 0 || t > g->updated_ns)
+    g->updated_ns = t;
+}
+
+static int snap_cmp(const void *a, const void *b) {
+  const struct dbs_replica_snapshot *x = a, *y = b;
+  return (x->index > y->index) - (x->index < y->index);
+}
+
+static int seg_cmp(const void *a, const void *b) {
+  const struct dbs_replica_segment *x = a, *y = b;
+  if (x->index != y->index)
+    return (x->index > y->index) - (x->index < y->index);
+  return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+int dbs_replica_listing_add(struct dbs_replica_listing *l, const char *gen,
+                            const struct dbs_storage_entry *snapshots,
+                            size_t nsnap, const struct dbs_storage_entry *wal,
+                            size_t nwal) {
+  struct dbs_replica_generation *gens =
+      realloc(l->gens, (l->ngens + 1) * sizeof(*l->gens));
+  if (gens == NULL)
+    return -ENOMEM;
+  l->gens = gens;
+  struct dbs_replica_generation *g = &gens[l->ngens];
+  memset(g, 0, sizeof(*g));
+  snprintf(g->name, sizeof(g->name), "%s", gen);
+  g->snapshots = calloc(nsnap ? nsnap : 1, sizeof(*g->snapshots));
+  g->segments = calloc(nwal ? nwal : 1, sizeof(*g->segments));
+  if (g->snapshots == NULL || g->segments == NULL) {
+    free(g->snapshots);
+    free(g->segments);
+    return -ENOMEM;
+  }
+  l->ngens++;
+  for (size_t i = 0; i < nsnap; i++) {
+    uint32_t idx;
+    if (snapshots[i].is_prefix ||
+        dbs_replica_parse_snapshot_name(base_name(snapshots[i].key), &idx) != 0)
+      continue;
+    struct dbs_replica_snapshot *s = &g->snapshots[g->nsnapshots++];
+    s->index = idx;
+    s->size = snapshots[i].size;
+    s->time_ns = dbs_storage_entry_time_ns(&snapshots[i]);
+    bound(g, s->time_ns);
+  }
+  for (size_t i = 0; i < nwal; i++) {
+    uint32_t idx, off;
+    if (wal[i].is_prefix ||
+        dbs_replica_parse_wal_name(base_name(wal[i].key), &idx, &off) != 0)
+      continue;
+    struct dbs_replica_segment *s = &g->segments[g->nsegments++];
+    s->index = idx;
+    s->offset = off;
+    s->size = wal[i].size;
+    s->time_ns = dbs_storage_entry_time_ns(&wal[i]);
+    bound(g, s->time_ns);
+  }
+  /* Litestream sorts by index (and offset); so do we, since some
+   * providers list out of key order. */
+  qsort(g->snapshots, g->nsnapshots, sizeof(*g->snapshots), snap_cmp);
+  qsort(g->segments, g->nsegments, sizeof(*g->segments), seg_cmp);
+  return 0;
+}
+
+int dbs_replica_load(struct dbs_storage *s, const char *path,
+                     struct dbs_replica_listing *out) {
+  memset(out, 0, sizeof(*out));
+  struct dbs_storage_list gl = {0}, sl = {0}, wl = {0};
+  char *pfx = NULL;
+  int rc;
+  out->root = dbs_replica_generations_prefix(path);
+  if (out->root == NULL)
+    return -ENOMEM;
+  rc = s->ops->list(s, out->root, 1, &gl);
+  if (rc != 0)
+    goto fail;
+  for (size_t i = 0; i < gl.n; i++) {
+    const struct dbs_storage_entry *e = &gl.entries[i];
+    if (!e->is_prefix)
+      continue;
+    size_t rl = strlen(out->root), kl = strlen(e->key);
+    if (kl != rl + 17 || strncmp(e->key, out->root, rl) != 0)
+      continue;
+    char gen[17];
+    memcpy(gen, e->key + rl, 16);
+    gen[16] = '\0';
+    if (!dbs_replica_is_generation_name(gen))
+      continue;
+    free(pfx);
+    if (asprintf(&pfx, "%s%s/snapshots/", out->root, gen) < 0) {
+      pfx = NULL;
+      rc = -ENOMEM;
+      goto fail;
+    }
+    rc = s->ops->list(s, pfx, 1, &sl);
+    if (rc != 0)
+      goto fail;
+    free(pfx);
+    if (asprintf(&pfx, "%s%s/wal/", out->root, gen) < 0) {
+      pfx = NULL;
+      rc = -ENOMEM;
+      goto fail;
+    }
+    rc = s->ops->list(s, pfx, 1, &wl);
+    if (rc != 0)
+      goto fail;
+    rc = dbs_replica_listing_add(out, gen, sl.entries, sl.n, wl.entries, wl.n);
+    if (rc != 0)
+      goto fail;
+    dbs_storage_list_free(&sl);
+    dbs_storage_list_free(&wl);
+  }
+  free(pfx);
+  dbs_storage_list_free(&gl);
+  return 0;
+fail:
+  free(pfx);
+  dbs_storage_list_free(&gl);
+  dbs_storage_list_free(&sl);
+  dbs_storage_list_free(&wl);
+  dbs_replica_listing_free(out);
+  return rc;
+}
+
+void dbs_replica_listing_free(struct dbs_replica_listing *l) {
+  for (size_t i = 0; i < l->ngens; i++) {
+    free(l->gens[i].snapshots);
+    free(l->gens[i].segments);
+  }
+  free(l->gens);
+  free(l->root);
+  memset(l, 0, sizeof(*l));
+}
+
+long dbs_replica_choose(const struct dbs_replica_listing *l,
+                        const struct dbs_restore_target *t) {
+  long best = -1;
+  int64_t best_updated = 0;
+  for (size_t i = 0; i < l->ngens; i++) {
+    const struct dbs_replica_generation *g = &l->gens[i];
+    if (t->generation != NULL && strcmp(t->generation, g->name) != 0)
+      continue;
+    if (t->has_timestamp &&
+        (t->timestamp_ns < g->created_ns || t->timestamp_ns > g->updated_ns))
+      continue;
+    /* litestream: skip unless updatedAt is strictly after the best so far,
+     * starting from the zero time (so an empty generation never wins). */
+    if (!(g->updated_ns > best_updated))
+      continue;
+    best = (long)i;
+    best_updated = g->updated_ns;
+  }
+  return best;
+}
+
+int dbs_replica_plan(const struct dbs_replica_listing *l,
+                     const struct dbs_replica_generation *g,
+                     const struct dbs_restore_target *t,
+                     struct dbs_restore_plan *plan, char *err, size_t errlen) {
+  memset(plan, 0, sizeof(*plan));
+  snprintf(plan->generation, sizeof(plan->generation), "%s", g->name);
+  int64_t max_index = t->index >= 0 ? t->index : DBS_REPLICA_MAX_INDEX;
+
+  /* The snapshot. */
+  long snap = -1;
+  if (t->index >= 0) {
+    /* SnapshotIndexByIndex: the last listed one at or below the index. */
+    for (size_t i = 0; i < g->nsnapshots; i++)
+      if ((int64_t)g->snapshots[i].index <= t->index)
+        snap = (long)i;
+  } else {
+    /* SnapshotIndexAt: the newest at or before the timestamp; ties go to
+     * the first listed. */
+    for (size_t i = 0; i < g->nsnapshots; i++) {
+      const struct dbs_replica_snapshot *s = &g->snapshots[i];
+      if (t->has_timestamp && s->time_ns > t->timestamp_ns)
+        continue;
+      if (snap < 0 || s->time_ns > g->snapshots[snap].time_ns)
+        snap = (long)i;
+    }
+  }
+  if (snap < 0) {
+    snprintf(err, errlen, "cannot find snapshot index%s: no snapshots available"
+             " in generation %s", t->index >= 0 ? "" : " by timestamp", g->name);
+    return -ENOENT;
+  }
+  plan->snapshot = g->snapshots[snap];
+  uint32_t min_index = plan->snapshot.index;
+
+  /* walSegmentMap: segments in order up to the first one past the
+   * timestamp or index; every index starts at offset 0. */
+  size_t nseg = 0;
+  int64_t max_wal = -1;
+  for (size_t i = 0; i < g->nsegments; i++) {
+    const struct dbs_replica_segment *s = &g->segments[i];
+    if (t->has_timestamp && s->time_ns > t->timestamp_ns)
+      break;
+    if ((int64_t)s->index > max_index)
+      break;
+    bool first = i == 0 || g->segments[i - 1].index != s->index;
+    if (first && s->offset != 0) {
+      snprintf(err, errlen, "missing initial wal segment: generation=%s "
+               "index=%08x offset=%u (object %s%s/wal/%08x_%08x.wal.lz4)",
+               g->name, s->index, s->offset, l->root ? l->root : "",
+               g->name, s->index, s->offset);
+      return -EBADMSG;
+    }
+    if (!first && s->offset <= g->segments[i - 1].offset) {
+      snprintf(err, errlen, "wal segments out of order: generation=%s "
+               "index=%08x offsets=(%u,%u)", g->name, s->index,
+               g->segments[i - 1].offset, s->offset);
+      return -EBADMSG;
+    }
+    nseg = i + 1;
+    max_wal = s->index;
+  }
+  if (t->index >= 0 && max_wal < t->index && (int64_t)min_index < t->index) {
+    snprintf(err, errlen, "unable to locate index %08x in generation %s, "
+             "highest index was %08x", (unsigned)t->index, g->name,
+             (unsigned)(max_wal > (int64_t)min_index ? max_wal : min_index));
+    return -ERANGE;
+  }
+
+  if (asprintf(&plan->gen_root, "%s%s/", l->root ? l->root : "", g->name) < 0) {
+    plan->gen_root = NULL;
+    return -ENOMEM;
+  }
+  plan->total_bytes = plan->snapshot.size;
+  if (max_wal < (int64_t)min_index)
+    return 0; /* snapshot only (v0.3.13 panics when max < min; #688) */
+
+  size_t nidx = (size_t)(max_wal - min_index + 1);
+  plan->indexes = calloc(nidx, sizeof(*plan->indexes));
+  plan->segments = calloc(nseg ? nseg : 1, sizeof(*plan->segments));
+  if (plan->indexes == NULL || plan->segments == NULL) {
+    dbs_restore_plan_free(plan);
+    return -ENOMEM;
+  }
+  size_t i = 0;
+  while (i < nseg && g->segments[i].index < min_index)
+    i++;
+  for (size_t k = 0; k < nidx; k++) {
+    uint32_t want = min_index + (uint32_t)k;
+    struct dbs_plan_index *pi = &plan->indexes[plan->nindexes++];
+    pi->index = want;
+    pi->first = plan->nsegments;
+    while (i < nseg && g->segments[i].index == want) {
+      plan->segments[plan->nsegments++] = g->segments[i];
+      plan->total_bytes += g->segments[i].size;
+      i++;
+    }
+    pi->n = plan->nsegments - pi->first;
+    if (pi->n == 0) {
+      snprintf(err, errlen, "missing WAL index: %s/%08x (no object %swal/"
+               "%08x_00000000.wal.lz4)", g->name, want, plan->gen_root, want);
+      dbs_restore_plan_free(plan);
+      return -EBADMSG;
+    }
+  }
+  return 0;
+}
+
+void dbs_restore_plan_free(struct dbs_restore_plan *plan) {
+  free(plan->gen_root);
+  free(plan->segments);
+  free(plan->indexes);
+  memset(plan, 0, sizeof(*plan));
+}

@@ -1,0 +1,1169 @@
+/*
+ * Native restore: snapshot into <out>.tmp, WAL indexes downloaded in
+ * parallel and applied in order by SQLite checkpoints, verify, rename.
+ */
+#define _GNU_SOURCE
+#include "restore.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exitcode.h"
+#include "log.h"
+#include "lz4stream.h"
+#include "storage_file.h"
+
+#define SNAPSHOT_OUT_CHUNK (4u << 20)
+#define WAL_OUT_CHUNK (256u << 10)
+#define WAL_HDR 32
+#define FRAME_HDR 24
+
+/* ---- errors ---------------------------------------------------------- */
+
+static void set_err(struct dbs_restore_error *e, enum dbs_restore_result r,
+                    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void set_err(struct dbs_restore_error *e, enum dbs_restore_result r,
+                    const char *fmt, ...) {
+  va_list ap;
+  e->result = r;
+  va_start(ap, fmt);
+  vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+  va_end(ap);
+}
+
+/* Maps a storage get/list error to a result. */
+static enum dbs_restore_result storage_result(int rc) {
+  switch (rc) {
+  case DBS_STORAGE_ECORRUPT:
+  case DBS_STORAGE_ENOTFOUND:
+  case DBS_LZ4STREAM_ECORRUPT:
+    return DBS_RESTORE_ECORRUPT;
+  case DBS_LZ4STREAM_EAGE:
+    return DBS_RESTORE_EENCRYPTED;
+  case -ENOMEM:
+    return DBS_RESTORE_EINTERNAL;
+  default:
+    return DBS_RESTORE_ESTORAGE;
+  }
+}
+
+int dbs_restore_exit_status(enum dbs_restore_result r) {
+  switch (r) {
+  case DBS_RESTORE_RESTORED:
+  case DBS_RESTORE_NO_BACKUP:
+  case DBS_RESTORE_UNSUPPORTED_TYPE:
+    return 0;
+  case DBS_RESTORE_ECORRUPT:
+  case DBS_RESTORE_EENCRYPTED:
+    return DBS_EXIT_DATAERR;
+  case DBS_RESTORE_ESTORAGE:
+    return DBS_EXIT_UNAVAILABLE;
+  case DBS_RESTORE_EUSAGE:
+    return DBS_EXIT_USAGE;
+  case DBS_RESTORE_ETARGET:
+    return DBS_EXIT_CANTCREAT;
+  case DBS_RESTORE_EINTERNAL:
+    break;
+  }
+  return DBS_EXIT_SOFTWARE;
+}
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- progress -------------------------------------------------------- */
+
+struct progress {
+  bool enabled, tty, line_open;
+  int64_t start_ns, last_ns;
+  uint64_t total_bytes;
+  size_t total_objects;
+  _Atomic uint64_t bytes;
+  _Atomic size_t objects;
+};
+
+static void progress_tick(struct progress *p, bool force) {
+  if (!p->enabled)
+    return;
+  int64_t now = now_ns();
+  if (now - p->start_ns < 2000000000LL && !force)
+    return;
+  int64_t every = p->tty ? 250000000LL : 5000000000LL;
+  if (!force && now - p->last_ns < every)
+    return;
+  p->last_ns = now;
+  double secs = (double)(now - p->start_ns) / 1e9;
+  uint64_t b = atomic_load(&p->bytes);
+  double rate = secs > 0 ? (double)b / secs / 1e6 : 0;
+  double pct = p->total_bytes ? 100.0 * (double)b / (double)p->total_bytes : 100;
+  if (p->tty) {
+    fprintf(stderr, "\rdbsetup: restoring: %.1f / %.1f MB (%.0f%%), %.1f MB/s, "
+            "%zu/%zu objects\033[K", (double)b / 1e6,
+            (double)p->total_bytes / 1e6, pct, rate, atomic_load(&p->objects),
+            p->total_objects);
+    fflush(stderr);
+    p->line_open = true;
+  } else {
+    dbs_log_info("restoring: %.1f / %.1f MB downloaded (%.0f%%), %.1f MB/s, "
+                 "%zu/%zu objects", (double)b / 1e6,
+                 (double)p->total_bytes / 1e6, pct, rate,
+                 atomic_load(&p->objects), p->total_objects);
+  }
+}
+
+static void progress_end(struct progress *p) {
+  if (p->line_open) {
+    fputc('\n', stderr);
+    p->line_open = false;
+  }
+}
+
+/* ---- WAL validation -------------------------------------------------- */
+
+/* Checks a WAL file as it streams by: header magic, version, page size and
+ * checksum, then every frame's salts and running checksum. */
+struct walcheck {
+  uint32_t page_size;
+  bool be;
+  uint32_t salt1, salt2, s1, s2;
+  uint8_t hdr[WAL_HDR];
+  size_t nhdr;
+  uint8_t *frame;
+  size_t nframe, frame_len;
+  uint64_t nframes;
+  uint32_t last_commit; /* db size in pages of the last frame, 0 if none */
+  char err[200];
+};
+
+static uint32_t get32(const uint8_t *p, bool be) {
+  if (be)
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+  return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+static void wal_cksum(bool be, const uint8_t *p, size_t n, uint32_t *s1,
+                      uint32_t *s2) {
+  uint32_t a = *s1, b = *s2;
+  for (size_t i = 0; i < n; i += 8) {
+    a += get32(p + i, be) + b;
+    b += get32(p + i + 4, be) + a;
+  }
+  *s1 = a;
+  *s2 = b;
+}
+
+static int walcheck_frame(struct walcheck *w, const uint8_t *f) {
+  if (get32(f + 8, true) != w->salt1 || get32(f + 12, true) != w->salt2) {
+    snprintf(w->err, sizeof(w->err), "frame %llu has salts that do not match "
+             "the WAL header", (unsigned long long)w->nframes + 1);
+    return -EBADMSG;
+  }
+  wal_cksum(w->be, f, 8, &w->s1, &w->s2);
+  wal_cksum(w->be, f + FRAME_HDR, w->page_size, &w->s1, &w->s2);
+  if (get32(f + 16, true) != w->s1 || get32(f + 20, true) != w->s2) {
+    snprintf(w->err, sizeof(w->err), "frame %llu fails its checksum",
+             (unsigned long long)w->nframes + 1);
+    return -EBADMSG;
+  }
+  w->nframes++;
+  w->last_commit = get32(f + 4, true);
+  return 0;
+}
+
+static int walcheck_header(struct walcheck *w) {
+  uint32_t magic = get32(w->hdr, true);
+  if (magic != 0x377f0682 && magic != 0x377f0683) {
+    snprintf(w->err, sizeof(w->err), "bad WAL header magic %08x", magic);
+    return -EBADMSG;
+  }
+  w->be = magic & 1;
+  uint32_t version = get32(w->hdr + 4, true);
+  uint32_t ps = get32(w->hdr + 8, true);
+  if (version != 3007000) {
+    snprintf(w->err, sizeof(w->err), "unknown WAL format version %u", version);
+    return -EBADMSG;
+  }
+  if (ps != w->page_size) {
+    snprintf(w->err, sizeof(w->err), "WAL page size %u differs from the "
+             "database page size %u", ps, w->page_size);
+    return -EBADMSG;
+  }
+  uint32_t s1 = 0, s2 = 0;
+  wal_cksum(w->be, w->hdr, 24, &s1, &s2);
+  if (s1 != get32(w->hdr + 24, true) || s2 != get32(w->hdr + 28, true)) {
+    snprintf(w->err, sizeof(w->err), "WAL header checksum mismatch");
+    return -EBADMSG;
+  }
+  w->salt1 = get32(w->hdr + 16, true);
+  w->salt2 = get32(w->hdr + 20, true);
+  w->s1 = s1;
+  w->s2 = s2;
+  return 0;
+}
+
+static int walcheck_init(struct walcheck *w, uint32_t page_size) {
+  memset(w, 0, sizeof(*w));
+  w->page_size = page_size;
+  w->frame_len = FRAME_HDR + page_size;
+  w->frame = malloc(w->frame_len);
+  return w->frame ? 0 : -ENOMEM;
+}
+
+static int walcheck_feed(struct walcheck *w, const uint8_t *p, size_t n) {
+  int rc;
+  if (w->nhdr < WAL_HDR) {
+    size_t take = WAL_HDR - w->nhdr < n ? WAL_HDR - w->nhdr : n;
+    memcpy(w->hdr + w->nhdr, p, take);
+    w->nhdr += take;
+    p += take;
+    n -= take;
+    if (w->nhdr == WAL_HDR && (rc = walcheck_header(w)) != 0)
+      return rc;
+  }
+  while (n > 0) {
+    if (w->nframe == 0 && n >= w->frame_len) {
+      if ((rc = walcheck_frame(w, p)) != 0)
+        return rc;
+      p += w->frame_len;
+      n -= w->frame_len;
+      continue;
+    }
+    size_t take = w->frame_len - w->nframe < n ? w->frame_len - w->nframe : n;
+    memcpy(w->frame + w->nframe, p, take);
+    w->nframe += take;
+    p += take;
+    n -= take;
+    if (w->nframe == w->frame_len) {
+      w->nframe = 0;
+      if ((rc = walcheck_frame(w, w->frame)) != 0)
+        return rc;
+    }
+  }
+  return 0;
+}
+
+/* ---- the apply ------------------------------------------------------- */
+
+enum { IDX_PENDING = 0, IDX_BUSY, IDX_READY, IDX_FAILED };
+
+struct apply {
+  struct dbs_storage *st;
+  const struct dbs_restore_plan *plan;
+  const struct dbs_restore_opts *o;
+  char *tmp;
+  uint32_t page_size;
+  struct progress prog;
+  /* The worker pool, under mu. */
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  size_t next, applied, window;
+  int *state;
+  uint32_t *commit;   /* db size in pages after each index */
+  bool stop;
+  struct dbs_restore_error werr; /* first worker error */
+};
+
+static char *staged_path(const struct apply *a, uint32_t index) {
+  char *p = NULL;
+  if (asprintf(&p, "%s-%08x-wal", a->tmp, index) < 0)
+    return NULL;
+  return p;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR)
+        continue;
+      return -errno;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* Counts compressed bytes for progress, then decodes. */
+struct count_sink {
+  struct dbs_lz4stream *z;
+  struct progress *prog;
+  bool main_thread;
+};
+
+static int count_write(void *arg, const uint8_t *buf, size_t len) {
+  struct count_sink *c = arg;
+  atomic_fetch_add(&c->prog->bytes, len);
+  if (c->main_thread)
+    progress_tick(c->prog, false);
+  return dbs_lz4stream_write(c->z, buf, len);
+}
+
+/* Decoded snapshot bytes: the first 100 are the SQLite header. */
+struct snap_sink {
+  int fd;
+  uint8_t head[100];
+  size_t nhead;
+  int werr;
+};
+
+static int snap_write(void *arg, const uint8_t *buf, size_t len) {
+  struct snap_sink *s = arg;
+  if (s->nhead < sizeof(s->head)) {
+    size_t take = sizeof(s->head) - s->nhead < len ? sizeof(s->head) - s->nhead : len;
+    memcpy(s->head + s->nhead, buf, take);
+    s->nhead += take;
+  }
+  int rc = write_all(s->fd, buf, len);
+  if (rc != 0)
+    s->werr = rc;
+  return rc;
+}
+
+/* Decoded WAL bytes: checked, then written to the staged file. */
+struct wal_sink {
+  int fd;
+  struct walcheck *w;
+  int werr;
+  bool bad;
+};
+
+static int wal_write(void *arg, const uint8_t *buf, size_t len) {
+  struct wal_sink *s = arg;
+  if (walcheck_feed(s->w, buf, len) != 0) {
+    s->bad = true;
+    return -EBADMSG;
+  }
+  int rc = write_all(s->fd, buf, len);
+  if (rc != 0)
+    s->werr = rc;
+  return rc;
+}
+
+/* Fetches key through z into sink; fills e on failure. */
+static int fetch(struct apply *a, const char *key, struct dbs_lz4stream *z,
+                 dbs_storage_sink sink, void *arg, bool main_thread,
+                 struct dbs_restore_error *e) {
+  struct count_sink cs = {z, &a->prog, main_thread};
+  dbs_lz4stream_reset(z, sink, arg);
+  int rc = a->st->ops->get(a->st, key, count_write, &cs);
+  if (rc == 0)
+    rc = dbs_lz4stream_finish(z);
+  if (rc == 0) {
+    atomic_fetch_add(&a->prog.objects, 1);
+    return 0;
+  }
+  if (rc == DBS_LZ4STREAM_EAGE)
+    set_err(e, DBS_RESTORE_EENCRYPTED, "%s is age-encrypted: encrypted "
+            "replicas are not supported by the native restore (remove the "
+            "age: setting or restore with litestream)", key);
+  else if (rc == DBS_LZ4STREAM_ECORRUPT)
+    set_err(e, DBS_RESTORE_ECORRUPT, "corrupt object %s: %s", key,
+            dbs_lz4stream_error(z));
+  else if (rc == DBS_STORAGE_ENOTFOUND)
+    set_err(e, DBS_RESTORE_ECORRUPT, "object %s was listed but is missing: "
+            "%s", key, a->st->error);
+  else if (rc == -EBADMSG || rc == DBS_STORAGE_ECORRUPT)
+    set_err(e, DBS_RESTORE_ECORRUPT, "corrupt object %s", key);
+  else
+    set_err(e, storage_result(rc), "cannot download %s from %s: %s", key,
+            a->st->ops->describe(a->st),
+            a->st->error[0] ? a->st->error : strerror(-rc));
+  return -1;
+}
+
+/* Downloads WAL index k of the plan into its staged file. */
+static int download_index(struct apply *a, size_t k, struct dbs_lz4stream *z,
+                          struct dbs_restore_error *e) {
+  const struct dbs_plan_index *pi = &a->plan->indexes[k];
+  struct walcheck w;
+  char *path = staged_path(a, pi->index);
+  char *key = NULL;
+  int fd = -1, rc = -1;
+  if (path == NULL || walcheck_init(&w, a->page_size) != 0) {
+    free(path);
+    set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
+    return -1;
+  }
+  fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot create %s: %s", path, strerror(errno));
+    goto done;
+  }
+  uint64_t pos = 0;
+  for (size_t i = 0; i < pi->n; i++) {
+    const struct dbs_replica_segment *s = &a->plan->segments[pi->first + i];
+    free(key);
+    key = dbs_replica_segment_key(a->plan->gen_root, s->index, s->offset);
+    if (key == NULL) {
+      set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
+      goto done;
+    }
+    if (s->offset != pos) {
+      set_err(e, DBS_RESTORE_ECORRUPT, "WAL offset gap: %s starts at offset "
+              "%u but the segments before it end at %llu", key, s->offset,
+              (unsigned long long)pos);
+      goto done;
+    }
+    struct wal_sink ws = {fd, &w, 0, false};
+    if (fetch(a, key, z, wal_write, &ws, false, e) != 0) {
+      if (ws.bad)
+        set_err(e, DBS_RESTORE_ECORRUPT, "invalid WAL data in %s: %s", key, w.err);
+      else if (ws.werr)
+        set_err(e, DBS_RESTORE_ETARGET, "cannot write %s: %s", path,
+                strerror(-ws.werr));
+      goto done;
+    }
+    pos += dbs_lz4stream_total_out(z);
+    if (w.nframe != 0 || pos < WAL_HDR) {
+      set_err(e, DBS_RESTORE_ECORRUPT, "%s does not end on a WAL frame "
+              "boundary (%llu bytes so far)", key, (unsigned long long)pos);
+      goto done;
+    }
+  }
+  if (w.nframes == 0 || w.last_commit == 0) {
+    set_err(e, DBS_RESTORE_ECORRUPT, "WAL index %s/%08x %s", a->plan->generation,
+            pi->index, w.nframes == 0 ? "holds no frames"
+                                      : "does not end with a commit frame");
+    goto done;
+  }
+  a->commit[k] = w.last_commit;
+  rc = 0;
+done:
+  if (fd >= 0 && close(fd) != 0 && rc == 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot write %s: %s", path, strerror(errno));
+    rc = -1;
+  }
+  free(w.frame);
+  free(key);
+  free(path);
+  return rc;
+}
+
+static void *worker(void *arg) {
+  struct apply *a = arg;
+  struct dbs_lz4stream *z = NULL;
+  struct dbs_restore_error e = {0};
+  bool ok = dbs_lz4stream_new(WAL_OUT_CHUNK, &z) == 0;
+  pthread_mutex_lock(&a->mu);
+  if (!ok && !a->stop) {
+    set_err(&a->werr, DBS_RESTORE_EINTERNAL, "out of memory");
+    a->stop = true;
+    pthread_cond_broadcast(&a->cond);
+  }
+  while (ok) {
+    while (!a->stop && a->next < a->plan->nindexes &&
+           a->next >= a->applied + a->window)
+      pthread_cond_wait(&a->cond, &a->mu);
+    if (a->stop || a->next >= a->plan->nindexes)
+      break;
+    size_t k = a->next++;
+    a->state[k] = IDX_BUSY;
+    pthread_mutex_unlock(&a->mu);
+    int rc = download_index(a, k, z, &e);
+    pthread_mutex_lock(&a->mu);
+    a->state[k] = rc == 0 ? IDX_READY : IDX_FAILED;
+    if (rc != 0 && !a->stop) {
+      a->werr = e;
+      a->stop = true;
+    }
+    pthread_cond_broadcast(&a->cond);
+  }
+  pthread_mutex_unlock(&a->mu);
+  dbs_lz4stream_free(z);
+  return NULL;
+}
+
+static int sql_exec_row(sqlite3 *db, const char *sql, int *cols, int ncols,
+                        char *text, size_t textlen) {
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+  if (rc != SQLITE_OK)
+    return rc;
+  rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    for (int i = 0; i < ncols && i < sqlite3_column_count(st); i++)
+      cols[i] = sqlite3_column_int(st, i);
+    if (text != NULL) {
+      const unsigned char *t = sqlite3_column_text(st, 0);
+      snprintf(text, textlen, "%s", t ? (const char *)t : "");
+    }
+    rc = SQLITE_OK;
+  } else if (rc == SQLITE_DONE) {
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static int open_db(const char *path, sqlite3 **db) {
+  int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                           NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec(*db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
+  return rc;
+}
+
+static char *suffixed(const char *p, const char *suffix) {
+  char *s = NULL;
+  if (asprintf(&s, "%s%s", p, suffix) < 0)
+    return NULL;
+  return s;
+}
+
+/* Applies staged index k: rename it to <tmp>-wal, TRUNCATE checkpoint. */
+static int apply_index(struct apply *a, size_t k, struct dbs_restore_error *e) {
+  uint32_t index = a->plan->indexes[k].index;
+  char *staged = staged_path(a, index);
+  char *walp = suffixed(a->tmp, "-wal");
+  sqlite3 *db = NULL;
+  int rc = -1;
+  if (staged == NULL || walp == NULL) {
+    set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
+    goto done;
+  }
+  if (rename(staged, walp) != 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot rename %s: %s", staged, strerror(errno));
+    goto done;
+  }
+  int row[3] = {-1, -1, -1};
+  int src = open_db(a->tmp, &db);
+  if (src == SQLITE_OK)
+    src = sql_exec_row(db, "PRAGMA wal_checkpoint(TRUNCATE)", row, 3, NULL, 0);
+  if (src != SQLITE_OK) {
+    set_err(e, src == SQLITE_CORRUPT || src == SQLITE_NOTADB
+                   ? DBS_RESTORE_ECORRUPT : DBS_RESTORE_EINTERNAL,
+            "cannot apply WAL index %s/%08x: %s", a->plan->generation, index,
+            db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
+    goto done;
+  }
+  if (row[0] != 0) {
+    set_err(e, DBS_RESTORE_EINTERNAL, "truncation checkpoint failed during "
+            "restore (%d,%d,%d)", row[0], row[1], row[2]);
+    goto done;
+  }
+  src = sqlite3_close(db);
+  db = NULL;
+  if (src != SQLITE_OK) {
+    set_err(e, DBS_RESTORE_EINTERNAL, "cannot close %s: %s", a->tmp,
+            sqlite3_errstr(src));
+    goto done;
+  }
+  /* Every frame was valid and the last one a commit, so SQLite must have
+   * copied all of them: the file now has exactly that commit's size. */
+  struct stat st;
+  if (stat(a->tmp, &st) != 0 ||
+      (uint64_t)st.st_size != (uint64_t)a->commit[k] * a->page_size) {
+    set_err(e, DBS_RESTORE_ECORRUPT, "after applying WAL index %s/%08x the "
+            "database has %lld bytes, expected %llu", a->plan->generation,
+            index, (long long)st.st_size,
+            (unsigned long long)a->commit[k] * a->page_size);
+    goto done;
+  }
+  if (stat(walp, &st) == 0 && st.st_size != 0) {
+    set_err(e, DBS_RESTORE_EINTERNAL, "%s still holds %lld bytes after the "
+            "checkpoint", walp, (long long)st.st_size);
+    goto done;
+  }
+  rc = 0;
+done:
+  if (db != NULL)
+    sqlite3_close(db);
+  free(staged);
+  free(walp);
+  return rc;
+}
+
+static int verify(struct apply *a, struct dbs_restore_error *e) {
+  if (a->o->verify == DBS_VERIFY_NONE)
+    return 0;
+  sqlite3 *db = NULL;
+  char res[512] = "";
+  int row[1];
+  const char *sql = a->o->verify == DBS_VERIFY_FULL ? "PRAGMA integrity_check"
+                                                    : "PRAGMA quick_check";
+  int rc = open_db(a->tmp, &db);
+  if (rc == SQLITE_OK)
+    rc = sql_exec_row(db, sql, row, 0, res, sizeof(res));
+  if (rc != SQLITE_OK) {
+    set_err(e, rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB
+                   ? DBS_RESTORE_ECORRUPT : DBS_RESTORE_EINTERNAL,
+            "%s of the restored database failed: %s", sql + 7,
+            db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close(db);
+    return -1;
+  }
+  sqlite3_close(db);
+  if (strcmp(res, "ok") != 0) {
+    set_err(e, DBS_RESTORE_ECORRUPT, "the restored database fails %s: %s "
+            "(generation %s)", sql + 7, res, a->plan->generation);
+    return -1;
+  }
+  return 0;
+}
+
+static int fsync_path(const char *path, bool dir) {
+  int fd = open(path, (dir ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  int rc = fsync(fd) == 0 ? 0 : -errno;
+  close(fd);
+  return rc;
+}
+
+static int mkdir_p(const char *dir) {
+  char *p = strdup(dir);
+  if (p == NULL)
+    return -ENOMEM;
+  for (char *s = p + 1; *s; s++) {
+    if (*s != '/')
+      continue;
+    *s = '\0';
+    if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+      int e = errno;
+      free(p);
+      return -e;
+    }
+    *s = '/';
+  }
+  int rc = mkdir(p, 0700) != 0 && errno != EEXIST ? -errno : 0;
+  free(p);
+  return rc;
+}
+
+static char *dir_of(const char *path) {
+  char *c = strdup(path);
+  if (c == NULL)
+    return NULL;
+  char *d = strdup(dirname(c));
+  free(c);
+  return d;
+}
+
+int dbs_restore_remove_leftovers(const char *output) {
+  static const char *const sfx[] = {".tmp", ".tmp-wal", ".tmp-shm",
+                                    ".tmp-journal"};
+  static const char *const stale[] = {"-wal", "-shm", "-journal"};
+  int rc = 0;
+  struct stat st;
+  bool missing = lstat(output, &st) != 0 && errno == ENOENT;
+  for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]) + 3; i++) {
+    if (i >= sizeof(sfx) / sizeof(sfx[0]) && !missing)
+      break;
+    const char *s = i < 4 ? sfx[i] : stale[i - 4];
+    char *p = suffixed(output, s);
+    if (p == NULL)
+      return -ENOMEM;
+    if (unlink(p) == 0)
+      dbs_log_info("removed %s left by an earlier interrupted restore", p);
+    else if (errno != ENOENT)
+      rc = -errno;
+    free(p);
+  }
+  /* Staged WAL files: <base>.tmp-XXXXXXXX-wal. */
+  char *dir = dir_of(output), *copy = strdup(output);
+  if (dir == NULL || copy == NULL) {
+    free(dir);
+    free(copy);
+    return -ENOMEM;
+  }
+  const char *base = basename(copy);
+  size_t bl = strlen(base);
+  DIR *d = opendir(dir);
+  if (d != NULL) {
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+      const char *n = de->d_name;
+      size_t nl = strlen(n);
+      if (nl != bl + 17 || strncmp(n, base, bl) != 0 ||
+          strncmp(n + bl, ".tmp-", 5) != 0 || strcmp(n + bl + 13, "-wal") != 0)
+        continue;
+      bool hex = true;
+      for (size_t i = bl + 5; i < bl + 13; i++)
+        if (!((n[i] >= '0' && n[i] <= '9') || (n[i] >= 'a' && n[i] <= 'f')))
+          hex = false;
+      if (!hex)
+        continue;
+      if (unlinkat(dirfd(d), n, 0) == 0)
+        dbs_log_info("removed %s/%s left by an earlier interrupted restore",
+                     dir, n);
+      else if (errno != ENOENT)
+        rc = -errno;
+    }
+    closedir(d);
+  }
+  free(dir);
+  free(copy);
+  return rc;
+}
+
+/* Removes every file this restore may have created beside output. */
+static void cleanup_after_failure(struct apply *a) {
+  static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+  for (size_t i = 0; i < 4; i++) {
+    char *p = suffixed(a->tmp, sfx[i]);
+    if (p != NULL)
+      unlink(p);
+    free(p);
+  }
+  for (size_t k = 0; k < a->plan->nindexes; k++) {
+    char *p = staged_path(a, a->plan->indexes[k].index);
+    if (p != NULL)
+      unlink(p);
+    free(p);
+  }
+}
+
+static int restore_snapshot(struct apply *a, struct dbs_restore_error *e) {
+  struct dbs_lz4stream *z = NULL;
+  char *key = dbs_replica_snapshot_key(a->plan->gen_root, a->plan->snapshot.index);
+  int rc = -1;
+  struct snap_sink ss = {.fd = -1};
+  if (key == NULL || dbs_lz4stream_new(SNAPSHOT_OUT_CHUNK, &z) != 0) {
+    set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
+    goto done;
+  }
+  ss.fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (ss.fd < 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot create %s: %s", a->tmp, strerror(errno));
+    goto done;
+  }
+  if (fetch(a, key, z, snap_write, &ss, true, e) != 0) {
+    if (ss.werr)
+      set_err(e, DBS_RESTORE_ETARGET, "cannot write %s: %s", a->tmp,
+              strerror(-ss.werr));
+    goto done;
+  }
+  uint64_t size = dbs_lz4stream_total_out(z);
+  if (ss.nhead < 100 || memcmp(ss.head, "SQLite format 3", 16) != 0) {
+    set_err(e, DBS_RESTORE_ECORRUPT, "snapshot %s is not an SQLite database", key);
+    goto done;
+  }
+  uint32_t ps = (uint32_t)ss.head[16] << 8 | ss.head[17];
+  if (ps == 1)
+    ps = 65536;
+  if (ps < 512 || (ps & (ps - 1)) != 0 || size % ps != 0) {
+    set_err(e, DBS_RESTORE_ECORRUPT, "snapshot %s has a bad page size (%u) "
+            "or a partial page (%llu bytes)", key, ps, (unsigned long long)size);
+    goto done;
+  }
+  a->page_size = ps;
+  if (fsync(ss.fd) != 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot fsync %s: %s", a->tmp, strerror(errno));
+    goto done;
+  }
+  rc = 0;
+done:
+  if (ss.fd >= 0 && close(ss.fd) != 0 && rc == 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot write %s: %s", a->tmp, strerror(errno));
+    rc = -1;
+  }
+  dbs_lz4stream_free(z);
+  free(key);
+  return rc;
+}
+
+/* Waits for index k's download; ticks progress meanwhile. */
+static int wait_ready(struct apply *a, size_t k, struct dbs_restore_error *e) {
+  pthread_mutex_lock(&a->mu);
+  while (a->state[k] != IDX_READY && !a->stop) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 250000000;
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&a->cond, &a->mu, &ts);
+    pthread_mutex_unlock(&a->mu);
+    progress_tick(&a->prog, false);
+    pthread_mutex_lock(&a->mu);
+  }
+  int rc = 0;
+  if (a->state[k] != IDX_READY) {
+    *e = a->werr;
+    rc = -1;
+  }
+  pthread_mutex_unlock(&a->mu);
+  return rc;
+}
+
+static int apply_plan(struct dbs_storage *st, const struct dbs_restore_plan *plan,
+                      const char *output, const struct dbs_restore_opts *o,
+                      struct dbs_restore_error *e) {
+  struct apply a = {.st = st, .plan = plan, .o = o};
+  pthread_t *threads = NULL;
+  size_t nthreads = 0;
+  int rc = -1;
+  bool created = false;
+  pthread_mutex_init(&a.mu, NULL);
+  pthread_cond_init(&a.cond, NULL);
+  a.prog.enabled = o->progress;
+  a.prog.tty = isatty(STDERR_FILENO);
+  a.prog.start_ns = now_ns();
+  a.prog.total_bytes = (uint64_t)plan->total_bytes;
+  a.prog.total_objects = 1 + plan->nsegments;
+  a.tmp = suffixed(output, ".tmp");
+  a.state = calloc(plan->nindexes + 1, sizeof(*a.state));
+  a.commit = calloc(plan->nindexes + 1, sizeof(*a.commit));
+  char *dir = dir_of(output);
+  if (a.tmp == NULL || a.state == NULL || a.commit == NULL || dir == NULL) {
+    set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
+    goto done;
+  }
+  struct stat sb;
+  if (lstat(output, &sb) == 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot restore, output path already "
+            "exists: %s", output);
+    goto done;
+  }
+  int mrc = mkdir_p(dir);
+  if (mrc != 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot create directory %s: %s", dir,
+            strerror(-mrc));
+    goto done;
+  }
+  if (dbs_restore_remove_leftovers(output) != 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot remove the leftovers of an earlier "
+            "restore beside %s: %s", output, strerror(errno));
+    goto done;
+  }
+  created = true;
+  dbs_log_info("restoring snapshot %s/%08x into %s", plan->generation,
+               plan->snapshot.index, a.tmp);
+  if (restore_snapshot(&a, e) != 0)
+    goto done;
+
+  if (plan->nindexes > 0) {
+    unsigned par = o->parallelism ? o->parallelism : 8;
+    a.window = par * 2 > 16 ? par * 2 : 16;
+    threads = calloc(par, sizeof(*threads));
+    if (threads == NULL) {
+      set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
+      goto done;
+    }
+    dbs_log_info("applying WAL indexes %08x..%08x (%zu segments)",
+                 plan->indexes[0].index, plan->indexes[plan->nindexes - 1].index,
+                 plan->nsegments);
+    for (; nthreads < par; nthreads++)
+      if (pthread_create(&threads[nthreads], NULL, worker, &a) != 0)
+        break;
+    if (nthreads == 0) {
+      set_err(e, DBS_RESTORE_EINTERNAL, "cannot start download threads");
+      goto done;
+    }
+    for (size_t k = 0; k < plan->nindexes; k++) {
+      if (wait_ready(&a, k, e) != 0)
+        goto done;
+      if (apply_index(&a, k, e) != 0)
+        goto done;
+      pthread_mutex_lock(&a.mu);
+      a.applied = k + 1;
+      pthread_cond_broadcast(&a.cond);
+      pthread_mutex_unlock(&a.mu);
+      progress_tick(&a.prog, false);
+    }
+  }
+  if (verify(&a, e) != 0)
+    goto done;
+  /* No -wal or -shm may survive: SQLite removed them on the last close. */
+  char *w = suffixed(a.tmp, "-wal"), *s = suffixed(a.tmp, "-shm");
+  if (w != NULL)
+    unlink(w);
+  if (s != NULL)
+    unlink(s);
+  free(w);
+  free(s);
+  int frc = fsync_path(a.tmp, false);
+  if (frc != 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot fsync %s: %s", a.tmp, strerror(-frc));
+    goto done;
+  }
+  if (rename(a.tmp, output) != 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot rename %s to %s: %s", a.tmp, output,
+            strerror(errno));
+    goto done;
+  }
+  if ((frc = fsync_path(dir, true)) != 0)
+    dbs_log_warnx("cannot fsync directory %s: %s", dir, strerror(-frc));
+  rc = 0;
+done:
+  if (threads != NULL) {
+    pthread_mutex_lock(&a.mu);
+    a.stop = true;
+    pthread_cond_broadcast(&a.cond);
+    pthread_mutex_unlock(&a.mu);
+    for (size_t i = 0; i < nthreads; i++)
+      pthread_join(threads[i], NULL);
+  }
+  progress_tick(&a.prog, false);
+  progress_end(&a.prog);
+  if (rc != 0 && created && a.tmp != NULL)
+    cleanup_after_failure(&a);
+  if (rc == 0 && o->progress) {
+    double secs = (double)(now_ns() - a.prog.start_ns) / 1e9;
+    struct stat fst;
+    double mb = stat(output, &fst) == 0 ? (double)fst.st_size / 1e6 : 0;
+    dbs_log_info("restored %s: %.1f MB, generation %s, snapshot %08x, %zu WAL "
+                 "indexes applied, %.2f s, %.1f MB/s", output, mb,
+                 plan->generation, plan->snapshot.index, plan->nindexes, secs,
+                 secs > 0 ? mb / secs : 0);
+  }
+  free(threads);
+  free(a.tmp);
+  free(a.state);
+  free(a.commit);
+  free(dir);
+  pthread_mutex_destroy(&a.mu);
+  pthread_cond_destroy(&a.cond);
+  return rc;
+}
+
+/* ---- the v0.3 format ------------------------------------------------- */
+
+struct v3_state {
+  struct dbs_replica_listing listing;
+  long gen;
+  struct dbs_restore_plan plan;
+  bool planned;
+};
+
+static void v3_free(void *p) {
+  struct v3_state *s = p;
+  if (s == NULL)
+    return;
+  dbs_replica_listing_free(&s->listing);
+  dbs_restore_plan_free(&s->plan);
+  free(s);
+}
+
+static int v3_find(struct dbs_storage *st, const char *path,
+                   const struct dbs_restore_target *t, void **state,
+                   int64_t *updated_ns, struct dbs_restore_error *e) {
+  *state = NULL;
+  struct v3_state *s = calloc(1, sizeof(*s));
+  if (s == NULL) {
+    set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
+    return -1;
+  }
+  int rc = dbs_replica_load(st, path, &s->listing);
+  if (rc != 0) {
+    set_err(e, storage_result(rc), "cannot fetch generations from %s: %s",
+            st->ops->describe(st), st->error[0] ? st->error : strerror(-rc));
+    free(s);
+    return -1;
+  }
+  s->gen = dbs_replica_choose(&s->listing, t);
+  if (s->gen < 0) {
+    v3_free(s);
+    return 0;
+  }
+  *updated_ns = s->listing.gens[s->gen].updated_ns;
+  *state = s;
+  return 0;
+}
+
+static int v3_plan(void *p, const struct dbs_restore_target *t,
+                   struct dbs_restore_error *e) {
+  struct v3_state *s = p;
+  char msg[sizeof(e->msg)];
+  int rc = dbs_replica_plan(&s->listing, &s->listing.gens[s->gen], t, &s->plan,
+                            msg, sizeof(msg));
+  if (rc == 0) {
+    s->planned = true;
+    return 0;
+  }
+  set_err(e, rc == -ENOMEM ? DBS_RESTORE_EINTERNAL : DBS_RESTORE_ECORRUPT, "%s",
+          msg);
+  return -1;
+}
+
+static int v3_apply(void *p, struct dbs_storage *st, const char *output,
+                    const struct dbs_restore_opts *o,
+                    struct dbs_restore_error *e) {
+  struct v3_state *s = p;
+  return apply_plan(st, &s->plan, output, o, e);
+}
+
+const struct dbs_restore_format dbs_restore_format_v3 = {
+    .name = "litestream-v0.3",
+    .find = v3_find,
+    .plan = v3_plan,
+    .apply = v3_apply,
+    .free = v3_free,
+};
+
+/* ---- choosing among replicas ----------------------------------------- */
+
+enum dbs_restore_result dbs_restore_run(const struct dbs_restore_source *srcs,
+                                        size_t n,
+                                        const struct dbs_restore_target *t,
+                                        const char *output,
+                                        const struct dbs_restore_opts *o,
+                                        struct dbs_restore_error *e) {
+  const struct dbs_restore_format *fmt = &dbs_restore_format_v3;
+  void *best = NULL;
+  size_t best_i = 0;
+  int64_t best_updated = 0;
+  memset(e, 0, sizeof(*e));
+  for (size_t i = 0; i < n; i++) {
+    void *st = NULL;
+    int64_t updated = 0;
+    if (fmt->find(srcs[i].storage, srcs[i].path, t, &st, &updated, e) != 0) {
+      fmt->free(best);
+      return e->result;
+    }
+    if (st != NULL && updated > best_updated) {
+      fmt->free(best);
+      best = st;
+      best_i = i;
+      best_updated = updated;
+    } else {
+      fmt->free(st);
+    }
+  }
+  if (best == NULL) {
+    set_err(e, DBS_RESTORE_NO_BACKUP, "no matching backups found");
+    return e->result;
+  }
+  enum dbs_restore_result r = DBS_RESTORE_RESTORED;
+  if (fmt->plan(best, t, e) != 0 ||
+      fmt->apply(best, srcs[best_i].storage, output, o, e) != 0)
+    r = e->result;
+  else
+    e->result = DBS_RESTORE_RESTORED;
+  fmt->free(best);
+  return r;
+}
+
+int dbs_restore_open_storage(const struct dbs_replica_config *r,
+                             const struct dbs_restore_opts *o,
+                             struct dbs_storage **out, const char **path_out,
+                             struct dbs_restore_error *e) {
+  *out = NULL;
+  *path_out = "";
+  int rc;
+  switch (r->kind) {
+  case DBS_REPLICA_FILE:
+    if (r->path == NULL || r->path[0] == '\0') {
+      set_err(e, DBS_RESTORE_EUSAGE, "file replica path required");
+      return -EINVAL;
+    }
+    rc = dbs_storage_file_open(r->path, out);
+    if (rc != 0)
+      set_err(e, DBS_RESTORE_EINTERNAL, "cannot open %s: %s", r->path,
+              strerror(-rc));
+    return rc;
+  case DBS_REPLICA_S3:
+    /* The S3 backend lands separately; this is the one place to wire it:
+     *   struct dbs_s3_options so = {.timeout_ms = o->timeout_ms,
+     *       .parallelism = o->parallelism,
+     *       .session_token = getenv("AWS_SESSION_TOKEN")};
+     *   rc = dbs_storage_s3_open(r, &so, out);
+     *   *path_out = r->path ? r->path : "";
+     *   if (rc != 0) set_err(e, DBS_RESTORE_ESTORAGE, ...); return rc; */
+    (void)o;
+    set_err(e, DBS_RESTORE_EUSAGE, "s3 not yet supported by the native "
+            "restore in this build");
+    return -ENOTSUP;
+  case DBS_REPLICA_OTHER:
+    break;
+  }
+  set_err(e, DBS_RESTORE_UNSUPPORTED_TYPE, "replica type %s is restored by the "
+          "litestream binary", r->type ? r->type : "(unknown)");
+  return -ENOTSUP;
+}
+
+int dbs_restore_boot(const struct dbs_replica_config *replicas, size_t n,
+                     const char *replica_name, const char *target,
+                     const struct dbs_restore_opts *o,
+                     enum dbs_restore_result *out) {
+  struct dbs_restore_error e = {0};
+  struct dbs_restore_source *srcs = calloc(n ? n : 1, sizeof(*srcs));
+  size_t ns = 0;
+  int status;
+  if (srcs == NULL) {
+    *out = DBS_RESTORE_EINTERNAL;
+    dbs_log_errorx("restore: out of memory");
+    return DBS_EXIT_SOFTWARE;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const struct dbs_replica_config *r = &replicas[i];
+    if (replica_name != NULL && (r->name == NULL || strcmp(r->name, replica_name) != 0))
+      continue;
+    if (r->kind == DBS_REPLICA_OTHER) {
+      dbs_log_info("replica %s is of type %s: restoring with litestream",
+                   r->name ? r->name : "?", r->type ? r->type : "?");
+      *out = DBS_RESTORE_UNSUPPORTED_TYPE;
+      status = 0;
+      goto done;
+    }
+    if (r->has_age) {
+      *out = DBS_RESTORE_EENCRYPTED;
+      dbs_log_errorx("replica %s uses age encryption, which the native restore "
+                     "does not support (remove age: or restore with litestream)",
+                     r->name ? r->name : "?");
+      status = DBS_EXIT_DATAERR;
+      goto done;
+    }
+    const char *path = "";
+    struct dbs_storage *st = NULL;
+    if (dbs_restore_open_storage(r, o, &st, &path, &e) != 0) {
+      *out = e.result;
+      dbs_log_errorx("replica %s: %s", r->name ? r->name : "?", e.msg);
+      status = dbs_restore_exit_status(e.result);
+      if (status == 0)
+        status = DBS_EXIT_SOFTWARE;
+      goto done;
+    }
+    srcs[ns].name = r->name;
+    srcs[ns].storage = st;
+    srcs[ns].path = path;
+    ns++;
+  }
+  if (ns == 0) {
+    *out = DBS_RESTORE_EUSAGE;
+    dbs_log_errorx("no replica named %s in litestream.yml (fix --replica)",
+                   replica_name ? replica_name : "(any)");
+    status = DBS_EXIT_CONFIG;
+    goto done;
+  }
+  struct dbs_restore_target t = {.index = -1};
+  *out = dbs_restore_run(srcs, ns, &t, target, o, &e);
+  switch (*out) {
+  case DBS_RESTORE_RESTORED:
+    status = 0;
+    break;
+  case DBS_RESTORE_NO_BACKUP:
+    dbs_log_info("no backup found for %s: starting with a fresh database", target);
+    status = 0;
+    break;
+  default:
+    dbs_log_errorx("restore of %s failed: %s", target, e.msg);
+    status = dbs_restore_exit_status(*out);
+    if (status == 0)
+      status = DBS_EXIT_SOFTWARE;
+    break;
+  }
+done:
+  for (size_t i = 0; i < ns; i++)
+    srcs[i].storage->ops->close(srcs[i].storage);
+  free(srcs);
+  return status;
+}

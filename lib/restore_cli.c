@@ -1,0 +1,571 @@
+/* The restore and generations subcommands, with litestream's flags and messages. */
+#define _GNU_SOURCE
+#include "restore_cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exitcode.h"
+#include "litestream_config.h"
+#include "log.h"
+#include "restore.h"
+
+#define EXIT_NO_BACKUP 1 /* litestream's status for "no matching backups" */
+
+int dbs_restore_cli_parse_time(const char *s, int64_t *ns) {
+  struct tm tm = {0};
+  int n = 0;
+  if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3 ||
+      n != 10 || s[10] != 'T')
+    return -EINVAL;
+  const char *p = s + 11;
+  if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]) ||
+      p[2] != ':' || !isdigit((unsigned char)p[3]) ||
+      !isdigit((unsigned char)p[4]) || p[5] != ':' ||
+      !isdigit((unsigned char)p[6]) || !isdigit((unsigned char)p[7]))
+    return -EINVAL;
+  tm.tm_hour = (p[0] - '0') * 10 + p[1] - '0';
+  tm.tm_min = (p[3] - '0') * 10 + p[4] - '0';
+  tm.tm_sec = (p[6] - '0') * 10 + p[7] - '0';
+  p += 8;
+  int64_t frac = 0;
+  if (*p == '.') {
+    p++;
+    int digits = 0;
+    while (isdigit((unsigned char)*p)) {
+      if (digits < 9) {
+        frac = frac * 10 + (*p - '0');
+        digits++;
+      }
+      p++;
+    }
+    if (digits == 0)
+      return -EINVAL;
+    for (; digits < 9; digits++)
+      frac *= 10;
+  }
+  int64_t off = 0;
+  if (*p == 'Z') {
+    p++;
+  } else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
+             isdigit((unsigned char)p[2]) && p[3] == ':' &&
+             isdigit((unsigned char)p[4]) && isdigit((unsigned char)p[5])) {
+    off = ((p[1] - '0') * 10 + p[2] - '0') * 3600 + ((p[4] - '0') * 10 + p[5] - '0') * 60;
+    if (*p == '-')
+      off = -off;
+    p += 6;
+  } else {
+    return -EINVAL;
+  }
+  if (*p != '\0' || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+      tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
+    return -EINVAL;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  time_t t = timegm(&tm);
+  *ns = ((int64_t)t - off) * 1000000000 + frac;
+  return 0;
+}
+
+/* "^\w+://" */
+static bool is_url(const char *s) {
+  const char *p = s;
+  while (isalnum((unsigned char)*p) || *p == '_')
+    p++;
+  return p > s && strncmp(p, "://", 3) == 0;
+}
+
+/* litestream's expand(): ~ and ~/x from the home directory, else absolute. */
+static char *expand_path(const char *s) {
+  char *out = NULL;
+  if (strcmp(s, "~") == 0 || strncmp(s, "~/", 2) == 0) {
+    const char *home = getenv("HOME");
+    if (home == NULL || home[0] == '\0') {
+      struct passwd *pw = getpwuid(getuid());
+      home = pw ? pw->pw_dir : NULL;
+    }
+    if (home == NULL)
+      return NULL;
+    if (asprintf(&out, "%s%s", home, s + 1) < 0)
+      return NULL;
+    return out;
+  }
+  if (s[0] == '/')
+    return strdup(s);
+  char cwd[PATH_MAX];
+  if (getcwd(cwd, sizeof(cwd)) == NULL)
+    return NULL;
+  if (asprintf(&out, "%s/%s", cwd, s) < 0)
+    return NULL;
+  return out;
+}
+
+/* A replica from a URL: file:// here, others through the config parser. */
+static int replica_from_url(const char *url, struct dbs_replica_config *r) {
+  memset(r, 0, sizeof(*r));
+  if (strncmp(url, "file://", 7) == 0) {
+    const char *p = url + 7;
+    char *raw = NULL;
+    /* Go: path.Clean of the URL without its scheme; a host becomes the
+     * first path element. */
+    if (asprintf(&raw, "%s%s", p[0] == '/' ? "" : "/", p) < 0)
+      return -ENOMEM;
+    r->kind = DBS_REPLICA_FILE;
+    r->type = strdup("file");
+    r->name = strdup("file");
+    r->url = strdup(url);
+    r->path = raw;
+    if (r->type == NULL || r->name == NULL || r->url == NULL)
+      return -ENOMEM;
+    return 0;
+  }
+  char err[256] = "";
+  int rc = dbs_litestream_config_parse_url(url, r, err, sizeof(err));
+  if (rc != 0)
+    dbs_log_errorx("%s", err[0] ? err : "invalid replica URL");
+  return rc;
+}
+
+struct cli {
+  const char *config;
+  bool no_expand_env;
+  const char *output;
+  const char *replica;
+  const char *generation;
+  int64_t index;
+  const char *timestamp;
+  bool if_db_not_exists, if_replica_exists;
+  unsigned parallelism;
+  enum dbs_verify verify;
+  const char *arg;
+};
+
+enum {
+  OPT_CONFIG = 256, OPT_NO_EXPAND, OPT_REPLICA, OPT_GENERATION, OPT_INDEX,
+  OPT_TIMESTAMP, OPT_IF_DB, OPT_IF_REPLICA, OPT_PARALLELISM, OPT_VERIFY,
+};
+
+static const struct option restore_opts[] = {
+    {"litestream-config", required_argument, NULL, OPT_CONFIG},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"no-expand-env", no_argument, NULL, OPT_NO_EXPAND},
+    {"replica", required_argument, NULL, OPT_REPLICA},
+    {"generation", required_argument, NULL, OPT_GENERATION},
+    {"index", required_argument, NULL, OPT_INDEX},
+    {"timestamp", required_argument, NULL, OPT_TIMESTAMP},
+    {"if-db-not-exists", no_argument, NULL, OPT_IF_DB},
+    {"if-replica-exists", no_argument, NULL, OPT_IF_REPLICA},
+    {"parallelism", required_argument, NULL, OPT_PARALLELISM},
+    {"verify", required_argument, NULL, OPT_VERIFY},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+static void restore_usage(FILE *f) {
+  fprintf(f,
+          "usage: dbsetup restore [options] DB_PATH|REPLICA_URL\n"
+          "  --litestream-config PATH  litestream.yml (default $LITESTREAM_CONFIG"
+          " or /etc/litestream.yml)\n"
+          "  --no-expand-env           do not expand $VARS in the config\n"
+          "  -o PATH                   output path (required with a URL)\n"
+          "  --replica NAME            restore from this replica only\n"
+          "  --generation ID           restore from this generation\n"
+          "  --index N                 restore up to this hex WAL index\n"
+          "  --timestamp RFC3339       restore to this point in time\n"
+          "  --if-db-not-exists        exit 0 if the output already exists\n"
+          "  --if-replica-exists       exit 0 if no backup is found\n"
+          "  --parallelism N           WAL downloads at once (default 8)\n"
+          "  --verify full|quick|none  integrity check (default quick)\n"
+          "exit: 0 ok, 1 no matching backups, 64 usage, 65 corrupt or "
+          "encrypted replica, 69 storage unavailable, 73 output not "
+          "writable or exists, 78 litestream.yml\n");
+}
+
+/* Parses the shared options; returns 0, or an exit status to stop with
+ * (-1 for help). */
+static int parse(struct cli *c, int argc, char **argv, bool restore) {
+  memset(c, 0, sizeof(*c));
+  c->index = -1;
+  c->parallelism = 8;
+  c->verify = DBS_VERIFY_QUICK;
+  optind = 1;
+  opterr = 0;
+  int ch;
+  while ((ch = getopt_long_only(argc, argv, restore ? "+o:h" : "+h",
+                                restore_opts, NULL)) != -1) {
+    switch (ch) {
+    case OPT_CONFIG:
+      c->config = optarg;
+      break;
+    case OPT_NO_EXPAND:
+      c->no_expand_env = true;
+      break;
+    case OPT_REPLICA:
+      c->replica = optarg;
+      break;
+    case 'h':
+      restore_usage(stdout);
+      return -1;
+    default:
+      if (!restore || ch == '?' || ch == ':') {
+        dbs_log_errorx("%s: unknown option or missing value: %s (see --help)",
+                       argv[0], argv[optind - 1]);
+        return DBS_EXIT_USAGE;
+      }
+      switch (ch) {
+      case 'o':
+        c->output = optarg;
+        break;
+      case OPT_GENERATION:
+        c->generation = optarg;
+        break;
+      case OPT_INDEX: {
+        char *end;
+        errno = 0;
+        long long v = strtoll(optarg, &end, 16);
+        if (errno != 0 || *end != '\0' || end == optarg || v < 0 || v > INT32_MAX) {
+          dbs_log_errorx("invalid -index %s: must be a hex WAL index", optarg);
+          return DBS_EXIT_USAGE;
+        }
+        c->index = v;
+        break;
+      }
+      case OPT_TIMESTAMP:
+        c->timestamp = optarg;
+        break;
+      case OPT_IF_DB:
+        c->if_db_not_exists = true;
+        break;
+      case OPT_IF_REPLICA:
+        c->if_replica_exists = true;
+        break;
+      case OPT_PARALLELISM: {
+        char *end;
+        long v = strtol(optarg, &end, 10);
+        if (*end != '\0' || end == optarg || v < 1 || v > 256) {
+          dbs_log_errorx("invalid --parallelism %s: use 1 to 256", optarg);
+          return DBS_EXIT_USAGE;
+        }
+        c->parallelism = (unsigned)v;
+        break;
+      }
+      case OPT_VERIFY:
+        if (strcmp(optarg, "full") == 0)
+          c->verify = DBS_VERIFY_FULL;
+        else if (strcmp(optarg, "quick") == 0)
+          c->verify = DBS_VERIFY_QUICK;
+        else if (strcmp(optarg, "none") == 0)
+          c->verify = DBS_VERIFY_NONE;
+        else {
+          dbs_log_errorx("invalid --verify %s: use full, quick or none", optarg);
+          return DBS_EXIT_USAGE;
+        }
+        break;
+      default:
+        dbs_log_errorx("%s: unknown option: %s (see --help)", argv[0],
+                       argv[optind - 1]);
+        return DBS_EXIT_USAGE;
+      }
+    }
+  }
+  if (optind >= argc || argv[optind][0] == '\0') {
+    dbs_log_errorx("database path or replica URL required");
+    return DBS_EXIT_USAGE;
+  }
+  if (optind + 1 < argc) {
+    dbs_log_errorx("too many arguments");
+    return DBS_EXIT_USAGE;
+  }
+  c->arg = argv[optind];
+  return 0;
+}
+
+/* The replicas to use: from the URL, or the config's entry for the DB. */
+struct replicas {
+  struct dbs_litestream_config cfg;
+  bool have_cfg;
+  struct dbs_replica_config url;
+  bool have_url;
+  const struct dbs_replica_config *list;
+  size_t n;
+  char *db_path;
+  const struct dbs_db_config *db;
+};
+
+static void replicas_free(struct replicas *r) {
+  if (r->have_cfg)
+    dbs_litestream_config_free(&r->cfg);
+  if (r->have_url)
+    dbs_replica_config_free(&r->url);
+  free(r->db_path);
+}
+
+static int load_replicas(struct cli *c, struct replicas *r) {
+  memset(r, 0, sizeof(*r));
+  if (is_url(c->arg)) {
+    if (c->config != NULL) {
+      dbs_log_errorx("cannot specify a replica URL and the -config flag");
+      return DBS_EXIT_USAGE;
+    }
+    int rc = replica_from_url(c->arg, &r->url);
+    r->have_url = true;
+    if (rc != 0)
+      return rc == -ENOMEM ? DBS_EXIT_SOFTWARE : DBS_EXIT_USAGE;
+    dbs_litestream_config_apply_env(&r->url);
+    r->list = &r->url;
+    r->n = 1;
+    return 0;
+  }
+  const char *path = c->config;
+  if (path == NULL)
+    path = getenv("LITESTREAM_CONFIG");
+  if (path == NULL || path[0] == '\0')
+    path = "/etc/litestream.yml";
+  char err[512] = "";
+  int rc = dbs_litestream_config_load(path, !c->no_expand_env, &r->cfg, err,
+                                      sizeof(err));
+  if (rc != 0) {
+    if (rc == -ENOENT)
+      dbs_log_errorx("config file not found: %s", path);
+    else
+      dbs_log_errorx("%s", err[0] ? err : "cannot read litestream.yml");
+    return DBS_EXIT_CONFIG;
+  }
+  r->have_cfg = true;
+  r->db_path = expand_path(c->arg);
+  if (r->db_path == NULL) {
+    dbs_log_errorx("cannot resolve %s", c->arg);
+    return DBS_EXIT_USAGE;
+  }
+  r->db = dbs_litestream_config_find_db(&r->cfg, r->db_path);
+  if (r->db == NULL) {
+    dbs_log_errorx("database not found in config: %s", r->db_path);
+    return DBS_EXIT_CONFIG;
+  }
+  for (size_t i = 0; i < r->db->nreplicas; i++)
+    dbs_litestream_config_apply_env(&r->db->replicas[i]);
+  r->list = r->db->replicas;
+  r->n = r->db->nreplicas;
+  return 0;
+}
+
+/* Opens the storages of the (filtered) replicas. */
+static int open_sources(struct cli *c, struct replicas *r,
+                        const struct dbs_restore_opts *o,
+                        struct dbs_restore_source **out, size_t *nout) {
+  struct dbs_restore_source *s = calloc(r->n ? r->n : 1, sizeof(*s));
+  *out = s;
+  *nout = 0;
+  if (s == NULL)
+    return DBS_EXIT_SOFTWARE;
+  for (size_t i = 0; i < r->n; i++) {
+    const struct dbs_replica_config *rc = &r->list[i];
+    if (c->replica != NULL && r->have_cfg &&
+        (rc->name == NULL || strcmp(rc->name, c->replica) != 0))
+      continue;
+    if (rc->has_age) {
+      dbs_log_errorx("replica %s uses age encryption, which the native restore "
+                     "does not support (use litestream restore)", rc->name);
+      return DBS_EXIT_DATAERR;
+    }
+    struct dbs_restore_error e = {0};
+    const char *path = "";
+    if (dbs_restore_open_storage(rc, o, &s[*nout].storage, &path, &e) != 0) {
+      dbs_log_errorx("replica %s: %s%s", rc->name ? rc->name : "?", e.msg,
+                     e.result == DBS_RESTORE_UNSUPPORTED_TYPE
+                         ? " (use litestream restore for it)" : "");
+      int st = dbs_restore_exit_status(e.result);
+      return st ? st : DBS_EXIT_USAGE;
+    }
+    s[*nout].name = rc->name;
+    s[*nout].path = path;
+    (*nout)++;
+  }
+  if (*nout == 0 && c->replica != NULL) {
+    dbs_log_errorx("replica \"%s\" not found for database \"%s\"", c->replica,
+                   r->db_path ? r->db_path : c->arg);
+    return DBS_EXIT_USAGE;
+  }
+  return 0;
+}
+
+static void close_sources(struct dbs_restore_source *s, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    s[i].storage->ops->close(s[i].storage);
+  free(s);
+}
+
+int dbs_restore_cli_main(int argc, char **argv) {
+  struct cli c;
+  int st = parse(&c, argc, argv, true);
+  if (st != 0)
+    return st < 0 ? 0 : st;
+  struct dbs_restore_target t = {.generation = c.generation, .index = c.index};
+  if (c.timestamp != NULL && c.timestamp[0] != '\0') {
+    if (dbs_restore_cli_parse_time(c.timestamp, &t.timestamp_ns) != 0) {
+      dbs_log_errorx("invalid -timestamp, must specify in ISO 8601 format "
+                     "(e.g. 2000-01-01T00:00:00Z)");
+      return DBS_EXIT_USAGE;
+    }
+    t.has_timestamp = true;
+  }
+  if (t.index >= 0 && t.has_timestamp) {
+    dbs_log_errorx("cannot specify index & timestamp to restore");
+    return DBS_EXIT_USAGE;
+  }
+  if (is_url(c.arg) && c.output == NULL && c.config == NULL) {
+    dbs_log_errorx("output path required");
+    return DBS_EXIT_USAGE;
+  }
+  struct replicas r;
+  struct dbs_restore_source *srcs = NULL;
+  size_t ns = 0;
+  char *output = NULL;
+  st = load_replicas(&c, &r);
+  if (st != 0)
+    goto done;
+  output = c.output ? expand_path(c.output) : strdup(r.db_path);
+  if (output == NULL) {
+    st = DBS_EXIT_SOFTWARE;
+    goto done;
+  }
+  struct stat sb;
+  if (c.if_db_not_exists && lstat(output, &sb) == 0) {
+    dbs_log_info("database already exists, skipping");
+    st = 0;
+    goto done;
+  }
+  struct dbs_restore_opts o = {
+      .parallelism = c.parallelism, .verify = c.verify, .progress = true};
+  st = open_sources(&c, &r, &o, &srcs, &ns);
+  if (st != 0)
+    goto done;
+  struct dbs_restore_error e;
+  enum dbs_restore_result res = dbs_restore_run(srcs, ns, &t, output, &o, &e);
+  if (res == DBS_RESTORE_RESTORED) {
+    st = 0;
+  } else if (res == DBS_RESTORE_NO_BACKUP) {
+    if (c.if_replica_exists) {
+      dbs_log_info("no matching backups found");
+      st = 0;
+    } else {
+      dbs_log_errorx("no matching backups found");
+      st = EXIT_NO_BACKUP;
+    }
+  } else {
+    dbs_log_errorx("%s", e.msg);
+    st = dbs_restore_exit_status(res);
+    if (st == 0)
+      st = DBS_EXIT_SOFTWARE;
+  }
+done:
+  close_sources(srcs, ns);
+  free(output);
+  replicas_free(&r);
+  return st;
+}
+
+static void fmt_time(int64_t ns, char *buf, size_t len) {
+  time_t t = (time_t)(ns / 1000000000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void fmt_lag(int64_t ns, char *buf, size_t len) {
+  int64_t s = ns / 1000000000;
+  const char *sign = s < 0 ? "-" : "";
+  if (s < 0)
+    s = -s;
+  if (s >= 3600)
+    snprintf(buf, len, "%s%lldh%lldm%llds", sign, (long long)(s / 3600),
+             (long long)(s / 60 % 60), (long long)(s % 60));
+  else if (s >= 60)
+    snprintf(buf, len, "%s%lldm%llds", sign, (long long)(s / 60),
+             (long long)(s % 60));
+  else
+    snprintf(buf, len, "%s%llds", sign, (long long)s);
+}
+
+/* litestream's DB.UpdatedAt: the later mtime of the db and its -wal. */
+static int64_t db_updated_ns(const char *db) {
+  struct stat st;
+  int64_t t = 0;
+  if (stat(db, &st) == 0)
+    t = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+  char *w = NULL;
+  if (asprintf(&w, "%s-wal", db) >= 0) {
+    if (stat(w, &st) == 0) {
+      int64_t tw = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+      if (tw > t)
+        t = tw;
+    }
+    free(w);
+  }
+  return t;
+}
+
+int dbs_restore_cli_generations(int argc, char **argv) {
+  struct cli c;
+  int st = parse(&c, argc, argv, false);
+  if (st != 0)
+    return st < 0 ? 0 : st;
+  struct replicas r;
+  struct dbs_restore_source *srcs = NULL;
+  size_t ns = 0;
+  st = load_replicas(&c, &r);
+  if (st != 0)
+    goto done;
+  struct dbs_restore_opts o = {.parallelism = 1};
+  st = open_sources(&c, &r, &o, &srcs, &ns);
+  if (st != 0)
+    goto done;
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  int64_t ref = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+  if (r.db_path != NULL)
+    ref = db_updated_ns(r.db_path);
+  printf("%-8s  %-16s  %-9s  %-20s  %-20s  %-9s  %s\n", "name", "generation",
+         "lag", "start", "end", "snapshots", "wal");
+  for (size_t i = 0; i < ns; i++) {
+    struct dbs_replica_listing l;
+    int rc = dbs_replica_load(srcs[i].storage, srcs[i].path, &l);
+    if (rc != 0) {
+      dbs_log_errorx("cannot list generations of replica %s (%s): %s",
+                     srcs[i].name, srcs[i].storage->ops->describe(srcs[i].storage),
+                     srcs[i].storage->error[0] ? srcs[i].storage->error
+                                               : strerror(-rc));
+      st = rc == DBS_STORAGE_ECORRUPT ? DBS_EXIT_DATAERR : DBS_EXIT_UNAVAILABLE;
+      continue;
+    }
+    for (size_t g = 0; g < l.ngens; g++) {
+      const struct dbs_replica_generation *gen = &l.gens[g];
+      char start[32], end[32], lag[32], wal[32];
+      fmt_time(gen->created_ns, start, sizeof(start));
+      fmt_time(gen->updated_ns, end, sizeof(end));
+      fmt_lag(ref - gen->updated_ns, lag, sizeof(lag));
+      if (gen->nsegments > 0)
+        snprintf(wal, sizeof(wal), "%08x-%08x", gen->segments[0].index,
+                 gen->segments[gen->nsegments - 1].index);
+      else
+        snprintf(wal, sizeof(wal), "-");
+      printf("%-8s  %-16s  %-9s  %-20s  %-20s  %-9zu  %s\n", srcs[i].name,
+             gen->name, lag, start, end, gen->nsnapshots, wal);
+    }
+    dbs_replica_listing_free(&l);
+  }
+done:
+  close_sources(srcs, ns);
+  replicas_free(&r);
+  return st;
+}

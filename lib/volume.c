@@ -1,0 +1,998 @@
+/* The volume: link the app's DB path onto it, lock it, check the DB file. */
+#define _GNU_SOURCE /* renameat2, nftw */
+#include "volume.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define LOCK_NAME ".dbsetup.lock"
+#define ASIDE_SUFFIX ".in-image"
+#define ASIDE_MAX 1000
+
+static const char sqlite_header[16] = "SQLite format 3";
+static const char *const sidecars[] = {"-wal", "-shm", "-journal"};
+#define NSIDECARS (sizeof(sidecars) / sizeof(sidecars[0]))
+
+static int lock_fd = -1;
+
+/* Writes a message into err (if any). */
+__attribute__((format(printf, 3, 4))) static void
+set_err(char *err, size_t errlen, const char *fmt, ...) {
+  if (err == NULL || errlen == 0)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+/* Returns malloc'd a + b (+ c), or NULL. */
+static char *cat3(const char *a, const char *b, const char *c) {
+  size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
+  char *s = malloc(la + lb + lc + 1);
+  if (s == NULL)
+    return NULL;
+  memcpy(s, a, la);
+  memcpy(s + la, b, lb);
+  if (c != NULL)
+    memcpy(s + la + lb, c, lc);
+  s[la + lb + lc] = '\0';
+  return s;
+}
+
+/* Returns malloc'd dir/name without doubling the slash after "/". */
+static char *join(const char *dir, const char *name) {
+  size_t n = strlen(dir);
+  return cat3(dir, (n > 0 && dir[n - 1] == '/') ? "" : "/", name);
+}
+
+/*
+ * Returns a malloc'd absolute version of p (working directory prepended
+ * when relative) with repeated and trailing slashes removed, or NULL.
+ */
+static char *absolute(const char *p) {
+  char *s;
+  if (p[0] == '/') {
+    s = strdup(p);
+  } else {
+    char *cwd = getcwd(NULL, 0);
+    if (cwd == NULL)
+      return NULL;
+    s = join(cwd, p);
+    free(cwd);
+  }
+  if (s == NULL)
+    return NULL;
+  char *o = s;
+  for (const char *i = s; *i != '\0'; i++)
+    if (!(*i == '/' && o > s && o[-1] == '/'))
+      *o++ = *i;
+  *o = '\0';
+  while (o - s > 1 && o[-1] == '/')
+    *--o = '\0';
+  return s;
+}
+
+/* Splits an absolute, slash-normalized path: *dir (malloc'd), base points
+ * into path. Returns 0 or -errno. */
+static int split(const char *path, char **dir, const char **base) {
+  const char *slash = strrchr(path, '/');
+  *base = slash + 1;
+  *dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+  return *dir == NULL ? -ENOMEM : 0;
+}
+
+/*
+ * Canonicalizes an absolute path whose tail may not exist: realpath of
+ * the longest existing prefix, then the remaining components ("." dropped,
+ * ".." popped). Returns malloc'd or NULL with errno.
+ */
+static char *canonical(const char *path) {
+  char *head = absolute(path);
+  char *tail = NULL;
+  char *real = NULL;
+  if (head == NULL)
+    return NULL;
+  for (;;) {
+    real = realpath(head, NULL);
+    if (real != NULL)
+      break;
+    if (errno != ENOENT || strcmp(head, "/") == 0)
+      goto fail;
+    char *slash = strrchr(head, '/');
+    char *t = tail ? cat3(slash + 1, "/", tail) : strdup(slash + 1);
+    if (t == NULL)
+      goto fail;
+    free(tail);
+    tail = t;
+    if (slash == head)
+      slash[1] = '\0';
+    else
+      *slash = '\0';
+  }
+  free(head);
+  head = NULL;
+  for (char *save = NULL, *c = tail ? strtok_r(tail, "/", &save) : NULL;
+       c != NULL; c = strtok_r(NULL, "/", &save)) {
+    if (strcmp(c, ".") == 0)
+      continue;
+    if (strcmp(c, "..") == 0) {
+      char *slash = strrchr(real, '/');
+      if (slash == real)
+        slash[1] = '\0';
+      else
+        *slash = '\0';
+      continue;
+    }
+    char *r = join(real, c);
+    if (r == NULL)
+      goto fail;
+    free(real);
+    real = r;
+  }
+  free(tail);
+  return real;
+fail:;
+  int saved = errno;
+  free(head);
+  free(tail);
+  free(real);
+  errno = saved;
+  return NULL;
+}
+
+/* True when path (canonical) is dir (canonical) or below it. */
+static bool is_within(const char *path, const char *dir) {
+  size_t n = strlen(dir);
+  if (strcmp(dir, "/") == 0)
+    return true;
+  return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/* mkdir -p with mode for every missing component. Returns 0 or -errno. */
+static int mkdir_p(const char *path, mode_t mode) {
+  char *p = strdup(path);
+  int rc = 0;
+  struct stat st;
+  if (p == NULL)
+    return -ENOMEM;
+  for (char *s = p + 1;; s++) {
+    if (*s != '/' && *s != '\0')
+      continue;
+    char c = *s;
+    *s = '\0';
+    if (mkdir(p, mode) != 0 && errno != EEXIST) {
+      rc = -errno;
+      break;
+    }
+    if (stat(p, &st) != 0) {
+      rc = -errno;
+      break;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      rc = -ENOTDIR;
+      break;
+    }
+    *s = c;
+    if (c == '\0')
+      break;
+  }
+  free(p);
+  return rc;
+}
+
+/*
+ * True when dir (canonical) is on a mounted filesystem other than the
+ * container's root: the longest mount point in /proc/self/mountinfo that
+ * contains dir is not "/". A volume may be a mount point or lie below one.
+ * Without mountinfo: dir is on another device than "/".
+ */
+static bool on_mounted_volume(const char *dir) {
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  char *line = NULL, *best = NULL;
+  size_t cap = 0;
+  while (f != NULL && getline(&line, &cap, f) > 0) {
+    /* id parent major:minor root mount-point ...; octal escapes (\040). */
+    char *field = line;
+    for (int i = 0; i < 4 && field != NULL; i++) {
+      field = strchr(field, ' ');
+      if (field != NULL)
+        field++;
+    }
+    if (field == NULL)
+      continue;
+    char *o = field;
+    for (char *i = field; *i != '\0' && *i != ' ' && *i != '\n'; i++) {
+      if (i[0] == '\\' && i[1] >= '0' && i[1] <= '3' && i[2] >= '0' &&
+          i[2] <= '7' && i[3] >= '0' && i[3] <= '7') {
+        *o++ = (char)((i[1] - '0') * 64 + (i[2] - '0') * 8 + (i[3] - '0'));
+        i += 3;
+      } else {
+        *o++ = *i;
+      }
+    }
+    *o = '\0';
+    if (is_within(dir, field) &&
+        (best == NULL || strlen(field) > strlen(best))) {
+      free(best);
+      best = strdup(field);
+    }
+  }
+  free(line);
+  if (f != NULL)
+    fclose(f);
+  if (best != NULL) {
+    bool mounted = strcmp(best, "/") != 0;
+    free(best);
+    return mounted;
+  }
+  struct stat st, rst;
+  return stat(dir, &st) == 0 && stat("/", &rst) == 0 && st.st_dev != rst.st_dev;
+}
+
+char *dbs_volume_prepare(const char *volume, const char *app_path, char *err,
+                         size_t errlen) {
+  char *vol = NULL, *real = NULL, *app = NULL, *dir = NULL, *cdir = NULL;
+  char *target = NULL;
+  const char *base;
+  struct stat st;
+  bool created = false;
+  int rc;
+
+  if (volume == NULL || *volume == '\0' || app_path == NULL ||
+      *app_path == '\0') {
+    set_err(err, errlen, "no volume or database path given");
+    errno = EINVAL;
+    return NULL;
+  }
+  size_t alen = strlen(app_path);
+  if (app_path[alen - 1] == '/') {
+    set_err(err, errlen,
+            "database path %s ends with '/': it must name a file (e.g. "
+            "--db %sdev.db)",
+            app_path, app_path);
+    errno = EINVAL;
+    return NULL;
+  }
+  if ((vol = absolute(volume)) == NULL || (app = absolute(app_path)) == NULL)
+    goto nomem;
+  if ((rc = split(app, &dir, &base)) < 0)
+    goto nomem;
+  if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+    set_err(err, errlen, "database path %s does not name a file", app_path);
+    errno = EINVAL;
+    goto fail;
+  }
+
+  if (stat(vol, &st) != 0) {
+    if (errno != ENOENT) {
+      rc = errno;
+      set_err(err, errlen,
+              "volume %s cannot be used: %s (mount a writable volume there "
+              "or set --volume)",
+              vol, strerror(rc));
+      errno = rc;
+      goto fail;
+    }
+    if ((rc = mkdir_p(vol, 0755)) < 0) {
+      set_err(err, errlen,
+              "volume %s does not exist and cannot be created: %s (mount a "
+              "writable volume there or set --volume)",
+              vol, strerror(-rc));
+      errno = -rc;
+      goto fail;
+    }
+    created = true;
+    dbs_log_warnx("volume %s did not exist: created it, but the database "
+                  "there will not outlive this container (mount a volume at "
+                  "%s, e.g. fly.toml [mounts] destination = \"%s\")",
+                  vol, vol, vol);
+  } else if (!S_ISDIR(st.st_mode)) {
+    set_err(err, errlen,
+            "volume %s is not a directory (mount a volume there or set "
+            "--volume)",
+            vol);
+    errno = ENOTDIR;
+    goto fail;
+  }
+  if ((real = realpath(vol, NULL)) == NULL) {
+    rc = errno;
+    set_err(err, errlen, "cannot resolve volume %s: %s", vol, strerror(rc));
+    errno = rc;
+    goto fail;
+  }
+  if (!created && !on_mounted_volume(real))
+    dbs_log_warnx("volume %s is not a mount point (nor inside one): the "
+                  "database there will be lost with this container (mount a "
+                  "volume at %s)",
+                  vol, vol);
+  /* access() honours read-only mounts for root too, and we never run
+   * setuid, so the real ids are the ones that matter. */
+  if (access(real, W_OK | X_OK) != 0) {
+    rc = errno;
+    if (rc == EROFS)
+      set_err(err, errlen,
+              "volume %s is not writable: %s (mount it read-write)", vol,
+              strerror(rc));
+    else
+      set_err(err, errlen,
+              "volume %s is not writable by uid %d: %s (mount it "
+              "read-write, or chown it to uid %d, or run dbsetup as root "
+              "with --user)",
+              vol, (int)getuid(), strerror(rc), (int)getuid());
+    errno = rc;
+    goto fail;
+  }
+
+  if ((cdir = canonical(dir)) == NULL) {
+    rc = errno;
+    set_err(err, errlen, "cannot resolve the directory of %s: %s", app,
+            strerror(rc));
+    errno = rc;
+    goto fail;
+  }
+  if (is_within(cdir, real)) {
+    if ((rc = mkdir_p(cdir, 0755)) < 0) {
+      set_err(err, errlen, "cannot create %s on the volume: %s", cdir,
+              strerror(-rc));
+      errno = -rc;
+      goto fail;
+    }
+    target = join(cdir, base);
+  } else {
+    target = join(real, base);
+  }
+  if (target == NULL)
+    goto nomem;
+  free(vol);
+  free(real);
+  free(app);
+  free(dir);
+  free(cdir);
+  return target;
+nomem:
+  set_err(err, errlen, "out of memory");
+  errno = ENOMEM;
+fail:;
+  int saved = errno;
+  free(vol);
+  free(real);
+  free(app);
+  free(dir);
+  free(cdir);
+  errno = saved;
+  return NULL;
+}
+
+/* Atomically makes path a symlink to target (temporary link + rename). */
+static int replace_link(const char *path, const char *dir, const char *base,
+                        const char *target) {
+  char name[NAME_MAX + 1];
+  int n =
+      snprintf(name, sizeof(name), ".%.200s.dbsetup-%ld", base, (long)getpid());
+  if (n < 0 || (size_t)n >= sizeof(name))
+    return -ENAMETOOLONG;
+  char *tmp = join(dir, name);
+  if (tmp == NULL)
+    return -ENOMEM;
+  int rc = 0;
+  if (unlink(tmp) != 0 && errno != ENOENT)
+    rc = -errno;
+  else if (symlink(target, tmp) != 0)
+    rc = -errno;
+  else if (rename(tmp, path) != 0) {
+    rc = -errno;
+    unlink(tmp);
+  }
+  free(tmp);
+  return rc;
+}
+
+/* Returns the text of an existing symlink (malloc'd) or NULL with errno. */
+static char *read_link(const char *path) {
+  for (size_t cap = 256; cap <= 65536; cap *= 2) {
+    char *buf = malloc(cap);
+    if (buf == NULL)
+      return NULL;
+    ssize_t n = readlink(path, buf, cap);
+    if (n < 0) {
+      int saved = errno;
+      free(buf);
+      errno = saved;
+      return NULL;
+    }
+    if ((size_t)n < cap) {
+      buf[n] = '\0';
+      return buf;
+    }
+    free(buf);
+  }
+  errno = ENAMETOOLONG;
+  return NULL;
+}
+
+/* True when a symlink in dir with text link points at target. */
+static bool link_points_to(const char *dir, const char *link,
+                           const char *target) {
+  if (strcmp(link, target) == 0)
+    return true;
+  char *full = link[0] == '/' ? strdup(link) : join(dir, link);
+  if (full == NULL)
+    return false;
+  char *c = canonical(full);
+  bool same = c != NULL && strcmp(c, target) == 0;
+  free(full);
+  free(c);
+  return same;
+}
+
+/* Renames old to new unless new exists. Returns 0 or -errno. */
+static int rename_noreplace(const char *from, const char *to) {
+  if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+    return 0;
+  if (errno != EINVAL && errno != ENOSYS)
+    return -errno;
+  /* A filesystem without RENAME_NOREPLACE: link() never replaces. */
+  if (link(from, to) != 0)
+    return -errno;
+  if (unlink(from) != 0)
+    return -errno;
+  return 0;
+}
+
+/*
+ * Moves the regular file at path (size bytes, named base) and its sidecars
+ * aside to <path>.in-image[.N], warning about it. Stores the chosen name
+ * (malloc'd) in *aside.
+ */
+static int move_aside(const char *path, const char *base, long long size,
+                      const char *target, char **aside, char *err,
+                      size_t errlen) {
+  char suffix[32];
+  struct stat st;
+  int rc = -EEXIST;
+  *aside = NULL;
+  for (int n = 0; n < ASIDE_MAX && rc == -EEXIST; n++) {
+    if (n == 0)
+      snprintf(suffix, sizeof(suffix), "%s", ASIDE_SUFFIX);
+    else
+      snprintf(suffix, sizeof(suffix), "%s.%d", ASIDE_SUFFIX, n);
+    char *a = cat3(path, suffix, NULL);
+    if (a == NULL)
+      return -ENOMEM;
+    bool taken = lstat(a, &st) == 0;
+    for (size_t i = 0; i < NSIDECARS && !taken; i++) {
+      char *s = cat3(a, sidecars[i], NULL);
+      if (s == NULL) {
+        free(a);
+        return -ENOMEM;
+      }
+      taken = lstat(s, &st) == 0;
+      free(s);
+    }
+    if (taken) {
+      free(a);
+      continue;
+    }
+    rc = rename_noreplace(path, a);
+    if (rc == 0)
+      *aside = a;
+    else
+      free(a);
+  }
+  if (rc < 0) {
+    set_err(err, errlen, "cannot move %s aside: %s", path, strerror(-rc));
+    return rc;
+  }
+  dbs_log_warnx("%s is a database file baked into the image (%lld bytes): "
+                "moved it aside to %s so the app uses %s on the volume; keep "
+                "it out of the image by adding '**/%s*' to .dockerignore",
+                path, size, *aside, target, base);
+  for (size_t i = 0; i < NSIDECARS; i++) {
+    char *from = cat3(path, sidecars[i], NULL);
+    char *to = cat3(*aside, sidecars[i], NULL);
+    if (from == NULL || to == NULL) {
+      rc = -ENOMEM;
+    } else if (lstat(from, &st) == 0) {
+      rc = rename_noreplace(from, to);
+      if (rc == 0)
+        dbs_log_warnx("also moved %s aside to %s", from, to);
+      else
+        set_err(err, errlen, "cannot move %s aside to %s: %s", from, to,
+                strerror(-rc));
+    }
+    free(from);
+    free(to);
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
+}
+
+int dbs_volume_link(const char *app_path, const char *target, char *err,
+                    size_t errlen) {
+  char *app = NULL, *dir = NULL, *cdir = NULL, *self = NULL, *old = NULL;
+  char *aside = NULL;
+  const char *base;
+  struct stat st;
+  int rc;
+
+  if ((app = absolute(app_path)) == NULL)
+    goto nomem;
+  if ((rc = split(app, &dir, &base)) < 0)
+    goto nomem;
+  cdir = canonical(dir);
+  if (cdir != NULL) {
+    if ((self = join(cdir, base)) == NULL)
+      goto nomem;
+    if (strcmp(self, target) == 0) {
+      rc = 0;
+      goto out;
+    }
+  }
+
+  if (lstat(app, &st) != 0) {
+    if (errno != ENOENT) {
+      rc = -errno;
+      set_err(err, errlen, "cannot look at %s: %s", app, strerror(-rc));
+      goto out;
+    }
+    if ((rc = mkdir_p(dir, 0755)) < 0) {
+      set_err(err, errlen,
+              "cannot create %s to link %s -> %s: %s (if the image's "
+              "filesystem is read-only, point --db and the app at a path "
+              "inside the volume)",
+              dir, app, target, strerror(-rc));
+      goto out;
+    }
+    if (symlink(target, app) == 0) {
+      dbs_log_info("linked %s -> %s", app, target);
+      rc = 0;
+      goto out;
+    }
+    if (errno != EEXIST) {
+      rc = -errno;
+      set_err(err, errlen,
+              "cannot link %s -> %s: %s (if the image's filesystem is "
+              "read-only, point --db and the app at a path inside the "
+              "volume)",
+              app, target, strerror(-rc));
+      goto out;
+    }
+    /* Appeared meanwhile: look again. */
+    if (lstat(app, &st) != 0) {
+      rc = -errno;
+      set_err(err, errlen, "cannot look at %s: %s", app, strerror(-rc));
+      goto out;
+    }
+  }
+
+  if (S_ISLNK(st.st_mode)) {
+    if ((old = read_link(app)) == NULL) {
+      rc = -errno;
+      set_err(err, errlen, "cannot read the symlink %s: %s", app,
+              strerror(-rc));
+      goto out;
+    }
+    if (link_points_to(dir, old, target)) {
+      dbs_log_debug("%s already links to %s", app, target);
+      rc = 0;
+      goto out;
+    }
+    struct stat tst;
+    bool dangling = stat(app, &tst) != 0;
+    if ((rc = replace_link(app, dir, base, target)) < 0) {
+      set_err(err, errlen, "cannot replace the symlink %s -> %s: %s", app, old,
+              strerror(-rc));
+      goto out;
+    }
+    dbs_log_warnx("%s was a %s symlink to %s: replaced it with a link to %s",
+                  app, dangling ? "dangling" : "wrong", old, target);
+    goto out;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    rc = -EISDIR;
+    set_err(err, errlen,
+            "%s is a directory, but it is where the app opens its database "
+            "(remove that directory from the image, or set --db to the "
+            "database file)",
+            app);
+    goto out;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    rc = -EINVAL;
+    set_err(err, errlen,
+            "%s is not a regular file (a fifo, socket or device), but it is "
+            "where the app opens its database (remove it from the image, or "
+            "set --db)",
+            app);
+    goto out;
+  }
+
+  if ((rc = move_aside(app, base, (long long)st.st_size, target, &aside, err,
+                       errlen)) < 0)
+    goto out;
+  if ((rc = replace_link(app, dir, base, target)) < 0) {
+    set_err(err, errlen, "cannot link %s -> %s: %s", app, target,
+            strerror(-rc));
+    goto out;
+  }
+  dbs_log_info("linked %s -> %s", app, target);
+  goto out;
+nomem:
+  rc = -ENOMEM;
+  set_err(err, errlen, "out of memory");
+out:
+  free(app);
+  free(dir);
+  free(cdir);
+  free(self);
+  free(old);
+  free(aside);
+  return rc;
+}
+
+/*
+ * Reads "<pid> <hostname>" from an open lock file: returns the pid (0 if
+ * none yet) and copies the hostname (maybe empty) into host.
+ */
+static pid_t read_holder(int fd, char *host, size_t hostlen) {
+  char buf[128];
+  host[0] = '\0';
+  for (int tries = 0; tries < 20; tries++) {
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    if (n > 0) {
+      char *end;
+      buf[n] = '\0';
+      long pid = strtol(buf, &end, 10);
+      if (pid > 0 && pid <= INT_MAX) {
+        if (*end == ' ') {
+          end++;
+          end[strcspn(end, "\n")] = '\0';
+          snprintf(host, hostlen, "%s", end);
+        }
+        return (pid_t)pid;
+      }
+    }
+    /* The holder may be between flock() and write(). */
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+  }
+  return 0;
+}
+
+int dbs_volume_lock(const char *volume, pid_t *holder, char *err,
+                    size_t errlen) {
+  int fd = -1, rc;
+  char *path = join(volume, LOCK_NAME);
+  *holder = 0;
+  if (path == NULL) {
+    set_err(err, errlen, "out of memory");
+    return -ENOMEM;
+  }
+  if (lock_fd >= 0) {
+    rc = -EALREADY;
+    set_err(err, errlen, "this process already holds a volume lock");
+    goto fail;
+  }
+  fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
+  if (fd < 0) {
+    rc = -errno;
+    set_err(err, errlen, "cannot open the volume lock %s: %s%s", path,
+            strerror(-rc),
+            (rc == -EACCES || rc == -EROFS) ? " (mount the volume read-write)"
+                                            : "");
+    goto fail;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    rc = -errno;
+    if (rc == -EWOULDBLOCK) {
+      char host[64], who[128] = "pid unknown";
+      *holder = read_holder(fd, host, sizeof(host));
+      if (*holder > 0 && host[0] != '\0')
+        snprintf(who, sizeof(who), "pid %ld on host %s", (long)*holder, host);
+      else if (*holder > 0)
+        snprintf(who, sizeof(who), "pid %ld", (long)*holder);
+      set_err(err, errlen,
+              "another dbsetup (%s) is using the volume %s: it holds %s. "
+              "Only one dbsetup may run per volume; stop the other one first",
+              who, volume, path);
+    } else {
+      set_err(err, errlen, "cannot lock %s: %s", path, strerror(-rc));
+    }
+    goto fail;
+  }
+  /* The hostname tells containers apart: each may be pid 1. */
+  char buf[128], host[65] = "";
+  if (gethostname(host, sizeof(host) - 1) != 0)
+    host[0] = '\0';
+  int n = snprintf(buf, sizeof(buf), "%ld%s%s\n", (long)getpid(),
+                   host[0] ? " " : "", host);
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+    rc = errno ? -errno : -EIO;
+    set_err(err, errlen, "cannot write our pid into %s: %s", path,
+            strerror(-rc));
+    goto fail;
+  }
+  lock_fd = fd;
+  dbs_log_debug("locked %s", path);
+  free(path);
+  return 0;
+fail:
+  if (fd >= 0)
+    close(fd);
+  free(path);
+  return rc;
+}
+
+void dbs_volume_unlock(void) {
+  if (lock_fd >= 0)
+    close(lock_fd);
+  lock_fd = -1;
+}
+
+/* Writes up to n bytes of p as printable text into out (size >= 4n+1). */
+static void printable(const unsigned char *p, size_t n, char *out) {
+  for (size_t i = 0; i < n; i++) {
+    if (isprint(p[i]) && p[i] != '\\')
+      *out++ = (char)p[i];
+    else
+      out += sprintf(out, "\\x%02x", p[i]);
+  }
+  *out = '\0';
+}
+
+int dbs_volume_db_state(const char *target, char *err, size_t errlen) {
+  unsigned char head[16];
+  struct stat st;
+  int rc;
+  int fd = open(target, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return DBS_DB_MISSING;
+    rc = -errno;
+    set_err(err, errlen, "cannot read the database %s: %s", target,
+            strerror(-rc));
+    return rc;
+  }
+  if (fstat(fd, &st) != 0) {
+    rc = -errno;
+    set_err(err, errlen, "cannot stat the database %s: %s", target,
+            strerror(-rc));
+    goto out;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    rc = -EISDIR;
+    set_err(err, errlen,
+            "the database %s is a directory (move it away, or set --db to a "
+            "file name)",
+            target);
+    goto out;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    rc = -EINVAL;
+    set_err(err, errlen, "the database %s is not a regular file (move it away)",
+            target);
+    goto out;
+  }
+  if (st.st_size == 0) {
+    char *wal = cat3(target, "-wal", NULL);
+    struct stat wst;
+    if (wal == NULL) {
+      rc = -ENOMEM;
+      goto out;
+    }
+    bool wal_has_data = stat(wal, &wst) == 0 && wst.st_size > 0;
+    free(wal);
+    if (wal_has_data) {
+      rc = -EILSEQ;
+      set_err(err, errlen,
+              "the database %s is empty but %s-wal beside it is not: SQLite "
+              "may still read data from it, so dbsetup touches neither "
+              "(inspect them; remove both to start fresh or restore)",
+              target, target);
+      goto out;
+    }
+    if (unlink(target) != 0) {
+      rc = -errno;
+      set_err(err, errlen, "cannot remove the empty database %s: %s", target,
+              strerror(-rc));
+      goto out;
+    }
+    dbs_log_warnx("the database %s was empty (0 bytes): removed it and "
+                  "treating the database as missing",
+                  target);
+    rc = DBS_DB_MISSING;
+    goto out;
+  }
+  ssize_t n = pread(fd, head, sizeof(head), 0);
+  if (n < 0) {
+    rc = -errno;
+    set_err(err, errlen, "cannot read the database %s: %s", target,
+            strerror(-rc));
+    goto out;
+  }
+  if ((size_t)n == sizeof(head) &&
+      memcmp(head, sqlite_header, sizeof(head)) == 0) {
+    rc = DBS_DB_EXISTS;
+    goto out;
+  }
+  char shown[4 * sizeof(head) + 1];
+  printable(head, (size_t)n, shown);
+  rc = -EILSEQ;
+  set_err(err, errlen,
+          "%s is not an SQLite database (%lld bytes starting with \"%s\"): "
+          "dbsetup will not touch it (move it away, or set --db to the real "
+          "database)",
+          target, (long long)st.st_size, shown);
+out:
+  close(fd);
+  return rc;
+}
+
+/* Removes path if present, logging why. Returns 0 or -errno. */
+static int remove_logged(const char *path, const char *why) {
+  struct stat st;
+  if (lstat(path, &st) != 0)
+    return errno == ENOENT ? 0 : -errno;
+  if (unlink(path) != 0)
+    return errno == ENOENT ? 0 : -errno;
+  dbs_log_info("removed %s (%lld bytes) %s", path, (long long)st.st_size, why);
+  return 0;
+}
+
+int dbs_volume_remove_stale(const char *target) {
+  struct stat st;
+  int rc = 0;
+  /* stat, as dbs_volume_db_state: a dangling link is a missing DB. */
+  if (stat(target, &st) == 0)
+    return -EEXIST;
+  if (errno != ENOENT)
+    return -errno;
+  for (size_t i = 0; i < NSIDECARS; i++) {
+    char *p = cat3(target, sidecars[i], NULL);
+    if (p == NULL)
+      return -ENOMEM;
+    int r = remove_logged(p, "left beside a missing database");
+    if (r < 0) {
+      dbs_log_errorx("cannot remove the stale %s: %s", p, strerror(-r));
+      if (rc == 0)
+        rc = r;
+    }
+    free(p);
+  }
+  return rc;
+}
+
+int dbs_volume_remove_db(const char *target) {
+  int rc = remove_logged(target, "so that the next boot starts fresh");
+  if (rc < 0)
+    dbs_log_errorx("cannot remove %s: %s", target, strerror(-rc));
+  for (size_t i = 0; i < NSIDECARS; i++) {
+    char *p = cat3(target, sidecars[i], NULL);
+    if (p == NULL)
+      return -ENOMEM;
+    int r = remove_logged(p, "with its database");
+    if (r < 0) {
+      dbs_log_errorx("cannot remove %s: %s", p, strerror(-r));
+      if (rc == 0)
+        rc = r;
+    }
+    free(p);
+  }
+  return rc;
+}
+
+/* nftw has no user pointer: the ids for chown_entry. */
+static uid_t walk_uid;
+static gid_t walk_gid;
+static int walk_errno;
+
+static int chown_entry(const char *path, const struct stat *st, int flag,
+                       struct FTW *ftw) {
+  if (lchown(path, walk_uid, walk_gid) != 0 && errno != ENOENT) {
+    walk_errno = errno;
+    return 1;
+  }
+  return 0;
+}
+
+/* lchown path if it exists. Returns 0 or -errno. */
+static int lchown_if(const char *path, uid_t uid, gid_t gid) {
+  if (lchown(path, uid, gid) != 0 && errno != ENOENT)
+    return -errno;
+  return 0;
+}
+
+int dbs_volume_chown(const char *volume, const char *target, uid_t uid,
+                     gid_t gid, char *err, size_t errlen) {
+  char *real = NULL, *tgt = NULL, *dir = NULL, *meta = NULL, *p = NULL;
+  const char *base, *failed = volume;
+  struct stat st;
+  int rc;
+
+  if ((real = realpath(volume, NULL)) == NULL) {
+    rc = -errno;
+    goto fail;
+  }
+  failed = real;
+  if (chown(real, uid, gid) != 0) {
+    rc = -errno;
+    goto fail;
+  }
+  if ((tgt = absolute(target)) == NULL || split(tgt, &dir, &base) < 0)
+    goto nomem;
+  /* Directories between the volume and the target, each lchown'd. */
+  if (is_within(dir, real) && strcmp(dir, real) != 0) {
+    for (char *s = dir + strlen(real) + 1;; s++) {
+      if (*s != '/' && *s != '\0')
+        continue;
+      char c = *s;
+      *s = '\0';
+      failed = dir;
+      if ((rc = lchown_if(dir, uid, gid)) < 0)
+        goto fail;
+      *s = c;
+      if (c == '\0')
+        break;
+    }
+  }
+  failed = tgt;
+  if ((rc = lchown_if(tgt, uid, gid)) < 0)
+    goto fail;
+  for (size_t i = 0; i < NSIDECARS; i++) {
+    free(p);
+    if ((p = cat3(tgt, sidecars[i], NULL)) == NULL)
+      goto nomem;
+    failed = p;
+    if ((rc = lchown_if(p, uid, gid)) < 0)
+      goto fail;
+  }
+  /* litestream keeps its shadow WAL in <dir>/.<name>-litestream. */
+  free(p);
+  if ((p = cat3(".", base, "-litestream")) == NULL ||
+      (meta = join(dir, p)) == NULL)
+    goto nomem;
+  if (lstat(meta, &st) == 0 && S_ISDIR(st.st_mode)) {
+    walk_uid = uid;
+    walk_gid = gid;
+    walk_errno = 0;
+    failed = meta;
+    if (nftw(meta, chown_entry, 16, FTW_PHYS) != 0) {
+      rc = walk_errno ? -walk_errno : -EIO;
+      goto fail;
+    }
+  }
+  dbs_log_debug("chowned %s and the database files to %ld:%ld", real, (long)uid,
+                (long)gid);
+  rc = 0;
+  goto out;
+nomem:
+  rc = -ENOMEM;
+  set_err(err, errlen, "out of memory");
+  goto out;
+fail:
+  set_err(err, errlen, "cannot chown %s to %ld:%ld: %s", failed, (long)uid,
+          (long)gid, strerror(-rc));
+out:
+  free(real);
+  free(tgt);
+  free(dir);
+  free(meta);
+  free(p);
+  return rc;
+}
