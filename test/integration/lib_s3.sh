@@ -100,3 +100,63 @@ s3_put_file() {
   mkdir -p "$(dirname "$dst")"
   cp "$2" "$dst"
 }
+# s3_make_replica DIR PATH NGEN ROUNDS: real litestream replicates a sqlite3
+# workload (inserts, updates, deletes) to the running s3rver under PATH:
+# NGEN generations (the meta directory is removed between runs), several
+# snapshots and many WAL indexes (tiny checkpoint page counts). Writes
+# DIR/db.sqlite, DIR/ls.yml (the config litestream used) and DIR/points
+# (RFC 3339 times taken between writes). With AWS_SESSION_TOKEN set the
+# credentials are left to litestream's environment (aws-sdk-go reads the
+# token only there).
+s3_make_replica() {
+  local d=$1 p=$2 ngen=${3:-2} rounds=${4:-9} g r lp keys
+  keys="access-key-id: $S3_ACCESS_KEY_ID
+        secret-access-key: $S3_SECRET_ACCESS_KEY"
+  [ -z "${AWS_SESSION_TOKEN:-}" ] || keys="name: s3"
+  mkdir -p "$d"
+  cat >"$d/ls.yml" <<YML
+dbs:
+  - path: $d/db.sqlite
+    monitor-interval: 50ms
+    min-checkpoint-page-count: 4
+    max-checkpoint-page-count: 16
+    replicas:
+      - type: s3
+        bucket: $S3_BUCKET
+        path: $p
+        endpoint: $S3_ENDPOINT
+        region: us-east-1
+        force-path-style: true
+        $keys
+        sync-interval: 50ms
+        snapshot-interval: 700ms
+YML
+  sqlite3 "$d/db.sqlite" "PRAGMA journal_mode=wal;
+    CREATE TABLE t(id INTEGER PRIMARY KEY, g INT, v TEXT);
+    CREATE INDEX t_g ON t(g);" >/dev/null
+  : >"$d/points"
+  for g in $(seq 1 "$ngen"); do
+    rm -rf "$d/.db.sqlite-litestream"
+    "$LITESTREAM" replicate -config "$d/ls.yml" >>"$d/ls.log" 2>&1 &
+    lp=$!
+    wait_for 10 _s3_ngen_ge "$S3_DIR/data/$S3_BUCKET/$p/generations" "$g" ||
+      fail "litestream did not start generation $g"
+    for r in $(seq 1 "$rounds"); do
+      sqlite3 -cmd ".timeout 5000" "$d/db.sqlite" "
+        INSERT INTO t(g, v) SELECT $g, hex(randomblob(300 + abs(random()) % 900))
+          FROM generate_series(1, 4 + $r % 5);
+        UPDATE t SET v = hex(randomblob(200)) WHERE id % 7 = $r % 7;
+        DELETE FROM t WHERE id % 11 = $r % 11 AND g < $g;" >/dev/null
+      sleep 0.06
+      if [ $((r % 3)) -eq 0 ]; then
+        sleep 0.2
+        date -u +%Y-%m-%dT%H:%M:%S.%NZ >>"$d/points"
+        sleep 0.05
+      fi
+    done
+    sleep 0.4
+    kill -INT "$lp"
+    wait "$lp" || true
+  done
+}
+_s3_ngen_ge() { [ "$(ls "$1" 2>/dev/null | wc -l)" -ge "$2" ]; }

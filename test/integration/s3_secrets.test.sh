@@ -2,8 +2,10 @@
 # ctest-labels: integration;s3
 # ctest-timeout: 120
 # Known secret values (secret access key, session token, a wrong secret)
-# never appear in any output of the S3 backend, at debug level, on success
-# and on every failure path; neither do Authorization headers or signatures.
+# never appear in any output of the S3 backend or of the native restore
+# over it, at debug level, on success and on every failure path; neither
+# do Authorization headers or signatures. (litestream's own config here
+# holds the secret, so its log is not part of the output checked.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_s3.sh"
 SECRET="S3CRET-value/must+not+leak-7f3a9c"
@@ -37,6 +39,12 @@ probe "$FP_ENDPOINT" --timeout-ms 20000 list k/
 fp_start --fault stall
 probe "$FP_ENDPOINT" --timeout-ms 1500 --stall-ms 1000 get k/obj "$T/got"
 probe http://nonexistent.invalid:9 --timeout-ms 500 list k/
+# The native restore engine over this backend, at debug level, with faults.
+s3_make_replica "$T/fx" app 1 4
+fp_start --fault 503:3 --fault reset:2:wal --reset-after 100
+probe "$FP_ENDPOINT" --timeout-ms 20000 --path app restore "$T/restored.db"
+[ -f "$T/restored.db" ] || fail "restore through faults failed"
+AWS_SECRET_ACCESS_KEY=$WRONG probe "$S3_ENDPOINT" --path app restore "$T/r2.db"
 probe "https://127.0.0.1:$S3_PORT" --timeout-ms 500 list k/
 
 assert_contains "$out" "dbsetup: debug: s3:" "debug lines were printed"

@@ -5,9 +5,14 @@
  *   s3probe [options] get KEY [FILE]     object to FILE (default stdout)
  *   s3probe [options] getall DIR KEY...  keys fetched in parallel threads
  *                                        into DIR/<last path element>
+ *   s3probe [options] restore OUTPUT     the native restore (restore.h) of
+ *                                        the replica at --path into OUTPUT;
+ *                                        prints "result: NAME", exits with
+ *                                        dbs_restore_exit_status
  * Options: --bucket B --endpoint URL --region R --path-style --vhost
  *   --skip-verify --delimiter --timeout-ms N --stall-ms N --max-keys N
  *   --parallelism N --ca FILE --connect-to SPEC -v (debug log)
+ *   restore: --path PREFIX --generation G --index N --timestamp RFC3339
  * Credentials as litestream reads them from the environment:
  * LITESTREAM_ACCESS_KEY_ID/LITESTREAM_SECRET_ACCESS_KEY, else
  * AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; AWS_SESSION_TOKEN; AWS_REGION;
@@ -22,7 +27,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exitcode.h"
 #include "log.h"
+#include "restore.h"
+#include "restore_cli.h"
 #include "storage.h"
 #include "storage_s3.h"
 
@@ -96,6 +104,38 @@ static void* get_one(void* arg) {
   return NULL;
 }
 
+static const char* result_name(enum dbs_restore_result r) {
+  static const char* const names[] = {
+      "restored", "no-backup", "unsupported-type", "corrupt", "encrypted",
+      "storage",  "usage",     "target",           "internal"};
+  return (size_t)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+}
+
+/* The restore engine over this backend, as dbsetup's boot would run it. */
+static int restore(const struct dbs_replica_config* r,
+                   const struct dbs_s3_options* so,
+                   const struct dbs_restore_target* t, const char* output) {
+  struct dbs_restore_opts o = {.parallelism = so->parallelism,
+                               .verify = DBS_VERIFY_QUICK,
+                               .timeout_ms = so->timeout_ms};
+  struct dbs_restore_error e = {0};
+  struct dbs_storage* st = NULL;
+  /* Opened here rather than by dbs_restore_open_storage so that the test
+   * options (stall, page size, CA, connect-to) apply. */
+  int rc = dbs_storage_s3_open(r, so, &st);
+  if (rc != 0) {
+    printf("result: %s\n", result_name(DBS_RESTORE_ESTORAGE));
+    return DBS_EXIT_UNAVAILABLE;
+  }
+  struct dbs_restore_source src = {"s3", st, r->path ? r->path : ""};
+  enum dbs_restore_result res = dbs_restore_run(&src, 1, t, output, &o, &e);
+  printf("result: %s\n", result_name(res));
+  if (res != DBS_RESTORE_RESTORED)
+    fprintf(stderr, "s3probe: restore: %s\n", e.msg);
+  st->ops->close(st);
+  return dbs_restore_exit_status(res);
+}
+
 static const char* env2(const char* a, const char* b) {
   const char* v = getenv(a);
   if (v && *v)
@@ -118,6 +158,7 @@ int main(int argc, char** argv) {
       (char*)env2("LITESTREAM_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY");
   o.session_token = getenv("AWS_SESSION_TOKEN");
   int path_style = -1;
+  struct dbs_restore_target target = {.index = -1};
   for (i = 1; i < argc && argv[i][0] == '-'; i++) {
     const char* a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -136,7 +177,19 @@ int main(int argc, char** argv) {
       o.max_keys = (unsigned)strtoul(v, NULL, 10);
     else if (ARG("--parallelism"))
       o.parallelism = (unsigned)strtoul(v, NULL, 10);
-    else if (ARG("--ca"))
+    else if (ARG("--path"))
+      r.path = (char*)v;
+    else if (ARG("--generation"))
+      target.generation = v;
+    else if (ARG("--index"))
+      target.index = strtoll(v, NULL, 16);
+    else if (ARG("--timestamp")) {
+      if (dbs_restore_cli_parse_time(v, &target.timestamp_ns) != 0) {
+        fprintf(stderr, "s3probe: bad timestamp %s\n", v);
+        return 64;
+      }
+      target.has_timestamp = true;
+    } else if (ARG("--ca"))
       o.ca_file = v;
     else if (ARG("--connect-to"))
       o.connect_to = v;
@@ -163,6 +216,8 @@ int main(int argc, char** argv) {
     return 64;
   }
   const char* cmd = argv[i++];
+  if (strcmp(cmd, "restore") == 0 && i < argc)
+    return restore(&r, &o, &target, argv[i]);
   struct dbs_storage* st;
   int rc = dbs_storage_s3_open(&r, &o, &st);
   if (rc) {
