@@ -1003,6 +1003,8 @@ out:
 
 static int append_entries(struct dbs_storage_list* out, size_t* cap,
                           struct xml_ctx* xml) {
+  if (xml->n == 0)
+    return 0;
   if (out->n + xml->n > *cap) {
     size_t c = *cap ? *cap : 256;
     while (c < out->n + xml->n)
