@@ -14,19 +14,19 @@
 
 /* A growing string; on allocation failure it sets oom and stops growing. */
 struct buf {
-  char *p;
+  char* p;
   size_t len, cap;
   int oom;
 };
 
-static void buf_add(struct buf *b, const char *s, size_t n) {
+static void buf_add(struct buf* b, const char* s, size_t n) {
   if (b->oom)
     return;
   if (b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + n + 1)
       cap *= 2;
-    char *p = realloc(b->p, cap);
+    char* p = realloc(b->p, cap);
     if (p == NULL) {
       b->oom = 1;
       return;
@@ -39,13 +39,17 @@ static void buf_add(struct buf *b, const char *s, size_t n) {
   b->p[b->len] = '\0';
 }
 
-static void buf_puts(struct buf *b, const char *s) { buf_add(b, s, strlen(s)); }
+static void buf_puts(struct buf* b, const char* s) {
+  buf_add(b, s, strlen(s));
+}
 
-static void buf_putc(struct buf *b, char c) { buf_add(b, &c, 1); }
+static void buf_putc(struct buf* b, char c) {
+  buf_add(b, &c, 1);
+}
 
 /* Returns the string (owned by the caller) or NULL if memory ran out. */
-static char *buf_take(struct buf *b) {
-  char *p = b->p;
+static char* buf_take(struct buf* b) {
+  char* p = b->p;
   int oom = b->oom;
   memset(b, 0, sizeof(*b));
   if (oom) {
@@ -55,9 +59,9 @@ static char *buf_take(struct buf *b) {
   return p ? p : strdup("");
 }
 
-static void encode_into(struct buf *b, const char *s, int keep_slash) {
+static void encode_into(struct buf* b, const char* s, int keep_slash) {
   static const char hex[] = "0123456789ABCDEF";
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+  for (const unsigned char* p = (const unsigned char*)s; *p; p++) {
     if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~' ||
         (keep_slash && *p == '/')) {
       buf_putc(b, (char)*p);
@@ -68,13 +72,13 @@ static void encode_into(struct buf *b, const char *s, int keep_slash) {
   }
 }
 
-char *dbs_sigv4_uri_encode(const char *s, int keep_slash) {
+char* dbs_sigv4_uri_encode(const char* s, int keep_slash) {
   struct buf b = {0};
   encode_into(&b, s, keep_slash);
   return buf_take(&b);
 }
 
-static void to_hex(const unsigned char *d, size_t n, char *hex) {
+static void to_hex(const unsigned char* d, size_t n, char* hex) {
   static const char digits[] = "0123456789abcdef";
   for (size_t i = 0; i < n; i++) {
     hex[2 * i] = digits[d[i] >> 4];
@@ -83,16 +87,16 @@ static void to_hex(const unsigned char *d, size_t n, char *hex) {
   hex[2 * n] = '\0';
 }
 
-void dbs_sigv4_sha256_hex(const void *data, size_t len, char hex[65]) {
+void dbs_sigv4_sha256_hex(const void* data, size_t len, char hex[65]) {
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256(data, len, md);
   to_hex(md, sizeof(md), hex);
 }
 
-static int hmac(const void *key, size_t keylen, const char *msg,
+static int hmac(const void* key, size_t keylen, const char* msg,
                 unsigned char out[32]) {
   unsigned int n = 32;
-  if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)msg,
+  if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char*)msg,
            strlen(msg), out, &n) == NULL)
     return -ENOMEM;
   return 0;
@@ -103,7 +107,7 @@ struct qparam {
   char *name, *value;
 };
 
-static int qparam_cmp(const void *a, const void *b) {
+static int qparam_cmp(const void* a, const void* b) {
   const struct qparam *x = a, *y = b;
   int c = strcmp(x->name, y->name);
   return c ? c : strcmp(x->value, y->value);
@@ -115,20 +119,20 @@ struct cheader {
   char *name, *value;
 };
 
-static int cheader_cmp(const void *a, const void *b) {
-  return strcmp(((const struct cheader *)a)->name,
-                ((const struct cheader *)b)->name);
+static int cheader_cmp(const void* a, const void* b) {
+  return strcmp(((const struct cheader*)a)->name,
+                ((const struct cheader*)b)->name);
 }
 
-static char *lower_dup(const char *s) {
-  char *d = strdup(s);
+static char* lower_dup(const char* s) {
+  char* d = strdup(s);
   if (d)
-    for (char *p = d; *p; p++)
+    for (char* p = d; *p; p++)
       *p = (char)tolower((unsigned char)*p);
   return d;
 }
 
-static char *trim_dup(const char *s) {
+static char* trim_dup(const char* s) {
   struct buf b = {0};
   while (*s == ' ' || *s == '\t')
     s++;
@@ -146,8 +150,8 @@ static char *trim_dup(const char *s) {
   return buf_take(&b);
 }
 
-static int reserved_header(const char *lname) {
-  static const char *const names[] = {"host", "x-amz-date",
+static int reserved_header(const char* lname) {
+  static const char* const names[] = {"host", "x-amz-date",
                                       "x-amz-content-sha256",
                                       "x-amz-security-token", "authorization"};
   for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -156,7 +160,7 @@ static int reserved_header(const char *lname) {
   return 0;
 }
 
-void dbs_sigv4_signed_free(struct dbs_sigv4_signed *s) {
+void dbs_sigv4_signed_free(struct dbs_sigv4_signed* s) {
   free(s->authorization);
   free(s->canonical_request);
   free(s->string_to_sign);
@@ -166,18 +170,18 @@ void dbs_sigv4_signed_free(struct dbs_sigv4_signed *s) {
   memset(s, 0, sizeof(*s));
 }
 
-int dbs_sigv4_sign(const struct dbs_sigv4_request *req,
-                   const struct dbs_sigv4_creds *creds, time_t now,
-                   struct dbs_sigv4_signed *out) {
-  struct qparam *qs = NULL;
-  struct cheader *hs = NULL;
+int dbs_sigv4_sign(const struct dbs_sigv4_request* req,
+                   const struct dbs_sigv4_creds* creds, time_t now,
+                   struct dbs_sigv4_signed* out) {
+  struct qparam* qs = NULL;
+  struct cheader* hs = NULL;
   size_t nq = 0, nh = 0;
   struct buf b = {0};
-  char *secret_key = NULL;
+  char* secret_key = NULL;
   size_t slen = 0;
   int rc = -ENOMEM;
-  const char *service = req->service ? req->service : "s3";
-  const char *payload =
+  const char* service = req->service ? req->service : "s3";
+  const char* payload =
       req->payload_hash ? req->payload_hash : DBS_SIGV4_EMPTY_SHA256;
   int token = creds->session_token && creds->session_token[0];
 

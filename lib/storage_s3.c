@@ -65,7 +65,9 @@ static void sleep_ms(int64_t ms) {
     ;
 }
 
-static bool empty(const char* s) { return s == NULL || s[0] == '\0'; }
+static bool empty(const char* s) {
+  return s == NULL || s[0] == '\0';
+}
 
 /* snprintf that may cut: messages are bounded on purpose. */
 static void fmt(char* buf, size_t n, const char* f, ...)
@@ -327,7 +329,9 @@ struct xfer {
   char content_range[128];
 };
 
-static bool status_ok(long st) { return st == 200 || st == 206; }
+static bool status_ok(long st) {
+  return st == 200 || st == 206;
+}
 
 static size_t on_header(char* buf, size_t size, size_t n, void* ud) {
   struct xfer* x = ud;
@@ -380,8 +384,7 @@ static size_t on_body(char* buf, size_t size, size_t n, void* ud) {
     return len;
   }
   if (x->mode == BODY_XML) {
-    if (!x->xml_failed &&
-        XML_Parse(x->xp, buf, (int)len, 0) != XML_STATUS_OK)
+    if (!x->xml_failed && XML_Parse(x->xp, buf, (int)len, 0) != XML_STATUS_OK)
       x->xml_failed = true;
     return len;
   }
@@ -475,18 +478,20 @@ struct request {
   const char* what; /* for messages: the key, or the listed prefix */
   const struct dbs_sigv4_pair* query;
   size_t nquery;
-  const char* region;     /* signing region */
-  const char* host;       /* host[:port] */
-  const char* path;       /* unencoded path */
-  bool range_resume;      /* get: send Range from x->delivered */
+  const char* region; /* signing region */
+  const char* host;   /* host[:port] */
+  const char* path;   /* unencoded path */
+  bool range_resume;  /* get: send Range from x->delivered */
 };
 
 /* Where the bucket is, for messages: the endpoint URL or "AWS S3". */
-static const char* where(struct s3* s) { return s->where; }
+static const char* where(struct s3* s) {
+  return s->where;
+}
 
 /* Builds a message and the class for a provider error answer. */
-static int classify_http(struct s3* s, const struct request* rq,
-                         struct xfer* x, enum outcome* out) {
+static int classify_http(struct s3* s, const struct request* rq, struct xfer* x,
+                         enum outcome* out) {
   struct xml_ctx e = {.kind = XML_ERROR};
   if (x->errlen > 0)
     (void)xml_parse_all(&e, x->errbody, x->errlen);
@@ -498,8 +503,8 @@ static int classify_http(struct s3* s, const struct request* rq,
   fmt(obj, sizeof(obj), "s3://%s/%s", s->bucket, rq->what ? rq->what : "");
   char base[900];
   fmt(base, sizeof(base), "%s %s at %s: HTTP %ld%s%s%s%s", rq->op, obj,
-           where(s), st, code[0] ? " " : "", code, e.message[0] ? ": " : "",
-           e.message);
+      where(s), st, code[0] ? " " : "", code, e.message[0] ? ": " : "",
+      e.message);
 
   bool transient = st == 429 || st == 500 || st == 502 || st == 503 ||
                    st == 504 || strcmp(code, "SlowDown") == 0 ||
@@ -676,8 +681,8 @@ static int attempt(struct s3* s, const struct request* rq, struct xfer* x,
     set_error(s, "%s: cannot sign the request (%s)", rq->op, strerror(-rc));
     return DBS_STORAGE_EDENIED;
   }
-  size_t ulen = strlen(s->scheme) + strlen(rq->host) + strlen(sg.canonical_uri) +
-                strlen(sg.canonical_query) + 8;
+  size_t ulen = strlen(s->scheme) + strlen(rq->host) +
+                strlen(sg.canonical_uri) + strlen(sg.canonical_query) + 8;
   url = malloc(ulen);
   if (url == NULL) {
     rc = -ENOMEM;
@@ -764,14 +769,15 @@ static int attempt(struct s3* s, const struct request* rq, struct xfer* x,
   if (x->sink_rc != 0) {
     rc = x->sink_rc;
     *out = OUT_FAIL;
-    set_error(s, "%s s3://%s/%s: the receiver stopped (%d)", rq->op,
-              s->bucket, rq->key ? rq->key : "", rc);
+    set_error(s, "%s s3://%s/%s: the receiver stopped (%d)", rq->op, s->bucket,
+              rq->key ? rq->key : "", rc);
     goto fail;
   }
   if (x->etag_changed) {
     *out = OUT_FAIL;
-    set_error(s, "%s s3://%s/%s: the object changed while it was being "
-                 "downloaded (ETag %s, then %s)",
+    set_error(s,
+              "%s s3://%s/%s: the object changed while it was being "
+              "downloaded (ETag %s, then %s)",
               rq->op, s->bucket, rq->key, x->etag, x->resp_etag);
     rc = DBS_STORAGE_ECORRUPT;
     goto fail;
@@ -791,8 +797,8 @@ static int attempt(struct s3* s, const struct request* rq, struct xfer* x,
     goto fail;
   }
   if (x->mode == BODY_SINK && x->total >= 0 && x->delivered != x->total) {
-    set_error(s, "%s s3://%s/%s at %s: %" PRId64 " of %" PRId64
-                 " bytes received",
+    set_error(s,
+              "%s s3://%s/%s at %s: %" PRId64 " of %" PRId64 " bytes received",
               rq->op, s->bucket, rq->key, where(s), x->delivered, x->total);
     *out = OUT_RETRY;
     rc = DBS_STORAGE_EUNAVAILABLE;
@@ -828,8 +834,8 @@ static int run(struct s3* s, const struct request* rq, struct xfer* x,
     if (teardown)
       teardown(x);
     if (out == OUT_OK && rc == 0 && x->mode == BODY_XML && x->xml_failed) {
-      set_error(s, "%s s3://%s/%s at %s: the answer is not valid XML",
-                rq->op, s->bucket, rq->what ? rq->what : "", where(s));
+      set_error(s, "%s s3://%s/%s at %s: the answer is not valid XML", rq->op,
+                s->bucket, rq->what ? rq->what : "", where(s));
       rc = DBS_STORAGE_ECORRUPT;
       out = OUT_FAIL;
     }
@@ -910,8 +916,7 @@ static int address(struct s3* s, const char* region, const char* key,
   if (vhost)
     snprintf(p, plen, "%s/%s", s->base_path, k);
   else
-    snprintf(p, plen, "%s/%s%s%s", s->base_path, s->bucket, key ? "/" : "",
-             k);
+    snprintf(p, plen, "%s/%s%s%s", s->base_path, s->bucket, key ? "/" : "", k);
   *host = hb;
   *path = p;
   return 0;
@@ -984,9 +989,9 @@ static int ensure_region(struct s3* s, char** region) {
     char last[sizeof(s->base.error)];
     memcpy(last, s->base.error, sizeof(last));
     fmt(s->base.error, sizeof(s->base.error),
-             "cannot look up the bucket's region (set region: in "
-             "litestream.yml or AWS_REGION): %s",
-             last);
+        "cannot look up the bucket's region (set region: in "
+        "litestream.yml or AWS_REGION): %s",
+        last);
   }
 out:
   *region = rc == 0 ? strdup(s->region) : NULL;
@@ -1066,8 +1071,8 @@ static int s3_list(struct dbs_storage* st, const char* prefix, int delimiter,
       goto fail;
     pages++;
     /* The next marker: NextMarker, else the greatest name on this page. */
-    const char* next = xml.next_marker && xml.next_marker[0] ? xml.next_marker
-                                                             : NULL;
+    const char* next =
+        xml.next_marker && xml.next_marker[0] ? xml.next_marker : NULL;
     if (next == NULL)
       for (size_t i = 0; i < xml.n; i++)
         if (next == NULL || strcmp(xml.entries[i].key, next) > 0)
@@ -1084,8 +1089,9 @@ static int s3_list(struct dbs_storage* st, const char* prefix, int delimiter,
     }
     if (nm == NULL || (marker && strcmp(nm, marker) <= 0)) {
       free(nm);
-      set_error(s, "list s3://%s/%s at %s: the listing is truncated but does "
-                   "not advance (page %u)",
+      set_error(s,
+                "list s3://%s/%s at %s: the listing is truncated but does "
+                "not advance (page %u)",
                 s->bucket, prefix ? prefix : "", where(s), pages);
       rc = DBS_STORAGE_ECORRUPT;
       goto fail;
@@ -1104,8 +1110,8 @@ static int s3_list(struct dbs_storage* st, const char* prefix, int delimiter,
     out->entries[w++] = out->entries[i];
   }
   out->n = w;
-  dbs_log_debug("s3: listed %zu entries below s3://%s/%s in %u page(s)",
-                out->n, s->bucket, prefix ? prefix : "", pages);
+  dbs_log_debug("s3: listed %zu entries below s3://%s/%s in %u page(s)", out->n,
+                s->bucket, prefix ? prefix : "", pages);
   rc = 0;
 fail:
   if (rc)
@@ -1191,7 +1197,9 @@ static const struct dbs_storage_ops s3_ops = {
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
-static void curl_init(void) { curl_init_rc = curl_global_init(CURL_GLOBAL_ALL); }
+static void curl_init(void) {
+  curl_init_rc = curl_global_init(CURL_GLOBAL_ALL);
+}
 
 /* Splits an endpoint ("https://host:port/path", scheme optional). */
 static int parse_endpoint(struct s3* s, const char* ep) {
@@ -1324,8 +1332,7 @@ int dbs_storage_s3_open(const struct dbs_replica_config* r,
   if (s->pool == NULL)
     goto fail;
   size_t dl = strlen(s->bucket) + (s->hostport ? strlen(s->hostport) : 0) +
-              strlen(s->base_path) +
-              strlen(s->scheme) + 32;
+              strlen(s->base_path) + strlen(s->scheme) + 32;
   s->desc = malloc(dl);
   if (s->desc == NULL)
     goto fail;

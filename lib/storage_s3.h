@@ -19,7 +19,7 @@ struct dbs_s3_options {
    * of kept-alive connections. 0: 8. */
   unsigned parallelism;
   /* AWS_SESSION_TOKEN, or NULL. Credentials themselves come from r. */
-  const char *session_token;
+  const char* session_token;
   /* Listing page size (max-keys); 0: the server's default (1000). */
   unsigned max_keys;
   /* A transfer receiving nothing for this long is reset and retried (from
@@ -28,8 +28,8 @@ struct dbs_s3_options {
   /* Test hooks. ca_file: a PEM bundle to trust instead of the system's.
    * connect_to: a curl CONNECT_TO entry ("HOST:PORT:ADDR:PORT") so that a
    * test can stand in for an AWS host name. */
-  const char *ca_file;
-  const char *connect_to;
+  const char* ca_file;
+  const char* connect_to;
 };
 
 /*

@@ -153,7 +153,8 @@ int main(int argc, char** argv) {
   r.kind = DBS_REPLICA_S3;
   r.endpoint = getenv("AWS_ENDPOINT_URL_S3");
   r.region = getenv("AWS_REGION");
-  r.access_key_id = (char*)env2("LITESTREAM_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID");
+  r.access_key_id =
+      (char*)env2("LITESTREAM_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID");
   r.secret_access_key =
       (char*)env2("LITESTREAM_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY");
   o.session_token = getenv("AWS_SESSION_TOKEN");

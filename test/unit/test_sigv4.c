@@ -6,10 +6,10 @@
  * independently with botocore's S3SigV4Auth (1.43) for the same inputs and
  * are also accepted by the SigV4-verifying s3rver in the integration tests.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,11 +49,12 @@ static void test_get_object_range(void** state) {
                       "host;range;x-amz-content-sha256;x-amz-date\n"
                       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b"
                       "7852b855");
-  assert_string_equal(s.string_to_sign,
-                      "AWS4-HMAC-SHA256\n20130524T000000Z\n"
-                      "20130524/us-east-1/s3/aws4_request\n"
-                      "7344ae5b7ee6c3e7e6b0fe0640412a37625d1fbfff95c48bbb2dc4396"
-                      "4946972");
+  assert_string_equal(
+      s.string_to_sign,
+      "AWS4-HMAC-SHA256\n20130524T000000Z\n"
+      "20130524/us-east-1/s3/aws4_request\n"
+      "7344ae5b7ee6c3e7e6b0fe0640412a37625d1fbfff95c48bbb2dc4396"
+      "4946972");
   assert_string_equal(
       s.authorization,
       "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/"
