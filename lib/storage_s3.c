@@ -624,7 +624,7 @@ static int classify_curl(struct s3* s, const struct request* rq, CURLcode cc,
 
 static struct curl_slist* add_header(struct curl_slist* l, bool* oom,
                                      const char* name, const char* value) {
-  char line[4096];
+  char line[8192]; /* session tokens can be long */
   if ((size_t)snprintf(line, sizeof(line), "%s: %s", name, value) >=
       sizeof(line)) {
     *oom = true;
@@ -819,17 +819,21 @@ fail:
 
 /*
  * Runs a request with retries inside the budget. setup() is called before
- * every attempt (fresh parser, page cleared).
+ * every attempt (fresh parser, page cleared). The budget counts time
+ * without progress: an attempt that delivered bytes before failing starts
+ * it (and the backoff) afresh, so a long download survives a late reset.
  */
 static int run(struct s3* s, const struct request* rq, struct xfer* x,
                void (*setup)(struct xfer*), void (*teardown)(struct xfer*)) {
   int64_t start = now_ms();
   int64_t deadline = start + s->timeout_ms;
   unsigned seed = jitter_seed();
-  for (unsigned n = 0;; n++) {
+  unsigned attempts = 0;
+  for (unsigned n = 0;; n++, attempts++) {
     if (setup)
       setup(x);
     enum outcome out;
+    int64_t before = x->delivered;
     int rc = attempt(s, rq, x, deadline - now_ms(), &out);
     if (teardown)
       teardown(x);
@@ -844,13 +848,17 @@ static int run(struct s3* s, const struct request* rq, struct xfer* x,
     if (out == OUT_FAIL)
       return rc;
     int64_t now = now_ms();
+    if (x->delivered > before) {
+      deadline = now + s->timeout_ms;
+      n = 0;
+    }
     if (now >= deadline) {
       char last[sizeof(s->base.error)];
       pthread_mutex_lock(&s->lock);
       memcpy(last, s->base.error, sizeof(last));
       pthread_mutex_unlock(&s->lock);
-      set_error(s, "%s (gave up after %u attempts in %.1f s)", last, n + 1,
-                (double)(now - start) / 1000.0);
+      set_error(s, "%s (gave up after %u attempts in %.1f s)", last,
+                attempts + 1, (double)(now - start) / 1000.0);
       return DBS_STORAGE_EUNAVAILABLE;
     }
     uint64_t cap = BACKOFF_BASE_MS << (n < 16 ? n : 16);
@@ -866,7 +874,7 @@ static int run(struct s3* s, const struct request* rq, struct xfer* x,
     memcpy(last, s->base.error, sizeof(last));
     pthread_mutex_unlock(&s->lock);
     dbs_log_warnx("s3: %s; retrying in %.1f s (attempt %u)", last,
-                  (double)wait / 1000.0, n + 2);
+                  (double)wait / 1000.0, attempts + 2);
     sleep_ms(wait);
   }
 }

@@ -12,8 +12,8 @@
 struct dbs_s3_options {
   /* Retry budget of one list or get, in ms (--restore-timeout); 0: 120 s.
    * Transient failures are retried until it is spent, then the operation
-   * fails with DBS_STORAGE_EUNAVAILABLE. A transfer that makes progress is
-   * never cut by it. */
+   * fails with DBS_STORAGE_EUNAVAILABLE. It counts time without progress:
+   * a transfer that delivers bytes is never cut by it and restarts it. */
   unsigned timeout_ms;
   /* How many gets the caller runs at once (--parallelism); sizes the pool
    * of kept-alive connections. 0: 8. */

@@ -72,6 +72,16 @@ assert_eq 2 "$(nreq GET)" "stall: one retry"
 [ $((t1 - t0)) -lt 8000 ] || fail "stall detection too slow: $((t1 - t0)) ms"
 ok "a stalled transfer is abandoned after the stall timeout and retried"
 
+# The budget counts time without progress: a download slower than the
+# budget that is reset late still resumes and completes.
+fp_start --fault slowreset:1 --reset-after 200000 --trickle 8192/30
+t0=$(ms)
+get_ok "slow then reset" --timeout-ms 300
+t1=$(ms)
+[ $((t1 - t0)) -gt 600 ] || fail "slowreset was not slow ($((t1 - t0)) ms)"
+grep -Eq "range=bytes=2[0-9]{5}- fault=none" "$FP_LOG" || { cat "$FP_LOG"; fail "no resume after the slow part"; }
+ok "a reset after a transfer longer than the budget is still resumed (budget = time without progress)"
+
 # Refused: nothing listens yet; the proxy comes up a second later.
 port=$(free_port)
 (sleep 1; exec node "$DBS_SRC/test/tools/faultproxy/faultproxy.js" \

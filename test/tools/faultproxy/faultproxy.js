@@ -18,6 +18,7 @@
 //   trickle              forward the body in --trickle BYTES/MS pieces
 //                        (default 64/20)
 //   stall                forward the headers, then send nothing
+//   slowreset            trickle, then reset after --reset-after bytes
 // Prints "faultproxy listening on PORT" when ready; logs one line per
 // request to stdout: "REQ METHOD URL range=... fault=KIND".
 const http = require('http');
@@ -72,9 +73,15 @@ const server = http.createServer((req, res) => {
     let busy = false, ended = false;
     const pump = () => {
       if (busy) return;
+      if (kind === 'slowreset' && sent >= resetAfter) {
+        ures.destroy();
+        req.socket.resetAndDestroy();
+        return;
+      }
       const chunk = queue.shift();
       if (chunk === undefined) { if (ended) res.end(); return; }
       busy = true;
+      sent += chunk.length;
       res.write(chunk, () => setTimeout(() => { busy = false; pump(); }, trickle[1]));
     };
     ures.on('data', d => {
@@ -88,7 +95,7 @@ const server = http.createServer((req, res) => {
           ures.destroy();
           setTimeout(() => req.socket.resetAndDestroy(), 50);
         }
-      } else if (kind === 'trickle') {
+      } else if (kind === 'trickle' || kind === 'slowreset') {
         for (let o = 0; o < d.length; o += trickle[0]) queue.push(d.subarray(o, o + trickle[0]));
         pump();
       } else {
@@ -96,7 +103,7 @@ const server = http.createServer((req, res) => {
       }
     });
     ures.on('end', () => {
-      if (kind === 'trickle') { ended = true; pump(); }
+      if (kind === 'trickle' || kind === 'slowreset') { ended = true; pump(); }
       else if (kind !== 'reset' || sent < resetAfter) res.end();
     });
   });
