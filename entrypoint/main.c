@@ -1,23 +1,44 @@
-/* dbsetup: set up an app's SQLite database, then supervise the app. */
+/*
+ * dbsetup: the ENTRYPOINT of a container running an SQLite app. It sets up
+ * the database (discover, link onto the volume, lock, restore from the
+ * Litestream backup, migrate, seed once), then supervises the replicator
+ * and the app. Wiring only: each phase lives in lib/.
+ */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "boot.h"
 #include "config.h"
 #include "exitcode.h"
 #include "log.h"
+#include "prisma_migrate.h"
 #include "restore_cli.h"
 #include "supervise.h"
 
+/* Subcommands for humans; anything else is an app command. */
+static int run_subcommand(int argc, char **argv, int *status) {
+  if (argc < 2)
+    return 0;
+  if (strcmp(argv[1], "restore") == 0)
+    *status = dbs_restore_cli_main(argc - 1, argv + 1);
+  else if (strcmp(argv[1], "generations") == 0)
+    *status = dbs_restore_cli_generations(argc - 1, argv + 1);
+  else if (strcmp(argv[1], "migrate") == 0)
+    *status = dbs_prisma_migrate_cli(argc - 1, argv + 1);
+  else
+    return 0;
+  return 1;
+}
+
 int main(int argc, char **argv) {
   struct dbs_config cfg;
+  struct dbs_boot boot;
+  int status;
 
-  /* Subcommands (the lead reconciles this dispatch). */
-  if (argc > 1 && strcmp(argv[1], "restore") == 0)
-    return dbs_restore_cli_main(argc - 1, argv + 1);
-  if (argc > 1 && strcmp(argv[1], "generations") == 0)
-    return dbs_restore_cli_generations(argc - 1, argv + 1);
-
+  if (run_subcommand(argc, argv, &status))
+    return status;
+  /* Before any child or handler exists: record the signal state children
+   * get back, and become a subreaper when not PID 1. */
   if (dbs_supervise_init() != 0)
     dbs_fatal(DBS_EXIT_SOFTWARE, "cannot initialise supervision");
 
@@ -34,16 +55,19 @@ int main(int argc, char **argv) {
     return DBS_EXIT_USAGE;
   }
 
-  /* Database setup phases (discover, link, lock, restore, migrate, seed)
-   * come here. */
-
-  struct dbs_supervise_opts sup = {
-      .app_argv = cfg.argv,
-      .replicate = cfg.replicate,
-      .stop_timeout_ms = cfg.stop_timeout_ms,
-      .replicator_stop_timeout_ms = cfg.replicator_stop_timeout_ms,
-      .signal_child_only = cfg.signal_child_only,
-      .creds = NULL,
-  };
-  return dbs_supervise_run(&sup);
+  dbs_boot_init(&boot, &cfg);
+  if ((status = dbs_boot_user(&boot)) != 0 ||
+      (status = dbs_boot_discover(&boot)) != 0)
+    goto out;
+  if (dbs_boot_has_db(&boot) &&
+      ((status = dbs_boot_lock(&boot)) != 0 ||
+       (status = dbs_boot_link(&boot)) != 0 ||
+       (status = dbs_boot_restore(&boot)) != 0 ||
+       (status = dbs_boot_migrate(&boot)) != 0 ||
+       (status = dbs_boot_seed(&boot)) != 0))
+    goto out;
+  status = dbs_boot_supervise(&boot);
+out:
+  dbs_boot_free(&boot);
+  return status;
 }

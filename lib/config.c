@@ -114,7 +114,19 @@ static const struct opt_desc opts[] = {
 
 int dbs_config_parse_seconds(const char *s, unsigned *ms) {
   char *end;
+  size_t digits = 0, dots = 0;
   if (s == NULL || *s == '\0')
+    return -EINVAL;
+  /* Plain decimal only: strtod alone would take " 5", "0x10", "1e3". */
+  for (const char *p = s; *p != '\0'; p++) {
+    if (*p >= '0' && *p <= '9')
+      digits++;
+    else if (*p == '.')
+      dots++;
+    else
+      return -EINVAL;
+  }
+  if (digits == 0 || dots > 1)
     return -EINVAL;
   errno = 0;
   double v = strtod(s, &end);
@@ -306,6 +318,25 @@ int dbs_config_parse(struct dbs_config *cfg, int argc, char **argv) {
   return action;
 }
 
+/* Prints text word-wrapped at width, each line indented by indent. */
+static void print_wrapped(FILE *out, const char *text, int indent, int width) {
+  const char *p = text;
+  while (*p != '\0') {
+    int room = width - indent, len = (int)strlen(p), cut = len;
+    if (len > room) {
+      cut = room;
+      while (cut > 0 && p[cut] != ' ')
+        cut--;
+      if (cut == 0)
+        cut = room;
+    }
+    fprintf(out, "%*s%.*s\n", indent, "", cut, p);
+    p += cut;
+    while (*p == ' ')
+      p++;
+  }
+}
+
 void dbs_config_usage(FILE *out) {
   fprintf(out,
           "Usage: dbsetup [OPTIONS] [--] COMMAND [ARG...]\n"
@@ -317,21 +348,22 @@ void dbs_config_usage(FILE *out) {
           "COMMAND and its replicator under supervision.\n\nOptions (each also "
           "read from the variable shown; the flag wins):\n");
   for (size_t i = 0; i < NOPTS; i++) {
-    char left[96];
-    snprintf(left, sizeof(left), "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",
-             opts[i].arg ? opts[i].arg : "");
-    fprintf(out, "  %-34s %s", left, opts[i].help);
+    char text[512];
+    fprintf(out, "  --%s%s%s\n", opts[i].name, opts[i].arg ? " " : "",
+            opts[i].arg ? opts[i].arg : "");
     if (opts[i].env)
-      fprintf(out, " [%s]", opts[i].env);
-    fputc('\n', out);
+      snprintf(text, sizeof(text), "%s [%s]", opts[i].help, opts[i].env);
+    else
+      snprintf(text, sizeof(text), "%s", opts[i].help);
+    print_wrapped(out, text, 6, 78);
   }
   fprintf(out,
           "\nExit status:\n"
           "  0-255  the app's own exit status\n"
           "  128+N  the app died of signal N\n"
           "  64     usage error (bad option or value)\n"
-          "  65     the database file is not SQLite, or the replica is corrupt "
-          "or unsupported\n"
+          "  65     the database file is not SQLite, or the replica is corrupt\n"
+          "         or unsupported (age-encrypted)\n"
           "  69     backup storage unreachable or refusing: no fresh database "
           "was created\n"
           "  70     internal error\n"

@@ -3,7 +3,9 @@
  * dbsetup was started with, no inherited fds beyond 0-2, optional new
  * process group, credentials and parent-death signal, and exec failures
  * reported through a close-on-exec pipe. dbsetup never uses uv_spawn, so
- * it is the only reaper in the process.
+ * it is the only reaper in the process: nothing else may call wait*()
+ * for children started here (a blind waitpid(-1) elsewhere would steal
+ * their exit statuses).
  */
 #ifndef DBS_PROC_H
 #define DBS_PROC_H
@@ -14,34 +16,73 @@
 #include "privdrop.h"
 
 struct dbs_proc_opts {
-  char *const *argv;          /* argv[0] looked up in PATH (execvp) */
-  char *const *envp;          /* NULL: inherit environ */
-  bool stdin_null;            /* /dev/null on fd 0 */
-  int stdout_fd;              /* -1: inherit; else dup'd onto 1 */
-  int stderr_fd;              /* -1: inherit; else dup'd onto 2 */
-  bool new_pgroup;            /* setpgid(0, 0) */
-  bool foreground;            /* with new_pgroup: tcsetpgrp when fd 0 is a TTY */
-  const struct dbs_creds *creds; /* NULL: keep ours */
+  char* const* argv;             /* argv[0] looked up in PATH (execvp) */
+  char* const* envp;             /* NULL: inherit environ */
+  bool stdin_null;               /* /dev/null on fd 0 */
+  int stdout_fd;                 /* -1: inherit; else dup'd onto 1 */
+  int stderr_fd;                 /* -1: inherit; else dup'd onto 2 */
+  bool new_pgroup;               /* setpgid(0, 0) */
+  bool foreground;               /* with new_pgroup: tcsetpgrp when fd 0 is a
+                                    TTY whose foreground group is ours */
+  const struct dbs_creds* creds; /* NULL: keep ours */
 };
 
 /*
- * Starts a child. Returns 0 with *pid set once the exec succeeded, or
- * -errno of the failed exec/setup (the child is already reaped), e.g.
- * -ENOENT (exit 127) or -EACCES (exit 126).
+ * Records the signal mask and dispositions the process was started with
+ * (children get exactly these back), then makes dbsetup itself able to
+ * supervise: every signal unblocked, SIGCHLD at its default (so children
+ * can be waited for), SIGPIPE, SIGTTIN and SIGTTOU ignored (dbsetup is
+ * never stopped by terminal I/O or killed by a closed stderr), and fds
+ * 0-2 opened on /dev/null when they were closed. Must run before any
+ * other thread or signal handler exists. Calling it again is a no-op.
+ * Returns 0 or -errno.
  */
-int dbs_proc_spawn(const struct dbs_proc_opts *opts, pid_t *pid);
+int dbs_proc_init(void);
+
+/*
+ * Starts a child. Returns 0 with *pid set once the exec succeeded, or
+ * -errno of the failed exec or of a step before it (the child is already
+ * reaped, and the failure is logged naming the command and the step),
+ * e.g. -ENOENT (exit 127) or -EACCES (exit 126). The child gets SIGKILL
+ * when dbsetup dies (PR_SET_PDEATHSIG, set after the credentials change
+ * and checked against a parent that already died).
+ */
+int dbs_proc_spawn(const struct dbs_proc_opts* opts, pid_t* pid);
 
 /*
  * Runs "/bin/sh -c cmd" to completion in the foreground (setup phases:
- * migrate, seed), with dir_prepend_path (e.g. ./node_modules/.bin,
- * absolute) prepended to PATH when not NULL, and creds. Signals that
- * arrive meanwhile (TERM/INT) are forwarded to it. Returns the wait
- * status through *status and 0, or -errno when it could not start.
+ * migrate, seed), in its own process group (the terminal's foreground
+ * group while it runs when stdin is a TTY), with dir_prepend_path (e.g.
+ * ./node_modules/.bin, absolute) prepended to PATH when not NULL, and
+ * creds. TERM, INT, HUP and QUIT that arrive meanwhile are forwarded to
+ * its process group; a second TERM or INT sends SIGKILL. Orphans that
+ * exit meanwhile are reaped. Returns the wait status through *status and
+ * 0, or -errno when it could not start (logged). A stop signal received
+ * is remembered: see dbs_proc_stop_signal(). It waits with waitpid(-1):
+ * the caller must have no other child of its own running.
  */
-int dbs_proc_run_shell(const char *cmd, const char *dir_prepend_path,
-                       const struct dbs_creds *creds, int *status);
+int dbs_proc_run_shell(const char* cmd, const char* dir_prepend_path,
+                       const struct dbs_creds* creds, int* status);
+
+/*
+ * Returns the first stop signal (SIGTERM or SIGINT) dbs_proc_run_shell
+ * received, or 0. dbs_supervise_run does not start the app after one.
+ */
+int dbs_proc_stop_signal(void);
+
+/*
+ * Writes a signal's name ("SIGTERM", "SIGRTMIN+3") into buf (size >= 16)
+ * and returns buf.
+ */
+char* dbs_proc_signal_name(int sig, char* buf);
 
 /* Maps a wait status to an exit code: the code, or 128+signal. */
 int dbs_proc_exit_code(int status);
+
+/*
+ * Maps a dbs_proc_spawn failure (-errno) to dbsetup's exit status: 127
+ * when the command was not found (ENOENT), 126 otherwise.
+ */
+int dbs_proc_spawn_exit_code(int err);
 
 #endif

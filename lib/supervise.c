@@ -1,25 +1,794 @@
-/* Placeholder until the supervisor lands: runs the app and waits. */
+/* The supervisor: one libuv loop, two children, every signal forwarded. */
+#define _GNU_SOURCE
 #include "supervise.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "exitcode.h"
 #include "log.h"
+#include "proc.h"
 
-int dbs_supervise_init(void) { return 0; }
+/* Time remaining descendants get between SIGTERM and SIGKILL at exit. */
+#define CLEANUP_GRACE_MS 1000u
+#define RELAY_LINE_MAX 4096
 
-int dbs_supervise_run(const struct dbs_supervise_opts *opts) {
-  pid_t pid = fork();
-  if (pid < 0)
-    return DBS_EXIT_SOFTWARE;
-  if (pid == 0) {
-    execvp(opts->app_argv[0], opts->app_argv);
-    _exit(errno == ENOENT ? DBS_EXIT_NOTFOUND : DBS_EXIT_NOEXEC);
+/* ---- Backoff ---------------------------------------------------------- */
+
+void dbs_supervise_backoff_init(struct dbs_backoff* b) {
+  b->next_ms = DBS_BACKOFF_MIN_MS;
+}
+
+unsigned dbs_supervise_backoff_next(struct dbs_backoff* b, uint64_t uptime_ms) {
+  if (uptime_ms >= DBS_BACKOFF_RESET_MS)
+    b->next_ms = DBS_BACKOFF_MIN_MS;
+  unsigned delay = b->next_ms;
+  b->next_ms = delay >= DBS_BACKOFF_MAX_MS / 2 ? DBS_BACKOFF_MAX_MS : delay * 2;
+  return delay;
+}
+
+/* ---- The state machine ------------------------------------------------ */
+
+struct transition {
+  enum dbs_child_state next;
+  enum dbs_child_action action;
+};
+
+/* clang-format off */
+#define T(s, a) {DBS_CHILD_##s, DBS_ACT_##a}
+#define IDLE(s) T(s, NONE), T(s, NONE), T(s, NONE), T(s, NONE), T(s, NONE)
+/* [restart][state][event]; events: START, EXIT, STOP, TIMER, EMPTY. */
+static const struct transition actions[2][DBS_CHILD_NSTATES][DBS_EV_NEVENTS] = {
+    {
+        /* The app: its exit ends supervision. */
+        [DBS_CHILD_DOWN] = {T(UP, SPAWN), T(DOWN, NONE), T(DOWN, NONE),
+                            T(DOWN, NONE), T(DOWN, NONE)},
+        [DBS_CHILD_UP] = {T(UP, NONE), T(DOWN, EXITED), T(STOPPING, SIGNAL),
+                          T(UP, NONE), T(UP, NONE)},
+        /* Never entered by the app; a stop still ends it. */
+        [DBS_CHILD_BACKOFF] = {T(BACKOFF, NONE), T(BACKOFF, NONE),
+                               T(DOWN, CANCEL), T(BACKOFF, NONE),
+                               T(BACKOFF, NONE)},
+        [DBS_CHILD_STOPPING] = {T(STOPPING, NONE), T(DOWN, EXITED),
+                                T(KILLED, KILL), T(KILLED, KILL),
+                                T(STOPPING, NONE)},
+        [DBS_CHILD_KILLED] = {T(KILLED, NONE), T(DOWN, EXITED), T(KILLED, NONE),
+                              T(KILLED, NONE), T(KILLED, NONE)},
+        [DBS_CHILD_DRAINING] = {IDLE(DRAINING)},
+    },
+    {
+        /* The replicator: restarted with backoff while the app runs, and
+         * stopped as a whole process group. */
+        [DBS_CHILD_DOWN] = {T(UP, SPAWN), T(DOWN, NONE), T(DOWN, NONE),
+                            T(DOWN, NONE), T(DOWN, NONE)},
+        [DBS_CHILD_UP] = {T(UP, NONE), T(BACKOFF, RETRY), T(STOPPING, SIGNAL),
+                          T(UP, NONE), T(UP, NONE)},
+        [DBS_CHILD_BACKOFF] = {T(BACKOFF, NONE), T(BACKOFF, NONE),
+                               T(DOWN, CANCEL), T(UP, SPAWN),
+                               T(BACKOFF, NONE)},
+        [DBS_CHILD_STOPPING] = {T(STOPPING, NONE), T(DRAINING, EXITED),
+                                T(KILLED, KILL), T(KILLED, KILL),
+                                T(STOPPING, NONE)},
+        [DBS_CHILD_KILLED] = {T(KILLED, NONE), T(DRAINING, EXITED),
+                              T(KILLED, NONE), T(KILLED, NONE),
+                              T(KILLED, NONE)},
+        [DBS_CHILD_DRAINING] = {T(DRAINING, NONE), T(DRAINING, NONE),
+                                T(DRAINING, KILL), T(DRAINING, KILL),
+                                T(DOWN, DRAINED)},
+    },
+};
+#undef IDLE
+#undef T
+/* clang-format on */
+
+enum dbs_child_state dbs_supervise_transition(enum dbs_child_state state,
+                                              enum dbs_child_event event,
+                                              bool restart,
+                                              enum dbs_child_action* action) {
+  const struct transition* t = &actions[restart ? 1 : 0][state][event];
+  *action = t->action;
+  return t->next;
+}
+
+/* ---- Supervisor state ------------------------------------------------- */
+
+enum phase {
+  PH_RUN,          /* the app runs */
+  PH_STOP_REPL,    /* the app is gone; the replicator is being stopped */
+  PH_CLEANUP_TERM, /* remaining descendants got SIGTERM */
+  PH_CLEANUP_KILL, /* ... and then SIGKILL */
+  PH_DONE,         /* everything is gone: close the handles */
+  PH_CLOSED,
+};
+
+struct sup;
+
+struct child {
+  const char* name; /* "app" or "replicator" */
+  bool restart;
+  enum dbs_child_state state;
+  pid_t pid;    /* 0 when its leader is not running */
+  pid_t pgid;   /* its process group, kept until the group is empty */
+  int status;   /* wait status of its last exit */
+  int stop_sig; /* what DBS_ACT_SIGNAL sends */
+  unsigned stop_timeout_ms;
+  uint64_t started_ns, stop_ns;
+  int nkill; /* SIGKILLs sent while draining its group */
+  struct dbs_backoff backoff;
+  uv_timer_t timer;
+  struct sup* sup;
+};
+
+/* One replicator instance's output: read until EOF, then freed. */
+struct relay {
+  uv_pipe_t pipe;
+  size_t len;
+  char line[RELAY_LINE_MAX];
+  struct relay* next;
+  struct sup* sup;
+};
+
+struct sup {
+  uv_loop_t loop;
+  const struct dbs_supervise_opts* opts;
+  uv_signal_t sigs[_NSIG];
+  bool sig_on[_NSIG];
+  struct child app, repl;
+  uv_timer_t cleanup_timer;
+  enum phase phase;
+  int nstop;        /* stop signals received */
+  int exit_code;    /* -1 until the app's fate is known */
+  bool no_children; /* the last reap found none left */
+  uint64_t phase_ns;
+  struct relay* relays; /* open replicator pipes */
+};
+
+static double secs_since(uint64_t ns) {
+  return (double)(uv_hrtime() - ns) / 1e9;
+}
+
+/* Describes a wait status for logs: "status 3" or "signal SIGTERM". */
+static const char* describe_status(int st, char* buf, size_t n) {
+  char name[16];
+  if (WIFSIGNALED(st))
+    snprintf(buf, n, "signal %s (exit code %d)",
+             dbs_proc_signal_name(WTERMSIG(st), name), 128 + WTERMSIG(st));
+  else
+    snprintf(buf, n, "status %d", dbs_proc_exit_code(st));
+  return buf;
+}
+
+static void advance(struct sup* s);
+static void child_event(struct child* c, enum dbs_child_event ev);
+
+/* ---- Replicator output relay ------------------------------------------ */
+
+static void relay_emit(struct relay* r) {
+  static const char prefix[] = "[replicator] ";
+  char out[sizeof(prefix) + RELAY_LINE_MAX + 1], raw[RELAY_LINE_MAX + 1];
+  memcpy(raw, r->line, r->len);
+  raw[r->len] = '\0';
+  r->len = 0;
+  size_t n = strlen(prefix);
+  memcpy(out, prefix, n);
+  dbs_log_redact(raw, out + n, sizeof(out) - n - 1);
+  n += strlen(out + n);
+  out[n++] = '\n';
+  /* One write per line keeps it whole next to our own log lines. */
+  size_t off = 0;
+  while (off < n) {
+    ssize_t w = write(STDERR_FILENO, out + off, n - off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      break;
+    off += (size_t)w;
   }
+}
+
+static void relay_closed(uv_handle_t* h) {
+  struct relay* r = h->data;
+  struct relay** pp = &r->sup->relays;
+  while (*pp != r)
+    pp = &(*pp)->next;
+  *pp = r->next;
+  free(r);
+}
+
+static void relay_close(struct relay* r) {
+  if (r->len > 0)
+    relay_emit(r);
+  if (!uv_is_closing((uv_handle_t*)&r->pipe))
+    uv_close((uv_handle_t*)&r->pipe, relay_closed);
+}
+
+static void relay_alloc(uv_handle_t* h, size_t hint, uv_buf_t* buf) {
+  static char chunk[65536];
+  buf->base = chunk;
+  buf->len = sizeof(chunk);
+}
+
+static void relay_read(uv_stream_t* st, ssize_t n, const uv_buf_t* buf) {
+  struct relay* r = st->data;
+  if (n < 0) {
+    if (n != UV_EOF)
+      dbs_log_warnx("reading the replicator's output: %s", uv_strerror((int)n));
+    relay_close(r);
+    return;
+  }
+  for (ssize_t i = 0; i < n; i++) {
+    char ch = buf->base[i];
+    if (ch == '\n') {
+      relay_emit(r);
+      continue;
+    }
+    r->line[r->len++] = ch;
+    if (r->len == RELAY_LINE_MAX)
+      relay_emit(r);
+  }
+}
+
+/* Takes ownership of fd. Returns 0 or a libuv error. */
+static int relay_open(struct sup* s, int fd) {
+  struct relay* r = calloc(1, sizeof(*r));
+  if (r == NULL) {
+    close(fd);
+    return UV_ENOMEM;
+  }
+  r->sup = s;
+  uv_pipe_init(&s->loop, &r->pipe, 0);
+  r->pipe.data = r;
+  r->next = s->relays;
+  s->relays = r;
+  int rc = uv_pipe_open(&r->pipe, fd);
+  if (rc == 0)
+    rc = uv_read_start((uv_stream_t*)&r->pipe, relay_alloc, relay_read);
+  if (rc != 0) {
+    dbs_log_warnx("relaying the replicator's output: %s", uv_strerror(rc));
+    relay_close(r); /* closes fd with the handle */
+  }
+  return rc;
+}
+
+/* ---- Children --------------------------------------------------------- */
+
+/* Starts c; on failure leaves c->status describing it. Returns 0 or -errno. */
+static int child_spawn(struct child* c) {
+  struct sup* s = c->sup;
+  char* sh_argv[] = {"/bin/sh", "-c", (char*)s->opts->replicate, NULL};
+  struct dbs_proc_opts po = {
+      .argv = c->restart ? sh_argv : s->opts->app_argv,
+      .envp = NULL,
+      .stdin_null = c->restart,
+      .stdout_fd = -1,
+      .stderr_fd = -1,
+      .new_pgroup = true,
+      .foreground = !c->restart,
+      .creds = s->opts->creds,
+  };
+  int out[2] = {-1, -1};
+  if (c->restart && pipe2(out, O_CLOEXEC) == 0)
+    po.stdout_fd = po.stderr_fd = out[1];
+
+  int rc = dbs_proc_spawn(&po, &c->pid);
+  if (out[1] >= 0)
+    close(out[1]);
+  if (rc != 0) {
+    if (out[0] >= 0)
+      close(out[0]);
+    c->pid = 0;
+    c->status = dbs_proc_spawn_exit_code(rc) << 8;
+    return rc;
+  }
+  c->pgid = c->pid;
+  c->stop_ns = 0;
+  c->nkill = 0;
+  c->started_ns = uv_hrtime();
+  if (out[0] >= 0)
+    relay_open(s, out[0]);
+  if (c->restart)
+    dbs_log_info("replicator started (pid %d): %s", (int)c->pid,
+                 s->opts->replicate);
+  else
+    dbs_log_info("app started (pid %d): %s", (int)c->pid, po.argv[0]);
+  return 0;
+}
+
+static void child_timer_cb(uv_timer_t* t) {
+  child_event(t->data, DBS_EV_TIMER);
+  advance(((struct child*)t->data)->sup);
+}
+
+static void child_kill_group(struct child* c) {
+  double after = c->stop_ns ? secs_since(c->stop_ns) : 0.0;
+  if (c->pid != 0)
+    dbs_log_info("%s (pid %d) still running %.2f s after the stop signal: "
+                 "sending SIGKILL to its process group",
+                 c->name, (int)c->pid, after);
+  else
+    dbs_log_info("%s's process group %d still has processes %.2f s after the "
+                 "stop signal: sending SIGKILL",
+                 c->name, (int)c->pgid, after);
+  if (kill(-c->pgid, SIGKILL) != 0 && errno == ESRCH && c->pid != 0)
+    kill(c->pid, SIGKILL);
+}
+
+/* Gives the terminal back to dbsetup's group after a foreground child. */
+static void take_terminal(pid_t pgid) {
+  if (isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == pgid)
+    (void)tcsetpgrp(STDIN_FILENO, getpgrp()); /* SIGTTOU is ignored */
+}
+
+/* True when no process is left in the group (ours are reaped at once). */
+static bool group_empty(pid_t pgid) {
+  return pgid <= 0 || (kill(-pgid, 0) != 0 && errno == ESRCH);
+}
+
+/* Runs the state machine for one event and performs its action. */
+static void child_event(struct child* c, enum dbs_child_event ev) {
+  struct sup* s = c->sup;
+  enum dbs_child_action act;
+  char desc[64], name[16];
+  c->state = dbs_supervise_transition(c->state, ev, c->restart, &act);
+
+  switch (act) {
+  case DBS_ACT_NONE:
+    break;
+  case DBS_ACT_SPAWN:
+    if (child_spawn(c) == 0)
+      break;
+    if (!c->restart) { /* the app could not be run: supervision ends */
+      c->state = DBS_CHILD_DOWN;
+      s->exit_code = dbs_proc_exit_code(c->status);
+      break;
+    }
+    /* The replicator failed to start: as if it exited at once. */
+    c->state = DBS_CHILD_BACKOFF;
+    c->started_ns = uv_hrtime();
+    /* fall through */
+  case DBS_ACT_RETRY: {
+    uint64_t up_ms = (uv_hrtime() - c->started_ns) / 1000000u;
+    unsigned delay = dbs_supervise_backoff_next(&c->backoff, up_ms);
+    if (act == DBS_ACT_RETRY)
+      dbs_log_warnx("replicator (pid %d) exited with %s after %.2f s while the "
+                    "app runs; restarting in %u s",
+                    (int)c->pid, describe_status(c->status, desc, sizeof(desc)),
+                    (double)up_ms / 1000.0, delay / 1000);
+    else
+      dbs_log_warnx("replicator could not be started; retrying in %u s",
+                    delay / 1000);
+    c->pid = 0;
+    if (!group_empty(c->pgid)) {
+      dbs_log_warnx("replicator's process group %d outlived it: sending "
+                    "SIGTERM",
+                    (int)c->pgid);
+      kill(-c->pgid, SIGTERM);
+    }
+    uv_timer_start(&c->timer, child_timer_cb, delay, 0);
+    break;
+  }
+  case DBS_ACT_EXITED:
+    if (c->state == DBS_CHILD_DOWN)
+      uv_timer_stop(&c->timer);
+    if (c->stop_ns != 0)
+      dbs_log_info("%s (pid %d) exited with %s, %.2f s after the stop signal",
+                   c->name, (int)c->pid,
+                   describe_status(c->status, desc, sizeof(desc)),
+                   secs_since(c->stop_ns));
+    else
+      dbs_log_info("%s (pid %d) exited with %s after %.2f s", c->name,
+                   (int)c->pid, describe_status(c->status, desc, sizeof(desc)),
+                   secs_since(c->started_ns));
+    if (!c->restart) {
+      take_terminal(c->pid);
+      s->exit_code = dbs_proc_exit_code(c->status);
+    }
+    c->pid = 0;
+    if (c->state == DBS_CHILD_DRAINING) {
+      if (group_empty(c->pgid))
+        child_event(c, DBS_EV_EMPTY);
+      else
+        dbs_log_info("waiting for the rest of %s's process group %d", c->name,
+                     (int)c->pgid);
+    }
+    break;
+  case DBS_ACT_DRAINED:
+    uv_timer_stop(&c->timer);
+    if (c->stop_ns != 0)
+      dbs_log_info("%s's process group %d is gone, %.2f s after the stop "
+                   "signal",
+                   c->name, (int)c->pgid, secs_since(c->stop_ns));
+    c->pgid = 0;
+    break;
+  case DBS_ACT_SIGNAL: {
+    bool group = c->restart || !s->opts->signal_child_only;
+    c->stop_ns = uv_hrtime();
+    dbs_log_info("sending %s to %s (%s %d); SIGKILL in %.1f s",
+                 dbs_proc_signal_name(c->stop_sig, name), c->name,
+                 group ? "process group" : "pid", (int)c->pid,
+                 (double)c->stop_timeout_ms / 1000.0);
+    kill(group ? -c->pgid : c->pid, c->stop_sig);
+    uv_timer_start(&c->timer, child_timer_cb, c->stop_timeout_ms, 0);
+    break;
+  }
+  case DBS_ACT_KILL:
+    uv_timer_stop(&c->timer);
+    if (c->state == DBS_CHILD_DRAINING && c->nkill > 0) {
+      /* Only processes that are not ours to reap can keep it alive. */
+      dbs_log_warnx("%s's process group %d is still there after SIGKILL; "
+                    "going on",
+                    c->name, (int)c->pgid);
+      child_event(c, DBS_EV_EMPTY);
+      break;
+    }
+    child_kill_group(c);
+    if (c->state == DBS_CHILD_DRAINING) { /* no exit event will come */
+      c->nkill++;
+      uv_timer_start(&c->timer, child_timer_cb, CLEANUP_GRACE_MS, 0);
+    }
+    break;
+  case DBS_ACT_CANCEL:
+    uv_timer_stop(&c->timer);
+    dbs_log_info("%s restart cancelled", c->name);
+    break;
+  }
+}
+
+/* ---- Reaping and cleanup ---------------------------------------------- */
+
+/*
+ * The only waiter in the process (see supervise.h): reaps everything that
+ * has exited and routes each status by pid.
+ */
+static void reap(struct sup* s) {
   int st;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-    ;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  pid_t pid;
+  while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+    struct child* c = NULL;
+    if (pid == s->app.pid)
+      c = &s->app;
+    else if (pid == s->repl.pid)
+      c = &s->repl;
+    if (c != NULL) {
+      c->status = st;
+      child_event(c, DBS_EV_EXIT);
+    } else {
+      char desc[64];
+      dbs_log_debug("reaped orphan %d (%s)", (int)pid,
+                    describe_status(st, desc, sizeof(desc)));
+    }
+  }
+  s->no_children = pid < 0 && errno == ECHILD;
+  if (s->repl.state == DBS_CHILD_DRAINING && group_empty(s->repl.pgid))
+    child_event(&s->repl, DBS_EV_EMPTY);
+}
+
+/* True when /proc belongs to our PID namespace (its pids are ours). */
+static bool proc_is_ours(void) {
+  char buf[32];
+  ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  return atoi(buf) == (int)getpid();
+}
+
+/*
+ * Sends sig to every descendant of dbsetup, found through /proc (as PID 1
+ * that is everything else in the namespace; as a subreaper, orphans are
+ * our children). Returns how many were signalled, or -1 when PID 1 had to
+ * signal everything blindly because /proc is another namespace's (then
+ * reading it would mistake the host's processes for ours).
+ */
+static int signal_descendants(int sig) {
+  size_t n = 0, cap = 256;
+  pid_t self = getpid();
+  struct ent {
+    pid_t pid, ppid;
+    bool mine;
+  }* v = malloc(cap * sizeof(*v));
+  DIR* d = NULL;
+  struct dirent* de;
+  int count = 0;
+
+  if (!proc_is_ours()) {
+    free(v);
+    if (getpid() == 1) { /* kill(-1) stays inside our PID namespace */
+      kill(-1, sig);
+      return -1;
+    }
+    dbs_log_warnx("/proc is not this PID namespace's: cannot find leftover "
+                  "processes");
+    return 0;
+  }
+  if (v == NULL || (d = opendir("/proc")) == NULL) {
+    dbs_log_warn("listing processes in /proc");
+    goto out;
+  }
+  while ((de = readdir(d)) != NULL) {
+    if (!isdigit((unsigned char)de->d_name[0]))
+      continue;
+    char path[300], buf[512];
+    snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    ssize_t len = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (len <= 0)
+      continue;
+    buf[len] = '\0';
+    char* p = strrchr(buf, ')'); /* the name may hold spaces and ')' */
+    int ppid;
+    char state;
+    if (p == NULL || sscanf(p + 1, " %c %d", &state, &ppid) != 2)
+      continue;
+    if (n == cap) {
+      struct ent* nv = realloc(v, 2 * cap * sizeof(*v));
+      if (nv == NULL)
+        break;
+      v = nv;
+      cap *= 2;
+    }
+    v[n].pid = atoi(de->d_name);
+    v[n].ppid = ppid;
+    v[n].mine = false;
+    n++;
+  }
+  /* Mark descendants until nothing changes. */
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t i = 0; i < n; i++) {
+      if (v[i].mine || v[i].pid == self)
+        continue;
+      bool parent_mine = v[i].ppid == self;
+      for (size_t j = 0; j < n && !parent_mine; j++)
+        parent_mine = v[j].mine && v[j].pid == v[i].ppid;
+      if (parent_mine)
+        v[i].mine = changed = true;
+    }
+  }
+  for (size_t i = 0; i < n; i++)
+    if (v[i].mine && kill(v[i].pid, sig) == 0)
+      count++;
+out:
+  if (d != NULL)
+    closedir(d);
+  free(v);
+  return count;
+}
+
+static void cleanup_timer_cb(uv_timer_t* t) {
+  struct sup* s = t->data;
+  reap(s);
+  if (s->no_children) {
+    advance(s);
+    return;
+  }
+  if (s->phase == PH_CLEANUP_TERM) {
+    int n = signal_descendants(SIGKILL);
+    if (n >= 0)
+      dbs_log_info("%d process(es) still running %.2f s after SIGTERM: sent "
+                   "SIGKILL",
+                   n, secs_since(s->phase_ns));
+    else
+      dbs_log_info("processes still running %.2f s after SIGTERM: sent "
+                   "SIGKILL to all",
+                   secs_since(s->phase_ns));
+    s->phase = PH_CLEANUP_KILL;
+    s->phase_ns = uv_hrtime();
+    uv_timer_start(&s->cleanup_timer, cleanup_timer_cb, CLEANUP_GRACE_MS, 0);
+  } else {
+    dbs_log_warnx("processes remain after SIGKILL; exiting anyway");
+    s->phase = PH_DONE;
+    advance(s);
+  }
+}
+
+static void close_cb(uv_handle_t* h) {}
+
+static void close_all(struct sup* s) {
+  for (int sig = 1; sig < _NSIG; sig++)
+    if (s->sig_on[sig])
+      uv_close((uv_handle_t*)&s->sigs[sig], close_cb);
+  uv_close((uv_handle_t*)&s->app.timer, close_cb);
+  uv_close((uv_handle_t*)&s->repl.timer, close_cb);
+  uv_close((uv_handle_t*)&s->cleanup_timer, close_cb);
+  for (struct relay* r = s->relays; r != NULL; r = r->next)
+    relay_close(r);
+}
+
+/* Moves the shutdown sequence on: app, then replicator, then the rest. */
+static void advance(struct sup* s) {
+  if (s->phase == PH_RUN && s->app.state == DBS_CHILD_DOWN) {
+    s->phase = PH_STOP_REPL;
+    s->phase_ns = uv_hrtime();
+    if (s->repl.state != DBS_CHILD_DOWN) {
+      dbs_log_info("app is gone: stopping the replicator");
+      child_event(&s->repl, DBS_EV_STOP);
+    }
+  }
+  if (s->phase == PH_STOP_REPL && s->repl.state == DBS_CHILD_DOWN) {
+    if (s->opts->replicate != NULL)
+      dbs_log_info("replicator stopped after %.2f s", secs_since(s->phase_ns));
+    s->phase = PH_CLEANUP_TERM;
+    s->phase_ns = uv_hrtime();
+    reap(s);
+    if (!s->no_children) {
+      int n = signal_descendants(SIGTERM);
+      if (n >= 0)
+        dbs_log_info("sent SIGTERM to %d remaining process(es); SIGKILL in "
+                     "%.1f s",
+                     n, CLEANUP_GRACE_MS / 1000.0);
+      else
+        dbs_log_info("sent SIGTERM to all remaining processes; SIGKILL in "
+                     "%.1f s",
+                     CLEANUP_GRACE_MS / 1000.0);
+      uv_timer_start(&s->cleanup_timer, cleanup_timer_cb, CLEANUP_GRACE_MS, 0);
+    }
+  }
+  if ((s->phase == PH_CLEANUP_TERM || s->phase == PH_CLEANUP_KILL) &&
+      s->no_children) {
+    if (uv_is_active((uv_handle_t*)&s->cleanup_timer))
+      dbs_log_info("remaining processes gone after %.2f s",
+                   secs_since(s->phase_ns));
+    uv_timer_stop(&s->cleanup_timer);
+    s->phase = PH_DONE;
+  }
+  if (s->phase == PH_DONE) {
+    /* From here on a signal must not kill us before we return. */
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    s->phase = PH_CLOSED;
+    close_all(s);
+  }
+}
+
+/* ---- Signals ---------------------------------------------------------- */
+
+static void on_signal(uv_signal_t* h, int sig) {
+  struct sup* s = h->data;
+  char name[16];
+
+  if (sig == SIGCHLD) {
+    reap(s);
+    advance(s);
+    return;
+  }
+  dbs_proc_signal_name(sig, name);
+  if (sig == SIGTERM || sig == SIGINT) {
+    s->nstop++;
+    if (s->app.state == DBS_CHILD_UP) {
+      s->app.stop_sig = sig;
+      dbs_log_info("received %s: stopping the app", name);
+      child_event(&s->app, DBS_EV_STOP);
+    } else if (s->app.state == DBS_CHILD_STOPPING) {
+      dbs_log_info("received %s again: killing the app now", name);
+      child_event(&s->app, DBS_EV_STOP);
+    } else if (s->nstop >= 2 && s->repl.state == DBS_CHILD_STOPPING) {
+      dbs_log_info("received %s again: killing the replicator now", name);
+      child_event(&s->repl, DBS_EV_STOP);
+    } else {
+      dbs_log_info("received %s while shutting down: ignored", name);
+    }
+    advance(s);
+    return;
+  }
+  if (s->app.state == DBS_CHILD_DOWN || s->app.pid == 0) {
+    dbs_log_info("received %s with no app running: ignored", name);
+    return;
+  }
+  bool group = !s->opts->signal_child_only;
+  dbs_log_info("forwarding %s to the app (%s %d)", name,
+               group ? "process group" : "pid", (int)s->app.pid);
+  kill(group ? -s->app.pid : s->app.pid, sig);
+}
+
+/* Signals dbsetup must not catch: faults, and those it keeps ignored. */
+static bool sig_handled(int sig) {
+  switch (sig) {
+  case SIGKILL:
+  case SIGSTOP:
+  case SIGSEGV:
+  case SIGBUS:
+  case SIGFPE:
+  case SIGILL:
+  case SIGTRAP:
+  case SIGSYS:
+  case SIGABRT:
+  case SIGPIPE: /* our own writes to a closed stderr; stays ignored */
+  case SIGTTIN:
+  case SIGTTOU: /* our own terminal I/O; stay ignored */
+    return false;
+  default:
+    return sig < 32 || (sig >= SIGRTMIN && sig <= SIGRTMAX);
+  }
+}
+
+/* ---- Entry points ----------------------------------------------------- */
+
+int dbs_supervise_init(void) {
+  int rc = dbs_proc_init();
+  if (rc != 0)
+    return rc;
+  if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+    return -errno;
+  return 0;
+}
+
+static void child_init(struct sup* s, struct child* c, const char* name,
+                       bool restart, unsigned stop_timeout_ms) {
+  memset(c, 0, sizeof(*c));
+  c->name = name;
+  c->restart = restart;
+  c->state = DBS_CHILD_DOWN;
+  c->stop_sig = SIGTERM;
+  c->stop_timeout_ms = stop_timeout_ms;
+  c->sup = s;
+  dbs_supervise_backoff_init(&c->backoff);
+  uv_timer_init(&s->loop, &c->timer);
+  c->timer.data = c;
+}
+
+int dbs_supervise_run(const struct dbs_supervise_opts* opts) {
+  struct sup* s;
+  int rc, early = dbs_proc_stop_signal();
+
+  if (early != 0) {
+    char name[16];
+    dbs_log_info("%s arrived during setup: not starting the app",
+                 dbs_proc_signal_name(early, name));
+    return DBS_EXIT_SIGNAL_BASE + early;
+  }
+  s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return DBS_EXIT_SOFTWARE;
+  s->opts = opts;
+  s->exit_code = -1;
+  if ((rc = uv_loop_init(&s->loop)) != 0) {
+    dbs_log_errorx("cannot start the event loop: %s", uv_strerror(rc));
+    free(s);
+    return DBS_EXIT_SOFTWARE;
+  }
+  child_init(s, &s->app, "app", false, opts->stop_timeout_ms);
+  child_init(s, &s->repl, "replicator", true, opts->replicator_stop_timeout_ms);
+  uv_timer_init(&s->loop, &s->cleanup_timer);
+  s->cleanup_timer.data = s;
+
+  for (int sig = 1; sig < _NSIG; sig++) {
+    if (!sig_handled(sig))
+      continue;
+    uv_signal_init(&s->loop, &s->sigs[sig]);
+    s->sigs[sig].data = s;
+    s->sig_on[sig] = true;
+    if ((rc = uv_signal_start(&s->sigs[sig], on_signal, sig)) != 0)
+      dbs_log_warnx("cannot handle signal %d: %s", sig, uv_strerror(rc));
+  }
+
+  uint64_t t0 = uv_hrtime();
+  if (opts->replicate != NULL)
+    child_event(&s->repl, DBS_EV_START);
+  child_event(&s->app, DBS_EV_START);
+  reap(s); /* anything that exited before the loop runs */
+  advance(s);
+  uv_run(&s->loop, UV_RUN_DEFAULT);
+
+  if ((rc = uv_loop_close(&s->loop)) != 0)
+    dbs_log_warnx("event loop still busy at exit: %s", uv_strerror(rc));
+  int code = s->exit_code >= 0 ? s->exit_code : DBS_EXIT_SOFTWARE;
+  dbs_log_info("exiting with status %d (supervised for %.2f s)", code,
+               secs_since(t0));
+  free(s);
+  return code;
 }

@@ -1,0 +1,523 @@
+/* The boot phases before supervision: discover, link, lock, restore,
+ * migrate, seed; then the supervisor with the replicator they chose. */
+#define _GNU_SOURCE
+#include "boot.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "exitcode.h"
+#include "litestream_bin.h"
+#include "log.h"
+#include "prisma_migrate.h"
+#include "proc.h"
+#include "restore.h"
+#include "supervise.h"
+#include "volume.h"
+
+#define ERRLEN 1024
+
+void dbs_boot_init(struct dbs_boot *b, const struct dbs_config *cfg) {
+  memset(b, 0, sizeof(*b));
+  b->cfg = cfg;
+}
+
+bool dbs_boot_has_db(const struct dbs_boot *b) {
+  return b->disc.source != DBS_DB_NONE && b->disc.db_path != NULL;
+}
+
+/* Appends s to buf as one single-quoted shell word. Returns 0 or -ENOSPC. */
+static int shell_quote_append(char *buf, size_t n, const char *s) {
+  size_t o = strlen(buf);
+  if (o > 0 && o + 1 < n)
+    buf[o++] = ' ';
+  if (o + 1 >= n)
+    return -ENOSPC;
+  buf[o++] = '\'';
+  for (; *s; s++) {
+    if (*s == '\'') {
+      if (o + 4 >= n)
+        return -ENOSPC;
+      memcpy(buf + o, "'\\''", 4);
+      o += 4;
+    } else {
+      if (o + 1 >= n)
+        return -ENOSPC;
+      buf[o++] = *s;
+    }
+  }
+  if (o + 2 > n)
+    return -ENOSPC;
+  buf[o++] = '\'';
+  buf[o] = '\0';
+  return 0;
+}
+
+/* Builds a shell command line from argv words. Caller frees. */
+static char *shell_join(const char *const *words) {
+  size_t n = 64;
+  for (size_t i = 0; words[i]; i++)
+    n += strlen(words[i]) * 4 + 3;
+  char *buf = calloc(1, n);
+  if (buf == NULL)
+    return NULL;
+  for (size_t i = 0; words[i]; i++)
+    if (shell_quote_append(buf, n, words[i]) != 0) {
+      free(buf);
+      return NULL;
+    }
+  return buf;
+}
+
+int dbs_boot_discover(struct dbs_boot *b) {
+  const struct dbs_config *cfg = b->cfg;
+  char err[ERRLEN] = "";
+  char *lspath = NULL;
+  int rc = dbs_litestream_bin_find_config(cfg->litestream_config, &lspath,
+                                          err, sizeof(err));
+  if (rc == -ENOENT && cfg->litestream_config != NULL) {
+    dbs_log_errorx("%s", err);
+    return DBS_EXIT_CONFIG;
+  }
+  if (rc == -ENOMEM)
+    return DBS_EXIT_SOFTWARE;
+  if (rc == 0) {
+    rc = dbs_litestream_config_load(lspath, !cfg->no_expand_env, &b->ls, err,
+                                    sizeof(err));
+    free(lspath);
+    if (rc != 0) {
+      dbs_log_errorx("%s", err);
+      return rc == -ENOMEM ? DBS_EXIT_SOFTWARE : DBS_EXIT_CONFIG;
+    }
+    b->have_ls = true;
+    dbs_log_debug("read %s", b->ls.file);
+    if (b->ls.exec != NULL) {
+      dbs_log_errorx("%s sets exec: %s, but dbsetup runs the app itself "
+                     "(litestream replicate would start it a second time): "
+                     "remove exec from %s", b->ls.file, b->ls.exec, b->ls.file);
+      return DBS_EXIT_CONFIG;
+    }
+  }
+
+  if (dbs_discover(cfg, b->have_ls ? &b->ls : NULL, &b->disc, err,
+                   sizeof(err)) != 0) {
+    dbs_log_errorx("%s", err);
+    return DBS_EXIT_CONFIG;
+  }
+  if (b->disc.set_env_name != NULL) {
+    if (setenv(b->disc.set_env_name, b->disc.set_env_value, 1) != 0)
+      dbs_fatal(DBS_EXIT_SOFTWARE, "setenv %s", b->disc.set_env_name);
+    dbs_log_info("%s is not set: using %s=%s for every child (the schema "
+                 "says url = env(\"%s\"))", b->disc.set_env_name,
+                 b->disc.set_env_name, b->disc.set_env_value,
+                 b->disc.set_env_name);
+  }
+  if (!dbs_boot_has_db(b)) {
+    if (b->disc.provider != NULL)
+      dbs_log_info("the Prisma datasource provider is %s, not sqlite: no "
+                   "database setup, running as a plain init",
+                   b->disc.provider);
+    else
+      dbs_log_info("no database configured or found (--db, DATABASE_URL, "
+                   "prisma/schema.prisma, litestream.yml): running as a "
+                   "plain init");
+  }
+  return 0;
+}
+
+int dbs_boot_user(struct dbs_boot *b) {
+  if (dbs_privdrop_check_not_setuid() != 0) {
+    dbs_log_errorx("dbsetup is installed setuid or setgid: refusing to run "
+                   "(chmod u-s,g-s the binary; use --user instead)");
+    return DBS_EXIT_NOPERM;
+  }
+  if (b->cfg->user == NULL)
+    return 0;
+  int rc = dbs_privdrop_resolve(b->cfg->user, &b->creds);
+  if (rc == -ENOMEM)
+    return DBS_EXIT_SOFTWARE;
+  if (rc != 0)
+    return DBS_EXIT_USAGE; /* resolve logged the spec and the fix */
+  b->have_creds = true;
+  if (dbs_privdrop_check(&b->creds) != 0)
+    return DBS_EXIT_NOPERM;
+  /* Every child runs as the user: give them its home and name, as login
+   * and su do. */
+  if (setenv("HOME", b->creds.home, 1) != 0 ||
+      setenv("USER", b->creds.name, 1) != 0 ||
+      setenv("LOGNAME", b->creds.name, 1) != 0)
+    return DBS_EXIT_SOFTWARE;
+  return 0;
+}
+
+int dbs_boot_lock(struct dbs_boot *b) {
+  char err[ERRLEN] = "";
+  pid_t holder = 0;
+
+  b->target = dbs_volume_prepare(b->cfg->volume, b->disc.db_path, err,
+                                 sizeof(err));
+  if (b->target == NULL) {
+    dbs_log_errorx("%s", err);
+    return errno == EINVAL ? DBS_EXIT_USAGE
+           : errno == ENOMEM ? DBS_EXIT_SOFTWARE
+                             : DBS_EXIT_CANTCREAT;
+  }
+  int rc = dbs_volume_lock(b->cfg->volume, &holder, err, sizeof(err));
+  if (rc != 0) {
+    dbs_log_errorx("%s", err);
+    return rc == -EWOULDBLOCK ? DBS_EXIT_TEMPFAIL : DBS_EXIT_CANTCREAT;
+  }
+  return 0;
+}
+
+int dbs_boot_link(struct dbs_boot *b) {
+  char err[ERRLEN] = "";
+  int rc = dbs_volume_link(b->disc.db_path, b->target, err, sizeof(err));
+  if (rc != 0) {
+    dbs_log_errorx("%s", err);
+    return rc == -ENOMEM ? DBS_EXIT_SOFTWARE : DBS_EXIT_CANTCREAT;
+  }
+  return 0;
+}
+
+/* With --user: the volume, database and litestream's files belong to the
+ * user the children run as. */
+static int chown_for_user(struct dbs_boot *b) {
+  char err[ERRLEN] = "";
+  if (!b->have_creds || geteuid() != 0)
+    return 0;
+  if (dbs_volume_chown(b->cfg->volume, b->target, b->creds.uid, b->creds.gid,
+                       err, sizeof(err)) != 0) {
+    dbs_log_errorx("%s", err);
+    return DBS_EXIT_CANTCREAT;
+  }
+  return 0;
+}
+
+/* Finds the litestream.yml entry of the target; a config naming another
+ * database is a mismatch (exit 78), never silently ignored. */
+static int find_ls_entry(struct dbs_boot *b) {
+  if (!b->have_ls || b->ls.ndbs == 0)
+    return 0;
+  b->ls_db = dbs_litestream_config_find_db(&b->ls, b->target);
+  if (b->ls_db == NULL)
+    b->ls_db = dbs_litestream_config_find_db(&b->ls, b->disc.db_path);
+  if (b->ls_db != NULL)
+    return 0;
+  if (b->cfg->no_restore && b->cfg->no_replicate)
+    return 0;
+  dbs_log_errorx("%s replicates %s but the app's database is %s (on the "
+                 "volume: %s): fix dbs[].path in %s or set --db",
+                 b->ls.file, b->ls.dbs[0].path, b->disc.db_path, b->target,
+                 b->ls.file);
+  return DBS_EXIT_CONFIG;
+}
+
+static bool replica_bucket_empty(const struct dbs_db_config *db) {
+  for (size_t i = 0; i < db->nreplicas; i++)
+    if (db->replicas[i].bucket_empty)
+      return true;
+  return false;
+}
+
+/* Restores through the litestream binary (replica types we do not read
+ * ourselves). Returns 0 (restored or no backup) or an exit status. */
+static int restore_external(struct dbs_boot *b) {
+  if (b->litestream_bin == NULL) {
+    dbs_log_errorx("the replica of %s needs the litestream binary to "
+                   "restore, and none was found (set --litestream)",
+                   b->target);
+    return DBS_EXIT_UNAVAILABLE;
+  }
+  const char *words[16];
+  size_t n = 0;
+  words[n++] = b->litestream_bin;
+  words[n++] = "restore";
+  words[n++] = "-config";
+  words[n++] = b->ls.file;
+  if (b->cfg->no_expand_env)
+    words[n++] = "-no-expand-env";
+  if (b->cfg->replica != NULL) {
+    words[n++] = "-replica";
+    words[n++] = b->cfg->replica;
+  }
+  words[n++] = "-if-replica-exists";
+  words[n++] = "-o";
+  words[n++] = b->target;
+  words[n++] = b->ls_db->path;
+  words[n] = NULL;
+  char *cmd = shell_join(words);
+  if (cmd == NULL)
+    return DBS_EXIT_SOFTWARE;
+  int status = 0;
+  dbs_log_info("restoring %s with %s restore", b->target, b->litestream_bin);
+  int rc = dbs_proc_run_shell(cmd, NULL, b->have_creds ? &b->creds : NULL,
+                              &status);
+  free(cmd);
+  if (rc != 0 || dbs_proc_exit_code(status) != 0) {
+    dbs_log_errorx("litestream restore of %s failed (exit %d): the backup "
+                   "storage may be unreachable; not starting with a fresh "
+                   "database", b->target, rc != 0 ? -1 : dbs_proc_exit_code(status));
+    dbs_volume_remove_db(b->target);
+    return DBS_EXIT_UNAVAILABLE;
+  }
+  return 0;
+}
+
+int dbs_boot_restore(struct dbs_boot *b) {
+  char err[ERRLEN] = "";
+  int rc = find_ls_entry(b);
+  if (rc != 0)
+    return rc;
+
+  rc = dbs_litestream_bin_find(b->cfg->litestream, &b->litestream_bin, err,
+                               sizeof(err));
+  if (rc == -ENOMEM)
+    return DBS_EXIT_SOFTWARE;
+  if (rc != 0 && (b->cfg->litestream != NULL || rc == -ENOEXEC)) {
+    dbs_log_errorx("%s", err);
+    return DBS_EXIT_CONFIG;
+  }
+  if (rc != 0)
+    dbs_log_debug("%s", err);
+  if (b->ls_db != NULL && replica_bucket_empty(b->ls_db)) {
+    dbs_log_warnx("%s: the replica bucket is empty after expanding the "
+                  "environment (BUCKET_NAME unset?): restore and "
+                  "replication are OFF for %s", b->ls.file, b->target);
+    b->replication_off = true;
+  }
+
+  int state = dbs_volume_db_state(b->target, err, sizeof(err));
+  if (state == -EILSEQ || state == -EISDIR || state == -EINVAL) {
+    dbs_log_errorx("%s", err);
+    return DBS_EXIT_DATAERR;
+  }
+  if (state < 0) {
+    dbs_log_errorx("%s", err);
+    return DBS_EXIT_CANTCREAT;
+  }
+  if (state == DBS_DB_EXISTS) {
+    dbs_log_info("database %s exists", b->target);
+    return chown_for_user(b);
+  }
+
+  /* Missing: a stale WAL beside it would be replayed into the restore. */
+  if (dbs_volume_remove_stale(b->target) != 0) {
+    dbs_log_error("cannot remove stale -wal/-shm beside %s", b->target);
+    return DBS_EXIT_CANTCREAT;
+  }
+  b->fresh = true;
+  if (b->cfg->no_restore || b->ls_db == NULL || b->replication_off ||
+      b->ls_db->nreplicas == 0) {
+    dbs_log_info("database %s is new%s", b->target,
+                 b->cfg->no_restore ? " (--no-restore)" : "");
+    return chown_for_user(b);
+  }
+
+  struct dbs_restore_opts ro = {
+      .parallelism = b->cfg->parallelism,
+      .verify = b->cfg->verify,
+      .progress = true,
+      .timeout_ms = b->cfg->restore_timeout_ms,
+  };
+  enum dbs_restore_result res = DBS_RESTORE_EINTERNAL;
+  rc = dbs_restore_boot(b->ls_db->replicas, b->ls_db->nreplicas,
+                        b->cfg->replica, b->target, &ro, &res);
+  if (rc != 0)
+    return rc; /* logged; nothing was left at the target */
+  switch (res) {
+  case DBS_RESTORE_RESTORED:
+    b->fresh = false;
+    break;
+  case DBS_RESTORE_NO_BACKUP:
+    dbs_log_info("no backup of %s exists: starting with a new database",
+                 b->target);
+    break;
+  case DBS_RESTORE_UNSUPPORTED_TYPE:
+    rc = restore_external(b);
+    if (rc != 0)
+      return rc;
+    b->fresh = dbs_volume_db_state(b->target, err, sizeof(err)) !=
+               DBS_DB_EXISTS;
+    break;
+  default:
+    dbs_volume_remove_db(b->target);
+    return DBS_EXIT_SOFTWARE;
+  }
+  return chown_for_user(b);
+}
+
+/* The directory holding node_modules/.bin, absolute, or NULL. */
+static char *node_bin_dir(void) {
+  char cwd[PATH_MAX], *p = NULL;
+  if (getcwd(cwd, sizeof(cwd)) == NULL)
+    return NULL;
+  if (asprintf(&p, "%s/node_modules/.bin", cwd) < 0)
+    return NULL;
+  return p;
+}
+
+/* Runs a setup command; returns its exit code, or -1 if it did not start. */
+static int run_setup_command(struct dbs_boot *b, const char *what,
+                             const char *cmd) {
+  char *bin = node_bin_dir();
+  int status = 0;
+  dbs_log_info("%s: running %s", what, cmd);
+  /* A stop signal during setup: dbs_supervise_run starts nothing and
+   * returns 128+N, as if the app had been stopped. */
+  int rc = dbs_proc_run_shell(cmd, bin, b->have_creds ? &b->creds : NULL,
+                              &status);
+  free(bin);
+  if (rc != 0) {
+    errno = -rc;
+    dbs_log_error("%s: cannot start /bin/sh", what);
+    return -1;
+  }
+  return dbs_proc_exit_code(status);
+}
+
+/* A fresh database whose migrate or seed failed must not survive: the
+ * next boot starts fresh again and nothing half-made reaches the backup. */
+static void discard_fresh(struct dbs_boot *b, const char *why) {
+  if (!b->fresh)
+    return;
+  if (dbs_volume_remove_db(b->target) == 0)
+    dbs_log_warnx("%s: removed the new database %s so the next boot starts "
+                  "fresh", why, b->target);
+  else
+    dbs_log_error("%s: cannot remove the new database %s", why, b->target);
+}
+
+/* A stop signal (docker stop, fly deploy) interrupted a setup command:
+ * not the command's fault. A fresh database is discarded as after any
+ * failure; dbsetup exits 128+N as if the app had been stopped. */
+static int stopped_during_setup(struct dbs_boot *b, const char *what) {
+  int sig = dbs_proc_stop_signal();
+  dbs_log_warnx("%s interrupted by signal %d: stopping", what, sig);
+  discard_fresh(b, "interrupted");
+  return DBS_EXIT_SIGNAL_BASE + sig;
+}
+
+int dbs_boot_migrate(struct dbs_boot *b) {
+  const struct dbs_config *cfg = b->cfg;
+  int code;
+
+  if (cfg->migrate != NULL) {
+    code = run_setup_command(b, "migrate", cfg->migrate);
+  } else if (b->disc.migrations_dir != NULL) {
+    char err[ERRLEN] = "";
+    struct dbs_prisma_result res;
+    memset(&res, 0, sizeof(res));
+    int rc = dbs_prisma_migrate_deploy(b->target, b->disc.migrations_dir,
+                                       &res, err, sizeof(err));
+    if (rc != 0)
+      dbs_log_errorx("%s", err);
+    if (rc == -ENOENT || rc == -ENOTDIR)
+      return DBS_EXIT_CONFIG;
+    if (rc == -EACCES || rc == -EROFS) {
+      discard_fresh(b, "migration failed");
+      return DBS_EXIT_CANTCREAT;
+    }
+    code = rc == 0 ? 0 : DBS_EXIT_MIGRATE;
+    /* Migrations ran in this process, as root with --user. */
+    if (rc == 0 && (rc = chown_for_user(b)) != 0)
+      return rc;
+  } else {
+    return 0;
+  }
+  if (code == 0)
+    return 0;
+  if (dbs_proc_stop_signal() != 0)
+    return stopped_during_setup(b, "migration");
+  if (b->fresh) {
+    dbs_log_errorx("migration failed (status %d) on a new database", code);
+    discard_fresh(b, "migration failed");
+    return DBS_EXIT_MIGRATE;
+  }
+  if (cfg->migrate_failure == DBS_MIGRATE_FAILURE_CONTINUE) {
+    dbs_log_warnx("MIGRATION FAILED (status %d) — starting the app anyway "
+                  "because --migrate-failure=continue: repair the database "
+                  "and redeploy", code);
+    return 0;
+  }
+  dbs_log_errorx("migration failed (status %d); the database %s is left as "
+                 "it was after the failed step (use --migrate-failure="
+                 "continue to start the app for a repair)", code, b->target);
+  return DBS_EXIT_MIGRATE;
+}
+
+int dbs_boot_seed(struct dbs_boot *b) {
+  const char *seed = b->cfg->seed ? b->cfg->seed : b->disc.seed;
+  if (!b->fresh || seed == NULL)
+    return 0;
+  int code = run_setup_command(b, "seed", seed);
+  if (code == 0) {
+    dbs_log_info("seed: done");
+    return 0;
+  }
+  if (dbs_proc_stop_signal() != 0)
+    return stopped_during_setup(b, "seed");
+  dbs_log_errorx("seed failed (status %d): %s", code, seed);
+  discard_fresh(b, "seed failed");
+  return DBS_EXIT_SEED;
+}
+
+/* Chooses the replicator: --replicate, else litestream replicate for a
+ * litestream.yml that has this database. Returns 0 or an exit status. */
+static int choose_replicator(struct dbs_boot *b) {
+  const struct dbs_config *cfg = b->cfg;
+  if (cfg->replicate != NULL || cfg->no_replicate || b->ls_db == NULL ||
+      b->replication_off || b->ls_db->nreplicas == 0)
+    return 0;
+  if (b->litestream_bin == NULL) {
+    dbs_log_errorx("%s replicates %s but no litestream binary was found: "
+                   "install it, set --litestream, or pass --no-replicate",
+                   b->ls.file, b->target);
+    return DBS_EXIT_CONFIG;
+  }
+  const char *words[] = {b->litestream_bin, "replicate", "-config", b->ls.file,
+                         cfg->no_expand_env ? "-no-expand-env" : NULL, NULL};
+  for (size_t i = 0; i < b->ls_db->nreplicas; i++)
+    if (b->ls_db->replicas[i].endpoint_from_env)
+      dbs_log_warnx("replica %s: the endpoint comes from AWS_ENDPOINT_URL_S3, "
+                    "which litestream 0.3 replicate ignores (it would write "
+                    "to AWS): add 'endpoint: $AWS_ENDPOINT_URL_S3' to %s",
+                    b->ls_db->replicas[i].name, b->ls.file);
+  b->replicate = shell_join(words);
+  if (b->replicate == NULL)
+    return DBS_EXIT_SOFTWARE;
+  return 0;
+}
+
+int dbs_boot_supervise(struct dbs_boot *b) {
+  int rc = dbs_boot_has_db(b) ? choose_replicator(b) : 0;
+  if (rc != 0)
+    return rc;
+  struct dbs_supervise_opts sup = {
+      .app_argv = b->cfg->argv,
+      .replicate = b->cfg->replicate ? b->cfg->replicate : b->replicate,
+      .stop_timeout_ms = b->cfg->stop_timeout_ms,
+      .replicator_stop_timeout_ms = b->cfg->replicator_stop_timeout_ms,
+      .signal_child_only = b->cfg->signal_child_only,
+      .creds = b->have_creds ? &b->creds : NULL,
+  };
+  return dbs_supervise_run(&sup);
+}
+
+void dbs_boot_free(struct dbs_boot *b) {
+  if (b->have_ls)
+    dbs_litestream_config_free(&b->ls);
+  dbs_discover_free(&b->disc);
+  free(b->target);
+  if (b->have_creds)
+    dbs_privdrop_free(&b->creds);
+  free(b->litestream_bin);
+  free(b->replicate);
+  memset(b, 0, sizeof(*b));
+}

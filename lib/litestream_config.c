@@ -1,0 +1,2073 @@
+/* Reads litestream.yml the way litestream v0.3.13 does (see the header). */
+#include "litestream_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "log.h"
+
+/* ---------------------------------------------------------------------- */
+/* Small string helpers.                                                  */
+
+struct buf {
+  char* p;
+  size_t len, cap;
+  bool oom;
+};
+
+static void buf_add(struct buf* b, const char* s, size_t n) {
+  if (b->oom)
+    return;
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + n + 1)
+      cap *= 2;
+    char* p = realloc(b->p, cap);
+    if (p == NULL) {
+      b->oom = true;
+      return;
+    }
+    b->p = p;
+    b->cap = cap;
+  }
+  memcpy(b->p + b->len, s, n);
+  b->len += n;
+  b->p[b->len] = '\0';
+}
+
+static void buf_adds(struct buf* b, const char* s) {
+  buf_add(b, s, strlen(s));
+}
+
+/* Returns a copy of s, or NULL for NULL or "". Sets *oom on failure. */
+static char* dup_nonempty(const char* s, bool* oom) {
+  if (s == NULL || *s == '\0')
+    return NULL;
+  char* c = strdup(s);
+  if (c == NULL)
+    *oom = true;
+  return c;
+}
+
+static bool empty(const char* s) {
+  return s == NULL || *s == '\0';
+}
+
+/* ---------------------------------------------------------------------- */
+/* Go's os.ExpandEnv.                                                     */
+
+static bool shell_special(unsigned char c) {
+  return strchr("*#$@!?-0123456789", c) != NULL && c != '\0';
+}
+
+static bool alnum_(unsigned char c) {
+  return c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+         (c >= 'A' && c <= 'Z');
+}
+
+/*
+ * Go's getShellName on s (n > 0 bytes after the '$'): sets *name and *namelen
+ * (namelen 0: no name) and returns the bytes consumed.
+ */
+static size_t shell_name(const char* s, size_t n, const char** name,
+                         size_t* namelen) {
+  *name = s;
+  *namelen = 0;
+  if (s[0] == '{') {
+    if (n > 2 && shell_special((unsigned char)s[1]) && s[2] == '}') {
+      *name = s + 1;
+      *namelen = 1;
+      return 3;
+    }
+    for (size_t i = 1; i < n; i++) {
+      if (s[i] == '}') {
+        if (i == 1)
+          return 2; /* "${}": bad syntax, eaten */
+        *name = s + 1;
+        *namelen = i - 1;
+        return i + 1;
+      }
+    }
+    return 1; /* "${" without '}': eaten */
+  }
+  if (shell_special((unsigned char)s[0])) {
+    *namelen = 1;
+    return 1;
+  }
+  size_t i = 0;
+  while (i < n && alnum_((unsigned char)s[i]))
+    i++;
+  *namelen = i;
+  return i;
+}
+
+/* Go's os.Getenv for a name that may hold any byte. */
+static const char* go_getenv(const char* name, size_t n) {
+  if (n == 0 || memchr(name, '=', n) != NULL || memchr(name, '\0', n) != NULL)
+    return NULL;
+  char* tmp = strndup(name, n);
+  if (tmp == NULL)
+    return NULL;
+  const char* v = getenv(tmp);
+  free(tmp);
+  return v;
+}
+
+/*
+ * Expands like os.ExpandEnv. If linemap is not NULL, records for every
+ * output line the input line it came from (both 0-based) in a malloc'd
+ * array of *nlines entries.
+ */
+static char* expand(const char* s, size_t n, size_t* outlen, unsigned** linemap,
+                    size_t* nlines) {
+  struct buf b = {0};
+  unsigned* map = NULL;
+  size_t nmap = 0, capmap = 0;
+  unsigned inl = 0;
+  bool oom = false;
+
+#define MAP_PUSH()                                                             \
+  do {                                                                         \
+    if (linemap != NULL) {                                                     \
+      if (nmap == capmap) {                                                    \
+        size_t c2 = capmap ? capmap * 2 : 64;                                  \
+        unsigned* m2 = realloc(map, c2 * sizeof(*m2));                         \
+        if (m2 == NULL) {                                                      \
+          oom = true;                                                          \
+          break;                                                               \
+        }                                                                      \
+        map = m2;                                                              \
+        capmap = c2;                                                           \
+      }                                                                        \
+      map[nmap++] = inl;                                                       \
+    }                                                                          \
+  } while (0)
+
+  MAP_PUSH(); /* line 0 */
+  buf_add(&b, "", 0);
+  size_t i = 0;
+  for (size_t j = 0; j < n; j++) {
+    if (s[j] == '\n') {
+      buf_add(&b, s + i, j + 1 - i);
+      i = j + 1;
+      inl++;
+      MAP_PUSH();
+      continue;
+    }
+    if (s[j] != '$' || j + 1 >= n)
+      continue;
+    buf_add(&b, s + i, j - i);
+    const char* name;
+    size_t namelen;
+    size_t w = shell_name(s + j + 1, n - j - 1, &name, &namelen);
+    if (namelen == 0 && w > 0) {
+      /* Bad syntax: the characters are eaten. */
+    } else if (namelen == 0) {
+      buf_add(&b, "$", 1);
+    } else {
+      const char* v = go_getenv(name, namelen);
+      if (v != NULL) {
+        for (const char* p = v; *p != '\0'; p++) {
+          buf_add(&b, p, 1);
+          if (*p == '\n')
+            MAP_PUSH();
+        }
+      }
+    }
+    /* Newlines inside a consumed "${...}" still advance the input line. */
+    for (size_t k = j + 1; k <= j + w && k < n; k++)
+      if (s[k] == '\n')
+        inl++;
+    j += w;
+    i = j + 1;
+  }
+  if (i < n)
+    buf_add(&b, s + i, n - i);
+#undef MAP_PUSH
+  if (b.oom || oom) {
+    free(b.p);
+    free(map);
+    return NULL;
+  }
+  if (outlen != NULL)
+    *outlen = b.len;
+  if (linemap != NULL) {
+    *linemap = map;
+    *nlines = nmap;
+  } else {
+    free(map);
+  }
+  return b.p;
+}
+
+char* dbs_litestream_config_expand_env(const char* text, size_t len,
+                                       size_t* outlen) {
+  return expand(text, len, outlen, NULL, NULL);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Paths: Go's path.Clean, filepath.Abs and litestream's expand().        */
+
+/* Go's path.Clean. Returns a malloc'd string or NULL on ENOMEM. */
+static char* path_clean(const char* p) {
+  if (p == NULL || *p == '\0')
+    return strdup(".");
+  size_t n = strlen(p);
+  bool rooted = p[0] == '/';
+  char* out = malloc(n + 2);
+  if (out == NULL)
+    return NULL;
+  size_t w = 0, r = 0, dotdot = 0;
+  if (rooted) {
+    out[w++] = '/';
+    r = 1;
+    dotdot = 1;
+  }
+  while (r < n) {
+    if (p[r] == '/') {
+      r++;
+    } else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/')) {
+      r++;
+    } else if (p[r] == '.' && p[r + 1] == '.' &&
+               (r + 2 == n || p[r + 2] == '/')) {
+      r += 2;
+      if (w > dotdot) {
+        w--;
+        while (w > dotdot && out[w] != '/')
+          w--;
+      } else if (!rooted) {
+        if (w > 0)
+          out[w++] = '/';
+        out[w++] = '.';
+        out[w++] = '.';
+        dotdot = w;
+      }
+    } else {
+      if ((rooted && w != 1) || (!rooted && w != 0))
+        out[w++] = '/';
+      for (; r < n && p[r] != '/'; r++)
+        out[w++] = p[r];
+    }
+  }
+  if (w == 0)
+    out[w++] = '.';
+  out[w] = '\0';
+  return out;
+}
+
+/* filepath.Abs: cwd joined and cleaned. */
+static char* path_abs(const char* p) {
+  if (p != NULL && p[0] == '/')
+    return path_clean(p);
+  char cwd[PATH_MAX];
+  if (getcwd(cwd, sizeof(cwd)) == NULL)
+    return NULL;
+  size_t n = strlen(cwd) + 1 + (p ? strlen(p) : 0) + 1;
+  char* j = malloc(n);
+  if (j == NULL)
+    return NULL;
+  snprintf(j, n, "%s/%s", cwd, p ? p : "");
+  char* c = path_clean(j);
+  free(j);
+  return c;
+}
+
+/*
+ * litestream's expand(): "~" and "~/x" use the home directory of the real
+ * uid from the passwd database (Go's os/user, cgo build); anything else is
+ * made absolute. Returns 0, -ENOMEM, or -ENOENT with a message in err.
+ */
+static int path_expand(const char* s, char** out, char* err, size_t errlen) {
+  const char* in = s ? s : "";
+  *out = NULL;
+  if (strcmp(in, "~") != 0 && strncmp(in, "~/", 2) != 0) {
+    *out = path_abs(in);
+    return *out ? 0 : -ENOMEM;
+  }
+  struct passwd* pw = getpwuid(getuid());
+  if (pw == NULL) {
+    snprintf(err, errlen,
+             "cannot expand %s: uid %u has no passwd entry (litestream "
+             "needs one for ~; write the path in full)",
+             in, (unsigned)getuid());
+    return -ENOENT;
+  }
+  if (empty(pw->pw_dir)) {
+    snprintf(err, errlen, "cannot expand path %s, no home directory available",
+             in);
+    return -ENOENT;
+  }
+  size_t n = strlen(pw->pw_dir) + strlen(in) + 2;
+  char* j = malloc(n);
+  if (j == NULL)
+    return -ENOMEM;
+  snprintf(j, n, "%s/%s", pw->pw_dir, in[1] ? in + 2 : "");
+  *out = path_clean(j);
+  free(j);
+  return *out ? 0 : -ENOMEM;
+}
+
+/* ---------------------------------------------------------------------- */
+/* URLs: the parts of Go's net/url that litestream's ParseReplicaURL and  */
+/* s3.ParseHost depend on.                                                */
+
+struct url {
+  char* scheme;  /* lowercased, or NULL */
+  char* user;    /* userinfo before '@', raw, or NULL */
+  char* host;    /* host[:port], or NULL */
+  char* path;    /* decoded path, or NULL */
+  char* rawpath; /* path as written */
+  char* opaque;  /* for "scheme:opaque" */
+};
+
+static void url_free(struct url* u) {
+  free(u->scheme);
+  free(u->user);
+  free(u->host);
+  free(u->path);
+  free(u->rawpath);
+  free(u->opaque);
+  memset(u, 0, sizeof(*u));
+}
+
+static int hexval(int c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Percent-decodes s[0..n) into a new string; NULL with *bad on bad escape. */
+static char* pct_decode(const char* s, size_t n, bool* bad) {
+  char* o = malloc(n + 1);
+  size_t w = 0;
+  if (o == NULL)
+    return NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] == '%') {
+      if (i + 2 >= n || hexval((unsigned char)s[i + 1]) < 0 ||
+          hexval((unsigned char)s[i + 2]) < 0) {
+        free(o);
+        *bad = true;
+        return NULL;
+      }
+      o[w++] = (char)(hexval((unsigned char)s[i + 1]) * 16 +
+                      hexval((unsigned char)s[i + 2]));
+      i += 2;
+    } else {
+      o[w++] = s[i];
+    }
+  }
+  o[w] = '\0';
+  return o;
+}
+
+/*
+ * Go's url.Parse, reduced to what replica URLs use. Returns 0, -EINVAL
+ * (message in err) or -ENOMEM.
+ */
+static int url_parse_(const char* s, struct url* u, char* err, size_t errlen) {
+  memset(u, 0, sizeof(*u));
+  for (const char* p = s; *p; p++) {
+    if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+      snprintf(err, errlen,
+               "parse %s: net/url: invalid control character "
+               "in URL",
+               s);
+      return -EINVAL;
+    }
+  }
+  /* Drop the fragment, whose escapes Go still checks. */
+  size_t n = strcspn(s, "#");
+  for (const char* f = s + n; *f; f++) {
+    if (*f == '%' &&
+        (hexval((unsigned char)f[1]) < 0 || hexval((unsigned char)f[2]) < 0)) {
+      snprintf(err, errlen, "parse %s: invalid URL escape in fragment", s);
+      return -EINVAL;
+    }
+  }
+  /* Scheme. */
+  const char* rest = s;
+  if (n > 0 && isalpha((unsigned char)s[0])) {
+    size_t i = 1;
+    while (i < n && (isalnum((unsigned char)s[i]) || s[i] == '+' ||
+                     s[i] == '-' || s[i] == '.'))
+      i++;
+    if (i < n && s[i] == ':') {
+      u->scheme = strndup(s, i);
+      if (u->scheme == NULL)
+        return -ENOMEM;
+      for (char* c = u->scheme; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+      rest = s + i + 1;
+    }
+  } else if (n > 0 && s[0] == ':') {
+    snprintf(err, errlen, "parse %s: missing protocol scheme", s);
+    return -EINVAL;
+  }
+  size_t rn = n - (size_t)(rest - s);
+  /* Drop the query. */
+  size_t q = 0;
+  while (q < rn && rest[q] != '?')
+    q++;
+  rn = q;
+  if (u->scheme != NULL && (rn == 0 || rest[0] != '/')) {
+    u->opaque = strndup(rest, rn);
+    return u->opaque ? 0 : -ENOMEM;
+  }
+  const char* p = rest;
+  size_t pn = rn;
+  if (u->scheme != NULL && rn >= 2 && rest[0] == '/' && rest[1] == '/') {
+    size_t a = 2;
+    while (a < rn && rest[a] != '/')
+      a++;
+    const char* auth = rest + 2;
+    size_t an = a - 2;
+    const char* at = NULL;
+    for (size_t k = 0; k < an; k++)
+      if (auth[k] == '@')
+        at = auth + k;
+    if (at != NULL) {
+      for (const char* c = auth; c < at; c++) {
+        if (!isalnum((unsigned char)*c) &&
+            strchr("-._:~!$&'()*+,;=%@", *c) == NULL) {
+          snprintf(err, errlen, "parse %s: net/url: invalid userinfo", s);
+          return -EINVAL;
+        }
+        if (*c == '%' && (c + 2 >= at || hexval((unsigned char)c[1]) < 0 ||
+                          hexval((unsigned char)c[2]) < 0)) {
+          snprintf(err, errlen, "parse %s: invalid URL escape in userinfo", s);
+          return -EINVAL;
+        }
+      }
+      u->user = strndup(auth, (size_t)(at - auth));
+      if (u->user == NULL)
+        return -ENOMEM;
+      an -= (size_t)(at + 1 - auth);
+      auth = at + 1;
+    }
+    /* Validate the port: digits after the last ':' outside brackets. */
+    const char* hend = auth + an;
+    const char* colon = NULL;
+    if (an > 0 && auth[0] == '[') {
+      const char* rb = memchr(auth, ']', an);
+      if (rb == NULL) {
+        snprintf(err, errlen, "parse %s: missing ']' in host", s);
+        return -EINVAL;
+      }
+      if (rb + 1 < hend) {
+        if (rb[1] != ':') {
+          snprintf(err, errlen, "parse %s: invalid port after host", s);
+          return -EINVAL;
+        }
+        colon = rb + 1;
+      }
+    } else {
+      for (const char* c = auth; c < hend; c++)
+        if (*c == ':')
+          colon = c;
+    }
+    if (colon != NULL) {
+      for (const char* c = colon + 1; c < hend; c++) {
+        if (!isdigit((unsigned char)*c)) {
+          snprintf(err, errlen, "parse %s: invalid port \"%.*s\" after host", s,
+                   (int)(hend - colon), colon);
+          return -EINVAL;
+        }
+      }
+    }
+    for (const char* c = auth; c < hend; c++) {
+      if (*c == ' ' || *c == '\\' || *c == '^' || *c == '`' || *c == '{' ||
+          *c == '|' || *c == '}') {
+        snprintf(err, errlen,
+                 "parse %s: invalid character \"%c\" in host "
+                 "name",
+                 s, *c);
+        return -EINVAL;
+      }
+    }
+    /* In a host, %-escapes may only encode non-ASCII bytes (or "%25"). */
+    for (size_t k = 0; k < an; k++) {
+      if (auth[k] != '%')
+        continue;
+      if (k + 2 >= an || hexval((unsigned char)auth[k + 1]) < 0 ||
+          hexval((unsigned char)auth[k + 2]) < 0 ||
+          (hexval((unsigned char)auth[k + 1]) < 8 &&
+           strncmp(auth + k, "%25", 3) != 0)) {
+        snprintf(err, errlen, "parse %s: invalid URL escape \"%.*s\"", s,
+                 (int)(k + 3 <= an ? 3 : an - k), auth + k);
+        return -EINVAL;
+      }
+    }
+    bool bad = false;
+    u->host = pct_decode(auth, an, &bad);
+    if (u->host == NULL) {
+      if (bad) {
+        snprintf(err, errlen, "parse %s: invalid URL escape in host", s);
+        return -EINVAL;
+      }
+      return -ENOMEM;
+    }
+    p = rest + a;
+    pn = rn - a;
+  }
+  bool bad = false;
+  u->rawpath = strndup(p, pn);
+  if (u->rawpath == NULL)
+    return -ENOMEM;
+  u->path = pct_decode(p, pn, &bad);
+  if (u->path == NULL) {
+    if (bad) {
+      snprintf(err, errlen, "parse %s: invalid URL escape in path", s);
+      return -EINVAL;
+    }
+    return -ENOMEM;
+  }
+  return 0;
+}
+
+/* url_parse_, leaving u empty on failure. */
+static int url_parse(const char* s, struct url* u, char* err, size_t errlen) {
+  int rc = url_parse_(s, u, err, errlen);
+  if (rc != 0)
+    url_free(u);
+  return rc;
+}
+
+/* Go's shouldEscape(c, encodePath). */
+static bool path_should_escape(unsigned char c) {
+  if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+    return false;
+  if (strchr("$&+,/:;=@", c) != NULL && c != '\0')
+    return false;
+  return true;
+}
+
+/*
+ * Go's URL.EscapedPath: the path as written when it is a valid encoding,
+ * else the decoded path re-escaped. What litestream uses for file:// URLs.
+ */
+static char* url_escaped_path(const struct url* u) {
+  bool valid = true;
+  for (const char* c = u->rawpath; *c; c++) {
+    unsigned char ch = (unsigned char)*c;
+    if (strchr("!$&'()*+,;=:@[]%", ch) != NULL)
+      continue;
+    if (path_should_escape(ch)) {
+      valid = false;
+      break;
+    }
+  }
+  if (valid)
+    return strdup(u->rawpath);
+  struct buf b = {0};
+  buf_add(&b, "", 0);
+  for (const char* c = u->path; *c; c++) {
+    unsigned char ch = (unsigned char)*c;
+    if (path_should_escape(ch)) {
+      char hex[4];
+      snprintf(hex, sizeof(hex), "%%%02X", ch);
+      buf_add(&b, hex, 3);
+    } else {
+      buf_add(&b, c, 1);
+    }
+  }
+  if (b.oom) {
+    free(b.p);
+    return NULL;
+  }
+  return b.p;
+}
+
+/* litestream's isURL: ^\w+:// */
+static bool is_url(const char* s) {
+  if (s == NULL)
+    return false;
+  size_t i = 0;
+  while (alnum_((unsigned char)s[i]))
+    i++;
+  return i > 0 && strncmp(s + i, "://", 3) == 0;
+}
+
+/* s3.ParseHost's provider table. */
+struct provider {
+  const char* re;
+  const char* endpoint_fmt; /* %s is the region */
+  bool http;
+  const char* fixed_region;
+};
+
+static const struct provider providers[] = {
+    {"^((.+)\\.)?localhost$", "localhost", true, "us-east-1"},
+    {"^((.+)\\.)?s3.([^.]+)\\.backblazeb2.com$", "s3.%s.backblazeb2.com", false,
+     NULL},
+    {"^((.+)\\.)?s3.filebase.com$", "s3.filebase.com", false, NULL},
+    {"^((.+)\\.)?([^.]+)\\.digitaloceanspaces.com$",
+     "%s.digitaloceanspaces.com", false, NULL},
+    {"^((.+)\\.)?s3.([^.]+)\\.scw\\.cloud$", "s3.%s.scw.cloud", false, NULL},
+    {"^((.+)\\.)?([^.]+)\\.linodeobjects.com$", "%s.linodeobjects.com", false,
+     NULL},
+};
+
+static char* sub(const char* s, const regmatch_t* m) {
+  if (m->rm_so < 0)
+    return strdup("");
+  return strndup(s + m->rm_so, (size_t)(m->rm_eo - m->rm_so));
+}
+
+/*
+ * s3.ParseHost: fills bucket, region, endpoint (all may end up NULL) and
+ * whether a provider host forces path style. Returns 0 or -ENOMEM.
+ */
+static int parse_host(const char* hostport, char** bucket, char** region,
+                      char** endpoint, bool* path_style) {
+  char *host = NULL, *port = NULL;
+  int rc = -ENOMEM;
+  *bucket = *region = *endpoint = NULL;
+  *path_style = false;
+  /* net.SplitHostPort; on failure the whole string is the host. */
+  const char* hp = hostport ? hostport : "";
+  if (hp[0] == '[') {
+    const char* rb = strchr(hp, ']');
+    if (rb != NULL && rb[1] == ':' && strchr(rb + 2, ':') == NULL) {
+      host = strndup(hp + 1, (size_t)(rb - hp - 1));
+      port = strdup(rb + 2);
+    }
+  } else {
+    const char* c = strchr(hp, ':');
+    if (c != NULL && strchr(c + 1, ':') == NULL) {
+      host = strndup(hp, (size_t)(c - hp));
+      port = strdup(c + 1);
+    }
+  }
+  if (host == NULL) {
+    free(port);
+    port = NULL;
+    host = strdup(hp);
+  }
+  if (host == NULL)
+    goto out;
+
+  for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
+    regex_t re;
+    regmatch_t m[4];
+    if (regcomp(&re, providers[i].re, REG_EXTENDED) != 0)
+      goto out;
+    int nomatch = regexec(&re, host, 4, m, 0);
+    regfree(&re);
+    if (nomatch)
+      continue;
+    char* b = sub(host, &m[2]);
+    char* r = providers[i].fixed_region ? strdup(providers[i].fixed_region)
+              : m[3].rm_so >= 0         ? sub(host, &m[3])
+                                        : strdup("");
+    if (b == NULL || r == NULL) {
+      free(b);
+      free(r);
+      goto out;
+    }
+    char ep[512];
+    int len =
+        snprintf(ep, sizeof(ep), "%s://", providers[i].http ? "http" : "https");
+    len += snprintf(ep + len, sizeof(ep) - (size_t)len,
+                    providers[i].endpoint_fmt, r);
+    if (!empty(port)) {
+      snprintf(ep + len, sizeof(ep) - (size_t)len, ":%s", port);
+    }
+    bool oom = false;
+    *bucket = dup_nonempty(b, &oom);
+    *region = dup_nonempty(r, &oom);
+    *endpoint = dup_nonempty(ep, &oom);
+    free(b);
+    free(r);
+    *path_style = true;
+    rc = oom ? -ENOMEM : 0;
+    goto out;
+  }
+  /* Anything else: the host (without port) is the bucket, on AWS. */
+  bool oom = false;
+  *bucket = dup_nonempty(host, &oom);
+  rc = oom ? -ENOMEM : 0;
+out:
+  free(host);
+  free(port);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* YAML walking, with yaml.v2's decoding rules for the field types.       */
+
+struct ctx {
+  const char* file;
+  yaml_document_t* doc;
+  const unsigned* linemap;
+  size_t nlines;
+  const char* src; /* text before expansion */
+  size_t srclen;
+  bool expanded;
+  char* err;
+  size_t errlen;
+  int rc;           /* first error */
+  yaml_node_t* key; /* the key whose value is being decoded */
+  unsigned depth;   /* walk_map nesting, to stop self-merging anchors */
+  unsigned walks;   /* walk_map calls, to stop alias bombs */
+};
+
+static unsigned src_line(const struct ctx* c, size_t line) {
+  if (c->linemap != NULL && line < c->nlines)
+    return c->linemap[line];
+  return (unsigned)line;
+}
+
+/* True when source line l (0-based) holds a '$' (an env reference). */
+static bool src_line_has_dollar(const struct ctx* c, unsigned l) {
+  const char *p = c->src, *end = c->src + c->srclen;
+  for (unsigned i = 0; i < l && p < end; i++) {
+    const char* nl = memchr(p, '\n', (size_t)(end - p));
+    if (nl == NULL)
+      return false;
+    p = nl + 1;
+  }
+  const char* nl = memchr(p, '\n', (size_t)(end - p));
+  return memchr(p, '$', (size_t)((nl ? nl : end) - p)) != NULL;
+}
+
+static void fail_at(struct ctx* c, const yaml_node_t* n, const char* fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void fail_at(struct ctx* c, const yaml_node_t* n, const char* fmt, ...) {
+  if (c->rc != 0)
+    return;
+  c->rc = -EINVAL;
+  char msg[768];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  if (n != NULL)
+    snprintf(c->err, c->errlen, "%s:%u:%zu: %s", c->file,
+             src_line(c, n->start_mark.line) + 1, n->start_mark.column + 1,
+             msg);
+  else
+    snprintf(c->err, c->errlen, "%s: %s", c->file, msg);
+}
+
+static void fail_oom(struct ctx* c) {
+  if (c->rc == 0) {
+    c->rc = -ENOMEM;
+    snprintf(c->err, c->errlen, "%s: out of memory", c->file);
+  }
+}
+
+static const char* kind_name(const yaml_node_t* n) {
+  switch (n->type) {
+  case YAML_MAPPING_NODE:
+    return "a mapping";
+  case YAML_SEQUENCE_NODE:
+    return "a list";
+  default:
+    return "a value";
+  }
+}
+
+static bool is_plain(const yaml_node_t* n) {
+  return n->type == YAML_SCALAR_NODE &&
+         n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+static const char* sval(const yaml_node_t* n) {
+  return (const char*)n->data.scalar.value;
+}
+
+/*
+ * yaml.v2's null: a plain "", "~", "null", "Null", "NULL", or an explicit
+ * !!null tag. (libyaml's document API gives an untagged plain scalar the
+ * !!str tag, so an explicit !!str on a plain scalar cannot be told apart
+ * and resolves as plain.)
+ */
+static bool is_null(const yaml_node_t* n) {
+  if (n == NULL)
+    return true;
+  if (n->type != YAML_SCALAR_NODE)
+    return false;
+  if (n->tag && strcmp((const char*)n->tag, YAML_NULL_TAG) == 0)
+    return true;
+  if (!is_plain(n))
+    return false;
+  const char* v = sval(n);
+  return !strcmp(v, "") || !strcmp(v, "~") || !strcmp(v, "null") ||
+         !strcmp(v, "Null") || !strcmp(v, "NULL");
+}
+
+/* yaml.v2's bool words; returns 1 true, 0 false, -1 not a bool. */
+static int bool_word(const yaml_node_t* n) {
+  static const char* const t[] = {"y",    "Y",    "yes", "Yes", "YES", "true",
+                                  "True", "TRUE", "on",  "On",  "ON"};
+  static const char* const f[] = {"n",     "N",     "no",  "No",  "NO", "false",
+                                  "False", "FALSE", "off", "Off", "OFF"};
+  if (!is_plain(n))
+    return -1;
+  for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+    if (strcmp(sval(n), t[i]) == 0)
+      return 1;
+  for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+    if (strcmp(sval(n), f[i]) == 0)
+      return 0;
+  return -1;
+}
+
+/* A plain scalar yaml.v2 resolves to an int or a float. */
+static bool is_number(const yaml_node_t* n) {
+  if (!is_plain(n))
+    return false;
+  const char* v = sval(n);
+  char tmp[128];
+  size_t w = 0;
+  for (const char* p = v; *p && w + 1 < sizeof(tmp); p++)
+    if (*p != '_')
+      tmp[w++] = *p;
+  tmp[w] = '\0';
+  if (w == 0)
+    return false;
+  const char* d = tmp + (tmp[0] == '+' || tmp[0] == '-');
+  if (d[0] == '0' && (d[1] == 'b' || d[1] == 'o')) {
+    const char* q = d + 2;
+    if (*q == '\0')
+      return false;
+    for (; *q; q++)
+      if (!(d[1] == 'b' ? (*q == '0' || *q == '1') : (*q >= '0' && *q <= '7')))
+        return false;
+    return true;
+  }
+  char* end;
+  errno = 0;
+  (void)strtoll(tmp, &end, 0);
+  if (*end == '\0' && errno == 0)
+    return true;
+  /* yamlStyleFloat: [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
+  const char* p = v + (v[0] == '+' || v[0] == '-');
+  if (*p == '.') {
+    p++;
+    if (!isdigit((unsigned char)*p))
+      return false;
+    while (isdigit((unsigned char)*p))
+      p++;
+  } else {
+    if (!isdigit((unsigned char)*p))
+      return false;
+    while (isdigit((unsigned char)*p))
+      p++;
+    if (*p == '.')
+      for (p++; isdigit((unsigned char)*p); p++)
+        ;
+  }
+  if (*p == 'e' || *p == 'E') {
+    p++;
+    if (*p == '+' || *p == '-')
+      p++;
+    if (!isdigit((unsigned char)*p))
+      return false;
+    while (isdigit((unsigned char)*p))
+      p++;
+  }
+  return *p == '\0';
+}
+
+/* Go's time.ParseDuration grammar (values are not needed). */
+static bool go_duration_ok(const char* s) {
+  const char* p = s;
+  if (*p == '+' || *p == '-')
+    p++;
+  if (strcmp(p, "0") == 0)
+    return true;
+  if (*p == '\0')
+    return false;
+  while (*p) {
+    bool digits = false;
+    while (isdigit((unsigned char)*p)) {
+      p++;
+      digits = true;
+    }
+    if (*p == '.') {
+      p++;
+      while (isdigit((unsigned char)*p)) {
+        p++;
+        digits = true;
+      }
+    }
+    if (!digits)
+      return false;
+    static const char* const units[] = {"ns", "us", "\xc2\xb5s", "\xce\xbcs",
+                                        "ms", "s",  "m",         "h"};
+    size_t best = 0;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+      size_t l = strlen(units[i]);
+      if (strncmp(p, units[i], l) == 0 && l > best)
+        best = l;
+    }
+    if (best == 0)
+      return false;
+    p += best;
+  }
+  return true;
+}
+
+static yaml_node_t* node(struct ctx* c, int id) {
+  return yaml_document_get_node(c->doc, id);
+}
+
+/* Decodes a string field: NULL for null, the scalar text otherwise. */
+static void get_str(struct ctx* c, yaml_node_t* n, const char* what, char** out,
+                    yaml_node_t** where) {
+  if (is_null(n)) {
+    free(*out);
+    *out = NULL;
+    if (where)
+      *where = n;
+    return;
+  }
+  if (n->type != YAML_SCALAR_NODE) {
+    fail_at(c, n, "%s must be a string, not %s", what, kind_name(n));
+    return;
+  }
+  free(*out);
+  *out = NULL;
+  if (*sval(n) != '\0') {
+    *out = strdup(sval(n));
+    if (*out == NULL)
+      fail_oom(c);
+  }
+  if (where)
+    *where = n;
+}
+
+/* Decodes a *bool field: -1 unset (null), 0, 1. */
+static void get_bool(struct ctx* c, yaml_node_t* n, const char* what,
+                     int* out) {
+  if (is_null(n)) {
+    *out = -1;
+    return;
+  }
+  int b = bool_word(n);
+  if (b < 0) {
+    fail_at(c, n, "%s must be true or false (unquoted), not %s%s%s", what,
+            n->type == YAML_SCALAR_NODE ? "\"" : kind_name(n),
+            n->type == YAML_SCALAR_NODE ? sval(n) : "",
+            n->type == YAML_SCALAR_NODE ? "\"" : "");
+    return;
+  }
+  *out = b;
+}
+
+static void check_duration(struct ctx* c, yaml_node_t* n, const char* what) {
+  if (is_null(n) || is_number(n))
+    return;
+  if (n->type != YAML_SCALAR_NODE || bool_word(n) >= 0 ||
+      !go_duration_ok(sval(n)))
+    fail_at(c, n, "%s must be a duration such as 1s, 10m or 24h", what);
+}
+
+static void check_int(struct ctx* c, yaml_node_t* n, const char* what) {
+  if (is_null(n) || is_number(n))
+    return;
+  fail_at(c, n, "%s must be an unquoted number", what);
+}
+
+/* A list of strings (age identities/recipients); returns its length. */
+static size_t check_str_list(struct ctx* c, yaml_node_t* n, const char* what) {
+  if (is_null(n))
+    return 0;
+  if (n->type != YAML_SEQUENCE_NODE) {
+    fail_at(c, n, "%s must be a list, not %s", what, kind_name(n));
+    return 0;
+  }
+  size_t k = 0;
+  for (yaml_node_item_t* it = n->data.sequence.items.start;
+       it < n->data.sequence.items.top; it++, k++) {
+    yaml_node_t* e = node(c, *it);
+    if (e->type != YAML_SCALAR_NODE)
+      fail_at(c, e, "%s[%zu] must be a string, not %s", what, k, kind_name(e));
+  }
+  return k;
+}
+
+typedef void (*field_fn)(struct ctx* c, void* obj, const char* key,
+                         yaml_node_t* val, const char* where);
+
+/*
+ * Feeds every key/value of mapping n to fn in document order, with
+ * yaml.v2's merge keys ("<<": a mapping or a list of mappings, the first
+ * listed winning). A null node is an empty mapping.
+ */
+static void walk_map(struct ctx* c, yaml_node_t* n, const char* where,
+                     field_fn fn, void* obj) {
+  if (is_null(n) || c->rc != 0)
+    return;
+  if (n->type != YAML_MAPPING_NODE) {
+    fail_at(c, n, "%s must be a mapping, not %s", where, kind_name(n));
+    return;
+  }
+  if (c->depth >= 32) {
+    fail_at(c, n, "%s: an anchor's value contains itself", where);
+    return;
+  }
+  if (++c->walks > 100000) {
+    fail_at(c, n, "document contains excessive aliasing");
+    return;
+  }
+  c->depth++;
+  for (yaml_node_pair_t* p = n->data.mapping.pairs.start;
+       p < n->data.mapping.pairs.top && c->rc == 0; p++) {
+    yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
+    if (k->type != YAML_SCALAR_NODE) {
+      fail_at(c, k, "%s: a key must be a plain word, not %s", where,
+              kind_name(k));
+      break;
+    }
+    if (is_plain(k) && strcmp(sval(k), "<<") == 0) {
+      if (v->type == YAML_MAPPING_NODE) {
+        walk_map(c, v, where, fn, obj);
+      } else if (v->type == YAML_SEQUENCE_NODE) {
+        yaml_node_item_t* s = v->data.sequence.items.start;
+        for (yaml_node_item_t* it = v->data.sequence.items.top; it > s;) {
+          yaml_node_t* m = node(c, *--it);
+          if (m->type != YAML_MAPPING_NODE) {
+            fail_at(c, m,
+                    "map merge requires map or sequence of maps as "
+                    "the value");
+            break;
+          }
+          walk_map(c, m, where, fn, obj);
+        }
+      } else {
+        fail_at(c, v,
+                "map merge requires map or sequence of maps as the "
+                "value");
+      }
+      continue;
+    }
+    c->key = k;
+    fn(c, obj, is_null(k) ? "" : sval(k), v, where);
+  }
+  c->depth--;
+}
+
+/* Raw replica fields as written, before litestream's rules apply. */
+struct raw_replica {
+  char *type, *name, *path, *url;
+  char *access_key_id, *secret_access_key, *region, *bucket, *endpoint;
+  int force_path_style; /* -1 unset */
+  int skip_verify;      /* -1 unset */
+  char *account_name, *account_key, *host, *user, *password, *key_path;
+  size_t nage;
+  yaml_node_t *node, *bucket_node, *url_node, *path_node;
+};
+
+static void raw_replica_free(struct raw_replica* r) {
+  free(r->type);
+  free(r->name);
+  free(r->path);
+  free(r->url);
+  free(r->access_key_id);
+  free(r->secret_access_key);
+  free(r->region);
+  free(r->bucket);
+  free(r->endpoint);
+  free(r->account_name);
+  free(r->account_key);
+  free(r->host);
+  free(r->user);
+  free(r->password);
+  free(r->key_path);
+}
+
+struct raw_age {
+  size_t n;
+};
+
+static void age_field(struct ctx* c, void* obj, const char* key, yaml_node_t* v,
+                      const char* where) {
+  struct raw_age* a = obj;
+  char w[256];
+  snprintf(w, sizeof(w), "%s.%s", where, key);
+  if (!strcmp(key, "identities") || !strcmp(key, "recipients"))
+    a->n += check_str_list(c, v, w);
+}
+
+static void replica_field(struct ctx* c, void* obj, const char* key,
+                          yaml_node_t* v, const char* where) {
+  struct raw_replica* r = obj;
+  char w[256];
+  snprintf(w, sizeof(w), "%s.%s", where, key);
+  static const struct {
+    const char* key;
+    size_t off;
+  } strs[] = {
+#define F(k, f) {k, offsetof(struct raw_replica, f)}
+      F("type", type),
+      F("name", name),
+      F("path", path),
+      F("url", url),
+      F("access-key-id", access_key_id),
+      F("secret-access-key", secret_access_key),
+      F("region", region),
+      F("bucket", bucket),
+      F("endpoint", endpoint),
+      F("account-name", account_name),
+      F("account-key", account_key),
+      F("host", host),
+      F("user", user),
+      F("password", password),
+      F("key-path", key_path),
+#undef F
+  };
+  for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+    if (strcmp(key, strs[i].key) == 0) {
+      yaml_node_t* at = NULL;
+      get_str(c, v, w, (char**)((char*)r + strs[i].off), &at);
+      if (!strcmp(key, "bucket"))
+        r->bucket_node = at;
+      else if (!strcmp(key, "url"))
+        r->url_node = at;
+      else if (!strcmp(key, "path"))
+        r->path_node = at;
+      return;
+    }
+  }
+  if (!strcmp(key, "force-path-style")) {
+    get_bool(c, v, w, &r->force_path_style);
+  } else if (!strcmp(key, "skip-verify")) {
+    int b = -1;
+    get_bool(c, v, w, &b);
+    r->skip_verify = b;
+  } else if (!strcmp(key, "retention") ||
+             !strcmp(key, "retention-check-interval") ||
+             !strcmp(key, "sync-interval") ||
+             !strcmp(key, "snapshot-interval") ||
+             !strcmp(key, "validation-interval")) {
+    check_duration(c, v, w);
+  } else if (!strcmp(key, "age")) {
+    struct raw_age a = {0};
+    walk_map(c, v, w, age_field, &a);
+    r->nage = a.n;
+  }
+  /* Unknown keys are ignored, as yaml.v2 does. */
+}
+
+struct raw_db {
+  char* path;
+  char* meta_path;
+  struct raw_replica* replicas;
+  size_t nreplicas;
+  yaml_node_t *node, *path_node, *replica_node;
+};
+
+static void raw_db_free(struct raw_db* d) {
+  free(d->path);
+  free(d->meta_path);
+  for (size_t i = 0; i < d->nreplicas; i++)
+    raw_replica_free(&d->replicas[i]);
+  free(d->replicas);
+}
+
+static void db_field(struct ctx* c, void* obj, const char* key, yaml_node_t* v,
+                     const char* where) {
+  struct raw_db* d = obj;
+  char w[256];
+  snprintf(w, sizeof(w), "%s.%s", where, key);
+  if (!strcmp(key, "path")) {
+    get_str(c, v, w, &d->path, &d->path_node);
+  } else if (!strcmp(key, "meta-path")) {
+    get_str(c, v, w, &d->meta_path, NULL);
+  } else if (!strcmp(key, "monitor-interval") ||
+             !strcmp(key, "checkpoint-interval")) {
+    check_duration(c, v, w);
+  } else if (!strcmp(key, "min-checkpoint-page-count") ||
+             !strcmp(key, "max-checkpoint-page-count")) {
+    check_int(c, v, w);
+  } else if (!strcmp(key, "replica")) {
+    d->replica_node = c->key;
+  } else if (!strcmp(key, "replicas")) {
+    for (size_t i = 0; i < d->nreplicas; i++)
+      raw_replica_free(&d->replicas[i]);
+    free(d->replicas);
+    d->replicas = NULL;
+    d->nreplicas = 0;
+    if (is_null(v))
+      return;
+    if (v->type != YAML_SEQUENCE_NODE) {
+      fail_at(c, v,
+              "%s must be a list (each entry starting with '-'), not "
+              "%s",
+              w, kind_name(v));
+      return;
+    }
+    size_t n =
+        (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    d->replicas = calloc(n ? n : 1, sizeof(*d->replicas));
+    if (d->replicas == NULL) {
+      fail_oom(c);
+      return;
+    }
+    for (size_t i = 0; i < n && c->rc == 0; i++) {
+      yaml_node_t* e = node(c, v->data.sequence.items.start[i]);
+      struct raw_replica* r = &d->replicas[d->nreplicas++];
+      r->force_path_style = -1;
+      r->skip_verify = -1;
+      r->node = e;
+      char wi[300];
+      snprintf(wi, sizeof(wi), "%s[%zu]", w, i);
+      if (is_null(e)) {
+        fail_at(c, e, "%s is empty", wi);
+        return;
+      }
+      walk_map(c, e, wi, replica_field, r);
+    }
+  }
+}
+
+struct raw_cfg {
+  char *access_key_id, *secret_access_key, *exec;
+  struct raw_db* dbs;
+  size_t ndbs;
+};
+
+static void raw_cfg_free(struct raw_cfg* r) {
+  free(r->exec);
+  free(r->access_key_id);
+  free(r->secret_access_key);
+  for (size_t i = 0; i < r->ndbs; i++)
+    raw_db_free(&r->dbs[i]);
+  free(r->dbs);
+}
+
+static void logging_field(struct ctx* c, void* obj, const char* key,
+                          yaml_node_t* v, const char* where) {
+  char w[256], *tmp = NULL;
+  snprintf(w, sizeof(w), "%s.%s", where, key);
+  if (!strcmp(key, "level") || !strcmp(key, "type")) {
+    get_str(c, v, w, &tmp, NULL);
+    free(tmp);
+  } else if (!strcmp(key, "stderr")) {
+    int b;
+    get_bool(c, v, w, &b);
+  }
+}
+
+static void top_field(struct ctx* c, void* obj, const char* key, yaml_node_t* v,
+                      const char* where) {
+  struct raw_cfg* r = obj;
+  char* tmp = NULL;
+  if (!strcmp(key, "access-key-id")) {
+    get_str(c, v, key, &r->access_key_id, NULL);
+  } else if (!strcmp(key, "secret-access-key")) {
+    get_str(c, v, key, &r->secret_access_key, NULL);
+  } else if (!strcmp(key, "exec")) {
+    get_str(c, v, key, &r->exec, NULL);
+  } else if (!strcmp(key, "addr")) {
+    get_str(c, v, key, &tmp, NULL);
+    free(tmp);
+  } else if (!strcmp(key, "logging")) {
+    walk_map(c, v, "logging", logging_field, NULL);
+  } else if (!strcmp(key, "dbs")) {
+    for (size_t i = 0; i < r->ndbs; i++)
+      raw_db_free(&r->dbs[i]);
+    free(r->dbs);
+    r->dbs = NULL;
+    r->ndbs = 0;
+    if (is_null(v))
+      return;
+    if (v->type != YAML_SEQUENCE_NODE) {
+      fail_at(c, v,
+              "dbs must be a list (each entry starting with '-'), not "
+              "%s",
+              kind_name(v));
+      return;
+    }
+    size_t n =
+        (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    r->dbs = calloc(n ? n : 1, sizeof(*r->dbs));
+    if (r->dbs == NULL) {
+      fail_oom(c);
+      return;
+    }
+    for (size_t i = 0; i < n && c->rc == 0; i++) {
+      yaml_node_t* e = node(c, v->data.sequence.items.start[i]);
+      struct raw_db* d = &r->dbs[r->ndbs++];
+      d->node = e;
+      char w[64];
+      snprintf(w, sizeof(w), "dbs[%zu]", i);
+      if (is_null(e)) {
+        fail_at(c, e, "%s is empty", w);
+        return;
+      }
+      walk_map(c, e, w, db_field, d);
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------- */
+/* Replica rules (litestream's NewReplicaFromConfig and friends).         */
+
+void dbs_replica_config_free(struct dbs_replica_config* r) {
+  if (r == NULL)
+    return;
+  free(r->name);
+  free(r->type);
+  free(r->url);
+  free(r->path);
+  free(r->bucket);
+  free(r->endpoint);
+  free(r->region);
+  free(r->access_key_id);
+  free(r->secret_access_key);
+  free(r->session_token);
+  memset(r, 0, sizeof(*r));
+}
+
+/* aws-sdk-go's AddScheme: https:// unless a scheme is there. */
+static char* endpoint_with_scheme(const char* e) {
+  if (empty(e))
+    return NULL;
+  const char* sep = strstr(e, "://");
+  if (sep != NULL && sep > e && memchr(e, ':', (size_t)(sep - e)) == NULL)
+    return strdup(e);
+  size_t n = strlen(e) + 9;
+  char* o = malloc(n);
+  if (o != NULL)
+    snprintf(o, n, "https://%s", e);
+  return o;
+}
+
+/* Cleans an s3 key prefix as path.Join would use it; NULL for the root. */
+static int clean_prefix(const char* p, char** out) {
+  *out = NULL;
+  if (empty(p))
+    return 0;
+  char* c = path_clean(p);
+  if (c == NULL)
+    return -ENOMEM;
+  if (strcmp(c, ".") == 0) {
+    free(c);
+    return 0;
+  }
+  *out = c;
+  return 0;
+}
+
+static void register_secret(const char* s) {
+  if (!empty(s))
+    (void)dbs_log_add_secret(s);
+}
+
+/* Registers the password of a URL's userinfo. */
+static void register_url_secret(const char* url) {
+  if (empty(url))
+    return;
+  const char* a = strstr(url, "://");
+  if (a == NULL)
+    return;
+  a += 3;
+  size_t an = strcspn(a, "/?#");
+  const char* at = NULL;
+  for (size_t i = 0; i < an; i++)
+    if (a[i] == '@')
+      at = a + i;
+  if (at == NULL)
+    return;
+  const char* colon = memchr(a, ':', (size_t)(at - a));
+  if (colon == NULL)
+    return;
+  char* pw = strndup(colon + 1, (size_t)(at - colon - 1));
+  if (pw != NULL) {
+    register_secret(pw);
+    bool bad = false;
+    char* dec = pct_decode(pw, strlen(pw), &bad);
+    if (dec != NULL)
+      register_secret(dec);
+    free(dec);
+  }
+  free(pw);
+}
+
+/*
+ * Builds r from raw as litestream does. bucket_from_env tells whether an
+ * empty s3 bucket came from env expansion (then bucket_empty, no error).
+ * Error messages go to msg; returns 0, -EINVAL or -ENOMEM.
+ */
+static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
+                           struct dbs_replica_config* r, char* msg,
+                           size_t msglen) {
+  struct url u = {0};
+  bool oom = false;
+  int rc = 0;
+  memset(r, 0, sizeof(*r));
+
+  if (is_url(raw->path)) {
+    snprintf(msg, msglen,
+             "replica path cannot be a url, please use the 'url' field "
+             "instead: %s",
+             raw->path);
+    return -EINVAL;
+  }
+  /* ReplicaType(): the URL scheme, else type:, else file. */
+  const char* type = NULL;
+  bool url_ok = false;
+  if (!empty(raw->url)) {
+    char e[256];
+    rc = url_parse(raw->url, &u, e, sizeof(e));
+    if (rc == -ENOMEM)
+      return rc;
+    url_ok = rc == 0;
+    if (url_ok && u.scheme != NULL)
+      type = u.scheme;
+  }
+  if (type == NULL)
+    type = !empty(raw->type) ? raw->type : "file";
+  r->type = strdup(type);
+  r->url = dup_nonempty(raw->url, &oom);
+  if (r->type == NULL || oom) {
+    rc = -ENOMEM;
+    goto fail;
+  }
+  register_url_secret(raw->url);
+
+  /* ParseReplicaURL's errors, for the types that call it. */
+  bool needs_url =
+      !empty(raw->url) &&
+      (!strcmp(type, "file") || !strcmp(type, "s3") || !strcmp(type, "gcs") ||
+       !strcmp(type, "abs") || !strcmp(type, "sftp"));
+  if (needs_url && !url_ok) {
+    rc = url_parse(raw->url, &u, msg, msglen);
+    rc = rc ? rc : -EINVAL;
+    goto fail;
+  }
+  if (needs_url && u.scheme == NULL &&
+      (!strcmp(type, "file") || !strcmp(type, "s3") || !strcmp(type, "gcs"))) {
+    snprintf(msg, msglen, "replica url scheme required: %s", raw->url);
+    rc = -EINVAL;
+    goto fail;
+  }
+
+  if (!strcmp(type, "file")) {
+    r->kind = DBS_REPLICA_FILE;
+    if (!empty(raw->url) && !empty(raw->path)) {
+      snprintf(msg, msglen, "cannot specify url & path for file replica");
+      rc = -EINVAL;
+      goto fail;
+    }
+    char* p = NULL;
+    if (!empty(raw->url)) {
+      /* u.String() without the scheme, then path.Clean. */
+      struct buf b = {0};
+      buf_add(&b, "", 0);
+      if (u.opaque != NULL) {
+        buf_adds(&b, u.opaque);
+      } else {
+        if (!empty(u.host) || u.user != NULL) {
+          buf_adds(&b, "//");
+          if (u.user != NULL) {
+            buf_adds(&b, u.user);
+            buf_adds(&b, "@");
+          }
+          buf_adds(&b, u.host ? u.host : "");
+        }
+        char* ep = url_escaped_path(&u);
+        if (ep == NULL) {
+          free(b.p);
+          rc = -ENOMEM;
+          goto fail;
+        }
+        if (*ep != '\0' && *ep != '/' && b.len > 0)
+          buf_adds(&b, "/");
+        buf_adds(&b, ep);
+        free(ep);
+      }
+      if (b.oom) {
+        free(b.p);
+        rc = -ENOMEM;
+        goto fail;
+      }
+      p = path_clean(b.p);
+      free(b.p);
+      if (p == NULL) {
+        rc = -ENOMEM;
+        goto fail;
+      }
+    } else {
+      p = dup_nonempty(raw->path, &oom);
+      if (oom) {
+        rc = -ENOMEM;
+        goto fail;
+      }
+    }
+    if (empty(p)) {
+      free(p);
+      snprintf(msg, msglen, "file replica path required");
+      rc = -EINVAL;
+      goto fail;
+    }
+    rc = path_expand(p, &r->path, msg, msglen);
+    free(p);
+    if (rc != 0)
+      goto fail;
+  } else if (!strcmp(type, "s3")) {
+    r->kind = DBS_REPLICA_S3;
+    if (!empty(raw->url) && !empty(raw->path)) {
+      snprintf(msg, msglen, "cannot specify url & path for s3 replica");
+      rc = -EINVAL;
+      goto fail;
+    }
+    if (!empty(raw->url) && !empty(raw->bucket)) {
+      snprintf(msg, msglen, "cannot specify url & bucket for s3 replica");
+      rc = -EINVAL;
+      goto fail;
+    }
+    const char* path = raw->path;
+    char *upath = NULL, *ubucket = NULL, *uregion = NULL, *uendpoint = NULL;
+    bool upath_style = false;
+    r->force_path_style = !empty(raw->endpoint);
+    if (raw->force_path_style >= 0) {
+      r->force_path_style = raw->force_path_style;
+      r->force_path_style_explicit = true;
+    }
+    if (!empty(raw->url)) {
+      /* TrimPrefix(path.Clean(u.Path), "/") */
+      char* c = path_clean(u.path);
+      if (c == NULL) {
+        rc = -ENOMEM;
+        goto fail;
+      }
+      upath = strdup(c[0] == '/' ? c + 1 : c);
+      free(c);
+      if (upath == NULL ||
+          parse_host(u.host, &ubucket, &uregion, &uendpoint, &upath_style)) {
+        free(upath);
+        rc = -ENOMEM;
+        goto fail;
+      }
+      if (empty(path))
+        path = upath;
+    }
+    rc = clean_prefix(path, &r->path);
+    r->bucket = dup_nonempty(!empty(raw->bucket) ? raw->bucket : ubucket, &oom);
+    r->region = dup_nonempty(!empty(raw->region) ? raw->region : uregion, &oom);
+    r->endpoint =
+        endpoint_with_scheme(!empty(raw->endpoint) ? raw->endpoint : uendpoint);
+    if (!empty(raw->endpoint) || !empty(uendpoint))
+      oom = oom || r->endpoint == NULL;
+    if (!r->force_path_style)
+      r->force_path_style = upath_style;
+    free(upath);
+    free(ubucket);
+    free(uregion);
+    free(uendpoint);
+    if (rc != 0 || oom) {
+      rc = -ENOMEM;
+      goto fail;
+    }
+    r->skip_verify = raw->skip_verify > 0;
+    r->access_key_id = dup_nonempty(raw->access_key_id, &oom);
+    r->secret_access_key = dup_nonempty(raw->secret_access_key, &oom);
+    if (oom) {
+      rc = -ENOMEM;
+      goto fail;
+    }
+    if (r->bucket == NULL) {
+      if (!bucket_from_env) {
+        snprintf(msg, msglen,
+                 "bucket required for s3 replica (set bucket: "
+                 "or url: s3://BUCKET/PATH)");
+        rc = -EINVAL;
+        goto fail;
+      }
+      r->bucket_empty = true;
+    }
+  } else if (!strcmp(type, "gcs") || !strcmp(type, "abs")) {
+    r->kind = DBS_REPLICA_OTHER;
+    if (!empty(raw->url) && !empty(raw->path)) {
+      snprintf(msg, msglen, "cannot specify url & path for %s replica", type);
+      rc = -EINVAL;
+      goto fail;
+    }
+    if (!empty(raw->url) && !empty(raw->bucket)) {
+      snprintf(msg, msglen, "cannot specify url & bucket for %s replica", type);
+      rc = -EINVAL;
+      goto fail;
+    }
+    const char* b = !empty(raw->bucket) ? raw->bucket : u.host;
+    if (empty(b)) {
+      snprintf(msg, msglen, "bucket required for %s replica", type);
+      rc = -EINVAL;
+      goto fail;
+    }
+    r->bucket = dup_nonempty(b, &oom);
+    if (!empty(raw->path)) {
+      r->path = dup_nonempty(raw->path, &oom);
+    } else if (!empty(raw->url)) {
+      char* c = path_clean(u.path);
+      if (c == NULL) {
+        rc = -ENOMEM;
+        goto fail;
+      }
+      r->path = dup_nonempty(c[0] == '/' ? c + 1 : c, &oom);
+      free(c);
+    }
+    if (oom) {
+      rc = -ENOMEM;
+      goto fail;
+    }
+  } else if (!strcmp(type, "sftp")) {
+    r->kind = DBS_REPLICA_OTHER;
+    if (!empty(raw->url) && !empty(raw->path)) {
+      snprintf(msg, msglen, "cannot specify url & path for sftp replica");
+      rc = -EINVAL;
+      goto fail;
+    }
+    if (!empty(raw->url) && !empty(raw->host)) {
+      snprintf(msg, msglen, "cannot specify url & host for sftp replica");
+      rc = -EINVAL;
+      goto fail;
+    }
+    const char* host = !empty(raw->host) ? raw->host : u.host;
+    char* uuser = NULL;
+    if (u.user != NULL)
+      uuser = strndup(u.user, strcspn(u.user, ":"));
+    const char* user = !empty(raw->user) ? raw->user : uuser;
+    if (empty(host)) {
+      snprintf(msg, msglen, "host required for sftp replica");
+      rc = -EINVAL;
+    } else if (empty(user)) {
+      snprintf(msg, msglen, "user required for sftp replica");
+      rc = -EINVAL;
+    }
+    free(uuser);
+    if (rc == -EINVAL)
+      goto fail;
+    r->path = dup_nonempty(!empty(raw->path) ? raw->path : u.path, &oom);
+    if (oom) {
+      rc = -ENOMEM;
+      goto fail;
+    }
+  } else {
+    snprintf(msg, msglen,
+             "unknown replica type in config: \"%s\" (litestream 0.3 knows "
+             "file, s3, gcs, abs and sftp)",
+             raw->type ? raw->type : "");
+    rc = -EINVAL;
+    goto fail;
+  }
+  register_secret(raw->access_key_id);
+  register_secret(raw->secret_access_key);
+  register_secret(raw->account_key);
+  register_secret(raw->password);
+  r->has_age = raw->nage > 0;
+  r->name = strdup(!empty(raw->name) ? raw->name : type);
+  if (r->name == NULL) {
+    rc = -ENOMEM;
+    goto fail;
+  }
+  url_free(&u);
+  return 0;
+fail:
+  url_free(&u);
+  dbs_replica_config_free(r);
+  return rc == 0 ? -EINVAL : rc;
+}
+
+int dbs_litestream_config_parse_url(const char* url,
+                                    struct dbs_replica_config* r, char* err,
+                                    size_t errlen) {
+  struct raw_replica raw = {0};
+  raw.force_path_style = -1;
+  raw.skip_verify = -1;
+  raw.url = (char*)url;
+  char msg[512];
+  memset(r, 0, sizeof(*r));
+  if (empty(url)) {
+    snprintf(err, errlen, "replica url required");
+    return -EINVAL;
+  }
+  int rc = resolve_replica(&raw, false, r, msg, sizeof(msg));
+  if (rc == -EINVAL)
+    snprintf(err, errlen, "%s", msg);
+  else if (rc == -ENOMEM)
+    snprintf(err, errlen, "out of memory");
+  return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Loading.                                                               */
+
+void dbs_litestream_config_free(struct dbs_litestream_config* cfg) {
+  if (cfg == NULL)
+    return;
+  free(cfg->file);
+  free(cfg->access_key_id);
+  free(cfg->secret_access_key);
+  free(cfg->exec);
+  for (size_t i = 0; i < cfg->ndbs; i++) {
+    struct dbs_db_config* d = &cfg->dbs[i];
+    free(d->path);
+    free(d->meta_path);
+    for (size_t k = 0; k < d->nreplicas; k++)
+      dbs_replica_config_free(&d->replicas[k]);
+    free(d->replicas);
+  }
+  free(cfg->dbs);
+  memset(cfg, 0, sizeof(*cfg));
+}
+
+/* Builds the resolved config from the raw one. */
+static void resolve_all(struct ctx* c, struct raw_cfg* raw,
+                        struct dbs_litestream_config* out) {
+  bool oom = false;
+  out->access_key_id = dup_nonempty(raw->access_key_id, &oom);
+  out->secret_access_key = dup_nonempty(raw->secret_access_key, &oom);
+  out->exec = dup_nonempty(raw->exec, &oom);
+  register_secret(raw->access_key_id);
+  register_secret(raw->secret_access_key);
+  if (oom) {
+    fail_oom(c);
+    return;
+  }
+  out->dbs = calloc(raw->ndbs ? raw->ndbs : 1, sizeof(*out->dbs));
+  if (out->dbs == NULL) {
+    fail_oom(c);
+    return;
+  }
+  for (size_t i = 0; i < raw->ndbs && c->rc == 0; i++) {
+    struct raw_db* rd = &raw->dbs[i];
+    struct dbs_db_config* d = &out->dbs[out->ndbs++];
+    if (rd->replica_node != NULL) {
+      fail_at(c, rd->replica_node,
+              "dbs[%zu]: 'replica:' is litestream 0.5 syntax; litestream "
+              "0.3 ignores it and would replicate nothing. Write "
+              "'replicas:' with a list ('- url: ...')",
+              i);
+      return;
+    }
+    char msg[512];
+    int rc = path_expand(rd->path, &d->path, msg, sizeof(msg));
+    if (rc == -ENOMEM) {
+      fail_oom(c);
+      return;
+    } else if (rc != 0) {
+      fail_at(c, rd->path_node ? rd->path_node : rd->node, "dbs[%zu].path: %s",
+              i, msg);
+      return;
+    }
+    if (!empty(rd->meta_path)) {
+      d->meta_path = strdup(rd->meta_path);
+    } else {
+      const char* slash = strrchr(d->path, '/');
+      size_t dn = (size_t)(slash - d->path) + 1;
+      size_t n = strlen(d->path) + 16;
+      d->meta_path = malloc(n);
+      if (d->meta_path != NULL)
+        snprintf(d->meta_path, n, "%.*s.%s-litestream", (int)dn, d->path,
+                 slash + 1);
+    }
+    if (d->meta_path == NULL) {
+      fail_oom(c);
+      return;
+    }
+    d->replicas =
+        calloc(rd->nreplicas ? rd->nreplicas : 1, sizeof(*d->replicas));
+    if (d->replicas == NULL) {
+      fail_oom(c);
+      return;
+    }
+    for (size_t k = 0; k < rd->nreplicas; k++) {
+      struct raw_replica* rr = &rd->replicas[k];
+      /* propagateGlobalSettings */
+      if (empty(rr->access_key_id) && !empty(raw->access_key_id) &&
+          (rr->access_key_id = strdup(raw->access_key_id)) == NULL)
+        oom = true;
+      if (empty(rr->secret_access_key) && !empty(raw->secret_access_key) &&
+          (rr->secret_access_key = strdup(raw->secret_access_key)) == NULL)
+        oom = true;
+      if (oom) {
+        fail_oom(c);
+        return;
+      }
+      /* An empty bucket is "from the environment" when the line of its
+       * bucket: or url: held a $ before expansion. */
+      bool from_env = false;
+      if (c->expanded) {
+        yaml_node_t* bn[2] = {rr->url_node, rr->bucket_node};
+        for (size_t j = 0; j < 2; j++)
+          if (bn[j] != NULL &&
+              src_line_has_dollar(c, src_line(c, bn[j]->start_mark.line)))
+            from_env = true;
+      }
+      rc = resolve_replica(rr, from_env, &d->replicas[k], msg, sizeof(msg));
+      if (rc == -ENOMEM) {
+        fail_oom(c);
+        return;
+      } else if (rc != 0) {
+        fail_at(c, rr->node, "dbs[%zu].replicas[%zu]: %s", i, k, msg);
+        return;
+      }
+      d->nreplicas++;
+      for (size_t j = 0; j < k; j++) {
+        if (strcmp(d->replicas[j].name, d->replicas[k].name) == 0) {
+          fail_at(c, rr->node,
+                  "dbs[%zu].replicas[%zu]: duplicate replica name: \"%s\" "
+                  "(give each replica its own name:)",
+                  i, k, d->replicas[k].name);
+          return;
+        }
+      }
+    }
+  }
+}
+
+static int parse_named(const char* file, const char* text, size_t len,
+                       bool expand_env, struct dbs_litestream_config* out,
+                       char* err, size_t errlen) {
+  char* x = NULL;
+  size_t xlen = len;
+  unsigned* linemap = NULL;
+  size_t nlines = 0;
+  yaml_parser_t parser;
+  yaml_document_t doc;
+  bool have_parser = false, have_doc = false;
+  struct raw_cfg raw = {0};
+  struct ctx c = {.file = file,
+                  .src = text,
+                  .srclen = len,
+                  .expanded = expand_env,
+                  .err = err,
+                  .errlen = errlen};
+  char* keep_file = out->file;
+  memset(out, 0, sizeof(*out));
+  out->file = keep_file;
+  if (errlen > 0)
+    err[0] = '\0';
+
+  if (expand_env) {
+    x = expand(text, len, &xlen, &linemap, &nlines);
+    if (x == NULL) {
+      fail_oom(&c);
+      goto done;
+    }
+  } else {
+    x = malloc(len + 1);
+    if (x == NULL) {
+      fail_oom(&c);
+      goto done;
+    }
+    memcpy(x, text, len);
+    x[len] = '\0';
+  }
+  c.linemap = linemap;
+  c.nlines = nlines;
+
+  if (!yaml_parser_initialize(&parser)) {
+    fail_oom(&c);
+    goto done;
+  }
+  have_parser = true;
+  yaml_parser_set_input_string(&parser, (const unsigned char*)x, xlen);
+  if (!yaml_parser_load(&parser, &doc)) {
+    c.rc = -EINVAL;
+    yaml_mark_t m = parser.problem_mark;
+    char extra[256] = "";
+    if (parser.context != NULL)
+      snprintf(extra, sizeof(extra), " (%s at line %u)", parser.context,
+               src_line(&c, parser.context_mark.line) + 1);
+    snprintf(err, errlen, "%s:%u:%zu: %s%s", file, src_line(&c, m.line) + 1,
+             m.column + 1, parser.problem ? parser.problem : "invalid YAML",
+             extra);
+    goto done;
+  }
+  have_doc = true;
+  c.doc = &doc;
+  yaml_node_t* root = yaml_document_get_root_node(&doc);
+  if (root != NULL)
+    walk_map(&c, root, "litestream.yml", top_field, &raw);
+  if (c.rc == 0)
+    resolve_all(&c, &raw, out);
+
+done:
+  if (have_doc)
+    yaml_document_delete(&doc);
+  if (have_parser)
+    yaml_parser_delete(&parser);
+  raw_cfg_free(&raw);
+  free(linemap);
+  free(x);
+  if (c.rc != 0) {
+    keep_file = out->file;
+    out->file = NULL;
+    dbs_litestream_config_free(out);
+    out->file = keep_file;
+  }
+  return c.rc;
+}
+
+int dbs_litestream_config_parse(const char* text, size_t len, bool expand_env,
+                                struct dbs_litestream_config* out, char* err,
+                                size_t errlen) {
+  memset(out, 0, sizeof(*out));
+  return parse_named("litestream.yml", text, len, expand_env, out, err, errlen);
+}
+
+int dbs_litestream_config_load(const char* path, bool expand_env,
+                               struct dbs_litestream_config* out, char* err,
+                               size_t errlen) {
+  memset(out, 0, sizeof(*out));
+  char* abs = NULL;
+  int rc = path_expand(path, &abs, err, errlen);
+  if (rc != 0)
+    return rc;
+  FILE* f = fopen(abs, "rb");
+  if (f == NULL) {
+    rc = -errno;
+    if (rc == -ENOENT)
+      snprintf(err, errlen, "config file not found: %s", abs);
+    else
+      snprintf(err, errlen, "cannot read %s: %s", abs, strerror(-rc));
+    free(abs);
+    return rc;
+  }
+  struct buf b = {0};
+  char chunk[8192];
+  size_t n;
+  buf_add(&b, "", 0);
+  while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+    buf_add(&b, chunk, n);
+  int rerr = ferror(f);
+  fclose(f);
+  if (b.oom) {
+    free(b.p);
+    free(abs);
+    snprintf(err, errlen, "out of memory");
+    return -ENOMEM;
+  }
+  if (rerr) {
+    free(b.p);
+    snprintf(err, errlen, "cannot read %s", abs);
+    free(abs);
+    return -EIO;
+  }
+  out->file = abs;
+  rc = parse_named(abs, b.p, b.len, expand_env, out, err, errlen);
+  free(b.p);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Matching and the environment.                                          */
+
+/* The path with symlinks resolved as far as it exists. */
+static char* canonical(const char* p) {
+  char* r = realpath(p, NULL);
+  if (r != NULL)
+    return r;
+  char* abs = path_abs(p);
+  if (abs == NULL)
+    return NULL;
+  char* slash = strrchr(abs, '/');
+  if (slash == NULL || slash == abs)
+    return abs;
+  *slash = '\0';
+  char* dir = realpath(abs, NULL);
+  *slash = '/';
+  if (dir == NULL)
+    return abs;
+  size_t n = strlen(dir) + strlen(slash) + 1;
+  char* j = malloc(n);
+  if (j != NULL)
+    snprintf(j, n, "%s%s", strcmp(dir, "/") == 0 ? "" : dir, slash);
+  free(dir);
+  free(abs);
+  return j;
+}
+
+const struct dbs_db_config*
+dbs_litestream_config_find_db(const struct dbs_litestream_config* cfg,
+                              const char* db_path) {
+  if (cfg == NULL || db_path == NULL)
+    return NULL;
+  char* want = canonical(db_path);
+  if (want == NULL)
+    return NULL;
+  const struct dbs_db_config* found = NULL;
+  for (size_t i = 0; i < cfg->ndbs && found == NULL; i++) {
+    char* have = canonical(cfg->dbs[i].path);
+    if (have != NULL && strcmp(have, want) == 0)
+      found = &cfg->dbs[i];
+    free(have);
+  }
+  free(want);
+  return found;
+}
+
+/* os.LookupEnv: NULL when unset (set-but-empty is "") */
+static const char* lookup(const char* name) {
+  return getenv(name);
+}
+
+int dbs_litestream_config_apply_env(struct dbs_replica_config* r) {
+  if (r == NULL || r->kind != DBS_REPLICA_S3)
+    return 0;
+  bool oom = false;
+  if (empty(r->access_key_id) && empty(r->secret_access_key)) {
+    /* applyLitestreamEnv, then aws-sdk-go's EnvProvider. */
+    const char* id = lookup("AWS_ACCESS_KEY_ID");
+    if (id == NULL)
+      id = lookup("LITESTREAM_ACCESS_KEY_ID");
+    if (empty(id))
+      id = lookup("AWS_ACCESS_KEY");
+    const char* secret = lookup("AWS_SECRET_ACCESS_KEY");
+    if (secret == NULL)
+      secret = lookup("LITESTREAM_SECRET_ACCESS_KEY");
+    if (empty(secret))
+      secret = lookup("AWS_SECRET_KEY");
+    if (!empty(id) && !empty(secret)) {
+      free(r->access_key_id);
+      free(r->secret_access_key);
+      free(r->session_token);
+      r->access_key_id = dup_nonempty(id, &oom);
+      r->secret_access_key = dup_nonempty(secret, &oom);
+      r->session_token = dup_nonempty(lookup("AWS_SESSION_TOKEN"), &oom);
+    }
+  }
+  register_secret(r->access_key_id);
+  register_secret(r->secret_access_key);
+  register_secret(r->session_token);
+  if (empty(r->endpoint) && !empty(lookup("AWS_ENDPOINT_URL_S3"))) {
+    free(r->endpoint);
+    r->endpoint = endpoint_with_scheme(lookup("AWS_ENDPOINT_URL_S3"));
+    if (r->endpoint == NULL)
+      oom = true;
+    r->endpoint_from_env = true;
+    if (!r->force_path_style_explicit)
+      r->force_path_style = true;
+  }
+  if (empty(r->region)) {
+    free(r->region);
+    r->region = NULL;
+    if (!empty(lookup("AWS_REGION")))
+      r->region = dup_nonempty(lookup("AWS_REGION"), &oom);
+    else if (!empty(r->endpoint))
+      r->region = dup_nonempty("us-east-1", &oom);
+  }
+  return oom ? -ENOMEM : 0;
+}

@@ -1,0 +1,1425 @@
+/* Native `prisma migrate deploy` / `migrate status` for SQLite databases. */
+#include "prisma_migrate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "discover.h"
+#include "exitcode.h"
+#include "log.h"
+
+#define MIGRATIONS_TABLE "_prisma_migrations"
+#define BUSY_TIMEOUT_MS 5000
+/* The remedy Prisma documents (https://pris.ly/d/migrate-resolve); %s is the
+ * migration name, twice. */
+#define RESOLVE_HINT                                                           \
+  "fix the database by hand, then run `npx prisma migrate resolve "            \
+  "--rolled-back %s` (its changes are undone: the next deploy runs it "        \
+  "again) or `npx prisma migrate resolve --applied %s` (its changes are "      \
+  "complete)"
+
+/* The table exactly as Prisma's SQLite connector creates it: Prisma decodes
+ * rows by declared type, so the spelling matters. */
+static const char create_table_sql[] =
+    "CREATE TABLE \"_prisma_migrations\" (\n"
+    "    \"id\"                    TEXT PRIMARY KEY NOT NULL,\n"
+    "    \"checksum\"              TEXT NOT NULL,\n"
+    "    \"finished_at\"           DATETIME,\n"
+    "    \"migration_name\"        TEXT NOT NULL,\n"
+    "    \"logs\"                  TEXT,\n"
+    "    \"rolled_back_at\"        DATETIME,\n"
+    "    \"started_at\"            DATETIME NOT NULL DEFAULT "
+    "current_timestamp,\n"
+    "    \"applied_steps_count\"   INTEGER UNSIGNED NOT NULL DEFAULT 0\n"
+    ");\n";
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void set_err(char* err, size_t errlen, const char* fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_err(char* err, size_t errlen, const char* fmt, ...) {
+  va_list ap;
+  if (err == NULL || errlen == 0)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+/* Appends to a NUL-terminated message already in err. */
+static void add_err(char* err, size_t errlen, const char* fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void add_err(char* err, size_t errlen, const char* fmt, ...) {
+  va_list ap;
+  if (err == NULL || errlen == 0)
+    return;
+  size_t len = strnlen(err, errlen);
+  if (len + 1 >= errlen)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(err + len, errlen - len, fmt, ap);
+  va_end(ap);
+}
+
+/* Formats a Unix-ms time as chrono prints a DateTime<Utc>:
+ * "2024-01-01 12:34:56.789 UTC" (fraction only when non-zero). */
+static void format_ms(int64_t ms, char* out, size_t n) {
+  time_t secs = (time_t)(ms / 1000);
+  int frac = (int)(ms % 1000);
+  struct tm tm;
+  if (frac < 0) {
+    frac += 1000;
+    secs -= 1;
+  }
+  gmtime_r(&secs, &tm);
+  char base[40];
+  strftime(base, sizeof(base), "%Y-%m-%d %H:%M:%S", &tm);
+  if (frac != 0)
+    snprintf(out, n, "%s.%03d UTC", base, frac);
+  else
+    snprintf(out, n, "%s UTC", base);
+}
+
+static char* path_join(const char* a, const char* b) {
+  size_t la = strlen(a), lb = strlen(b);
+  char* p = malloc(la + lb + 2);
+  if (p == NULL)
+    return NULL;
+  memcpy(p, a, la);
+  size_t o = la;
+  if (o == 0 || p[o - 1] != '/')
+    p[o++] = '/';
+  memcpy(p + o, b, lb + 1);
+  return p;
+}
+
+/* Reads a whole file. On success *out (NUL-terminated, owned by the caller)
+ * and *len. Returns 0 or -errno. */
+static int read_all(const char* path, char** out, size_t* len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  size_t cap = 4096, n = 0;
+  char* buf = malloc(cap);
+  int rc = 0;
+  if (buf == NULL) {
+    rc = -ENOMEM;
+    goto fail;
+  }
+  for (;;) {
+    if (n + 1 >= cap) {
+      char* nb = realloc(buf, cap * 2);
+      if (nb == NULL) {
+        rc = -ENOMEM;
+        goto fail;
+      }
+      buf = nb;
+      cap *= 2;
+    }
+    ssize_t r = read(fd, buf + n, cap - n - 1);
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      rc = -errno;
+      goto fail;
+    }
+    if (r == 0)
+      break;
+    n += (size_t)r;
+  }
+  close(fd);
+  buf[n] = '\0';
+  *out = buf;
+  *len = n;
+  return 0;
+fail:
+  close(fd);
+  free(buf);
+  return rc;
+}
+
+/* Length of the valid UTF-8 sequence at p (1-4), or 0 when the bytes there
+ * are not one; *sub gets the length of its longest valid prefix (the
+ * "maximal subpart" that decoders replace with one U+FFFD). */
+static size_t utf8_seq(const unsigned char* p, size_t left, size_t* sub) {
+  unsigned char c = p[0];
+  size_t need;
+  unsigned char lo = 0x80, hi = 0xbf;
+  *sub = 1;
+  if (c < 0x80)
+    return 1;
+  if (c >= 0xc2 && c <= 0xdf)
+    need = 1;
+  else if (c >= 0xe0 && c <= 0xef) {
+    need = 2;
+    if (c == 0xe0)
+      lo = 0xa0;
+    else if (c == 0xed)
+      hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    need = 3;
+    if (c == 0xf0)
+      lo = 0x90;
+    else if (c == 0xf4)
+      hi = 0x8f;
+  } else
+    return 0;
+  for (size_t i = 1; i <= need; i++) {
+    if (i >= left || p[i] < lo || p[i] > hi)
+      return 0;
+    *sub = i + 1;
+    lo = 0x80;
+    hi = 0xbf;
+  }
+  return need + 1;
+}
+
+/*
+ * Reads migration.sql as Prisma 6/7 do: Node's readFile(path, "utf-8")
+ * keeps a BOM but replaces each ill-formed UTF-8 subsequence with U+FFFD
+ * (EF BF BD); the checksum and the executed text are of that string. Valid
+ * UTF-8 (the normal case) passes unchanged. Owns *out. Returns 0 or -errno.
+ */
+static int read_script(const char* path, char** out, size_t* len) {
+  char* raw = NULL;
+  size_t n = 0, sub;
+  int rc = read_all(path, &raw, &n);
+  if (rc != 0)
+    return rc;
+  const unsigned char* p = (const unsigned char*)raw;
+  size_t bad = 0;
+  for (size_t i = 0; i < n;) {
+    size_t l = utf8_seq(p + i, n - i, &sub);
+    if (l == 0) {
+      bad++;
+      i += sub;
+    } else
+      i += l;
+  }
+  if (bad == 0) {
+    *out = raw;
+    *len = n;
+    return 0;
+  }
+  char* fixed = malloc(n + 2 * bad + 1);
+  if (fixed == NULL) {
+    free(raw);
+    return -ENOMEM;
+  }
+  size_t o = 0;
+  for (size_t i = 0; i < n;) {
+    size_t l = utf8_seq(p + i, n - i, &sub);
+    if (l == 0) {
+      memcpy(fixed + o, "\xEF\xBF\xBD", 3);
+      o += 3;
+      i += sub;
+    } else {
+      memcpy(fixed + o, p + i, l);
+      o += l;
+      i += l;
+    }
+  }
+  fixed[o] = '\0';
+  dbs_log_warnx("%s is not valid UTF-8: %zu byte sequence%s replaced by "
+                "U+FFFD, as Prisma reads it",
+                path, bad, bad == 1 ? "" : "s");
+  free(raw);
+  *out = fixed;
+  *len = o;
+  return 0;
+}
+
+/* mkdir -p of the directory part of path. Returns 0 or -errno. */
+static int make_parents(const char* path) {
+  char* copy = strdup(path);
+  if (copy == NULL)
+    return -ENOMEM;
+  char* slash = strrchr(copy, '/');
+  int rc = 0;
+  if (slash == NULL || slash == copy)
+    goto out;
+  *slash = '\0';
+  for (char* p = copy + 1; *p != '\0'; p++) {
+    if (*p != '/')
+      continue;
+    *p = '\0';
+    if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
+      rc = -errno;
+      goto out;
+    }
+    *p = '/';
+  }
+  if (mkdir(copy, 0755) != 0 && errno != EEXIST)
+    rc = -errno;
+out:
+  free(copy);
+  return rc;
+}
+
+/* ---- public small functions ------------------------------------------ */
+
+int dbs_prisma_checksum(const void* data, size_t n, char out[65]) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  static const char hex[] = "0123456789abcdef";
+  if (EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+    return -EIO;
+  for (unsigned i = 0; i < 32; i++) {
+    out[2 * i] = hex[md[i] >> 4];
+    out[2 * i + 1] = hex[md[i] & 15];
+  }
+  out[64] = '\0';
+  return 0;
+}
+
+/* The zero-padding-less hex an old schema engine wrote (prisma-engines
+ * issue 1887); Prisma's status still accepts it. */
+static int checksum_old_format(const void* data, size_t n, char out[65]) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  if (EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+    return -EIO;
+  size_t o = 0;
+  for (unsigned i = 0; i < 32; i++)
+    o += (size_t)snprintf(out + o, 65 - o, "%x", md[i]);
+  return 0;
+}
+
+int dbs_prisma_uuid_v4(char out[37]) {
+  unsigned char b[16];
+  size_t got = 0;
+  while (got < sizeof(b)) {
+    ssize_t r = getrandom(b + got, sizeof(b) - got, 0);
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      return -errno;
+    }
+    got += (size_t)r;
+  }
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+  snprintf(out, 37,
+           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+           "%02x%02x%02x%02x%02x%02x",
+           b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
+           b[11], b[12], b[13], b[14], b[15]);
+  return 0;
+}
+
+/* ICU root collation, primary weights for ASCII (0 = ignorable). */
+static int primary_weight(unsigned char c) {
+  static const char punct[] = " _-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$";
+  if (c >= 0x80)
+    return 1000 + c;
+  if (c >= 0x09 && c <= 0x0d)
+    return 1 + (c - 0x09); /* whitespace, before the space */
+  if (c < 0x20 || c == 0x7f)
+    return 0; /* completely ignorable controls */
+  if (c >= '0' && c <= '9')
+    return 200 + (c - '0');
+  if (c >= 'a' && c <= 'z')
+    return 300 + (c - 'a');
+  if (c >= 'A' && c <= 'Z')
+    return 300 + (c - 'A');
+  const char* p = strchr(punct, c);
+  return p != NULL ? 10 + (int)(p - punct) : 500 + c;
+}
+
+int dbs_prisma_name_cmp(const char* a, const char* b) {
+  const unsigned char* p = (const unsigned char*)a;
+  const unsigned char* q = (const unsigned char*)b;
+  /* Level 1: base characters. */
+  for (;;) {
+    int wp = 0, wq = 0;
+    while (*p != '\0' && (wp = primary_weight(*p)) == 0)
+      p++;
+    while (*q != '\0' && (wq = primary_weight(*q)) == 0)
+      q++;
+    if (*p == '\0' || *q == '\0') {
+      if (*p != '\0')
+        return 1;
+      if (*q != '\0')
+        return -1;
+      break;
+    }
+    if (wp != wq)
+      return wp < wq ? -1 : 1;
+    p++;
+    q++;
+  }
+  /* Level 3: case, lower before upper, at the first difference. */
+  p = (const unsigned char*)a;
+  q = (const unsigned char*)b;
+  for (;;) {
+    while (*p != '\0' && primary_weight(*p) == 0)
+      p++;
+    while (*q != '\0' && primary_weight(*q) == 0)
+      q++;
+    if (*p == '\0' || *q == '\0')
+      break;
+    int tp = (*p >= 'A' && *p <= 'Z'), tq = (*q >= 'A' && *q <= 'Z');
+    if (tp != tq)
+      return tp - tq;
+    p++;
+    q++;
+  }
+  /* Equal for ICU (only ignorables differ): keep a total order. */
+  return strcmp(a, b);
+}
+
+/* ---- the migrations folder ------------------------------------------- */
+
+struct mig_dir {
+  char* name;
+};
+
+static int cmp_dirs(const void* x, const void* y) {
+  const struct mig_dir *a = x, *b = y;
+  return dbs_prisma_name_cmp(a->name, b->name);
+}
+
+static void free_dirs(struct mig_dir* d, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    free(d[i].name);
+  free(d);
+}
+
+/* Lists the real directories (not symlinks) in dir, in Prisma's order.
+ * Owns *out (free_dirs). Returns 0 or -errno with a message. */
+static int list_dirs(const char* dir, struct mig_dir** out, size_t* nout,
+                     char* err, size_t errlen) {
+  DIR* d = opendir(dir);
+  struct mig_dir* v = NULL;
+  size_t n = 0, cap = 0;
+  int rc = 0;
+  if (d == NULL) {
+    rc = -errno;
+    set_err(err, errlen,
+            "cannot read the Prisma migrations folder %s: %s (set "
+            "--prisma-migrations to the folder holding the timestamped "
+            "migration directories)",
+            dir, strerror(-rc));
+    return rc;
+  }
+  struct dirent* e;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+      continue;
+    bool is_dir = e->d_type == DT_DIR;
+    if (e->d_type == DT_UNKNOWN) {
+      struct stat st;
+      if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        is_dir = S_ISDIR(st.st_mode);
+    }
+    if (!is_dir)
+      continue; /* files, and symlinks even to directories, as Node's
+                   Dirent.isDirectory() */
+    if (n == cap) {
+      size_t ncap = cap ? cap * 2 : 32;
+      struct mig_dir* nv = realloc(v, ncap * sizeof(*v));
+      if (nv == NULL) {
+        rc = -ENOMEM;
+        goto fail;
+      }
+      v = nv;
+      cap = ncap;
+    }
+    v[n].name = strdup(e->d_name);
+    if (v[n].name == NULL) {
+      rc = -ENOMEM;
+      goto fail;
+    }
+    n++;
+  }
+  closedir(d);
+  if (n > 1)
+    qsort(v, n, sizeof(*v), cmp_dirs);
+  *out = v;
+  *nout = n;
+  return 0;
+fail:
+  set_err(err, errlen, "out of memory listing %s", dir);
+  closedir(d);
+  free_dirs(v, n);
+  return rc;
+}
+
+/* migration_lock.toml: the first line starting with "provider", with every
+ * leading "provider = " and surrounding quotes removed, must be "sqlite".
+ * A missing file is fine. Returns 0, or -EPROTO (P3019) / -errno. */
+static int check_lock_file(const char* dir, struct dbs_prisma_result* res,
+                           char* err, size_t errlen) {
+  char* path = path_join(dir, "migration_lock.toml");
+  char* text = NULL;
+  size_t len = 0;
+  int rc;
+  if (path == NULL)
+    return -ENOMEM;
+  rc = read_all(path, &text, &len);
+  if (rc == -ENOENT) {
+    rc = 0;
+    goto out;
+  }
+  if (rc != 0) {
+    /* Prisma reads it with a catch-all: unreadable counts as absent. */
+    dbs_log_warnx("cannot read %s: %s; ignoring it as Prisma does", path,
+                  strerror(-rc));
+    rc = 0;
+    goto out;
+  }
+  char found[256] = "<PROVIDER NOT FOUND>";
+  for (char* line = text; line != NULL && *line != '\0';) {
+    char* nl = strchr(line, '\n');
+    size_t ll = nl ? (size_t)(nl - line) : strlen(line);
+    if (ll > 0 && line[ll - 1] == '\r')
+      ll--; /* Rust's str::lines() drops a CR before the LF */
+    if (ll >= 8 && strncmp(line, "provider", 8) == 0) {
+      const char *s = line, *end = line + ll;
+      while ((size_t)(end - s) >= 11 && strncmp(s, "provider = ", 11) == 0)
+        s += 11;
+      while (s < end && *s == '"')
+        s++;
+      while (end > s && end[-1] == '"')
+        end--;
+      snprintf(found, sizeof(found), "%.*s", (int)(end - s), s);
+      break;
+    }
+    line = nl ? nl + 1 : NULL;
+  }
+  if (strcmp(found, "sqlite") != 0) {
+    if (res != NULL)
+      snprintf(res->code, sizeof(res->code), "P3019");
+    set_err(err, errlen,
+            "P3019: The datasource provider `sqlite` specified in your schema "
+            "does not match the one specified in the migration_lock.toml, "
+            "`%s`. Please remove your current migration directory and start "
+            "a new migration history with prisma migrate dev. Read more: "
+            "https://pris.ly/d/migrate-provider-switch (file: %s)",
+            found, path);
+    rc = -EPROTO;
+  }
+out:
+  free(text);
+  free(path);
+  return rc;
+}
+
+/* ---- SQLite ----------------------------------------------------------- */
+
+static int sqlite_to_errno(sqlite3* db, int rc) {
+  switch (rc & 0xff) {
+  case SQLITE_CANTOPEN: /* missing, unreadable or on a read-only volume */
+  case SQLITE_READONLY:
+  case SQLITE_PERM:
+    return -EACCES;
+  case SQLITE_NOTADB:
+  case SQLITE_CORRUPT:
+    return -EBADMSG;
+  case SQLITE_NOMEM:
+    return -ENOMEM;
+  default:
+    return -EIO;
+  }
+}
+
+/* Runs one statement to completion. Returns the SQLite result code. */
+static int exec1(sqlite3* db, const char* sql) {
+  sqlite3_stmt* st = NULL;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+  if (rc != SQLITE_OK)
+    return rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    ;
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int db_error(sqlite3* db, int rc, const char* what, const char* path,
+                    char* err, size_t errlen) {
+  set_err(err, errlen, "%s %s: %s", what, path,
+          db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  return sqlite_to_errno(db, rc);
+}
+
+/* 1 if the table exists, 0 if not, or a negative SQLite-mapped error. */
+static int table_exists(sqlite3* db, const char* name, int* sqlrc) {
+  sqlite3_stmt* st = NULL;
+  int rc = sqlite3_prepare_v2(
+      db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1", -1,
+      &st, NULL);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+  }
+  sqlite3_finalize(st);
+  *sqlrc = rc;
+  if (rc == SQLITE_ROW)
+    return 1;
+  if (rc == SQLITE_DONE)
+    return 0;
+  return -1;
+}
+
+/* One row of _prisma_migrations. */
+struct mig_row {
+  char* name;
+  char* checksum;
+  bool finished, rolled_back;
+  int64_t started_ms, finished_ms;
+  char* started_text; /* started_at when not an integer */
+};
+
+static void free_rows(struct mig_row* r, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    free(r[i].name);
+    free(r[i].checksum);
+    free(r[i].started_text);
+  }
+  free(r);
+}
+
+static char* col_text(sqlite3_stmt* st, int i) {
+  const unsigned char* t = sqlite3_column_text(st, i);
+  return strdup(t ? (const char*)t : "");
+}
+
+/* Loads every row ordered by started_at, as Prisma lists them. Owns *out.
+ * Returns an SQLite result code. */
+static int load_rows(sqlite3* db, struct mig_row** out, size_t* nout) {
+  sqlite3_stmt* st = NULL;
+  struct mig_row* v = NULL;
+  size_t n = 0, cap = 0;
+  int rc = sqlite3_prepare_v2(
+      db,
+      "SELECT \"migration_name\", \"checksum\", \"finished_at\", "
+      "\"rolled_back_at\", \"started_at\" FROM \"_prisma_migrations\" "
+      "ORDER BY \"started_at\" ASC",
+      -1, &st, NULL);
+  if (rc != SQLITE_OK)
+    goto fail;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (n == cap) {
+      size_t ncap = cap ? cap * 2 : 32;
+      struct mig_row* nv = realloc(v, ncap * sizeof(*v));
+      if (nv == NULL) {
+        rc = SQLITE_NOMEM;
+        goto fail;
+      }
+      v = nv;
+      cap = ncap;
+    }
+    struct mig_row* r = &v[n];
+    memset(r, 0, sizeof(*r));
+    n++;
+    r->name = col_text(st, 0);
+    r->checksum = col_text(st, 1);
+    r->finished = sqlite3_column_type(st, 2) != SQLITE_NULL;
+    r->finished_ms = r->finished && sqlite3_column_type(st, 2) == SQLITE_INTEGER
+                         ? sqlite3_column_int64(st, 2)
+                         : 0;
+    r->rolled_back = sqlite3_column_type(st, 3) != SQLITE_NULL;
+    if (sqlite3_column_type(st, 4) == SQLITE_INTEGER)
+      r->started_ms = sqlite3_column_int64(st, 4);
+    else
+      r->started_text = col_text(st, 4);
+    if (r->name == NULL || r->checksum == NULL) {
+      rc = SQLITE_NOMEM;
+      goto fail;
+    }
+  }
+  if (rc != SQLITE_DONE)
+    goto fail;
+  sqlite3_finalize(st);
+  *out = v;
+  *nout = n;
+  return SQLITE_OK;
+fail:
+  sqlite3_finalize(st);
+  free_rows(v, n);
+  return rc;
+}
+
+static void row_started(const struct mig_row* r, char* buf, size_t n) {
+  if (r->started_text != NULL)
+    snprintf(buf, n, "%s", r->started_text);
+  else
+    format_ms(r->started_ms, buf, n);
+}
+
+/*
+ * Runs a migration script the way rusqlite's execute_batch does: prepare
+ * the next statement from the remaining text, step it once, go on with the
+ * tail. Comments and whitespace (and a UTF-8 BOM, which SQLite's tokenizer
+ * skips as a space) prepare to no statement. Autocommit: statements already
+ * run stay applied when a later one fails. On failure returns the SQLite
+ * extended code with the message in msg.
+ */
+static int run_script(sqlite3* db, const char* sql, size_t len, char* msg,
+                      size_t msglen) {
+  const char *p = sql, *end = sql + len;
+  while (p < end) {
+    sqlite3_stmt* st = NULL;
+    const char* tail = NULL;
+    int rc = sqlite3_prepare_v2(db, p, (int)(end - p), &st, &tail);
+    if (rc != SQLITE_OK) {
+      snprintf(msg, msglen, "%s", sqlite3_errmsg(db));
+      return sqlite3_extended_errcode(db);
+    }
+    if (st != NULL) {
+      rc = sqlite3_step(st);
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        snprintf(msg, msglen, "%s", sqlite3_errmsg(db));
+        int ext = sqlite3_extended_errcode(db);
+        sqlite3_finalize(st);
+        return ext;
+      }
+      sqlite3_finalize(st);
+    }
+    if (tail == NULL || tail <= p)
+      break; /* a NUL byte inside the text ends it, as in SQLite */
+    p = tail;
+  }
+  return SQLITE_OK;
+}
+
+static int bind_exec(sqlite3* db, const char* sql, const char* t1,
+                     const char* t2, int64_t i3, const char* t4) {
+  sqlite3_stmt* st = NULL;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+  if (rc != SQLITE_OK)
+    return rc;
+  if (t1)
+    sqlite3_bind_text(st, 1, t1, -1, SQLITE_STATIC);
+  if (t2)
+    sqlite3_bind_text(st, 2, t2, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, i3);
+  if (t4)
+    sqlite3_bind_text(st, 4, t4, -1, SQLITE_STATIC);
+  rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static bool advisory_lock_disabled(void) {
+  const char* v = getenv("PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK");
+  return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
+/* ---- deploy ----------------------------------------------------------- */
+
+/* Applies one pending migration. Returns 0, or -EPROTO (P3015/P3018) or
+ * another negative errno, with the message in err. */
+static int apply_one(sqlite3* db, const char* dir, const char* name,
+                     struct dbs_prisma_result* res, char* err, size_t errlen) {
+  char* mdir = path_join(dir, name);
+  char* file = mdir ? path_join(mdir, "migration.sql") : NULL;
+  char* script = NULL;
+  size_t len = 0;
+  char checksum[65], id[37];
+  int rc;
+  uint64_t t0 = mono_ms();
+
+  if (file == NULL) {
+    rc = -ENOMEM;
+    goto fail;
+  }
+  rc = read_script(file, &script, &len);
+  if (rc != 0) {
+    snprintf(res->code, sizeof(res->code), "P3015");
+    set_err(err, errlen,
+            "P3015: Could not find the migration file at %s. Please delete "
+            "the directory or restore the migration file. (%s)",
+            file, strerror(-rc));
+    rc = -EPROTO;
+    goto fail;
+  }
+  if ((rc = dbs_prisma_checksum(script, len, checksum)) != 0 ||
+      (rc = dbs_prisma_uuid_v4(id)) != 0) {
+    set_err(err, errlen, "cannot checksum %s or make a UUID: %s", file,
+            strerror(-rc));
+    goto fail;
+  }
+  int src = bind_exec(db,
+                      "INSERT INTO \"_prisma_migrations\" (\"id\", "
+                      "\"checksum\", \"started_at\", \"migration_name\") "
+                      "VALUES (?1, ?2, ?3, ?4)",
+                      id, checksum, now_ms(), name);
+  if (src != SQLITE_OK) {
+    rc = db_error(db, src, "cannot record migration", name, err, errlen);
+    goto fail;
+  }
+  char dberr[1024];
+  int code = run_script(db, script, len, dberr, sizeof(dberr));
+  if (code != SQLITE_OK) {
+    /* A script that opened a transaction and failed inside it would keep
+     * it open; Prisma's connection rolls it back when it closes. Roll back
+     * now so the logs update below is not lost with it. */
+    if (!sqlite3_get_autocommit(db))
+      exec1(db, "ROLLBACK");
+    snprintf(res->code, sizeof(res->code), "P3018");
+    char logs[2048];
+    snprintf(logs, sizeof(logs),
+             "A migration failed to apply. New migrations cannot be applied "
+             "before the error is recovered from. Read more about how to "
+             "resolve migration issues in a production database: "
+             "https://pris.ly/d/migrate-resolve\n\nMigration name: %s\n\n"
+             "Database error code: %d\n\nDatabase error:\n%s\n",
+             name, code, dberr);
+    src = bind_exec(db,
+                    "UPDATE \"_prisma_migrations\" SET \"logs\" = ?1 "
+                    "WHERE \"id\" = ?2",
+                    logs, id, 0, NULL);
+    if (src != SQLITE_OK)
+      dbs_log_warnx("cannot record the failure of %s: %s", name,
+                    sqlite3_errmsg(db));
+    set_err(err, errlen,
+            "P3018: A migration failed to apply. New migrations cannot be "
+            "applied before the error is recovered from. Read more about how "
+            "to resolve migration issues in a production database: "
+            "https://pris.ly/d/migrate-resolve\n"
+            "Migration name: %s\n"
+            "Database error code: %d\n"
+            "Database error: %s\n"
+            "Statements before the failing one stay applied (SQLite runs "
+            "Prisma migrations without a transaction); " RESOLVE_HINT,
+            name, code, dberr, name, name);
+    rc = -EPROTO;
+    goto fail;
+  }
+  /* Prisma records the step, then finished_at, in two UPDATEs; one
+   * statement leaves the same row and cannot stop half-way. */
+  src = bind_exec(db,
+                  "UPDATE \"_prisma_migrations\" SET \"applied_steps_count\" "
+                  "= \"applied_steps_count\" + 1, \"finished_at\" = ?3 "
+                  "WHERE \"id\" = ?1",
+                  id, NULL, now_ms(), NULL);
+  if (src != SQLITE_OK) {
+    rc = db_error(db, src, "cannot record the end of migration", name, err,
+                  errlen);
+    goto fail;
+  }
+  res->applied++;
+  dbs_log_info("applied migration %s in %" PRIu64 " ms", name, mono_ms() - t0);
+  rc = 0;
+fail:
+  free(script);
+  free(file);
+  free(mdir);
+  return rc;
+}
+
+int dbs_prisma_migrate_deploy(const char* db_path, const char* migrations_dir,
+                              struct dbs_prisma_result* res, char* err,
+                              size_t errlen) {
+  struct dbs_prisma_result local;
+  struct mig_dir* dirs = NULL;
+  struct mig_row* rows = NULL;
+  size_t ndirs = 0, nrows = 0;
+  sqlite3* db = NULL;
+  int rc, src;
+  uint64_t t0 = mono_ms();
+
+  if (res == NULL)
+    res = &local;
+  memset(res, 0, sizeof(*res));
+  if (err != NULL && errlen > 0)
+    err[0] = '\0';
+
+  struct stat st;
+  if (stat(migrations_dir, &st) != 0) {
+    rc = -errno;
+    set_err(err, errlen,
+            "the Prisma migrations folder %s is missing: %s (create it with "
+            "`npx prisma migrate dev`, or set --prisma-migrations)",
+            migrations_dir, strerror(errno));
+    return rc;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    set_err(err, errlen,
+            "the Prisma migrations folder %s is not a directory (set "
+            "--prisma-migrations to the folder holding the migrations)",
+            migrations_dir);
+    return -ENOTDIR;
+  }
+  if ((rc = check_lock_file(migrations_dir, res, err, errlen)) != 0)
+    return rc;
+  if ((rc = list_dirs(migrations_dir, &dirs, &ndirs, err, errlen)) != 0)
+    return rc;
+
+  if ((rc = make_parents(db_path)) != 0) {
+    set_err(err, errlen,
+            "cannot create the directory of the database %s: %s (check the "
+            "volume is mounted and writable, or fix --db)",
+            db_path, strerror(-rc));
+    rc = rc == -ENOMEM ? rc : -EACCES;
+    goto fail;
+  }
+  bool existed = access(db_path, F_OK) == 0;
+  src = sqlite3_open_v2(db_path, &db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  if (src != SQLITE_OK) {
+    rc = db_error(db, src, "cannot open the database", db_path, err, errlen);
+    add_err(err, errlen,
+            " (check the volume is mounted and writable by this user, or "
+            "fix --db)");
+    goto fail;
+  }
+  res->created_db = !existed;
+  sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+  sqlite3_extended_result_codes(db, 1);
+  /* Prisma's bundled SQLite is built with foreign keys on by default. */
+  if ((src = exec1(db, "PRAGMA foreign_keys = ON")) != SQLITE_OK ||
+      (!advisory_lock_disabled() &&
+       (src = exec1(db, "PRAGMA main.locking_mode=EXCLUSIVE")) != SQLITE_OK)) {
+    rc = db_error(db, src, "cannot set up the connection to", db_path, err,
+                  errlen);
+    goto fail;
+  }
+
+  int have = table_exists(db, MIGRATIONS_TABLE, &src);
+  if (have < 0) {
+    rc = db_error(db, src, "cannot read the schema of", db_path, err, errlen);
+    goto fail;
+  }
+  if (have == 0) {
+    sqlite3_stmt* q = NULL;
+    src = sqlite3_prepare_v2(
+        db, "SELECT name FROM sqlite_master WHERE type = 'table' LIMIT 1", -1,
+        &q, NULL);
+    if (src == SQLITE_OK)
+      src = sqlite3_step(q);
+    if (src == SQLITE_ROW) {
+      snprintf(res->code, sizeof(res->code), "P3005");
+      set_err(err, errlen,
+              "P3005: The database schema is not empty. Read more about how "
+              "to baseline an existing production database: "
+              "https://pris.ly/d/migrate-baseline (%s has table `%s` but no "
+              "_prisma_migrations table: baseline it by marking the "
+              "migrations it already contains with `npx prisma migrate "
+              "resolve --applied NAME`, or point --db at the right file)",
+              db_path, (const char*)sqlite3_column_text(q, 0));
+      sqlite3_finalize(q);
+      rc = -EPROTO;
+      goto fail;
+    }
+    sqlite3_finalize(q);
+    if (src != SQLITE_DONE) {
+      rc = db_error(db, src, "cannot read the schema of", db_path, err, errlen);
+      goto fail;
+    }
+    if ((src = exec1(db, create_table_sql)) != SQLITE_OK) {
+      rc = db_error(db, src, "cannot create _prisma_migrations in", db_path,
+                    err, errlen);
+      goto fail;
+    }
+  }
+
+  if ((src = load_rows(db, &rows, &nrows)) != SQLITE_OK) {
+    rc = db_error(db, src, "cannot read _prisma_migrations in", db_path, err,
+                  errlen);
+    goto fail;
+  }
+  bool any_failed = false;
+  const char* last_failed = NULL;
+  for (size_t i = 0; i < nrows; i++) {
+    if (rows[i].finished || rows[i].rolled_back)
+      continue;
+    if (!any_failed) {
+      snprintf(res->code, sizeof(res->code), "P3009");
+      set_err(err, errlen,
+              "P3009: migrate found failed migrations in the target database, "
+              "new migrations will not be applied. Read more about how to "
+              "resolve migration issues in a production database: "
+              "https://pris.ly/d/migrate-resolve");
+      any_failed = true;
+    }
+    char when[64];
+    row_started(&rows[i], when, sizeof(when));
+    add_err(err, errlen, "\nThe `%s` migration started at %s failed",
+            rows[i].name, when);
+    last_failed = rows[i].name;
+  }
+  if (any_failed) {
+    add_err(err, errlen, "\nTo go on, " RESOLVE_HINT, last_failed, last_failed);
+    rc = -EPROTO;
+    goto fail;
+  }
+
+  for (size_t i = 0; i < ndirs; i++) {
+    bool done = false;
+    for (size_t j = 0; j < nrows && !done; j++)
+      done = !rows[j].rolled_back && strcmp(rows[j].name, dirs[i].name) == 0;
+    if (done)
+      continue;
+    if ((rc = apply_one(db, migrations_dir, dirs[i].name, res, err, errlen)) !=
+        0)
+      goto fail;
+  }
+
+  res->elapsed_ms = mono_ms() - t0;
+  if (res->applied == 0)
+    dbs_log_info("no pending migrations");
+  else
+    dbs_log_info("%u migration%s applied in %" PRIu64 " ms", res->applied,
+                 res->applied == 1 ? "" : "s", res->elapsed_ms);
+  rc = 0;
+fail:
+  if (db != NULL && sqlite3_close(db) != SQLITE_OK) {
+    /* An unfinalized statement would be a bug here; never leak the handle. */
+    sqlite3_close_v2(db);
+  }
+  free_rows(rows, nrows);
+  free_dirs(dirs, ndirs);
+  if (rc != 0)
+    res->elapsed_ms = mono_ms() - t0;
+  return rc;
+}
+
+/* ---- status ----------------------------------------------------------- */
+
+static bool script_matches(const char* script, size_t len,
+                           const char* checksum) {
+  char sum[65];
+  bool old = checksum[0] != '\0' && strlen(checksum) != 64;
+  int (*fn)(const void*, size_t, char*) =
+      old ? checksum_old_format : dbs_prisma_checksum;
+  if (fn(script, len, sum) == 0 && strcmp(sum, checksum) == 0)
+    return true;
+  /* Prisma tolerates CRLF/LF differences: try both conversions. */
+  char* buf = malloc(len * 2 + 1);
+  if (buf == NULL)
+    return false;
+  bool match = false;
+  size_t o = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (script[i] == '\r' && i + 1 < len && script[i + 1] == '\n')
+      continue;
+    buf[o++] = script[i];
+  }
+  if (fn(buf, o, sum) == 0 && strcmp(sum, checksum) == 0)
+    match = true;
+  o = 0;
+  for (size_t i = 0; i < len && !match; i++) {
+    if (script[i] == '\n')
+      buf[o++] = '\r';
+    buf[o++] = script[i];
+  }
+  if (!match && fn(buf, o, sum) == 0 && strcmp(sum, checksum) == 0)
+    match = true;
+  free(buf);
+  return match;
+}
+
+static int add_entry(struct dbs_prisma_status* st, size_t* cap,
+                     const char* name) {
+  if (st->n == *cap) {
+    size_t ncap = *cap ? *cap * 2 : 32;
+    struct dbs_prisma_entry* nv =
+        realloc(st->entries, ncap * sizeof(*st->entries));
+    if (nv == NULL)
+      return -ENOMEM;
+    st->entries = nv;
+    *cap = ncap;
+  }
+  struct dbs_prisma_entry* e = &st->entries[st->n];
+  memset(e, 0, sizeof(*e));
+  e->name = strdup(name);
+  if (e->name == NULL)
+    return -ENOMEM;
+  st->n++;
+  return 0;
+}
+
+int dbs_prisma_migrate_status(const char* db_path, const char* migrations_dir,
+                              struct dbs_prisma_status* st, char* err,
+                              size_t errlen) {
+  struct mig_dir* dirs = NULL;
+  struct mig_row* rows = NULL;
+  size_t ndirs = 0, nrows = 0, cap = 0;
+  sqlite3* db = NULL;
+  int rc, src;
+
+  memset(st, 0, sizeof(*st));
+  if ((rc = list_dirs(migrations_dir, &dirs, &ndirs, err, errlen)) != 0)
+    return rc;
+  struct stat sb;
+  st->db_exists = stat(db_path, &sb) == 0;
+  if (st->db_exists) {
+    src = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL);
+    if (src != SQLITE_OK) {
+      rc = db_error(db, src, "cannot open the database", db_path, err, errlen);
+      goto fail;
+    }
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    int have = table_exists(db, MIGRATIONS_TABLE, &src);
+    if (have < 0) {
+      rc = db_error(db, src, "cannot read the schema of", db_path, err, errlen);
+      goto fail;
+    }
+    st->initialized = have == 1;
+    if (have == 1 && (src = load_rows(db, &rows, &nrows)) != SQLITE_OK) {
+      rc = db_error(db, src, "cannot read _prisma_migrations in", db_path, err,
+                    errlen);
+      goto fail;
+    }
+  }
+
+  bool* seen = calloc(nrows + 1, sizeof(bool));
+  if (seen == NULL) {
+    rc = -ENOMEM;
+    goto fail;
+  }
+  for (size_t i = 0; i < ndirs; i++) {
+    if ((rc = add_entry(st, &cap, dirs[i].name)) != 0) {
+      free(seen);
+      goto fail;
+    }
+    struct dbs_prisma_entry* e = &st->entries[st->n - 1];
+    const struct mig_row* live = NULL;
+    for (size_t j = 0; j < nrows; j++) {
+      if (strcmp(rows[j].name, dirs[i].name) != 0)
+        continue;
+      seen[j] = true;
+      if (!rows[j].rolled_back)
+        live = &rows[j]; /* the newest live row wins (ordered by start) */
+    }
+    e->has_dir = true;
+    if (live == NULL) {
+      e->state = DBS_PRISMA_PENDING;
+      continue;
+    }
+    e->started_at_ms = live->started_ms;
+    e->finished_at_ms = live->finished_ms;
+    e->state = live->finished ? DBS_PRISMA_APPLIED : DBS_PRISMA_FAILED;
+    if (live->finished) {
+      char* path = path_join(migrations_dir, dirs[i].name);
+      char* file = path ? path_join(path, "migration.sql") : NULL;
+      char* script = NULL;
+      size_t len = 0;
+      if (file != NULL && read_script(file, &script, &len) == 0)
+        e->modified = !script_matches(script, len, live->checksum);
+      free(script);
+      free(file);
+      free(path);
+    }
+  }
+  /* Rows without a directory: failed ones still block deploy. */
+  for (size_t j = 0; j < nrows; j++) {
+    if (seen[j])
+      continue;
+    bool dup = false;
+    for (size_t k = 0; k < st->n && !dup; k++)
+      dup = !st->entries[k].has_dir &&
+            strcmp(st->entries[k].name, rows[j].name) == 0;
+    if (dup) {
+      /* later rows of the same name override earlier ones */
+      for (size_t k = 0; k < st->n; k++) {
+        struct dbs_prisma_entry* e = &st->entries[k];
+        if (!e->has_dir && strcmp(e->name, rows[j].name) == 0 &&
+            !rows[j].rolled_back) {
+          e->state = rows[j].finished ? DBS_PRISMA_APPLIED : DBS_PRISMA_FAILED;
+          e->started_at_ms = rows[j].started_ms;
+          e->finished_at_ms = rows[j].finished_ms;
+        }
+      }
+      continue;
+    }
+    if ((rc = add_entry(st, &cap, rows[j].name)) != 0) {
+      free(seen);
+      goto fail;
+    }
+    struct dbs_prisma_entry* e = &st->entries[st->n - 1];
+    e->state = rows[j].rolled_back ? DBS_PRISMA_ROLLED_BACK
+               : rows[j].finished  ? DBS_PRISMA_APPLIED
+                                   : DBS_PRISMA_FAILED;
+    e->started_at_ms = rows[j].started_ms;
+    e->finished_at_ms = rows[j].finished_ms;
+  }
+  free(seen);
+  for (size_t k = 0; k < st->n; k++) {
+    switch (st->entries[k].state) {
+    case DBS_PRISMA_APPLIED:
+      st->napplied++;
+      break;
+    case DBS_PRISMA_PENDING:
+      st->npending++;
+      break;
+    case DBS_PRISMA_FAILED:
+      st->nfailed++;
+      break;
+    case DBS_PRISMA_ROLLED_BACK:
+      break;
+    }
+  }
+  rc = 0;
+fail:
+  if (db != NULL)
+    sqlite3_close_v2(db);
+  free_rows(rows, nrows);
+  free_dirs(dirs, ndirs);
+  if (rc != 0)
+    dbs_prisma_status_free(st);
+  return rc;
+}
+
+void dbs_prisma_status_free(struct dbs_prisma_status* st) {
+  if (st == NULL)
+    return;
+  for (size_t i = 0; i < st->n; i++)
+    free(st->entries[i].name);
+  free(st->entries);
+  memset(st, 0, sizeof(*st));
+}
+
+/* ---- CLI -------------------------------------------------------------- */
+
+static void cli_usage(FILE* out) {
+  fprintf(out,
+          "usage: dbsetup migrate [--status] [--db PATH] "
+          "[--prisma-migrations DIR] [--schema FILE]\n"
+          "Applies pending Prisma migrations natively, as `prisma migrate "
+          "deploy` does on SQLite.\n"
+          "  --status                 list applied, pending and failed "
+          "migrations; exit 0 only when up to date\n"
+          "  --db PATH                the SQLite database (DBSETUP_DB)\n"
+          "  --prisma-migrations DIR  the migrations folder "
+          "(DBSETUP_PRISMA_MIGRATIONS; default <schema dir>/migrations)\n"
+          "  --schema FILE            the Prisma schema (DBSETUP_SCHEMA)\n"
+          "  -q / -v                  warnings only / debug "
+          "(DBSETUP_LOG_LEVEL)\n"
+          "Exit: 0 ok, 64 usage, 65 not an SQLite database, 73 database not "
+          "writable, 78 configuration, 80 migration failed / not up to "
+          "date.\n");
+}
+
+/* Logs a possibly multi-line message, one error line each. */
+static void log_lines(const char* msg) {
+  const char* p = msg;
+  while (*p != '\0') {
+    const char* nl = strchr(p, '\n');
+    int len = nl ? (int)(nl - p) : (int)strlen(p);
+    dbs_log_errorx("%.*s", len, p);
+    if (nl == NULL)
+      break;
+    p = nl + 1;
+  }
+}
+
+static int exit_for(int rc) {
+  switch (rc) {
+  case -ENOENT:
+  case -ENOTDIR:
+    return DBS_EXIT_CONFIG;
+  case -EACCES:
+  case -EROFS:
+    return DBS_EXIT_CANTCREAT;
+  case -EBADMSG:
+    return DBS_EXIT_DATAERR;
+  default:
+    return DBS_EXIT_MIGRATE;
+  }
+}
+
+static const char* state_name(enum dbs_prisma_state s) {
+  switch (s) {
+  case DBS_PRISMA_APPLIED:
+    return "applied";
+  case DBS_PRISMA_PENDING:
+    return "pending";
+  case DBS_PRISMA_FAILED:
+    return "failed";
+  case DBS_PRISMA_ROLLED_BACK:
+    return "rolled-back";
+  }
+  return "?";
+}
+
+static int print_status(const char* db, const char* dir) {
+  struct dbs_prisma_status st;
+  char err[4096];
+  int rc = dbs_prisma_migrate_status(db, dir, &st, err, sizeof(err));
+  if (rc != 0) {
+    log_lines(err);
+    return exit_for(rc);
+  }
+  printf("database: %s%s\n", db,
+         !st.db_exists     ? " (does not exist yet)"
+         : !st.initialized ? " (no _prisma_migrations table)"
+                           : "");
+  printf("migrations: %s\n", dir);
+  for (size_t i = 0; i < st.n; i++) {
+    const struct dbs_prisma_entry* e = &st.entries[i];
+    char when[64] = "";
+    if (e->state == DBS_PRISMA_APPLIED && e->finished_at_ms != 0)
+      format_ms(e->finished_at_ms, when, sizeof(when));
+    else if (e->state == DBS_PRISMA_FAILED && e->started_at_ms != 0)
+      format_ms(e->started_at_ms, when, sizeof(when));
+    printf("%-11s %s%s%s%s%s\n", state_name(e->state), e->name,
+           when[0] ? "  " : "", when, e->has_dir ? "" : "  (no directory)",
+           e->modified ? "  (migration.sql changed since it was applied)" : "");
+  }
+  printf("%u applied, %u pending, %u failed\n", st.napplied, st.npending,
+         st.nfailed);
+  if (st.nfailed > 0)
+    for (size_t i = 0; i < st.n; i++)
+      if (st.entries[i].state == DBS_PRISMA_FAILED)
+        printf("failed migration blocks deploy: " RESOLVE_HINT "\n",
+               st.entries[i].name, st.entries[i].name);
+  rc = st.nfailed > 0 || st.npending > 0 ? DBS_EXIT_MIGRATE : 0;
+  dbs_prisma_status_free(&st);
+  return rc;
+}
+
+static const char* env_or_null(const char* name) {
+  const char* v = getenv(name);
+  return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+int dbs_prisma_migrate_cli(int argc, char** argv) {
+  const char* db = env_or_null("DBSETUP_DB");
+  const char* dir = env_or_null("DBSETUP_PRISMA_MIGRATIONS");
+  const char* schema = env_or_null("DBSETUP_SCHEMA");
+  bool status = false;
+  int rc;
+  enum dbs_log_level level;
+
+  if (env_or_null("DBSETUP_LOG_LEVEL") != NULL) {
+    if (dbs_log_parse_level(getenv("DBSETUP_LOG_LEVEL"), &level) != 0) {
+      dbs_log_errorx("DBSETUP_LOG_LEVEL=%s: use debug, info, warn or error",
+                     getenv("DBSETUP_LOG_LEVEL"));
+      return DBS_EXIT_USAGE;
+    }
+    dbs_log_set_level(level);
+  }
+
+  for (int i = 1; i < argc; i++) {
+    const char* a = argv[i];
+    const char** slot = NULL;
+    const char* name = NULL;
+    if (strcmp(a, "--status") == 0) {
+      status = true;
+      continue;
+    }
+    if (strcmp(a, "-q") == 0 || strcmp(a, "-v") == 0) {
+      dbs_log_set_level(a[1] == 'q' ? DBS_LOG_WARN : DBS_LOG_DEBUG);
+      continue;
+    }
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      cli_usage(stdout);
+      return 0;
+    }
+    static const char* const names[] = {"--db", "--prisma-migrations",
+                                        "--schema"};
+    const char** slots[] = {&db, &dir, &schema};
+    for (size_t k = 0; k < 3; k++) {
+      size_t l = strlen(names[k]);
+      if (strncmp(a, names[k], l) == 0 && (a[l] == '\0' || a[l] == '=')) {
+        slot = slots[k];
+        name = names[k];
+        if (a[l] == '=')
+          *slot = a + l + 1;
+        else if (i + 1 < argc)
+          *slot = argv[++i];
+        else {
+          dbs_log_errorx("dbsetup migrate: %s needs a value", name);
+          return DBS_EXIT_USAGE;
+        }
+        break;
+      }
+    }
+    if (slot == NULL) {
+      dbs_log_errorx("dbsetup migrate: unknown argument %s (see dbsetup "
+                     "migrate --help)",
+                     a);
+      return DBS_EXIT_USAGE;
+    }
+    if (**slot == '\0') {
+      dbs_log_errorx("dbsetup migrate: %s needs a non-empty value", name);
+      return DBS_EXIT_USAGE;
+    }
+  }
+  /* The same discovery as a boot: --db, DATABASE_URL, the Prisma schema's
+   * sqlite datasource; the folder from --prisma-migrations or
+   * <schema dir>/migrations. (litestream.yml is not read here.) */
+  struct dbs_config cfg;
+  struct dbs_discovery found;
+  char err[8192];
+  memset(&cfg, 0, sizeof(cfg));
+  cfg.db = db;
+  cfg.schema = schema;
+  cfg.prisma_migrations = dir;
+  cfg.seed = ""; /* migrate never seeds: skip package.json's prisma.seed */
+  cfg.volume =
+      env_or_null("DBSETUP_VOLUME") ? env_or_null("DBSETUP_VOLUME") : "/data";
+  rc = dbs_discover(&cfg, NULL, &found, err, sizeof(err));
+  if (rc != 0) {
+    log_lines(err);
+    return rc == -ENOMEM ? DBS_EXIT_SOFTWARE : DBS_EXIT_CONFIG;
+  }
+  if (found.provider != NULL && strcmp(found.provider, "sqlite") != 0 &&
+      db == NULL) {
+    dbs_log_errorx("dbsetup migrate: the Prisma datasource%s%s uses provider "
+                   "\"%s\"; native migrations handle sqlite only (use "
+                   "`npx prisma migrate deploy`, or pass --db for an SQLite "
+                   "file)",
+                   found.datasource ? " at " : "",
+                   found.datasource ? found.datasource : "", found.provider);
+    dbs_discover_free(&found);
+    return DBS_EXIT_CONFIG;
+  }
+  if (found.db_path == NULL || found.migrations_dir == NULL) {
+    dbs_log_errorx(
+        "dbsetup migrate: %s (pass %s)",
+        found.db_path == NULL
+            ? "no database found: no --db, no DATABASE_URL=file:..., no "
+              "Prisma schema with an sqlite datasource"
+            : "no Prisma migrations folder found next to the schema",
+        found.db_path == NULL ? "--db PATH, or --schema FILE"
+                              : "--prisma-migrations DIR, or --schema FILE");
+    dbs_discover_free(&found);
+    return DBS_EXIT_CONFIG;
+  }
+  if (status) {
+    rc = print_status(found.db_path, found.migrations_dir);
+    dbs_discover_free(&found);
+    return rc;
+  }
+  struct dbs_prisma_result res;
+  dbs_log_info("migrating %s with %s", found.db_path, found.migrations_dir);
+  rc = dbs_prisma_migrate_deploy(found.db_path, found.migrations_dir, &res, err,
+                                 sizeof(err));
+  dbs_discover_free(&found);
+  if (rc == 0)
+    return 0;
+  log_lines(err);
+  return exit_for(rc);
+}

@@ -1,0 +1,425 @@
+/* Starting children exactly as dbsetup was started, and running setup commands.
+ */
+#define _GNU_SOURCE /* pipe2, execvpe, sigabbrev_np */
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exitcode.h"
+#include "log.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+extern char** environ;
+
+/* What dbsetup was started with; children get exactly this back. */
+static bool proc_inited;
+static sigset_t start_mask;
+static bool start_ignored[_NSIG];
+
+/* The first stop signal dbs_proc_run_shell received. */
+static int shell_stop_sig;
+
+/* Where a child failed before or at exec, sent through the error pipe. */
+enum child_step {
+  STEP_PGROUP = 1,
+  STEP_STDIO,
+  STEP_FDS,
+  STEP_CREDS,
+  STEP_PDEATHSIG,
+  STEP_EXEC,
+};
+
+struct child_err {
+  int step;
+  int err;
+};
+
+static const char* step_name(int step) {
+  switch (step) {
+  case STEP_PGROUP:
+    return "creating its process group";
+  case STEP_STDIO:
+    return "setting up its stdin/stdout/stderr";
+  case STEP_FDS:
+    return "closing inherited file descriptors";
+  case STEP_CREDS:
+    return "switching to the --user credentials";
+  case STEP_PDEATHSIG:
+    return "setting its parent-death signal";
+  default:
+    return "executing it";
+  }
+}
+
+int dbs_proc_init(void) {
+  struct sigaction sa;
+  sigset_t none;
+
+  if (proc_inited)
+    return 0;
+  if (sigprocmask(SIG_SETMASK, NULL, &start_mask) != 0)
+    return -errno;
+  for (int sig = 1; sig < _NSIG; sig++)
+    if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+      start_ignored[sig] = true;
+
+  /*
+   * A closed 0-2 would let the next open() take its place and, for
+   * example, make the error pipe a child's stdout.
+   */
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+      continue;
+    int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+    if (n < 0)
+      return -errno;
+    if (n != fd) {
+      dup2(n, fd);
+      close(n);
+    }
+  }
+
+  memset(&sa, 0, sizeof(sa));
+  sigemptyset(&sa.sa_mask);
+  sa.sa_handler = SIG_DFL;
+  if (sigaction(SIGCHLD, &sa, NULL) != 0) /* SIG_IGN would auto-reap */
+    return -errno;
+  sa.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &sa, NULL);
+  sigaction(SIGTSTP, &sa, NULL);
+  sigaction(SIGTTIN, &sa, NULL);
+  sigaction(SIGTTOU, &sa, NULL);
+  sigemptyset(&none);
+  if (sigprocmask(SIG_SETMASK, &none, NULL) != 0)
+    return -errno;
+  proc_inited = true;
+  return 0;
+}
+
+int dbs_proc_exit_code(int status) {
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  if (WIFSIGNALED(status))
+    return DBS_EXIT_SIGNAL_BASE + WTERMSIG(status);
+  return DBS_EXIT_SOFTWARE;
+}
+
+int dbs_proc_spawn_exit_code(int err) {
+  return err == -ENOENT ? DBS_EXIT_NOTFOUND : DBS_EXIT_NOEXEC;
+}
+
+int dbs_proc_stop_signal(void) {
+  return shell_stop_sig;
+}
+
+char* dbs_proc_signal_name(int sig, char* buf) {
+  const char* abbrev = sigabbrev_np(sig);
+  if (abbrev != NULL)
+    snprintf(buf, 16, "SIG%s", abbrev);
+  else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+    snprintf(buf, 16, "SIGRTMIN+%d", sig - SIGRTMIN);
+  else
+    snprintf(buf, 16, "signal %d", sig);
+  return buf;
+}
+
+/* In the child: reports the failed step to the parent and exits. */
+static void __attribute__((noreturn)) child_fail(int fd, int step, int err) {
+  struct child_err ce = {step, err};
+  ssize_t n;
+  do
+    n = write(fd, &ce, sizeof(ce));
+  while (n < 0 && errno == EINTR);
+  _exit(err == ENOENT ? DBS_EXIT_NOTFOUND : DBS_EXIT_NOEXEC);
+}
+
+/*
+ * In the child, between fork and exec: only async-signal-safe calls. All
+ * signals are blocked on entry (so neither libuv's handlers nor a
+ * SIGTTOU from tcsetpgrp can run) until the start-up mask is restored
+ * right before exec.
+ */
+static void __attribute__((noreturn))
+child_exec(const struct dbs_proc_opts* o, int errfd, bool fg, pid_t parent) {
+  if (o->new_pgroup && setpgid(0, 0) != 0)
+    child_fail(errfd, STEP_PGROUP, errno);
+  if (fg)
+    (void)tcsetpgrp(STDIN_FILENO, getpid()); /* best effort */
+
+  if (o->stdin_null) {
+    int fd = open("/dev/null", O_RDONLY);
+    if (fd < 0 || dup2(fd, STDIN_FILENO) < 0)
+      child_fail(errfd, STEP_STDIO, errno);
+    if (fd != STDIN_FILENO)
+      close(fd);
+  }
+  if (o->stdout_fd >= 0 && o->stdout_fd != STDOUT_FILENO &&
+      dup2(o->stdout_fd, STDOUT_FILENO) < 0)
+    child_fail(errfd, STEP_STDIO, errno);
+  if (o->stderr_fd >= 0 && o->stderr_fd != STDERR_FILENO &&
+      dup2(o->stderr_fd, STDERR_FILENO) < 0)
+    child_fail(errfd, STEP_STDIO, errno);
+  for (int fd = 0; fd <= 2; fd++) /* dup2 sources may have been cloexec */
+    (void)fcntl(fd, F_SETFD, 0);
+
+  /* Everything else closes at exec, the error pipe included. */
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    struct rlimit rl;
+    int max = 65536;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)max)
+      max = (int)rl.rlim_cur;
+    for (int fd = 3; fd < max; fd++)
+      (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+
+  if (o->creds != NULL) {
+    int rc = dbs_privdrop_apply(o->creds);
+    if (rc != 0)
+      child_fail(errfd, STEP_CREDS, -rc);
+  }
+  /*
+   * After the credentials change, which clears it. If dbsetup died before
+   * this point the signal will never come: check for that ourselves.
+   */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+    child_fail(errfd, STEP_PDEATHSIG, errno);
+  if (getppid() != parent)
+    _exit(DBS_EXIT_SOFTWARE);
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sigemptyset(&sa.sa_mask);
+  for (int sig = 1; sig < _NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP)
+      continue;
+    sa.sa_handler = start_ignored[sig] ? SIG_IGN : SIG_DFL;
+    (void)sigaction(sig, &sa, NULL); /* fails harmlessly for libc's own */
+  }
+  sigprocmask(SIG_SETMASK, &start_mask, NULL);
+
+  if (o->envp != NULL)
+    execvpe(o->argv[0], o->argv, o->envp);
+  else
+    execvp(o->argv[0], o->argv);
+  child_fail(errfd, STEP_EXEC, errno);
+}
+
+static void log_spawn_failure(const char* cmd, int step, int err) {
+  if (step == STEP_EXEC && err == ENOENT)
+    dbs_log_errorx("cannot run '%s': command not found (check its name and "
+                   "PATH)",
+                   cmd);
+  else if (step == STEP_EXEC && (err == EACCES || err == EPERM))
+    dbs_log_errorx("cannot run '%s': %s (make it executable: chmod +x)", cmd,
+                   strerror(err));
+  else if (step == STEP_EXEC && err == ENOEXEC)
+    dbs_log_errorx("cannot run '%s': not an executable format (add a #! line "
+                   "or use the right architecture)",
+                   cmd);
+  else
+    dbs_log_errorx("cannot run '%s': %s failed: %s", cmd, step_name(step),
+                   strerror(err));
+}
+
+int dbs_proc_spawn(const struct dbs_proc_opts* o, pid_t* pidp) {
+  int ep[2];
+  sigset_t all, old;
+  struct child_err ce;
+  ssize_t n;
+
+  if (!proc_inited) {
+    int rc = dbs_proc_init();
+    if (rc != 0)
+      return rc;
+  }
+  if (pipe2(ep, O_CLOEXEC) != 0) {
+    int err = errno;
+    dbs_log_warn("cannot run '%s': pipe", o->argv[0]);
+    return -err;
+  }
+  bool fg = o->new_pgroup && o->foreground && isatty(STDIN_FILENO) &&
+            tcgetpgrp(STDIN_FILENO) == getpgrp();
+  pid_t parent = getpid();
+
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &old);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(ep[0]);
+    child_exec(o, ep[1], fg, parent);
+  }
+  int fork_err = errno;
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  close(ep[1]);
+  if (pid < 0) {
+    close(ep[0]);
+    errno = fork_err;
+    dbs_log_warn("cannot run '%s': fork", o->argv[0]);
+    return -fork_err;
+  }
+  /* Both sides set the group, so signals to it work from now on. */
+  if (o->new_pgroup)
+    (void)setpgid(pid, pid);
+
+  do
+    n = read(ep[0], &ce, sizeof(ce));
+  while (n < 0 && errno == EINTR);
+  close(ep[0]);
+  if (n != (ssize_t)sizeof(ce)) {
+    *pidp = pid; /* EOF: the exec closed the pipe */
+    return 0;
+  }
+  int st;
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  /* It may have taken the terminal before failing: take it back. */
+  if (fg && tcgetpgrp(STDIN_FILENO) == pid)
+    (void)tcsetpgrp(STDIN_FILENO, getpgrp()); /* SIGTTOU is ignored */
+  log_spawn_failure(o->argv[0], ce.step, ce.err);
+  return ce.err > 0 ? -ce.err : -EIO;
+}
+
+/* A copy of environ with dir prepended to PATH. Owner: the caller (free
+ * the array only; the strings other than the new PATH are environ's). */
+static char** env_with_path(const char* dir, char** newpath) {
+  size_t n = 0;
+  while (environ[n] != NULL)
+    n++;
+  char** env = calloc(n + 2, sizeof(*env));
+  if (env == NULL)
+    return NULL;
+  const char* old = getenv("PATH");
+  if (old == NULL || *old == '\0')
+    old = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  size_t len = strlen("PATH=") + strlen(dir) + 1 + strlen(old) + 1;
+  *newpath = malloc(len);
+  if (*newpath == NULL) {
+    free(env);
+    return NULL;
+  }
+  snprintf(*newpath, len, "PATH=%s:%s", dir, old);
+  size_t k = 0;
+  env[k++] = *newpath;
+  for (size_t i = 0; i < n; i++)
+    if (strncmp(environ[i], "PATH=", 5) != 0)
+      env[k++] = environ[i];
+  env[k] = NULL;
+  return env;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int dbs_proc_run_shell(const char* cmd, const char* dir_prepend_path,
+                       const struct dbs_creds* creds, int* status) {
+  char* argv[] = {"/bin/sh", "-c", (char*)cmd, NULL};
+  char **env = NULL, *newpath = NULL;
+  sigset_t set, old;
+  pid_t pid;
+  int rc, nstop = 0;
+  bool done = false;
+
+  if (dir_prepend_path != NULL) {
+    env = env_with_path(dir_prepend_path, &newpath);
+    if (env == NULL)
+      return -ENOMEM;
+  }
+  struct dbs_proc_opts o = {
+      .argv = argv,
+      .envp = env,
+      .stdin_null = false,
+      .stdout_fd = -1,
+      .stderr_fd = -1,
+      .new_pgroup = true,
+      .foreground = true,
+      .creds = creds,
+  };
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGQUIT);
+  sigaddset(&set, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &set, &old);
+
+  double t0 = now_s();
+  rc = dbs_proc_spawn(&o, &pid);
+  if (rc != 0)
+    goto out;
+  dbs_log_info("started '%s' (pid %d)", cmd, (int)pid);
+
+  while (!done) {
+    int st;
+    pid_t r;
+    while ((r = waitpid(-1, &st, WNOHANG)) > 0) {
+      if (r == pid) {
+        *status = st;
+        done = true;
+      } else {
+        dbs_log_debug("reaped orphan %d (status %d)", (int)r,
+                      dbs_proc_exit_code(st));
+      }
+    }
+    if (r < 0 && errno == ECHILD &&
+        !done) { /* cannot happen: we are the waiter */
+      dbs_log_errorx("'%s' (pid %d) was reaped by someone else", cmd, (int)pid);
+      *status = DBS_EXIT_SOFTWARE << 8;
+      done = true;
+    }
+    if (done)
+      break;
+    struct timespec ts = {1, 0};
+    siginfo_t si;
+    int sig = sigtimedwait(&set, &si, &ts);
+    if (sig <= 0 || sig == SIGCHLD)
+      continue;
+    if (sig == SIGTERM || sig == SIGINT) {
+      if (shell_stop_sig == 0)
+        shell_stop_sig = sig;
+      if (++nstop >= 2) {
+        dbs_log_info("second stop signal: sending SIGKILL to '%s'", cmd);
+        kill(-pid, SIGKILL);
+        continue;
+      }
+    }
+    char name[16];
+    dbs_log_info("forwarding %s to '%s' (process group %d)",
+                 dbs_proc_signal_name(sig, name), cmd, (int)pid);
+    kill(-pid, sig);
+  }
+  dbs_log_info("'%s' exited with status %d after %.2f s", cmd,
+               dbs_proc_exit_code(*status), now_s() - t0);
+
+out:
+  /* Take the terminal back (SIGTTOU is ignored since dbs_proc_init). */
+  if (isatty(STDIN_FILENO) && rc == 0 && tcgetpgrp(STDIN_FILENO) == pid)
+    (void)tcsetpgrp(STDIN_FILENO, getpgrp());
+  /* Consume what arrived after the end, so unblocking cannot kill us. */
+  struct timespec zero = {0, 0};
+  int sig;
+  while ((sig = sigtimedwait(&set, NULL, &zero)) > 0)
+    if ((sig == SIGTERM || sig == SIGINT) && shell_stop_sig == 0)
+      shell_stop_sig = sig;
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  free(env);
+  free(newpath);
+  return rc;
+}

@@ -1,0 +1,35 @@
+# In a pseudo-terminal the app is the foreground process group: Ctrl-C
+# reaches it (not dbsetup) and dbsetup exits 130.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/supervise_lib.sh"
+PTYRUN=$DBS_TOOLS/ptyrun
+
+for mode in "${MODES[@]}"; do
+  d=$T/$mode; mkdir -p "$d"
+  # sh dies of SIGINT by default (the tty sends it to the foreground group).
+  run in_mode "$mode" "$PTYRUN" -w "$d/ready" -- \
+    "$DBSETUP" -- sh -c "touch $d/ready; sleep 20" >"$d/out" 2>"$d/ptyrun.err"
+  assert_eq 130 "$rc" "$mode: exit status after Ctrl-C"
+  assert_contains "$d/out" "exited with signal SIGINT (exit code 130)" "$mode: app died of SIGINT"
+  assert_not_contains "$d/out" "received SIGINT" "$mode: Ctrl-C went to the app's group, not dbsetup"
+  ok "$mode: Ctrl-C in a terminal reaches the app; dbsetup exits 130"
+
+  # The app sees the terminal as its controlling tty, in the foreground.
+  run in_mode "$mode" "$PTYRUN" -- "$DBSETUP" -q -- \
+    sh -c 'test "$(ps -o tpgid= -p $$ | tr -d " ")" = "$(ps -o pgid= -p $$ | tr -d " ")" && echo FOREGROUND' >"$d/fg"
+  assert_eq 0 "$rc" "$mode: foreground check ran"
+  assert_contains "$d/fg" "FOREGROUND" "$mode: app is the terminal's foreground group"
+  ok "$mode: the app is the terminal's foreground process group"
+
+  # After the app (even one that failed to exec), the terminal is back
+  # with the group that started dbsetup.
+  run in_mode "$mode" "$PTYRUN" -- bash -c "
+    '$DBSETUP' -q -- no-such-command-dbs; echo rc=\$?
+    '$DBSETUP' -q -- true
+    ps -o tpgid=,pgid= -p \$\$ | awk '\$1 == \$2 {print \"TERMINAL-BACK\"}'" >"$d/back"
+  assert_contains "$d/back" "rc=127" "$mode: exec failure in a terminal"
+  assert_contains "$d/back" "TERMINAL-BACK" "$mode: terminal given back"
+  ok "$mode: the terminal is given back after the app"
+done
+
+done_testing
