@@ -1072,9 +1072,9 @@ int dbs_restore_open_storage(const struct dbs_replica_config *r,
               strerror(-rc));
     return rc;
   case DBS_REPLICA_S3: {
+    /* The session token comes with r (litestream_config_apply_env). */
     struct dbs_s3_options so = {.timeout_ms = o->timeout_ms,
-                                .parallelism = o->parallelism,
-                                .session_token = getenv("AWS_SESSION_TOKEN")};
+                                .parallelism = o->parallelism};
     rc = dbs_storage_s3_open(r, &so, out);
     *path_out = r->path ? r->path : "";
     if (rc != 0)

@@ -1313,7 +1313,9 @@ int dbs_storage_s3_open(const struct dbs_replica_config* r,
   if (!empty(r->secret_access_key) &&
       (s->secret = strdup(r->secret_access_key)) == NULL)
     goto fail;
-  if (!empty(o->session_token) && (s->token = strdup(o->session_token)) == NULL)
+  const char* token =
+      !empty(o->session_token) ? o->session_token : r->session_token;
+  if (!empty(token) && (s->token = strdup(token)) == NULL)
     goto fail;
   if ((o->ca_file && (s->ca_file = strdup(o->ca_file)) == NULL) ||
       (o->connect_to && (s->connect_to = strdup(o->connect_to)) == NULL))

@@ -18,7 +18,9 @@ struct dbs_s3_options {
   /* How many gets the caller runs at once (--parallelism); sizes the pool
    * of kept-alive connections. 0: 8. */
   unsigned parallelism;
-  /* AWS_SESSION_TOKEN, or NULL. Credentials themselves come from r. */
+  /* A session token overriding r->session_token (which litestream_config
+   * fills from AWS_SESSION_TOKEN only when the credentials came from the
+   * environment, as litestream does), or NULL. */
   const char* session_token;
   /* Listing page size (max-keys); 0: the server's default (1000). */
   unsigned max_keys;
