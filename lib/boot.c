@@ -489,9 +489,14 @@ static int choose_replicator(struct dbs_boot *b) {
                     "which litestream 0.3 replicate ignores (it would write "
                     "to AWS): add 'endpoint: $AWS_ENDPOINT_URL_S3' to %s",
                     b->ls_db->replicas[i].name, b->ls.file);
-  b->replicate = shell_join(words);
-  if (b->replicate == NULL)
+  /* exec: litestream itself is the replicator's pid, not a shell. */
+  char *joined = shell_join(words);
+  if (joined == NULL || asprintf(&b->replicate, "exec %s", joined) < 0) {
+    free(joined);
+    b->replicate = NULL;
     return DBS_EXIT_SOFTWARE;
+  }
+  free(joined);
   return 0;
 }
 

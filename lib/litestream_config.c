@@ -1969,6 +1969,10 @@ int dbs_litestream_config_load(const char* path, bool expand_env,
   out->file = abs;
   rc = parse_named(abs, b.p, b.len, expand_env, out, err, errlen);
   free(b.p);
+  if (rc != 0) { /* nothing of a failed load is left for the caller */
+    free(out->file);
+    out->file = NULL;
+  }
   return rc;
 }
 

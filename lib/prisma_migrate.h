@@ -91,11 +91,15 @@ void dbs_prisma_status_free(struct dbs_prisma_status* st);
 
 /*
  * `dbsetup migrate [--status] [--schema F] [--db PATH]
- * [--prisma-migrations DIR]`; argv[0] is "migrate". Environment:
- * DBSETUP_DB, DBSETUP_SCHEMA, DBSETUP_PRISMA_MIGRATIONS. Returns the exit
- * status: 0, DBS_EXIT_USAGE, DBS_EXIT_CONFIG, DBS_EXIT_CANTCREAT or
- * DBS_EXIT_MIGRATE (a failed migration, or --status finding failed or
- * pending migrations).
+ * [--prisma-migrations DIR] [-q|-v]`; argv[0] is "migrate". Environment:
+ * DBSETUP_DB, DBSETUP_SCHEMA, DBSETUP_PRISMA_MIGRATIONS, DBSETUP_VOLUME,
+ * DBSETUP_LOG_LEVEL, DATABASE_URL. The database and the folder are found
+ * by dbs_discover as at boot (litestream.yml is not read); a non-sqlite
+ * datasource is refused unless --db is given. Returns the exit status: 0,
+ * DBS_EXIT_USAGE, DBS_EXIT_CONFIG, DBS_EXIT_DATAERR (not an SQLite file),
+ * DBS_EXIT_CANTCREAT (database cannot be created/opened) or
+ * DBS_EXIT_MIGRATE (a Prisma error, or --status finding failed or pending
+ * migrations).
  */
 int dbs_prisma_migrate_cli(int argc, char** argv);
 
