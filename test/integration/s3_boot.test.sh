@@ -64,7 +64,7 @@ assert_contains "$T/out" "restored $vol/dev.db" "native restore logged"
 assert_contains "$T/out" "rows|3|2" "restored rows plus this boot's"
 ok "wiped volume: restored natively from S3, not seeded"
 
-fp_start --fault 503:4 --fault reset:3:wal --fault drop:2 --fault 429:1 --reset-after 100
+fp_start --fault 503:3 --fault reset:3:wal --fault drop:1 --fault 429:1 --reset-after 100
 yml "$FP_ENDPOINT"
 rm -rf "$vol"
 boot

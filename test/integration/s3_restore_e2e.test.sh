@@ -66,7 +66,9 @@ done
 
 # The same through transient faults: 503 bursts, 429, resets mid-body,
 # refused-then-served connections (drop), a trickle.
-fp_start --fault 503:6 --fault 429:2 --fault reset:4:wal --fault drop:3 \
+# At most six consecutive failures of one request: the worst-case backoff
+# (full jitter, 0.2 s doubling) stays well inside the 30 s budget.
+fp_start --fault 503:3 --fault 429:1 --fault reset:4:wal --fault drop:2 \
   --fault trickle:5:snapshot --reset-after 200 --trickle 512/2
 compare "latest through faults" "$FP_ENDPOINT" --timeout-ms 30000 -v
 grep -q "fault=reset" "$FP_LOG" && grep -q "fault=503" "$FP_LOG" &&
