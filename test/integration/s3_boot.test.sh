@@ -73,6 +73,31 @@ assert_contains "$T/out" "rows|3|3" "restored through faults"
 assert_contains "$T/out" "retrying" "retries were needed"
 ok "wiped volume, flaky storage: restored after retries"
 
+# kill -9 at random moments of a slow restore: the database is either
+# absent or complete, and the next boot completes.
+fp_start --fault trickle --trickle 64/15
+yml "$FP_ENDPOINT"
+for i in 1 2 3 4 5; do
+  rm -rf "$vol"
+  env DB=db/dev.db "$DBSETUP" --db db/dev.db --volume "$vol" \
+    --litestream "$LITESTREAM" --litestream-config litestream.yml \
+    --migrate "$migrate" --seed "$seed" -- ./app.sh >"$T/killed.out" 2>&1 &
+  pid=$!
+  sleep "0.$((RANDOM % 9 + 1))"
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  grep -q "restored $vol/dev.db" "$T/killed.out" && killed_after=$((${killed_after:-0} + 1))
+  if [ -e "$vol/dev.db" ]; then
+    assert_eq ok "$(sqlite3 "$vol/dev.db" 'PRAGMA integrity_check')" "kill $i: a database that exists is whole"
+  fi
+done
+boot
+assert_eq 0 "$rc" "boot after kills"
+assert_contains "$T/out" "rows|3|" "boot after kills: restored data"
+grep -o "restored $vol/dev.db: [^,]*, generation [0-9a-f]*, [^,]*, [^,]*, [0-9.]* s" "$T/out"
+[ "${killed_after:-0}" -lt 5 ] || fail "every kill came after the restore"
+ok "kill -9 during slow restores ($((5 - ${killed_after:-0})) of 5 mid-restore) leaves no partial database; the next boot completes"
+
 # Refusals and outages: 69, no database, the app never started.
 before=$(starts)
 for case in 403 down dns; do
