@@ -24,6 +24,7 @@
 #include "log.h"
 #include "lz4stream.h"
 #include "storage_file.h"
+#include "storage_s3.h"
 
 #define SNAPSHOT_OUT_CHUNK (4u << 20)
 #define WAL_OUT_CHUNK (256u << 10)
@@ -1070,18 +1071,19 @@ int dbs_restore_open_storage(const struct dbs_replica_config *r,
       set_err(e, DBS_RESTORE_EINTERNAL, "cannot open %s: %s", r->path,
               strerror(-rc));
     return rc;
-  case DBS_REPLICA_S3:
-    /* The S3 backend lands separately; this is the one place to wire it:
-     *   struct dbs_s3_options so = {.timeout_ms = o->timeout_ms,
-     *       .parallelism = o->parallelism,
-     *       .session_token = getenv("AWS_SESSION_TOKEN")};
-     *   rc = dbs_storage_s3_open(r, &so, out);
-     *   *path_out = r->path ? r->path : "";
-     *   if (rc != 0) set_err(e, DBS_RESTORE_ESTORAGE, ...); return rc; */
-    (void)o;
-    set_err(e, DBS_RESTORE_EUSAGE, "s3 not yet supported by the native "
-            "restore in this build");
-    return -ENOTSUP;
+  case DBS_REPLICA_S3: {
+    /* The session token comes with r (litestream_config_apply_env). */
+    struct dbs_s3_options so = {.timeout_ms = o->timeout_ms,
+                                .parallelism = o->parallelism};
+    rc = dbs_storage_s3_open(r, &so, out);
+    *path_out = r->path ? r->path : "";
+    if (rc != 0)
+      set_err(e, rc == -ENOMEM ? DBS_RESTORE_EINTERNAL : DBS_RESTORE_ESTORAGE,
+              "cannot use s3 replica %s: %s", r->name ? r->name : "s3",
+              rc == -EINVAL ? "invalid bucket, endpoint or credentials"
+                            : strerror(-rc));
+    return rc;
+  }
   case DBS_REPLICA_OTHER:
     break;
   }

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Benchmark: the native restore over S3 vs `litestream restore` (v0.3.13),
+# both from the same replica that litestream wrote to the patched s3rver
+# on 127.0.0.1, plus the floor (lz4 -d of the same objects, read from
+# s3rver's store, into a file + fsync). Wall time and peak RSS
+# (/usr/bin/time -v), ratios measured in the same run.
+#
+#   DBS_PEERS=/work/peers bench/bench-restore-s3.sh
+#
+# The native side is `dbsetup restore -config` when DBSETUP can read
+# litestream.yml, else `s3probe restore` (build/test/tools; the same
+# restore engine and S3 backend). Sizes (env): WAL_DB_MB (100) with
+# WAL_INDEXES (500) writes; SNAP_DB_MB (1024); RUNS (3, median); KEEP=1.
+# s3rver (node) serves every byte, so it bounds both sides alike.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+DBS_PEERS=${DBS_PEERS:-$root/.peers}
+DBSETUP=${DBSETUP:-$root/build/dbsetup}
+S3PROBE=${S3PROBE:-$root/build/test/tools/s3probe}
+LITESTREAM=${LITESTREAM:-$DBS_PEERS/litestream}
+WAL_DB_MB=${WAL_DB_MB:-100}
+WAL_INDEXES=${WAL_INDEXES:-500}
+SNAP_DB_MB=${SNAP_DB_MB:-1024}
+RUNS=${RUNS:-3}
+W=$(mktemp -d "${TMPDIR:-/tmp}/dbs-bench-s3.XXXXXX")
+S3PID=
+finish() {
+  [ -z "$S3PID" ] || { kill "$S3PID" 2>/dev/null; wait "$S3PID" 2>/dev/null || true; }
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$W"
+}
+trap finish EXIT
+
+export AWS_ACCESS_KEY_ID=AKIADBSBENCH00000001 AWS_SECRET_ACCESS_KEY=dbs-bench-secret-value-0123456789
+DBS_S3RVER_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID DBS_S3RVER_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
+  node "$DBS_PEERS/s3rver/node_modules/s3rver/bin/s3rver.js" -s -d "$W/s3" -a 127.0.0.1 -p 0 \
+  --configure-bucket bench >"$W/s3.log" 2>&1 &
+S3PID=$!
+until grep -q "S3rver listening on" "$W/s3.log"; do sleep 0.1; done
+EP=http://127.0.0.1:$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$W/s3.log")
+
+fill() {
+  sqlite3 "$1" "PRAGMA journal_mode=wal; PRAGMA synchronous=off;
+    CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
+    INSERT INTO t(v) SELECT hex(randomblob(1000)) FROM generate_series(1, $2 * 1024 * 1024 / 2100);
+    PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+}
+
+# replicate DIR NWRITES: litestream to s3://bench/DIRNAME, one WAL index per write.
+replicate() {
+  local d=$1 n=$2 lp i
+  cat >"$d/ls.yml" <<YML
+dbs:
+  - path: $d/db
+    monitor-interval: 20ms
+    min-checkpoint-page-count: 2
+    max-checkpoint-page-count: 8
+    replicas:
+      - type: s3
+        bucket: bench
+        path: $(basename "$d")
+        endpoint: $EP
+        region: us-east-1
+        force-path-style: true
+        sync-interval: 20ms
+YML
+  "$LITESTREAM" replicate -config "$d/ls.yml" >"$d/ls.log" 2>&1 &
+  lp=$!
+  until ls "$W/s3/bench/$(basename "$d")"/generations/*/snapshots/*.lz4._S3rver_object >/dev/null 2>&1; do sleep 0.1; done
+  for i in $(seq 1 "$n"); do
+    sqlite3 -cmd ".timeout 5000" "$d/db" "UPDATE t SET v = hex(randomblob(1000)) WHERE id % 977 = $i % 977;
+      INSERT INTO t(v) VALUES (hex(randomblob(1000)));" >/dev/null
+    sleep 0.05
+  done
+  sleep 1
+  kill -INT "$lp"; wait "$lp" || true
+}
+
+measure() { # LABEL CMD...: median wall seconds and peak RSS (KB)
+  local label=$1; shift
+  local walls=() rss=()
+  for r in $(seq 1 "$RUNS"); do
+    rm -rf "$W/out"; mkdir -p "$W/out"
+    /usr/bin/time -v -o "$W/time" "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; echo "$label failed" >&2; exit 1; }
+    walls+=("$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$W/time")")
+    rss+=("$(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time")")
+  done
+  M_WALL=$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "$(( (RUNS + 1) / 2 ))p")
+  M_RSS=$(printf '%s\n' "${rss[@]}" | sort -g | sed -n "$(( (RUNS + 1) / 2 ))p")
+  printf '  %-26s %8.2f s %10d KB\n' "$label" "$M_WALL" "$M_RSS"
+}
+
+floor_cmd() { # DIR: lz4 -d of the latest snapshot and later WAL segments + fsync
+  local G
+  G=$(ls -td "$W/s3/bench/$(basename "$1")"/generations/* | head -1)
+  cat >"$W/floor.sh" <<SH
+set -e
+s=\$(ls "$G/snapshots" | grep '_S3rver_object\$' | tail -1)
+{ lz4 -dc "$G/snapshots/\$s"; i=\${s%%.*}
+  for f in \$(ls "$G/wal" 2>/dev/null | grep '_S3rver_object\$'); do [ "\${f%%_*}" \\< "\$i" ] || lz4 -dc "$G/wal/\$f"; done
+} >"$W/out/floor"
+sync "$W/out/floor"
+SH
+  echo bash "$W/floor.sh"
+}
+
+run_case() {
+  local name=$1 d=$2 objs native
+  objs=$(find "$W/s3/bench/$(basename "$d")" -name '*.lz4._S3rver_object' | wc -l)
+  echo "$name: $(du -m "$d/db" | cut -f1) MB database, $objs objects"
+  if "$DBSETUP" restore -config "$d/ls.yml" -o "$W/probe.db" "$d/db" >/dev/null 2>&1; then
+    rm -f "$W/probe.db"
+    measure "dbsetup restore" "$DBSETUP" restore -config "$d/ls.yml" -o "$W/out/db" "$d/db"
+  else
+    native=1
+    measure "native (s3probe restore)" "$S3PROBE" --bucket bench --endpoint "$EP" \
+      --path "$(basename "$d")" restore "$W/out/db"
+  fi
+  local dw=$M_WALL dr=$M_RSS
+  measure "litestream restore" "$LITESTREAM" restore -config "$d/ls.yml" -o "$W/out/db" "$d/db"
+  local lw=$M_WALL lr=$M_RSS
+  # shellcheck disable=SC2046
+  measure "floor (lz4 -d + fsync)" $(floor_cmd "$d")
+  local fw=$M_WALL
+  awk -v dw="$dw" -v lw="$lw" -v dr="$dr" -v lr="$lr" -v fw="$fw" 'BEGIN {
+    printf "  speedup vs litestream %.2fx (target >= 2), RSS %.2f of litestream (target <= 0.25), %.2fx the floor (target <= 1.5)\n",
+      lw / dw, dr / lr, dw / fw }'
+  [ -z "${native:-}" ] || echo "  (dbsetup restore -config could not read litestream.yml in this build; s3probe ran the same engine)"
+}
+
+echo "# S3 restore benchmark (s3rver on 127.0.0.1), $(date -u +%FT%TZ), $(nproc) CPUs, RUNS=$RUNS (median)"
+mkdir -p "$W/wal" "$W/snap"
+fill "$W/wal/db" "$WAL_DB_MB"
+replicate "$W/wal" "$WAL_INDEXES"
+run_case "WAL case (${WAL_DB_MB} MB, ${WAL_INDEXES} writes)" "$W/wal"
+fill "$W/snap/db" "$SNAP_DB_MB"
+replicate "$W/snap" 0
+run_case "snapshot-only case (${SNAP_DB_MB} MB)" "$W/snap"
