@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "boot.h"
 #include "config.h"
@@ -37,10 +38,6 @@ int main(int argc, char **argv) {
 
   if (run_subcommand(argc, argv, &status))
     return status;
-  /* Before any child or handler exists: record the signal state children
-   * get back, and become a subreaper when not PID 1. */
-  if (dbs_supervise_init() != 0)
-    dbs_fatal(DBS_EXIT_SOFTWARE, "cannot initialise supervision");
 
   switch (dbs_config_parse(&cfg, argc, argv)) {
   case DBS_CONFIG_RUN:
@@ -54,6 +51,21 @@ int main(int argc, char **argv) {
   default:
     return DBS_EXIT_USAGE;
   }
+
+  /* ENTRYPOINT ["dbsetup", "--"] with fly.toml's "dbsetup npm run start":
+   * the inner dbsetup is the one meant; become it (same pid, signal state
+   * untouched) instead of fighting it for the volume lock. */
+  const char *cmd = strrchr(cfg.argv[0], '/');
+  if (strcmp(cmd != NULL ? cmd + 1 : cfg.argv[0], "dbsetup") == 0) {
+    dbs_log_info("the command is dbsetup itself: running it in place of "
+                 "this one (options given before it are ignored)");
+    execvp(cfg.argv[0], cfg.argv);
+    dbs_fatal(DBS_EXIT_NOTFOUND, "cannot run %s", cfg.argv[0]);
+  }
+  /* Before any child or handler exists: record the signal state children
+   * get back, and become a subreaper when not PID 1. */
+  if (dbs_supervise_init() != 0)
+    dbs_fatal(DBS_EXIT_SOFTWARE, "cannot initialise supervision");
 
   dbs_boot_init(&boot, &cfg);
   if ((status = dbs_boot_user(&boot)) != 0 ||

@@ -34,7 +34,7 @@ static int parse_id(const char *s, unsigned long *out) {
 
 int dbs_privdrop_resolve(const char *spec, struct dbs_creds *out) {
   char user[256], *group = NULL;
-  unsigned long id;
+  unsigned long id = 0;
   struct passwd *pw;
   int have_gid = 0;
 

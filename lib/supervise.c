@@ -21,6 +21,14 @@
 
 /* Time remaining descendants get between SIGTERM and SIGKILL at exit. */
 #define CLEANUP_GRACE_MS 1000u
+/*
+ * litestream 0.3 opens the database on its first monitor tick (1 s) and
+ * uploads nothing, not even on shutdown, when it is stopped before that:
+ * every write of an app that exits in its first second would never reach
+ * the backup. A replicator younger than this gets the rest of it before its
+ * stop signal.
+ */
+#define REPLICATOR_FIRST_SYNC_MS 2000u
 #define RELAY_LINE_MAX 4096
 
 /* ---- Backoff ---------------------------------------------------------- */
@@ -149,6 +157,7 @@ struct sup {
   int nstop;        /* stop signals received */
   int exit_code;    /* -1 until the app's fate is known */
   bool no_children; /* the last reap found none left */
+  bool repl_warmup; /* waiting for the replicator's first sync */
   uint64_t phase_ns;
   struct relay* relays; /* open replicator pipes */
 };
@@ -608,16 +617,36 @@ static void close_all(struct sup* s) {
     relay_close(r);
 }
 
+static void repl_warmup_cb(uv_timer_t* t) {
+  struct sup* s = t->data;
+  s->repl_warmup = false;
+  if (s->repl.state != DBS_CHILD_DOWN) {
+    dbs_log_info("stopping the replicator");
+    child_event(&s->repl, DBS_EV_STOP);
+  }
+  advance(s);
+}
+
 /* Moves the shutdown sequence on: app, then replicator, then the rest. */
 static void advance(struct sup* s) {
   if (s->phase == PH_RUN && s->app.state == DBS_CHILD_DOWN) {
     s->phase = PH_STOP_REPL;
     s->phase_ns = uv_hrtime();
-    if (s->repl.state != DBS_CHILD_DOWN) {
+    uint64_t up_ms = (uv_hrtime() - s->repl.started_ns) / 1000000u;
+    if (s->repl.state == DBS_CHILD_UP && up_ms < REPLICATOR_FIRST_SYNC_MS) {
+      dbs_log_info("app is gone; the replicator started %.2f s ago: giving "
+                   "it until %.1f s for its first sync before stopping it",
+                   up_ms / 1000.0, REPLICATOR_FIRST_SYNC_MS / 1000.0);
+      s->repl_warmup = true;
+      uv_timer_start(&s->cleanup_timer, repl_warmup_cb,
+                     REPLICATOR_FIRST_SYNC_MS - up_ms, 0);
+    } else if (s->repl.state != DBS_CHILD_DOWN) {
       dbs_log_info("app is gone: stopping the replicator");
       child_event(&s->repl, DBS_EV_STOP);
     }
   }
+  if (s->repl_warmup)
+    return;
   if (s->phase == PH_STOP_REPL && s->repl.state == DBS_CHILD_DOWN) {
     if (s->opts->replicate != NULL)
       dbs_log_info("replicator stopped after %.2f s", secs_since(s->phase_ns));

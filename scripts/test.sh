@@ -8,6 +8,9 @@ cd "$root"
 bash scripts/deps.sh
 export DBS_PEERS=${DBS_PEERS:-$root/.peers}
 bash scripts/peers.sh
+# podman and the local images the container tests start from (about 4.5 min
+# on a fresh machine, seconds when cached); the tests would wait for it too.
+bash scripts/container-setup.sh --example >/dev/null
 jobs=$(nproc)
 run_suite() { # build-dir, label-exclude regex, extra cmake args...
   local dir=$1 exclude=$2; shift 2

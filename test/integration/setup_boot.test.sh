@@ -70,6 +70,22 @@ boot
 assert_contains "$T/out" "rows|3|5" "the crashed boot's row reached the backup"
 ok "app exit code passes through; final sync before exit"
 
+# An app that writes and exits at once, with litestream's default 1 s
+# monitor interval: litestream uploads nothing when stopped before its first
+# sync, so dbsetup gives the replicator that long before stopping it.
+sed '/monitor-interval/d' litestream.yml >default-intervals.yml
+rm -rf "$vol" "$rep"/*
+run env APP_SLEEP=0 DB=db/dev.db "$DBSETUP" --db db/dev.db --volume "$vol" \
+  --litestream "$LITESTREAM" --litestream-config default-intervals.yml \
+  --migrate "$migrate" -- ./app.sh >"$T/out" 2>&1
+assert_eq 0 "$rc" "quick app exit status"
+cp "$T/out" "$T/quick.out"
+rm -rf "$vol"
+boot
+assert_contains "$T/out" "rows|0|2" "the quick app's write reached the backup"
+assert_contains "$T/quick.out" "for its first sync" "waited for the replicator's first sync"
+ok "an app that exits in its first second still gets its writes backed up"
+
 # Failing seed on a fresh database: DB removed, 81; next boot seeds.
 rm -rf "$vol" "$rep"/* "$T/seed-runs"
 boot --seed "echo seeded >>$T/seed-runs; exit 7"

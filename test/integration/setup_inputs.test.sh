@@ -125,6 +125,17 @@ assert_eq 78 "$rc" "unparseable schema"
 assert_contains "$T/out" "schema.prisma" "names the schema"
 ok "postgres → plain init; two datasources and a broken schema → 78"
 
+# ENTRYPOINT ["dbsetup", "--"] plus fly.toml's "dbsetup npm run start": the
+# inner dbsetup runs in place of the outer one (same pid), once.
+rm -rf prisma; mkdir -p "$T/bin"; ln -sf "$DBSETUP" "$T/bin/dbsetup"
+run "$T/bin/dbsetup" -- "$T/bin/dbsetup" --volume "$vol" --no-replicate --db nested.db \
+  -- sh -c 'echo "parent=$(ps -o comm= -p $PPID)"' >"$T/out" 2>&1
+assert_eq 0 "$rc" "nested dbsetup"
+assert_contains "$T/out" "running it in place" "says what it does"
+assert_eq 1 "$(grep -c 'linked' "$T/out")" "one setup, not two"
+assert_eq "$vol/nested.db" "$(readlink nested.db)" "the inner options apply"
+ok "a nested dbsetup command runs in place of the outer one"
+
 # --user: the app's uid/gid and the owners on the volume.
 rm -rf prisma "$vol"; chmod 755 "$T" "$app"
 ds --db app.db --user 4242 --migrate "sqlite3 app.db 'create table t(x)'" -- sh -c 'echo "ids=$(id -u):$(id -g)"'
