@@ -71,6 +71,16 @@ assert_contains "$T/out" "/elsewhere/other.db" "names the config's path"
 assert_contains "$T/out" "$vol/dev.db" "names the app's database"
 ok "litestream.yml: malformed 78, mismatch 78"
 
+# An S3 replica whose bucket expands to empty (BUCKET_NAME unset on a
+# laptop): warned, restore and replication off, the app runs.
+printf 'dbs:\n  - path: %s/dev.db\n    replicas:\n      - type: s3\n        bucket: $BUCKET_NAME\n        path: db\n' "$vol" >s3.yml
+run env -u BUCKET_NAME "$DBSETUP" --volume "$vol" --db prisma/dev.db --litestream "$LITESTREAM" \
+  --litestream-config s3.yml -- true >"$T/out" 2>&1
+assert_eq 0 "$rc" "empty bucket: the app runs"
+assert_contains "$T/out" "restore and replication are OFF" "loud warning"
+assert_not_contains "$T/out" "replicator started" "no replicator"
+ok "bucket expanding to empty: warned, restore and replication off"
+
 # Discovery: Prisma schema forms.
 rm -rf prisma "$vol"; mkdir -p prisma
 cat >prisma/schema.prisma <<'P'
