@@ -23,6 +23,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "lz4stream.h"
+#include "sqlite_readahead.h"
 #include "storage_file.h"
 
 /* Decoded bytes reach write() in chunks of this size. Small enough to stay
@@ -536,9 +537,9 @@ static int sql_exec_row(sqlite3 *db, const char *sql, int *cols, int ncols,
   return rc;
 }
 
-static int open_db(const char *path, sqlite3 **db) {
+static int open_db(const char *path, const char *vfs, sqlite3 **db) {
   int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                           NULL);
+                           vfs);
   if (rc == SQLITE_OK)
     rc = sqlite3_exec(*db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
   return rc;
@@ -567,7 +568,7 @@ static int apply_index(struct apply *a, size_t k, struct dbs_restore_error *e) {
     goto done;
   }
   int row[3] = {-1, -1, -1};
-  int src = open_db(a->tmp, &db);
+  int src = open_db(a->tmp, NULL, &db);
   if (src == SQLITE_OK)
     src = sql_exec_row(db, "PRAGMA wal_checkpoint(TRUNCATE)", row, 3, NULL, 0);
   if (src != SQLITE_OK) {
@@ -622,7 +623,11 @@ static int verify(struct apply *a, struct dbs_restore_error *e) {
   int row[1];
   const char *sql = a->o->verify == DBS_VERIFY_FULL ? "PRAGMA integrity_check"
                                                     : "PRAGMA quick_check";
-  int rc = open_db(a->tmp, &db);
+  /* Page-at-a-time reads cost a system call each; the read-ahead VFS
+   * halves the check's time on a 1 GB database (restore-results.txt). */
+  const char *vfs = dbs_sqlite_readahead_register() == 0
+                        ? DBS_SQLITE_READAHEAD_VFS : NULL;
+  int rc = open_db(a->tmp, vfs, &db);
   if (rc == SQLITE_OK)
     rc = sql_exec_row(db, sql, row, 0, res, sizeof(res));
   if (rc != SQLITE_OK) {
