@@ -169,7 +169,7 @@ static int file_get(struct dbs_storage *s, const char *key,
     goto done;
   }
   (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  buf = malloc(READ_CHUNK);
+  buf = aligned_alloc(4096, READ_CHUNK);
   if (buf == NULL) {
     rc = -ENOMEM;
     goto done;

@@ -104,7 +104,8 @@ int main(int argc, char **argv) {
   if ((env = getenv("FLOOR_IN")) != NULL && strtoul(env, NULL, 0) > 0)
     in_len = strtoul(env, NULL, 0);
   LZ4F_dctx *d = NULL;
-  uint8_t *in = malloc(in_len), *dst = malloc(out_len);
+  uint8_t *in = aligned_alloc(4096, (in_len + 4095) & ~(size_t)4095);
+  uint8_t *dst = aligned_alloc(4096, (out_len + 4095) & ~(size_t)4095);
   int rc = 1;
   if (in == NULL || dst == NULL ||
       LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION))) {
