@@ -1,6 +1,7 @@
 /*
- * Native restore: snapshot into <out>.tmp, WAL indexes downloaded in
- * parallel and applied in order by SQLite checkpoints, verify, rename.
+ * Native restore: snapshot into <out>.tmp, WAL indexes downloaded and
+ * checked in parallel and applied in order (their frames copied as SQLite's
+ * checkpoint would copy them), verify, fsync, rename, fsync the directory.
  */
 #define _GNU_SOURCE
 #include "restore.h"
