@@ -1,21 +1,40 @@
 #!/usr/bin/env bash
 # Benchmark: `dbsetup restore` vs `litestream restore` (v0.3.13) on file
-# replicas that litestream itself wrote, plus the floor (lz4 -d of the same
-# objects into a file + fsync). Reports wall time and peak RSS
-# (/usr/bin/time -v) and the ratios, measured in the same run.
+# replicas that litestream itself wrote, plus the floor. Reports wall time
+# and peak RSS (/usr/bin/time -v), medians of RUNS rounds, and the ratios,
+# all measured in the same run.
 #
-#   DBSETUP=build/dbsetup LITESTREAM=/work/peers/litestream bench/bench-restore.sh
+#   DBSETUP=build/dbsetup LITESTREAM=/work/peers/litestream \
+#     LZ4_FLOOR=build/test/tools/lz4-floor RUNS=5 bench/bench-restore.sh
+#
+# dbsetup is measured twice: with the default --verify quick (a
+# PRAGMA quick_check before the rename) and with --verify none, which does
+# the same work as litestream (litestream verifies nothing).
+#
+# The floor is test/tools/lz4-floor: the snapshot and every WAL segment the
+# restore reads, decoded with liblz4 (LZ4F_decompress, content checksum
+# checked) through 128 KiB buffers into one file, then one fsync: the least
+# work any restore of these objects must do. `lz4 -d` (the CLI, 64 KiB
+# stdio writes) is reported beside it for reference only.
+#
+# Fairness: each round runs every command once, in the same order; before
+# each command its output is removed and `sync` run (untimed), so no command
+# pays for the writeback or discards of the previous one. The inputs stay in
+# the page cache for all. The load average is printed before and after.
 #
 # Sizes (env): WAL_DB_MB (100) with WAL_INDEXES (500) WAL indexes on top of
 # its snapshot; SNAP_DB_MB (1024) for the snapshot-only case; RUNS (3, the
-# median is reported); KEEP=1 keeps the scratch directory.
+# median is reported); CASES ("wal snap") picks the cases; KEEP=1 keeps
+# the scratch directory.
 set -euo pipefail
 DBSETUP=${DBSETUP:-build/dbsetup}
 LITESTREAM=${LITESTREAM:-${DBS_PEERS:-/work/peers}/litestream}
+LZ4_FLOOR=${LZ4_FLOOR:-$(dirname "$DBSETUP")/test/tools/lz4-floor}
 WAL_DB_MB=${WAL_DB_MB:-100}
 WAL_INDEXES=${WAL_INDEXES:-500}
 SNAP_DB_MB=${SNAP_DB_MB:-1024}
 RUNS=${RUNS:-3}
+CASES=${CASES:-wal snap}
 W=$(mktemp -d "${TMPDIR:-/tmp}/dbs-bench.XXXXXX")
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$W"' EXIT
 
@@ -54,62 +73,84 @@ YML
   kill -INT "$lp"; wait "$lp" || true
 }
 
-# measure LABEL CMD...: median wall seconds and peak RSS (KB) of RUNS runs.
-# The output is removed before each run; page cache stays warm for all.
-measure() {
-  local label=$1; shift
-  local walls=() rss=()
-  for r in $(seq 1 "$RUNS"); do
-    rm -rf "$W/out"; mkdir -p "$W/out"
-    /usr/bin/time -v -o "$W/time" "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; echo "$label failed" >&2; exit 1; }
-    walls+=("$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$W/time")")
-    rss+=("$(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time")")
-  done
-  M_WALL=$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "$(( (RUNS + 1) / 2 ))p")
-  M_RSS=$(printf '%s\n' "${rss[@]}" | sort -g | sed -n "$(( (RUNS + 1) / 2 ))p")
-  printf '  %-22s %8.2f s %10d KB\n' "$label" "$M_WALL" "$M_RSS"
+# time_one LABEL CMD...: one timed run into a fresh $W/out; appends the
+# wall seconds and peak RSS (KB) to WALL_<n> and RSS_<n> for label n.
+time_one() {
+  local n=$1; shift
+  rm -rf "$W/out"; mkdir -p "$W/out"; sync
+  /usr/bin/time -v -o "$W/time" "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; echo "${LABELS[$n]} failed" >&2; exit 1; }
+  WALLS[n]+=" $(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$W/time")"
+  RSSS[n]+=" $(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time")"
 }
 
-# floor DIR: lz4 -d of the snapshot and every WAL segment the restore
-# reads, into one file, then fsync.
-floor_cmd() {
-  local d=$1
-  cat >"$W/floor.sh" <<SH
-set -e
-g=\$(ls -t "$d/replica/generations" | head -1)
-G="$d/replica/generations/\$g"
-s=\$(ls "\$G/snapshots" | tail -1)
-{ lz4 -dc "\$G/snapshots/\$s"; i=\${s%%.*}
-  for f in \$(ls "\$G/wal" 2>/dev/null); do [ "\${f%%_*}" \\< "\$i" ] || lz4 -dc "\$G/wal/\$f"; done
-} >"$W/out/floor"
-sync "$W/out/floor"
-SH
-  echo bash "$W/floor.sh"
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | sed -n "$(( (RUNS + 1) / 2 ))p"; }
+
+# objects DIR: the snapshot and WAL segments a restore of DIR's latest
+# generation reads, in order.
+objects() {
+  local d=$1 G s i f
+  # shellcheck disable=SC2012
+  G=$d/replica/generations/$(ls -t "$d/replica/generations" | head -1)
+  # shellcheck disable=SC2012
+  s=$(ls "$G/snapshots" | tail -1)
+  echo "$G/snapshots/$s"
+  i=${s%%.*}
+  for f in "$G"/wal/*.lz4; do
+    [ -e "$f" ] || continue
+    f=${f##*/}
+    [ "${f%%_*}" \< "$i" ] || echo "$G/wal/$f"
+  done
 }
 
 run_case() {
   local name=$1 d=$2
-  local objs bytes
+  local objs bytes n
   objs=$(find "$d/replica" -name '*.lz4' | wc -l)
   bytes=$(du -sb "$d/replica" | cut -f1)
   echo "$name: $(du -m "$d/db" | cut -f1) MB database, $objs objects, $((bytes / 1024 / 1024)) MB compressed"
-  measure "dbsetup restore" "$DBSETUP" restore -o "$W/out/db" "file://$d/replica"
-  local dw=$M_WALL dr=$M_RSS
-  measure "litestream restore" "$LITESTREAM" restore -o "$W/out/db" "file://$d/replica"
-  local lw=$M_WALL lr=$M_RSS
-  # shellcheck disable=SC2046
-  measure "floor (lz4 -d + fsync)" $(floor_cmd "$d")
-  local fw=$M_WALL
-  awk -v dw="$dw" -v lw="$lw" -v dr="$dr" -v lr="$lr" -v fw="$fw" 'BEGIN {
-    printf "  speedup vs litestream %.2fx (target >= 2), RSS %.2f of litestream (target <= 0.25), %.2fx the floor (target <= 1.5)\n",
-      lw / dw, dr / lr, dw / fw }'
+  objects "$d" >"$W/objects"
+  cat >"$W/lz4cli.sh" <<SH
+set -e
+while read -r f; do lz4 -dc "\$f"; done <"$W/objects" >"$W/out/floor"
+sync "$W/out/floor"
+SH
+  LABELS=("dbsetup (verify quick)" "dbsetup (verify none)" "litestream restore"
+          "floor: lz4-floor" "lz4 -d CLI + fsync")
+  WALLS=("" "" "" "" ""); RSSS=("" "" "" "" "")
+  echo "  load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  for _ in $(seq 1 "$RUNS"); do
+    time_one 0 "$DBSETUP" restore -o "$W/out/db" "file://$d/replica"
+    time_one 1 "$DBSETUP" restore --verify none -o "$W/out/db" "file://$d/replica"
+    time_one 2 "$LITESTREAM" restore -o "$W/out/db" "file://$d/replica"
+    # shellcheck disable=SC2046
+    time_one 3 "$LZ4_FLOOR" "$W/out/floor" $(cat "$W/objects")
+    time_one 4 bash "$W/lz4cli.sh"
+  done
+  echo "  load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
+  local -a mw mr
+  for n in 0 1 2 3 4; do
+    mw[n]=$(median "${WALLS[$n]}")
+    mr[n]=$(median "${RSSS[$n]}")
+    printf '  %-24s %7.2f s %9d KB   (runs:%s s)\n' "${LABELS[$n]}" "${mw[n]}" "${mr[n]}" "${WALLS[$n]}"
+  done
+  for n in 0 1; do
+    awk -v l="${LABELS[$n]}" -v dw="${mw[n]}" -v lw="${mw[2]}" -v dr="${mr[n]}" -v lr="${mr[2]}" -v fw="${mw[3]}" 'BEGIN {
+      printf "  %s: %.2fx faster than litestream (target >= 2), RSS %.2f of litestream'"'"'s (target <= 0.25), %.2fx the floor (target <= 1.5)\n",
+        l, lw / dw, dr / lr, dw / fw }'
+  done
 }
 
 echo "# dbsetup restore benchmark, $(date -u +%FT%TZ), $(nproc) CPUs, RUNS=$RUNS (median)"
-mkdir -p "$W/wal" "$W/snap"
-fill "$W/wal/db" "$WAL_DB_MB"
-replicate "$W/wal" "$WAL_INDEXES"
-run_case "WAL case (${WAL_DB_MB} MB, ${WAL_INDEXES} writes)" "$W/wal"
-fill "$W/snap/db" "$SNAP_DB_MB"
-replicate "$W/snap" 0
-run_case "snapshot-only case (${SNAP_DB_MB} MB)" "$W/snap"
+echo "# $(uname -r), scratch on $(df -T "$W" | awk 'NR==2 {print $2}'), $("$LITESTREAM" version 2>/dev/null | head -1 || echo litestream)"
+case " $CASES " in *" wal "*)
+  mkdir -p "$W/wal"
+  fill "$W/wal/db" "$WAL_DB_MB"
+  replicate "$W/wal" "$WAL_INDEXES"
+  run_case "WAL case (${WAL_DB_MB} MB, ${WAL_INDEXES} writes)" "$W/wal" ;;
+esac
+case " $CASES " in *" snap "*)
+  mkdir -p "$W/snap"
+  fill "$W/snap/db" "$SNAP_DB_MB"
+  replicate "$W/snap" 0
+  run_case "snapshot-only case (${SNAP_DB_MB} MB)" "$W/snap" ;;
+esac

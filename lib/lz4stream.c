@@ -31,7 +31,7 @@ int dbs_lz4stream_new(size_t out_chunk, struct dbs_lz4stream **out) {
   if (z == NULL)
     return -ENOMEM;
   z->out_len = out_chunk ? out_chunk : (1u << 20);
-  z->out = malloc(z->out_len);
+  z->out = aligned_alloc(4096, (z->out_len + 4095) & ~(size_t)4095);
   if (z->out == NULL ||
       LZ4F_isError(LZ4F_createDecompressionContext(&z->dctx, LZ4F_VERSION))) {
     free(z->out);

@@ -128,4 +128,49 @@ run "$DBSETUP" restore -o "$T/u" -timestamp yesterday "$URL" 2>"$T/u.err"
 assert_contains "$T/u.err" "invalid -timestamp" "bad timestamp"
 ok "usage errors exit 64 with litestream's messages"
 
+# A snapshot whose LZ4 frame is intact but whose database is not: only the
+# integrity check can see it. The default (quick) and full checks refuse it
+# (65, nothing placed); --verify none places it, which proves the check is
+# what catches it. The snapshot-only replica keeps WAL frames away from the
+# damaged page (an index b-tree page given an invalid page type).
+S=$T/vs; mkdir -p "$S"
+sqlite3 "$S/db" "PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, g INT, v TEXT);
+  CREATE INDEX t_g ON t(g);
+  INSERT INTO t(g, v) SELECT value % 50, hex(randomblob(200)) FROM generate_series(1, 3000);
+  PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+cat >"$S/ls.yml" <<YML
+dbs:
+  - path: $S/db
+    monitor-interval: 50ms
+    replicas:
+      - type: file
+        path: $S/replica
+        sync-interval: 50ms
+YML
+"$LITESTREAM" replicate -config "$S/ls.yml" >"$S/ls.log" 2>&1 &
+lp=$!
+_has_wal() { compgen -G "$1/replica/generations/*/wal/*.lz4" >/dev/null; }
+wait_for 10 _has_wal "$S" || fail "litestream made no replica"
+sleep 0.5; kill -INT "$lp"; wait "$lp" || true
+vsnap=$(ls "$S"/replica/generations/*/snapshots/*.lz4 | tail -1)
+lz4 -dc "$vsnap" >"$S/snap.db"
+root=$(sqlite3 "$S/snap.db" "SELECT rootpage FROM sqlite_schema WHERE name = 't_g'")
+psz=$(sqlite3 "$S/snap.db" "PRAGMA page_size")
+[ "$root" -gt 1 ] || fail "no index root page in the snapshot"
+printf '\x01' | dd of="$S/snap.db" bs=1 seek=$(((root - 1) * psz)) conv=notrunc status=none
+lz4 -q -f -c "$S/snap.db" >"$vsnap"
+URL=file://$S/replica
+expect_fail "valid LZ4, corrupt b-tree page (verify quick, the default)" 65 "fails quick_check"
+n=$((n + 1)); mkdir -p "$T/o$n"
+run "$DBSETUP" restore --verify full -o "$T/o$n/db" "$URL" 2>"$T/o$n.err"
+assert_eq 65 "$rc" "verify full"
+assert_contains "$T/o$n.err" "integrity_check" "verify full"
+assert_eq "" "$(ls -A "$T/o$n")" "verify full: nothing placed"
+ok "valid LZ4, corrupt b-tree page (verify full): exit 65"
+n=$((n + 1)); mkdir -p "$T/o$n"
+run "$DBSETUP" restore --verify none -o "$T/o$n/db" "$URL" 2>"$T/o$n.err"
+assert_eq 0 "$rc" "verify none places the damaged database"
+[ "$(integrity "$T/o$n/db")" != ok ] || fail "the damaged database passes integrity_check"
+ok "valid LZ4, corrupt b-tree page (verify none): placed, so the check is what refuses it"
+
 done_testing
