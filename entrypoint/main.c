@@ -17,7 +17,7 @@
 #include "supervise.h"
 
 /* Subcommands for humans; anything else is an app command. */
-static int run_subcommand(int argc, char **argv, int *status) {
+static int run_subcommand(int argc, char** argv, int* status) {
   if (argc < 2)
     return 0;
   if (strcmp(argv[1], "restore") == 0)
@@ -31,7 +31,7 @@ static int run_subcommand(int argc, char **argv, int *status) {
   return 1;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   struct dbs_config cfg;
   struct dbs_boot boot;
   int status;
@@ -55,7 +55,7 @@ int main(int argc, char **argv) {
   /* ENTRYPOINT ["dbsetup", "--"] with fly.toml's "dbsetup npm run start":
    * the inner dbsetup is the one meant; become it (same pid, signal state
    * untouched) instead of fighting it for the volume lock. */
-  const char *cmd = strrchr(cfg.argv[0], '/');
+  const char* cmd = strrchr(cfg.argv[0], '/');
   if (strcmp(cmd != NULL ? cmd + 1 : cfg.argv[0], "dbsetup") == 0) {
     dbs_log_info("the command is dbsetup itself: running it in place of "
                  "this one (options given before it are ignored)");
@@ -71,12 +71,11 @@ int main(int argc, char **argv) {
   if ((status = dbs_boot_user(&boot)) != 0 ||
       (status = dbs_boot_discover(&boot)) != 0)
     goto out;
-  if (dbs_boot_has_db(&boot) &&
-      ((status = dbs_boot_lock(&boot)) != 0 ||
-       (status = dbs_boot_link(&boot)) != 0 ||
-       (status = dbs_boot_restore(&boot)) != 0 ||
-       (status = dbs_boot_migrate(&boot)) != 0 ||
-       (status = dbs_boot_seed(&boot)) != 0))
+  if (dbs_boot_has_db(&boot) && ((status = dbs_boot_lock(&boot)) != 0 ||
+                                 (status = dbs_boot_link(&boot)) != 0 ||
+                                 (status = dbs_boot_restore(&boot)) != 0 ||
+                                 (status = dbs_boot_migrate(&boot)) != 0 ||
+                                 (status = dbs_boot_seed(&boot)) != 0))
     goto out;
   status = dbs_boot_supervise(&boot);
 out:

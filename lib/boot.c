@@ -23,17 +23,17 @@
 
 #define ERRLEN 1024
 
-void dbs_boot_init(struct dbs_boot *b, const struct dbs_config *cfg) {
+void dbs_boot_init(struct dbs_boot* b, const struct dbs_config* cfg) {
   memset(b, 0, sizeof(*b));
   b->cfg = cfg;
 }
 
-bool dbs_boot_has_db(const struct dbs_boot *b) {
+bool dbs_boot_has_db(const struct dbs_boot* b) {
   return b->disc.source != DBS_DB_NONE && b->disc.db_path != NULL;
 }
 
 /* Appends s to buf as one single-quoted shell word. Returns 0 or -ENOSPC. */
-static int shell_quote_append(char *buf, size_t n, const char *s) {
+static int shell_quote_append(char* buf, size_t n, const char* s) {
   size_t o = strlen(buf);
   if (o > 0 && o + 1 < n)
     buf[o++] = ' ';
@@ -60,11 +60,11 @@ static int shell_quote_append(char *buf, size_t n, const char *s) {
 }
 
 /* Builds a shell command line from argv words. Caller frees. */
-static char *shell_join(const char *const *words) {
+static char* shell_join(const char* const* words) {
   size_t n = 64;
   for (size_t i = 0; words[i]; i++)
     n += strlen(words[i]) * 4 + 3;
-  char *buf = calloc(1, n);
+  char* buf = calloc(1, n);
   if (buf == NULL)
     return NULL;
   for (size_t i = 0; words[i]; i++)
@@ -75,12 +75,12 @@ static char *shell_join(const char *const *words) {
   return buf;
 }
 
-int dbs_boot_discover(struct dbs_boot *b) {
-  const struct dbs_config *cfg = b->cfg;
+int dbs_boot_discover(struct dbs_boot* b) {
+  const struct dbs_config* cfg = b->cfg;
   char err[ERRLEN] = "";
-  char *lspath = NULL;
-  int rc = dbs_litestream_bin_find_config(cfg->litestream_config, &lspath,
-                                          err, sizeof(err));
+  char* lspath = NULL;
+  int rc = dbs_litestream_bin_find_config(cfg->litestream_config, &lspath, err,
+                                          sizeof(err));
   if (rc == -ENOENT && cfg->litestream_config != NULL) {
     dbs_log_errorx("%s", err);
     return DBS_EXIT_CONFIG;
@@ -100,7 +100,8 @@ int dbs_boot_discover(struct dbs_boot *b) {
     if (b->ls.exec != NULL) {
       dbs_log_errorx("%s sets exec: %s, but dbsetup runs the app itself "
                      "(litestream replicate would start it a second time): "
-                     "remove exec from %s", b->ls.file, b->ls.exec, b->ls.file);
+                     "remove exec from %s",
+                     b->ls.file, b->ls.exec, b->ls.file);
       return DBS_EXIT_CONFIG;
     }
   }
@@ -114,9 +115,9 @@ int dbs_boot_discover(struct dbs_boot *b) {
     if (setenv(b->disc.set_env_name, b->disc.set_env_value, 1) != 0)
       dbs_fatal(DBS_EXIT_SOFTWARE, "setenv %s", b->disc.set_env_name);
     dbs_log_info("%s is not set: using %s=%s for every child (the schema "
-                 "says url = env(\"%s\"))", b->disc.set_env_name,
-                 b->disc.set_env_name, b->disc.set_env_value,
-                 b->disc.set_env_name);
+                 "says url = env(\"%s\"))",
+                 b->disc.set_env_name, b->disc.set_env_name,
+                 b->disc.set_env_value, b->disc.set_env_name);
   }
   if (!dbs_boot_has_db(b)) {
     if (b->disc.provider != NULL)
@@ -131,7 +132,7 @@ int dbs_boot_discover(struct dbs_boot *b) {
   return 0;
 }
 
-int dbs_boot_user(struct dbs_boot *b) {
+int dbs_boot_user(struct dbs_boot* b) {
   if (dbs_privdrop_check_not_setuid() != 0) {
     dbs_log_errorx("dbsetup is installed setuid or setgid: refusing to run "
                    "(chmod u-s,g-s the binary; use --user instead)");
@@ -156,15 +157,15 @@ int dbs_boot_user(struct dbs_boot *b) {
   return 0;
 }
 
-int dbs_boot_lock(struct dbs_boot *b) {
+int dbs_boot_lock(struct dbs_boot* b) {
   char err[ERRLEN] = "";
   pid_t holder = 0;
 
-  b->target = dbs_volume_prepare(b->cfg->volume, b->disc.db_path, err,
-                                 sizeof(err));
+  b->target =
+      dbs_volume_prepare(b->cfg->volume, b->disc.db_path, err, sizeof(err));
   if (b->target == NULL) {
     dbs_log_errorx("%s", err);
-    return errno == EINVAL ? DBS_EXIT_USAGE
+    return errno == EINVAL   ? DBS_EXIT_USAGE
            : errno == ENOMEM ? DBS_EXIT_SOFTWARE
                              : DBS_EXIT_CANTCREAT;
   }
@@ -176,7 +177,7 @@ int dbs_boot_lock(struct dbs_boot *b) {
   return 0;
 }
 
-int dbs_boot_link(struct dbs_boot *b) {
+int dbs_boot_link(struct dbs_boot* b) {
   char err[ERRLEN] = "";
   int rc = dbs_volume_link(b->disc.db_path, b->target, err, sizeof(err));
   if (rc != 0) {
@@ -188,7 +189,7 @@ int dbs_boot_link(struct dbs_boot *b) {
 
 /* With --user: the volume, database and litestream's files belong to the
  * user the children run as. */
-static int chown_for_user(struct dbs_boot *b) {
+static int chown_for_user(struct dbs_boot* b) {
   char err[ERRLEN] = "";
   if (!b->have_creds || geteuid() != 0)
     return 0;
@@ -202,7 +203,7 @@ static int chown_for_user(struct dbs_boot *b) {
 
 /* Finds the litestream.yml entry of the target; a config naming another
  * database is a mismatch (exit 78), never silently ignored. */
-static int find_ls_entry(struct dbs_boot *b) {
+static int find_ls_entry(struct dbs_boot* b) {
   if (!b->have_ls || b->ls.ndbs == 0)
     return 0;
   b->ls_db = dbs_litestream_config_find_db(&b->ls, b->target);
@@ -219,7 +220,7 @@ static int find_ls_entry(struct dbs_boot *b) {
   return DBS_EXIT_CONFIG;
 }
 
-static bool replica_bucket_empty(const struct dbs_db_config *db) {
+static bool replica_bucket_empty(const struct dbs_db_config* db) {
   for (size_t i = 0; i < db->nreplicas; i++)
     if (db->replicas[i].bucket_empty)
       return true;
@@ -228,14 +229,14 @@ static bool replica_bucket_empty(const struct dbs_db_config *db) {
 
 /* Restores through the litestream binary (replica types we do not read
  * ourselves). Returns 0 (restored or no backup) or an exit status. */
-static int restore_external(struct dbs_boot *b) {
+static int restore_external(struct dbs_boot* b) {
   if (b->litestream_bin == NULL) {
     dbs_log_errorx("the replica of %s needs the litestream binary to "
                    "restore, and none was found (set --litestream)",
                    b->target);
     return DBS_EXIT_UNAVAILABLE;
   }
-  const char *words[16];
+  const char* words[16];
   size_t n = 0;
   words[n++] = b->litestream_bin;
   words[n++] = "restore";
@@ -252,25 +253,26 @@ static int restore_external(struct dbs_boot *b) {
   words[n++] = b->target;
   words[n++] = b->ls_db->path;
   words[n] = NULL;
-  char *cmd = shell_join(words);
+  char* cmd = shell_join(words);
   if (cmd == NULL)
     return DBS_EXIT_SOFTWARE;
   int status = 0;
   dbs_log_info("restoring %s with %s restore", b->target, b->litestream_bin);
-  int rc = dbs_proc_run_shell(cmd, NULL, b->have_creds ? &b->creds : NULL,
-                              &status);
+  int rc =
+      dbs_proc_run_shell(cmd, NULL, b->have_creds ? &b->creds : NULL, &status);
   free(cmd);
   if (rc != 0 || dbs_proc_exit_code(status) != 0) {
     dbs_log_errorx("litestream restore of %s failed (exit %d): the backup "
                    "storage may be unreachable; not starting with a fresh "
-                   "database", b->target, rc != 0 ? -1 : dbs_proc_exit_code(status));
+                   "database",
+                   b->target, rc != 0 ? -1 : dbs_proc_exit_code(status));
     dbs_volume_remove_db(b->target);
     return DBS_EXIT_UNAVAILABLE;
   }
   return 0;
 }
 
-int dbs_boot_restore(struct dbs_boot *b) {
+int dbs_boot_restore(struct dbs_boot* b) {
   char err[ERRLEN] = "";
   int rc = find_ls_entry(b);
   if (rc != 0)
@@ -289,7 +291,8 @@ int dbs_boot_restore(struct dbs_boot *b) {
   if (b->ls_db != NULL && replica_bucket_empty(b->ls_db)) {
     dbs_log_warnx("%s: the replica bucket is empty after expanding the "
                   "environment (BUCKET_NAME unset?): restore and "
-                  "replication are OFF for %s", b->ls.file, b->target);
+                  "replication are OFF for %s",
+                  b->ls.file, b->target);
     b->replication_off = true;
   }
 
@@ -343,8 +346,8 @@ int dbs_boot_restore(struct dbs_boot *b) {
     rc = restore_external(b);
     if (rc != 0)
       return rc;
-    b->fresh = dbs_volume_db_state(b->target, err, sizeof(err)) !=
-               DBS_DB_EXISTS;
+    b->fresh =
+        dbs_volume_db_state(b->target, err, sizeof(err)) != DBS_DB_EXISTS;
     break;
   default:
     dbs_volume_remove_db(b->target);
@@ -354,7 +357,7 @@ int dbs_boot_restore(struct dbs_boot *b) {
 }
 
 /* The directory holding node_modules/.bin, absolute, or NULL. */
-static char *node_bin_dir(void) {
+static char* node_bin_dir(void) {
   char cwd[PATH_MAX], *p = NULL;
   if (getcwd(cwd, sizeof(cwd)) == NULL)
     return NULL;
@@ -364,15 +367,15 @@ static char *node_bin_dir(void) {
 }
 
 /* Runs a setup command; returns its exit code, or -1 if it did not start. */
-static int run_setup_command(struct dbs_boot *b, const char *what,
-                             const char *cmd) {
-  char *bin = node_bin_dir();
+static int run_setup_command(struct dbs_boot* b, const char* what,
+                             const char* cmd) {
+  char* bin = node_bin_dir();
   int status = 0;
   dbs_log_info("%s: running %s", what, cmd);
   /* A stop signal during setup: dbs_supervise_run starts nothing and
    * returns 128+N, as if the app had been stopped. */
-  int rc = dbs_proc_run_shell(cmd, bin, b->have_creds ? &b->creds : NULL,
-                              &status);
+  int rc =
+      dbs_proc_run_shell(cmd, bin, b->have_creds ? &b->creds : NULL, &status);
   free(bin);
   if (rc != 0) {
     errno = -rc;
@@ -384,12 +387,13 @@ static int run_setup_command(struct dbs_boot *b, const char *what,
 
 /* A fresh database whose migrate or seed failed must not survive: the
  * next boot starts fresh again and nothing half-made reaches the backup. */
-static void discard_fresh(struct dbs_boot *b, const char *why) {
+static void discard_fresh(struct dbs_boot* b, const char* why) {
   if (!b->fresh)
     return;
   if (dbs_volume_remove_db(b->target) == 0)
     dbs_log_warnx("%s: removed the new database %s so the next boot starts "
-                  "fresh", why, b->target);
+                  "fresh",
+                  why, b->target);
   else
     dbs_log_error("%s: cannot remove the new database %s", why, b->target);
 }
@@ -397,15 +401,15 @@ static void discard_fresh(struct dbs_boot *b, const char *why) {
 /* A stop signal (docker stop, fly deploy) interrupted a setup command:
  * not the command's fault. A fresh database is discarded as after any
  * failure; dbsetup exits 128+N as if the app had been stopped. */
-static int stopped_during_setup(struct dbs_boot *b, const char *what) {
+static int stopped_during_setup(struct dbs_boot* b, const char* what) {
   int sig = dbs_proc_stop_signal();
   dbs_log_warnx("%s interrupted by signal %d: stopping", what, sig);
   discard_fresh(b, "interrupted");
   return DBS_EXIT_SIGNAL_BASE + sig;
 }
 
-int dbs_boot_migrate(struct dbs_boot *b) {
-  const struct dbs_config *cfg = b->cfg;
+int dbs_boot_migrate(struct dbs_boot* b) {
+  const struct dbs_config* cfg = b->cfg;
   int code;
 
   if (cfg->migrate != NULL) {
@@ -414,8 +418,8 @@ int dbs_boot_migrate(struct dbs_boot *b) {
     char err[ERRLEN] = "";
     struct dbs_prisma_result res;
     memset(&res, 0, sizeof(res));
-    int rc = dbs_prisma_migrate_deploy(b->target, b->disc.migrations_dir,
-                                       &res, err, sizeof(err));
+    int rc = dbs_prisma_migrate_deploy(b->target, b->disc.migrations_dir, &res,
+                                       err, sizeof(err));
     if (rc != 0)
       dbs_log_errorx("%s", err);
     if (rc == -ENOENT || rc == -ENOTDIR)
@@ -443,17 +447,19 @@ int dbs_boot_migrate(struct dbs_boot *b) {
   if (cfg->migrate_failure == DBS_MIGRATE_FAILURE_CONTINUE) {
     dbs_log_warnx("MIGRATION FAILED (status %d) — starting the app anyway "
                   "because --migrate-failure=continue: repair the database "
-                  "and redeploy", code);
+                  "and redeploy",
+                  code);
     return 0;
   }
   dbs_log_errorx("migration failed (status %d); the database %s is left as "
                  "it was after the failed step (use --migrate-failure="
-                 "continue to start the app for a repair)", code, b->target);
+                 "continue to start the app for a repair)",
+                 code, b->target);
   return DBS_EXIT_MIGRATE;
 }
 
-int dbs_boot_seed(struct dbs_boot *b) {
-  const char *seed = b->cfg->seed ? b->cfg->seed : b->disc.seed;
+int dbs_boot_seed(struct dbs_boot* b) {
+  const char* seed = b->cfg->seed ? b->cfg->seed : b->disc.seed;
   if (!b->fresh || seed == NULL)
     return 0;
   int code = run_setup_command(b, "seed", seed);
@@ -470,8 +476,8 @@ int dbs_boot_seed(struct dbs_boot *b) {
 
 /* Chooses the replicator: --replicate, else litestream replicate for a
  * litestream.yml that has this database. Returns 0 or an exit status. */
-static int choose_replicator(struct dbs_boot *b) {
-  const struct dbs_config *cfg = b->cfg;
+static int choose_replicator(struct dbs_boot* b) {
+  const struct dbs_config* cfg = b->cfg;
   if (cfg->replicate != NULL || cfg->no_replicate || b->ls_db == NULL ||
       b->replication_off || b->ls_db->nreplicas == 0)
     return 0;
@@ -481,8 +487,12 @@ static int choose_replicator(struct dbs_boot *b) {
                    b->ls.file, b->target);
     return DBS_EXIT_CONFIG;
   }
-  const char *words[] = {b->litestream_bin, "replicate", "-config", b->ls.file,
-                         cfg->no_expand_env ? "-no-expand-env" : NULL, NULL};
+  const char* words[] = {b->litestream_bin,
+                         "replicate",
+                         "-config",
+                         b->ls.file,
+                         cfg->no_expand_env ? "-no-expand-env" : NULL,
+                         NULL};
   for (size_t i = 0; i < b->ls_db->nreplicas; i++)
     if (b->ls_db->replicas[i].endpoint_from_env)
       dbs_log_warnx("replica %s: the endpoint comes from AWS_ENDPOINT_URL_S3, "
@@ -490,7 +500,7 @@ static int choose_replicator(struct dbs_boot *b) {
                     "to AWS): add 'endpoint: $AWS_ENDPOINT_URL_S3' to %s",
                     b->ls_db->replicas[i].name, b->ls.file);
   /* exec: litestream itself is the replicator's pid, not a shell. */
-  char *joined = shell_join(words);
+  char* joined = shell_join(words);
   if (joined == NULL || asprintf(&b->replicate, "exec %s", joined) < 0) {
     free(joined);
     b->replicate = NULL;
@@ -500,7 +510,7 @@ static int choose_replicator(struct dbs_boot *b) {
   return 0;
 }
 
-int dbs_boot_supervise(struct dbs_boot *b) {
+int dbs_boot_supervise(struct dbs_boot* b) {
   int rc = dbs_boot_has_db(b) ? choose_replicator(b) : 0;
   if (rc != 0)
     return rc;
@@ -515,7 +525,7 @@ int dbs_boot_supervise(struct dbs_boot *b) {
   return dbs_supervise_run(&sup);
 }
 
-void dbs_boot_free(struct dbs_boot *b) {
+void dbs_boot_free(struct dbs_boot* b) {
   if (b->have_ls)
     dbs_litestream_config_free(&b->ls);
   dbs_discover_free(&b->disc);

@@ -16,40 +16,40 @@
 
 /* State carried from phase to phase. Owns every pointer in it. */
 struct dbs_boot {
-  const struct dbs_config *cfg;
-  struct dbs_litestream_config ls;      /* loaded litestream.yml */
+  const struct dbs_config* cfg;
+  struct dbs_litestream_config ls; /* loaded litestream.yml */
   bool have_ls;
   struct dbs_discovery disc;
-  char *target;                         /* the DB file on the volume */
-  const struct dbs_db_config *ls_db;    /* litestream.yml entry of target */
-  bool replication_off;                 /* bucket empty: warned */
-  bool fresh;                           /* no DB before this boot */
+  char* target;                      /* the DB file on the volume */
+  const struct dbs_db_config* ls_db; /* litestream.yml entry of target */
+  bool replication_off;              /* bucket empty: warned */
+  bool fresh;                        /* no DB before this boot */
   struct dbs_creds creds;
   bool have_creds;
-  char *litestream_bin;                 /* found binary, or NULL */
-  char *replicate;                      /* replicator command, or NULL */
+  char* litestream_bin; /* found binary, or NULL */
+  char* replicate;      /* replicator command, or NULL */
 };
 
 /* Sets up b for cfg (borrowed; must outlive b). */
-void dbs_boot_init(struct dbs_boot *b, const struct dbs_config *cfg);
+void dbs_boot_init(struct dbs_boot* b, const struct dbs_config* cfg);
 
 /* True when a database was found: the DB phases run. */
-bool dbs_boot_has_db(const struct dbs_boot *b);
+bool dbs_boot_has_db(const struct dbs_boot* b);
 
 /* Refuses setuid installs; resolves --user (exit 64/77 on failure). */
-int dbs_boot_user(struct dbs_boot *b);
-int dbs_boot_discover(struct dbs_boot *b);
+int dbs_boot_user(struct dbs_boot* b);
+int dbs_boot_discover(struct dbs_boot* b);
 /* Prepares the volume and takes its lock (a second dbsetup exits 75 before
  * it touches anything), then links the app's path onto it. */
-int dbs_boot_lock(struct dbs_boot *b);
-int dbs_boot_link(struct dbs_boot *b);
-int dbs_boot_restore(struct dbs_boot *b);
-int dbs_boot_migrate(struct dbs_boot *b);
-int dbs_boot_seed(struct dbs_boot *b);
+int dbs_boot_lock(struct dbs_boot* b);
+int dbs_boot_link(struct dbs_boot* b);
+int dbs_boot_restore(struct dbs_boot* b);
+int dbs_boot_migrate(struct dbs_boot* b);
+int dbs_boot_seed(struct dbs_boot* b);
 
 /* Runs the replicator and the app; returns dbsetup's exit status. */
-int dbs_boot_supervise(struct dbs_boot *b);
+int dbs_boot_supervise(struct dbs_boot* b);
 
-void dbs_boot_free(struct dbs_boot *b);
+void dbs_boot_free(struct dbs_boot* b);
 
 #endif

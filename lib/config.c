@@ -42,12 +42,12 @@ enum opt_id {
 
 /* One row per option: its flag, its variable, and its help text. */
 struct opt_desc {
-  const char *name;
+  const char* name;
   int has_arg;
   int id;
-  const char *env;
-  const char *arg;
-  const char *help;
+  const char* env;
+  const char* arg;
+  const char* help;
 };
 
 static const struct opt_desc opts[] = {
@@ -81,7 +81,8 @@ static const struct opt_desc opts[] = {
      "migration command, run with /bin/sh -c on every boot (default: native "
      "Prisma migrations when prisma/migrations exists)"},
     {"migrate-failure", 1, OPT_MIGRATE_FAILURE, "DBSETUP_MIGRATE_FAILURE",
-     "exit|continue", "on a failed migration, exit 80 (default) or start the "
+     "exit|continue",
+     "on a failed migration, exit 80 (default) or start the "
      "app anyway so an operator can repair"},
     {"seed", 1, OPT_SEED, "DBSETUP_SEED", "CMD",
      "seed command for a fresh database (default: package.json prisma.seed)"},
@@ -112,13 +113,13 @@ static const struct opt_desc opts[] = {
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
 
-int dbs_config_parse_seconds(const char *s, unsigned *ms) {
-  char *end;
+int dbs_config_parse_seconds(const char* s, unsigned* ms) {
+  char* end;
   size_t digits = 0, dots = 0;
   if (s == NULL || *s == '\0')
     return -EINVAL;
   /* Plain decimal only: strtod alone would take " 5", "0x10", "1e3". */
-  for (const char *p = s; *p != '\0'; p++) {
+  for (const char* p = s; *p != '\0'; p++) {
     if (*p >= '0' && *p <= '9')
       digits++;
     else if (*p == '.')
@@ -136,9 +137,9 @@ int dbs_config_parse_seconds(const char *s, unsigned *ms) {
   return 0;
 }
 
-int dbs_config_parse_bool(const char *s, bool *out) {
-  static const char *const yes[] = {"1", "true", "yes", "on"};
-  static const char *const no[] = {"0", "false", "no", "off", ""};
+int dbs_config_parse_bool(const char* s, bool* out) {
+  static const char* const yes[] = {"1", "true", "yes", "on"};
+  static const char* const no[] = {"0", "false", "no", "off", ""};
   for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
     if (strcasecmp(s, yes[i]) == 0)
       return *out = true, 0;
@@ -148,8 +149,9 @@ int dbs_config_parse_bool(const char *s, bool *out) {
   return -EINVAL;
 }
 
-static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out) {
-  char *end;
+static int parse_uint(const char* s, unsigned min, unsigned max,
+                      unsigned* out) {
+  char* end;
   if (s == NULL || *s == '\0')
     return -EINVAL;
   errno = 0;
@@ -161,12 +163,14 @@ static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out) 
 }
 
 /* Applies one option value; from names where it came from for messages. */
-static int apply(struct dbs_config *cfg, const struct opt_desc *o,
-                 const char *val, const char *from) {
+static int apply(struct dbs_config* cfg, const struct opt_desc* o,
+                 const char* val, const char* from) {
   bool b;
   enum dbs_log_level lvl;
   switch (o->id) {
-  case OPT_REPLICATE: cfg->replicate = *val ? val : NULL; return 0;
+  case OPT_REPLICATE:
+    cfg->replicate = *val ? val : NULL;
+    return 0;
   case OPT_STOP_TIMEOUT:
     if (dbs_config_parse_seconds(val, &cfg->stop_timeout_ms) == 0)
       return 0;
@@ -187,21 +191,35 @@ static int apply(struct dbs_config *cfg, const struct opt_desc *o,
       b = true;
     else if (dbs_config_parse_bool(val, &b) != 0)
       break;
-    if (o->id == OPT_SIGNAL_CHILD_ONLY) cfg->signal_child_only = b;
-    if (o->id == OPT_NO_EXPAND_ENV) cfg->no_expand_env = b;
-    if (o->id == OPT_NO_RESTORE) cfg->no_restore = b;
-    if (o->id == OPT_NO_REPLICATE) cfg->no_replicate = b;
+    if (o->id == OPT_SIGNAL_CHILD_ONLY)
+      cfg->signal_child_only = b;
+    if (o->id == OPT_NO_EXPAND_ENV)
+      cfg->no_expand_env = b;
+    if (o->id == OPT_NO_RESTORE)
+      cfg->no_restore = b;
+    if (o->id == OPT_NO_REPLICATE)
+      cfg->no_replicate = b;
     return 0;
-  case OPT_DB: cfg->db = *val ? val : NULL; return 0;
+  case OPT_DB:
+    cfg->db = *val ? val : NULL;
+    return 0;
   case OPT_VOLUME:
     if (*val == '\0')
       break;
     cfg->volume = val;
     return 0;
-  case OPT_SCHEMA: cfg->schema = *val ? val : NULL; return 0;
-  case OPT_LITESTREAM_CONFIG: cfg->litestream_config = *val ? val : NULL; return 0;
-  case OPT_LITESTREAM: cfg->litestream = *val ? val : NULL; return 0;
-  case OPT_MIGRATE: cfg->migrate = *val ? val : NULL; return 0;
+  case OPT_SCHEMA:
+    cfg->schema = *val ? val : NULL;
+    return 0;
+  case OPT_LITESTREAM_CONFIG:
+    cfg->litestream_config = *val ? val : NULL;
+    return 0;
+  case OPT_LITESTREAM:
+    cfg->litestream = *val ? val : NULL;
+    return 0;
+  case OPT_MIGRATE:
+    cfg->migrate = *val ? val : NULL;
+    return 0;
   case OPT_MIGRATE_FAILURE:
     if (strcmp(val, "exit") == 0)
       cfg->migrate_failure = DBS_MIGRATE_FAILURE_EXIT;
@@ -210,36 +228,54 @@ static int apply(struct dbs_config *cfg, const struct opt_desc *o,
     else
       break;
     return 0;
-  case OPT_SEED: cfg->seed = *val ? val : NULL; return 0;
-  case OPT_USER: cfg->user = *val ? val : NULL; return 0;
-  case OPT_REPLICA: cfg->replica = *val ? val : NULL; return 0;
+  case OPT_SEED:
+    cfg->seed = *val ? val : NULL;
+    return 0;
+  case OPT_USER:
+    cfg->user = *val ? val : NULL;
+    return 0;
+  case OPT_REPLICA:
+    cfg->replica = *val ? val : NULL;
+    return 0;
   case OPT_PARALLELISM:
     if (parse_uint(val, 1, 64, &cfg->parallelism) == 0)
       return 0;
     break;
   case OPT_VERIFY:
-    if (strcmp(val, "quick") == 0) cfg->verify = DBS_VERIFY_QUICK;
-    else if (strcmp(val, "full") == 0) cfg->verify = DBS_VERIFY_FULL;
-    else if (strcmp(val, "none") == 0) cfg->verify = DBS_VERIFY_NONE;
-    else break;
+    if (strcmp(val, "quick") == 0)
+      cfg->verify = DBS_VERIFY_QUICK;
+    else if (strcmp(val, "full") == 0)
+      cfg->verify = DBS_VERIFY_FULL;
+    else if (strcmp(val, "none") == 0)
+      cfg->verify = DBS_VERIFY_NONE;
+    else
+      break;
     return 0;
-  case OPT_PRISMA_MIGRATIONS: cfg->prisma_migrations = *val ? val : NULL; return 0;
+  case OPT_PRISMA_MIGRATIONS:
+    cfg->prisma_migrations = *val ? val : NULL;
+    return 0;
   case OPT_LOG_LEVEL:
     if (dbs_log_parse_level(val, &lvl) != 0)
       break;
     dbs_log_set_level(lvl);
     return 0;
-  case OPT_VERBOSE: dbs_log_set_level(DBS_LOG_DEBUG); return 0;
-  case OPT_QUIET: dbs_log_set_level(DBS_LOG_WARN); return 0;
-  default: return 0;
+  case OPT_VERBOSE:
+    dbs_log_set_level(DBS_LOG_DEBUG);
+    return 0;
+  case OPT_QUIET:
+    dbs_log_set_level(DBS_LOG_WARN);
+    return 0;
+  default:
+    return 0;
   }
-  dbs_log_errorx("invalid value '%s' for %s%s (expected %s; see dbsetup --help)",
-                 val ? val : "", from, from[0] == '-' ? o->name : "",
-                 o->arg ? o->arg : "1 or 0");
+  dbs_log_errorx(
+      "invalid value '%s' for %s%s (expected %s; see dbsetup --help)",
+      val ? val : "", from, from[0] == '-' ? o->name : "",
+      o->arg ? o->arg : "1 or 0");
   return -EINVAL;
 }
 
-static void set_defaults(struct dbs_config *cfg) {
+static void set_defaults(struct dbs_config* cfg) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->stop_timeout_ms = 7000;
   cfg->replicator_stop_timeout_ms = 2000;
@@ -250,17 +286,17 @@ static void set_defaults(struct dbs_config *cfg) {
   cfg->verify = DBS_VERIFY_QUICK;
 }
 
-int dbs_config_parse(struct dbs_config *cfg, int argc, char **argv) {
+int dbs_config_parse(struct dbs_config* cfg, int argc, char** argv) {
   struct option longopts[NOPTS + 1];
   int action = DBS_CONFIG_RUN;
 
   set_defaults(cfg);
   /* Litestream's own variable comes before our default search. */
-  const char *lsc = getenv("LITESTREAM_CONFIG");
+  const char* lsc = getenv("LITESTREAM_CONFIG");
   if (lsc != NULL && *lsc != '\0')
     cfg->litestream_config = lsc;
   for (size_t i = 0; i < NOPTS; i++) {
-    const char *val = opts[i].env ? getenv(opts[i].env) : NULL;
+    const char* val = opts[i].env ? getenv(opts[i].env) : NULL;
     if (val == NULL)
       continue;
     if (apply(cfg, &opts[i], val, opts[i].env) != 0)
@@ -283,16 +319,18 @@ int dbs_config_parse(struct dbs_config *cfg, int argc, char **argv) {
     if (c == -1)
       break;
     if (c == '?' || c == ':') {
-      const char *bad = argv[optind - 1];
+      const char* bad = argv[optind - 1];
       if (optopt != 0 && optopt < 1000 && c == '?')
         dbs_log_errorx("unknown option '-%c' (see dbsetup --help; put the app "
-                       "command after --)", optopt);
+                       "command after --)",
+                       optopt);
       else
         dbs_log_errorx("unknown option or missing value: '%s' (see dbsetup "
-                       "--help; put the app command after --)", bad);
+                       "--help; put the app command after --)",
+                       bad);
       return -EINVAL;
     }
-    const struct opt_desc *o = NULL;
+    const struct opt_desc* o = NULL;
     for (size_t i = 0; i < NOPTS; i++)
       if (opts[i].id == c)
         o = &opts[i];
@@ -319,8 +357,8 @@ int dbs_config_parse(struct dbs_config *cfg, int argc, char **argv) {
 }
 
 /* Prints text word-wrapped at width, each line indented by indent. */
-static void print_wrapped(FILE *out, const char *text, int indent, int width) {
-  const char *p = text;
+static void print_wrapped(FILE* out, const char* text, int indent, int width) {
+  const char* p = text;
   while (*p != '\0') {
     int room = width - indent, len = (int)strlen(p), cut = len;
     if (len > room) {
@@ -337,7 +375,7 @@ static void print_wrapped(FILE *out, const char *text, int indent, int width) {
   }
 }
 
-void dbs_config_usage(FILE *out) {
+void dbs_config_usage(FILE* out) {
   fprintf(out,
           "Usage: dbsetup [OPTIONS] [--] COMMAND [ARG...]\n"
           "       dbsetup restore [OPTIONS] DB_PATH|REPLICA_URL\n"
@@ -357,23 +395,24 @@ void dbs_config_usage(FILE *out) {
       snprintf(text, sizeof(text), "%s", opts[i].help);
     print_wrapped(out, text, 6, 78);
   }
-  fprintf(out,
-          "\nExit status:\n"
-          "  0-255  the app's own exit status\n"
-          "  128+N  the app died of signal N\n"
-          "  64     usage error (bad option or value)\n"
-          "  65     the database file is not SQLite, or the replica is corrupt\n"
-          "         or unsupported (age-encrypted)\n"
-          "  69     backup storage unreachable or refusing: no fresh database "
-          "was created\n"
-          "  70     internal error\n"
-          "  73     the volume or database is not writable\n"
-          "  75     another dbsetup holds the volume lock\n"
-          "  77     --user needs root; dbsetup must not be installed setuid\n"
-          "  78     configuration error (litestream.yml, Prisma schema, path "
-          "mismatch)\n"
-          "  80     migration failed\n"
-          "  81     seed failed\n"
-          "  126    the command is not executable\n"
-          "  127    the command was not found\n");
+  fprintf(
+      out,
+      "\nExit status:\n"
+      "  0-255  the app's own exit status\n"
+      "  128+N  the app died of signal N\n"
+      "  64     usage error (bad option or value)\n"
+      "  65     the database file is not SQLite, or the replica is corrupt\n"
+      "         or unsupported (age-encrypted)\n"
+      "  69     backup storage unreachable or refusing: no fresh database "
+      "was created\n"
+      "  70     internal error\n"
+      "  73     the volume or database is not writable\n"
+      "  75     another dbsetup holds the volume lock\n"
+      "  77     --user needs root; dbsetup must not be installed setuid\n"
+      "  78     configuration error (litestream.yml, Prisma schema, path "
+      "mismatch)\n"
+      "  80     migration failed\n"
+      "  81     seed failed\n"
+      "  126    the command is not executable\n"
+      "  127    the command was not found\n");
 }

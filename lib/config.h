@@ -5,7 +5,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-enum dbs_migrate_failure { DBS_MIGRATE_FAILURE_EXIT, DBS_MIGRATE_FAILURE_CONTINUE };
+enum dbs_migrate_failure {
+  DBS_MIGRATE_FAILURE_EXIT,
+  DBS_MIGRATE_FAILURE_CONTINUE
+};
 enum dbs_verify { DBS_VERIFY_QUICK, DBS_VERIFY_FULL, DBS_VERIFY_NONE };
 
 /*
@@ -14,38 +17,38 @@ enum dbs_verify { DBS_VERIFY_QUICK, DBS_VERIFY_FULL, DBS_VERIFY_NONE };
  */
 struct dbs_config {
   /* Supervision. */
-  char **argv;                  /* the app command, NULL-terminated */
-  const char *replicate;        /* --replicate: shell string, or NULL */
-  unsigned stop_timeout_ms;     /* --stop-timeout (7 s) */
+  char** argv;                         /* the app command, NULL-terminated */
+  const char* replicate;               /* --replicate: shell string, or NULL */
+  unsigned stop_timeout_ms;            /* --stop-timeout (7 s) */
   unsigned replicator_stop_timeout_ms; /* --replicator-stop-timeout (2 s) */
-  bool signal_child_only;       /* --signal-child-only */
+  bool signal_child_only;              /* --signal-child-only */
   /* Database setup. */
-  const char *db;               /* --db */
-  const char *volume;           /* --volume (/data) */
-  const char *schema;           /* --schema */
-  const char *litestream_config; /* --litestream-config / LITESTREAM_CONFIG */
-  bool no_expand_env;           /* --no-expand-env */
-  const char *litestream;       /* --litestream */
-  const char *migrate;          /* --migrate: shell string */
+  const char* db;                /* --db */
+  const char* volume;            /* --volume (/data) */
+  const char* schema;            /* --schema */
+  const char* litestream_config; /* --litestream-config / LITESTREAM_CONFIG */
+  bool no_expand_env;            /* --no-expand-env */
+  const char* litestream;        /* --litestream */
+  const char* migrate;           /* --migrate: shell string */
   enum dbs_migrate_failure migrate_failure; /* --migrate-failure */
-  const char *seed;             /* --seed: shell string */
-  bool no_restore;              /* --no-restore */
-  bool no_replicate;            /* --no-replicate */
-  const char *user;             /* --user USER[:GROUP] */
+  const char* seed;                         /* --seed: shell string */
+  bool no_restore;                          /* --no-restore */
+  bool no_replicate;                        /* --no-replicate */
+  const char* user;                         /* --user USER[:GROUP] */
   /* Native restore. */
-  const char *replica;          /* --replica NAME */
-  unsigned parallelism;         /* --parallelism (8) */
-  unsigned restore_timeout_ms;  /* --restore-timeout (120 s) */
-  enum dbs_verify verify;       /* --verify (quick) */
+  const char* replica;         /* --replica NAME */
+  unsigned parallelism;        /* --parallelism (8) */
+  unsigned restore_timeout_ms; /* --restore-timeout (120 s) */
+  enum dbs_verify verify;      /* --verify (quick) */
   /* Native Prisma migrations. */
-  const char *prisma_migrations; /* --prisma-migrations DIR */
+  const char* prisma_migrations; /* --prisma-migrations DIR */
 };
 
 /* What dbs_config_parse asks the caller to do. */
 enum dbs_config_action {
-  DBS_CONFIG_RUN = 0,   /* run the command in cfg->argv */
-  DBS_CONFIG_HELP,      /* print dbs_config_usage() to stdout, exit 0 */
-  DBS_CONFIG_VERSION,   /* print the version, exit 0 */
+  DBS_CONFIG_RUN = 0, /* run the command in cfg->argv */
+  DBS_CONFIG_HELP,    /* print dbs_config_usage() to stdout, exit 0 */
+  DBS_CONFIG_VERSION, /* print the version, exit 0 */
 };
 
 /*
@@ -55,19 +58,19 @@ enum dbs_config_action {
  * usage error that names the option and the fix (exit DBS_EXIT_USAGE).
  * Also sets the log level from -v/-q/DBSETUP_LOG_LEVEL.
  */
-int dbs_config_parse(struct dbs_config *cfg, int argc, char **argv);
+int dbs_config_parse(struct dbs_config* cfg, int argc, char** argv);
 
 /* Prints the options with their variables and the exit-status table. */
-void dbs_config_usage(FILE *out);
+void dbs_config_usage(FILE* out);
 
 /*
  * Parses a duration in seconds ("7", "0.5") into milliseconds. Accepts
  * 0 to 86400. Returns 0 or -EINVAL.
  */
-int dbs_config_parse_seconds(const char *s, unsigned *ms);
+int dbs_config_parse_seconds(const char* s, unsigned* ms);
 
 /* Parses "1", "true", "yes", "on" (true) and "0", "false", "no", "off", "".
  * Returns 0 or -EINVAL. */
-int dbs_config_parse_bool(const char *s, bool *out);
+int dbs_config_parse_bool(const char* s, bool* out);
 
 #endif

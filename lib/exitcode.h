@@ -4,8 +4,8 @@
 
 /* 0-255 not listed here: the app's own exit status is passed through. */
 enum dbs_exit {
-  DBS_EXIT_USAGE = 64,       /* bad command line or option value */
-  DBS_EXIT_DATAERR = 65,     /* not an SQLite file, corrupt/unsupported replica */
+  DBS_EXIT_USAGE = 64,   /* bad command line or option value */
+  DBS_EXIT_DATAERR = 65, /* not an SQLite file, corrupt/unsupported replica */
   DBS_EXIT_UNAVAILABLE = 69, /* backup storage unreachable or refusing */
   DBS_EXIT_SOFTWARE = 70,    /* internal error */
   DBS_EXIT_CANTCREAT = 73,   /* volume or database not writable */

@@ -10,16 +10,20 @@
 #define DBS_LOG_MAX_SECRETS 32
 
 static enum dbs_log_level log_level = DBS_LOG_INFO;
-static char *secrets[DBS_LOG_MAX_SECRETS];
+static char* secrets[DBS_LOG_MAX_SECRETS];
 static size_t nsecrets;
 
-static const char *const level_names[] = {"debug", "info", "warn", "error"};
+static const char* const level_names[] = {"debug", "info", "warn", "error"};
 
-void dbs_log_set_level(enum dbs_log_level level) { log_level = level; }
+void dbs_log_set_level(enum dbs_log_level level) {
+  log_level = level;
+}
 
-enum dbs_log_level dbs_log_get_level(void) { return log_level; }
+enum dbs_log_level dbs_log_get_level(void) {
+  return log_level;
+}
 
-int dbs_log_parse_level(const char *s, enum dbs_log_level *out) {
+int dbs_log_parse_level(const char* s, enum dbs_log_level* out) {
   for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
     if (strcmp(s, level_names[i]) == 0) {
       *out = (enum dbs_log_level)i;
@@ -33,7 +37,7 @@ int dbs_log_parse_level(const char *s, enum dbs_log_level *out) {
   return -EINVAL;
 }
 
-int dbs_log_add_secret(const char *secret) {
+int dbs_log_add_secret(const char* secret) {
   if (secret == NULL || strlen(secret) < 4)
     return 0;
   for (size_t i = 0; i < nsecrets; i++)
@@ -41,14 +45,14 @@ int dbs_log_add_secret(const char *secret) {
       return 0;
   if (nsecrets == DBS_LOG_MAX_SECRETS)
     return -ENOMEM;
-  char *copy = strdup(secret);
+  char* copy = strdup(secret);
   if (copy == NULL)
     return -ENOMEM;
   secrets[nsecrets++] = copy;
   return 0;
 }
 
-char *dbs_log_redact(const char *s, char *buf, size_t n) {
+char* dbs_log_redact(const char* s, char* buf, size_t n) {
   static const char mask[] = "[REDACTED]";
   size_t o = 0;
   if (n == 0)
@@ -72,7 +76,7 @@ char *dbs_log_redact(const char *s, char *buf, size_t n) {
   return buf;
 }
 
-void dbs_log_vlog(enum dbs_log_level level, int errnum, const char *fmt,
+void dbs_log_vlog(enum dbs_log_level level, int errnum, const char* fmt,
                   va_list ap) {
   char msg[4096], out[4096 + 64];
   if (level < log_level)
@@ -86,7 +90,8 @@ void dbs_log_vlog(enum dbs_log_level level, int errnum, const char *fmt,
   }
   char red[4096];
   dbs_log_redact(msg, red, sizeof(red));
-  len = snprintf(out, sizeof(out), "dbsetup: %s: %s\n", level_names[level], red);
+  len =
+      snprintf(out, sizeof(out), "dbsetup: %s: %s\n", level_names[level], red);
   if (len > (int)sizeof(out) - 1) {
     len = (int)sizeof(out) - 1;
     out[len - 1] = '\n';
@@ -104,7 +109,7 @@ void dbs_log_vlog(enum dbs_log_level level, int errnum, const char *fmt,
 }
 
 #define DBS_LOG_FN(name, level, use_errno)                                     \
-  void name(const char *fmt, ...) {                                            \
+  void name(const char* fmt, ...) {                                            \
     int saved = errno;                                                         \
     va_list ap;                                                                \
     va_start(ap, fmt);                                                         \
@@ -120,7 +125,7 @@ DBS_LOG_FN(dbs_log_warnx, DBS_LOG_WARN, 0)
 DBS_LOG_FN(dbs_log_error, DBS_LOG_ERROR, 1)
 DBS_LOG_FN(dbs_log_errorx, DBS_LOG_ERROR, 0)
 
-void dbs_fatalx(int status, const char *fmt, ...) {
+void dbs_fatalx(int status, const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
   dbs_log_vlog(DBS_LOG_ERROR, 0, fmt, ap);
@@ -128,7 +133,7 @@ void dbs_fatalx(int status, const char *fmt, ...) {
   exit(status);
 }
 
-void dbs_fatal(int status, const char *fmt, ...) {
+void dbs_fatal(int status, const char* fmt, ...) {
   int saved = errno;
   va_list ap;
   va_start(ap, fmt);

@@ -17,7 +17,7 @@ void dbs_log_set_level(enum dbs_log_level level);
 enum dbs_log_level dbs_log_get_level(void);
 
 /* Parses "debug", "info", "warn" or "error". Returns 0 or -EINVAL. */
-int dbs_log_parse_level(const char *s, enum dbs_log_level *out);
+int dbs_log_parse_level(const char* s, enum dbs_log_level* out);
 
 /*
  * Registers a secret (an access key, a password in a URL). Every later log
@@ -25,29 +25,29 @@ int dbs_log_parse_level(const char *s, enum dbs_log_level *out);
  * copied; empty strings and strings shorter than 4 bytes are ignored.
  * Returns 0 or -ENOMEM.
  */
-int dbs_log_add_secret(const char *secret);
+int dbs_log_add_secret(const char* secret);
 
 /*
  * Copies s into buf (size n, always NUL-terminated) with every registered
  * secret replaced. Returns buf.
  */
-char *dbs_log_redact(const char *s, char *buf, size_t n);
+char* dbs_log_redact(const char* s, char* buf, size_t n);
 
-void dbs_log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void dbs_log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void dbs_log_debug(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void dbs_log_info(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 /* dbs_log_warn appends ": strerror(errno)"; dbs_log_warnx does not. */
-void dbs_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void dbs_log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void dbs_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void dbs_log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void dbs_log_vlog(enum dbs_log_level level, int errnum, const char *fmt,
+void dbs_log_warn(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void dbs_log_warnx(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void dbs_log_error(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void dbs_log_errorx(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+void dbs_log_vlog(enum dbs_log_level level, int errnum, const char* fmt,
                   va_list ap);
 
 /* Logs at error level and exits with status. Start-up phases only. */
-void dbs_fatalx(int status, const char *fmt, ...)
+void dbs_fatalx(int status, const char* fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
 /* As dbs_fatalx, appending ": strerror(errno)". */
-void dbs_fatal(int status, const char *fmt, ...)
+void dbs_fatal(int status, const char* fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
 
 #endif

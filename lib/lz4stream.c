@@ -11,23 +11,23 @@ static const char age_magic[] = "age-encryption.org/v1";
 #define AGE_LEN (sizeof(age_magic) - 1)
 
 struct dbs_lz4stream {
-  LZ4F_dctx *dctx;
-  uint8_t *out;
+  LZ4F_dctx* dctx;
+  uint8_t* out;
   size_t out_len;
   dbs_storage_sink sink;
-  void *arg;
+  void* arg;
   uint8_t head[AGE_LEN]; /* first bytes, held back to recognise age */
   size_t nhead;
-  bool started;  /* head checked and passed on to LZ4F */
-  bool done;     /* LZ4F reported the end of the frame */
+  bool started; /* head checked and passed on to LZ4F */
+  bool done;    /* LZ4F reported the end of the frame */
   bool failed;
   uint64_t total_in, total_out;
   char error[160];
 };
 
-int dbs_lz4stream_new(size_t out_chunk, struct dbs_lz4stream **out) {
+int dbs_lz4stream_new(size_t out_chunk, struct dbs_lz4stream** out) {
   *out = NULL;
-  struct dbs_lz4stream *z = calloc(1, sizeof(*z));
+  struct dbs_lz4stream* z = calloc(1, sizeof(*z));
   if (z == NULL)
     return -ENOMEM;
   z->out_len = out_chunk ? out_chunk : (1u << 20);
@@ -42,8 +42,8 @@ int dbs_lz4stream_new(size_t out_chunk, struct dbs_lz4stream **out) {
   return 0;
 }
 
-void dbs_lz4stream_reset(struct dbs_lz4stream *z, dbs_storage_sink sink,
-                         void *arg) {
+void dbs_lz4stream_reset(struct dbs_lz4stream* z, dbs_storage_sink sink,
+                         void* arg) {
   LZ4F_resetDecompressionContext(z->dctx);
   z->sink = sink;
   z->arg = arg;
@@ -53,14 +53,14 @@ void dbs_lz4stream_reset(struct dbs_lz4stream *z, dbs_storage_sink sink,
   z->error[0] = '\0';
 }
 
-static int fail(struct dbs_lz4stream *z, int rc, const char *msg) {
+static int fail(struct dbs_lz4stream* z, int rc, const char* msg) {
   z->failed = true;
   snprintf(z->error, sizeof(z->error), "%s", msg);
   return rc;
 }
 
 /* Runs LZ4F over src, passing decoded output to the sink. */
-static int decode(struct dbs_lz4stream *z, const uint8_t *src, size_t len) {
+static int decode(struct dbs_lz4stream* z, const uint8_t* src, size_t len) {
   for (;;) {
     if (z->done) {
       if (len > 0)
@@ -69,7 +69,8 @@ static int decode(struct dbs_lz4stream *z, const uint8_t *src, size_t len) {
       return 0;
     }
     size_t dst_len = z->out_len, src_len = len;
-    size_t hint = LZ4F_decompress(z->dctx, z->out, &dst_len, src, &src_len, NULL);
+    size_t hint =
+        LZ4F_decompress(z->dctx, z->out, &dst_len, src, &src_len, NULL);
     if (LZ4F_isError(hint)) {
       char msg[128];
       snprintf(msg, sizeof(msg), "LZ4 frame: %s", LZ4F_getErrorName(hint));
@@ -98,8 +99,8 @@ static int decode(struct dbs_lz4stream *z, const uint8_t *src, size_t len) {
   }
 }
 
-int dbs_lz4stream_write(void *arg, const uint8_t *buf, size_t len) {
-  struct dbs_lz4stream *z = arg;
+int dbs_lz4stream_write(void* arg, const uint8_t* buf, size_t len) {
+  struct dbs_lz4stream* z = arg;
   if (z->failed)
     return DBS_LZ4STREAM_ECORRUPT;
   z->total_in += len;
@@ -125,7 +126,7 @@ int dbs_lz4stream_write(void *arg, const uint8_t *buf, size_t len) {
   return decode(z, buf, len);
 }
 
-int dbs_lz4stream_finish(struct dbs_lz4stream *z) {
+int dbs_lz4stream_finish(struct dbs_lz4stream* z) {
   if (z->failed)
     return DBS_LZ4STREAM_ECORRUPT;
   if (!z->started && z->nhead > 0) {
@@ -142,19 +143,19 @@ int dbs_lz4stream_finish(struct dbs_lz4stream *z) {
   return 0;
 }
 
-uint64_t dbs_lz4stream_total_out(const struct dbs_lz4stream *z) {
+uint64_t dbs_lz4stream_total_out(const struct dbs_lz4stream* z) {
   return z->total_out;
 }
 
-uint64_t dbs_lz4stream_total_in(const struct dbs_lz4stream *z) {
+uint64_t dbs_lz4stream_total_in(const struct dbs_lz4stream* z) {
   return z->total_in;
 }
 
-const char *dbs_lz4stream_error(const struct dbs_lz4stream *z) {
+const char* dbs_lz4stream_error(const struct dbs_lz4stream* z) {
   return z->error[0] ? z->error : "no error";
 }
 
-void dbs_lz4stream_free(struct dbs_lz4stream *z) {
+void dbs_lz4stream_free(struct dbs_lz4stream* z) {
   if (z == NULL)
     return;
   LZ4F_freeDecompressionContext(z->dctx);

@@ -23,14 +23,14 @@ struct dbs_lz4stream;
  * most out_chunk bytes (0: 1 MiB). The caller owns *out (free with
  * dbs_lz4stream_free). Returns 0 or -ENOMEM.
  */
-int dbs_lz4stream_new(size_t out_chunk, struct dbs_lz4stream **out);
+int dbs_lz4stream_new(size_t out_chunk, struct dbs_lz4stream** out);
 
 /*
  * Starts a new frame with sink and arg, forgetting any previous state.
  * Call before the first dbs_lz4stream_write of each object.
  */
-void dbs_lz4stream_reset(struct dbs_lz4stream *z, dbs_storage_sink sink,
-                         void *arg);
+void dbs_lz4stream_reset(struct dbs_lz4stream* z, dbs_storage_sink sink,
+                         void* arg);
 
 /*
  * Feeds len compressed bytes. Usable directly as a dbs_storage_sink with
@@ -38,21 +38,21 @@ void dbs_lz4stream_reset(struct dbs_lz4stream *z, dbs_storage_sink sink,
  * end of the frame counts as corrupt), DBS_LZ4STREAM_EAGE, or the sink's
  * own negative value.
  */
-int dbs_lz4stream_write(void *z, const uint8_t *buf, size_t len);
+int dbs_lz4stream_write(void* z, const uint8_t* buf, size_t len);
 
 /*
  * Ends the object: returns 0 if exactly one complete frame (checksum
  * verified) was fed, else DBS_LZ4STREAM_ECORRUPT (truncated or empty).
  */
-int dbs_lz4stream_finish(struct dbs_lz4stream *z);
+int dbs_lz4stream_finish(struct dbs_lz4stream* z);
 
 /* Decoded and compressed byte counts of the current object. */
-uint64_t dbs_lz4stream_total_out(const struct dbs_lz4stream *z);
-uint64_t dbs_lz4stream_total_in(const struct dbs_lz4stream *z);
+uint64_t dbs_lz4stream_total_out(const struct dbs_lz4stream* z);
+uint64_t dbs_lz4stream_total_in(const struct dbs_lz4stream* z);
 
 /* A description of the last error ("content checksum mismatch"...). */
-const char *dbs_lz4stream_error(const struct dbs_lz4stream *z);
+const char* dbs_lz4stream_error(const struct dbs_lz4stream* z);
 
-void dbs_lz4stream_free(struct dbs_lz4stream *z);
+void dbs_lz4stream_free(struct dbs_lz4stream* z);
 
 #endif

@@ -18,8 +18,8 @@
  * a name); -ERANGE for a number that is no valid id (-1 is "no change" to
  * setuid, so 2^32-1 is refused too).
  */
-static int parse_id(const char *s, unsigned long *out) {
-  char *end;
+static int parse_id(const char* s, unsigned long* out) {
+  char* end;
   if (*s < '0' || *s > '9')
     return -EINVAL;
   errno = 0;
@@ -32,17 +32,17 @@ static int parse_id(const char *s, unsigned long *out) {
   return 0;
 }
 
-int dbs_privdrop_resolve(const char *spec, struct dbs_creds *out) {
+int dbs_privdrop_resolve(const char* spec, struct dbs_creds* out) {
   char user[256], *group = NULL;
   unsigned long id = 0;
-  struct passwd *pw;
+  struct passwd* pw;
   int have_gid = 0;
 
   memset(out, 0, sizeof(*out));
   if (spec == NULL || *spec == '\0' || strlen(spec) >= sizeof(user))
     goto malformed;
   strcpy(user, spec);
-  char *colon = strchr(user, ':');
+  char* colon = strchr(user, ':');
   if (colon != NULL) {
     *colon = '\0';
     group = colon + 1;
@@ -86,7 +86,7 @@ int dbs_privdrop_resolve(const char *spec, struct dbs_creds *out) {
     if (grc == 0) {
       out->gid = (gid_t)gid_num;
     } else {
-      struct group *gr = getgrnam(group);
+      struct group* gr = getgrnam(group);
       if (gr == NULL) {
         dbs_log_errorx("--user: no group named '%s' in /etc/group (use a "
                        "numeric gid)",
@@ -106,7 +106,7 @@ int dbs_privdrop_resolve(const char *spec, struct dbs_creds *out) {
   if (pw != NULL && group == NULL) {
     int n = 32;
     for (;;) {
-      gid_t *g = calloc((size_t)n, sizeof(gid_t));
+      gid_t* g = calloc((size_t)n, sizeof(gid_t));
       if (g == NULL)
         goto nomem;
       int got = n;
@@ -132,16 +132,16 @@ nomem:
   return -ENOMEM;
 }
 
-void dbs_privdrop_free(struct dbs_creds *creds) {
+void dbs_privdrop_free(struct dbs_creds* creds) {
   free(creds->groups);
   free(creds->home);
   free(creds->name);
   memset(creds, 0, sizeof(*creds));
 }
 
-int dbs_privdrop_apply(const struct dbs_creds *creds) {
+int dbs_privdrop_apply(const struct dbs_creds* creds) {
   gid_t one = creds->gid;
-  const gid_t *groups = creds->ngroups > 0 ? creds->groups : &one;
+  const gid_t* groups = creds->ngroups > 0 ? creds->groups : &one;
   size_t n = creds->ngroups > 0 ? creds->ngroups : 1;
   /* Not root and already that identity: nothing to drop (setgroups would
    * fail with EPERM). */
@@ -165,7 +165,7 @@ int dbs_privdrop_apply(const struct dbs_creds *creds) {
   return 0;
 }
 
-int dbs_privdrop_check(const struct dbs_creds *creds) {
+int dbs_privdrop_check(const struct dbs_creds* creds) {
   if (geteuid() == 0)
     return 0;
   if (getuid() == creds->uid && getgid() == creds->gid)

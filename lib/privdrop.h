@@ -10,9 +10,9 @@ struct dbs_creds {
   uid_t uid;
   gid_t gid;
   size_t ngroups;
-  gid_t *groups; /* supplementary groups (getgrouplist), may be NULL */
-  char *home;    /* from passwd, or "/" when the uid has no entry */
-  char *name;    /* user name, or the number as text */
+  gid_t* groups; /* supplementary groups (getgrouplist), may be NULL */
+  char* home;    /* from passwd, or "/" when the uid has no entry */
+  char* name;    /* user name, or the number as text */
 };
 
 /*
@@ -27,17 +27,17 @@ struct dbs_creds {
  * On success the caller owns *out (dbs_privdrop_free); on failure *out
  * holds nothing.
  */
-int dbs_privdrop_resolve(const char *spec, struct dbs_creds *out);
+int dbs_privdrop_resolve(const char* spec, struct dbs_creds* out);
 
 /* Frees what dbs_privdrop_resolve allocated; creds is zeroed. */
-void dbs_privdrop_free(struct dbs_creds *creds);
+void dbs_privdrop_free(struct dbs_creds* creds);
 
 /*
  * Tells whether this process may switch to creds: it is root, or already
  * runs as that uid and gid. Returns 0, or -EPERM after logging which ids
  * and the fix (exit DBS_EXIT_NOPERM).
  */
-int dbs_privdrop_check(const struct dbs_creds *creds);
+int dbs_privdrop_check(const struct dbs_creds* creds);
 
 /*
  * Switches the calling process to creds: setgroups, setgid, setuid, in that
@@ -47,7 +47,7 @@ int dbs_privdrop_check(const struct dbs_creds *creds);
  * child between fork and exec (the caller sets HOME from creds->home).
  * Returns 0 or -errno (-EPERM when a check fails).
  */
-int dbs_privdrop_apply(const struct dbs_creds *creds);
+int dbs_privdrop_apply(const struct dbs_creds* creds);
 
 /*
  * Refuses to run installed setuid/setgid or with file capabilities (real

@@ -11,7 +11,7 @@ static bool is_lower_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
-static bool hex8(const char *s, uint32_t *out) {
+static bool hex8(const char* s, uint32_t* out) {
   uint32_t v = 0;
   for (int i = 0; i < 8; i++) {
     char c = s[i];
@@ -23,7 +23,7 @@ static bool hex8(const char *s, uint32_t *out) {
   return true;
 }
 
-bool dbs_replica_is_generation_name(const char *s) {
+bool dbs_replica_is_generation_name(const char* s) {
   if (strlen(s) != 16)
     return false;
   for (int i = 0; i < 16; i++)
@@ -32,15 +32,15 @@ bool dbs_replica_is_generation_name(const char *s) {
   return true;
 }
 
-int dbs_replica_parse_snapshot_name(const char *name, uint32_t *index) {
+int dbs_replica_parse_snapshot_name(const char* name, uint32_t* index) {
   if (strlen(name) != 8 + strlen(".snapshot.lz4") ||
       strcmp(name + 8, ".snapshot.lz4") != 0 || !hex8(name, index))
     return -EINVAL;
   return 0;
 }
 
-int dbs_replica_parse_wal_name(const char *name, uint32_t *index,
-                               uint32_t *offset) {
+int dbs_replica_parse_wal_name(const char* name, uint32_t* index,
+                               uint32_t* offset) {
   if (strlen(name) != 17 + strlen(".wal.lz4") || name[8] != '_' ||
       strcmp(name + 17, ".wal.lz4") != 0 || !hex8(name, index) ||
       !hex8(name + 9, offset))
@@ -49,9 +49,9 @@ int dbs_replica_parse_wal_name(const char *name, uint32_t *index,
 }
 
 /* Go's path.Clean, for slash-separated keys. */
-static char *path_clean(const char *p) {
+static char* path_clean(const char* p) {
   size_t n = strlen(p);
-  char *out = malloc(n + 2);
+  char* out = malloc(n + 2);
   if (out == NULL)
     return NULL;
   bool rooted = p[0] == '/';
@@ -65,7 +65,8 @@ static char *path_clean(const char *p) {
       r++;
     } else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/')) {
       r++;
-    } else if (p[r] == '.' && p[r + 1] == '.' && (r + 2 == n || p[r + 2] == '/')) {
+    } else if (p[r] == '.' && p[r + 1] == '.' &&
+               (r + 2 == n || p[r + 2] == '/')) {
       r += 2;
       if (w > dotdot) {
         w--;
@@ -91,22 +92,22 @@ static char *path_clean(const char *p) {
   return out;
 }
 
-char *dbs_replica_generations_prefix(const char *path) {
+char* dbs_replica_generations_prefix(const char* path) {
   /* path.Join(path, "generations") + "/"; an empty path drops out. */
   size_t n = strlen(path);
-  char *joined = malloc(n + sizeof("/generations"));
+  char* joined = malloc(n + sizeof("/generations"));
   if (joined == NULL)
     return NULL;
   if (n == 0)
     strcpy(joined, "generations");
   else
     sprintf(joined, "%s/generations", path);
-  char *clean = path_clean(joined);
+  char* clean = path_clean(joined);
   free(joined);
   if (clean == NULL)
     return NULL;
   size_t cl = strlen(clean);
-  char *out = realloc(clean, cl + 2);
+  char* out = realloc(clean, cl + 2);
   if (out == NULL) {
     free(clean);
     return NULL;
@@ -116,55 +117,55 @@ char *dbs_replica_generations_prefix(const char *path) {
   return out;
 }
 
-char *dbs_replica_snapshot_key(const char *gen_root, uint32_t index) {
-  char *k = NULL;
+char* dbs_replica_snapshot_key(const char* gen_root, uint32_t index) {
+  char* k = NULL;
   if (asprintf(&k, "%ssnapshots/%08x.snapshot.lz4", gen_root, index) < 0)
     return NULL;
   return k;
 }
 
-char *dbs_replica_segment_key(const char *gen_root, uint32_t index,
+char* dbs_replica_segment_key(const char* gen_root, uint32_t index,
                               uint32_t offset) {
-  char *k = NULL;
+  char* k = NULL;
   if (asprintf(&k, "%swal/%08x_%08x.wal.lz4", gen_root, index, offset) < 0)
     return NULL;
   return k;
 }
 
-static const char *base_name(const char *key) {
-  const char *s = strrchr(key, '/');
+static const char* base_name(const char* key) {
+  const char* s = strrchr(key, '/');
   return s ? s + 1 : key;
 }
 
-static void bound(struct dbs_replica_generation *g, int64_t t) {
+static void bound(struct dbs_replica_generation* g, int64_t t) {
   if (g->created_ns == 0 || t < g->created_ns)
     g->created_ns = t;
   if (g->updated_ns == 0 || t > g->updated_ns)
     g->updated_ns = t;
 }
 
-static int snap_cmp(const void *a, const void *b) {
+static int snap_cmp(const void* a, const void* b) {
   const struct dbs_replica_snapshot *x = a, *y = b;
   return (x->index > y->index) - (x->index < y->index);
 }
 
-static int seg_cmp(const void *a, const void *b) {
+static int seg_cmp(const void* a, const void* b) {
   const struct dbs_replica_segment *x = a, *y = b;
   if (x->index != y->index)
     return (x->index > y->index) - (x->index < y->index);
   return (x->offset > y->offset) - (x->offset < y->offset);
 }
 
-int dbs_replica_listing_add(struct dbs_replica_listing *l, const char *gen,
-                            const struct dbs_storage_entry *snapshots,
-                            size_t nsnap, const struct dbs_storage_entry *wal,
+int dbs_replica_listing_add(struct dbs_replica_listing* l, const char* gen,
+                            const struct dbs_storage_entry* snapshots,
+                            size_t nsnap, const struct dbs_storage_entry* wal,
                             size_t nwal) {
-  struct dbs_replica_generation *gens =
+  struct dbs_replica_generation* gens =
       realloc(l->gens, (l->ngens + 1) * sizeof(*l->gens));
   if (gens == NULL)
     return -ENOMEM;
   l->gens = gens;
-  struct dbs_replica_generation *g = &gens[l->ngens];
+  struct dbs_replica_generation* g = &gens[l->ngens];
   memset(g, 0, sizeof(*g));
   snprintf(g->name, sizeof(g->name), "%s", gen);
   g->snapshots = calloc(nsnap ? nsnap : 1, sizeof(*g->snapshots));
@@ -180,7 +181,7 @@ int dbs_replica_listing_add(struct dbs_replica_listing *l, const char *gen,
     if (snapshots[i].is_prefix ||
         dbs_replica_parse_snapshot_name(base_name(snapshots[i].key), &idx) != 0)
       continue;
-    struct dbs_replica_snapshot *s = &g->snapshots[g->nsnapshots++];
+    struct dbs_replica_snapshot* s = &g->snapshots[g->nsnapshots++];
     s->index = idx;
     s->size = snapshots[i].size;
     s->time_ns = dbs_storage_entry_time_ns(&snapshots[i]);
@@ -191,7 +192,7 @@ int dbs_replica_listing_add(struct dbs_replica_listing *l, const char *gen,
     if (wal[i].is_prefix ||
         dbs_replica_parse_wal_name(base_name(wal[i].key), &idx, &off) != 0)
       continue;
-    struct dbs_replica_segment *s = &g->segments[g->nsegments++];
+    struct dbs_replica_segment* s = &g->segments[g->nsegments++];
     s->index = idx;
     s->offset = off;
     s->size = wal[i].size;
@@ -205,11 +206,11 @@ int dbs_replica_listing_add(struct dbs_replica_listing *l, const char *gen,
   return 0;
 }
 
-int dbs_replica_load(struct dbs_storage *s, const char *path,
-                     struct dbs_replica_listing *out) {
+int dbs_replica_load(struct dbs_storage* s, const char* path,
+                     struct dbs_replica_listing* out) {
   memset(out, 0, sizeof(*out));
   struct dbs_storage_list gl = {0}, sl = {0}, wl = {0};
-  char *pfx = NULL;
+  char* pfx = NULL;
   int rc;
   out->root = dbs_replica_generations_prefix(path);
   if (out->root == NULL)
@@ -218,7 +219,7 @@ int dbs_replica_load(struct dbs_storage *s, const char *path,
   if (rc != 0)
     goto fail;
   for (size_t i = 0; i < gl.n; i++) {
-    const struct dbs_storage_entry *e = &gl.entries[i];
+    const struct dbs_storage_entry* e = &gl.entries[i];
     if (!e->is_prefix)
       continue;
     size_t rl = strlen(out->root), kl = strlen(e->key);
@@ -265,7 +266,7 @@ fail:
   return rc;
 }
 
-void dbs_replica_listing_free(struct dbs_replica_listing *l) {
+void dbs_replica_listing_free(struct dbs_replica_listing* l) {
   for (size_t i = 0; i < l->ngens; i++) {
     free(l->gens[i].snapshots);
     free(l->gens[i].segments);
@@ -275,12 +276,12 @@ void dbs_replica_listing_free(struct dbs_replica_listing *l) {
   memset(l, 0, sizeof(*l));
 }
 
-long dbs_replica_choose(const struct dbs_replica_listing *l,
-                        const struct dbs_restore_target *t) {
+long dbs_replica_choose(const struct dbs_replica_listing* l,
+                        const struct dbs_restore_target* t) {
   long best = -1;
   int64_t best_updated = 0;
   for (size_t i = 0; i < l->ngens; i++) {
-    const struct dbs_replica_generation *g = &l->gens[i];
+    const struct dbs_replica_generation* g = &l->gens[i];
     if (t->generation != NULL && strcmp(t->generation, g->name) != 0)
       continue;
     if (t->has_timestamp &&
@@ -296,10 +297,10 @@ long dbs_replica_choose(const struct dbs_replica_listing *l,
   return best;
 }
 
-int dbs_replica_plan(const struct dbs_replica_listing *l,
-                     const struct dbs_replica_generation *g,
-                     const struct dbs_restore_target *t,
-                     struct dbs_restore_plan *plan, char *err, size_t errlen) {
+int dbs_replica_plan(const struct dbs_replica_listing* l,
+                     const struct dbs_replica_generation* g,
+                     const struct dbs_restore_target* t,
+                     struct dbs_restore_plan* plan, char* err, size_t errlen) {
   memset(plan, 0, sizeof(*plan));
   snprintf(plan->generation, sizeof(plan->generation), "%s", g->name);
   int64_t max_index = t->index >= 0 ? t->index : DBS_REPLICA_MAX_INDEX;
@@ -315,7 +316,7 @@ int dbs_replica_plan(const struct dbs_replica_listing *l,
     /* SnapshotIndexAt: the newest at or before the timestamp; ties go to
      * the first listed. */
     for (size_t i = 0; i < g->nsnapshots; i++) {
-      const struct dbs_replica_snapshot *s = &g->snapshots[i];
+      const struct dbs_replica_snapshot* s = &g->snapshots[i];
       if (t->has_timestamp && s->time_ns > t->timestamp_ns)
         continue;
       if (snap < 0 || s->time_ns > g->snapshots[snap].time_ns)
@@ -323,8 +324,10 @@ int dbs_replica_plan(const struct dbs_replica_listing *l,
     }
   }
   if (snap < 0) {
-    snprintf(err, errlen, "cannot find snapshot index%s: no snapshots available"
-             " in generation %s", t->index >= 0 ? "" : " by timestamp", g->name);
+    snprintf(err, errlen,
+             "cannot find snapshot index%s: no snapshots available"
+             " in generation %s",
+             t->index >= 0 ? "" : " by timestamp", g->name);
     return -ENOENT;
   }
   plan->snapshot = g->snapshots[snap];
@@ -335,31 +338,35 @@ int dbs_replica_plan(const struct dbs_replica_listing *l,
   size_t nseg = 0;
   int64_t max_wal = -1;
   for (size_t i = 0; i < g->nsegments; i++) {
-    const struct dbs_replica_segment *s = &g->segments[i];
+    const struct dbs_replica_segment* s = &g->segments[i];
     if (t->has_timestamp && s->time_ns > t->timestamp_ns)
       break;
     if ((int64_t)s->index > max_index)
       break;
     bool first = i == 0 || g->segments[i - 1].index != s->index;
     if (first && s->offset != 0) {
-      snprintf(err, errlen, "missing initial wal segment: generation=%s "
+      snprintf(err, errlen,
+               "missing initial wal segment: generation=%s "
                "index=%08x offset=%u (object %s%s/wal/%08x_%08x.wal.lz4)",
-               g->name, s->index, s->offset, l->root ? l->root : "",
-               g->name, s->index, s->offset);
+               g->name, s->index, s->offset, l->root ? l->root : "", g->name,
+               s->index, s->offset);
       return -EBADMSG;
     }
     if (!first && s->offset <= g->segments[i - 1].offset) {
-      snprintf(err, errlen, "wal segments out of order: generation=%s "
-               "index=%08x offsets=(%u,%u)", g->name, s->index,
-               g->segments[i - 1].offset, s->offset);
+      snprintf(err, errlen,
+               "wal segments out of order: generation=%s "
+               "index=%08x offsets=(%u,%u)",
+               g->name, s->index, g->segments[i - 1].offset, s->offset);
       return -EBADMSG;
     }
     nseg = i + 1;
     max_wal = s->index;
   }
   if (t->index >= 0 && max_wal < t->index && (int64_t)min_index < t->index) {
-    snprintf(err, errlen, "unable to locate index %08x in generation %s, "
-             "highest index was %08x", (unsigned)t->index, g->name,
+    snprintf(err, errlen,
+             "unable to locate index %08x in generation %s, "
+             "highest index was %08x",
+             (unsigned)t->index, g->name,
              (unsigned)(max_wal > (int64_t)min_index ? max_wal : min_index));
     return -ERANGE;
   }
@@ -384,7 +391,7 @@ int dbs_replica_plan(const struct dbs_replica_listing *l,
     i++;
   for (size_t k = 0; k < nidx; k++) {
     uint32_t want = min_index + (uint32_t)k;
-    struct dbs_plan_index *pi = &plan->indexes[plan->nindexes++];
+    struct dbs_plan_index* pi = &plan->indexes[plan->nindexes++];
     pi->index = want;
     pi->first = plan->nsegments;
     while (i < nseg && g->segments[i].index == want) {
@@ -394,8 +401,10 @@ int dbs_replica_plan(const struct dbs_replica_listing *l,
     }
     pi->n = plan->nsegments - pi->first;
     if (pi->n == 0) {
-      snprintf(err, errlen, "missing WAL index: %s/%08x (no object %swal/"
-               "%08x_00000000.wal.lz4)", g->name, want, plan->gen_root, want);
+      snprintf(err, errlen,
+               "missing WAL index: %s/%08x (no object %swal/"
+               "%08x_00000000.wal.lz4)",
+               g->name, want, plan->gen_root, want);
       dbs_restore_plan_free(plan);
       return -EBADMSG;
     }
@@ -403,7 +412,7 @@ int dbs_replica_plan(const struct dbs_replica_listing *l,
   return 0;
 }
 
-void dbs_restore_plan_free(struct dbs_restore_plan *plan) {
+void dbs_restore_plan_free(struct dbs_restore_plan* plan) {
   free(plan->gen_root);
   free(plan->segments);
   free(plan->indexes);

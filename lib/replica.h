@@ -18,23 +18,23 @@
 
 struct dbs_replica_snapshot {
   uint32_t index;
-  int64_t size;     /* compressed bytes */
-  int64_t time_ns;  /* storage timestamp (CreatedAt) */
+  int64_t size;    /* compressed bytes */
+  int64_t time_ns; /* storage timestamp (CreatedAt) */
 };
 
 struct dbs_replica_segment {
   uint32_t index;
   uint32_t offset;
-  int64_t size;     /* compressed bytes */
+  int64_t size; /* compressed bytes */
   int64_t time_ns;
 };
 
 /* One generation and its objects, sorted by index (and offset). */
 struct dbs_replica_generation {
   char name[17];
-  struct dbs_replica_snapshot *snapshots;
+  struct dbs_replica_snapshot* snapshots;
   size_t nsnapshots;
-  struct dbs_replica_segment *segments;
+  struct dbs_replica_segment* segments;
   size_t nsegments;
   int64_t created_ns; /* min timestamp over all objects; 0 if none */
   int64_t updated_ns; /* max timestamp over all objects; 0 if none */
@@ -42,17 +42,17 @@ struct dbs_replica_generation {
 
 /* All generations of one replica, in listing (name) order. */
 struct dbs_replica_listing {
-  char *root;  /* key prefix of the generations: "<path>/generations/" */
-  struct dbs_replica_generation *gens;
+  char* root; /* key prefix of the generations: "<path>/generations/" */
+  struct dbs_replica_generation* gens;
   size_t ngens;
 };
 
 /* What to restore: litestream's -generation, -index and -timestamp. */
 struct dbs_restore_target {
-  const char *generation; /* NULL: any */
+  const char* generation; /* NULL: any */
   int64_t index;          /* -1: none (latest) */
   bool has_timestamp;
-  int64_t timestamp_ns;   /* Unix ns, with has_timestamp */
+  int64_t timestamp_ns; /* Unix ns, with has_timestamp */
 };
 
 /* One WAL index to apply: segments [first, first + n) of the plan. */
@@ -64,24 +64,24 @@ struct dbs_plan_index {
 /* What one restore downloads and applies, in order. */
 struct dbs_restore_plan {
   char generation[17];
-  char *gen_root;  /* "<path>/generations/<gen>/" */
+  char* gen_root; /* "<path>/generations/<gen>/" */
   struct dbs_replica_snapshot snapshot;
-  struct dbs_replica_segment *segments; /* owned copy, index/offset order */
+  struct dbs_replica_segment* segments; /* owned copy, index/offset order */
   size_t nsegments;
-  struct dbs_plan_index *indexes;       /* snapshot index .. max, no gaps */
+  struct dbs_plan_index* indexes; /* snapshot index .. max, no gaps */
   size_t nindexes;
-  int64_t total_bytes;                  /* compressed bytes to download */
+  int64_t total_bytes; /* compressed bytes to download */
 };
 
 /* True if s is 16 lowercase hex characters. */
-bool dbs_replica_is_generation_name(const char *s);
+bool dbs_replica_is_generation_name(const char* s);
 
 /* Parses "IIIIIIII.snapshot.lz4". Returns 0 or -EINVAL. */
-int dbs_replica_parse_snapshot_name(const char *name, uint32_t *index);
+int dbs_replica_parse_snapshot_name(const char* name, uint32_t* index);
 
 /* Parses "IIIIIIII_OOOOOOOO.wal.lz4". Returns 0 or -EINVAL. */
-int dbs_replica_parse_wal_name(const char *name, uint32_t *index,
-                               uint32_t *offset);
+int dbs_replica_parse_wal_name(const char* name, uint32_t* index,
+                               uint32_t* offset);
 
 /*
  * Returns the key prefix of the generations for a replica path, joined as
@@ -89,11 +89,11 @@ int dbs_replica_parse_wal_name(const char *name, uint32_t *index,
  * "a//b/./c/" -> "a/b/c/generations/". The caller frees the result; NULL
  * when out of memory.
  */
-char *dbs_replica_generations_prefix(const char *path);
+char* dbs_replica_generations_prefix(const char* path);
 
 /* Key of a snapshot or segment (caller frees; NULL when out of memory). */
-char *dbs_replica_snapshot_key(const char *gen_root, uint32_t index);
-char *dbs_replica_segment_key(const char *gen_root, uint32_t index,
+char* dbs_replica_snapshot_key(const char* gen_root, uint32_t index);
+char* dbs_replica_segment_key(const char* gen_root, uint32_t index,
                               uint32_t offset);
 
 /*
@@ -103,16 +103,16 @@ char *dbs_replica_segment_key(const char *gen_root, uint32_t index,
  * negative error; the storage's error text says why. The caller frees
  * out with dbs_replica_listing_free.
  */
-int dbs_replica_load(struct dbs_storage *s, const char *path,
-                     struct dbs_replica_listing *out);
+int dbs_replica_load(struct dbs_storage* s, const char* path,
+                     struct dbs_replica_listing* out);
 
 /* Builds a listing from flat storage entries (for tests and load). */
-int dbs_replica_listing_add(struct dbs_replica_listing *l, const char *gen,
-                            const struct dbs_storage_entry *snapshots,
-                            size_t nsnap, const struct dbs_storage_entry *wal,
+int dbs_replica_listing_add(struct dbs_replica_listing* l, const char* gen,
+                            const struct dbs_storage_entry* snapshots,
+                            size_t nsnap, const struct dbs_storage_entry* wal,
                             size_t nwal);
 
-void dbs_replica_listing_free(struct dbs_replica_listing *l);
+void dbs_replica_listing_free(struct dbs_replica_listing* l);
 
 /*
  * Chooses the generation as litestream's CalcRestoreTarget does: filter by
@@ -120,8 +120,8 @@ void dbs_replica_listing_free(struct dbs_replica_listing *l);
  * it; the strictly greatest updated_ns wins, ties go to the first listed.
  * Returns its position or -1 (no matching backup).
  */
-long dbs_replica_choose(const struct dbs_replica_listing *l,
-                        const struct dbs_restore_target *t);
+long dbs_replica_choose(const struct dbs_replica_listing* l,
+                        const struct dbs_restore_target* t);
 
 /*
  * Plans the restore of generation g as litestream v0.3.13 would (snapshot
@@ -133,11 +133,11 @@ long dbs_replica_choose(const struct dbs_replica_listing *l,
  * (no snapshot available), -EBADMSG (inconsistent replica) or -ENOMEM,
  * with a message in err. The caller frees plan with dbs_restore_plan_free.
  */
-int dbs_replica_plan(const struct dbs_replica_listing *l,
-                     const struct dbs_replica_generation *g,
-                     const struct dbs_restore_target *t,
-                     struct dbs_restore_plan *plan, char *err, size_t errlen);
+int dbs_replica_plan(const struct dbs_replica_listing* l,
+                     const struct dbs_replica_generation* g,
+                     const struct dbs_restore_target* t,
+                     struct dbs_restore_plan* plan, char* err, size_t errlen);
 
-void dbs_restore_plan_free(struct dbs_restore_plan *plan);
+void dbs_restore_plan_free(struct dbs_restore_plan* plan);
 
 #endif

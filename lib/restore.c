@@ -43,11 +43,11 @@
 
 /* ---- errors ---------------------------------------------------------- */
 
-static void set_err(struct dbs_restore_error *e, enum dbs_restore_result r,
-                    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(struct dbs_restore_error* e, enum dbs_restore_result r,
+                    const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static void set_err(struct dbs_restore_error *e, enum dbs_restore_result r,
-                    const char *fmt, ...) {
+static void set_err(struct dbs_restore_error* e, enum dbs_restore_result r,
+                    const char* fmt, ...) {
   va_list ap;
   e->result = r;
   va_start(ap, fmt);
@@ -109,7 +109,7 @@ struct progress {
   _Atomic size_t objects;
 };
 
-static void progress_tick(struct progress *p, bool force) {
+static void progress_tick(struct progress* p, bool force) {
   if (!p->enabled)
     return;
   int64_t now = now_ns();
@@ -122,23 +122,25 @@ static void progress_tick(struct progress *p, bool force) {
   double secs = (double)(now - p->start_ns) / 1e9;
   uint64_t b = atomic_load(&p->bytes);
   double rate = secs > 0 ? (double)b / secs / 1e6 : 0;
-  double pct = p->total_bytes ? 100.0 * (double)b / (double)p->total_bytes : 100;
+  double pct =
+      p->total_bytes ? 100.0 * (double)b / (double)p->total_bytes : 100;
   if (p->tty) {
-    fprintf(stderr, "\rdbsetup: restoring: %.1f / %.1f MB (%.0f%%), %.1f MB/s, "
-            "%zu/%zu objects\033[K", (double)b / 1e6,
-            (double)p->total_bytes / 1e6, pct, rate, atomic_load(&p->objects),
-            p->total_objects);
+    fprintf(stderr,
+            "\rdbsetup: restoring: %.1f / %.1f MB (%.0f%%), %.1f MB/s, "
+            "%zu/%zu objects\033[K",
+            (double)b / 1e6, (double)p->total_bytes / 1e6, pct, rate,
+            atomic_load(&p->objects), p->total_objects);
     fflush(stderr);
     p->line_open = true;
   } else {
     dbs_log_info("restoring: %.1f / %.1f MB downloaded (%.0f%%), %.1f MB/s, "
-                 "%zu/%zu objects", (double)b / 1e6,
-                 (double)p->total_bytes / 1e6, pct, rate,
+                 "%zu/%zu objects",
+                 (double)b / 1e6, (double)p->total_bytes / 1e6, pct, rate,
                  atomic_load(&p->objects), p->total_objects);
   }
 }
 
-static void progress_end(struct progress *p) {
+static void progress_end(struct progress* p) {
   if (p->line_open) {
     fputc('\n', stderr);
     p->line_open = false;
@@ -155,21 +157,23 @@ struct walcheck {
   uint32_t salt1, salt2, s1, s2;
   uint8_t hdr[WAL_HDR];
   size_t nhdr;
-  uint8_t *frame;
+  uint8_t* frame;
   size_t nframe, frame_len;
   uint64_t nframes;
   uint32_t last_commit; /* db size in pages of the last frame, 0 if none */
   char err[200];
 };
 
-static uint32_t get32(const uint8_t *p, bool be) {
+static uint32_t get32(const uint8_t* p, bool be) {
   if (be)
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-  return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           p[3];
+  return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 |
+         p[0];
 }
 
-static void wal_cksum(bool be, const uint8_t *p, size_t n, uint32_t *s1,
-                      uint32_t *s2) {
+static void wal_cksum(bool be, const uint8_t* p, size_t n, uint32_t* s1,
+                      uint32_t* s2) {
   uint32_t a = *s1, b = *s2;
   for (size_t i = 0; i < n; i += 8) {
     a += get32(p + i, be) + b;
@@ -179,10 +183,12 @@ static void wal_cksum(bool be, const uint8_t *p, size_t n, uint32_t *s1,
   *s2 = b;
 }
 
-static int walcheck_frame(struct walcheck *w, const uint8_t *f) {
+static int walcheck_frame(struct walcheck* w, const uint8_t* f) {
   if (get32(f + 8, true) != w->salt1 || get32(f + 12, true) != w->salt2) {
-    snprintf(w->err, sizeof(w->err), "frame %llu has salts that do not match "
-             "the WAL header", (unsigned long long)w->nframes + 1);
+    snprintf(w->err, sizeof(w->err),
+             "frame %llu has salts that do not match "
+             "the WAL header",
+             (unsigned long long)w->nframes + 1);
     return -EBADMSG;
   }
   wal_cksum(w->be, f, 8, &w->s1, &w->s2);
@@ -197,7 +203,7 @@ static int walcheck_frame(struct walcheck *w, const uint8_t *f) {
   return 0;
 }
 
-static int walcheck_header(struct walcheck *w) {
+static int walcheck_header(struct walcheck* w) {
   uint32_t magic = get32(w->hdr, true);
   if (magic != 0x377f0682 && magic != 0x377f0683) {
     snprintf(w->err, sizeof(w->err), "bad WAL header magic %08x", magic);
@@ -211,8 +217,10 @@ static int walcheck_header(struct walcheck *w) {
     return -EBADMSG;
   }
   if (ps != w->page_size) {
-    snprintf(w->err, sizeof(w->err), "WAL page size %u differs from the "
-             "database page size %u", ps, w->page_size);
+    snprintf(w->err, sizeof(w->err),
+             "WAL page size %u differs from the "
+             "database page size %u",
+             ps, w->page_size);
     return -EBADMSG;
   }
   uint32_t s1 = 0, s2 = 0;
@@ -228,7 +236,7 @@ static int walcheck_header(struct walcheck *w) {
   return 0;
 }
 
-static int walcheck_init(struct walcheck *w, uint32_t page_size) {
+static int walcheck_init(struct walcheck* w, uint32_t page_size) {
   memset(w, 0, sizeof(*w));
   w->page_size = page_size;
   w->frame_len = FRAME_HDR + page_size;
@@ -236,7 +244,7 @@ static int walcheck_init(struct walcheck *w, uint32_t page_size) {
   return w->frame ? 0 : -ENOMEM;
 }
 
-static int walcheck_feed(struct walcheck *w, const uint8_t *p, size_t n) {
+static int walcheck_feed(struct walcheck* w, const uint8_t* p, size_t n) {
   int rc;
   if (w->nhdr < WAL_HDR) {
     size_t take = WAL_HDR - w->nhdr < n ? WAL_HDR - w->nhdr : n;
@@ -274,30 +282,30 @@ static int walcheck_feed(struct walcheck *w, const uint8_t *p, size_t n) {
 enum { IDX_PENDING = 0, IDX_BUSY, IDX_READY, IDX_FAILED };
 
 struct apply {
-  struct dbs_storage *st;
-  const struct dbs_restore_plan *plan;
-  const struct dbs_restore_opts *o;
-  char *tmp;
+  struct dbs_storage* st;
+  const struct dbs_restore_plan* plan;
+  const struct dbs_restore_opts* o;
+  char* tmp;
   uint32_t page_size;
   struct progress prog;
   /* The worker pool, under mu. */
   pthread_mutex_t mu;
   pthread_cond_t cond;
   size_t next, applied, window;
-  int *state;
-  uint32_t *commit;   /* db size in pages after each index */
+  int* state;
+  uint32_t* commit; /* db size in pages after each index */
   bool stop;
   struct dbs_restore_error werr; /* first worker error */
 };
 
-static char *staged_path(const struct apply *a, uint32_t index) {
-  char *p = NULL;
+static char* staged_path(const struct apply* a, uint32_t index) {
+  char* p = NULL;
   if (asprintf(&p, "%s-%08x-wal", a->tmp, index) < 0)
     return NULL;
   return p;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n) {
+static int write_all(int fd, const uint8_t* p, size_t n) {
   while (n > 0) {
     ssize_t w = write(fd, p, n);
     if (w < 0) {
@@ -311,7 +319,7 @@ static int write_all(int fd, const uint8_t *p, size_t n) {
   return 0;
 }
 
-static int write_at(int fd, const uint8_t *p, size_t n, off_t off) {
+static int write_at(int fd, const uint8_t* p, size_t n, off_t off) {
   while (n > 0) {
     ssize_t w = pwrite(fd, p, n, off);
     if (w < 0) {
@@ -328,13 +336,13 @@ static int write_at(int fd, const uint8_t *p, size_t n, off_t off) {
 
 /* Counts compressed bytes for progress, then decodes. */
 struct count_sink {
-  struct dbs_lz4stream *z;
-  struct progress *prog;
+  struct dbs_lz4stream* z;
+  struct progress* prog;
   bool main_thread;
 };
 
-static int count_write(void *arg, const uint8_t *buf, size_t len) {
-  struct count_sink *c = arg;
+static int count_write(void* arg, const uint8_t* buf, size_t len) {
+  struct count_sink* c = arg;
   atomic_fetch_add(&c->prog->bytes, len);
   if (c->main_thread)
     progress_tick(c->prog, false);
@@ -352,7 +360,7 @@ struct snap_sink {
 
 /* Starts writeback of [s->flushed, s->written) without waiting for it. A
  * hint only: errors surface at the final fsync, which stays. */
-static void start_writeback(struct snap_sink *s) {
+static void start_writeback(struct snap_sink* s) {
   if (s->written > s->flushed)
     (void)sync_file_range(s->fd, (off_t)s->flushed,
                           (off_t)(s->written - s->flushed),
@@ -360,10 +368,11 @@ static void start_writeback(struct snap_sink *s) {
   s->flushed = s->written;
 }
 
-static int snap_write(void *arg, const uint8_t *buf, size_t len) {
-  struct snap_sink *s = arg;
+static int snap_write(void* arg, const uint8_t* buf, size_t len) {
+  struct snap_sink* s = arg;
   if (s->nhead < sizeof(s->head)) {
-    size_t take = sizeof(s->head) - s->nhead < len ? sizeof(s->head) - s->nhead : len;
+    size_t take =
+        sizeof(s->head) - s->nhead < len ? sizeof(s->head) - s->nhead : len;
     memcpy(s->head + s->nhead, buf, take);
     s->nhead += take;
   }
@@ -381,13 +390,13 @@ static int snap_write(void *arg, const uint8_t *buf, size_t len) {
 /* Decoded WAL bytes: checked, then written to the staged file. */
 struct wal_sink {
   int fd;
-  struct walcheck *w;
+  struct walcheck* w;
   int werr;
   bool bad;
 };
 
-static int wal_write(void *arg, const uint8_t *buf, size_t len) {
-  struct wal_sink *s = arg;
+static int wal_write(void* arg, const uint8_t* buf, size_t len) {
+  struct wal_sink* s = arg;
   if (walcheck_feed(s->w, buf, len) != 0) {
     s->bad = true;
     return -EBADMSG;
@@ -399,9 +408,9 @@ static int wal_write(void *arg, const uint8_t *buf, size_t len) {
 }
 
 /* Fetches key through z into sink; fills e on failure. */
-static int fetch(struct apply *a, const char *key, struct dbs_lz4stream *z,
-                 dbs_storage_sink sink, void *arg, bool main_thread,
-                 struct dbs_restore_error *e) {
+static int fetch(struct apply* a, const char* key, struct dbs_lz4stream* z,
+                 dbs_storage_sink sink, void* arg, bool main_thread,
+                 struct dbs_restore_error* e) {
   struct count_sink cs = {z, &a->prog, main_thread};
   dbs_lz4stream_reset(z, sink, arg);
   int rc = a->st->ops->get(a->st, key, count_write, &cs);
@@ -412,15 +421,19 @@ static int fetch(struct apply *a, const char *key, struct dbs_lz4stream *z,
     return 0;
   }
   if (rc == DBS_LZ4STREAM_EAGE)
-    set_err(e, DBS_RESTORE_EENCRYPTED, "%s is age-encrypted: encrypted "
+    set_err(e, DBS_RESTORE_EENCRYPTED,
+            "%s is age-encrypted: encrypted "
             "replicas are not supported by the native restore (remove the "
-            "age: setting or restore with litestream)", key);
+            "age: setting or restore with litestream)",
+            key);
   else if (rc == DBS_LZ4STREAM_ECORRUPT)
     set_err(e, DBS_RESTORE_ECORRUPT, "corrupt object %s: %s", key,
             dbs_lz4stream_error(z));
   else if (rc == DBS_STORAGE_ENOTFOUND)
-    set_err(e, DBS_RESTORE_ECORRUPT, "object %s was listed but is missing: "
-            "%s", key, a->st->error);
+    set_err(e, DBS_RESTORE_ECORRUPT,
+            "object %s was listed but is missing: "
+            "%s",
+            key, a->st->error);
   else if (rc == -EBADMSG || rc == DBS_STORAGE_ECORRUPT)
     set_err(e, DBS_RESTORE_ECORRUPT, "corrupt object %s", key);
   else
@@ -431,12 +444,12 @@ static int fetch(struct apply *a, const char *key, struct dbs_lz4stream *z,
 }
 
 /* Downloads WAL index k of the plan into its staged file. */
-static int download_index(struct apply *a, size_t k, struct dbs_lz4stream *z,
-                          struct dbs_restore_error *e) {
-  const struct dbs_plan_index *pi = &a->plan->indexes[k];
+static int download_index(struct apply* a, size_t k, struct dbs_lz4stream* z,
+                          struct dbs_restore_error* e) {
+  const struct dbs_plan_index* pi = &a->plan->indexes[k];
   struct walcheck w;
-  char *path = staged_path(a, pi->index);
-  char *key = NULL;
+  char* path = staged_path(a, pi->index);
+  char* key = NULL;
   int fd = -1, rc = -1;
   if (path == NULL || walcheck_init(&w, a->page_size) != 0) {
     free(path);
@@ -445,12 +458,13 @@ static int download_index(struct apply *a, size_t k, struct dbs_lz4stream *z,
   }
   fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
-    set_err(e, DBS_RESTORE_ETARGET, "cannot create %s: %s", path, strerror(errno));
+    set_err(e, DBS_RESTORE_ETARGET, "cannot create %s: %s", path,
+            strerror(errno));
     goto done;
   }
   uint64_t pos = 0;
   for (size_t i = 0; i < pi->n; i++) {
-    const struct dbs_replica_segment *s = &a->plan->segments[pi->first + i];
+    const struct dbs_replica_segment* s = &a->plan->segments[pi->first + i];
     free(key);
     key = dbs_replica_segment_key(a->plan->gen_root, s->index, s->offset);
     if (key == NULL) {
@@ -458,15 +472,17 @@ static int download_index(struct apply *a, size_t k, struct dbs_lz4stream *z,
       goto done;
     }
     if (s->offset != pos) {
-      set_err(e, DBS_RESTORE_ECORRUPT, "WAL offset gap: %s starts at offset "
-              "%u but the segments before it end at %llu", key, s->offset,
-              (unsigned long long)pos);
+      set_err(e, DBS_RESTORE_ECORRUPT,
+              "WAL offset gap: %s starts at offset "
+              "%u but the segments before it end at %llu",
+              key, s->offset, (unsigned long long)pos);
       goto done;
     }
     struct wal_sink ws = {fd, &w, 0, false};
     if (fetch(a, key, z, wal_write, &ws, false, e) != 0) {
       if (ws.bad)
-        set_err(e, DBS_RESTORE_ECORRUPT, "invalid WAL data in %s: %s", key, w.err);
+        set_err(e, DBS_RESTORE_ECORRUPT, "invalid WAL data in %s: %s", key,
+                w.err);
       else if (ws.werr)
         set_err(e, DBS_RESTORE_ETARGET, "cannot write %s: %s", path,
                 strerror(-ws.werr));
@@ -474,22 +490,26 @@ static int download_index(struct apply *a, size_t k, struct dbs_lz4stream *z,
     }
     pos += dbs_lz4stream_total_out(z);
     if (w.nframe != 0 || pos < WAL_HDR) {
-      set_err(e, DBS_RESTORE_ECORRUPT, "%s does not end on a WAL frame "
-              "boundary (%llu bytes so far)", key, (unsigned long long)pos);
+      set_err(e, DBS_RESTORE_ECORRUPT,
+              "%s does not end on a WAL frame "
+              "boundary (%llu bytes so far)",
+              key, (unsigned long long)pos);
       goto done;
     }
   }
   if (w.nframes == 0 || w.last_commit == 0) {
-    set_err(e, DBS_RESTORE_ECORRUPT, "WAL index %s/%08x %s", a->plan->generation,
-            pi->index, w.nframes == 0 ? "holds no frames"
-                                      : "does not end with a commit frame");
+    set_err(e, DBS_RESTORE_ECORRUPT, "WAL index %s/%08x %s",
+            a->plan->generation, pi->index,
+            w.nframes == 0 ? "holds no frames"
+                           : "does not end with a commit frame");
     goto done;
   }
   a->commit[k] = w.last_commit;
   rc = 0;
 done:
   if (fd >= 0 && close(fd) != 0 && rc == 0) {
-    set_err(e, DBS_RESTORE_ETARGET, "cannot write %s: %s", path, strerror(errno));
+    set_err(e, DBS_RESTORE_ETARGET, "cannot write %s: %s", path,
+            strerror(errno));
     rc = -1;
   }
   free(w.frame);
@@ -498,9 +518,9 @@ done:
   return rc;
 }
 
-static void *worker(void *arg) {
-  struct apply *a = arg;
-  struct dbs_lz4stream *z = NULL;
+static void* worker(void* arg) {
+  struct apply* a = arg;
+  struct dbs_lz4stream* z = NULL;
   struct dbs_restore_error e = {0};
   bool ok = dbs_lz4stream_new(WAL_OUT_CHUNK, &z) == 0;
   pthread_mutex_lock(&a->mu);
@@ -532,9 +552,9 @@ static void *worker(void *arg) {
   return NULL;
 }
 
-static int sql_exec_row(sqlite3 *db, const char *sql, int *cols, int ncols,
-                        char *text, size_t textlen) {
-  sqlite3_stmt *st = NULL;
+static int sql_exec_row(sqlite3* db, const char* sql, int* cols, int ncols,
+                        char* text, size_t textlen) {
+  sqlite3_stmt* st = NULL;
   int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
   if (rc != SQLITE_OK)
     return rc;
@@ -543,8 +563,8 @@ static int sql_exec_row(sqlite3 *db, const char *sql, int *cols, int ncols,
     for (int i = 0; i < ncols && i < sqlite3_column_count(st); i++)
       cols[i] = sqlite3_column_int(st, i);
     if (text != NULL) {
-      const unsigned char *t = sqlite3_column_text(st, 0);
-      snprintf(text, textlen, "%s", t ? (const char *)t : "");
+      const unsigned char* t = sqlite3_column_text(st, 0);
+      snprintf(text, textlen, "%s", t ? (const char*)t : "");
     }
     rc = SQLITE_OK;
   } else if (rc == SQLITE_DONE) {
@@ -554,23 +574,23 @@ static int sql_exec_row(sqlite3 *db, const char *sql, int *cols, int ncols,
   return rc;
 }
 
-static int open_db(const char *path, const char *vfs, sqlite3 **db) {
-  int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                           vfs);
+static int open_db(const char* path, const char* vfs, sqlite3** db) {
+  int rc = sqlite3_open_v2(path, db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, vfs);
   if (rc == SQLITE_OK)
     rc = sqlite3_exec(*db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
   return rc;
 }
 
-static char *suffixed(const char *p, const char *suffix) {
-  char *s = NULL;
+static char* suffixed(const char* p, const char* suffix) {
+  char* s = NULL;
   if (asprintf(&s, "%s%s", p, suffix) < 0)
     return NULL;
   return s;
 }
 
 /* Reads exactly n bytes at off; -EBADMSG if the file is shorter. */
-static int read_full(int fd, uint8_t *p, size_t n, off_t off) {
+static int read_full(int fd, uint8_t* p, size_t n, off_t off) {
   while (n > 0) {
     ssize_t r = pread(fd, p, n, off);
     if (r < 0) {
@@ -597,13 +617,13 @@ static int read_full(int fd, uint8_t *p, size_t n, off_t off) {
  * wal-index and the rename per index. restore_equiv proves the result is
  * byte-identical to the checkpoint path (DBS_RESTORE_APPLY=checkpoint).
  */
-static int apply_index_direct(struct apply *a, size_t k,
-                              struct dbs_restore_error *e) {
+static int apply_index_direct(struct apply* a, size_t k,
+                              struct dbs_restore_error* e) {
   uint32_t index = a->plan->indexes[k].index;
   uint32_t ps = a->page_size, last = a->commit[k];
   size_t flen = FRAME_HDR + ps;
-  char *staged = staged_path(a, index);
-  uint8_t *frame = malloc(flen);
+  char* staged = staged_path(a, index);
+  uint8_t* frame = malloc(flen);
   int wfd = -1, dfd = -1, rc = -1, r;
   if (staged == NULL || frame == NULL) {
     set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
@@ -625,36 +645,44 @@ static int apply_index_direct(struct apply *a, size_t k,
   }
   for (off_t off = WAL_HDR; off < st.st_size; off += (off_t)flen) {
     if ((r = read_full(wfd, frame, flen, off)) != 0) {
-      set_err(e, DBS_RESTORE_ETARGET, "cannot read %s: %s", staged, strerror(-r));
+      set_err(e, DBS_RESTORE_ETARGET, "cannot read %s: %s", staged,
+              strerror(-r));
       goto done;
     }
     uint32_t pgno = get32(frame, true);
     if (pgno == 0) {
-      set_err(e, DBS_RESTORE_ECORRUPT, "WAL index %s/%08x has a frame for "
-              "page 0", a->plan->generation, index);
+      set_err(e, DBS_RESTORE_ECORRUPT,
+              "WAL index %s/%08x has a frame for "
+              "page 0",
+              a->plan->generation, index);
       goto done;
     }
     if (pgno > last)
       continue;
-    if ((r = write_at(dfd, frame + FRAME_HDR, ps, (off_t)(pgno - 1) * ps)) != 0) {
-      set_err(e, DBS_RESTORE_ETARGET, "cannot write %s: %s", a->tmp, strerror(-r));
+    if ((r = write_at(dfd, frame + FRAME_HDR, ps, (off_t)(pgno - 1) * ps)) !=
+        0) {
+      set_err(e, DBS_RESTORE_ETARGET, "cannot write %s: %s", a->tmp,
+              strerror(-r));
       goto done;
     }
   }
   if (ftruncate(dfd, (off_t)last * ps) != 0) {
-    set_err(e, DBS_RESTORE_ETARGET, "cannot resize %s: %s", a->tmp, strerror(errno));
+    set_err(e, DBS_RESTORE_ETARGET, "cannot resize %s: %s", a->tmp,
+            strerror(errno));
     goto done;
   }
   rc = 0;
 done:
   if (dfd >= 0 && close(dfd) != 0 && rc == 0) {
-    set_err(e, DBS_RESTORE_ETARGET, "cannot write %s: %s", a->tmp, strerror(errno));
+    set_err(e, DBS_RESTORE_ETARGET, "cannot write %s: %s", a->tmp,
+            strerror(errno));
     rc = -1;
   }
   if (wfd >= 0)
     close(wfd);
   if (rc == 0 && unlink(staged) != 0) {
-    set_err(e, DBS_RESTORE_ETARGET, "cannot remove %s: %s", staged, strerror(errno));
+    set_err(e, DBS_RESTORE_ETARGET, "cannot remove %s: %s", staged,
+            strerror(errno));
     rc = -1;
   }
   free(frame);
@@ -663,18 +691,19 @@ done:
 }
 
 /* Applies staged index k: rename it to <tmp>-wal, TRUNCATE checkpoint. */
-static int apply_index(struct apply *a, size_t k, struct dbs_restore_error *e) {
+static int apply_index(struct apply* a, size_t k, struct dbs_restore_error* e) {
   uint32_t index = a->plan->indexes[k].index;
-  char *staged = staged_path(a, index);
-  char *walp = suffixed(a->tmp, "-wal");
-  sqlite3 *db = NULL;
+  char* staged = staged_path(a, index);
+  char* walp = suffixed(a->tmp, "-wal");
+  sqlite3* db = NULL;
   int rc = -1;
   if (staged == NULL || walp == NULL) {
     set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
     goto done;
   }
   if (rename(staged, walp) != 0) {
-    set_err(e, DBS_RESTORE_ETARGET, "cannot rename %s: %s", staged, strerror(errno));
+    set_err(e, DBS_RESTORE_ETARGET, "cannot rename %s: %s", staged,
+            strerror(errno));
     goto done;
   }
   int row[3] = {-1, -1, -1};
@@ -682,15 +711,19 @@ static int apply_index(struct apply *a, size_t k, struct dbs_restore_error *e) {
   if (src == SQLITE_OK)
     src = sql_exec_row(db, "PRAGMA wal_checkpoint(TRUNCATE)", row, 3, NULL, 0);
   if (src != SQLITE_OK) {
-    set_err(e, src == SQLITE_CORRUPT || src == SQLITE_NOTADB
-                   ? DBS_RESTORE_ECORRUPT : DBS_RESTORE_EINTERNAL,
+    set_err(e,
+            src == SQLITE_CORRUPT || src == SQLITE_NOTADB
+                ? DBS_RESTORE_ECORRUPT
+                : DBS_RESTORE_EINTERNAL,
             "cannot apply WAL index %s/%08x: %s", a->plan->generation, index,
             db ? sqlite3_errmsg(db) : sqlite3_errstr(src));
     goto done;
   }
   if (row[0] != 0) {
-    set_err(e, DBS_RESTORE_EINTERNAL, "truncation checkpoint failed during "
-            "restore (%d,%d,%d)", row[0], row[1], row[2]);
+    set_err(e, DBS_RESTORE_EINTERNAL,
+            "truncation checkpoint failed during "
+            "restore (%d,%d,%d)",
+            row[0], row[1], row[2]);
     goto done;
   }
   src = sqlite3_close(db);
@@ -705,15 +738,18 @@ static int apply_index(struct apply *a, size_t k, struct dbs_restore_error *e) {
   struct stat st;
   if (stat(a->tmp, &st) != 0 ||
       (uint64_t)st.st_size != (uint64_t)a->commit[k] * a->page_size) {
-    set_err(e, DBS_RESTORE_ECORRUPT, "after applying WAL index %s/%08x the "
-            "database has %lld bytes, expected %llu", a->plan->generation,
-            index, (long long)st.st_size,
+    set_err(e, DBS_RESTORE_ECORRUPT,
+            "after applying WAL index %s/%08x the "
+            "database has %lld bytes, expected %llu",
+            a->plan->generation, index, (long long)st.st_size,
             (unsigned long long)a->commit[k] * a->page_size);
     goto done;
   }
   if (stat(walp, &st) == 0 && st.st_size != 0) {
-    set_err(e, DBS_RESTORE_EINTERNAL, "%s still holds %lld bytes after the "
-            "checkpoint", walp, (long long)st.st_size);
+    set_err(e, DBS_RESTORE_EINTERNAL,
+            "%s still holds %lld bytes after the "
+            "checkpoint",
+            walp, (long long)st.st_size);
     goto done;
   }
   rc = 0;
@@ -725,24 +761,25 @@ done:
   return rc;
 }
 
-static int verify(struct apply *a, struct dbs_restore_error *e) {
+static int verify(struct apply* a, struct dbs_restore_error* e) {
   if (a->o->verify == DBS_VERIFY_NONE)
     return 0;
-  sqlite3 *db = NULL;
+  sqlite3* db = NULL;
   char res[512] = "";
   int row[1];
-  const char *sql = a->o->verify == DBS_VERIFY_FULL ? "PRAGMA integrity_check"
+  const char* sql = a->o->verify == DBS_VERIFY_FULL ? "PRAGMA integrity_check"
                                                     : "PRAGMA quick_check";
   /* Page-at-a-time reads cost a system call each; the read-ahead VFS
    * halves the check's time on a 1 GB database (restore-results.txt). */
-  const char *vfs = dbs_sqlite_readahead_register() == 0
-                        ? DBS_SQLITE_READAHEAD_VFS : NULL;
+  const char* vfs =
+      dbs_sqlite_readahead_register() == 0 ? DBS_SQLITE_READAHEAD_VFS : NULL;
   int rc = open_db(a->tmp, vfs, &db);
   if (rc == SQLITE_OK)
     rc = sql_exec_row(db, sql, row, 0, res, sizeof(res));
   if (rc != SQLITE_OK) {
-    set_err(e, rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB
-                   ? DBS_RESTORE_ECORRUPT : DBS_RESTORE_EINTERNAL,
+    set_err(e,
+            rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ? DBS_RESTORE_ECORRUPT
+                                                        : DBS_RESTORE_EINTERNAL,
             "%s of the restored database failed: %s", sql + 7,
             db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
     sqlite3_close(db);
@@ -750,14 +787,16 @@ static int verify(struct apply *a, struct dbs_restore_error *e) {
   }
   sqlite3_close(db);
   if (strcmp(res, "ok") != 0) {
-    set_err(e, DBS_RESTORE_ECORRUPT, "the restored database fails %s: %s "
-            "(generation %s)", sql + 7, res, a->plan->generation);
+    set_err(e, DBS_RESTORE_ECORRUPT,
+            "the restored database fails %s: %s "
+            "(generation %s)",
+            sql + 7, res, a->plan->generation);
     return -1;
   }
   return 0;
 }
 
-static int fsync_path(const char *path, bool dir) {
+static int fsync_path(const char* path, bool dir) {
   int fd = open(path, (dir ? O_DIRECTORY : 0) | O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return -errno;
@@ -766,11 +805,11 @@ static int fsync_path(const char *path, bool dir) {
   return rc;
 }
 
-static int mkdir_p(const char *dir) {
-  char *p = strdup(dir);
+static int mkdir_p(const char* dir) {
+  char* p = strdup(dir);
   if (p == NULL)
     return -ENOMEM;
-  for (char *s = p + 1; *s; s++) {
+  for (char* s = p + 1; *s; s++) {
     if (*s != '/')
       continue;
     *s = '\0';
@@ -786,27 +825,27 @@ static int mkdir_p(const char *dir) {
   return rc;
 }
 
-static char *dir_of(const char *path) {
-  char *c = strdup(path);
+static char* dir_of(const char* path) {
+  char* c = strdup(path);
   if (c == NULL)
     return NULL;
-  char *d = strdup(dirname(c));
+  char* d = strdup(dirname(c));
   free(c);
   return d;
 }
 
-int dbs_restore_remove_leftovers(const char *output) {
-  static const char *const sfx[] = {".tmp", ".tmp-wal", ".tmp-shm",
+int dbs_restore_remove_leftovers(const char* output) {
+  static const char* const sfx[] = {".tmp", ".tmp-wal", ".tmp-shm",
                                     ".tmp-journal"};
-  static const char *const stale[] = {"-wal", "-shm", "-journal"};
+  static const char* const stale[] = {"-wal", "-shm", "-journal"};
   int rc = 0;
   struct stat st;
   bool missing = lstat(output, &st) != 0 && errno == ENOENT;
   for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]) + 3; i++) {
     if (i >= sizeof(sfx) / sizeof(sfx[0]) && !missing)
       break;
-    const char *s = i < 4 ? sfx[i] : stale[i - 4];
-    char *p = suffixed(output, s);
+    const char* s = i < 4 ? sfx[i] : stale[i - 4];
+    char* p = suffixed(output, s);
     if (p == NULL)
       return -ENOMEM;
     if (unlink(p) == 0)
@@ -822,13 +861,13 @@ int dbs_restore_remove_leftovers(const char *output) {
     free(copy);
     return -ENOMEM;
   }
-  const char *base = basename(copy);
+  const char* base = basename(copy);
   size_t bl = strlen(base);
-  DIR *d = opendir(dir);
+  DIR* d = opendir(dir);
   if (d != NULL) {
-    struct dirent *de;
+    struct dirent* de;
     while ((de = readdir(d)) != NULL) {
-      const char *n = de->d_name;
+      const char* n = de->d_name;
       size_t nl = strlen(n);
       if (nl != bl + 17 || strncmp(n, base, bl) != 0 ||
           strncmp(n + bl, ".tmp-", 5) != 0 || strcmp(n + bl + 13, "-wal") != 0)
@@ -853,25 +892,26 @@ int dbs_restore_remove_leftovers(const char *output) {
 }
 
 /* Removes every file this restore may have created beside output. */
-static void cleanup_after_failure(struct apply *a) {
-  static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+static void cleanup_after_failure(struct apply* a) {
+  static const char* const sfx[] = {"", "-wal", "-shm", "-journal"};
   for (size_t i = 0; i < 4; i++) {
-    char *p = suffixed(a->tmp, sfx[i]);
+    char* p = suffixed(a->tmp, sfx[i]);
     if (p != NULL)
       unlink(p);
     free(p);
   }
   for (size_t k = 0; k < a->plan->nindexes; k++) {
-    char *p = staged_path(a, a->plan->indexes[k].index);
+    char* p = staged_path(a, a->plan->indexes[k].index);
     if (p != NULL)
       unlink(p);
     free(p);
   }
 }
 
-static int restore_snapshot(struct apply *a, struct dbs_restore_error *e) {
-  struct dbs_lz4stream *z = NULL;
-  char *key = dbs_replica_snapshot_key(a->plan->gen_root, a->plan->snapshot.index);
+static int restore_snapshot(struct apply* a, struct dbs_restore_error* e) {
+  struct dbs_lz4stream* z = NULL;
+  char* key =
+      dbs_replica_snapshot_key(a->plan->gen_root, a->plan->snapshot.index);
   int rc = -1;
   struct snap_sink ss = {.fd = -1};
   if (key == NULL || dbs_lz4stream_new(SNAPSHOT_OUT_CHUNK, &z) != 0) {
@@ -880,7 +920,8 @@ static int restore_snapshot(struct apply *a, struct dbs_restore_error *e) {
   }
   ss.fd = open(a->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (ss.fd < 0) {
-    set_err(e, DBS_RESTORE_ETARGET, "cannot create %s: %s", a->tmp, strerror(errno));
+    set_err(e, DBS_RESTORE_ETARGET, "cannot create %s: %s", a->tmp,
+            strerror(errno));
     goto done;
   }
   if (fetch(a, key, z, snap_write, &ss, true, e) != 0) {
@@ -891,15 +932,18 @@ static int restore_snapshot(struct apply *a, struct dbs_restore_error *e) {
   }
   uint64_t size = dbs_lz4stream_total_out(z);
   if (ss.nhead < 100 || memcmp(ss.head, "SQLite format 3", 16) != 0) {
-    set_err(e, DBS_RESTORE_ECORRUPT, "snapshot %s is not an SQLite database", key);
+    set_err(e, DBS_RESTORE_ECORRUPT, "snapshot %s is not an SQLite database",
+            key);
     goto done;
   }
   uint32_t ps = (uint32_t)ss.head[16] << 8 | ss.head[17];
   if (ps == 1)
     ps = 65536;
   if (ps < 512 || (ps & (ps - 1)) != 0 || size % ps != 0) {
-    set_err(e, DBS_RESTORE_ECORRUPT, "snapshot %s has a bad page size (%u) "
-            "or a partial page (%llu bytes)", key, ps, (unsigned long long)size);
+    set_err(e, DBS_RESTORE_ECORRUPT,
+            "snapshot %s has a bad page size (%u) "
+            "or a partial page (%llu bytes)",
+            key, ps, (unsigned long long)size);
     goto done;
   }
   a->page_size = ps;
@@ -909,7 +953,8 @@ static int restore_snapshot(struct apply *a, struct dbs_restore_error *e) {
   rc = 0;
 done:
   if (ss.fd >= 0 && close(ss.fd) != 0 && rc == 0) {
-    set_err(e, DBS_RESTORE_ETARGET, "cannot write %s: %s", a->tmp, strerror(errno));
+    set_err(e, DBS_RESTORE_ETARGET, "cannot write %s: %s", a->tmp,
+            strerror(errno));
     rc = -1;
   }
   dbs_lz4stream_free(z);
@@ -918,7 +963,7 @@ done:
 }
 
 /* Waits for index k's download; ticks progress meanwhile. */
-static int wait_ready(struct apply *a, size_t k, struct dbs_restore_error *e) {
+static int wait_ready(struct apply* a, size_t k, struct dbs_restore_error* e) {
   pthread_mutex_lock(&a->mu);
   while (a->state[k] != IDX_READY && !a->stop) {
     struct timespec ts;
@@ -942,11 +987,12 @@ static int wait_ready(struct apply *a, size_t k, struct dbs_restore_error *e) {
   return rc;
 }
 
-static int apply_plan(struct dbs_storage *st, const struct dbs_restore_plan *plan,
-                      const char *output, const struct dbs_restore_opts *o,
-                      struct dbs_restore_error *e) {
+static int apply_plan(struct dbs_storage* st,
+                      const struct dbs_restore_plan* plan, const char* output,
+                      const struct dbs_restore_opts* o,
+                      struct dbs_restore_error* e) {
   struct apply a = {.st = st, .plan = plan, .o = o};
-  pthread_t *threads = NULL;
+  pthread_t* threads = NULL;
   size_t nthreads = 0;
   int rc = -1;
   bool created = false;
@@ -960,15 +1006,17 @@ static int apply_plan(struct dbs_storage *st, const struct dbs_restore_plan *pla
   a.tmp = suffixed(output, ".tmp");
   a.state = calloc(plan->nindexes + 1, sizeof(*a.state));
   a.commit = calloc(plan->nindexes + 1, sizeof(*a.commit));
-  char *dir = dir_of(output);
+  char* dir = dir_of(output);
   if (a.tmp == NULL || a.state == NULL || a.commit == NULL || dir == NULL) {
     set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
     goto done;
   }
   struct stat sb;
   if (lstat(output, &sb) == 0) {
-    set_err(e, DBS_RESTORE_ETARGET, "cannot restore, output path already "
-            "exists: %s", output);
+    set_err(e, DBS_RESTORE_ETARGET,
+            "cannot restore, output path already "
+            "exists: %s",
+            output);
     goto done;
   }
   int mrc = mkdir_p(dir);
@@ -978,8 +1026,10 @@ static int apply_plan(struct dbs_storage *st, const struct dbs_restore_plan *pla
     goto done;
   }
   if (dbs_restore_remove_leftovers(output) != 0) {
-    set_err(e, DBS_RESTORE_ETARGET, "cannot remove the leftovers of an earlier "
-            "restore beside %s: %s", output, strerror(errno));
+    set_err(e, DBS_RESTORE_ETARGET,
+            "cannot remove the leftovers of an earlier "
+            "restore beside %s: %s",
+            output, strerror(errno));
     goto done;
   }
   created = true;
@@ -991,7 +1041,7 @@ static int apply_plan(struct dbs_storage *st, const struct dbs_restore_plan *pla
   if (plan->nindexes > 0) {
     /* DBS_RESTORE_APPLY=checkpoint applies each index with SQLite's
      * checkpoint instead, for the test that compares the two. */
-    const char *how = getenv("DBS_RESTORE_APPLY");
+    const char* how = getenv("DBS_RESTORE_APPLY");
     bool checkpoint = how != NULL && strcmp(how, "checkpoint") == 0;
     unsigned par = o->parallelism ? o->parallelism : 8;
     a.window = par * 2 > 16 ? par * 2 : 16;
@@ -1001,8 +1051,8 @@ static int apply_plan(struct dbs_storage *st, const struct dbs_restore_plan *pla
       goto done;
     }
     dbs_log_info("applying WAL indexes %08x..%08x (%zu segments)",
-                 plan->indexes[0].index, plan->indexes[plan->nindexes - 1].index,
-                 plan->nsegments);
+                 plan->indexes[0].index,
+                 plan->indexes[plan->nindexes - 1].index, plan->nsegments);
     for (; nthreads < par; nthreads++)
       if (pthread_create(&threads[nthreads], NULL, worker, &a) != 0)
         break;
@@ -1013,7 +1063,8 @@ static int apply_plan(struct dbs_storage *st, const struct dbs_restore_plan *pla
     for (size_t k = 0; k < plan->nindexes; k++) {
       if (wait_ready(&a, k, e) != 0)
         goto done;
-      if ((checkpoint ? apply_index(&a, k, e) : apply_index_direct(&a, k, e)) != 0)
+      if ((checkpoint ? apply_index(&a, k, e) : apply_index_direct(&a, k, e)) !=
+          0)
         goto done;
       pthread_mutex_lock(&a.mu);
       a.applied = k + 1;
@@ -1034,7 +1085,8 @@ static int apply_plan(struct dbs_storage *st, const struct dbs_restore_plan *pla
   free(s);
   int frc = fsync_path(a.tmp, false);
   if (frc != 0) {
-    set_err(e, DBS_RESTORE_ETARGET, "cannot fsync %s: %s", a.tmp, strerror(-frc));
+    set_err(e, DBS_RESTORE_ETARGET, "cannot fsync %s: %s", a.tmp,
+            strerror(-frc));
     goto done;
   }
   if (rename(a.tmp, output) != 0) {
@@ -1063,9 +1115,9 @@ done:
     struct stat fst;
     double mb = stat(output, &fst) == 0 ? (double)fst.st_size / 1e6 : 0;
     dbs_log_info("restored %s: %.1f MB, generation %s, snapshot %08x, %zu WAL "
-                 "indexes applied, %.2f s, %.1f MB/s", output, mb,
-                 plan->generation, plan->snapshot.index, plan->nindexes, secs,
-                 secs > 0 ? mb / secs : 0);
+                 "indexes applied, %.2f s, %.1f MB/s",
+                 output, mb, plan->generation, plan->snapshot.index,
+                 plan->nindexes, secs, secs > 0 ? mb / secs : 0);
   }
   free(threads);
   free(a.tmp);
@@ -1086,8 +1138,8 @@ struct v3_state {
   bool planned;
 };
 
-static void v3_free(void *p) {
-  struct v3_state *s = p;
+static void v3_free(void* p) {
+  struct v3_state* s = p;
   if (s == NULL)
     return;
   dbs_replica_listing_free(&s->listing);
@@ -1095,11 +1147,11 @@ static void v3_free(void *p) {
   free(s);
 }
 
-static int v3_find(struct dbs_storage *st, const char *path,
-                   const struct dbs_restore_target *t, void **state,
-                   int64_t *updated_ns, struct dbs_restore_error *e) {
+static int v3_find(struct dbs_storage* st, const char* path,
+                   const struct dbs_restore_target* t, void** state,
+                   int64_t* updated_ns, struct dbs_restore_error* e) {
   *state = NULL;
-  struct v3_state *s = calloc(1, sizeof(*s));
+  struct v3_state* s = calloc(1, sizeof(*s));
   if (s == NULL) {
     set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
     return -1;
@@ -1121,9 +1173,9 @@ static int v3_find(struct dbs_storage *st, const char *path,
   return 0;
 }
 
-static int v3_plan(void *p, const struct dbs_restore_target *t,
-                   struct dbs_restore_error *e) {
-  struct v3_state *s = p;
+static int v3_plan(void* p, const struct dbs_restore_target* t,
+                   struct dbs_restore_error* e) {
+  struct v3_state* s = p;
   char msg[sizeof(e->msg)];
   int rc = dbs_replica_plan(&s->listing, &s->listing.gens[s->gen], t, &s->plan,
                             msg, sizeof(msg));
@@ -1136,10 +1188,10 @@ static int v3_plan(void *p, const struct dbs_restore_target *t,
   return -1;
 }
 
-static int v3_apply(void *p, struct dbs_storage *st, const char *output,
-                    const struct dbs_restore_opts *o,
-                    struct dbs_restore_error *e) {
-  struct v3_state *s = p;
+static int v3_apply(void* p, struct dbs_storage* st, const char* output,
+                    const struct dbs_restore_opts* o,
+                    struct dbs_restore_error* e) {
+  struct v3_state* s = p;
   return apply_plan(st, &s->plan, output, o, e);
 }
 
@@ -1153,19 +1205,17 @@ const struct dbs_restore_format dbs_restore_format_v3 = {
 
 /* ---- choosing among replicas ----------------------------------------- */
 
-enum dbs_restore_result dbs_restore_run(const struct dbs_restore_source *srcs,
-                                        size_t n,
-                                        const struct dbs_restore_target *t,
-                                        const char *output,
-                                        const struct dbs_restore_opts *o,
-                                        struct dbs_restore_error *e) {
-  const struct dbs_restore_format *fmt = &dbs_restore_format_v3;
-  void *best = NULL;
+enum dbs_restore_result
+dbs_restore_run(const struct dbs_restore_source* srcs, size_t n,
+                const struct dbs_restore_target* t, const char* output,
+                const struct dbs_restore_opts* o, struct dbs_restore_error* e) {
+  const struct dbs_restore_format* fmt = &dbs_restore_format_v3;
+  void* best = NULL;
   size_t best_i = 0;
   int64_t best_updated = 0;
   memset(e, 0, sizeof(*e));
   for (size_t i = 0; i < n; i++) {
-    void *st = NULL;
+    void* st = NULL;
     int64_t updated = 0;
     if (fmt->find(srcs[i].storage, srcs[i].path, t, &st, &updated, e) != 0) {
       fmt->free(best);
@@ -1194,10 +1244,10 @@ enum dbs_restore_result dbs_restore_run(const struct dbs_restore_source *srcs,
   return r;
 }
 
-int dbs_restore_open_storage(const struct dbs_replica_config *r,
-                             const struct dbs_restore_opts *o,
-                             struct dbs_storage **out, const char **path_out,
-                             struct dbs_restore_error *e) {
+int dbs_restore_open_storage(const struct dbs_replica_config* r,
+                             const struct dbs_restore_opts* o,
+                             struct dbs_storage** out, const char** path_out,
+                             struct dbs_restore_error* e) {
   *out = NULL;
   *path_out = "";
   int rc;
@@ -1228,17 +1278,19 @@ int dbs_restore_open_storage(const struct dbs_replica_config *r,
   case DBS_REPLICA_OTHER:
     break;
   }
-  set_err(e, DBS_RESTORE_UNSUPPORTED_TYPE, "replica type %s is restored by the "
-          "litestream binary", r->type ? r->type : "(unknown)");
+  set_err(e, DBS_RESTORE_UNSUPPORTED_TYPE,
+          "replica type %s is restored by the "
+          "litestream binary",
+          r->type ? r->type : "(unknown)");
   return -ENOTSUP;
 }
 
-int dbs_restore_boot(const struct dbs_replica_config *replicas, size_t n,
-                     const char *replica_name, const char *target,
-                     const struct dbs_restore_opts *o,
-                     enum dbs_restore_result *out) {
+int dbs_restore_boot(const struct dbs_replica_config* replicas, size_t n,
+                     const char* replica_name, const char* target,
+                     const struct dbs_restore_opts* o,
+                     enum dbs_restore_result* out) {
   struct dbs_restore_error e = {0};
-  struct dbs_restore_source *srcs = calloc(n ? n : 1, sizeof(*srcs));
+  struct dbs_restore_source* srcs = calloc(n ? n : 1, sizeof(*srcs));
   size_t ns = 0;
   int status;
   if (srcs == NULL) {
@@ -1247,8 +1299,9 @@ int dbs_restore_boot(const struct dbs_replica_config *replicas, size_t n,
     return DBS_EXIT_SOFTWARE;
   }
   for (size_t i = 0; i < n; i++) {
-    const struct dbs_replica_config *r = &replicas[i];
-    if (replica_name != NULL && (r->name == NULL || strcmp(r->name, replica_name) != 0))
+    const struct dbs_replica_config* r = &replicas[i];
+    if (replica_name != NULL &&
+        (r->name == NULL || strcmp(r->name, replica_name) != 0))
       continue;
     if (r->kind == DBS_REPLICA_OTHER) {
       dbs_log_info("replica %s is of type %s: restoring with litestream",
@@ -1259,14 +1312,15 @@ int dbs_restore_boot(const struct dbs_replica_config *replicas, size_t n,
     }
     if (r->has_age) {
       *out = DBS_RESTORE_EENCRYPTED;
-      dbs_log_errorx("replica %s uses age encryption, which the native restore "
-                     "does not support (remove age: or restore with litestream)",
-                     r->name ? r->name : "?");
+      dbs_log_errorx(
+          "replica %s uses age encryption, which the native restore "
+          "does not support (remove age: or restore with litestream)",
+          r->name ? r->name : "?");
       status = DBS_EXIT_DATAERR;
       goto done;
     }
-    const char *path = "";
-    struct dbs_storage *st = NULL;
+    const char* path = "";
+    struct dbs_storage* st = NULL;
     if (dbs_restore_open_storage(r, o, &st, &path, &e) != 0) {
       *out = e.result;
       dbs_log_errorx("replica %s: %s", r->name ? r->name : "?", e.msg);
@@ -1294,7 +1348,8 @@ int dbs_restore_boot(const struct dbs_replica_config *replicas, size_t n,
     status = 0;
     break;
   case DBS_RESTORE_NO_BACKUP:
-    dbs_log_info("no backup found for %s: starting with a fresh database", target);
+    dbs_log_info("no backup found for %s: starting with a fresh database",
+                 target);
     status = 0;
     break;
   default:

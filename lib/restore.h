@@ -17,15 +17,15 @@
 #include "storage.h"
 
 enum dbs_restore_result {
-  DBS_RESTORE_RESTORED = 0,  /* the target now holds the restored database */
-  DBS_RESTORE_NO_BACKUP,     /* every listing succeeded; no generation matched */
+  DBS_RESTORE_RESTORED = 0, /* the target now holds the restored database */
+  DBS_RESTORE_NO_BACKUP,    /* every listing succeeded; no generation matched */
   DBS_RESTORE_UNSUPPORTED_TYPE, /* not s3/file: restore with litestream */
-  DBS_RESTORE_ECORRUPT,      /* inconsistent or corrupt replica (exit 65) */
-  DBS_RESTORE_EENCRYPTED,    /* age-encrypted objects (exit 65) */
-  DBS_RESTORE_ESTORAGE,      /* storage unreachable or refusing (exit 69) */
-  DBS_RESTORE_EUSAGE,        /* bad options (exit 64) */
-  DBS_RESTORE_ETARGET,       /* target exists or cannot be written (exit 73) */
-  DBS_RESTORE_EINTERNAL,     /* out of memory, sqlite misuse (exit 70) */
+  DBS_RESTORE_ECORRUPT,         /* inconsistent or corrupt replica (exit 65) */
+  DBS_RESTORE_EENCRYPTED,       /* age-encrypted objects (exit 65) */
+  DBS_RESTORE_ESTORAGE,         /* storage unreachable or refusing (exit 69) */
+  DBS_RESTORE_EUSAGE,           /* bad options (exit 64) */
+  DBS_RESTORE_ETARGET,   /* target exists or cannot be written (exit 73) */
+  DBS_RESTORE_EINTERNAL, /* out of memory, sqlite misuse (exit 70) */
 };
 
 /* The outcome of a restore and, for errors, a message naming the object. */
@@ -35,17 +35,17 @@ struct dbs_restore_error {
 };
 
 struct dbs_restore_opts {
-  unsigned parallelism;     /* WAL indexes downloaded at once; 0: 8 */
-  enum dbs_verify verify;   /* integrity check before the rename */
-  bool progress;            /* progress lines and a final summary */
-  unsigned timeout_ms;      /* storage retry budget (S3); 0: 120 s */
+  unsigned parallelism;   /* WAL indexes downloaded at once; 0: 8 */
+  enum dbs_verify verify; /* integrity check before the rename */
+  bool progress;          /* progress lines and a final summary */
+  unsigned timeout_ms;    /* storage retry budget (S3); 0: 120 s */
 };
 
 /* One replica to consider: a storage and the replica path inside it. */
 struct dbs_restore_source {
-  const char *name;            /* replica name, for messages */
-  struct dbs_storage *storage; /* borrowed */
-  const char *path;            /* key prefix ("" for a file replica) */
+  const char* name;            /* replica name, for messages */
+  struct dbs_storage* storage; /* borrowed */
+  const char* path;            /* key prefix ("" for a file replica) */
 };
 
 /*
@@ -56,15 +56,15 @@ struct dbs_restore_source {
  * writes output. Each returns 0 or -1 with e filled in.
  */
 struct dbs_restore_format {
-  const char *name;
-  int (*find)(struct dbs_storage *s, const char *path,
-              const struct dbs_restore_target *t, void **state,
-              int64_t *updated_ns, struct dbs_restore_error *e);
-  int (*plan)(void *state, const struct dbs_restore_target *t,
-              struct dbs_restore_error *e);
-  int (*apply)(void *state, struct dbs_storage *s, const char *output,
-               const struct dbs_restore_opts *o, struct dbs_restore_error *e);
-  void (*free)(void *state);
+  const char* name;
+  int (*find)(struct dbs_storage* s, const char* path,
+              const struct dbs_restore_target* t, void** state,
+              int64_t* updated_ns, struct dbs_restore_error* e);
+  int (*plan)(void* state, const struct dbs_restore_target* t,
+              struct dbs_restore_error* e);
+  int (*apply)(void* state, struct dbs_storage* s, const char* output,
+               const struct dbs_restore_opts* o, struct dbs_restore_error* e);
+  void (*free)(void* state);
 };
 
 extern const struct dbs_restore_format dbs_restore_format_v3;
@@ -78,7 +78,7 @@ int dbs_restore_exit_status(enum dbs_restore_result r);
  * files, and a stale output-wal/-shm when output itself is missing.
  * Returns 0 or -errno (something could not be removed).
  */
-int dbs_restore_remove_leftovers(const char *output);
+int dbs_restore_remove_leftovers(const char* output);
 
 /*
  * Restores into output (which must not exist) from the best of n sources,
@@ -87,12 +87,10 @@ int dbs_restore_remove_leftovers(const char *output);
  * the result; e->msg explains errors and NO_BACKUP. On any error nothing
  * is left at output or beside it.
  */
-enum dbs_restore_result dbs_restore_run(const struct dbs_restore_source *srcs,
-                                        size_t n,
-                                        const struct dbs_restore_target *t,
-                                        const char *output,
-                                        const struct dbs_restore_opts *o,
-                                        struct dbs_restore_error *e);
+enum dbs_restore_result
+dbs_restore_run(const struct dbs_restore_source* srcs, size_t n,
+                const struct dbs_restore_target* t, const char* output,
+                const struct dbs_restore_opts* o, struct dbs_restore_error* e);
 
 /*
  * Opens the storage of a replica config: file replicas through
@@ -101,10 +99,10 @@ enum dbs_restore_result dbs_restore_run(const struct dbs_restore_source *srcs,
  * for other types, or another negative value with e filled in. The caller
  * closes *out.
  */
-int dbs_restore_open_storage(const struct dbs_replica_config *r,
-                             const struct dbs_restore_opts *o,
-                             struct dbs_storage **out, const char **path_out,
-                             struct dbs_restore_error *e);
+int dbs_restore_open_storage(const struct dbs_replica_config* r,
+                             const struct dbs_restore_opts* o,
+                             struct dbs_storage** out, const char** path_out,
+                             struct dbs_restore_error* e);
 
 /*
  * The boot-time restore of target (missing) from replicas[0..n) of its
@@ -116,9 +114,9 @@ int dbs_restore_open_storage(const struct dbs_replica_config *r,
  * boot may go on (RESTORED, NO_BACKUP, UNSUPPORTED_TYPE). Leaves nothing
  * at target unless RESTORED.
  */
-int dbs_restore_boot(const struct dbs_replica_config *replicas, size_t n,
-                     const char *replica_name, const char *target,
-                     const struct dbs_restore_opts *o,
-                     enum dbs_restore_result *out);
+int dbs_restore_boot(const struct dbs_replica_config* replicas, size_t n,
+                     const char* replica_name, const char* target,
+                     const struct dbs_restore_opts* o,
+                     enum dbs_restore_result* out);
 
 #endif

@@ -1,4 +1,5 @@
-/* The restore and generations subcommands, with litestream's flags and messages. */
+/* The restore and generations subcommands, with litestream's flags and
+ * messages. */
 #define _GNU_SOURCE
 #include "restore_cli.h"
 
@@ -22,13 +23,14 @@
 
 #define EXIT_NO_BACKUP 1 /* litestream's status for "no matching backups" */
 
-int dbs_restore_cli_parse_time(const char *s, int64_t *ns) {
+int dbs_restore_cli_parse_time(const char* s, int64_t* ns) {
   struct tm tm = {0};
   int n = 0;
-  if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) != 3 ||
+  if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) !=
+          3 ||
       n != 10 || s[10] != 'T')
     return -EINVAL;
-  const char *p = s + 11;
+  const char* p = s + 11;
   if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]) ||
       p[2] != ':' || !isdigit((unsigned char)p[3]) ||
       !isdigit((unsigned char)p[4]) || p[5] != ':' ||
@@ -60,7 +62,8 @@ int dbs_restore_cli_parse_time(const char *s, int64_t *ns) {
   } else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
              isdigit((unsigned char)p[2]) && p[3] == ':' &&
              isdigit((unsigned char)p[4]) && isdigit((unsigned char)p[5])) {
-    off = ((p[1] - '0') * 10 + p[2] - '0') * 3600 + ((p[4] - '0') * 10 + p[5] - '0') * 60;
+    off = ((p[1] - '0') * 10 + p[2] - '0') * 3600 +
+          ((p[4] - '0') * 10 + p[5] - '0') * 60;
     if (*p == '-')
       off = -off;
     p += 6;
@@ -78,20 +81,20 @@ int dbs_restore_cli_parse_time(const char *s, int64_t *ns) {
 }
 
 /* "^\w+://" */
-static bool is_url(const char *s) {
-  const char *p = s;
+static bool is_url(const char* s) {
+  const char* p = s;
   while (isalnum((unsigned char)*p) || *p == '_')
     p++;
   return p > s && strncmp(p, "://", 3) == 0;
 }
 
 /* litestream's expand(): ~ and ~/x from the home directory, else absolute. */
-static char *expand_path(const char *s) {
-  char *out = NULL;
+static char* expand_path(const char* s) {
+  char* out = NULL;
   if (strcmp(s, "~") == 0 || strncmp(s, "~/", 2) == 0) {
-    const char *home = getenv("HOME");
+    const char* home = getenv("HOME");
     if (home == NULL || home[0] == '\0') {
-      struct passwd *pw = getpwuid(getuid());
+      struct passwd* pw = getpwuid(getuid());
       home = pw ? pw->pw_dir : NULL;
     }
     if (home == NULL)
@@ -111,11 +114,11 @@ static char *expand_path(const char *s) {
 }
 
 /* A replica from a URL: file:// here, others through the config parser. */
-static int replica_from_url(const char *url, struct dbs_replica_config *r) {
+static int replica_from_url(const char* url, struct dbs_replica_config* r) {
   memset(r, 0, sizeof(*r));
   if (strncmp(url, "file://", 7) == 0) {
-    const char *p = url + 7;
-    char *raw = NULL;
+    const char* p = url + 7;
+    char* raw = NULL;
     /* Go: path.Clean of the URL without its scheme; a host becomes the
      * first path element. */
     if (asprintf(&raw, "%s%s", p[0] == '/' ? "" : "/", p) < 0)
@@ -137,22 +140,30 @@ static int replica_from_url(const char *url, struct dbs_replica_config *r) {
 }
 
 struct cli {
-  const char *config;
+  const char* config;
   bool no_expand_env;
-  const char *output;
-  const char *replica;
-  const char *generation;
+  const char* output;
+  const char* replica;
+  const char* generation;
   int64_t index;
-  const char *timestamp;
+  const char* timestamp;
   bool if_db_not_exists, if_replica_exists;
   unsigned parallelism;
   enum dbs_verify verify;
-  const char *arg;
+  const char* arg;
 };
 
 enum {
-  OPT_CONFIG = 256, OPT_NO_EXPAND, OPT_REPLICA, OPT_GENERATION, OPT_INDEX,
-  OPT_TIMESTAMP, OPT_IF_DB, OPT_IF_REPLICA, OPT_PARALLELISM, OPT_VERIFY,
+  OPT_CONFIG = 256,
+  OPT_NO_EXPAND,
+  OPT_REPLICA,
+  OPT_GENERATION,
+  OPT_INDEX,
+  OPT_TIMESTAMP,
+  OPT_IF_DB,
+  OPT_IF_REPLICA,
+  OPT_PARALLELISM,
+  OPT_VERIFY,
 };
 
 static const struct option restore_opts[] = {
@@ -171,29 +182,30 @@ static const struct option restore_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static void restore_usage(FILE *f) {
-  fprintf(f,
-          "usage: dbsetup restore [options] DB_PATH|REPLICA_URL\n"
-          "  --litestream-config PATH  litestream.yml (default $LITESTREAM_CONFIG"
-          " or /etc/litestream.yml)\n"
-          "  --no-expand-env           do not expand $VARS in the config\n"
-          "  -o PATH                   output path (required with a URL)\n"
-          "  --replica NAME            restore from this replica only\n"
-          "  --generation ID           restore from this generation\n"
-          "  --index N                 restore up to this hex WAL index\n"
-          "  --timestamp RFC3339       restore to this point in time\n"
-          "  --if-db-not-exists        exit 0 if the output already exists\n"
-          "  --if-replica-exists       exit 0 if no backup is found\n"
-          "  --parallelism N           WAL downloads at once (default 8)\n"
-          "  --verify full|quick|none  integrity check (default quick)\n"
-          "exit: 0 ok, 1 no matching backups, 64 usage, 65 corrupt or "
-          "encrypted replica, 69 storage unavailable, 73 output not "
-          "writable or exists, 78 litestream.yml\n");
+static void restore_usage(FILE* f) {
+  fprintf(
+      f,
+      "usage: dbsetup restore [options] DB_PATH|REPLICA_URL\n"
+      "  --litestream-config PATH  litestream.yml (default $LITESTREAM_CONFIG"
+      " or /etc/litestream.yml)\n"
+      "  --no-expand-env           do not expand $VARS in the config\n"
+      "  -o PATH                   output path (required with a URL)\n"
+      "  --replica NAME            restore from this replica only\n"
+      "  --generation ID           restore from this generation\n"
+      "  --index N                 restore up to this hex WAL index\n"
+      "  --timestamp RFC3339       restore to this point in time\n"
+      "  --if-db-not-exists        exit 0 if the output already exists\n"
+      "  --if-replica-exists       exit 0 if no backup is found\n"
+      "  --parallelism N           WAL downloads at once (default 8)\n"
+      "  --verify full|quick|none  integrity check (default quick)\n"
+      "exit: 0 ok, 1 no matching backups, 64 usage, 65 corrupt or "
+      "encrypted replica, 69 storage unavailable, 73 output not "
+      "writable or exists, 78 litestream.yml\n");
 }
 
 /* Parses the shared options; returns 0, or an exit status to stop with
  * (-1 for help). */
-static int parse(struct cli *c, int argc, char **argv, bool restore) {
+static int parse(struct cli* c, int argc, char** argv, bool restore) {
   memset(c, 0, sizeof(*c));
   c->index = -1;
   c->parallelism = 8;
@@ -230,10 +242,11 @@ static int parse(struct cli *c, int argc, char **argv, bool restore) {
         c->generation = optarg;
         break;
       case OPT_INDEX: {
-        char *end;
+        char* end;
         errno = 0;
         long long v = strtoll(optarg, &end, 16);
-        if (errno != 0 || *end != '\0' || end == optarg || v < 0 || v > INT32_MAX) {
+        if (errno != 0 || *end != '\0' || end == optarg || v < 0 ||
+            v > INT32_MAX) {
           dbs_log_errorx("invalid -index %s: must be a hex WAL index", optarg);
           return DBS_EXIT_USAGE;
         }
@@ -250,7 +263,7 @@ static int parse(struct cli *c, int argc, char **argv, bool restore) {
         c->if_replica_exists = true;
         break;
       case OPT_PARALLELISM: {
-        char *end;
+        char* end;
         long v = strtol(optarg, &end, 10);
         if (*end != '\0' || end == optarg || v < 1 || v > 256) {
           dbs_log_errorx("invalid --parallelism %s: use 1 to 256", optarg);
@@ -267,7 +280,8 @@ static int parse(struct cli *c, int argc, char **argv, bool restore) {
         else if (strcmp(optarg, "none") == 0)
           c->verify = DBS_VERIFY_NONE;
         else {
-          dbs_log_errorx("invalid --verify %s: use full, quick or none", optarg);
+          dbs_log_errorx("invalid --verify %s: use full, quick or none",
+                         optarg);
           return DBS_EXIT_USAGE;
         }
         break;
@@ -296,13 +310,13 @@ struct replicas {
   bool have_cfg;
   struct dbs_replica_config url;
   bool have_url;
-  const struct dbs_replica_config *list;
+  const struct dbs_replica_config* list;
   size_t n;
-  char *db_path;
-  const struct dbs_db_config *db;
+  char* db_path;
+  const struct dbs_db_config* db;
 };
 
-static void replicas_free(struct replicas *r) {
+static void replicas_free(struct replicas* r) {
   if (r->have_cfg)
     dbs_litestream_config_free(&r->cfg);
   if (r->have_url)
@@ -310,7 +324,7 @@ static void replicas_free(struct replicas *r) {
   free(r->db_path);
 }
 
-static int load_replicas(struct cli *c, struct replicas *r) {
+static int load_replicas(struct cli* c, struct replicas* r) {
   memset(r, 0, sizeof(*r));
   if (is_url(c->arg)) {
     if (c->config != NULL) {
@@ -326,7 +340,7 @@ static int load_replicas(struct cli *c, struct replicas *r) {
     r->n = 1;
     return 0;
   }
-  const char *path = c->config;
+  const char* path = c->config;
   if (path == NULL)
     path = getenv("LITESTREAM_CONFIG");
   if (path == NULL || path[0] == '\0')
@@ -360,30 +374,32 @@ static int load_replicas(struct cli *c, struct replicas *r) {
 }
 
 /* Opens the storages of the (filtered) replicas. */
-static int open_sources(struct cli *c, struct replicas *r,
-                        const struct dbs_restore_opts *o,
-                        struct dbs_restore_source **out, size_t *nout) {
-  struct dbs_restore_source *s = calloc(r->n ? r->n : 1, sizeof(*s));
+static int open_sources(struct cli* c, struct replicas* r,
+                        const struct dbs_restore_opts* o,
+                        struct dbs_restore_source** out, size_t* nout) {
+  struct dbs_restore_source* s = calloc(r->n ? r->n : 1, sizeof(*s));
   *out = s;
   *nout = 0;
   if (s == NULL)
     return DBS_EXIT_SOFTWARE;
   for (size_t i = 0; i < r->n; i++) {
-    const struct dbs_replica_config *rc = &r->list[i];
+    const struct dbs_replica_config* rc = &r->list[i];
     if (c->replica != NULL && r->have_cfg &&
         (rc->name == NULL || strcmp(rc->name, c->replica) != 0))
       continue;
     if (rc->has_age) {
       dbs_log_errorx("replica %s uses age encryption, which the native restore "
-                     "does not support (use litestream restore)", rc->name);
+                     "does not support (use litestream restore)",
+                     rc->name);
       return DBS_EXIT_DATAERR;
     }
     struct dbs_restore_error e = {0};
-    const char *path = "";
+    const char* path = "";
     if (dbs_restore_open_storage(rc, o, &s[*nout].storage, &path, &e) != 0) {
       dbs_log_errorx("replica %s: %s%s", rc->name ? rc->name : "?", e.msg,
                      e.result == DBS_RESTORE_UNSUPPORTED_TYPE
-                         ? " (use litestream restore for it)" : "");
+                         ? " (use litestream restore for it)"
+                         : "");
       int st = dbs_restore_exit_status(e.result);
       return st ? st : DBS_EXIT_USAGE;
     }
@@ -399,13 +415,13 @@ static int open_sources(struct cli *c, struct replicas *r,
   return 0;
 }
 
-static void close_sources(struct dbs_restore_source *s, size_t n) {
+static void close_sources(struct dbs_restore_source* s, size_t n) {
   for (size_t i = 0; i < n; i++)
     s[i].storage->ops->close(s[i].storage);
   free(s);
 }
 
-int dbs_restore_cli_main(int argc, char **argv) {
+int dbs_restore_cli_main(int argc, char** argv) {
   struct cli c;
   int st = parse(&c, argc, argv, true);
   if (st != 0)
@@ -428,9 +444,9 @@ int dbs_restore_cli_main(int argc, char **argv) {
     return DBS_EXIT_USAGE;
   }
   struct replicas r;
-  struct dbs_restore_source *srcs = NULL;
+  struct dbs_restore_source* srcs = NULL;
   size_t ns = 0;
-  char *output = NULL;
+  char* output = NULL;
   st = load_replicas(&c, &r);
   if (st != 0)
     goto done;
@@ -475,16 +491,16 @@ done:
   return st;
 }
 
-static void fmt_time(int64_t ns, char *buf, size_t len) {
+static void fmt_time(int64_t ns, char* buf, size_t len) {
   time_t t = (time_t)(ns / 1000000000);
   struct tm tm;
   gmtime_r(&t, &tm);
   strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void fmt_lag(int64_t ns, char *buf, size_t len) {
+static void fmt_lag(int64_t ns, char* buf, size_t len) {
   int64_t s = ns / 1000000000;
-  const char *sign = s < 0 ? "-" : "";
+  const char* sign = s < 0 ? "-" : "";
   if (s < 0)
     s = -s;
   if (s >= 3600)
@@ -498,12 +514,12 @@ static void fmt_lag(int64_t ns, char *buf, size_t len) {
 }
 
 /* litestream's DB.UpdatedAt: the later mtime of the db and its -wal. */
-static int64_t db_updated_ns(const char *db) {
+static int64_t db_updated_ns(const char* db) {
   struct stat st;
   int64_t t = 0;
   if (stat(db, &st) == 0)
     t = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-  char *w = NULL;
+  char* w = NULL;
   if (asprintf(&w, "%s-wal", db) >= 0) {
     if (stat(w, &st) == 0) {
       int64_t tw = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
@@ -515,13 +531,13 @@ static int64_t db_updated_ns(const char *db) {
   return t;
 }
 
-int dbs_restore_cli_generations(int argc, char **argv) {
+int dbs_restore_cli_generations(int argc, char** argv) {
   struct cli c;
   int st = parse(&c, argc, argv, false);
   if (st != 0)
     return st < 0 ? 0 : st;
   struct replicas r;
-  struct dbs_restore_source *srcs = NULL;
+  struct dbs_restore_source* srcs = NULL;
   size_t ns = 0;
   st = load_replicas(&c, &r);
   if (st != 0)
@@ -541,15 +557,15 @@ int dbs_restore_cli_generations(int argc, char **argv) {
     struct dbs_replica_listing l;
     int rc = dbs_replica_load(srcs[i].storage, srcs[i].path, &l);
     if (rc != 0) {
-      dbs_log_errorx("cannot list generations of replica %s (%s): %s",
-                     srcs[i].name, srcs[i].storage->ops->describe(srcs[i].storage),
-                     srcs[i].storage->error[0] ? srcs[i].storage->error
-                                               : strerror(-rc));
+      dbs_log_errorx(
+          "cannot list generations of replica %s (%s): %s", srcs[i].name,
+          srcs[i].storage->ops->describe(srcs[i].storage),
+          srcs[i].storage->error[0] ? srcs[i].storage->error : strerror(-rc));
       st = rc == DBS_STORAGE_ECORRUPT ? DBS_EXIT_DATAERR : DBS_EXIT_UNAVAILABLE;
       continue;
     }
     for (size_t g = 0; g < l.ngens; g++) {
-      const struct dbs_replica_generation *gen = &l.gens[g];
+      const struct dbs_replica_generation* gen = &l.gens[g];
       char start[32], end[32], lag[32], wal[32];
       fmt_time(gen->created_ns, start, sizeof(start));
       fmt_time(gen->updated_ns, end, sizeof(end));

@@ -1,4 +1,5 @@
-/* `dbsetup restore` and `dbsetup generations`: litestream's commands, natively. */
+/* `dbsetup restore` and `dbsetup generations`: litestream's commands, natively.
+ */
 #ifndef DBS_RESTORE_CLI_H
 #define DBS_RESTORE_CLI_H
 
@@ -14,7 +15,7 @@
  * backups found"), 64 usage, 65 corrupt/encrypted replica, 69 storage,
  * 73 target, 78 litestream.yml, 70 internal.
  */
-int dbs_restore_cli_main(int argc, char **argv);
+int dbs_restore_cli_main(int argc, char** argv);
 
 /*
  * dbsetup generations [--litestream-config F] [--replica NAME]
@@ -22,12 +23,12 @@ int dbs_restore_cli_main(int argc, char **argv);
  * columns (name, generation, lag, start, end) plus the snapshot count and
  * WAL index range. Returns the exit status as dbs_restore_cli_main.
  */
-int dbs_restore_cli_generations(int argc, char **argv);
+int dbs_restore_cli_generations(int argc, char** argv);
 
 /*
  * Parses an RFC 3339 time ("2000-01-01T00:00:00Z", fractional seconds
  * and a numeric zone allowed) into Unix ns. Returns 0 or -EINVAL.
  */
-int dbs_restore_cli_parse_time(const char *s, int64_t *ns);
+int dbs_restore_cli_parse_time(const char* s, int64_t* ns);
 
 #endif

@@ -12,31 +12,31 @@
 
 struct ra_file {
   sqlite3_file base;
-  uint8_t *buf;          /* the window, for the main database only */
-  sqlite3_int64 start;   /* file offset of buf[0] */
-  int len;               /* valid bytes in buf; 0: empty */
-  sqlite3_file *real;    /* the wrapped file, allocated after this struct */
+  uint8_t* buf;        /* the window, for the main database only */
+  sqlite3_int64 start; /* file offset of buf[0] */
+  int len;             /* valid bytes in buf; 0: empty */
+  sqlite3_file* real;  /* the wrapped file, allocated after this struct */
 };
 
 static sqlite3_vfs ra_vfs;
 static pthread_once_t ra_once = PTHREAD_ONCE_INIT;
 static int ra_status;
 
-#define REAL(f) (((struct ra_file *)(f))->real)
+#define REAL(f) (((struct ra_file*)(f))->real)
 /* VFS-level calls go to the parent with the parent's own pointer (the unix
  * VFS keeps state in its pAppData). */
-#define PARENT(v) ((sqlite3_vfs *)(v)->pAppData)
+#define PARENT(v) ((sqlite3_vfs*)(v)->pAppData)
 
-static int ra_close(sqlite3_file *f) {
-  struct ra_file *r = (struct ra_file *)f;
+static int ra_close(sqlite3_file* f) {
+  struct ra_file* r = (struct ra_file*)f;
   int rc = r->real->pMethods ? r->real->pMethods->xClose(r->real) : SQLITE_OK;
   free(r->buf);
   r->buf = NULL;
   return rc;
 }
 
-static int ra_read(sqlite3_file *f, void *dst, int amt, sqlite3_int64 off) {
-  struct ra_file *r = (struct ra_file *)f;
+static int ra_read(sqlite3_file* f, void* dst, int amt, sqlite3_int64 off) {
+  struct ra_file* r = (struct ra_file*)f;
   if (r->buf == NULL || amt <= 0 || amt > WINDOW)
     return r->real->pMethods->xRead(r->real, dst, amt, off);
   if (r->len == 0 || off < r->start || off + amt > r->start + r->len) {
@@ -60,69 +60,69 @@ static int ra_read(sqlite3_file *f, void *dst, int amt, sqlite3_int64 off) {
   return SQLITE_OK;
 }
 
-static int ra_write(sqlite3_file *f, const void *src, int amt,
+static int ra_write(sqlite3_file* f, const void* src, int amt,
                     sqlite3_int64 off) {
-  ((struct ra_file *)f)->len = 0;
+  ((struct ra_file*)f)->len = 0;
   return REAL(f)->pMethods->xWrite(REAL(f), src, amt, off);
 }
 
-static int ra_truncate(sqlite3_file *f, sqlite3_int64 size) {
-  ((struct ra_file *)f)->len = 0;
+static int ra_truncate(sqlite3_file* f, sqlite3_int64 size) {
+  ((struct ra_file*)f)->len = 0;
   return REAL(f)->pMethods->xTruncate(REAL(f), size);
 }
 
-static int ra_sync(sqlite3_file *f, int flags) {
+static int ra_sync(sqlite3_file* f, int flags) {
   return REAL(f)->pMethods->xSync(REAL(f), flags);
 }
 
-static int ra_file_size(sqlite3_file *f, sqlite3_int64 *size) {
+static int ra_file_size(sqlite3_file* f, sqlite3_int64* size) {
   return REAL(f)->pMethods->xFileSize(REAL(f), size);
 }
 
-static int ra_lock(sqlite3_file *f, int lock) {
+static int ra_lock(sqlite3_file* f, int lock) {
   return REAL(f)->pMethods->xLock(REAL(f), lock);
 }
 
-static int ra_unlock(sqlite3_file *f, int lock) {
+static int ra_unlock(sqlite3_file* f, int lock) {
   return REAL(f)->pMethods->xUnlock(REAL(f), lock);
 }
 
-static int ra_check_reserved(sqlite3_file *f, int *out) {
+static int ra_check_reserved(sqlite3_file* f, int* out) {
   return REAL(f)->pMethods->xCheckReservedLock(REAL(f), out);
 }
 
-static int ra_file_control(sqlite3_file *f, int op, void *arg) {
+static int ra_file_control(sqlite3_file* f, int op, void* arg) {
   return REAL(f)->pMethods->xFileControl(REAL(f), op, arg);
 }
 
-static int ra_sector_size(sqlite3_file *f) {
+static int ra_sector_size(sqlite3_file* f) {
   return REAL(f)->pMethods->xSectorSize(REAL(f));
 }
 
-static int ra_device_chars(sqlite3_file *f) {
+static int ra_device_chars(sqlite3_file* f) {
   return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
 }
 
-static int ra_shm_map(sqlite3_file *f, int pg, int pgsz, int extend,
-                      void volatile **pp) {
+static int ra_shm_map(sqlite3_file* f, int pg, int pgsz, int extend,
+                      void volatile** pp) {
   return REAL(f)->pMethods->xShmMap(REAL(f), pg, pgsz, extend, pp);
 }
 
-static int ra_shm_lock(sqlite3_file *f, int offset, int n, int flags) {
+static int ra_shm_lock(sqlite3_file* f, int offset, int n, int flags) {
   return REAL(f)->pMethods->xShmLock(REAL(f), offset, n, flags);
 }
 
-static void ra_shm_barrier(sqlite3_file *f) {
+static void ra_shm_barrier(sqlite3_file* f) {
   REAL(f)->pMethods->xShmBarrier(REAL(f));
 }
 
-static int ra_shm_unmap(sqlite3_file *f, int del) {
+static int ra_shm_unmap(sqlite3_file* f, int del) {
   return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
 }
 
 /* No memory-mapped pages: they would bypass the window and count the
  * whole database into the resident set. */
-static int ra_fetch(sqlite3_file *f, sqlite3_int64 off, int amt, void **pp) {
+static int ra_fetch(sqlite3_file* f, sqlite3_int64 off, int amt, void** pp) {
   (void)f;
   (void)off;
   (void)amt;
@@ -130,7 +130,7 @@ static int ra_fetch(sqlite3_file *f, sqlite3_int64 off, int amt, void **pp) {
   return SQLITE_OK;
 }
 
-static int ra_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p) {
+static int ra_unfetch(sqlite3_file* f, sqlite3_int64 off, void* p) {
   (void)f;
   (void)off;
   (void)p;
@@ -159,12 +159,12 @@ static const sqlite3_io_methods ra_methods = {
     .xUnfetch = ra_unfetch,
 };
 
-static int ra_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f,
-                   int flags, int *out_flags) {
-  sqlite3_vfs *parent = PARENT(vfs);
-  struct ra_file *r = (struct ra_file *)f;
+static int ra_open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f,
+                   int flags, int* out_flags) {
+  sqlite3_vfs* parent = PARENT(vfs);
+  struct ra_file* r = (struct ra_file*)f;
   memset(r, 0, sizeof(*r));
-  r->real = (sqlite3_file *)(r + 1);
+  r->real = (sqlite3_file*)(r + 1);
   if (flags & SQLITE_OPEN_MAIN_DB) {
     r->buf = malloc(WINDOW);
     if (r->buf == NULL)
@@ -181,57 +181,57 @@ static int ra_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f,
   return SQLITE_OK;
 }
 
-static int ra_delete(sqlite3_vfs *v, const char *name, int sync_dir) {
+static int ra_delete(sqlite3_vfs* v, const char* name, int sync_dir) {
   return PARENT(v)->xDelete(PARENT(v), name, sync_dir);
 }
 
-static int ra_access(sqlite3_vfs *v, const char *name, int flags, int *out) {
+static int ra_access(sqlite3_vfs* v, const char* name, int flags, int* out) {
   return PARENT(v)->xAccess(PARENT(v), name, flags, out);
 }
 
-static int ra_full_pathname(sqlite3_vfs *v, const char *name, int n,
-                            char *out) {
+static int ra_full_pathname(sqlite3_vfs* v, const char* name, int n,
+                            char* out) {
   return PARENT(v)->xFullPathname(PARENT(v), name, n, out);
 }
 
-static void *ra_dl_open(sqlite3_vfs *v, const char *name) {
+static void* ra_dl_open(sqlite3_vfs* v, const char* name) {
   return PARENT(v)->xDlOpen(PARENT(v), name);
 }
 
-static void ra_dl_error(sqlite3_vfs *v, int n, char *msg) {
+static void ra_dl_error(sqlite3_vfs* v, int n, char* msg) {
   PARENT(v)->xDlError(PARENT(v), n, msg);
 }
 
-static void (*ra_dl_sym(sqlite3_vfs *v, void *h, const char *sym))(void) {
+static void (*ra_dl_sym(sqlite3_vfs* v, void* h, const char* sym))(void) {
   return PARENT(v)->xDlSym(PARENT(v), h, sym);
 }
 
-static void ra_dl_close(sqlite3_vfs *v, void *h) {
+static void ra_dl_close(sqlite3_vfs* v, void* h) {
   PARENT(v)->xDlClose(PARENT(v), h);
 }
 
-static int ra_randomness(sqlite3_vfs *v, int n, char *out) {
+static int ra_randomness(sqlite3_vfs* v, int n, char* out) {
   return PARENT(v)->xRandomness(PARENT(v), n, out);
 }
 
-static int ra_sleep(sqlite3_vfs *v, int us) {
+static int ra_sleep(sqlite3_vfs* v, int us) {
   return PARENT(v)->xSleep(PARENT(v), us);
 }
 
-static int ra_current_time(sqlite3_vfs *v, double *out) {
+static int ra_current_time(sqlite3_vfs* v, double* out) {
   return PARENT(v)->xCurrentTime(PARENT(v), out);
 }
 
-static int ra_last_error(sqlite3_vfs *v, int n, char *msg) {
+static int ra_last_error(sqlite3_vfs* v, int n, char* msg) {
   return PARENT(v)->xGetLastError(PARENT(v), n, msg);
 }
 
-static int ra_current_time64(sqlite3_vfs *v, sqlite3_int64 *out) {
+static int ra_current_time64(sqlite3_vfs* v, sqlite3_int64* out) {
   return PARENT(v)->xCurrentTimeInt64(PARENT(v), out);
 }
 
 static void ra_init(void) {
-  sqlite3_vfs *parent = sqlite3_vfs_find(NULL);
+  sqlite3_vfs* parent = sqlite3_vfs_find(NULL);
   if (parent == NULL || parent->iVersion < 2) {
     ra_status = -ENOENT;
     return;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void dbs_storage_list_free(struct dbs_storage_list *list) {
+void dbs_storage_list_free(struct dbs_storage_list* list) {
   for (size_t i = 0; i < list->n; i++)
     free(list->entries[i].key);
   free(list->entries);
@@ -12,16 +12,16 @@ void dbs_storage_list_free(struct dbs_storage_list *list) {
   list->n = 0;
 }
 
-static int entry_cmp(const void *a, const void *b) {
+static int entry_cmp(const void* a, const void* b) {
   const struct dbs_storage_entry *x = a, *y = b;
   return strcmp(x->key, y->key);
 }
 
-void dbs_storage_list_sort(struct dbs_storage_list *list) {
+void dbs_storage_list_sort(struct dbs_storage_list* list) {
   if (list->n > 1)
     qsort(list->entries, list->n, sizeof(list->entries[0]), entry_cmp);
 }
 
-int64_t dbs_storage_entry_time_ns(const struct dbs_storage_entry *e) {
+int64_t dbs_storage_entry_time_ns(const struct dbs_storage_entry* e) {
   return e->mtime_ns != 0 ? e->mtime_ns : e->mtime_ms * 1000000;
 }

@@ -14,7 +14,7 @@ struct dbs_storage;
 
 /* One listed entry. key is relative to the storage root (bucket). */
 struct dbs_storage_entry {
-  char *key;        /* full key; for a common prefix it ends with '/' */
+  char* key;        /* full key; for a common prefix it ends with '/' */
   int64_t size;     /* bytes; -1 for a common prefix */
   int64_t mtime_ms; /* LastModified or file mtime, Unix ms; 0 if unknown */
   int64_t mtime_ns; /* the same in Unix ns when the backend knows it more
@@ -23,7 +23,7 @@ struct dbs_storage_entry {
 };
 
 struct dbs_storage_list {
-  struct dbs_storage_entry *entries; /* sorted by key, byte order */
+  struct dbs_storage_entry* entries; /* sorted by key, byte order */
   size_t n;
 };
 
@@ -31,14 +31,14 @@ struct dbs_storage_list {
  * Receives an object's bytes in order. Returns 0 to go on or a negative
  * errno to abort the transfer (the get then returns that value).
  */
-typedef int (*dbs_storage_sink)(void *arg, const uint8_t *buf, size_t len);
+typedef int (*dbs_storage_sink)(void* arg, const uint8_t* buf, size_t len);
 
 /* Error classes, returned as negative values by list and get. */
 enum dbs_storage_error {
-  DBS_STORAGE_ENOTFOUND = -2000,  /* the object does not exist */
-  DBS_STORAGE_EUNAVAILABLE,       /* transient, retries exhausted */
-  DBS_STORAGE_EDENIED,            /* permanent: auth, signature, no bucket */
-  DBS_STORAGE_ECORRUPT,           /* bad data or protocol answer */
+  DBS_STORAGE_ENOTFOUND = -2000, /* the object does not exist */
+  DBS_STORAGE_EUNAVAILABLE,      /* transient, retries exhausted */
+  DBS_STORAGE_EDENIED,           /* permanent: auth, signature, no bucket */
+  DBS_STORAGE_ECORRUPT,          /* bad data or protocol answer */
 };
 
 struct dbs_storage_ops {
@@ -48,33 +48,33 @@ struct dbs_storage_ops {
    * Pages through the whole listing and sorts it. The caller owns *out
    * (free with dbs_storage_list_free). Returns 0 or a negative error.
    */
-  int (*list)(struct dbs_storage *s, const char *prefix, int delimiter,
-              struct dbs_storage_list *out);
+  int (*list)(struct dbs_storage* s, const char* prefix, int delimiter,
+              struct dbs_storage_list* out);
   /*
    * Streams the object at key to sink. Retries transient failures from the
    * start of the object only while sink has received nothing, otherwise
    * from the first byte not yet delivered (Range). Returns 0 or an error.
    */
-  int (*get)(struct dbs_storage *s, const char *key, dbs_storage_sink sink,
-             void *arg);
+  int (*get)(struct dbs_storage* s, const char* key, dbs_storage_sink sink,
+             void* arg);
   /* A human description without secrets, e.g. "s3://bucket/prefix". */
-  const char *(*describe)(struct dbs_storage *s);
-  void (*close)(struct dbs_storage *s);
+  const char* (*describe)(struct dbs_storage* s);
+  void (*close)(struct dbs_storage* s);
 };
 
 struct dbs_storage {
-  const struct dbs_storage_ops *ops;
+  const struct dbs_storage_ops* ops;
   /* Last error message (provider code and hint), for the caller's log. */
   char error[512];
 };
 
 /* Frees a listing's entries and keys. */
-void dbs_storage_list_free(struct dbs_storage_list *list);
+void dbs_storage_list_free(struct dbs_storage_list* list);
 
 /* Sorts a listing by key (byte order). */
-void dbs_storage_list_sort(struct dbs_storage_list *list);
+void dbs_storage_list_sort(struct dbs_storage_list* list);
 
 /* An entry's timestamp in Unix ns: mtime_ns if set, else mtime_ms * 1e6. */
-int64_t dbs_storage_entry_time_ns(const struct dbs_storage_entry *e);
+int64_t dbs_storage_entry_time_ns(const struct dbs_storage_entry* e);
 
 #endif

@@ -17,13 +17,13 @@
 
 struct file_storage {
   struct dbs_storage base;
-  char *root;
+  char* root;
   char desc[4096 + 8];
 };
 
-static char *join(const char *a, const char *b) {
+static char* join(const char* a, const char* b) {
   size_t la = strlen(a), lb = strlen(b);
-  char *p = malloc(la + lb + 2);
+  char* p = malloc(la + lb + 2);
   if (p == NULL)
     return NULL;
   memcpy(p, a, la);
@@ -34,11 +34,11 @@ static char *join(const char *a, const char *b) {
   return p;
 }
 
-static int list_push(struct dbs_storage_list *out, size_t *cap, char *key,
-                     int64_t size, const struct stat *st, int is_prefix) {
+static int list_push(struct dbs_storage_list* out, size_t* cap, char* key,
+                     int64_t size, const struct stat* st, int is_prefix) {
   if (out->n == *cap) {
     size_t ncap = *cap ? *cap * 2 : 64;
-    struct dbs_storage_entry *e =
+    struct dbs_storage_entry* e =
         realloc(out->entries, ncap * sizeof(*out->entries));
     if (e == NULL) {
       free(key);
@@ -47,26 +47,27 @@ static int list_push(struct dbs_storage_list *out, size_t *cap, char *key,
     out->entries = e;
     *cap = ncap;
   }
-  struct dbs_storage_entry *e = &out->entries[out->n++];
+  struct dbs_storage_entry* e = &out->entries[out->n++];
   memset(e, 0, sizeof(*e));
   e->key = key;
   e->size = size;
   e->is_prefix = is_prefix;
   if (st != NULL) {
-    e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    e->mtime_ns =
+        (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
     e->mtime_ms = e->mtime_ns / 1000000;
   }
   return 0;
 }
 
 /* Lists directory keydir (a key prefix ending in '/' or empty) of fs. */
-static int list_dir(struct file_storage *fs, const char *keydir,
-                    const char *namepfx, int delimiter,
-                    struct dbs_storage_list *out, size_t *cap) {
-  char *dpath = join(fs->root, keydir);
+static int list_dir(struct file_storage* fs, const char* keydir,
+                    const char* namepfx, int delimiter,
+                    struct dbs_storage_list* out, size_t* cap) {
+  char* dpath = join(fs->root, keydir);
   if (dpath == NULL)
     return -ENOMEM;
-  DIR *d = opendir(dpath);
+  DIR* d = opendir(dpath);
   if (d == NULL) {
     int e = errno;
     free(dpath);
@@ -78,10 +79,10 @@ static int list_dir(struct file_storage *fs, const char *keydir,
   }
   int rc = 0;
   size_t plen = strlen(namepfx);
-  struct dirent *de;
+  struct dirent* de;
   errno = 0;
   while ((de = readdir(d)) != NULL) {
-    const char *name = de->d_name;
+    const char* name = de->d_name;
     if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
       continue;
     if (strncmp(name, namepfx, plen) != 0)
@@ -96,7 +97,7 @@ static int list_dir(struct file_storage *fs, const char *keydir,
       break;
     }
     size_t kl = strlen(keydir), nl = strlen(name);
-    char *key = malloc(kl + nl + 2);
+    char* key = malloc(kl + nl + 2);
     if (key == NULL) {
       rc = -ENOMEM;
       break;
@@ -131,16 +132,16 @@ static int list_dir(struct file_storage *fs, const char *keydir,
   return rc;
 }
 
-static int file_list(struct dbs_storage *s, const char *prefix, int delimiter,
-                     struct dbs_storage_list *out) {
-  struct file_storage *fs = (struct file_storage *)s;
+static int file_list(struct dbs_storage* s, const char* prefix, int delimiter,
+                     struct dbs_storage_list* out) {
+  struct file_storage* fs = (struct file_storage*)s;
   out->entries = NULL;
   out->n = 0;
   size_t cap = 0;
   /* Split the prefix into the directory to read and a name prefix. */
-  const char *slash = strrchr(prefix, '/');
+  const char* slash = strrchr(prefix, '/');
   size_t dlen = slash ? (size_t)(slash - prefix) + 1 : 0;
-  char *keydir = strndup(prefix, dlen);
+  char* keydir = strndup(prefix, dlen);
   if (keydir == NULL)
     return -ENOMEM;
   int rc = list_dir(fs, keydir, prefix + dlen, delimiter, out, &cap);
@@ -153,19 +154,19 @@ static int file_list(struct dbs_storage *s, const char *prefix, int delimiter,
   return 0;
 }
 
-static int file_get(struct dbs_storage *s, const char *key,
-                    dbs_storage_sink sink, void *arg) {
-  struct file_storage *fs = (struct file_storage *)s;
-  char *path = join(fs->root, key);
+static int file_get(struct dbs_storage* s, const char* key,
+                    dbs_storage_sink sink, void* arg) {
+  struct file_storage* fs = (struct file_storage*)s;
+  char* path = join(fs->root, key);
   if (path == NULL)
     return -ENOMEM;
   int rc = 0;
-  uint8_t *buf = NULL;
+  uint8_t* buf = NULL;
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     rc = errno == ENOENT ? DBS_STORAGE_ENOTFOUND : -errno;
-    snprintf(fs->base.error, sizeof(fs->base.error), "cannot open %s: %s",
-             path, strerror(errno));
+    snprintf(fs->base.error, sizeof(fs->base.error), "cannot open %s: %s", path,
+             strerror(errno));
     goto done;
   }
   (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -198,12 +199,12 @@ done:
   return rc;
 }
 
-static const char *file_describe(struct dbs_storage *s) {
-  return ((struct file_storage *)s)->desc;
+static const char* file_describe(struct dbs_storage* s) {
+  return ((struct file_storage*)s)->desc;
 }
 
-static void file_close(struct dbs_storage *s) {
-  struct file_storage *fs = (struct file_storage *)s;
+static void file_close(struct dbs_storage* s) {
+  struct file_storage* fs = (struct file_storage*)s;
   if (fs == NULL)
     return;
   free(fs->root);
@@ -217,11 +218,11 @@ static const struct dbs_storage_ops file_ops = {
     .close = file_close,
 };
 
-int dbs_storage_file_open(const char *dir, struct dbs_storage **out) {
+int dbs_storage_file_open(const char* dir, struct dbs_storage** out) {
   *out = NULL;
   if (dir == NULL || dir[0] == '\0')
     return -EINVAL;
-  struct file_storage *fs = calloc(1, sizeof(*fs));
+  struct file_storage* fs = calloc(1, sizeof(*fs));
   if (fs == NULL)
     return -ENOMEM;
   fs->root = strdup(dir);

@@ -14,6 +14,6 @@
  * fixed 1 MiB buffer. The caller owns *out and frees it with
  * (*out)->ops->close(*out). Returns 0, -EINVAL (empty dir) or -ENOMEM.
  */
-int dbs_storage_file_open(const char *dir, struct dbs_storage **out);
+int dbs_storage_file_open(const char* dir, struct dbs_storage** out);
 
 #endif

@@ -24,14 +24,14 @@
 #define ASIDE_MAX 1000
 
 static const char sqlite_header[16] = "SQLite format 3";
-static const char *const sidecars[] = {"-wal", "-shm", "-journal"};
+static const char* const sidecars[] = {"-wal", "-shm", "-journal"};
 #define NSIDECARS (sizeof(sidecars) / sizeof(sidecars[0]))
 
 static int lock_fd = -1;
 
 /* Writes a message into err (if any). */
 __attribute__((format(printf, 3, 4))) static void
-set_err(char *err, size_t errlen, const char *fmt, ...) {
+set_err(char* err, size_t errlen, const char* fmt, ...) {
   if (err == NULL || errlen == 0)
     return;
   va_list ap;
@@ -41,9 +41,9 @@ set_err(char *err, size_t errlen, const char *fmt, ...) {
 }
 
 /* Returns malloc'd a + b (+ c), or NULL. */
-static char *cat3(const char *a, const char *b, const char *c) {
+static char* cat3(const char* a, const char* b, const char* c) {
   size_t la = strlen(a), lb = strlen(b), lc = c ? strlen(c) : 0;
-  char *s = malloc(la + lb + lc + 1);
+  char* s = malloc(la + lb + lc + 1);
   if (s == NULL)
     return NULL;
   memcpy(s, a, la);
@@ -55,7 +55,7 @@ static char *cat3(const char *a, const char *b, const char *c) {
 }
 
 /* Returns malloc'd dir/name without doubling the slash after "/". */
-static char *join(const char *dir, const char *name) {
+static char* join(const char* dir, const char* name) {
   size_t n = strlen(dir);
   return cat3(dir, (n > 0 && dir[n - 1] == '/') ? "" : "/", name);
 }
@@ -64,12 +64,12 @@ static char *join(const char *dir, const char *name) {
  * Returns a malloc'd absolute version of p (working directory prepended
  * when relative) with repeated and trailing slashes removed, or NULL.
  */
-static char *absolute(const char *p) {
-  char *s;
+static char* absolute(const char* p) {
+  char* s;
   if (p[0] == '/') {
     s = strdup(p);
   } else {
-    char *cwd = getcwd(NULL, 0);
+    char* cwd = getcwd(NULL, 0);
     if (cwd == NULL)
       return NULL;
     s = join(cwd, p);
@@ -77,8 +77,8 @@ static char *absolute(const char *p) {
   }
   if (s == NULL)
     return NULL;
-  char *o = s;
-  for (const char *i = s; *i != '\0'; i++)
+  char* o = s;
+  for (const char* i = s; *i != '\0'; i++)
     if (!(*i == '/' && o > s && o[-1] == '/'))
       *o++ = *i;
   *o = '\0';
@@ -89,8 +89,8 @@ static char *absolute(const char *p) {
 
 /* Splits an absolute, slash-normalized path: *dir (malloc'd), base points
  * into path. Returns 0 or -errno. */
-static int split(const char *path, char **dir, const char **base) {
-  const char *slash = strrchr(path, '/');
+static int split(const char* path, char** dir, const char** base) {
+  const char* slash = strrchr(path, '/');
   *base = slash + 1;
   *dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
   return *dir == NULL ? -ENOMEM : 0;
@@ -101,10 +101,10 @@ static int split(const char *path, char **dir, const char **base) {
  * the longest existing prefix, then the remaining components ("." dropped,
  * ".." popped). Returns malloc'd or NULL with errno.
  */
-static char *canonical(const char *path) {
-  char *head = absolute(path);
-  char *tail = NULL;
-  char *real = NULL;
+static char* canonical(const char* path) {
+  char* head = absolute(path);
+  char* tail = NULL;
+  char* real = NULL;
   if (head == NULL)
     return NULL;
   for (;;) {
@@ -113,8 +113,8 @@ static char *canonical(const char *path) {
       break;
     if (errno != ENOENT || strcmp(head, "/") == 0)
       goto fail;
-    char *slash = strrchr(head, '/');
-    char *t = tail ? cat3(slash + 1, "/", tail) : strdup(slash + 1);
+    char* slash = strrchr(head, '/');
+    char* t = tail ? cat3(slash + 1, "/", tail) : strdup(slash + 1);
     if (t == NULL)
       goto fail;
     free(tail);
@@ -131,14 +131,14 @@ static char *canonical(const char *path) {
     if (strcmp(c, ".") == 0)
       continue;
     if (strcmp(c, "..") == 0) {
-      char *slash = strrchr(real, '/');
+      char* slash = strrchr(real, '/');
       if (slash == real)
         slash[1] = '\0';
       else
         *slash = '\0';
       continue;
     }
-    char *r = join(real, c);
+    char* r = join(real, c);
     if (r == NULL)
       goto fail;
     free(real);
@@ -156,7 +156,7 @@ fail:;
 }
 
 /* True when path (canonical) is dir (canonical) or below it. */
-static bool is_within(const char *path, const char *dir) {
+static bool is_within(const char* path, const char* dir) {
   size_t n = strlen(dir);
   if (strcmp(dir, "/") == 0)
     return true;
@@ -164,13 +164,13 @@ static bool is_within(const char *path, const char *dir) {
 }
 
 /* mkdir -p with mode for every missing component. Returns 0 or -errno. */
-static int mkdir_p(const char *path, mode_t mode) {
-  char *p = strdup(path);
+static int mkdir_p(const char* path, mode_t mode) {
+  char* p = strdup(path);
   int rc = 0;
   struct stat st;
   if (p == NULL)
     return -ENOMEM;
-  for (char *s = p + 1;; s++) {
+  for (char* s = p + 1;; s++) {
     if (*s != '/' && *s != '\0')
       continue;
     char c = *s;
@@ -201,13 +201,13 @@ static int mkdir_p(const char *path, mode_t mode) {
  * contains dir is not "/". A volume may be a mount point or lie below one.
  * Without mountinfo: dir is on another device than "/".
  */
-static bool on_mounted_volume(const char *dir) {
-  FILE *f = fopen("/proc/self/mountinfo", "re");
+static bool on_mounted_volume(const char* dir) {
+  FILE* f = fopen("/proc/self/mountinfo", "re");
   char *line = NULL, *best = NULL;
   size_t cap = 0;
   while (f != NULL && getline(&line, &cap, f) > 0) {
     /* id parent major:minor root mount-point ...; octal escapes (\040). */
-    char *field = line;
+    char* field = line;
     for (int i = 0; i < 4 && field != NULL; i++) {
       field = strchr(field, ' ');
       if (field != NULL)
@@ -215,8 +215,8 @@ static bool on_mounted_volume(const char *dir) {
     }
     if (field == NULL)
       continue;
-    char *o = field;
-    for (char *i = field; *i != '\0' && *i != ' ' && *i != '\n'; i++) {
+    char* o = field;
+    for (char* i = field; *i != '\0' && *i != ' ' && *i != '\n'; i++) {
       if (i[0] == '\\' && i[1] >= '0' && i[1] <= '3' && i[2] >= '0' &&
           i[2] <= '7' && i[3] >= '0' && i[3] <= '7') {
         *o++ = (char)((i[1] - '0') * 64 + (i[2] - '0') * 8 + (i[3] - '0'));
@@ -244,11 +244,11 @@ static bool on_mounted_volume(const char *dir) {
   return stat(dir, &st) == 0 && stat("/", &rst) == 0 && st.st_dev != rst.st_dev;
 }
 
-char *dbs_volume_prepare(const char *volume, const char *app_path, char *err,
+char* dbs_volume_prepare(const char* volume, const char* app_path, char* err,
                          size_t errlen) {
   char *vol = NULL, *real = NULL, *app = NULL, *dir = NULL, *cdir = NULL;
-  char *target = NULL;
-  const char *base;
+  char* target = NULL;
+  const char* base;
   struct stat st;
   bool created = false;
   int rc;
@@ -379,14 +379,14 @@ fail:;
 }
 
 /* Atomically makes path a symlink to target (temporary link + rename). */
-static int replace_link(const char *path, const char *dir, const char *base,
-                        const char *target) {
+static int replace_link(const char* path, const char* dir, const char* base,
+                        const char* target) {
   char name[NAME_MAX + 1];
   int n =
       snprintf(name, sizeof(name), ".%.200s.dbsetup-%ld", base, (long)getpid());
   if (n < 0 || (size_t)n >= sizeof(name))
     return -ENAMETOOLONG;
-  char *tmp = join(dir, name);
+  char* tmp = join(dir, name);
   if (tmp == NULL)
     return -ENOMEM;
   int rc = 0;
@@ -403,9 +403,9 @@ static int replace_link(const char *path, const char *dir, const char *base,
 }
 
 /* Returns the text of an existing symlink (malloc'd) or NULL with errno. */
-static char *read_link(const char *path) {
+static char* read_link(const char* path) {
   for (size_t cap = 256; cap <= 65536; cap *= 2) {
-    char *buf = malloc(cap);
+    char* buf = malloc(cap);
     if (buf == NULL)
       return NULL;
     ssize_t n = readlink(path, buf, cap);
@@ -426,14 +426,14 @@ static char *read_link(const char *path) {
 }
 
 /* True when a symlink in dir with text link points at target. */
-static bool link_points_to(const char *dir, const char *link,
-                           const char *target) {
+static bool link_points_to(const char* dir, const char* link,
+                           const char* target) {
   if (strcmp(link, target) == 0)
     return true;
-  char *full = link[0] == '/' ? strdup(link) : join(dir, link);
+  char* full = link[0] == '/' ? strdup(link) : join(dir, link);
   if (full == NULL)
     return false;
-  char *c = canonical(full);
+  char* c = canonical(full);
   bool same = c != NULL && strcmp(c, target) == 0;
   free(full);
   free(c);
@@ -441,7 +441,7 @@ static bool link_points_to(const char *dir, const char *link,
 }
 
 /* Renames old to new unless new exists. Returns 0 or -errno. */
-static int rename_noreplace(const char *from, const char *to) {
+static int rename_noreplace(const char* from, const char* to) {
   if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
     return 0;
   if (errno != EINVAL && errno != ENOSYS)
@@ -459,8 +459,8 @@ static int rename_noreplace(const char *from, const char *to) {
  * aside to <path>.in-image[.N], warning about it. Stores the chosen name
  * (malloc'd) in *aside.
  */
-static int move_aside(const char *path, const char *base, long long size,
-                      const char *target, char **aside, char *err,
+static int move_aside(const char* path, const char* base, long long size,
+                      const char* target, char** aside, char* err,
                       size_t errlen) {
   char suffix[32];
   struct stat st;
@@ -471,12 +471,12 @@ static int move_aside(const char *path, const char *base, long long size,
       snprintf(suffix, sizeof(suffix), "%s", ASIDE_SUFFIX);
     else
       snprintf(suffix, sizeof(suffix), "%s.%d", ASIDE_SUFFIX, n);
-    char *a = cat3(path, suffix, NULL);
+    char* a = cat3(path, suffix, NULL);
     if (a == NULL)
       return -ENOMEM;
     bool taken = lstat(a, &st) == 0;
     for (size_t i = 0; i < NSIDECARS && !taken; i++) {
-      char *s = cat3(a, sidecars[i], NULL);
+      char* s = cat3(a, sidecars[i], NULL);
       if (s == NULL) {
         free(a);
         return -ENOMEM;
@@ -503,8 +503,8 @@ static int move_aside(const char *path, const char *base, long long size,
                 "it out of the image by adding '**/%s*' to .dockerignore",
                 path, size, *aside, target, base);
   for (size_t i = 0; i < NSIDECARS; i++) {
-    char *from = cat3(path, sidecars[i], NULL);
-    char *to = cat3(*aside, sidecars[i], NULL);
+    char* from = cat3(path, sidecars[i], NULL);
+    char* to = cat3(*aside, sidecars[i], NULL);
     if (from == NULL || to == NULL) {
       rc = -ENOMEM;
     } else if (lstat(from, &st) == 0) {
@@ -523,11 +523,11 @@ static int move_aside(const char *path, const char *base, long long size,
   return 0;
 }
 
-int dbs_volume_link(const char *app_path, const char *target, char *err,
+int dbs_volume_link(const char* app_path, const char* target, char* err,
                     size_t errlen) {
   char *app = NULL, *dir = NULL, *cdir = NULL, *self = NULL, *old = NULL;
-  char *aside = NULL;
-  const char *base;
+  char* aside = NULL;
+  const char* base;
   struct stat st;
   int rc;
 
@@ -650,13 +650,13 @@ out:
  * Reads "<pid> <hostname>" from an open lock file: returns the pid (0 if
  * none yet) and copies the hostname (maybe empty) into host.
  */
-static pid_t read_holder(int fd, char *host, size_t hostlen) {
+static pid_t read_holder(int fd, char* host, size_t hostlen) {
   char buf[128];
   host[0] = '\0';
   for (int tries = 0; tries < 20; tries++) {
     ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
     if (n > 0) {
-      char *end;
+      char* end;
       buf[n] = '\0';
       long pid = strtol(buf, &end, 10);
       if (pid > 0 && pid <= INT_MAX) {
@@ -675,10 +675,10 @@ static pid_t read_holder(int fd, char *host, size_t hostlen) {
   return 0;
 }
 
-int dbs_volume_lock(const char *volume, pid_t *holder, char *err,
+int dbs_volume_lock(const char* volume, pid_t* holder, char* err,
                     size_t errlen) {
   int fd = -1, rc;
-  char *path = join(volume, LOCK_NAME);
+  char* path = join(volume, LOCK_NAME);
   *holder = 0;
   if (path == NULL) {
     set_err(err, errlen, "out of memory");
@@ -746,7 +746,7 @@ void dbs_volume_unlock(void) {
 }
 
 /* Writes up to n bytes of p as printable text into out (size >= 4n+1). */
-static void printable(const unsigned char *p, size_t n, char *out) {
+static void printable(const unsigned char* p, size_t n, char* out) {
   for (size_t i = 0; i < n; i++) {
     if (isprint(p[i]) && p[i] != '\\')
       *out++ = (char)p[i];
@@ -756,7 +756,7 @@ static void printable(const unsigned char *p, size_t n, char *out) {
   *out = '\0';
 }
 
-int dbs_volume_db_state(const char *target, char *err, size_t errlen) {
+int dbs_volume_db_state(const char* target, char* err, size_t errlen) {
   unsigned char head[16];
   struct stat st;
   int rc;
@@ -790,7 +790,7 @@ int dbs_volume_db_state(const char *target, char *err, size_t errlen) {
     goto out;
   }
   if (st.st_size == 0) {
-    char *wal = cat3(target, "-wal", NULL);
+    char* wal = cat3(target, "-wal", NULL);
     struct stat wst;
     if (wal == NULL) {
       rc = -ENOMEM;
@@ -845,7 +845,7 @@ out:
 }
 
 /* Removes path if present, logging why. Returns 0 or -errno. */
-static int remove_logged(const char *path, const char *why) {
+static int remove_logged(const char* path, const char* why) {
   struct stat st;
   if (lstat(path, &st) != 0)
     return errno == ENOENT ? 0 : -errno;
@@ -855,7 +855,7 @@ static int remove_logged(const char *path, const char *why) {
   return 0;
 }
 
-int dbs_volume_remove_stale(const char *target) {
+int dbs_volume_remove_stale(const char* target) {
   struct stat st;
   int rc = 0;
   /* stat, as dbs_volume_db_state: a dangling link is a missing DB. */
@@ -864,7 +864,7 @@ int dbs_volume_remove_stale(const char *target) {
   if (errno != ENOENT)
     return -errno;
   for (size_t i = 0; i < NSIDECARS; i++) {
-    char *p = cat3(target, sidecars[i], NULL);
+    char* p = cat3(target, sidecars[i], NULL);
     if (p == NULL)
       return -ENOMEM;
     int r = remove_logged(p, "left beside a missing database");
@@ -878,12 +878,12 @@ int dbs_volume_remove_stale(const char *target) {
   return rc;
 }
 
-int dbs_volume_remove_db(const char *target) {
+int dbs_volume_remove_db(const char* target) {
   int rc = remove_logged(target, "so that the next boot starts fresh");
   if (rc < 0)
     dbs_log_errorx("cannot remove %s: %s", target, strerror(-rc));
   for (size_t i = 0; i < NSIDECARS; i++) {
-    char *p = cat3(target, sidecars[i], NULL);
+    char* p = cat3(target, sidecars[i], NULL);
     if (p == NULL)
       return -ENOMEM;
     int r = remove_logged(p, "with its database");
@@ -902,8 +902,8 @@ static uid_t walk_uid;
 static gid_t walk_gid;
 static int walk_errno;
 
-static int chown_entry(const char *path, const struct stat *st, int flag,
-                       struct FTW *ftw) {
+static int chown_entry(const char* path, const struct stat* st, int flag,
+                       struct FTW* ftw) {
   if (lchown(path, walk_uid, walk_gid) != 0 && errno != ENOENT) {
     walk_errno = errno;
     return 1;
@@ -912,14 +912,14 @@ static int chown_entry(const char *path, const struct stat *st, int flag,
 }
 
 /* lchown path if it exists. Returns 0 or -errno. */
-static int lchown_if(const char *path, uid_t uid, gid_t gid) {
+static int lchown_if(const char* path, uid_t uid, gid_t gid) {
   if (lchown(path, uid, gid) != 0 && errno != ENOENT)
     return -errno;
   return 0;
 }
 
-int dbs_volume_chown(const char *volume, const char *target, uid_t uid,
-                     gid_t gid, char *err, size_t errlen) {
+int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
+                     gid_t gid, char* err, size_t errlen) {
   char *real = NULL, *tgt = NULL, *dir = NULL, *meta = NULL, *p = NULL;
   const char *base, *failed = volume;
   struct stat st;
@@ -938,7 +938,7 @@ int dbs_volume_chown(const char *volume, const char *target, uid_t uid,
     goto nomem;
   /* Directories between the volume and the target, each lchown'd. */
   if (is_within(dir, real) && strcmp(dir, real) != 0) {
-    for (char *s = dir + strlen(real) + 1;; s++) {
+    for (char* s = dir + strlen(real) + 1;; s++) {
       if (*s != '/' && *s != '\0')
         continue;
       char c = *s;

@@ -26,7 +26,7 @@ enum dbs_db_state {
  * no file), ENOMEM. All of them mean exit DBS_EXIT_CANTCREAT except EINVAL
  * (a bad --db: DBS_EXIT_USAGE) and ENOMEM (DBS_EXIT_SOFTWARE).
  */
-char *dbs_volume_prepare(const char *volume, const char *app_path, char *err,
+char* dbs_volume_prepare(const char* volume, const char* app_path, char* err,
                          size_t errlen);
 
 /*
@@ -42,7 +42,7 @@ char *dbs_volume_prepare(const char *volume, const char *app_path, char *err,
  * way), -EINVAL (a fifo/socket/device is), -EACCES/-EROFS (cannot create
  * the link, e.g. a read-only root filesystem).
  */
-int dbs_volume_link(const char *app_path, const char *target, char *err,
+int dbs_volume_link(const char* app_path, const char* target, char* err,
                     size_t errlen);
 
 /*
@@ -54,7 +54,7 @@ int dbs_volume_link(const char *app_path, const char *target, char *err,
  * -EALREADY if this process already holds a lock; or -errno (-EACCES/-EROFS:
  * exit DBS_EXIT_CANTCREAT).
  */
-int dbs_volume_lock(const char *volume, pid_t *holder, char *err,
+int dbs_volume_lock(const char* volume, pid_t* holder, char* err,
                     size_t errlen);
 
 /* Releases the lock taken by dbs_volume_lock (tests; exit does it too). */
@@ -70,7 +70,7 @@ void dbs_volume_unlock(void);
  * -errno when it cannot be read (-EACCES: DBS_EXIT_CANTCREAT). Messages
  * go to err.
  */
-int dbs_volume_db_state(const char *target, char *err, size_t errlen);
+int dbs_volume_db_state(const char* target, char* err, size_t errlen);
 
 /*
  * Removes <target>-wal, -shm and -journal left beside a missing database
@@ -78,14 +78,14 @@ int dbs_volume_db_state(const char *target, char *err, size_t errlen);
  * its size. Refuses with -EEXIST (removing nothing) if the target exists.
  * Returns 0 or -errno.
  */
-int dbs_volume_remove_stale(const char *target);
+int dbs_volume_remove_stale(const char* target);
 
 /*
  * Removes the database and its -wal/-shm/-journal (a fresh DB whose
  * migrate or seed failed), logging each. Missing files are fine. Returns 0
  * or the first -errno.
  */
-int dbs_volume_remove_db(const char *target);
+int dbs_volume_remove_db(const char* target);
 
 /*
  * chowns to uid:gid the volume directory (following its symlink), every
@@ -94,7 +94,7 @@ int dbs_volume_remove_db(const char *target);
  * directory .<name>-litestream (recursively). Missing files are skipped.
  * Returns 0 or -errno with a message in err.
  */
-int dbs_volume_chown(const char *volume, const char *target, uid_t uid,
-                     gid_t gid, char *err, size_t errlen);
+int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
+                     gid_t gid, char* err, size_t errlen);
 
 #endif

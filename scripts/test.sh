@@ -21,6 +21,8 @@ run_suite() { # build-dir, label-exclude regex, extra cmake args...
   ctest "${args[@]}"
 }
 start=$(date +%s)
+echo "== clang-format check"
+clang-format --dry-run -Werror lib/*.[ch] entrypoint/*.c test/unit/*.c test/tools/*.c
 user_exclude=${DBS_TEST_EXCLUDE:-}
 echo "== build (-Werror) and test"
 run_suite build/ci "${user_exclude:-bench}"

@@ -14,7 +14,7 @@
 #include "log.h"
 #include "privdrop.h"
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   struct dbs_creds c;
   if (argc < 3) {
     fprintf(stderr, "usage: dbs-runas USER[:GROUP] CMD [ARG...]\n");

@@ -16,10 +16,10 @@
 #include "log.h"
 #include "volume.h"
 
-static int setup(const char *volume, const char *app, int hold) {
+static int setup(const char* volume, const char* app, int hold) {
   char err[1024];
   pid_t holder;
-  char *target = dbs_volume_prepare(volume, app, err, sizeof(err));
+  char* target = dbs_volume_prepare(volume, app, err, sizeof(err));
   if (target == NULL) {
     int e = errno;
     dbs_log_errorx("%s", err);
@@ -63,7 +63,7 @@ static int setup(const char *volume, const char *app, int hold) {
   return 0;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc >= 4 && strcmp(argv[1], "setup") == 0)
     return setup(argv[2], argv[3], argc > 4 && strcmp(argv[4], "--hold") == 0);
   if (argc == 6 && strcmp(argv[1], "chown") == 0) {

@@ -25,7 +25,7 @@
 
 static size_t out_len = 128u << 10, in_len = 128u << 10;
 
-static int write_all(int fd, const uint8_t *p, size_t n) {
+static int write_all(int fd, const uint8_t* p, size_t n) {
   while (n > 0) {
     ssize_t w = write(fd, p, n);
     if (w < 0) {
@@ -39,8 +39,8 @@ static int write_all(int fd, const uint8_t *p, size_t n) {
   return 0;
 }
 
-static int decode_file(LZ4F_dctx *d, const char *path, int out, uint8_t *in,
-                       uint8_t *dst) {
+static int decode_file(LZ4F_dctx* d, const char* path, int out, uint8_t* in,
+                       uint8_t* dst) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     fprintf(stderr, "lz4-floor: %s: %s\n", path, strerror(errno));
@@ -62,7 +62,7 @@ static int decode_file(LZ4F_dctx *d, const char *path, int out, uint8_t *in,
       }
       break;
     }
-    const uint8_t *p = in;
+    const uint8_t* p = in;
     size_t left = (size_t)n;
     while (left > 0 || hint != 0) {
       size_t dl = out_len, sl = left;
@@ -88,7 +88,7 @@ done:
   return rc;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc < 3) {
     fprintf(stderr, "usage: lz4-floor OUT IN.lz4...\n");
     return 1;
@@ -98,14 +98,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "lz4-floor: %s: %s\n", argv[1], strerror(errno));
     return 1;
   }
-  const char *env;
+  const char* env;
   if ((env = getenv("FLOOR_OUT")) != NULL && strtoul(env, NULL, 0) > 0)
     out_len = strtoul(env, NULL, 0);
   if ((env = getenv("FLOOR_IN")) != NULL && strtoul(env, NULL, 0) > 0)
     in_len = strtoul(env, NULL, 0);
-  LZ4F_dctx *d = NULL;
-  uint8_t *in = aligned_alloc(4096, (in_len + 4095) & ~(size_t)4095);
-  uint8_t *dst = aligned_alloc(4096, (out_len + 4095) & ~(size_t)4095);
+  LZ4F_dctx* d = NULL;
+  uint8_t* in = aligned_alloc(4096, (in_len + 4095) & ~(size_t)4095);
+  uint8_t* dst = aligned_alloc(4096, (out_len + 4095) & ~(size_t)4095);
   int rc = 1;
   if (in == NULL || dst == NULL ||
       LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION))) {

@@ -8,14 +8,14 @@
 
 #include "restore.h"
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc < 4) {
     fprintf(stderr, "usage: restore_boot TYPE PATH TARGET [NAME]\n");
     return 2;
   }
-  static const char *const names[] = {
+  static const char* const names[] = {
       "RESTORED", "NO_BACKUP", "UNSUPPORTED_TYPE", "ECORRUPT", "EENCRYPTED",
-      "ESTORAGE", "EUSAGE", "ETARGET", "EINTERNAL"};
+      "ESTORAGE", "EUSAGE",    "ETARGET",          "EINTERNAL"};
   struct dbs_replica_config r = {0};
   r.type = argv[1];
   r.name = argv[1];
@@ -25,7 +25,8 @@ int main(int argc, char **argv) {
                                         : DBS_REPLICA_OTHER;
   struct dbs_restore_opts o = {.parallelism = 4, .verify = DBS_VERIFY_QUICK};
   enum dbs_restore_result res;
-  int st = dbs_restore_boot(&r, 1, argc > 4 ? argv[4] : NULL, argv[3], &o, &res);
+  int st =
+      dbs_restore_boot(&r, 1, argc > 4 ? argv[4] : NULL, argv[3], &o, &res);
   printf("%s\n", names[res]);
   return st;
 }

@@ -13,12 +13,12 @@
 #include "lz4stream.h"
 
 struct collect {
-  uint8_t *buf;
+  uint8_t* buf;
   size_t n, cap;
 };
 
-static int collect(void *arg, const uint8_t *p, size_t len) {
-  struct collect *c = arg;
+static int collect(void* arg, const uint8_t* p, size_t len) {
+  struct collect* c = arg;
   if (c->n + len > c->cap)
     return -ENOSPC;
   memcpy(c->buf + c->n, p, len);
@@ -27,13 +27,13 @@ static int collect(void *arg, const uint8_t *p, size_t len) {
 }
 
 /* A frame as litestream writes it: 4 MiB blocks, content checksum. */
-static uint8_t *compress(const uint8_t *src, size_t n, size_t *out_len) {
+static uint8_t* compress(const uint8_t* src, size_t n, size_t* out_len) {
   LZ4F_preferences_t prefs = {0};
   prefs.frameInfo.blockSizeID = LZ4F_max4MB;
   prefs.frameInfo.blockMode = LZ4F_blockIndependent;
   prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
   size_t cap = LZ4F_compressFrameBound(n, &prefs);
-  uint8_t *dst = malloc(cap);
+  uint8_t* dst = malloc(cap);
   assert_non_null(dst);
   size_t r = LZ4F_compressFrame(dst, cap, src, n, &prefs);
   assert_false(LZ4F_isError(r));
@@ -41,8 +41,8 @@ static uint8_t *compress(const uint8_t *src, size_t n, size_t *out_len) {
   return dst;
 }
 
-static uint8_t *sample(size_t n) {
-  uint8_t *p = malloc(n);
+static uint8_t* sample(size_t n) {
+  uint8_t* p = malloc(n);
   uint32_t x = 12345;
   for (size_t i = 0; i < n; i++) {
     x = x * 1103515245 + 12345;
@@ -52,9 +52,9 @@ static uint8_t *sample(size_t n) {
 }
 
 /* Decodes comp fed in chunks of step bytes; returns the status. */
-static int decode(const uint8_t *comp, size_t n, size_t step, size_t out_chunk,
-                  struct collect *c) {
-  struct dbs_lz4stream *z;
+static int decode(const uint8_t* comp, size_t n, size_t step, size_t out_chunk,
+                  struct collect* c) {
+  struct dbs_lz4stream* z;
   assert_int_equal(dbs_lz4stream_new(out_chunk, &z), 0);
   dbs_lz4stream_reset(z, collect, c);
   int rc = 0;
@@ -66,14 +66,14 @@ static int decode(const uint8_t *comp, size_t n, size_t step, size_t out_chunk,
   return rc;
 }
 
-static void test_roundtrip(void **state) {
+static void test_roundtrip(void** state) {
   (void)state;
   size_t sizes[] = {0, 1, 4096, 5 << 20, (9 << 20) + 123};
   size_t steps[] = {1, 7, 65536, 1 << 22};
   for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
-    uint8_t *src = sample(sizes[s]);
+    uint8_t* src = sample(sizes[s]);
     size_t clen;
-    uint8_t *comp = compress(src, sizes[s], &clen);
+    uint8_t* comp = compress(src, sizes[s], &clen);
     for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
       if (steps[k] == 1 && sizes[s] > 100000)
         continue;
@@ -88,11 +88,11 @@ static void test_roundtrip(void **state) {
   }
 }
 
-static void test_corruption(void **state) {
+static void test_corruption(void** state) {
   (void)state;
   size_t n = 300000, clen;
-  uint8_t *src = sample(n);
-  uint8_t *comp = compress(src, n, &clen);
+  uint8_t* src = sample(n);
+  uint8_t* comp = compress(src, n, &clen);
   struct collect c = {malloc(n + 1), 0, n + 1};
   /* Truncated at many points. */
   for (size_t cut = 0; cut < clen; cut += clen / 17 + 1) {
@@ -112,14 +112,14 @@ static void test_corruption(void **state) {
   assert_int_equal(decode(comp, clen, 4096, 0, &c), DBS_LZ4STREAM_ECORRUPT);
   comp[clen - 1] ^= 1;
   /* Bytes after the frame. */
-  uint8_t *more = malloc(clen + 3);
+  uint8_t* more = malloc(clen + 3);
   memcpy(more, comp, clen);
   memcpy(more + clen, "abc", 3);
   c.n = 0;
   assert_int_equal(decode(more, clen + 3, 4096, 0, &c), DBS_LZ4STREAM_ECORRUPT);
   /* Not LZ4 at all. */
   c.n = 0;
-  assert_int_equal(decode((const uint8_t *)"SQLite format 3", 15, 3, 0, &c),
+  assert_int_equal(decode((const uint8_t*)"SQLite format 3", 15, 3, 0, &c),
                    DBS_LZ4STREAM_ECORRUPT);
   free(more);
   free(c.buf);
@@ -127,21 +127,21 @@ static void test_corruption(void **state) {
   free(src);
 }
 
-static void test_age_and_sink_errors(void **state) {
+static void test_age_and_sink_errors(void** state) {
   (void)state;
-  const char *age = "age-encryption.org/v1\n-> X25519 abc\n";
+  const char* age = "age-encryption.org/v1\n-> X25519 abc\n";
   struct collect c = {malloc(10), 0, 10};
-  assert_int_equal(decode((const uint8_t *)age, strlen(age), 1, 0, &c),
+  assert_int_equal(decode((const uint8_t*)age, strlen(age), 1, 0, &c),
                    DBS_LZ4STREAM_EAGE);
-  assert_int_equal(decode((const uint8_t *)age, strlen(age), 100, 0, &c),
+  assert_int_equal(decode((const uint8_t*)age, strlen(age), 100, 0, &c),
                    DBS_LZ4STREAM_EAGE);
   /* A prefix of the age magic that ends early is simply not LZ4. */
-  assert_int_equal(decode((const uint8_t *)"age-enc", 7, 100, 0, &c),
+  assert_int_equal(decode((const uint8_t*)"age-enc", 7, 100, 0, &c),
                    DBS_LZ4STREAM_ECORRUPT);
   /* The sink's error comes back unchanged. */
   size_t n = 1000, clen;
-  uint8_t *src = sample(n);
-  uint8_t *comp = compress(src, n, &clen);
+  uint8_t* src = sample(n);
+  uint8_t* comp = compress(src, n, &clen);
   c.n = 0;
   assert_int_equal(decode(comp, clen, 64, 0, &c), -ENOSPC);
   free(comp);

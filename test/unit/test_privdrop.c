@@ -34,7 +34,7 @@ static void capture_start(void) {
 }
 
 /* Restores stderr and returns what was logged (static), echoing it. */
-static const char *capture_end(void) {
+static const char* capture_end(void) {
   static char buf[8192];
   fflush(stderr);
   dup2(saved_stderr, STDERR_FILENO);
@@ -61,7 +61,7 @@ static int wait_child(pid_t pid) {
 }
 
 /* The groups getgrouplist reports for name with primary gid. */
-static int expected_groups(const char *name, gid_t gid, gid_t *g, int n) {
+static int expected_groups(const char* name, gid_t gid, gid_t* g, int n) {
   int got = n;
   assert_true(getgrouplist(name, gid, g, &got) >= 0);
   return got;
@@ -78,7 +78,7 @@ static uid_t unused_uid(void) {
 
 /* ---- resolve ---- */
 
-static void test_resolve_names(void **state) {
+static void test_resolve_names(void** state) {
   (void)state;
   struct dbs_creds c;
   assert_int_equal(dbs_privdrop_resolve("root", &c), 0);
@@ -94,7 +94,7 @@ static void test_resolve_names(void **state) {
   assert_null(c.groups);
   assert_null(c.home);
 
-  struct passwd *pw = getpwnam("nobody");
+  struct passwd* pw = getpwnam("nobody");
   assert_non_null(pw);
   uid_t nuid = pw->pw_uid;
   gid_t ngid = pw->pw_gid;
@@ -120,7 +120,7 @@ static void test_resolve_names(void **state) {
   dbs_privdrop_free(&c);
 }
 
-static void test_resolve_unknown_uid_gets_own_gid(void **state) {
+static void test_resolve_unknown_uid_gets_own_gid(void** state) {
   (void)state;
   struct dbs_creds c;
   uid_t u = unused_uid();
@@ -135,7 +135,7 @@ static void test_resolve_unknown_uid_gets_own_gid(void **state) {
   dbs_privdrop_free(&c);
 }
 
-static void test_resolve_with_group(void **state) {
+static void test_resolve_with_group(void** state) {
   (void)state;
   struct dbs_creds c;
   uid_t u = unused_uid();
@@ -147,7 +147,7 @@ static void test_resolve_with_group(void **state) {
   assert_int_equal(c.ngroups, 0);
   dbs_privdrop_free(&c);
 
-  struct group *gr = getgrgid(100);
+  struct group* gr = getgrgid(100);
   if (gr != NULL) {
     char gspec[300];
     snprintf(gspec, sizeof(gspec), "nobody:%s", gr->gr_name);
@@ -164,12 +164,12 @@ static void test_resolve_with_group(void **state) {
   dbs_privdrop_free(&c);
 }
 
-static void test_resolve_unknown_names(void **state) {
+static void test_resolve_unknown_names(void** state) {
   (void)state;
   struct dbs_creds c;
   capture_start();
   int rc = dbs_privdrop_resolve("no-such-user-dbs", &c);
-  const char *log = capture_end();
+  const char* log = capture_end();
   assert_int_equal(rc, -ENOENT);
   assert_non_null(strstr(log, "no user named 'no-such-user-dbs'"));
   assert_null(c.name);
@@ -183,9 +183,9 @@ static void test_resolve_unknown_names(void **state) {
   assert_null(c.home);
 }
 
-static void test_resolve_malformed(void **state) {
+static void test_resolve_malformed(void** state) {
   (void)state;
-  static const char *const bad[] = {
+  static const char* const bad[] = {
       "",
       ":",
       "a:",
@@ -201,7 +201,7 @@ static void test_resolve_malformed(void **state) {
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     capture_start();
     int rc = dbs_privdrop_resolve(bad[i], &c);
-    const char *log = capture_end();
+    const char* log = capture_end();
     if (rc != -EINVAL)
       fail_msg("'%s' gave %d, expected -EINVAL", bad[i], rc);
     assert_non_null(strstr(log, "expected USER[:GROUP]"));
@@ -217,7 +217,7 @@ static void test_resolve_malformed(void **state) {
 
 /* ---- apply ---- */
 
-static void test_apply_unknown_uid(void **state) {
+static void test_apply_unknown_uid(void** state) {
   (void)state;
   uid_t u = unused_uid();
   char spec[64];
@@ -254,7 +254,7 @@ static void test_apply_unknown_uid(void **state) {
   assert_int_equal(rc, 0);
 }
 
-static void test_apply_supplementary_groups(void **state) {
+static void test_apply_supplementary_groups(void** state) {
   (void)state;
   gid_t groups[] = {12345, 100, 4242};
   struct dbs_creds c = {
@@ -274,7 +274,7 @@ static void test_apply_supplementary_groups(void **state) {
   assert_int_equal(wait_child(pid), 0);
 }
 
-static void test_apply_resolved_user_groups(void **state) {
+static void test_apply_resolved_user_groups(void** state) {
   (void)state;
   struct dbs_creds c;
   assert_int_equal(dbs_privdrop_resolve("nobody", &c), 0);
@@ -299,7 +299,7 @@ static void test_apply_resolved_user_groups(void **state) {
   assert_int_equal(rc, 0);
 }
 
-static void test_check_not_root(void **state) {
+static void test_check_not_root(void** state) {
   (void)state;
   struct dbs_creds nobody, other;
   assert_int_equal(dbs_privdrop_resolve("nobody", &nobody), 0);
@@ -312,7 +312,7 @@ static void test_check_not_root(void **state) {
     CHILD_CHECK(dbs_privdrop_check(&nobody) == 0);
     capture_start();
     int rc = dbs_privdrop_check(&other);
-    const char *log = capture_end();
+    const char* log = capture_end();
     CHILD_CHECK(rc == -EPERM);
     CHILD_CHECK(strstr(log, "needs root") != NULL);
     CHILD_CHECK(dbs_privdrop_apply(&other) == -EPERM);
@@ -324,7 +324,7 @@ static void test_check_not_root(void **state) {
   assert_int_equal(rc, 0);
 }
 
-static void test_check_not_setuid(void **state) {
+static void test_check_not_setuid(void** state) {
   (void)state;
   assert_int_equal(dbs_privdrop_check_not_setuid(), 0);
   /* As if installed setuid: real uid and effective uid differ. */

@@ -12,39 +12,52 @@
 
 #include "replica.h"
 
-static void test_names(void **state) {
+static void test_names(void** state) {
   (void)state;
   uint32_t i, o;
-  assert_int_equal(dbs_replica_parse_snapshot_name("0000000a.snapshot.lz4", &i), 0);
+  assert_int_equal(dbs_replica_parse_snapshot_name("0000000a.snapshot.lz4", &i),
+                   0);
   assert_int_equal(i, 10);
-  assert_int_equal(dbs_replica_parse_snapshot_name("7fffffff.snapshot.lz4", &i), 0);
+  assert_int_equal(dbs_replica_parse_snapshot_name("7fffffff.snapshot.lz4", &i),
+                   0);
   assert_int_equal(i, 0x7fffffff);
-  assert_int_equal(dbs_replica_parse_snapshot_name("0000000A.snapshot.lz4", &i), -EINVAL);
-  assert_int_equal(dbs_replica_parse_snapshot_name("000000a.snapshot.lz4", &i), -EINVAL);
-  assert_int_equal(dbs_replica_parse_snapshot_name("0000000a.snapshot.lz4.tmp", &i), -EINVAL);
-  assert_int_equal(dbs_replica_parse_snapshot_name("0000000a.snapshot", &i), -EINVAL);
-  assert_int_equal(dbs_replica_parse_wal_name("00000005_00001038.wal.lz4", &i, &o), 0);
+  assert_int_equal(dbs_replica_parse_snapshot_name("0000000A.snapshot.lz4", &i),
+                   -EINVAL);
+  assert_int_equal(dbs_replica_parse_snapshot_name("000000a.snapshot.lz4", &i),
+                   -EINVAL);
+  assert_int_equal(
+      dbs_replica_parse_snapshot_name("0000000a.snapshot.lz4.tmp", &i),
+      -EINVAL);
+  assert_int_equal(dbs_replica_parse_snapshot_name("0000000a.snapshot", &i),
+                   -EINVAL);
+  assert_int_equal(
+      dbs_replica_parse_wal_name("00000005_00001038.wal.lz4", &i, &o), 0);
   assert_int_equal(i, 5);
   assert_int_equal(o, 0x1038);
-  assert_int_equal(dbs_replica_parse_wal_name("00000005.wal.lz4", &i, &o), -EINVAL);
-  assert_int_equal(dbs_replica_parse_wal_name("00000005_0000103.wal.lz4", &i, &o), -EINVAL);
-  assert_int_equal(dbs_replica_parse_wal_name("00000005-00001038.wal.lz4", &i, &o), -EINVAL);
-  assert_int_equal(dbs_replica_parse_wal_name("00000005_00001038.wal", &i, &o), -EINVAL);
-  assert_int_equal(dbs_replica_parse_wal_name("0000000g_00001038.wal.lz4", &i, &o), -EINVAL);
+  assert_int_equal(dbs_replica_parse_wal_name("00000005.wal.lz4", &i, &o),
+                   -EINVAL);
+  assert_int_equal(
+      dbs_replica_parse_wal_name("00000005_0000103.wal.lz4", &i, &o), -EINVAL);
+  assert_int_equal(
+      dbs_replica_parse_wal_name("00000005-00001038.wal.lz4", &i, &o), -EINVAL);
+  assert_int_equal(dbs_replica_parse_wal_name("00000005_00001038.wal", &i, &o),
+                   -EINVAL);
+  assert_int_equal(
+      dbs_replica_parse_wal_name("0000000g_00001038.wal.lz4", &i, &o), -EINVAL);
   assert_true(dbs_replica_is_generation_name("2f6b0c1e9a7d4c33"));
   assert_false(dbs_replica_is_generation_name("2F6B0C1E9A7D4C33"));
   assert_false(dbs_replica_is_generation_name("2f6b0c1e9a7d4c3"));
   assert_false(dbs_replica_is_generation_name("2f6b0c1e9a7d4c334"));
 }
 
-static void check_prefix(const char *path, const char *want) {
-  char *p = dbs_replica_generations_prefix(path);
+static void check_prefix(const char* path, const char* want) {
+  char* p = dbs_replica_generations_prefix(path);
   assert_non_null(p);
   assert_string_equal(p, want);
   free(p);
 }
 
-static void test_prefix(void **state) {
+static void test_prefix(void** state) {
   (void)state;
   check_prefix("", "generations/");
   check_prefix("db", "db/generations/");
@@ -56,9 +69,9 @@ static void test_prefix(void **state) {
 }
 
 /* Builds a generation from "name@seconds" strings. */
-static struct dbs_storage_entry ent(const char *key, int64_t sec) {
+static struct dbs_storage_entry ent(const char* key, int64_t sec) {
   struct dbs_storage_entry e = {0};
-  e.key = (char *)key;
+  e.key = (char*)key;
   e.size = 100;
   e.mtime_ms = sec * 1000;
   return e;
@@ -66,33 +79,36 @@ static struct dbs_storage_entry ent(const char *key, int64_t sec) {
 
 #define S(n, t) ent("g/snapshots/" n ".snapshot.lz4", t)
 #define W(n, o, t) ent("g/wal/" n "_" o ".wal.lz4", t)
-#define NS(s) ((int64_t)(s) * 1000000000)
+#define NS(s) ((int64_t)(s)*1000000000)
 
-static void add(struct dbs_replica_listing *l, const char *gen,
-                struct dbs_storage_entry *s, size_t ns,
-                struct dbs_storage_entry *w, size_t nw) {
+static void add(struct dbs_replica_listing* l, const char* gen,
+                struct dbs_storage_entry* s, size_t ns,
+                struct dbs_storage_entry* w, size_t nw) {
   assert_int_equal(dbs_replica_listing_add(l, gen, s, ns, w, nw), 0);
 }
 
-static void test_choose(void **state) {
+static void test_choose(void** state) {
   (void)state;
   struct dbs_replica_listing l = {0};
   struct dbs_storage_entry s1[] = {S("00000000", 10)};
-  struct dbs_storage_entry w1[] = {W("00000000", "00000000", 11), W("00000001", "00000000", 50)};
+  struct dbs_storage_entry w1[] = {W("00000000", "00000000", 11),
+                                   W("00000001", "00000000", 50)};
   struct dbs_storage_entry s2[] = {S("00000000", 20)};
   struct dbs_storage_entry w2[] = {W("00000000", "00000000", 30)};
   struct dbs_storage_entry s3[] = {S("00000000", 40)};
-  add(&l, "aaaaaaaaaaaaaaaa", s1, 1, w1, 2); /* 10..50 */
-  add(&l, "bbbbbbbbbbbbbbbb", s2, 1, w2, 1); /* 20..30 */
-  add(&l, "cccccccccccccccc", s3, 1, NULL, 0); /* 40..40 */
+  add(&l, "aaaaaaaaaaaaaaaa", s1, 1, w1, 2);     /* 10..50 */
+  add(&l, "bbbbbbbbbbbbbbbb", s2, 1, w2, 1);     /* 20..30 */
+  add(&l, "cccccccccccccccc", s3, 1, NULL, 0);   /* 40..40 */
   add(&l, "dddddddddddddddd", NULL, 0, NULL, 0); /* empty */
   assert_int_equal(l.gens[0].created_ns, NS(10));
   assert_int_equal(l.gens[0].updated_ns, NS(50));
   struct dbs_restore_target t = {.index = -1};
-  assert_int_equal(dbs_replica_choose(&l, &t), 0); /* latest updated, not name */
+  assert_int_equal(dbs_replica_choose(&l, &t),
+                   0); /* latest updated, not name */
   t.has_timestamp = true;
   t.timestamp_ns = NS(25);
-  assert_int_equal(dbs_replica_choose(&l, &t), 0); /* a and b contain it; a newer */
+  assert_int_equal(dbs_replica_choose(&l, &t),
+                   0); /* a and b contain it; a newer */
   t.timestamp_ns = NS(5);
   assert_int_equal(dbs_replica_choose(&l, &t), -1);
   t.timestamp_ns = NS(40);
@@ -113,7 +129,7 @@ static void test_choose(void **state) {
   dbs_replica_listing_free(&l);
 }
 
-static void test_plan(void **state) {
+static void test_plan(void** state) {
   (void)state;
   struct dbs_replica_listing l = {0};
   l.root = strdup("p/generations/");
@@ -127,7 +143,7 @@ static void test_plan(void **state) {
       W("00000004", "00002070", 51), W("00000005", "00000000", 61),
       W("00000006", "00000000", 70)};
   add(&l, "abcdefabcdefabcd", s, 3, w, 9);
-  const struct dbs_replica_generation *g = &l.gens[0];
+  const struct dbs_replica_generation* g = &l.gens[0];
   struct dbs_restore_plan p;
   char err[512];
   struct dbs_restore_target t = {.index = -1};
@@ -190,7 +206,7 @@ static void test_plan(void **state) {
   dbs_replica_listing_free(&l);
 }
 
-static void test_plan_errors(void **state) {
+static void test_plan_errors(void** state) {
   (void)state;
   struct dbs_replica_listing l = {0};
   struct dbs_restore_plan p;
@@ -203,7 +219,8 @@ static void test_plan_errors(void **state) {
   struct dbs_storage_entry w[] = {W("00000001", "00000000", 11),
                                   W("00000003", "00000000", 13)};
   add(&l, "0000000000000001", s, 1, w, 2);
-  assert_int_equal(dbs_replica_plan(&l, &l.gens[0], &t, &p, err, sizeof(err)), -EBADMSG);
+  assert_int_equal(dbs_replica_plan(&l, &l.gens[0], &t, &p, err, sizeof(err)),
+                   -EBADMSG);
   assert_non_null(strstr(err, "missing WAL index: 0000000000000001/00000002"));
 
   /* An index that does not start at offset 0, even below the snapshot
@@ -212,15 +229,18 @@ static void test_plan_errors(void **state) {
   struct dbs_storage_entry w2[] = {W("00000001", "00001038", 11),
                                    W("00000002", "00000000", 12)};
   add(&l, "0000000000000002", s2, 1, w2, 2);
-  assert_int_equal(dbs_replica_plan(&l, &l.gens[1], &t, &p, err, sizeof(err)), -EBADMSG);
+  assert_int_equal(dbs_replica_plan(&l, &l.gens[1], &t, &p, err, sizeof(err)),
+                   -EBADMSG);
   assert_non_null(strstr(err, "missing initial wal segment"));
-  assert_non_null(strstr(err, "generations/0000000000000002/wal/00000001_00001038.wal.lz4"));
+  assert_non_null(strstr(
+      err, "generations/0000000000000002/wal/00000001_00001038.wal.lz4"));
 
   /* Segments only below the snapshot: a snapshot-only restore. */
   struct dbs_storage_entry s3[] = {S("00000004", 10)};
   struct dbs_storage_entry w3[] = {W("00000003", "00000000", 9)};
   add(&l, "0000000000000003", s3, 1, w3, 1);
-  assert_int_equal(dbs_replica_plan(&l, &l.gens[2], &t, &p, err, sizeof(err)), 0);
+  assert_int_equal(dbs_replica_plan(&l, &l.gens[2], &t, &p, err, sizeof(err)),
+                   0);
   assert_int_equal(p.nindexes, 0);
   assert_int_equal(p.snapshot.index, 4);
   dbs_restore_plan_free(&p);
@@ -229,10 +249,8 @@ static void test_plan_errors(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_names),
-      cmocka_unit_test(test_prefix),
-      cmocka_unit_test(test_choose),
-      cmocka_unit_test(test_plan),
+      cmocka_unit_test(test_names),       cmocka_unit_test(test_prefix),
+      cmocka_unit_test(test_choose),      cmocka_unit_test(test_plan),
       cmocka_unit_test(test_plan_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

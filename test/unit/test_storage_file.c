@@ -1,4 +1,5 @@
-/* Unit tests for the file storage: delimiter listings, mtimes, streaming gets. */
+/* Unit tests for the file storage: delimiter listings, mtimes, streaming gets.
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -18,15 +19,15 @@
 
 static char root[] = "/tmp/dbs-sf-XXXXXX";
 
-static void put(const char *rel, size_t n) {
+static void put(const char* rel, size_t n) {
   char p[512];
   snprintf(p, sizeof(p), "%s/%s", root, rel);
-  for (char *s = p + strlen(root) + 1; (s = strchr(s, '/')) != NULL; s++) {
+  for (char* s = p + strlen(root) + 1; (s = strchr(s, '/')) != NULL; s++) {
     *s = '\0';
     mkdir(p, 0700);
     *s = '/';
   }
-  FILE *f = fopen(p, "w");
+  FILE* f = fopen(p, "w");
   assert_non_null(f);
   for (size_t i = 0; i < n; i++)
     fputc((int)(i * 7 % 251), f);
@@ -37,29 +38,29 @@ struct sum {
   uint64_t n, h;
 };
 
-static int summer(void *arg, const uint8_t *b, size_t len) {
-  struct sum *s = arg;
+static int summer(void* arg, const uint8_t* b, size_t len) {
+  struct sum* s = arg;
   for (size_t i = 0; i < len; i++)
     s->h = s->h * 31 + b[i];
   s->n += len;
   return 0;
 }
 
-static int refuse(void *arg, const uint8_t *b, size_t len) {
+static int refuse(void* arg, const uint8_t* b, size_t len) {
   (void)arg;
   (void)b;
   (void)len;
   return -ECANCELED;
 }
 
-static void test_file_storage(void **state) {
+static void test_file_storage(void** state) {
   (void)state;
   assert_non_null(mkdtemp(root));
   put("generations/aaaaaaaaaaaaaaaa/snapshots/00000000.snapshot.lz4", 10);
   put("generations/aaaaaaaaaaaaaaaa/wal/00000000_00000000.wal.lz4", 3 << 20);
   put("generations/bbbbbbbbbbbbbbbb/wal/00000001_00000000.wal.lz4", 5);
   put("generations/file-not-dir", 1);
-  struct dbs_storage *s;
+  struct dbs_storage* s;
   assert_int_equal(dbs_storage_file_open(root, &s), 0);
   struct dbs_storage_list l;
 
@@ -78,8 +79,9 @@ static void test_file_storage(void **state) {
   /* Without a delimiter the listing recurses. */
   assert_int_equal(s->ops->list(s, "generations/a", 0, &l), 0);
   assert_int_equal(l.n, 2);
-  assert_string_equal(l.entries[0].key,
-                      "generations/aaaaaaaaaaaaaaaa/snapshots/00000000.snapshot.lz4");
+  assert_string_equal(
+      l.entries[0].key,
+      "generations/aaaaaaaaaaaaaaaa/snapshots/00000000.snapshot.lz4");
   dbs_storage_list_free(&l);
 
   /* A missing directory lists as empty. */
@@ -89,14 +91,19 @@ static void test_file_storage(void **state) {
 
   /* Gets stream everything, in order, through a bounded buffer. */
   struct sum a = {0, 0}, b = {0, 0};
-  assert_int_equal(s->ops->get(s, "generations/aaaaaaaaaaaaaaaa/wal/00000000_00000000.wal.lz4",
-                               summer, &a), 0);
+  assert_int_equal(
+      s->ops->get(s,
+                  "generations/aaaaaaaaaaaaaaaa/wal/00000000_00000000.wal.lz4",
+                  summer, &a),
+      0);
   assert_int_equal(a.n, 3 << 20);
   for (size_t i = 0; i < (3u << 20); i++)
     b.h = b.h * 31 + (uint8_t)(i * 7 % 251);
   assert_true(a.h == b.h);
-  assert_int_equal(s->ops->get(s, "generations/nope", summer, &a), DBS_STORAGE_ENOTFOUND);
-  assert_int_equal(s->ops->get(s, "generations/file-not-dir", refuse, NULL), -ECANCELED);
+  assert_int_equal(s->ops->get(s, "generations/nope", summer, &a),
+                   DBS_STORAGE_ENOTFOUND);
+  assert_int_equal(s->ops->get(s, "generations/file-not-dir", refuse, NULL),
+                   -ECANCELED);
   assert_non_null(strstr(s->ops->describe(s), root));
   s->ops->close(s);
   char cmd[600];

@@ -31,8 +31,8 @@ static char err[1024];
 
 /* ---- helpers ---- */
 
-static int rm_entry(const char *p, const struct stat *st, int flag,
-                    struct FTW *ftw) {
+static int rm_entry(const char* p, const struct stat* st, int flag,
+                    struct FTW* ftw) {
   (void)st;
   (void)ftw;
   if (flag == FTW_DP)
@@ -40,7 +40,7 @@ static int rm_entry(const char *p, const struct stat *st, int flag,
   return unlink(p);
 }
 
-static int setup(void **state) {
+static int setup(void** state) {
   (void)state;
   snprintf(tmp, sizeof(tmp), "/tmp/dbs-volume-test.XXXXXX");
   if (mkdtemp(tmp) == NULL)
@@ -51,7 +51,7 @@ static int setup(void **state) {
   return logfd >= 0 ? 0 : -1;
 }
 
-static int teardown(void **state) {
+static int teardown(void** state) {
   (void)state;
   dbs_volume_unlock();
   /* A test may leave a read-only directory behind. */
@@ -64,10 +64,10 @@ static int teardown(void **state) {
 }
 
 /* Returns a static path tmp/rel (two rotating buffers). */
-static const char *P(const char *rel) {
+static const char* P(const char* rel) {
   static char bufs[4][PATH_MAX];
   static int i;
-  char *b = bufs[i++ % 4];
+  char* b = bufs[i++ % 4];
   snprintf(b, PATH_MAX, "%s/%s", tmp, rel);
   return b;
 }
@@ -87,7 +87,7 @@ static void capture_start(void) {
 
 /* Restores stderr and returns what was logged (static buffer), echoing
  * it so a failing test shows it. */
-static const char *capture_end(void) {
+static const char* capture_end(void) {
   static char buf[16384];
   fflush(stderr);
   dup2(saved_stderr, STDERR_FILENO);
@@ -98,7 +98,7 @@ static const char *capture_end(void) {
   return buf;
 }
 
-static void write_file(const char *path, const void *data, size_t len) {
+static void write_file(const char* path, const void* data, size_t len) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   assert_true(fd >= 0);
   assert_int_equal(write(fd, data, len), (ssize_t)len);
@@ -106,7 +106,7 @@ static void write_file(const char *path, const void *data, size_t len) {
 }
 
 /* Reads a whole small file into a static buffer; NULL if missing. */
-static const char *read_file(const char *path) {
+static const char* read_file(const char* path) {
   static char buf[65536];
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
@@ -117,18 +117,18 @@ static const char *read_file(const char *path) {
   return buf;
 }
 
-static int exists(const char *path) {
+static int exists(const char* path) {
   struct stat st;
   return lstat(path, &st) == 0;
 }
 
-static void make_dir(const char *path) {
+static void make_dir(const char* path) {
   assert_int_equal(mkdir(path, 0755), 0);
 }
 
 /* Creates a real SQLite database with one row. */
-static void make_db(const char *path) {
-  sqlite3 *db;
+static void make_db(const char* path) {
+  sqlite3* db;
   assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
   assert_int_equal(sqlite3_exec(db,
                                 "CREATE TABLE t(a); INSERT INTO t "
@@ -138,7 +138,7 @@ static void make_db(const char *path) {
   sqlite3_close(db);
 }
 
-static void assert_link(const char *path, const char *want) {
+static void assert_link(const char* path, const char* want) {
   char buf[PATH_MAX];
   ssize_t n = readlink(path, buf, sizeof(buf) - 1);
   assert_true(n > 0);
@@ -163,7 +163,7 @@ static int wait_child(pid_t pid) {
 }
 
 /* In a child: a private mount namespace with a tmpfs on dir. */
-static void child_mount_tmpfs(const char *dir, unsigned long flags) {
+static void child_mount_tmpfs(const char* dir, unsigned long flags) {
   CHILD_CHECK(unshare(CLONE_NEWNS) == 0);
   CHILD_CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
   CHILD_CHECK(mount("tmpfs", dir, "tmpfs", flags, "mode=0755") == 0);
@@ -171,12 +171,12 @@ static void child_mount_tmpfs(const char *dir, unsigned long flags) {
 
 /* ---- prepare ---- */
 
-static void test_prepare_creates_missing_volume(void **state) {
+static void test_prepare_creates_missing_volume(void** state) {
   (void)state;
   capture_start();
-  char *t =
+  char* t =
       dbs_volume_prepare(P("data"), "/app/prisma/dev.db", err, sizeof(err));
-  const char *log = capture_end();
+  const char* log = capture_end();
   assert_non_null(t);
   assert_string_equal(t, P("data/dev.db"));
   struct stat st;
@@ -191,16 +191,16 @@ static void test_prepare_creates_missing_volume(void **state) {
 }
 
 /* prepare's warnings for vol, as "warn" or "" (child side). */
-static int child_prepare_warns(const char *vol) {
+static int child_prepare_warns(const char* vol) {
   capture_start();
-  char *t = dbs_volume_prepare(vol, "/app/dev.db", err, sizeof(err));
-  const char *log = capture_end();
+  char* t = dbs_volume_prepare(vol, "/app/dev.db", err, sizeof(err));
+  const char* log = capture_end();
   CHILD_CHECK(t != NULL);
   free(t);
   return strstr(log, "is not a mount point") != NULL;
 }
 
-static void test_prepare_warns_not_mount_point(void **state) {
+static void test_prepare_warns_not_mount_point(void** state) {
   (void)state;
   /* A directory on the root filesystem, made certain with a chroot into a
    * fresh tmpfs (the host's /tmp may itself be a mount). */
@@ -226,7 +226,7 @@ static void test_prepare_warns_not_mount_point(void **state) {
   assert_int_equal(wait_child(pid), 0);
 }
 
-static void test_prepare_mount_point_no_warning(void **state) {
+static void test_prepare_mount_point_no_warning(void** state) {
   (void)state;
   make_dir(P("data"));
   pid_t pid = fork();
@@ -234,8 +234,8 @@ static void test_prepare_mount_point_no_warning(void **state) {
   if (pid == 0) {
     child_mount_tmpfs(P("data"), 0);
     capture_start();
-    char *t = dbs_volume_prepare(P("data"), "/app/dev.db", err, sizeof(err));
-    const char *log = capture_end();
+    char* t = dbs_volume_prepare(P("data"), "/app/dev.db", err, sizeof(err));
+    const char* log = capture_end();
     CHILD_CHECK(t != NULL);
     CHILD_CHECK(strcmp(t, P("data/dev.db")) == 0);
     CHILD_CHECK(strstr(log, "warn") == NULL);
@@ -248,10 +248,10 @@ static void test_prepare_mount_point_no_warning(void **state) {
   assert_int_equal(wait_child(pid), 0);
 }
 
-static void test_prepare_inside_volume(void **state) {
+static void test_prepare_inside_volume(void** state) {
   (void)state;
   make_dir(P("data"));
-  char *t = dbs_volume_prepare(P("data"), P("data/dev.db"), err, sizeof(err));
+  char* t = dbs_volume_prepare(P("data"), P("data/dev.db"), err, sizeof(err));
   assert_non_null(t);
   assert_string_equal(t, P("data/dev.db"));
   free(t);
@@ -275,24 +275,24 @@ static void test_prepare_inside_volume(void **state) {
   free(t);
 }
 
-static void test_prepare_sibling_prefix_is_outside(void **state) {
+static void test_prepare_sibling_prefix_is_outside(void** state) {
   (void)state;
   make_dir(P("data"));
   make_dir(P("data2"));
-  char *t = dbs_volume_prepare(P("data"), P("data2/x.db"), err, sizeof(err));
+  char* t = dbs_volume_prepare(P("data"), P("data2/x.db"), err, sizeof(err));
   assert_non_null(t);
   assert_string_equal(t, P("data/x.db"));
   free(t);
 }
 
-static void test_prepare_relative_paths_and_symlinked_volume(void **state) {
+static void test_prepare_relative_paths_and_symlinked_volume(void** state) {
   (void)state;
   char cwd[PATH_MAX];
   assert_non_null(getcwd(cwd, sizeof(cwd)));
   make_dir(P("real"));
   assert_int_equal(symlink("real", P("data")), 0);
   assert_int_equal(chdir(tmp), 0);
-  char *t = dbs_volume_prepare("data/", "prisma/dev.db", err, sizeof(err));
+  char* t = dbs_volume_prepare("data/", "prisma/dev.db", err, sizeof(err));
   assert_int_equal(chdir(cwd), 0);
   assert_non_null(t);
   /* The target uses the volume's realpath. */
@@ -300,10 +300,10 @@ static void test_prepare_relative_paths_and_symlinked_volume(void **state) {
   free(t);
 }
 
-static void test_prepare_bad_inputs(void **state) {
+static void test_prepare_bad_inputs(void** state) {
   (void)state;
   write_file(P("file"), "x", 1);
-  char *t = dbs_volume_prepare(P("file"), "/app/dev.db", err, sizeof(err));
+  char* t = dbs_volume_prepare(P("file"), "/app/dev.db", err, sizeof(err));
   assert_null(t);
   assert_int_equal(errno, ENOTDIR);
   assert_non_null(strstr(err, "is not a directory"));
@@ -326,7 +326,7 @@ static void test_prepare_bad_inputs(void **state) {
   assert_non_null(strstr(err, "cannot be used"));
 }
 
-static void test_prepare_read_only_volume(void **state) {
+static void test_prepare_read_only_volume(void** state) {
   (void)state;
   make_dir(P("data"));
   pid_t pid = fork();
@@ -334,7 +334,7 @@ static void test_prepare_read_only_volume(void **state) {
   if (pid == 0) {
     child_mount_tmpfs(P("data"), MS_RDONLY);
     capture_start();
-    char *t = dbs_volume_prepare(P("data"), "/app/dev.db", err, sizeof(err));
+    char* t = dbs_volume_prepare(P("data"), "/app/dev.db", err, sizeof(err));
     int e = errno;
     capture_end();
     CHILD_CHECK(t == NULL);
@@ -350,7 +350,7 @@ static void test_prepare_read_only_volume(void **state) {
   assert_int_equal(wait_child(pid), 0);
 }
 
-static void test_prepare_unwritable_as_nobody(void **state) {
+static void test_prepare_unwritable_as_nobody(void** state) {
   (void)state;
   make_dir(P("data"));
   assert_int_equal(chmod(P("data"), 0555), 0);
@@ -359,7 +359,7 @@ static void test_prepare_unwritable_as_nobody(void **state) {
   assert_true(pid >= 0);
   if (pid == 0) {
     CHILD_CHECK(setgid(65534) == 0 && setuid(65534) == 0);
-    char *t = dbs_volume_prepare(P("data"), "/app/dev.db", err, sizeof(err));
+    char* t = dbs_volume_prepare(P("data"), "/app/dev.db", err, sizeof(err));
     int e = errno;
     CHILD_CHECK(t == NULL);
     CHILD_CHECK(e == EACCES);
@@ -377,19 +377,19 @@ static void test_prepare_unwritable_as_nobody(void **state) {
 
 /* ---- link ---- */
 
-static void test_link_missing_creates_parents(void **state) {
+static void test_link_missing_creates_parents(void** state) {
   (void)state;
   make_dir(P("data"));
   capture_start();
   int rc = dbs_volume_link(P("app/prisma/dev.db"), P("data/dev.db"), err,
                            sizeof(err));
-  const char *log = capture_end();
+  const char* log = capture_end();
   assert_int_equal(rc, 0);
   assert_link(P("app/prisma/dev.db"), P("data/dev.db"));
   assert_non_null(strstr(log, "linked"));
 }
 
-static void test_link_right_link_kept(void **state) {
+static void test_link_right_link_kept(void** state) {
   (void)state;
   make_dir(P("data"));
   make_dir(P("app"));
@@ -399,7 +399,7 @@ static void test_link_right_link_kept(void **state) {
   capture_start();
   assert_int_equal(
       dbs_volume_link(P("app/dev.db"), P("data/dev.db"), err, sizeof(err)), 0);
-  const char *log = capture_end();
+  const char* log = capture_end();
   assert_int_equal(lstat(P("app/dev.db"), &after), 0);
   assert_int_equal(before.st_ino, after.st_ino);
   assert_string_equal(log, "");
@@ -413,14 +413,14 @@ static void test_link_right_link_kept(void **state) {
   assert_link(P("app/rel.db"), "../data/dev.db");
 }
 
-static void test_link_dangling_and_wrong_replaced(void **state) {
+static void test_link_dangling_and_wrong_replaced(void** state) {
   (void)state;
   make_dir(P("data"));
   make_dir(P("app"));
   assert_int_equal(symlink(P("gone/dev.db"), P("app/dev.db")), 0);
   capture_start();
   int rc = dbs_volume_link(P("app/dev.db"), P("data/dev.db"), err, sizeof(err));
-  const char *log = capture_end();
+  const char* log = capture_end();
   assert_int_equal(rc, 0);
   assert_link(P("app/dev.db"), P("data/dev.db"));
   assert_non_null(strstr(log, "dangling symlink"));
@@ -443,7 +443,7 @@ static void test_link_dangling_and_wrong_replaced(void **state) {
   assert_false(exists(P(name)));
 }
 
-static void test_link_moves_baked_db_aside(void **state) {
+static void test_link_moves_baked_db_aside(void** state) {
   (void)state;
   make_dir(P("data"));
   make_dir(P("app"));
@@ -457,7 +457,7 @@ static void test_link_moves_baked_db_aside(void **state) {
 
   capture_start();
   int rc = dbs_volume_link(P("app/dev.db"), P("data/dev.db"), err, sizeof(err));
-  const char *log = capture_end();
+  const char* log = capture_end();
   assert_int_equal(rc, 0);
   assert_link(P("app/dev.db"), P("data/dev.db"));
   assert_int_equal(
@@ -475,7 +475,7 @@ static void test_link_moves_baked_db_aside(void **state) {
   assert_false(exists(P("data/dev.db")));
 }
 
-static void test_link_never_overwrites_in_image(void **state) {
+static void test_link_never_overwrites_in_image(void** state) {
   (void)state;
   make_dir(P("data"));
   make_dir(P("app"));
@@ -496,7 +496,7 @@ static void test_link_never_overwrites_in_image(void **state) {
   assert_link(P("app/dev.db"), P("data/dev.db"));
 }
 
-static void test_link_directory_and_fifo_refused(void **state) {
+static void test_link_directory_and_fifo_refused(void** state) {
   (void)state;
   make_dir(P("data"));
   make_dir(P("app"));
@@ -515,7 +515,7 @@ static void test_link_directory_and_fifo_refused(void **state) {
   assert_non_null(strstr(err, "not a regular file"));
 }
 
-static void test_link_noop_inside_volume(void **state) {
+static void test_link_noop_inside_volume(void** state) {
   (void)state;
   make_dir(P("data"));
   int rc =
@@ -529,7 +529,7 @@ static void test_link_noop_inside_volume(void **state) {
   assert_false(exists(P("data/dev.db.in-image")));
 }
 
-static void test_link_read_only_parent(void **state) {
+static void test_link_read_only_parent(void** state) {
   (void)state;
   make_dir(P("data"));
   make_dir(P("app"));
@@ -548,7 +548,7 @@ static void test_link_read_only_parent(void **state) {
 
 /* ---- lock ---- */
 
-static void test_lock_second_holder_named(void **state) {
+static void test_lock_second_holder_named(void** state) {
   (void)state;
   make_dir(P("data"));
   int ready[2], done[2];
@@ -594,7 +594,7 @@ static void test_lock_second_holder_named(void **state) {
   close(done[1]);
 }
 
-static void test_lock_not_inherited_across_exec(void **state) {
+static void test_lock_not_inherited_across_exec(void** state) {
   (void)state;
   make_dir(P("data"));
   pid_t holder;
@@ -606,7 +606,7 @@ static void test_lock_not_inherited_across_exec(void **state) {
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
-    execl("/bin/sleep", "sleep", "5", (char *)NULL);
+    execl("/bin/sleep", "sleep", "5", (char*)NULL);
     _exit(127);
   }
   close(p[1]);
@@ -626,7 +626,7 @@ static void test_lock_not_inherited_across_exec(void **state) {
 
 /* ---- db state ---- */
 
-static void test_db_state(void **state) {
+static void test_db_state(void** state) {
   (void)state;
   make_dir(P("data"));
   assert_int_equal(dbs_volume_db_state(P("data/dev.db"), err, sizeof(err)),
@@ -640,12 +640,12 @@ static void test_db_state(void **state) {
                    DBS_DB_EXISTS);
 }
 
-static void test_db_state_empty_file(void **state) {
+static void test_db_state_empty_file(void** state) {
   (void)state;
   write_file(P("dev.db"), "", 0);
   capture_start();
   int rc = dbs_volume_db_state(P("dev.db"), err, sizeof(err));
-  const char *log = capture_end();
+  const char* log = capture_end();
   assert_int_equal(rc, DBS_DB_MISSING);
   assert_false(exists(P("dev.db")));
   assert_non_null(strstr(log, "was empty (0 bytes)"));
@@ -660,7 +660,7 @@ static void test_db_state_empty_file(void **state) {
   assert_non_null(strstr(err, "-wal beside it"));
 }
 
-static void test_db_state_not_sqlite(void **state) {
+static void test_db_state_not_sqlite(void** state) {
   (void)state;
   const char text[] = "hello, world\n this is not a database";
   write_file(P("dev.db"), text, sizeof(text) - 1);
@@ -685,7 +685,7 @@ static void test_db_state_not_sqlite(void **state) {
                    -EILSEQ);
 }
 
-static void test_db_state_directory(void **state) {
+static void test_db_state_directory(void** state) {
   (void)state;
   make_dir(P("dev.db"));
   assert_int_equal(dbs_volume_db_state(P("dev.db"), err, sizeof(err)), -EISDIR);
@@ -695,7 +695,7 @@ static void test_db_state_directory(void **state) {
 
 /* ---- stale files, remove, chown ---- */
 
-static void test_remove_stale(void **state) {
+static void test_remove_stale(void** state) {
   (void)state;
   write_file(P("dev.db-wal"), "w", 1);
   write_file(P("dev.db-shm"), "s", 1);
@@ -703,7 +703,7 @@ static void test_remove_stale(void **state) {
   write_file(P("other.db-wal"), "o", 1);
   capture_start();
   int rc = dbs_volume_remove_stale(P("dev.db"));
-  const char *log = capture_end();
+  const char* log = capture_end();
   assert_int_equal(rc, 0);
   assert_false(exists(P("dev.db-wal")));
   assert_false(exists(P("dev.db-shm")));
@@ -720,7 +720,7 @@ static void test_remove_stale(void **state) {
   assert_true(exists(P("dev.db-wal")));
 }
 
-static void test_remove_db(void **state) {
+static void test_remove_db(void** state) {
   (void)state;
   make_db(P("dev.db"));
   write_file(P("dev.db-wal"), "w", 1);
@@ -737,7 +737,7 @@ static void test_remove_db(void **state) {
   assert_int_equal(dbs_volume_remove_db(P("dev.db")), 0);
 }
 
-static void assert_owner(const char *path, uid_t uid, gid_t gid) {
+static void assert_owner(const char* path, uid_t uid, gid_t gid) {
   struct stat st;
   assert_int_equal(lstat(path, &st), 0);
   if (st.st_uid != uid || st.st_gid != gid)
@@ -745,7 +745,7 @@ static void assert_owner(const char *path, uid_t uid, gid_t gid) {
              (long)st.st_gid, (long)uid, (long)gid);
 }
 
-static void test_chown(void **state) {
+static void test_chown(void** state) {
   (void)state;
   make_dir(P("real"));
   assert_int_equal(symlink("real", P("data")), 0);
@@ -786,10 +786,10 @@ static void test_chown(void **state) {
 }
 
 /* End to end as dbsetup will call it, then the DB is usable via the link. */
-static void test_prepare_link_use(void **state) {
+static void test_prepare_link_use(void** state) {
   (void)state;
   capture_start();
-  char *t =
+  char* t =
       dbs_volume_prepare(P("data"), P("app/prisma/dev.db"), err, sizeof(err));
   capture_end();
   assert_non_null(t);
