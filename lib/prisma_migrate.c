@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 
 #include "config.h"
 #include "discover.h"
+#include "dynlib.h"
 #include "exitcode.h"
 #include "log.h"
 
@@ -286,12 +286,27 @@ out:
 
 /* ---- public small functions ------------------------------------------ */
 
+/* SHA-256 with libcrypto, loaded on the first checksum. Returns 0, -ELIBACC
+ * (not installed; logged) or -EIO. */
+static int sha256(const void* data, size_t n, unsigned char* md,
+                  unsigned int* mdlen) {
+  const struct dbs_dynlib_crypto* c;
+  int rc = dbs_dynlib_crypto(&c);
+  if (rc != 0)
+    return rc;
+  if (c->evp_digest(data, n, md, mdlen, c->evp_sha256(), NULL) != 1 ||
+      *mdlen != 32)
+    return -EIO;
+  return 0;
+}
+
 int dbs_prisma_checksum(const void* data, size_t n, char out[65]) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
   static const char hex[] = "0123456789abcdef";
-  if (EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-    return -EIO;
+  int rc = sha256(data, n, md, &mdlen);
+  if (rc != 0)
+    return rc;
   for (unsigned i = 0; i < 32; i++) {
     out[2 * i] = hex[md[i] >> 4];
     out[2 * i + 1] = hex[md[i] & 15];
@@ -305,8 +320,9 @@ int dbs_prisma_checksum(const void* data, size_t n, char out[65]) {
 static int checksum_old_format(const void* data, size_t n, char out[65]) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
-  if (EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-    return -EIO;
+  int rc = sha256(data, n, md, &mdlen);
+  if (rc != 0)
+    return rc;
   size_t o = 0;
   for (unsigned i = 0; i < 32; i++)
     o += (size_t)snprintf(out + o, 65 - o, "%x", md[i]);
@@ -1069,6 +1085,15 @@ int dbs_prisma_migrate_status(const char* db_path, const char* migrations_dir,
   int rc, src;
 
   memset(st, 0, sizeof(*st));
+  /* Without libcrypto every checksum would look modified: say why instead. */
+  const struct dbs_dynlib_crypto* crypto;
+  if ((rc = dbs_dynlib_crypto(&crypto)) != 0) {
+    set_err(err, errlen,
+            "cannot check migration checksums: %s is not installed "
+            "(install %s)",
+            DBS_DYNLIB_CRYPTO_SONAME, DBS_DYNLIB_CRYPTO_PACKAGE);
+    return rc;
+  }
   if ((rc = list_dirs(migrations_dir, &dirs, &ndirs, err, errlen)) != 0)
     return rc;
   struct stat sb;

@@ -8,9 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
+#include "dynlib.h"
 
 /* A growing string; on allocation failure it sets oom and stops growing. */
 struct buf {
@@ -88,16 +86,21 @@ static void to_hex(const unsigned char* d, size_t n, char* hex) {
 }
 
 void dbs_sigv4_sha256_hex(const void* data, size_t len, char hex[65]) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(data, len, md);
-  to_hex(md, sizeof(md), hex);
+  const struct dbs_dynlib_crypto* c;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  hex[0] = '\0';
+  if (dbs_dynlib_crypto(&c) != 0 ||
+      c->evp_digest(data, len, md, &n, c->evp_sha256(), NULL) != 1 || n != 32)
+    return;
+  to_hex(md, 32, hex);
 }
 
-static int hmac(const void* key, size_t keylen, const char* msg,
-                unsigned char out[32]) {
+static int hmac(const struct dbs_dynlib_crypto* c, const void* key,
+                size_t keylen, const char* msg, unsigned char out[32]) {
   unsigned int n = 32;
-  if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char*)msg,
-           strlen(msg), out, &n) == NULL)
+  if (c->hmac(c->evp_sha256(), key, (int)keylen, (const unsigned char*)msg,
+              strlen(msg), out, &n) == NULL)
     return -ENOMEM;
   return 0;
 }
@@ -184,8 +187,12 @@ int dbs_sigv4_sign(const struct dbs_sigv4_request* req,
   const char* payload =
       req->payload_hash ? req->payload_hash : DBS_SIGV4_EMPTY_SHA256;
   int token = creds->session_token && creds->session_token[0];
+  const struct dbs_dynlib_crypto* c;
 
   memset(out, 0, sizeof(*out));
+  if ((rc = dbs_dynlib_crypto(&c)) != 0)
+    return rc;
+  rc = -ENOMEM;
   if (!req->method || !req->host || !req->path || req->path[0] != '/' ||
       !req->region || !req->region[0] || !creds->access_key_id ||
       !creds->secret_access_key)
@@ -320,11 +327,12 @@ int dbs_sigv4_sign(const struct dbs_sigv4_request* req,
   memcpy(secret_key, "AWS4", 4);
   memcpy(secret_key + 4, creds->secret_access_key, slen + 1);
   unsigned char k[32], sig[32];
-  if (hmac(secret_key, slen + 4, date, k) || hmac(k, 32, req->region, k) ||
-      hmac(k, 32, service, k) || hmac(k, 32, "aws4_request", k) ||
-      hmac(k, 32, out->string_to_sign, sig))
+  if (hmac(c, secret_key, slen + 4, date, k) ||
+      hmac(c, k, 32, req->region, k) || hmac(c, k, 32, service, k) ||
+      hmac(c, k, 32, "aws4_request", k) ||
+      hmac(c, k, 32, out->string_to_sign, sig))
     goto fail;
-  OPENSSL_cleanse(k, sizeof(k));
+  c->cleanse(k, sizeof(k));
   to_hex(sig, sizeof(sig), out->signature);
 
   buf_puts(&b, "AWS4-HMAC-SHA256 Credential=");
@@ -341,7 +349,7 @@ int dbs_sigv4_sign(const struct dbs_sigv4_request* req,
 
 fail:
   if (secret_key) {
-    OPENSSL_cleanse(secret_key, slen + 4);
+    c->cleanse(secret_key, slen + 4);
     free(secret_key);
   }
   free(b.p);

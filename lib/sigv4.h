@@ -60,7 +60,8 @@ struct dbs_sigv4_signed {
  * x-amz-content-sha256 (payload_hash), x-amz-security-token (when a session
  * token is set) and Authorization, and use canonical_uri and
  * canonical_query as the URL's path and query. Returns 0, -EINVAL (a
- * missing field, a duplicate or reserved header) or -ENOMEM.
+ * missing field, a duplicate or reserved header), -ELIBACC (libcrypto.so.3
+ * missing; logged) or -ENOMEM.
  */
 int dbs_sigv4_sign(const struct dbs_sigv4_request* req,
                    const struct dbs_sigv4_creds* creds, time_t now,
@@ -76,7 +77,8 @@ void dbs_sigv4_signed_free(struct dbs_sigv4_signed* s);
  */
 char* dbs_sigv4_uri_encode(const char* s, int keep_slash);
 
-/* Lowercase hex SHA-256 of data into hex (65 bytes). */
+/* Lowercase hex SHA-256 of data into hex (65 bytes); "" when libcrypto
+ * cannot be loaded (logged). */
 void dbs_sigv4_sha256_hex(const void* data, size_t len, char hex[65]);
 
 #endif

@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 #include <expat.h>
 
+#include "dynlib.h"
 #include "log.h"
 #include "sigv4.h"
 
@@ -26,6 +27,10 @@
 #define MAX_CONNECT_MS 10000u
 #define ERRBODY_MAX 8192
 #define TEXT_MAX 4096
+
+/* libcurl, loaded on first open (curl_init); every other use follows an
+ * open, so pthread_once orders the write before all reads. */
+static const struct dbs_dynlib_curl* curlapi;
 
 struct s3 {
   struct dbs_storage base; /* first: the interface sees only this */
@@ -432,7 +437,7 @@ static size_t on_body_status(char* buf, size_t size, size_t n, void* ud) {
   struct attempt* a = ud;
   struct xfer* x = a->x;
   if (!x->status_known) {
-    curl_easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &x->status);
+    curlapi->easy_getinfo(a->h, CURLINFO_RESPONSE_CODE, &x->status);
     x->status_known = true;
     if (x->mode == BODY_SINK && status_ok(x->status)) {
       if (x->etag[0] == '\0') {
@@ -455,7 +460,7 @@ static CURL* pool_get(struct s3* s) {
   if (s->npool > 0)
     h = s->pool[--s->npool];
   pthread_mutex_unlock(&s->lock);
-  return h ? h : curl_easy_init();
+  return h ? h : curlapi->easy_init();
 }
 
 static void pool_put(struct s3* s, CURL* h) {
@@ -466,7 +471,7 @@ static void pool_put(struct s3* s, CURL* h) {
   }
   pthread_mutex_unlock(&s->lock);
   if (h)
-    curl_easy_cleanup(h);
+    curlapi->easy_cleanup(h);
 }
 
 /* What an attempt came to. */
@@ -601,7 +606,7 @@ static int classify_curl(struct s3* s, const struct request* rq, CURLcode cc,
   case CURLE_WEIRD_SERVER_REPLY:
     *out = OUT_RETRY;
     set_error(s, "%s %s at %s: %s%s%s", rq->op, obj, where(s),
-              curl_easy_strerror(cc), detail[0] ? ": " : "", detail);
+              curlapi->easy_strerror(cc), detail[0] ? ": " : "", detail);
     return DBS_STORAGE_EUNAVAILABLE;
   case CURLE_PEER_FAILED_VERIFICATION:
   case CURLE_SSL_CACERT_BADFILE:
@@ -611,13 +616,13 @@ static int classify_curl(struct s3* s, const struct request* rq, CURLcode cc,
               "%s %s at %s: %s%s%s (the server's TLS certificate is not "
               "trusted; fix the endpoint, or set skip-verify: true only for a "
               "server you trust)",
-              rq->op, obj, where(s), curl_easy_strerror(cc),
+              rq->op, obj, where(s), curlapi->easy_strerror(cc),
               detail[0] ? ": " : "", detail);
     return DBS_STORAGE_EUNAVAILABLE;
   default:
     *out = OUT_FAIL;
     set_error(s, "%s %s at %s: %s%s%s", rq->op, obj, where(s),
-              curl_easy_strerror(cc), detail[0] ? ": " : "", detail);
+              curlapi->easy_strerror(cc), detail[0] ? ": " : "", detail);
     return DBS_STORAGE_EUNAVAILABLE;
   }
 }
@@ -630,7 +635,7 @@ static struct curl_slist* add_header(struct curl_slist* l, bool* oom,
     *oom = true;
     return l;
   }
-  struct curl_slist* n = curl_slist_append(l, line);
+  struct curl_slist* n = curlapi->slist_append(l, line);
   if (n == NULL) {
     *oom = true;
     return l;
@@ -706,7 +711,7 @@ static int attempt(struct s3* s, const struct request* rq, struct xfer* x,
     goto fail;
   }
   if (s->connect_to) {
-    ct = curl_slist_append(NULL, s->connect_to);
+    ct = curlapi->slist_append(NULL, s->connect_to);
     if (ct == NULL) {
       rc = -ENOMEM;
       goto fail;
@@ -733,38 +738,38 @@ static int attempt(struct s3* s, const struct request* rq, struct xfer* x,
     connect_ms = MAX_CONNECT_MS;
   long stall_s = (long)((s->stall_ms + 999) / 1000);
 
-  curl_easy_reset(h); /* keeps its connections, drops old options */
-  curl_easy_setopt(h, CURLOPT_URL, url);
-  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 128L * 1024);
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-  curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-  curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body_status);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_VERBOSE, 0L); /* never: it prints headers */
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, stall_s);
-  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "dbsetup/" DBSETUP_VERSION);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, s->skip_verify ? 0L : 1L);
-  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, s->skip_verify ? 0L : 2L);
+  curlapi->easy_reset(h); /* keeps its connections, drops old options */
+  curlapi->easy_setopt(h, CURLOPT_URL, url);
+  curlapi->easy_setopt(h, CURLOPT_BUFFERSIZE, 128L * 1024);
+  curlapi->easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+  curlapi->easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  curlapi->easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+  curlapi->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body_status);
+  curlapi->easy_setopt(h, CURLOPT_WRITEDATA, &a);
+  curlapi->easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curlapi->easy_setopt(h, CURLOPT_HEADERDATA, x);
+  curlapi->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  curlapi->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curlapi->easy_setopt(h, CURLOPT_VERBOSE, 0L); /* never: it prints headers */
+  curlapi->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curlapi->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curlapi->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+  curlapi->easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curlapi->easy_setopt(h, CURLOPT_LOW_SPEED_TIME, stall_s);
+  curlapi->easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  curlapi->easy_setopt(h, CURLOPT_USERAGENT, "dbsetup/" DBSETUP_VERSION);
+  curlapi->easy_setopt(h, CURLOPT_SSL_VERIFYPEER, s->skip_verify ? 0L : 1L);
+  curlapi->easy_setopt(h, CURLOPT_SSL_VERIFYHOST, s->skip_verify ? 0L : 2L);
   if (s->ca_file)
-    curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
+    curlapi->easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
   if (ct)
-    curl_easy_setopt(h, CURLOPT_CONNECT_TO, ct);
+    curlapi->easy_setopt(h, CURLOPT_CONNECT_TO, ct);
 
   dbs_log_debug("s3: %s %s%s", rq->op, url, resuming ? " (resuming)" : "");
-  CURLcode cc = curl_easy_perform(h);
+  CURLcode cc = curlapi->easy_perform(h);
   if (!x->status_known)
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &x->status);
-  curl_easy_reset(h); /* nothing may point at this frame later */
+    curlapi->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &x->status);
+  curlapi->easy_reset(h); /* nothing may point at this frame later */
 
   if (x->sink_rc != 0) {
     rc = x->sink_rc;
@@ -810,8 +815,8 @@ static int attempt(struct s3* s, const struct request* rq, struct xfer* x,
 fail:
   if (h)
     pool_put(s, h);
-  curl_slist_free_all(hl);
-  curl_slist_free_all(ct);
+  curlapi->slist_free_all(hl);
+  curlapi->slist_free_all(ct);
   free(url);
   dbs_sigv4_signed_free(&sg);
   return rc;
@@ -1178,7 +1183,7 @@ static void s3_close(struct dbs_storage* st) {
   if (s == NULL)
     return;
   for (size_t i = 0; i < s->npool; i++)
-    curl_easy_cleanup(s->pool[i]);
+    curlapi->easy_cleanup(s->pool[i]);
   free(s->pool);
   free(s->bucket);
   free(s->scheme);
@@ -1204,9 +1209,12 @@ static const struct dbs_storage_ops s3_ops = {
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static int curl_load_rc; /* 0 or -ELIBACC (logged by dynlib) */
 static CURLcode curl_init_rc;
 static void curl_init(void) {
-  curl_init_rc = curl_global_init(CURL_GLOBAL_ALL);
+  curl_load_rc = dbs_dynlib_curl(&curlapi);
+  if (curl_load_rc == 0)
+    curl_init_rc = curlapi->global_init(CURL_GLOBAL_ALL);
 }
 
 /* Splits an endpoint ("https://host:port/path", scheme optional). */
@@ -1269,9 +1277,11 @@ int dbs_storage_s3_open(const struct dbs_replica_config* r,
     return -EINVAL;
   }
   pthread_once(&curl_once, curl_init);
+  if (curl_load_rc != 0) /* a missing library: the image lacks a package */
+    return curl_load_rc;
   if (curl_init_rc != CURLE_OK) {
     dbs_log_errorx("s3: libcurl initialisation failed: %s",
-                   curl_easy_strerror(curl_init_rc));
+                   curlapi->easy_strerror(curl_init_rc));
     return -ENOMEM;
   }
   s = calloc(1, sizeof(*s));

@@ -45,7 +45,9 @@ struct dbs_s3_options {
  * are registered with dbs_log_add_secret. The caller owns *out and frees it
  * with (*out)->ops->close(*out). list and get may be called from several
  * threads at once. Returns 0, -EINVAL (no bucket, no credentials, bad
- * endpoint; a message is logged) or -ENOMEM.
+ * endpoint; a message is logged), -ELIBACC (libcurl.so.4 is not
+ * installed: it is loaded here, on the first open; logged, naming the
+ * package) or -ENOMEM.
  */
 int dbs_storage_s3_open(const struct dbs_replica_config* r,
                         const struct dbs_s3_options* o,
