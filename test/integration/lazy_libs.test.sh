@@ -25,7 +25,9 @@ mkdir -p "$T/empty"
 cd "$T/empty"
 
 # The check below can fail: a supervisor that has libcurl mapped is seen.
-LD_PRELOAD=libcurl.so.4 "$DBSETUP" -q -- sleep 30 &
+# (A sanitizer build wants its runtime first in the preload list.)
+asan=$(awk '/libasan/ {print $3}' "$T/ldd")
+LD_PRELOAD="${asan:+$asan }libcurl.so.4" "$DBSETUP" -q -- sleep 30 &
 pid=$!
 wait_for 5 has_child "$pid" || fail "control: app not started"
 seen=$(heavy_mapped "$pid")
