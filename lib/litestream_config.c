@@ -16,39 +16,10 @@
 #include <yaml.h>
 
 #include "log.h"
+#include "strbuf.h"
 
 /* ---------------------------------------------------------------------- */
 /* Small string helpers.                                                  */
-
-struct buf {
-  char* p;
-  size_t len, cap;
-  bool oom;
-};
-
-static void buf_add(struct buf* b, const char* s, size_t n) {
-  if (b->oom)
-    return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char* p = realloc(b->p, cap);
-    if (p == NULL) {
-      b->oom = true;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-static void buf_adds(struct buf* b, const char* s) {
-  buf_add(b, s, strlen(s));
-}
 
 /* Returns a copy of s, or NULL for NULL or "". Sets *oom on failure. */
 static char* dup_nonempty(const char* s, bool* oom) {
@@ -131,7 +102,7 @@ static const char* go_getenv(const char* name, size_t n) {
  */
 static char* expand(const char* s, size_t n, size_t* outlen, unsigned** linemap,
                     size_t* nlines) {
-  struct buf b = {0};
+  struct dbs_strbuf b = {0};
   unsigned* map = NULL;
   size_t nmap = 0, capmap = 0;
   unsigned inl = 0;
@@ -155,11 +126,11 @@ static char* expand(const char* s, size_t n, size_t* outlen, unsigned** linemap,
   } while (0)
 
   MAP_PUSH(); /* line 0 */
-  buf_add(&b, "", 0);
+  dbs_strbuf_add(&b, "", 0);
   size_t i = 0;
   for (size_t j = 0; j < n; j++) {
     if (s[j] == '\n') {
-      buf_add(&b, s + i, j + 1 - i);
+      dbs_strbuf_add(&b, s + i, j + 1 - i);
       i = j + 1;
       inl++;
       MAP_PUSH();
@@ -167,19 +138,19 @@ static char* expand(const char* s, size_t n, size_t* outlen, unsigned** linemap,
     }
     if (s[j] != '$' || j + 1 >= n)
       continue;
-    buf_add(&b, s + i, j - i);
+    dbs_strbuf_add(&b, s + i, j - i);
     const char* name;
     size_t namelen;
     size_t w = shell_name(s + j + 1, n - j - 1, &name, &namelen);
     if (namelen == 0 && w > 0) {
       /* Bad syntax: the characters are eaten. */
     } else if (namelen == 0) {
-      buf_add(&b, "$", 1);
+      dbs_strbuf_add(&b, "$", 1);
     } else {
       const char* v = go_getenv(name, namelen);
       if (v != NULL) {
         for (const char* p = v; *p != '\0'; p++) {
-          buf_add(&b, p, 1);
+          dbs_strbuf_add(&b, p, 1);
           if (*p == '\n')
             MAP_PUSH();
         }
@@ -193,7 +164,7 @@ static char* expand(const char* s, size_t n, size_t* outlen, unsigned** linemap,
     i = j + 1;
   }
   if (i < n)
-    buf_add(&b, s + i, n - i);
+    dbs_strbuf_add(&b, s + i, n - i);
 #undef MAP_PUSH
   if (b.oom || oom) {
     free(b.p);
@@ -219,57 +190,10 @@ char* dbs_litestream_config_expand_env(const char* text, size_t len,
 /* ---------------------------------------------------------------------- */
 /* Paths: Go's path.Clean, filepath.Abs and litestream's expand().        */
 
-/* Go's path.Clean. Returns a malloc'd string or NULL on ENOMEM. */
-static char* path_clean(const char* p) {
-  if (p == NULL || *p == '\0')
-    return strdup(".");
-  size_t n = strlen(p);
-  bool rooted = p[0] == '/';
-  char* out = malloc(n + 2);
-  if (out == NULL)
-    return NULL;
-  size_t w = 0, r = 0, dotdot = 0;
-  if (rooted) {
-    out[w++] = '/';
-    r = 1;
-    dotdot = 1;
-  }
-  while (r < n) {
-    if (p[r] == '/') {
-      r++;
-    } else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/')) {
-      r++;
-    } else if (p[r] == '.' && p[r + 1] == '.' &&
-               (r + 2 == n || p[r + 2] == '/')) {
-      r += 2;
-      if (w > dotdot) {
-        w--;
-        while (w > dotdot && out[w] != '/')
-          w--;
-      } else if (!rooted) {
-        if (w > 0)
-          out[w++] = '/';
-        out[w++] = '.';
-        out[w++] = '.';
-        dotdot = w;
-      }
-    } else {
-      if ((rooted && w != 1) || (!rooted && w != 0))
-        out[w++] = '/';
-      for (; r < n && p[r] != '/'; r++)
-        out[w++] = p[r];
-    }
-  }
-  if (w == 0)
-    out[w++] = '.';
-  out[w] = '\0';
-  return out;
-}
-
 /* filepath.Abs: cwd joined and cleaned. */
 static char* path_abs(const char* p) {
   if (p != NULL && p[0] == '/')
-    return path_clean(p);
+    return dbs_strbuf_path_clean(p);
   char cwd[PATH_MAX];
   if (getcwd(cwd, sizeof(cwd)) == NULL)
     return NULL;
@@ -278,7 +202,7 @@ static char* path_abs(const char* p) {
   if (j == NULL)
     return NULL;
   snprintf(j, n, "%s/%s", cwd, p ? p : "");
-  char* c = path_clean(j);
+  char* c = dbs_strbuf_path_clean(j);
   free(j);
   return c;
 }
@@ -313,7 +237,7 @@ static int path_expand(const char* s, char** out, char* err, size_t errlen) {
   if (j == NULL)
     return -ENOMEM;
   snprintf(j, n, "%s/%s", pw->pw_dir, in[1] ? in + 2 : "");
-  *out = path_clean(j);
+  *out = dbs_strbuf_path_clean(j);
   free(j);
   return *out ? 0 : -ENOMEM;
 }
@@ -574,16 +498,16 @@ static char* url_escaped_path(const struct url* u) {
   }
   if (valid)
     return strdup(u->rawpath);
-  struct buf b = {0};
-  buf_add(&b, "", 0);
+  struct dbs_strbuf b = {0};
+  dbs_strbuf_add(&b, "", 0);
   for (const char* c = u->path; *c; c++) {
     unsigned char ch = (unsigned char)*c;
     if (path_should_escape(ch)) {
       char hex[4];
       snprintf(hex, sizeof(hex), "%%%02X", ch);
-      buf_add(&b, hex, 3);
+      dbs_strbuf_add(&b, hex, 3);
     } else {
-      buf_add(&b, c, 1);
+      dbs_strbuf_add(&b, c, 1);
     }
   }
   if (b.oom) {
@@ -1358,7 +1282,7 @@ static int clean_prefix(const char* p, char** out) {
   *out = NULL;
   if (empty(p))
     return 0;
-  char* c = path_clean(p);
+  char* c = dbs_strbuf_path_clean(p);
   if (c == NULL)
     return -ENOMEM;
   if (strcmp(c, ".") == 0) {
@@ -1473,18 +1397,18 @@ static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
     char* p = NULL;
     if (!empty(raw->url)) {
       /* u.String() without the scheme, then path.Clean. */
-      struct buf b = {0};
-      buf_add(&b, "", 0);
+      struct dbs_strbuf b = {0};
+      dbs_strbuf_add(&b, "", 0);
       if (u.opaque != NULL) {
-        buf_adds(&b, u.opaque);
+        dbs_strbuf_adds(&b, u.opaque);
       } else {
         if (!empty(u.host) || u.user != NULL) {
-          buf_adds(&b, "//");
+          dbs_strbuf_adds(&b, "//");
           if (u.user != NULL) {
-            buf_adds(&b, u.user);
-            buf_adds(&b, "@");
+            dbs_strbuf_adds(&b, u.user);
+            dbs_strbuf_adds(&b, "@");
           }
-          buf_adds(&b, u.host ? u.host : "");
+          dbs_strbuf_adds(&b, u.host ? u.host : "");
         }
         char* ep = url_escaped_path(&u);
         if (ep == NULL) {
@@ -1493,8 +1417,8 @@ static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
           goto fail;
         }
         if (*ep != '\0' && *ep != '/' && b.len > 0)
-          buf_adds(&b, "/");
-        buf_adds(&b, ep);
+          dbs_strbuf_adds(&b, "/");
+        dbs_strbuf_adds(&b, ep);
         free(ep);
       }
       if (b.oom) {
@@ -1502,7 +1426,7 @@ static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
         rc = -ENOMEM;
         goto fail;
       }
-      p = path_clean(b.p);
+      p = dbs_strbuf_path_clean(b.p);
       free(b.p);
       if (p == NULL) {
         rc = -ENOMEM;
@@ -1547,7 +1471,7 @@ static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
     }
     if (!empty(raw->url)) {
       /* TrimPrefix(path.Clean(u.Path), "/") */
-      char* c = path_clean(u.path);
+      char* c = dbs_strbuf_path_clean(u.path);
       if (c == NULL) {
         rc = -ENOMEM;
         goto fail;
@@ -1619,7 +1543,7 @@ static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
     if (!empty(raw->path)) {
       r->path = dup_nonempty(raw->path, &oom);
     } else if (!empty(raw->url)) {
-      char* c = path_clean(u.path);
+      char* c = dbs_strbuf_path_clean(u.path);
       if (c == NULL) {
         rc = -ENOMEM;
         goto fail;
@@ -1946,12 +1870,12 @@ int dbs_litestream_config_load(const char* path, bool expand_env,
     free(abs);
     return rc;
   }
-  struct buf b = {0};
+  struct dbs_strbuf b = {0};
   char chunk[8192];
   size_t n;
-  buf_add(&b, "", 0);
+  dbs_strbuf_add(&b, "", 0);
   while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-    buf_add(&b, chunk, n);
+    dbs_strbuf_add(&b, chunk, n);
   int rerr = ferror(f);
   fclose(f);
   if (b.oom) {

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strbuf.h"
+
 static bool is_lower_hex(char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
@@ -48,50 +50,6 @@ int dbs_replica_parse_wal_name(const char* name, uint32_t* index,
   return 0;
 }
 
-/* Go's path.Clean, for slash-separated keys. */
-static char* path_clean(const char* p) {
-  size_t n = strlen(p);
-  char* out = malloc(n + 2);
-  if (out == NULL)
-    return NULL;
-  bool rooted = p[0] == '/';
-  size_t w = 0, r = 0, dotdot = 0;
-  if (rooted) {
-    out[w++] = '/';
-    r = dotdot = 1;
-  }
-  while (r < n) {
-    if (p[r] == '/') {
-      r++;
-    } else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/')) {
-      r++;
-    } else if (p[r] == '.' && p[r + 1] == '.' &&
-               (r + 2 == n || p[r + 2] == '/')) {
-      r += 2;
-      if (w > dotdot) {
-        w--;
-        while (w > dotdot && out[w] != '/')
-          w--;
-      } else if (!rooted) {
-        if (w > 0)
-          out[w++] = '/';
-        out[w++] = '.';
-        out[w++] = '.';
-        dotdot = w;
-      }
-    } else {
-      if ((rooted && w != 1) || (!rooted && w != 0))
-        out[w++] = '/';
-      for (; r < n && p[r] != '/'; r++)
-        out[w++] = p[r];
-    }
-  }
-  if (w == 0)
-    out[w++] = '.';
-  out[w] = '\0';
-  return out;
-}
-
 char* dbs_replica_generations_prefix(const char* path) {
   /* path.Join(path, "generations") + "/"; an empty path drops out. */
   size_t n = strlen(path);
@@ -102,7 +60,7 @@ char* dbs_replica_generations_prefix(const char* path) {
     strcpy(joined, "generations");
   else
     sprintf(joined, "%s/generations", path);
-  char* clean = path_clean(joined);
+  char* clean = dbs_strbuf_path_clean(joined);
   free(joined);
   if (clean == NULL)
     return NULL;
