@@ -18,9 +18,9 @@
 
 #include "config.h"
 #include "discover.h"
+#include "dynlib.h"
 #include "exitcode.h"
 #include "log.h"
-#include "sha256.h"
 
 #define MIGRATIONS_TABLE "_prisma_migrations"
 #define BUSY_TIMEOUT_MS 5000
@@ -286,10 +286,27 @@ out:
 
 /* ---- public small functions ------------------------------------------ */
 
+/* SHA-256 with libcrypto, loaded on the first checksum. Returns 0, -ELIBACC
+ * (not installed; logged) or -EIO. */
+static int sha256(const void* data, size_t n, unsigned char* md,
+                  unsigned int* mdlen) {
+  const struct dbs_dynlib_crypto* c;
+  int rc = dbs_dynlib_crypto(&c);
+  if (rc != 0)
+    return rc;
+  if (c->evp_digest(data, n, md, mdlen, c->evp_sha256(), NULL) != 1 ||
+      *mdlen != 32)
+    return -EIO;
+  return 0;
+}
+
 int dbs_prisma_checksum(const void* data, size_t n, char out[65]) {
-  unsigned char md[DBS_SHA256_LEN];
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
   static const char hex[] = "0123456789abcdef";
-  dbs_sha256(data, n, md);
+  int rc = sha256(data, n, md, &mdlen);
+  if (rc != 0)
+    return rc;
   for (unsigned i = 0; i < 32; i++) {
     out[2 * i] = hex[md[i] >> 4];
     out[2 * i + 1] = hex[md[i] & 15];
@@ -301,8 +318,11 @@ int dbs_prisma_checksum(const void* data, size_t n, char out[65]) {
 /* The zero-padding-less hex an old schema engine wrote (prisma-engines
  * issue 1887); Prisma's status still accepts it. */
 static int checksum_old_format(const void* data, size_t n, char out[65]) {
-  unsigned char md[DBS_SHA256_LEN];
-  dbs_sha256(data, n, md);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int mdlen = 0;
+  int rc = sha256(data, n, md, &mdlen);
+  if (rc != 0)
+    return rc;
   size_t o = 0;
   for (unsigned i = 0; i < 32; i++)
     o += (size_t)snprintf(out + o, 65 - o, "%x", md[i]);
@@ -1065,6 +1085,15 @@ int dbs_prisma_migrate_status(const char* db_path, const char* migrations_dir,
   int rc, src;
 
   memset(st, 0, sizeof(*st));
+  /* Without libcrypto every checksum would look modified: say why instead. */
+  const struct dbs_dynlib_crypto* crypto;
+  if ((rc = dbs_dynlib_crypto(&crypto)) != 0) {
+    set_err(err, errlen,
+            "cannot check migration checksums: %s is not installed "
+            "(install %s)",
+            DBS_DYNLIB_CRYPTO_SONAME, DBS_DYNLIB_CRYPTO_PACKAGE);
+    return rc;
+  }
   if ((rc = list_dirs(migrations_dir, &dirs, &ndirs, err, errlen)) != 0)
     return rc;
   struct stat sb;

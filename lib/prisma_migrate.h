@@ -116,8 +116,8 @@ int dbs_prisma_migrate_cli(int argc, char** argv);
  */
 int dbs_prisma_name_cmp(const char* a, const char* b);
 
-/* SHA-256 of n bytes as 64 lowercase hex digits into out[65]. Returns 0 or
- * -EIO. */
+/* SHA-256 of n bytes as 64 lowercase hex digits into out[65]. Returns 0,
+ * -ELIBACC (libcrypto.so.3 missing; logged) or -EIO. */
 int dbs_prisma_checksum(const void* data, size_t n, char out[65]);
 
 /* A random (getrandom) RFC 4122 version 4 UUID, lowercase, into out[37].
