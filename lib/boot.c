@@ -5,11 +5,14 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "exitcode.h"
@@ -201,6 +204,40 @@ static int chown_for_user(struct dbs_boot* b) {
   return 0;
 }
 
+/*
+ * Runs fn(arg) in a forked child and returns its result (0-255), or -1 when
+ * the child could not run or died of a signal (logged). Restores and native
+ * migrations run this way: libcurl and libcrypto (OpenSSL 3 never unloads)
+ * and the restore's threads and buffers live and die with the child, so
+ * the supervisor that stays up for the app's lifetime stays small; the
+ * child also dies with dbsetup (parent-death signal).
+ */
+static int run_in_child(const char* what, int (*fn)(struct dbs_boot*),
+                        struct dbs_boot* b) {
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    dbs_log_error("%s: cannot fork", what);
+    return -1;
+  }
+  if (pid == 0) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+      _exit(DBS_EXIT_SOFTWARE);
+    _exit(fn(b) & 0xff);
+  }
+  int st;
+  while (waitpid(pid, &st, 0) < 0)
+    if (errno != EINTR) {
+      dbs_log_error("%s: waitpid", what);
+      return -1;
+    }
+  if (WIFEXITED(st))
+    return WEXITSTATUS(st);
+  dbs_log_errorx("%s: the child process died of signal %d", what,
+                 WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  return -1;
+}
+
 /* Finds the litestream.yml entry of the target; a config naming another
  * database is a mismatch (exit 78), never silently ignored. */
 static int find_ls_entry(struct dbs_boot* b) {
@@ -272,6 +309,31 @@ static int restore_external(struct dbs_boot* b) {
   return 0;
 }
 
+/* What restore_child exits with besides an exit status (1-199). */
+enum {
+  CHILD_RESTORED = 200,
+  CHILD_NO_BACKUP = 201,
+  CHILD_UNSUPPORTED = 202,
+};
+
+static int restore_child(struct dbs_boot* b) {
+  enum dbs_restore_result res = DBS_RESTORE_EINTERNAL;
+  int rc = dbs_restore_boot(b->ls_db->replicas, b->ls_db->nreplicas,
+                            b->cfg->replica, b->target, &b->restore_opts, &res);
+  if (rc != 0)
+    return rc;
+  switch (res) {
+  case DBS_RESTORE_RESTORED:
+    return CHILD_RESTORED;
+  case DBS_RESTORE_NO_BACKUP:
+    return CHILD_NO_BACKUP;
+  case DBS_RESTORE_UNSUPPORTED_TYPE:
+    return CHILD_UNSUPPORTED;
+  default:
+    return DBS_EXIT_SOFTWARE;
+  }
+}
+
 int dbs_boot_restore(struct dbs_boot* b) {
   char err[ERRLEN] = "";
   int rc = find_ls_entry(b);
@@ -329,20 +391,17 @@ int dbs_boot_restore(struct dbs_boot* b) {
       .progress = true,
       .timeout_ms = b->cfg->restore_timeout_ms,
   };
-  enum dbs_restore_result res = DBS_RESTORE_EINTERNAL;
-  rc = dbs_restore_boot(b->ls_db->replicas, b->ls_db->nreplicas,
-                        b->cfg->replica, b->target, &ro, &res);
-  if (rc != 0)
-    return rc; /* logged; nothing was left at the target */
-  switch (res) {
-  case DBS_RESTORE_RESTORED:
+  b->restore_opts = ro;
+  rc = run_in_child("restore", restore_child, b);
+  switch (rc) {
+  case CHILD_RESTORED:
     b->fresh = false;
     break;
-  case DBS_RESTORE_NO_BACKUP:
+  case CHILD_NO_BACKUP:
     dbs_log_info("no backup of %s exists: starting with a new database",
                  b->target);
     break;
-  case DBS_RESTORE_UNSUPPORTED_TYPE:
+  case CHILD_UNSUPPORTED:
     rc = restore_external(b);
     if (rc != 0)
       return rc;
@@ -350,8 +409,10 @@ int dbs_boot_restore(struct dbs_boot* b) {
         dbs_volume_db_state(b->target, err, sizeof(err)) != DBS_DB_EXISTS;
     break;
   default:
+    /* The restore logged why and left nothing at the target; a child that
+     * died may have left a partial .tmp, which the next restore removes. */
     dbs_volume_remove_db(b->target);
-    return DBS_EXIT_SOFTWARE;
+    return rc > 0 && rc < CHILD_RESTORED ? rc : DBS_EXIT_SOFTWARE;
   }
   return chown_for_user(b);
 }
@@ -408,6 +469,30 @@ static int stopped_during_setup(struct dbs_boot* b, const char* what) {
   return DBS_EXIT_SIGNAL_BASE + sig;
 }
 
+/* Native Prisma migrations; runs in a child (run_in_child). Returns 0,
+ * DBS_EXIT_CONFIG, DBS_EXIT_CANTCREAT or DBS_EXIT_MIGRATE. */
+static int migrate_child(struct dbs_boot* b) {
+  char err[ERRLEN] = "";
+  if (b->have_creds && geteuid() == 0) {
+    int rc = dbs_privdrop_apply(&b->creds);
+    if (rc != 0) {
+      errno = -rc;
+      dbs_log_error("migrate: cannot switch to --user %s", b->cfg->user);
+      return DBS_EXIT_NOPERM;
+    }
+  }
+  int rc = dbs_prisma_migrate_deploy(b->target, b->disc.migrations_dir, NULL,
+                                     err, sizeof(err));
+  if (rc == 0)
+    return 0;
+  dbs_log_errorx("%s", err);
+  if (rc == -ENOENT || rc == -ENOTDIR)
+    return DBS_EXIT_CONFIG;
+  if (rc == -EACCES || rc == -EROFS)
+    return DBS_EXIT_CANTCREAT;
+  return DBS_EXIT_MIGRATE;
+}
+
 int dbs_boot_migrate(struct dbs_boot* b) {
   const struct dbs_config* cfg = b->cfg;
   int code;
@@ -415,21 +500,15 @@ int dbs_boot_migrate(struct dbs_boot* b) {
   if (cfg->migrate != NULL) {
     code = run_setup_command(b, "migrate", cfg->migrate);
   } else if (b->disc.migrations_dir != NULL) {
-    char err[ERRLEN] = "";
-    struct dbs_prisma_result res;
-    memset(&res, 0, sizeof(res));
-    int rc = dbs_prisma_migrate_deploy(b->target, b->disc.migrations_dir, &res,
-                                       err, sizeof(err));
-    if (rc != 0)
-      dbs_log_errorx("%s", err);
-    if (rc == -ENOENT || rc == -ENOTDIR)
-      return DBS_EXIT_CONFIG;
-    if (rc == -EACCES || rc == -EROFS) {
+    /* In a child, as the --user, like any other migration command. */
+    int rc = run_in_child("migrate", migrate_child, b);
+    if (rc == DBS_EXIT_CONFIG)
+      return rc;
+    if (rc == DBS_EXIT_CANTCREAT) {
       discard_fresh(b, "migration failed");
-      return DBS_EXIT_CANTCREAT;
+      return rc;
     }
     code = rc == 0 ? 0 : DBS_EXIT_MIGRATE;
-    /* Migrations ran in this process, as root with --user. */
     if (rc == 0 && (rc = chown_for_user(b)) != 0)
       return rc;
   } else {

@@ -13,6 +13,7 @@
 #include "discover.h"
 #include "litestream_config.h"
 #include "privdrop.h"
+#include "restore.h"
 
 /* State carried from phase to phase. Owns every pointer in it. */
 struct dbs_boot {
@@ -26,8 +27,9 @@ struct dbs_boot {
   bool fresh;                        /* no DB before this boot */
   struct dbs_creds creds;
   bool have_creds;
-  char* litestream_bin; /* found binary, or NULL */
-  char* replicate;      /* replicator command, or NULL */
+  char* litestream_bin;                 /* found binary, or NULL */
+  char* replicate;                      /* replicator command, or NULL */
+  struct dbs_restore_opts restore_opts; /* for the restore child */
 };
 
 /* Sets up b for cfg (borrowed; must outlive b). */
