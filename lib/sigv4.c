@@ -8,72 +8,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strbuf.h"
+
 #include "dynlib.h"
 
-/* A growing string; on allocation failure it sets oom and stops growing. */
-struct buf {
-  char* p;
-  size_t len, cap;
-  int oom;
-};
-
-static void buf_add(struct buf* b, const char* s, size_t n) {
-  if (b->oom)
-    return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    char* p = realloc(b->p, cap);
-    if (p == NULL) {
-      b->oom = 1;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-static void buf_puts(struct buf* b, const char* s) {
-  buf_add(b, s, strlen(s));
-}
-
-static void buf_putc(struct buf* b, char c) {
-  buf_add(b, &c, 1);
-}
-
-/* Returns the string (owned by the caller) or NULL if memory ran out. */
-static char* buf_take(struct buf* b) {
-  char* p = b->p;
-  int oom = b->oom;
-  memset(b, 0, sizeof(*b));
-  if (oom) {
-    free(p);
-    return NULL;
-  }
-  return p ? p : strdup("");
-}
-
-static void encode_into(struct buf* b, const char* s, int keep_slash) {
+static void encode_into(struct dbs_strbuf* b, const char* s, int keep_slash) {
   static const char hex[] = "0123456789ABCDEF";
   for (const unsigned char* p = (const unsigned char*)s; *p; p++) {
     if (isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~' ||
         (keep_slash && *p == '/')) {
-      buf_putc(b, (char)*p);
+      dbs_strbuf_putc(b, (char)*p);
     } else {
       char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-      buf_add(b, e, 3);
+      dbs_strbuf_add(b, e, 3);
     }
   }
 }
 
 char* dbs_sigv4_uri_encode(const char* s, int keep_slash) {
-  struct buf b = {0};
+  struct dbs_strbuf b = {0};
   encode_into(&b, s, keep_slash);
-  return buf_take(&b);
+  return dbs_strbuf_take(&b);
 }
 
 static void to_hex(const unsigned char* d, size_t n, char* hex) {
@@ -136,7 +91,7 @@ static char* lower_dup(const char* s) {
 }
 
 static char* trim_dup(const char* s) {
-  struct buf b = {0};
+  struct dbs_strbuf b = {0};
   while (*s == ' ' || *s == '\t')
     s++;
   int space = 0;
@@ -146,11 +101,11 @@ static char* trim_dup(const char* s) {
       continue;
     }
     if (space && b.len > 0)
-      buf_putc(&b, ' ');
+      dbs_strbuf_putc(&b, ' ');
     space = 0;
-    buf_putc(&b, *s);
+    dbs_strbuf_putc(&b, *s);
   }
-  return buf_take(&b);
+  return dbs_strbuf_take(&b);
 }
 
 static int reserved_header(const char* lname) {
@@ -179,7 +134,7 @@ int dbs_sigv4_sign(const struct dbs_sigv4_request* req,
   struct qparam* qs = NULL;
   struct cheader* hs = NULL;
   size_t nq = 0, nh = 0;
-  struct buf b = {0};
+  struct dbs_strbuf b = {0};
   char* secret_key = NULL;
   size_t slen = 0;
   int rc = -ENOMEM;
@@ -228,12 +183,12 @@ int dbs_sigv4_sign(const struct dbs_sigv4_request* req,
   qsort(qs, nq, sizeof(*qs), qparam_cmp);
   for (size_t i = 0; i < nq; i++) {
     if (i)
-      buf_putc(&b, '&');
-    buf_puts(&b, qs[i].name);
-    buf_putc(&b, '=');
-    buf_puts(&b, qs[i].value);
+      dbs_strbuf_putc(&b, '&');
+    dbs_strbuf_adds(&b, qs[i].name);
+    dbs_strbuf_putc(&b, '=');
+    dbs_strbuf_adds(&b, qs[i].value);
   }
-  if ((out->canonical_query = buf_take(&b)) == NULL)
+  if ((out->canonical_query = dbs_strbuf_take(&b)) == NULL)
     goto fail;
 
   /* Canonical headers. */
@@ -275,29 +230,29 @@ int dbs_sigv4_sign(const struct dbs_sigv4_request* req,
   }
   for (size_t i = 0; i < nh; i++) {
     if (i)
-      buf_putc(&b, ';');
-    buf_puts(&b, hs[i].name);
+      dbs_strbuf_putc(&b, ';');
+    dbs_strbuf_adds(&b, hs[i].name);
   }
-  if ((out->signed_headers = buf_take(&b)) == NULL)
+  if ((out->signed_headers = dbs_strbuf_take(&b)) == NULL)
     goto fail;
 
-  buf_puts(&b, req->method);
-  buf_putc(&b, '\n');
-  buf_puts(&b, out->canonical_uri);
-  buf_putc(&b, '\n');
-  buf_puts(&b, out->canonical_query);
-  buf_putc(&b, '\n');
+  dbs_strbuf_adds(&b, req->method);
+  dbs_strbuf_putc(&b, '\n');
+  dbs_strbuf_adds(&b, out->canonical_uri);
+  dbs_strbuf_putc(&b, '\n');
+  dbs_strbuf_adds(&b, out->canonical_query);
+  dbs_strbuf_putc(&b, '\n');
   for (size_t i = 0; i < nh; i++) {
-    buf_puts(&b, hs[i].name);
-    buf_putc(&b, ':');
-    buf_puts(&b, hs[i].value);
-    buf_putc(&b, '\n');
+    dbs_strbuf_adds(&b, hs[i].name);
+    dbs_strbuf_putc(&b, ':');
+    dbs_strbuf_adds(&b, hs[i].value);
+    dbs_strbuf_putc(&b, '\n');
   }
-  buf_putc(&b, '\n');
-  buf_puts(&b, out->signed_headers);
-  buf_putc(&b, '\n');
-  buf_puts(&b, payload);
-  if ((out->canonical_request = buf_take(&b)) == NULL)
+  dbs_strbuf_putc(&b, '\n');
+  dbs_strbuf_adds(&b, out->signed_headers);
+  dbs_strbuf_putc(&b, '\n');
+  dbs_strbuf_adds(&b, payload);
+  if ((out->canonical_request = dbs_strbuf_take(&b)) == NULL)
     goto fail;
 
   char creq_hash[65];
@@ -309,13 +264,13 @@ int dbs_sigv4_sign(const struct dbs_sigv4_request* req,
     rc = -EINVAL;
     goto fail;
   }
-  buf_puts(&b, "AWS4-HMAC-SHA256\n");
-  buf_puts(&b, out->amz_date);
-  buf_putc(&b, '\n');
-  buf_puts(&b, scope);
-  buf_putc(&b, '\n');
-  buf_puts(&b, creq_hash);
-  if ((out->string_to_sign = buf_take(&b)) == NULL)
+  dbs_strbuf_adds(&b, "AWS4-HMAC-SHA256\n");
+  dbs_strbuf_adds(&b, out->amz_date);
+  dbs_strbuf_putc(&b, '\n');
+  dbs_strbuf_adds(&b, scope);
+  dbs_strbuf_putc(&b, '\n');
+  dbs_strbuf_adds(&b, creq_hash);
+  if ((out->string_to_sign = dbs_strbuf_take(&b)) == NULL)
     goto fail;
 
   /* Signing key: HMAC chain from "AWS4" + secret over date, region,
@@ -335,15 +290,15 @@ int dbs_sigv4_sign(const struct dbs_sigv4_request* req,
   c->cleanse(k, sizeof(k));
   to_hex(sig, sizeof(sig), out->signature);
 
-  buf_puts(&b, "AWS4-HMAC-SHA256 Credential=");
-  buf_puts(&b, creds->access_key_id);
-  buf_putc(&b, '/');
-  buf_puts(&b, scope);
-  buf_puts(&b, ",SignedHeaders=");
-  buf_puts(&b, out->signed_headers);
-  buf_puts(&b, ",Signature=");
-  buf_puts(&b, out->signature);
-  if ((out->authorization = buf_take(&b)) == NULL)
+  dbs_strbuf_adds(&b, "AWS4-HMAC-SHA256 Credential=");
+  dbs_strbuf_adds(&b, creds->access_key_id);
+  dbs_strbuf_putc(&b, '/');
+  dbs_strbuf_adds(&b, scope);
+  dbs_strbuf_adds(&b, ",SignedHeaders=");
+  dbs_strbuf_adds(&b, out->signed_headers);
+  dbs_strbuf_adds(&b, ",Signature=");
+  dbs_strbuf_adds(&b, out->signature);
+  if ((out->authorization = dbs_strbuf_take(&b)) == NULL)
     goto fail;
   rc = 0;
 

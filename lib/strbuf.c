@@ -28,6 +28,10 @@ void dbs_strbuf_adds(struct dbs_strbuf* b, const char* s) {
   dbs_strbuf_add(b, s, strlen(s));
 }
 
+void dbs_strbuf_putc(struct dbs_strbuf* b, char c) {
+  dbs_strbuf_add(b, &c, 1);
+}
+
 char* dbs_strbuf_take(struct dbs_strbuf* b) {
   char* p = b->p;
   bool oom = b->oom;

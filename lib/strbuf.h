@@ -17,6 +17,7 @@ struct dbs_strbuf {
 /* Appends n bytes of s (or the string s). */
 void dbs_strbuf_add(struct dbs_strbuf* b, const char* s, size_t n);
 void dbs_strbuf_adds(struct dbs_strbuf* b, const char* s);
+void dbs_strbuf_putc(struct dbs_strbuf* b, char c);
 
 /* Returns the string (the caller owns it; "" when nothing was added) and
  * resets b, or NULL when memory ran out (the partial string is freed). */
