@@ -10,6 +10,9 @@
 # With S3_TLS=1 it serves HTTPS with a fresh self-signed certificate for
 # 127.0.0.1, s3.amazonaws.com and *.s3[.REGION].amazonaws.com; S3_CA is
 # the certificate to trust.
+
+# s3_make_replica drives the same workload as the file-replica fixtures.
+. "$(dirname "${BASH_SOURCE[0]}")/restore_lib.sh"
 S3RVER_JS=$DBS_PEERS/s3rver/node_modules/s3rver/bin/s3rver.js
 s3_start() {
   [ -f "$DBS_PEERS/s3rver/node_modules/s3rver/lib/middleware/dbs-sigv4-verify.js" ] ||
@@ -131,32 +134,5 @@ dbs:
         sync-interval: 50ms
         snapshot-interval: 700ms
 YML
-  sqlite3 "$d/db.sqlite" "PRAGMA journal_mode=wal;
-    CREATE TABLE t(id INTEGER PRIMARY KEY, g INT, v TEXT);
-    CREATE INDEX t_g ON t(g);" >/dev/null
-  : >"$d/points"
-  for g in $(seq 1 "$ngen"); do
-    rm -rf "$d/.db.sqlite-litestream"
-    "$LITESTREAM" replicate -config "$d/ls.yml" >>"$d/ls.log" 2>&1 &
-    lp=$!
-    wait_for 10 _s3_ngen_ge "$S3_DIR/data/$S3_BUCKET/$p/generations" "$g" ||
-      fail "litestream did not start generation $g"
-    for r in $(seq 1 "$rounds"); do
-      sqlite3 -cmd ".timeout 5000" "$d/db.sqlite" "
-        INSERT INTO t(g, v) SELECT $g, hex(randomblob(300 + abs(random()) % 900))
-          FROM generate_series(1, 4 + $r % 5);
-        UPDATE t SET v = hex(randomblob(200)) WHERE id % 7 = $r % 7;
-        DELETE FROM t WHERE id % 11 = $r % 11 AND g < $g;" >/dev/null
-      sleep 0.06
-      if [ $((r % 3)) -eq 0 ]; then
-        sleep 0.2
-        date -u +%Y-%m-%dT%H:%M:%S.%NZ >>"$d/points"
-        sleep 0.05
-      fi
-    done
-    sleep 0.4
-    kill -INT "$lp"
-    wait "$lp" || true
-  done
+  replicate_workload "$d" "$ngen" "$rounds" "$S3_DIR/data/$S3_BUCKET/$p/generations"
 }
-_s3_ngen_ge() { [ "$(ls "$1" 2>/dev/null | wc -l)" -ge "$2" ]; }

@@ -22,6 +22,24 @@ dbs:
         sync-interval: 50ms
         snapshot-interval: 700ms
 YML
+  replicate_workload "$d" "$ngen" "$rounds" "$d/replica/generations"
+}
+
+_ngen_ge() { [ "$(ls "$1" 2>/dev/null | wc -l)" -ge "$2" ]; }
+
+# dump DB: a canonical text form of a database.
+dump() { sqlite3 "$1" .dump; }
+
+# integrity DB: prints "ok" when PRAGMA integrity_check passes.
+integrity() { sqlite3 "$1" "PRAGMA integrity_check" | head -1; }
+
+# replicate_workload DIR NGEN ROUNDS GENDIR: creates DIR/db.sqlite and runs
+# `litestream replicate -config DIR/ls.yml` against a sqlite3 workload
+# (inserts, updates, deletes) NGEN times, removing litestream's meta
+# directory in between so each run starts a generation (counted in GENDIR).
+# Appends RFC 3339 times taken between writes to DIR/points.
+replicate_workload() {
+  local d=$1 ngen=$2 rounds=$3 gendir=$4 g r lp
   sqlite3 "$d/db.sqlite" "PRAGMA journal_mode=wal;
     CREATE TABLE t(id INTEGER PRIMARY KEY, g INT, v TEXT);
     CREATE INDEX t_g ON t(g);" >/dev/null
@@ -30,7 +48,7 @@ YML
     rm -rf "$d/.db.sqlite-litestream"
     "$LITESTREAM" replicate -config "$d/ls.yml" >>"$d/ls.log" 2>&1 &
     lp=$!
-    wait_for 10 _ngen_ge "$d/replica/generations" "$g" ||
+    wait_for 10 _ngen_ge "$gendir" "$g" ||
       fail "litestream did not start generation $g"
     for r in $(seq 1 "$rounds"); do
       sqlite3 -cmd ".timeout 5000" "$d/db.sqlite" "
@@ -50,11 +68,3 @@ YML
     wait "$lp" || true
   done
 }
-
-_ngen_ge() { [ "$(ls "$1" 2>/dev/null | wc -l)" -ge "$2" ]; }
-
-# dump DB: a canonical text form of a database.
-dump() { sqlite3 "$1" .dump; }
-
-# integrity DB: prints "ok" when PRAGMA integrity_check passes.
-integrity() { sqlite3 "$1" "PRAGMA integrity_check" | head -1; }
