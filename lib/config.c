@@ -97,7 +97,9 @@ static const struct opt_desc opts[] = {
     {"parallelism", 1, OPT_PARALLELISM, "DBSETUP_PARALLELISM", "N",
      "parallel downloads during restore (8)"},
     {"restore-timeout", 1, OPT_RESTORE_TIMEOUT, "DBSETUP_RESTORE_TIMEOUT",
-     "SECS", "give up retrying an unreachable backup after this long (120)"},
+     "SECS",
+     "give up retrying an unreachable backup after this long without "
+     "progress (120)"},
     {"verify", 1, OPT_VERIFY, "DBSETUP_VERIFY", "full|quick|none",
      "check a restored database with PRAGMA integrity_check/quick_check "
      "(quick)"},

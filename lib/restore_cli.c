@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "exitcode.h"
 #include "litestream_config.h"
 #include "log.h"
@@ -150,6 +151,7 @@ struct cli {
   bool if_db_not_exists, if_replica_exists;
   unsigned parallelism;
   enum dbs_verify verify;
+  unsigned timeout_ms; /* storage retry budget; 0: the default */
   const char* arg;
 };
 
@@ -164,6 +166,7 @@ enum {
   OPT_IF_REPLICA,
   OPT_PARALLELISM,
   OPT_VERIFY,
+  OPT_TIMEOUT,
 };
 
 static const struct option restore_opts[] = {
@@ -178,6 +181,7 @@ static const struct option restore_opts[] = {
     {"if-replica-exists", no_argument, NULL, OPT_IF_REPLICA},
     {"parallelism", required_argument, NULL, OPT_PARALLELISM},
     {"verify", required_argument, NULL, OPT_VERIFY},
+    {"restore-timeout", required_argument, NULL, OPT_TIMEOUT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -198,6 +202,10 @@ static void restore_usage(FILE* f) {
       "  --if-replica-exists       exit 0 if no backup is found\n"
       "  --parallelism N           WAL downloads at once (default 8)\n"
       "  --verify full|quick|none  integrity check (default quick)\n"
+      "  --restore-timeout SECS    retry unreachable storage this long "
+      "without\n"
+      "                            progress (default 120)\n"
+      "environment: DBSETUP_RESTORE_TIMEOUT, DBSETUP_LOG_LEVEL\n"
       "exit: 0 ok, 1 no matching backups, 64 usage, 65 corrupt or "
       "encrypted replica, 69 storage unavailable, 73 output not "
       "writable or exists, 78 litestream.yml\n");
@@ -210,6 +218,24 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
   c->index = -1;
   c->parallelism = 8;
   c->verify = DBS_VERIFY_QUICK;
+  /* The variables dbsetup's boot reads apply here too; flags win. */
+  const char* env = getenv("DBSETUP_LOG_LEVEL");
+  enum dbs_log_level lvl;
+  if (env != NULL && *env != '\0') {
+    if (dbs_log_parse_level(env, &lvl) != 0) {
+      dbs_log_errorx("invalid DBSETUP_LOG_LEVEL %s: use debug, info, warn or "
+                     "error",
+                     env);
+      return DBS_EXIT_USAGE;
+    }
+    dbs_log_set_level(lvl);
+  }
+  env = getenv("DBSETUP_RESTORE_TIMEOUT");
+  if (env != NULL && *env != '\0' &&
+      dbs_config_parse_seconds(env, &c->timeout_ms) != 0) {
+    dbs_log_errorx("invalid DBSETUP_RESTORE_TIMEOUT %s: seconds", env);
+    return DBS_EXIT_USAGE;
+  }
   optind = 1;
   opterr = 0;
   int ch;
@@ -272,6 +298,12 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
         c->parallelism = (unsigned)v;
         break;
       }
+      case OPT_TIMEOUT:
+        if (dbs_config_parse_seconds(optarg, &c->timeout_ms) != 0) {
+          dbs_log_errorx("invalid --restore-timeout %s: seconds", optarg);
+          return DBS_EXIT_USAGE;
+        }
+        break;
       case OPT_VERIFY:
         if (strcmp(optarg, "full") == 0)
           c->verify = DBS_VERIFY_FULL;
@@ -461,8 +493,10 @@ int dbs_restore_cli_main(int argc, char** argv) {
     st = 0;
     goto done;
   }
-  struct dbs_restore_opts o = {
-      .parallelism = c.parallelism, .verify = c.verify, .progress = true};
+  struct dbs_restore_opts o = {.parallelism = c.parallelism,
+                               .verify = c.verify,
+                               .progress = true,
+                               .timeout_ms = c.timeout_ms};
   st = open_sources(&c, &r, &o, &srcs, &ns);
   if (st != 0)
     goto done;
@@ -542,7 +576,7 @@ int dbs_restore_cli_generations(int argc, char** argv) {
   st = load_replicas(&c, &r);
   if (st != 0)
     goto done;
-  struct dbs_restore_opts o = {.parallelism = 1};
+  struct dbs_restore_opts o = {.parallelism = 1, .timeout_ms = c.timeout_ms};
   st = open_sources(&c, &r, &o, &srcs, &ns);
   if (st != 0)
     goto done;
