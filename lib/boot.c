@@ -433,8 +433,6 @@ static int run_setup_command(struct dbs_boot* b, const char* what,
   char* bin = node_bin_dir();
   int status = 0;
   dbs_log_info("%s: running %s", what, cmd);
-  /* A stop signal during setup: dbs_supervise_run starts nothing and
-   * returns 128+N, as if the app had been stopped. */
   int rc =
       dbs_proc_run_shell(cmd, bin, b->have_creds ? &b->creds : NULL, &status);
   free(bin);
