@@ -9,7 +9,14 @@
 //  3. SigV4 signatures are recomputed and enforced (sigv4-verify.js);
 //     a mismatch is 403 SignatureDoesNotMatch;
 //  4. GetBucketLocation answers $DBS_S3RVER_LOCATION when it is set (a
-//     test knob: s3rver always answered us-east-1).
+//     test knob: s3rver always answered us-east-1);
+//  5. a PUT (object or multipart part) is acknowledged only once its bytes
+//     are in the file, and an object appears under its name only when
+//     complete (written beside it, then renamed). s3rver answered when the
+//     request body had been read, before the file writes finished: a
+//     CompleteMultipartUpload could concatenate a part that was still
+//     short, and a listing or GET could see a half-written object. It
+//     made a 1 GB snapshot fail as a "truncated LZ4 frame" once.
 // Usage: node patch.js DIR/node_modules/s3rver
 const fs = require('fs');
 const path = require('path');
@@ -57,6 +64,56 @@ patchFile('lib/stores/filesystem.js', [
       Buffer.compare(Buffer.from(keyOf(a)), Buffer.from(keyOf(b))),
     );
     for (const keyPath of sorted) {`,
+  ],
+  // 5. Writes complete before the answer; objects appear whole.
+  [
+    `      const writeStream = fs.createWriteStream(objectPath);
+      const md5Context = crypto.createHash('md5');
+
+      if (Buffer.isBuffer(object.content)) {
+        writeStream.end(object.content);
+        md5Context.update(object.content);
+        resolve([object.content.length, md5Context.digest('hex')]);
+      } else {`,
+    `      // dbs patch: written beside the object, renamed when complete.
+      const partial = objectPath + '.dbs-partial';
+      let failed = false;
+      const writeStream = fs.createWriteStream(partial).on('error', err => {
+        failed = true;
+        reject(err);
+      });
+      const md5Context = crypto.createHash('md5');
+      const done = result =>
+        writeStream.on('close', () => {
+          if (!failed)
+            fs.rename(partial, objectPath).then(() => resolve(result), reject);
+        });
+
+      if (Buffer.isBuffer(object.content)) {
+        md5Context.update(object.content);
+        done([object.content.length, md5Context.digest('hex')]);
+        writeStream.end(object.content);
+      } else {`,
+  ],
+  [
+    `          .on('error', reject)
+          .on('finish', () => resolve([totalLength, md5Context.digest('hex')]))
+          .pipe(writeStream);`,
+    `          .on('error', reject)
+          .on('finish', () => done([totalLength, md5Context.digest('hex')]))
+          .pipe(writeStream);`,
+  ],
+  [
+    `        .on('error', reject)
+        .on('finish', () => {
+          resolve([totalLength, md5Context.digest('hex')]);
+        })
+        .pipe(writeStream);`,
+    `        .on('error', reject)
+        .pipe(writeStream)
+        // dbs patch: answered once the part's bytes are in its file.
+        .on('error', reject)
+        .on('close', () => resolve([totalLength, md5Context.digest('hex')]));`,
   ],
 ]);
 
