@@ -3,7 +3,7 @@
 # skipping apt entirely when everything is already there.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config git ca-certificates
-  libuv1-dev libyaml-dev libsqlite3-dev liblz4-dev libcurl4-openssl-dev
+  libuv1-dev libyaml-dev libsqlite3-dev liblz4-dev libxxhash-dev libcurl4-openssl-dev
   libssl-dev libexpat1-dev libcmocka-dev
   sqlite3 lz4 tini hyperfine time util-linux procps psmisc curl openssl
   clang-format jq nodejs npm)

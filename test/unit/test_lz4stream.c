@@ -149,9 +149,176 @@ static void test_age_and_sink_errors(void** state) {
   free(c.buf);
 }
 
+/* Any frame liblz4 writes: block sizes 64 KiB to 4 MiB, linked or
+ * independent blocks, block and content checksums, content size, and
+ * blocks stored uncompressed (a random stretch longer than a block). */
+static uint8_t* compress_with(const uint8_t* src, size_t n,
+                              const LZ4F_preferences_t* prefs,
+                              size_t* out_len) {
+  size_t cap = LZ4F_compressFrameBound(n, prefs);
+  uint8_t* dst = malloc(cap);
+  assert_non_null(dst);
+  size_t r = LZ4F_compressFrame(dst, cap, src, n, prefs);
+  assert_false(LZ4F_isError(r));
+  *out_len = r;
+  return dst;
+}
+
+static uint8_t* mixed_sample(size_t n) {
+  uint8_t* p = sample(n);
+  uint32_t x = 99;
+  for (size_t i = n / 3; i < n / 3 + (1500u << 10) && i < n; i++) {
+    x = x * 1103515245 + 12345;
+    p[i] = (uint8_t)(x >> 16);
+  }
+  return p;
+}
+
+static void test_frame_variants(void** state) {
+  (void)state;
+  size_t n = (6u << 20) + 777;
+  uint8_t* src = mixed_sample(n);
+  LZ4F_blockSizeID_t sizes[] = {LZ4F_max64KB, LZ4F_max256KB, LZ4F_max1MB,
+                                LZ4F_max4MB};
+  for (int v = 0; v < 4 * 16; v++) {
+    LZ4F_preferences_t prefs = {0};
+    prefs.frameInfo.blockSizeID = sizes[v / 16];
+    prefs.frameInfo.blockMode =
+        (v & 1) ? LZ4F_blockLinked : LZ4F_blockIndependent;
+    prefs.frameInfo.blockChecksumFlag =
+        (v & 2) ? LZ4F_blockChecksumEnabled : LZ4F_noBlockChecksum;
+    prefs.frameInfo.contentChecksumFlag =
+        (v & 4) ? LZ4F_contentChecksumEnabled : LZ4F_noContentChecksum;
+    prefs.frameInfo.contentSize = (v & 8) ? n : 0;
+    size_t clen;
+    uint8_t* comp = compress_with(src, n, &prefs, &clen);
+    /* Whole, or in pieces that split every field somewhere. */
+    size_t step = v % 3 == 0 ? clen : 65539;
+    struct collect c = {malloc(n + 1), 0, n + 1};
+    assert_int_equal(decode(comp, clen, step, 128u << 10, &c), 0);
+    assert_int_equal(c.n, n);
+    assert_memory_equal(c.buf, src, n);
+    free(c.buf);
+    free(comp);
+  }
+  free(src);
+}
+
+/* liblz4's own frame decoder, for comparison: 0 and the output, or -1. */
+static int reference_decode(const uint8_t* comp, size_t n, struct collect* c) {
+  LZ4F_dctx* d;
+  assert_false(LZ4F_isError(LZ4F_createDecompressionContext(&d, LZ4F_VERSION)));
+  size_t pos = 0, hint = 1;
+  int rc = -1;
+  c->n = 0;
+  while (pos < n) {
+    size_t in = n - pos, out = c->cap - c->n;
+    hint = LZ4F_decompress(d, c->buf + c->n, &out, comp + pos, &in, NULL);
+    if (LZ4F_isError(hint) || (in == 0 && out == 0))
+      break;
+    pos += in;
+    c->n += out;
+    if (hint == 0)
+      break;
+  }
+  if (!LZ4F_isError(hint) && hint == 0 && pos == n)
+    rc = 0;
+  LZ4F_freeDecompressionContext(d);
+  return rc;
+}
+
+/* Damaged frames: flipped, cut, or duplicated bytes anywhere. Whenever
+ * liblz4's own decoder refuses the frame, so does this one; when it
+ * accepts it, both give the same bytes. */
+static void test_matches_liblz4_on_damage(void** state) {
+  (void)state;
+  size_t n = 400000;
+  uint8_t* src = mixed_sample(n);
+  uint32_t x = 7;
+  for (int v = 0; v < 4; v++) {
+    LZ4F_preferences_t prefs = {0};
+    prefs.frameInfo.blockSizeID = LZ4F_max64KB;
+    prefs.frameInfo.blockMode =
+        (v & 1) ? LZ4F_blockLinked : LZ4F_blockIndependent;
+    prefs.frameInfo.contentChecksumFlag =
+        (v & 2) ? LZ4F_contentChecksumEnabled : LZ4F_noContentChecksum;
+    size_t clen;
+    uint8_t* comp = compress_with(src, n, &prefs, &clen);
+    uint8_t* bad = malloc(clen + 8);
+    struct collect ours = {malloc(n + 70000), 0, n + 70000};
+    struct collect ref = {malloc(n + 70000), 0, n + 70000};
+    int refused = 0;
+    for (int t = 0; t < 300; t++) {
+      x = x * 1103515245 + 12345;
+      size_t pos = (x >> 8) % clen, blen = clen;
+      memcpy(bad, comp, clen);
+      switch (t % 3) {
+      case 0:
+        bad[pos] ^= (uint8_t)(1u << (x % 8));
+        break;
+      case 1:
+        blen = pos;
+        break;
+      default:
+        memmove(bad + pos + 1, bad + pos, clen - pos);
+        blen = clen + 1;
+        break;
+      }
+      ours.n = 0;
+      int a = decode(bad, blen, 4096, 0, &ours);
+      int b = reference_decode(bad, blen, &ref);
+      if (b != 0) {
+        assert_int_not_equal(a, 0);
+        refused++;
+      } else {
+        assert_int_equal(a, 0);
+        assert_int_equal(ours.n, ref.n);
+        assert_memory_equal(ours.buf, ref.buf, ref.n);
+      }
+    }
+    /* With a content checksum nearly every change is refused. */
+    if (v & 2)
+      assert_true(refused > 250);
+    free(ours.buf);
+    free(ref.buf);
+    free(bad);
+    free(comp);
+  }
+  free(src);
+}
+
+/* Frames liblz4 would not write for litestream: refused with a reason. */
+static void test_odd_frames(void** state) {
+  (void)state;
+  struct collect c = {malloc(100), 0, 100};
+  /* A skippable frame. */
+  const uint8_t skip[] = {0x50, 0x2A, 0x4D, 0x18, 2, 0, 0, 0, 'h', 'i'};
+  assert_int_equal(decode(skip, sizeof(skip), 100, 0, &c),
+                   DBS_LZ4STREAM_ECORRUPT);
+  /* A block longer than the frame's block size (64 KiB). */
+  uint8_t one = 'a';
+  LZ4F_preferences_t prefs = {0};
+  prefs.frameInfo.blockSizeID = LZ4F_max64KB;
+  size_t clen;
+  uint8_t* comp = compress_with(&one, 1, &prefs, &clen);
+  /* Header is 7 bytes; the first block's size follows. */
+  comp[7] = 0x01, comp[8] = 0x00, comp[9] = 0x01, comp[10] = 0x00;
+  struct dbs_lz4stream* z;
+  assert_int_equal(dbs_lz4stream_new(0, &z), 0);
+  dbs_lz4stream_reset(z, collect, &c);
+  assert_int_equal(dbs_lz4stream_write(z, comp, clen), DBS_LZ4STREAM_ECORRUPT);
+  assert_non_null(strstr(dbs_lz4stream_error(z), "over the frame's"));
+  dbs_lz4stream_free(z);
+  free(comp);
+  free(c.buf);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_roundtrip),
+      cmocka_unit_test(test_frame_variants),
+      cmocka_unit_test(test_matches_liblz4_on_damage),
+      cmocka_unit_test(test_odd_frames),
       cmocka_unit_test(test_corruption),
       cmocka_unit_test(test_age_and_sink_errors),
   };
