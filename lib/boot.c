@@ -210,31 +210,44 @@ static int chown_for_user(struct dbs_boot* b) {
  * migrations run this way: libcurl and libcrypto (OpenSSL 3 never unloads)
  * and the restore's threads and buffers live and die with the child, so
  * the supervisor that stays up for the app's lifetime stays small; the
- * child also dies with dbsetup (parent-death signal).
+ * child also dies with dbsetup (parent-death signal). A stop signal is
+ * passed on to the child, which dies of it at once (the caller checks
+ * dbs_proc_stop_signal and cleans up): a docker stop or fly deploy during
+ * a long restore does not wait for it to end, even with dbsetup as PID 1.
  */
 static int run_in_child(const char* what, int (*fn)(struct dbs_boot*),
                         struct dbs_boot* b) {
   pid_t parent = getpid();
+  sigset_t old;
+  dbs_proc_hold_signals(&old);
   pid_t pid = fork();
   if (pid < 0) {
     dbs_log_error("%s: cannot fork", what);
+    dbs_proc_release_signals(&old);
     return -1;
   }
   if (pid == 0) {
+    /* Dies of a stop signal even if dbsetup was started ignoring it. */
+    static const int dfl[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
+    for (size_t i = 0; i < sizeof(dfl) / sizeof(dfl[0]); i++)
+      signal(dfl[i], SIG_DFL);
+    sigprocmask(SIG_SETMASK, &old, NULL);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
       _exit(DBS_EXIT_SOFTWARE);
+    if (dbs_proc_stop_signal() != 0) /* one came before the fork */
+      _exit(DBS_EXIT_SIGNAL_BASE + dbs_proc_stop_signal());
     _exit(fn(b) & 0xff);
   }
   int st;
-  while (waitpid(pid, &st, 0) < 0)
-    if (errno != EINTR) {
-      dbs_log_error("%s: waitpid", what);
-      return -1;
-    }
+  char who[64];
+  snprintf(who, sizeof(who), "the %s", what);
+  dbs_proc_wait_forwarding(pid, false, who, &st);
+  dbs_proc_release_signals(&old);
   if (WIFEXITED(st))
     return WEXITSTATUS(st);
-  dbs_log_errorx("%s: the child process died of signal %d", what,
-                 WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  if (dbs_proc_stop_signal() == 0)
+    dbs_log_errorx("%s: the child process died of signal %d", what,
+                   WIFSIGNALED(st) ? WTERMSIG(st) : 0);
   return -1;
 }
 
@@ -246,8 +259,14 @@ static int find_ls_entry(struct dbs_boot* b) {
   b->ls_db = dbs_litestream_config_find_db(&b->ls, b->target);
   if (b->ls_db == NULL)
     b->ls_db = dbs_litestream_config_find_db(&b->ls, b->disc.db_path);
-  if (b->ls_db != NULL)
+  if (b->ls_db != NULL) {
+    /* Credentials, endpoint and region from the environment, as
+     * litestream takes them (LITESTREAM_* on Fly). */
+    for (size_t i = 0; i < b->ls_db->nreplicas; i++)
+      if (dbs_litestream_config_apply_env(&b->ls_db->replicas[i]) != 0)
+        return DBS_EXIT_SOFTWARE;
     return 0;
+  }
   if (b->cfg->no_restore && b->cfg->no_replicate)
     return 0;
   dbs_log_errorx("%s replicates %s but the app's database is %s (on the "
@@ -266,6 +285,8 @@ static bool replica_bucket_empty(const struct dbs_db_config* db) {
 
 /* Restores through the litestream binary (replica types we do not read
  * ourselves). Returns 0 (restored or no backup) or an exit status. */
+static int stopped_during_setup(struct dbs_boot* b, const char* what);
+
 static int restore_external(struct dbs_boot* b) {
   if (b->litestream_bin == NULL) {
     dbs_log_errorx("the replica of %s needs the litestream binary to "
@@ -298,6 +319,10 @@ static int restore_external(struct dbs_boot* b) {
   int rc =
       dbs_proc_run_shell(cmd, NULL, b->have_creds ? &b->creds : NULL, &status);
   free(cmd);
+  if (dbs_proc_stop_signal() != 0) {
+    dbs_volume_remove_db(b->target);
+    return stopped_during_setup(b, "litestream restore");
+  }
   if (rc != 0 || dbs_proc_exit_code(status) != 0) {
     dbs_log_errorx("litestream restore of %s failed (exit %d): the backup "
                    "storage may be unreachable; not starting with a fresh "
@@ -393,6 +418,16 @@ int dbs_boot_restore(struct dbs_boot* b) {
   };
   b->restore_opts = ro;
   rc = run_in_child("restore", restore_child, b);
+  if (dbs_proc_stop_signal() != 0) {
+    /* Stopped: a finished restore stays; a cut one leaves nothing. */
+    if (rc == CHILD_RESTORED)
+      b->fresh = false;
+    else if (dbs_restore_remove_leftovers(b->target) != 0)
+      dbs_log_error("cannot remove the leftovers of the interrupted "
+                    "restore beside %s (the next restore does)",
+                    b->target);
+    return stopped_during_setup(b, "restore");
+  }
   switch (rc) {
   case CHILD_RESTORED:
     b->fresh = false;
@@ -539,6 +574,8 @@ int dbs_boot_seed(struct dbs_boot* b) {
   const char* seed = b->cfg->seed ? b->cfg->seed : b->disc.seed;
   if (!b->fresh || seed == NULL)
     return 0;
+  if (dbs_proc_stop_signal() != 0) /* it came during the migration */
+    return stopped_during_setup(b, "setup");
   int code = run_setup_command(b, "seed", seed);
   if (code == 0) {
     dbs_log_info("seed: done");

@@ -328,14 +328,88 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The signals a foreground wait takes over: stop signals, HUP, QUIT and
+ * SIGCHLD. */
+static void held_set(sigset_t* set) {
+  sigemptyset(set);
+  sigaddset(set, SIGTERM);
+  sigaddset(set, SIGINT);
+  sigaddset(set, SIGHUP);
+  sigaddset(set, SIGQUIT);
+  sigaddset(set, SIGCHLD);
+}
+
+void dbs_proc_hold_signals(sigset_t* old) {
+  sigset_t set;
+  held_set(&set);
+  sigprocmask(SIG_BLOCK, &set, old);
+}
+
+static void note_stop(int sig) {
+  if ((sig == SIGTERM || sig == SIGINT) && shell_stop_sig == 0)
+    shell_stop_sig = sig;
+}
+
+void dbs_proc_release_signals(const sigset_t* old) {
+  /* Consume what arrived after the end, so unblocking cannot kill us. */
+  sigset_t set;
+  held_set(&set);
+  struct timespec zero = {0, 0};
+  int sig;
+  while ((sig = sigtimedwait(&set, NULL, &zero)) > 0)
+    note_stop(sig);
+  sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+void dbs_proc_wait_forwarding(pid_t pid, bool group, const char* what,
+                              int* status) {
+  sigset_t set;
+  held_set(&set);
+  pid_t to = group ? -pid : pid;
+  int nstop = 0;
+  for (;;) {
+    int st;
+    pid_t r;
+    while ((r = waitpid(-1, &st, WNOHANG)) > 0) {
+      if (r == pid) {
+        *status = st;
+        return;
+      }
+      dbs_log_debug("reaped orphan %d (status %d)", (int)r,
+                    dbs_proc_exit_code(st));
+    }
+    if (r < 0 && errno == ECHILD) { /* cannot happen: we are the waiter */
+      dbs_log_errorx("%s (pid %d) was reaped by someone else", what, (int)pid);
+      *status = DBS_EXIT_SOFTWARE << 8;
+      return;
+    }
+    struct timespec ts = {1, 0};
+    siginfo_t si;
+    int sig = sigtimedwait(&set, &si, &ts);
+    if (sig <= 0 || sig == SIGCHLD)
+      continue;
+    if (sig == SIGTERM || sig == SIGINT) {
+      note_stop(sig);
+      if (++nstop >= 2) {
+        dbs_log_info("second stop signal: sending SIGKILL to %s", what);
+        kill(to, SIGKILL);
+        continue;
+      }
+    }
+    char name[16];
+    dbs_log_info("forwarding %s to %s (pid %d)",
+                 dbs_proc_signal_name(sig, name), what, (int)pid);
+    kill(to, sig);
+  }
+}
+
 int dbs_proc_run_shell(const char* cmd, const char* dir_prepend_path,
                        const struct dbs_creds* creds, int* status) {
   char* argv[] = {"/bin/sh", "-c", (char*)cmd, NULL};
   char **env = NULL, *newpath = NULL;
-  sigset_t set, old;
+  sigset_t old;
   pid_t pid;
-  int rc, nstop = 0;
-  bool done = false;
+  int rc;
 
   if (dir_prepend_path != NULL) {
     env = env_with_path(dir_prepend_path, &newpath);
@@ -352,59 +426,17 @@ int dbs_proc_run_shell(const char* cmd, const char* dir_prepend_path,
       .foreground = true,
       .creds = creds,
   };
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGHUP);
-  sigaddset(&set, SIGQUIT);
-  sigaddset(&set, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &set, &old);
-
+  dbs_proc_hold_signals(&old);
   double t0 = now_s();
   rc = dbs_proc_spawn(&o, &pid);
   if (rc != 0)
     goto out;
   dbs_log_info("started '%s' (pid %d)", cmd, (int)pid);
-
-  while (!done) {
-    int st;
-    pid_t r;
-    while ((r = waitpid(-1, &st, WNOHANG)) > 0) {
-      if (r == pid) {
-        *status = st;
-        done = true;
-      } else {
-        dbs_log_debug("reaped orphan %d (status %d)", (int)r,
-                      dbs_proc_exit_code(st));
-      }
-    }
-    if (r < 0 && errno == ECHILD &&
-        !done) { /* cannot happen: we are the waiter */
-      dbs_log_errorx("'%s' (pid %d) was reaped by someone else", cmd, (int)pid);
-      *status = DBS_EXIT_SOFTWARE << 8;
-      done = true;
-    }
-    if (done)
-      break;
-    struct timespec ts = {1, 0};
-    siginfo_t si;
-    int sig = sigtimedwait(&set, &si, &ts);
-    if (sig <= 0 || sig == SIGCHLD)
-      continue;
-    if (sig == SIGTERM || sig == SIGINT) {
-      if (shell_stop_sig == 0)
-        shell_stop_sig = sig;
-      if (++nstop >= 2) {
-        dbs_log_info("second stop signal: sending SIGKILL to '%s'", cmd);
-        kill(-pid, SIGKILL);
-        continue;
-      }
-    }
-    char name[16];
-    dbs_log_info("forwarding %s to '%s' (process group %d)",
-                 dbs_proc_signal_name(sig, name), cmd, (int)pid);
-    kill(-pid, sig);
-  }
+  char* what = NULL;
+  if (asprintf(&what, "'%s'", cmd) < 0)
+    what = NULL;
+  dbs_proc_wait_forwarding(pid, true, what ? what : "the command", status);
+  free(what);
   dbs_log_info("'%s' exited with status %d after %.2f s", cmd,
                dbs_proc_exit_code(*status), now_s() - t0);
 
@@ -412,13 +444,7 @@ out:
   /* Take the terminal back (SIGTTOU is ignored since dbs_proc_init). */
   if (isatty(STDIN_FILENO) && rc == 0 && tcgetpgrp(STDIN_FILENO) == pid)
     (void)tcsetpgrp(STDIN_FILENO, getpgrp());
-  /* Consume what arrived after the end, so unblocking cannot kill us. */
-  struct timespec zero = {0, 0};
-  int sig;
-  while ((sig = sigtimedwait(&set, NULL, &zero)) > 0)
-    if ((sig == SIGTERM || sig == SIGINT) && shell_stop_sig == 0)
-      shell_stop_sig = sig;
-  sigprocmask(SIG_SETMASK, &old, NULL);
+  dbs_proc_release_signals(&old);
   free(env);
   free(newpath);
   return rc;

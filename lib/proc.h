@@ -10,6 +10,7 @@
 #ifndef DBS_PROC_H
 #define DBS_PROC_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -65,7 +66,24 @@ int dbs_proc_run_shell(const char* cmd, const char* dir_prepend_path,
                        const struct dbs_creds* creds, int* status);
 
 /*
- * Returns the first stop signal (SIGTERM or SIGINT) dbs_proc_run_shell
+ * A foreground wait for a child of dbsetup's own (how dbs_proc_run_shell
+ * waits; boot's forked restore and migration children too):
+ * dbs_proc_hold_signals blocks TERM, INT, HUP, QUIT and CHLD (call it
+ * before the child starts; *old is the mask to give back), then
+ * dbs_proc_wait_forwarding waits for pid, forwarding those signals to it
+ * (to its process group if group), a second TERM or INT sending SIGKILL,
+ * and reaping orphans meanwhile; the child's wait status goes to *status.
+ * A stop signal is remembered (dbs_proc_stop_signal). what names the child
+ * in the log. dbs_proc_release_signals consumes what arrived since and
+ * restores *old.
+ */
+void dbs_proc_hold_signals(sigset_t* old);
+void dbs_proc_wait_forwarding(pid_t pid, bool group, const char* what,
+                              int* status);
+void dbs_proc_release_signals(const sigset_t* old);
+
+/*
+ * Returns the first stop signal (SIGTERM or SIGINT) a foreground wait
  * received, or 0. dbs_supervise_run does not start the app after one.
  */
 int dbs_proc_stop_signal(void);

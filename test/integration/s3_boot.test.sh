@@ -6,7 +6,7 @@
 # seeded, replicated by litestream); a wiped volume is restored natively,
 # also through transient faults; a refusing, unreachable or unresolvable
 # storage stops the boot with 69 before the app starts, with no database
-# left on the volume.
+# left on the volume; a stop signal during a restore cuts it at once.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_s3.sh"
 s3_start
@@ -97,6 +97,38 @@ assert_contains "$T/out" "rows|3|" "boot after kills: restored data"
 grep -o "restored $vol/dev.db: [^,]*, generation [0-9a-f]*, [^,]*, [^,]*, [0-9.]* s" "$T/out"
 [ "${killed_after:-0}" -lt 5 ] || fail "every kill came after the restore"
 ok "kill -9 during slow restores ($((5 - ${killed_after:-0})) of 5 mid-restore) leaves no partial database; the next boot completes"
+
+# docker stop / fly deploy during a slow restore, with dbsetup as PID 1
+# (where an unhandled TERM would be ignored) and as a plain child: the
+# restore is cut at once, nothing is left on the volume, the app never
+# starts, and dbsetup exits 128+N.
+. "$(dirname "$0")/supervise_lib.sh"
+fp_start --fault trickle::.snapshot.lz4 --trickle 16/100
+yml "$FP_ENDPOINT"
+for mode in "${MODES[@]}"; do
+  for sig in TERM INT; do
+    rm -rf "$vol"
+    before=$(starts)
+    start_bg "$mode" "$T/stop.out" env DB=db/dev.db "$DBSETUP" --db db/dev.db \
+      --volume "$vol" --litestream "$LITESTREAM" --litestream-config litestream.yml \
+      --migrate "$migrate" --seed "$seed" -- ./app.sh
+    wait_for 20 grep -q "restoring snapshot" "$T/stop.out" || { cat "$T/stop.out"; fail "$mode: no restore"; }
+    sleep 0.3
+    t0=$(date +%s%3N)
+    kill -"$sig" "$DPID"
+    wait_bg
+    t1=$(date +%s%3N)
+    want=$((128 + $(kill -l "$sig")))
+    assert_eq "$want" "$rc" "$mode $sig during restore: exit status"
+    assert_not_contains "$T/stop.out" "restored $vol/dev.db" "$mode $sig: the restore was not cut"
+    assert_contains "$T/stop.out" "restore interrupted by signal" "$mode $sig: reason"
+    [ -z "$(ls -A "$vol" 2>/dev/null | grep -v '^\.dbsetup')" ] ||
+      { ls -la "$vol"; fail "$mode $sig: files left on the volume"; }
+    assert_eq "$before" "$(starts)" "$mode $sig: the app must not start"
+    [ $((t1 - t0)) -lt 3000 ] || fail "$mode $sig: took $((t1 - t0)) ms to stop"
+    ok "$mode: $sig during a slow restore stops in $((t1 - t0)) ms with $want, nothing left, app not started"
+  done
+done
 
 # Refusals and outages: 69, no database, the app never started.
 before=$(starts)

@@ -2,7 +2,8 @@
 # ctest-labels: integration;s3
 # ctest-timeout: 180
 # The patched s3rver verifies SigV4 (a wrong secret is rejected, litestream's
-# own aws-sdk-go requests pass, our signer passes), lists CommonPrefixes
+# own aws-sdk-go requests pass, our signer passes, unsigned requests are
+# refused), lists CommonPrefixes
 # below a prefix, takes bucket-level SigV2, and enforces a session token and
 # a region when asked. Our backend pages through listings, sorts them, and
 # addresses buckets path-style and virtual-host style.
@@ -41,6 +42,12 @@ sed "s|secret-access-key: .*|secret-access-key: wrong-secret-value|" "$T/ls.yml"
 run "$LITESTREAM" generations -config "$T/bad.yml" "$db" >"$T/out" 2>&1
 assert_contains "$T/out" "SignatureDoesNotMatch" "litestream wrong secret"
 ok "a wrong secret is rejected for litestream: SignatureDoesNotMatch"
+
+# Private buckets, as on S3: an unsigned request is refused.
+code=$(curl -s -o "$T/anon" -w '%{http_code}' "$S3_ENDPOINT/$S3_BUCKET/?list-type=2")
+assert_eq 403 "$code" "anonymous listing: status"
+assert_contains "$T/anon" "AccessDenied" "anonymous listing: code"
+ok "an unsigned request is refused: 403 AccessDenied"
 
 export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$S3_SECRET_ACCESS_KEY
 run probe --delimiter list app/generations/ >"$T/gens" 2>"$T/err"

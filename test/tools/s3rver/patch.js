@@ -10,7 +10,10 @@
 //     a mismatch is 403 SignatureDoesNotMatch;
 //  4. GetBucketLocation answers $DBS_S3RVER_LOCATION when it is set (a
 //     test knob: s3rver always answered us-east-1);
-//  5. a PUT (object or multipart part) is acknowledged only once its bytes
+//  5. with test credentials set (DBS_S3RVER_ACCESS_KEY_ID) buckets are
+//     private, as on S3: an unsigned request is refused with 403
+//     AccessDenied (s3rver served anonymous requests);
+//  6. a PUT (object or multipart part) is acknowledged only once its bytes
 //     are in the file, and an object appears under its name only when
 //     complete (written beside it, then renamed). s3rver answered when the
 //     request body had been read, before the file writes finished: a
@@ -65,7 +68,7 @@ patchFile('lib/stores/filesystem.js', [
     );
     for (const keyPath of sorted) {`,
   ],
-  // 5. Writes complete before the answer; objects appear whole.
+  // 6. Writes complete before the answer; objects appear whole.
   [
     `      const writeStream = fs.createWriteStream(objectPath);
       const md5Context = crypto.createHash('md5');
@@ -159,6 +162,17 @@ if (process.env.DBS_S3RVER_ACCESS_KEY_ID) {
       .map(s => { try { return decodeURIComponent(s); } catch (e) { return s; } })
       .join('/');
 `,
+  ],
+  [
+    `    if (mechanismCount === 0) {
+      return next();
+    }`,
+    `    if (mechanismCount === 0) {
+      // dbs patch: with test credentials the buckets are private.
+      if (process.env.DBS_S3RVER_ACCESS_KEY_ID)
+        throw new S3Error('AccessDenied', 'Access Denied');
+      return next();
+    }`,
   ],
   [
     `      const result = parseHeader(ctx.headers);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs s3rver 3.7.1 from npm into $DBS_PEERS/s3rver and patches it for
 # dbsetup's tests (patch.js: CommonPrefixes below a prefix, SigV2 bucket
-# resource, SigV4 verification, PUTs answered only once written). Quick
-# when already done: a stamp records the hash of the patch files applied.
+# resource, SigV4 verification, private buckets, PUTs answered only once
+# written). Quick when already done: a stamp records the hash of the patch
+# files applied.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${DBS_PEERS:?}"
