@@ -2,7 +2,8 @@
 # Benchmark: the native restore over S3 vs `litestream restore` (v0.3.13),
 # both from the same replica that litestream wrote to the patched s3rver
 # on 127.0.0.1, plus the floor (lz4 -d of the same objects, read from
-# s3rver's store, into a file + fsync). Wall time and peak RSS
+# s3rver's store, into a file + fsync) and the transfer floor (curl
+# receiving the same objects from the same s3rver). Wall time and peak RSS
 # (/usr/bin/time -v), ratios measured in the same run.
 #
 #   DBS_PEERS=/work/peers bench/bench-restore-s3.sh
@@ -103,6 +104,29 @@ SH
   echo bash "$W/floor.sh"
 }
 
+# curl_cmd DIR: the transfer floor: curl (libcurl + OpenSSL, as dbsetup)
+# downloading the same objects as the floor above from the same s3rver, to
+# /dev/null, signed (SigV4), 8 at a time like dbsetup's default
+# --parallelism. No decoding, no writing: the least any client of this
+# server spends receiving them.
+curl_cmd() {
+  local G rel s i f
+  G=$(ls -td "$W/s3/bench/$(basename "$1")"/generations/* | head -1)
+  rel=${G#"$W/s3/bench/"}
+  s=$(ls "$G/snapshots" | grep '_S3rver_object$' | tail -1)
+  i=${s%%.*}
+  {
+    printf 'url = "%s/bench/%s/snapshots/%s"\noutput = "/dev/null"\n' "$EP" "$rel" "${s%._S3rver_object}"
+    for f in $(ls "$G/wal" 2>/dev/null | grep '_S3rver_object$'); do
+      [ "${f%%_*}" \< "$i" ] ||
+        printf 'url = "%s/bench/%s/wal/%s"\noutput = "/dev/null"\n' "$EP" "$rel" "${f%._S3rver_object}"
+    done
+  } >"$W/curl.cfg"
+  echo curl -sf -Z --parallel-max 8 --aws-sigv4 aws:amz:us-east-1:s3 \
+    --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+    -H x-amz-content-sha256:UNSIGNED-PAYLOAD -K "$W/curl.cfg"
+}
+
 run_case() {
   local name=$1 d=$2 objs native
   objs=$(find "$W/s3/bench/$(basename "$d")" -name '*.lz4._S3rver_object' | wc -l)
@@ -121,9 +145,14 @@ run_case() {
   # shellcheck disable=SC2046
   measure "floor (lz4 -d + fsync)" $(floor_cmd "$d")
   local fw=$M_WALL
-  awk -v dw="$dw" -v lw="$lw" -v dr="$dr" -v lr="$lr" -v fw="$fw" 'BEGIN {
+  # shellcheck disable=SC2046
+  measure "transfer floor (curl)" $(curl_cmd "$d")
+  local cw=$M_WALL cr=$M_RSS
+  awk -v dw="$dw" -v lw="$lw" -v dr="$dr" -v lr="$lr" -v fw="$fw" -v cw="$cw" -v cr="$cr" 'BEGIN {
     printf "  speedup vs litestream %.2fx (target >= 2), RSS %.2f of litestream (target <= 0.25), %.2fx the floor (target <= 1.5)\n",
-      lw / dw, dr / lr, dw / fw }'
+      lw / dw, dr / lr, dw / fw
+    printf "  %.2fx the transfer floor; %.2fx max(floor, transfer floor); curl alone peaks at %.2f of litestream'"'"'s RSS\n",
+      dw / cw, dw / (fw > cw ? fw : cw), cr / lr }'
   [ -z "${native:-}" ] || echo "  (dbsetup restore -config could not read litestream.yml in this build; s3probe ran the same engine)"
 }
 

@@ -288,6 +288,14 @@ static void set_defaults(struct dbs_config* cfg) {
   cfg->verify = DBS_VERIFY_QUICK;
 }
 
+bool dbs_config_long_in_full(const char* tok, const char* name) {
+  if (tok[0] != '-')
+    return false;
+  tok += tok[1] == '-' ? 2 : 1;
+  size_t len = strcspn(tok, "=");
+  return len == strlen(name) && strncmp(tok, name, len) == 0;
+}
+
 int dbs_config_parse(struct dbs_config* cfg, int argc, char** argv) {
   struct option longopts[NOPTS + 1];
   int action = DBS_CONFIG_RUN;
@@ -317,9 +325,16 @@ int dbs_config_parse(struct dbs_config* cfg, int argc, char** argv) {
   opterr = 0;
   for (;;) {
     int longidx = -1;
+    int at = optind ? optind : 1; /* the token a long option is read from */
     int c = getopt_long(argc, argv, "+hvq", longopts, &longidx);
     if (c == -1)
       break;
+    if (longidx >= 0 && c != '?' && c != ':' &&
+        !dbs_config_long_in_full(argv[at], longopts[longidx].name)) {
+      dbs_log_errorx("option '%s' is abbreviated: write it in full, --%s",
+                     argv[at], longopts[longidx].name);
+      return -EINVAL;
+    }
     if (c == '?' || c == ':') {
       const char* bad = argv[optind - 1];
       if (optopt != 0 && optopt < 1000 && c == '?')

@@ -69,6 +69,14 @@ void dbs_config_usage(FILE* out);
  */
 int dbs_config_parse_seconds(const char* s, unsigned* ms);
 
+/*
+ * True if tok ("--name", "--name=value", or with one dash for
+ * getopt_long_only) spells the long option name in full. getopt accepts
+ * any unique prefix ("--stop" for --stop-timeout); dbsetup does not, so
+ * that a prefix cannot silently become another option in a later version.
+ */
+bool dbs_config_long_in_full(const char* tok, const char* name);
+
 /* Parses "1", "true", "yes", "on" (true) and "0", "false", "no", "off", "".
  * Returns 0 or -EINVAL. */
 int dbs_config_parse_bool(const char* s, bool* out);

@@ -238,9 +238,17 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
   }
   optind = 1;
   opterr = 0;
-  int ch;
+  int ch, longidx = -1, at = optind;
   while ((ch = getopt_long_only(argc, argv, restore ? "+o:h" : "+h",
-                                restore_opts, NULL)) != -1) {
+                                restore_opts, &longidx)) != -1) {
+    if (longidx >= 0 && ch != '?' && ch != ':' &&
+        !dbs_config_long_in_full(argv[at], restore_opts[longidx].name)) {
+      dbs_log_errorx("%s: option '%s' is abbreviated: write it in full, -%s",
+                     argv[0], argv[at], restore_opts[longidx].name);
+      return DBS_EXIT_USAGE;
+    }
+    longidx = -1;
+    at = optind;
     switch (ch) {
     case OPT_CONFIG:
       c->config = optarg;

@@ -2,7 +2,8 @@
 # ctest-labels: integration;restore
 # ctest-timeout: 60
 # `dbsetup restore` honours --restore-timeout and the variables the boot
-# reads (DBSETUP_RESTORE_TIMEOUT, DBSETUP_LOG_LEVEL).
+# reads (DBSETUP_RESTORE_TIMEOUT, DBSETUP_LOG_LEVEL), and refuses
+# abbreviated flags.
 . "$(dirname "$0")/lib.sh"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -25,4 +26,14 @@ ok "--restore-timeout and DBSETUP_LOG_LEVEL"
 run "$DBSETUP" restore --restore-timeout soon -o "$T/out.db" "$url" >"$T/out" 2>&1
 assert_eq 64 "$rc" "bad timeout"
 ok "a bad --restore-timeout is a usage error"
+
+# Flags are written in full, as litestream's: no getopt prefixes.
+for cmd in "restore -gen 0123456789abcdef -o $T/out.db" "generations -rep s3"; do
+  # shellcheck disable=SC2086
+  run "$DBSETUP" $cmd "$url" >"$T/out" 2>&1
+  assert_eq 64 "$rc" "$cmd: exit"
+  assert_contains "$T/out" "is abbreviated: write it in full" "$cmd: message"
+done
+[ ! -e "$T/out.db" ] || fail "an abbreviated flag restored something"
+ok "an abbreviated flag (-gen, -rep) is a usage error naming the full flag"
 done_testing

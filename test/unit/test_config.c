@@ -160,6 +160,20 @@ static void test_usage_errors(void** state) {
   assert_int_equal(PARSE(&c, "--verify", "sometimes", "app"), -EINVAL);
   assert_int_equal(PARSE(&c, "--migrate-failure", "ignore", "app"), -EINVAL);
   assert_int_equal(PARSE(&c, "--volume", "", "app"), -EINVAL);
+  /* Long options are written in full: getopt's prefixes are refused. */
+  assert_int_equal(PARSE(&c, "--stop", "3", "app"), -EINVAL);
+  assert_int_equal(PARSE(&c, "--stop=3", "app"), -EINVAL);
+  assert_int_equal(PARSE(&c, "--verb", "app"), -EINVAL);
+  assert_int_equal(PARSE(&c, "--stop-timeout=3", "--verbose", "app"),
+                   DBS_CONFIG_RUN);
+  assert_int_equal(c.stop_timeout_ms, 3000);
+  assert_true(dbs_config_long_in_full("--db", "db"));
+  assert_true(dbs_config_long_in_full("--db=x.db", "db"));
+  assert_true(dbs_config_long_in_full("-config", "config"));
+  assert_false(dbs_config_long_in_full("--d", "db"));
+  assert_false(dbs_config_long_in_full("--dbx", "db"));
+  assert_false(dbs_config_long_in_full("-conf=x", "config"));
+  assert_false(dbs_config_long_in_full("db", "db"));
 }
 
 static void test_help_and_version(void** state) {
