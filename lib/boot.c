@@ -537,7 +537,7 @@ int dbs_boot_migrate(struct dbs_boot* b) {
     int rc = run_in_child("migrate", migrate_child, b);
     if (rc == DBS_EXIT_CONFIG)
       return rc;
-    if (rc == DBS_EXIT_CANTCREAT) {
+    if (rc == DBS_EXIT_CANTCREAT || rc == DBS_EXIT_NOPERM) {
       discard_fresh(b, "migration failed");
       return rc;
     }

@@ -73,4 +73,20 @@ else
   ok "installed setuid: 77"
 fi
 
+# Root without CAP_SETUID/CAP_SETGID (a container started with those
+# capabilities dropped): the native migration, which runs as --user in a
+# child, cannot switch: 77 (not a failed migration, 80), and the new
+# database is removed.
+mkdir -p "$T/mig/prisma/migrations/20240101000000_init" "$T/vol"
+printf 'datasource db {\n  provider = "sqlite"\n  url = "file:./dev.db"\n}\n' \
+  >"$T/mig/prisma/schema.prisma"
+echo 'CREATE TABLE t(x);' >"$T/mig/prisma/migrations/20240101000000_init/migration.sql"
+(cd "$T/mig" && run setpriv --bounding-set -setuid,-setgid "$DBSETUP" \
+  --volume "$T/vol" --user nobody -- true >"$T/out" 2>&1
+  echo "$rc" >"$T/rc")
+assert_eq 77 "$(cat "$T/rc")" "migration child without CAP_SETUID"
+assert_contains "$T/out" "migrate: cannot switch to --user nobody" "message"
+[ ! -e "$T/vol/dev.db" ] || fail "the new database was left"
+ok "root without CAP_SETUID: the native migration's --user switch fails with 77"
+
 done_testing
