@@ -2,6 +2,8 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,8 @@
 static enum dbs_log_level log_level = DBS_LOG_INFO;
 static char* secrets[DBS_LOG_MAX_SECRETS];
 static size_t nsecrets;
+/* A terminal status line without its newline is on stderr. */
+static atomic_bool status_open;
 
 static const char* const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -76,6 +80,15 @@ char* dbs_log_redact(const char* s, char* buf, size_t n) {
   return buf;
 }
 
+void dbs_log_status_open(void) {
+  atomic_store(&status_open, true);
+}
+
+void dbs_log_status_close(void) {
+  if (atomic_exchange(&status_open, false))
+    (void)!write(STDERR_FILENO, "\n", 1);
+}
+
 void dbs_log_vlog(enum dbs_log_level level, int errnum, const char* fmt,
                   va_list ap) {
   char msg[4096], out[4096 + 64];
@@ -90,8 +103,10 @@ void dbs_log_vlog(enum dbs_log_level level, int errnum, const char* fmt,
   }
   char red[4096];
   dbs_log_redact(msg, red, sizeof(red));
-  len =
-      snprintf(out, sizeof(out), "dbsetup: %s: %s\n", level_names[level], red);
+  /* A status line left open on the terminal is ended first. */
+  const char* nl = atomic_exchange(&status_open, false) ? "\n" : "";
+  len = snprintf(out, sizeof(out), "%sdbsetup: %s: %s\n", nl,
+                 level_names[level], red);
   if (len > (int)sizeof(out) - 1) {
     len = (int)sizeof(out) - 1;
     out[len - 1] = '\n';

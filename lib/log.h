@@ -43,6 +43,15 @@ void dbs_log_errorx(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void dbs_log_vlog(enum dbs_log_level level, int errnum, const char* fmt,
                   va_list ap);
 
+/*
+ * A status line (the restore's progress on a terminal: "\r...", no
+ * newline) is about to be written to stderr: the next log line, from any
+ * thread, ends it first, so that it does not land at the end of the
+ * status. dbs_log_status_close ends it now if it is still open.
+ */
+void dbs_log_status_open(void);
+void dbs_log_status_close(void);
+
 /* Logs at error level and exits with status. Start-up phases only. */
 void dbs_fatalx(int status, const char* fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));

@@ -101,7 +101,7 @@ static int64_t now_ns(void) {
 /* ---- progress -------------------------------------------------------- */
 
 struct progress {
-  bool enabled, tty, line_open;
+  bool enabled, tty;
   int64_t start_ns, last_ns;
   uint64_t total_bytes;
   size_t total_objects;
@@ -125,13 +125,13 @@ static void progress_tick(struct progress* p, bool force) {
   double pct =
       p->total_bytes ? 100.0 * (double)b / (double)p->total_bytes : 100;
   if (p->tty) {
+    dbs_log_status_open();
     fprintf(stderr,
             "\rdbsetup: restoring: %.1f / %.1f MB (%.0f%%), %.1f MB/s, "
             "%zu/%zu objects\033[K",
             (double)b / 1e6, (double)p->total_bytes / 1e6, pct, rate,
             atomic_load(&p->objects), p->total_objects);
     fflush(stderr);
-    p->line_open = true;
   } else {
     dbs_log_info("restoring: %.1f / %.1f MB downloaded (%.0f%%), %.1f MB/s, "
                  "%zu/%zu objects",
@@ -141,10 +141,8 @@ static void progress_tick(struct progress* p, bool force) {
 }
 
 static void progress_end(struct progress* p) {
-  if (p->line_open) {
-    fputc('\n', stderr);
-    p->line_open = false;
-  }
+  if (p->tty)
+    dbs_log_status_close();
 }
 
 /* ---- WAL validation -------------------------------------------------- */
