@@ -83,15 +83,25 @@ static void test_spawn_redirects_and_closes_fds(void** state) {
   assert_int_equal(dbs_proc_exit_code(wait_status(pid)), 0);
 }
 
-/* Runs a helper from build/test/tools with creds; returns its output. */
+/* Runs a helper from build/test/tools with creds; returns its output. The
+ * helper is copied to a directory anyone may enter first: the build tree
+ * may be below a private one (a mktemp -d checkout), which another user
+ * cannot reach. */
 static void run_tool(const char* tool, const struct dbs_creds* creds, char* out,
                      size_t n) {
-  char exe[4096], path[4200];
+  char exe[4096], src[4200], dir[] = "/tmp/dbs-tool-XXXXXX", path[64];
   ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
   assert_true(len > 0);
   exe[len] = '\0';
   *strrchr(exe, '/') = '\0';
-  snprintf(path, sizeof(path), "%s/tools/%s", exe, tool);
+  snprintf(src, sizeof(src), "%s/tools/%s", exe, tool);
+  assert_non_null(mkdtemp(dir));
+  assert_int_equal(chmod(dir, 0755), 0);
+  snprintf(path, sizeof(path), "%s/%s", dir, tool);
+  char cmd[8400];
+  snprintf(cmd, sizeof(cmd), "cp '%s' '%s' && chmod 0755 '%s'", src, path,
+           path);
+  assert_int_equal(system(cmd), 0);
   char* argv[] = {path, NULL};
   int p[2];
   assert_int_equal(pipe(p), 0);
@@ -106,6 +116,8 @@ static void run_tool(const char* tool, const struct dbs_creds* creds, char* out,
   out[off] = '\0';
   close(p[0]);
   assert_int_equal(dbs_proc_exit_code(wait_status(pid)), 0);
+  unlink(path);
+  rmdir(dir);
 }
 
 static void test_spawn_pdeathsig_survives_creds(void** state) {
