@@ -283,10 +283,10 @@ static bool replica_bucket_empty(const struct dbs_db_config* db) {
   return false;
 }
 
-/* Restores through the litestream binary (replica types we do not read
- * ourselves). Returns 0 (restored or no backup) or an exit status. */
 static int stopped_during_setup(struct dbs_boot* b, const char* what);
 
+/* Restores through the litestream binary (replica types we do not read
+ * ourselves). Returns 0 (restored or no backup) or an exit status. */
 static int restore_external(struct dbs_boot* b) {
   if (b->litestream_bin == NULL) {
     dbs_log_errorx("the replica of %s needs the litestream binary to "
