@@ -8,16 +8,15 @@
 #
 #   DBS_PEERS=/work/peers bench/bench-restore-s3.sh
 #
-# The native side is `dbsetup restore -config` when DBSETUP can read
-# litestream.yml, else `s3probe restore` (build/test/tools; the same
-# restore engine and S3 backend). Sizes (env): WAL_DB_MB (100) with
+# The native side is `dbsetup restore -config`. The commands run in
+# interleaved rounds whose order changes; before each, its output is
+# removed and `sync` run (untimed). Sizes (env): WAL_DB_MB (100) with
 # WAL_INDEXES (500) writes; SNAP_DB_MB (1024); RUNS (3, median); KEEP=1.
 # s3rver (node) serves every byte, so it bounds both sides alike.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 DBS_PEERS=${DBS_PEERS:-$root/.peers}
 DBSETUP=${DBSETUP:-$root/build/dbsetup}
-S3PROBE=${S3PROBE:-$root/build/test/tools/s3probe}
 LITESTREAM=${LITESTREAM:-$DBS_PEERS/litestream}
 WAL_DB_MB=${WAL_DB_MB:-100}
 WAL_INDEXES=${WAL_INDEXES:-500}
@@ -76,19 +75,17 @@ YML
   kill -INT "$lp"; wait "$lp" || true
 }
 
-measure() { # LABEL CMD...: median wall seconds and peak RSS (KB)
-  local label=$1; shift
-  local walls=() rss=()
-  for r in $(seq 1 "$RUNS"); do
-    rm -rf "$W/out"; mkdir -p "$W/out"
-    /usr/bin/time -v -o "$W/time" "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; echo "$label failed" >&2; exit 1; }
-    walls+=("$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$W/time")")
-    rss+=("$(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time")")
-  done
-  M_WALL=$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "$(( (RUNS + 1) / 2 ))p")
-  M_RSS=$(printf '%s\n' "${rss[@]}" | sort -g | sed -n "$(( (RUNS + 1) / 2 ))p")
-  printf '  %-26s %8.2f s %10d KB\n' "$label" "$M_WALL" "$M_RSS"
+# time_one N CMD...: one timed run into a fresh $W/out; appends the wall
+# seconds and peak RSS (KB) to WALLS[N] and RSSS[N].
+time_one() {
+  local n=$1; shift
+  rm -rf "$W/out"; mkdir -p "$W/out"; sync
+  /usr/bin/time -v -o "$W/time" "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; echo "${LABELS[$n]} failed" >&2; exit 1; }
+  WALLS[n]+=" $(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$W/time")"
+  RSSS[n]+=" $(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time")"
 }
+
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | sed -n "$(( (RUNS + 1) / 2 ))p"; }
 
 floor_cmd() { # DIR: lz4 -d of the latest snapshot and later WAL segments + fsync
   local G
@@ -128,32 +125,42 @@ curl_cmd() {
 }
 
 run_case() {
-  local name=$1 d=$2 objs native
+  local name=$1 d=$2 objs r k step n
   objs=$(find "$W/s3/bench/$(basename "$d")" -name '*.lz4._S3rver_object' | wc -l)
   echo "$name: $(du -m "$d/db" | cut -f1) MB database, $objs objects"
-  if "$DBSETUP" restore -config "$d/ls.yml" -o "$W/probe.db" "$d/db" >/dev/null 2>&1; then
-    rm -f "$W/probe.db"
-    measure "dbsetup restore" "$DBSETUP" restore -config "$d/ls.yml" -o "$W/out/db" "$d/db"
-  else
-    native=1
-    measure "native (s3probe restore)" "$S3PROBE" --bucket bench --endpoint "$EP" \
-      --path "$(basename "$d")" restore "$W/out/db"
-  fi
-  local dw=$M_WALL dr=$M_RSS
-  measure "litestream restore" "$LITESTREAM" restore -config "$d/ls.yml" -o "$W/out/db" "$d/db"
-  local lw=$M_WALL lr=$M_RSS
-  # shellcheck disable=SC2046
-  measure "floor (lz4 -d + fsync)" $(floor_cmd "$d")
-  local fw=$M_WALL
-  # shellcheck disable=SC2046
-  measure "transfer floor (curl)" $(curl_cmd "$d")
-  local cw=$M_WALL cr=$M_RSS
-  awk -v dw="$dw" -v lw="$lw" -v dr="$dr" -v lr="$lr" -v fw="$fw" -v cw="$cw" -v cr="$cr" 'BEGIN {
+  local -a c0 c1 c2 c3
+  c0=("$DBSETUP" restore -config "$d/ls.yml" -o "$W/out/db" "$d/db")
+  c1=("$LITESTREAM" restore -config "$d/ls.yml" -o "$W/out/db" "$d/db")
+  read -ra c2 <<<"$(floor_cmd "$d")"
+  read -ra c3 <<<"$(curl_cmd "$d")"
+  LABELS=("dbsetup restore" "litestream restore" "floor (lz4 -d + fsync)" "transfer floor (curl)")
+  WALLS=("" "" "" ""); RSSS=("" "" "" "")
+  # Interleaved rounds; round r runs command (r + k * step) mod 4 as its
+  # k-th, step 1 or 3, so the order changes and no command always runs
+  # right after the same other one (see bench-restore.sh).
+  for r in $(seq 0 $((RUNS - 1))); do
+    step=$(( r % 2 ? 3 : 1 ))
+    for k in 0 1 2 3; do
+      n=$(( (r + k * step) % 4 ))
+      case $n in
+        0) time_one 0 "${c0[@]}" ;;
+        1) time_one 1 "${c1[@]}" ;;
+        2) time_one 2 "${c2[@]}" ;;
+        3) time_one 3 "${c3[@]}" ;;
+      esac
+    done
+  done
+  local -a mw mr
+  for n in 0 1 2 3; do
+    mw[n]=$(median "${WALLS[$n]}")
+    mr[n]=$(median "${RSSS[$n]}")
+    printf '  %-24s %7.2f s %9d KB   (runs:%s s)\n' "${LABELS[$n]}" "${mw[n]}" "${mr[n]}" "${WALLS[$n]}"
+  done
+  awk -v dw="${mw[0]}" -v lw="${mw[1]}" -v dr="${mr[0]}" -v lr="${mr[1]}" -v fw="${mw[2]}" -v cw="${mw[3]}" -v cr="${mr[3]}" 'BEGIN {
     printf "  speedup vs litestream %.2fx (target >= 2), RSS %.2f of litestream (target <= 0.25), %.2fx the floor (target <= 1.5)\n",
       lw / dw, dr / lr, dw / fw
     printf "  %.2fx the transfer floor; %.2fx max(floor, transfer floor); curl alone peaks at %.2f of litestream'"'"'s RSS\n",
       dw / cw, dw / (fw > cw ? fw : cw), cr / lr }'
-  [ -z "${native:-}" ] || echo "  (dbsetup restore -config could not read litestream.yml in this build; s3probe ran the same engine)"
 }
 
 echo "# S3 restore benchmark (s3rver on 127.0.0.1), $(date -u +%FT%TZ), $(nproc) CPUs, RUNS=$RUNS (median)"
