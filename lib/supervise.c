@@ -427,6 +427,9 @@ static void child_event(struct child* c, enum dbs_child_event ev) {
                  group ? "process group" : "pid", (int)c->pid,
                  (double)c->stop_timeout_ms / 1000.0);
     kill(group ? -c->pgid : c->pid, c->stop_sig);
+    /* A stopped process (Ctrl-Z, SIGSTOP) would hold the stop signal until
+     * SIGKILL: continue it so that it can act on it. */
+    kill(group ? -c->pgid : c->pid, SIGCONT);
     uv_timer_start(&c->timer, child_timer_cb, c->stop_timeout_ms, 0);
     break;
   }
@@ -456,13 +459,53 @@ static void child_event(struct child* c, enum dbs_child_event ev) {
 /* ---- Reaping and cleanup ---------------------------------------------- */
 
 /*
+ * The app stopped (WUNTRACED). Ctrl-Z in a terminal sends SIGTSTP to the
+ * foreground group, the app's; the shell sees only dbsetup, its job, which
+ * would go on running with the terminal held by a stopped group. So
+ * dbsetup takes the terminal back and stops itself: the shell reports the
+ * job stopped. `fg` continues dbsetup in the foreground, and it gives the
+ * terminal back to the app and continues it; `bg` continues both in the
+ * background. As PID 1 (nothing above it does job control), or when the
+ * app did not hold the terminal, nothing is done: whoever stopped the app
+ * continues it.
+ */
+static void app_stopped(struct sup* s, int sig) {
+  char name[16];
+  pid_t pg = s->app.pgid;
+  dbs_proc_signal_name(sig, name);
+  if (getpid() == 1 || pg <= 0 || !isatty(STDIN_FILENO) ||
+      tcgetpgrp(STDIN_FILENO) != pg || s->app.state != DBS_CHILD_UP) {
+    dbs_log_info("the app was stopped (%s)", name);
+    return;
+  }
+  dbs_log_info("the app was stopped (%s, Ctrl-Z): stopping dbsetup too; "
+               "'fg' continues both",
+               name);
+  (void)tcsetpgrp(STDIN_FILENO, getpgrp()); /* SIGTTOU is ignored */
+  raise(SIGSTOP);
+  /* Continued (fg or bg). */
+  bool fg = tcgetpgrp(STDIN_FILENO) == getpgrp();
+  if (fg)
+    (void)tcsetpgrp(STDIN_FILENO, pg);
+  dbs_log_info("continued: continuing the app in the %s",
+               fg ? "foreground" : "background");
+  kill(-pg, SIGCONT);
+}
+
+/*
  * The only waiter in the process (see supervise.h): reaps everything that
- * has exited and routes each status by pid.
+ * has exited and routes each status by pid. Stopped children are reported
+ * too (WUNTRACED), for the app's Ctrl-Z.
  */
 static void reap(struct sup* s) {
   int st;
   pid_t pid;
-  while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+  while ((pid = waitpid(-1, &st, WNOHANG | WUNTRACED)) > 0) {
+    if (WIFSTOPPED(st)) {
+      if (pid == s->app.pid)
+        app_stopped(s, WSTOPSIG(st));
+      continue;
+    }
     struct child* c = NULL;
     if (pid == s->app.pid)
       c = &s->app;

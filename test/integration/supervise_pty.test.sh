@@ -1,5 +1,6 @@
 # In a pseudo-terminal the app is the foreground process group: Ctrl-C
-# reaches it (not dbsetup) and dbsetup exits 130.
+# reaches it (not dbsetup) and dbsetup exits 130; Ctrl-Z stops the app and
+# dbsetup, and both continue together.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/supervise_lib.sh"
 PTYRUN=$DBS_TOOLS/ptyrun
@@ -30,6 +31,19 @@ for mode in "${MODES[@]}"; do
   assert_contains "$d/back" "rc=127" "$mode: exec failure in a terminal"
   assert_contains "$d/back" "TERMINAL-BACK" "$mode: terminal given back"
   ok "$mode: the terminal is given back after the app"
+
+  # Ctrl-Z stops the app (the foreground group) and dbsetup stops too, so
+  # that the shell sees its job stopped; continued (fg), dbsetup gives the
+  # terminal back to the app and continues it, and the app finishes.
+  rm -f "$d/zready"
+  run in_mode "$mode" "$PTYRUN" -z -w "$d/zready" -- "$DBSETUP" -- \
+    sh -c "touch $d/zready; sleep 1; echo APP-FINISHED" >"$d/z" 2>"$d/z.err"
+  assert_eq 0 "$rc" "$mode: exit status after Ctrl-Z and fg"
+  assert_contains "$d/z.err" "ptyrun: stopped" "$mode: dbsetup stopped with the app"
+  assert_contains "$d/z" "the app was stopped (SIGTSTP, Ctrl-Z): stopping dbsetup too" "$mode: logged"
+  assert_contains "$d/z" "continuing the app in the foreground" "$mode: resumed in the foreground"
+  assert_contains "$d/z" "APP-FINISHED" "$mode: the app ran on to its end"
+  ok "$mode: Ctrl-Z stops the app and dbsetup; continued, the app finishes in the foreground"
 done
 
 done_testing

@@ -1,6 +1,7 @@
 # Stop sequence: app first, replicator last; SIGKILL after --stop-timeout;
 # a second stop signal escalates; the app exiting by itself stops the
-# replicator (SIGTERM to its whole group) and dbsetup waits for it.
+# replicator (SIGTERM to its whole group) and dbsetup waits for it; a
+# stopped app is continued so that it can act on the stop signal.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/supervise_lib.sh"
 
@@ -83,6 +84,22 @@ for mode in "${MODES[@]}"; do
   assert_not_contains "$d/member.err" "[replicator] member-survived" "$mode: group member survived"
   wait_for 2 gone "$d/member.out" || fail "$mode: group member still running"
   ok "$mode: the replicator's whole process group is waited for, then killed"
+
+  # A stopped app (SIGSTOP, Ctrl-Z) is continued after the stop signal, so
+  # that it can act on it instead of waiting for SIGKILL.
+  start_bg "$mode" "$d/stopped.err" "$DBSETUP" --stop-timeout 5 -- \
+    "$PS" -o "$d/stopped.out" -r "$d/stopped.ready" -e 0
+  wait_for 5 test -f "$d/stopped.ready" || fail "$mode: not ready"
+  app=$(children_of "$DPID" | awk '{print $1}')
+  [ -n "$app" ] || fail "$mode: no app process"
+  kill -s STOP $app
+  wait_for 3 sh -c "grep -q '^State:.*T' /proc/$app/status" || fail "$mode: app not stopped"
+  t0=$(now_ns); kill -s TERM "$DPID"; wait_bg; t1=$(now_ns)
+  ms=$(( (t1 - t0) / 1000000 ))
+  assert_eq 0 "$rc" "$mode: a stopped app exits by itself on TERM"
+  has_line "$d/stopped.out" SIGTERM || fail "$mode: the stopped app never saw SIGTERM"
+  [ "$ms" -lt 3000 ] || fail "$mode: took $ms ms (SIGKILL after the timeout?)"
+  ok "$mode: a stopped app is continued after the stop signal and exits on it ($ms ms)"
 done
 
 done_testing

@@ -1,9 +1,12 @@
 /*
  * Test launcher: runs a command on a new pseudo-terminal (its controlling
  * terminal, stdin/stdout/stderr), copies its output to our stdout and,
- * once FILE exists, types Ctrl-C into the terminal. Exits with the
- * command's exit status (128+N for signal N), 99 on timeout.
- *   ptyrun [-w FILE] [-T SECS] -- COMMAND [ARG...]
+ * once FILE exists, types Ctrl-C into the terminal. With -z, types
+ * Ctrl-Z instead and, like a shell's `fg`, continues the command with
+ * SIGCONT once it has stopped (printing "ptyrun: stopped" and "ptyrun:
+ * continued" to stderr). Exits with the command's exit status (128+N for
+ * signal N), 99 on timeout.
+ *   ptyrun [-w FILE] [-z] [-T SECS] -- COMMAND [ARG...]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,12 +23,15 @@
 int main(int argc, char** argv) {
   const char* wait_file = NULL;
   int timeout = 20, c, master, st;
-  bool sent = false;
+  bool sent = false, ctrl_z = false;
 
-  while ((c = getopt(argc, argv, "+w:T:")) != -1) {
+  while ((c = getopt(argc, argv, "+w:zT:")) != -1) {
     switch (c) {
     case 'w':
       wait_file = optarg;
+      break;
+    case 'z':
+      ctrl_z = true;
       break;
     case 'T':
       timeout = atoi(optarg);
@@ -56,12 +62,19 @@ int main(int argc, char** argv) {
         fwrite(buf, 1, (size_t)n, stdout), fflush(stdout);
     }
     if (!sent && wait_file != NULL && access(wait_file, F_OK) == 0) {
-      if (write(master, "\x03", 1) != 1)
-        perror("write ^C");
+      if (write(master, ctrl_z ? "\x1a" : "\x03", 1) != 1)
+        perror("write ^C/^Z");
       sent = true;
-      fprintf(stderr, "ptyrun: typed ^C\n");
+      fprintf(stderr, "ptyrun: typed %s\n", ctrl_z ? "^Z" : "^C");
     }
-    pid_t r = waitpid(pid, &st, WNOHANG);
+    pid_t r = waitpid(pid, &st, WNOHANG | WUNTRACED);
+    if (r == pid && WIFSTOPPED(st)) {
+      fprintf(stderr, "ptyrun: stopped\n");
+      usleep(300000);
+      kill(pid, SIGCONT);
+      fprintf(stderr, "ptyrun: continued\n");
+      continue;
+    }
     if (r == pid)
       break;
     if (time(NULL) > deadline) {
