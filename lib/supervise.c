@@ -465,16 +465,25 @@ static void child_event(struct child* c, enum dbs_child_event ev) {
  * dbsetup takes the terminal back and stops itself: the shell reports the
  * job stopped. `fg` continues dbsetup in the foreground, and it gives the
  * terminal back to the app and continues it; `bg` continues both in the
- * background. As PID 1 (nothing above it does job control), or when the
- * app did not hold the terminal, nothing is done: whoever stopped the app
- * continues it.
+ * background. As PID 1 (docker run -it) nothing above dbsetup does job
+ * control and nothing could ever continue the app: a Ctrl-Z (SIGTSTP) is
+ * undone at once. When the app did not hold the terminal, or was stopped
+ * otherwise (SIGSTOP), nothing is done: whoever stopped it continues it.
  */
 static void app_stopped(struct sup* s, int sig) {
   char name[16];
   pid_t pg = s->app.pgid;
   dbs_proc_signal_name(sig, name);
-  if (getpid() == 1 || pg <= 0 || !isatty(STDIN_FILENO) ||
-      tcgetpgrp(STDIN_FILENO) != pg || s->app.state != DBS_CHILD_UP) {
+  bool holds_tty = pg > 0 && isatty(STDIN_FILENO) &&
+                   tcgetpgrp(STDIN_FILENO) == pg &&
+                   s->app.state == DBS_CHILD_UP;
+  if (getpid() == 1 && holds_tty && sig == SIGTSTP) {
+    dbs_log_warnx("Ctrl-Z stopped the app, but as PID 1 nothing could "
+                  "continue it: continuing it now");
+    kill(-pg, SIGCONT);
+    return;
+  }
+  if (getpid() == 1 || !holds_tty) {
     dbs_log_info("the app was stopped (%s)", name);
     return;
   }

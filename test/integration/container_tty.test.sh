@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # ctest-labels: container
 # ctest-timeout: 900
-# `podman run -it` in a real terminal (tmux), Ctrl-C: the app gets SIGINT
-# and the container exits 130.
+# `podman run -it` in a real terminal (tmux): Ctrl-Z does not leave the app
+# stopped; Ctrl-C: the app gets SIGINT and the container exits 130.
 . "$(dirname "$0")/lib.sh"
 . "$DBS_SRC/test/container/lib.sh"
 command -v tmux >/dev/null || fail "tmux is needed (scripts/container-setup.sh installs it)"
@@ -25,6 +25,16 @@ wait_for 60 up || true
 curl -sf -o /dev/null "http://127.0.0.1:$CT_PORT/" ||
   { tmux capture-pane -p -S -200 -t "$session" >&2; cat "$T/rc" >&2 2>/dev/null; fail "tty: no HTTP 200"; }
 ok "the app serves under podman run -it"
+
+# Ctrl-Z stops the app (the terminal's foreground group), but with dbsetup
+# as PID 1 nothing could ever continue it: dbsetup does, and it serves on.
+tmux send-keys -t "$session" C-z
+tmux_has() { tmux capture-pane -p -S -200 -t "$session" | grep -q "$1"; }
+wait_for 10 tmux_has "as PID 1 nothing could continue it" ||
+  { tmux capture-pane -p -S -200 -t "$session" >&2; fail "tty: Ctrl-Z not handled"; }
+wait_for 10 curl -sf -o /dev/null "http://127.0.0.1:$CT_PORT/" ||
+  { tmux capture-pane -p -S -200 -t "$session" >&2; fail "tty: the app stays stopped after Ctrl-Z"; }
+ok "Ctrl-Z as PID 1: the app is continued and serves on"
 
 tmux send-keys -t "$session" C-c
 wait_for 20 test -s "$T/rc" || { tmux capture-pane -p -S -200 -t "$session" >&2; fail "tty: container did not exit after Ctrl-C"; }
