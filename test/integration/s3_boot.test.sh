@@ -134,19 +134,18 @@ done
 # a terminal one line updated in place (\r, erase to the end of line)
 # every 250 ms, ended by a newline before the summary; otherwise an info
 # line every 5 s.
-if command -v script >/dev/null; then
-  rm -f "$T/tty.db"
-  run script -qefc "'$DBSETUP' restore -config litestream.yml -o '$T/tty.db' '$vol/dev.db'" \
-    /dev/null >"$T/tty.out" 2>&1
-  assert_eq 0 "$rc" "restore on a terminal"
-  n=$(grep -o $'\rdbsetup: restoring: [0-9.]* / [0-9.]* MB ([0-9]*%), [0-9.]* MB/s, [0-9]*/[0-9]* objects\e\[K' "$T/tty.out" | wc -l)
-  [ "$n" -ge 3 ] || { cat -A "$T/tty.out"; fail "terminal: $n progress updates"; }
-  grep -q $'\e\\[K\r*$' "$T/tty.out" || { cat -A "$T/tty.out"; fail "terminal: the progress line is not ended"; }
-  grep -q "^dbsetup: info: restored $T/tty.db" "$T/tty.out" ||
-    { cat -A "$T/tty.out"; fail "terminal: the summary does not start its own line"; }
-  assert_not_contains "$T/tty.out" "info: restoring:" "terminal: no log lines for progress"
-  ok "terminal: $n in-place progress updates, then the summary on its own line"
-fi
+command -v script >/dev/null || fail "script (util-linux) is needed"
+rm -f "$T/tty.db"
+run script -qefc "'$DBSETUP' restore -config litestream.yml -o '$T/tty.db' '$vol/dev.db'" \
+  /dev/null >"$T/tty.out" 2>&1
+assert_eq 0 "$rc" "restore on a terminal"
+n=$(grep -o $'\rdbsetup: restoring: [0-9.]* / [0-9.]* MB ([0-9]*%), [0-9.]* MB/s, [0-9]*/[0-9]* objects\e\[K' "$T/tty.out" | wc -l)
+[ "$n" -ge 3 ] || { cat -A "$T/tty.out"; fail "terminal: $n progress updates"; }
+grep -q $'\e\\[K\r*$' "$T/tty.out" || { cat -A "$T/tty.out"; fail "terminal: the progress line is not ended"; }
+grep -q "^dbsetup: info: restored $T/tty.db" "$T/tty.out" ||
+  { cat -A "$T/tty.out"; fail "terminal: the summary does not start its own line"; }
+assert_not_contains "$T/tty.out" "info: restoring:" "terminal: no log lines for progress"
+ok "terminal: $n in-place progress updates, then the summary on its own line"
 rm -f "$T/notty.db"
 run "$DBSETUP" restore -config litestream.yml -o "$T/notty.db" "$vol/dev.db" >"$T/notty.out" 2>&1
 assert_eq 0 "$rc" "restore to a file"
