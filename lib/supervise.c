@@ -426,10 +426,13 @@ static void child_event(struct child* c, enum dbs_child_event ev) {
                  dbs_proc_signal_name(c->stop_sig, name), c->name,
                  group ? "process group" : "pid", (int)c->pid,
                  (double)c->stop_timeout_ms / 1000.0);
-    kill(group ? -c->pgid : c->pid, c->stop_sig);
     /* A stopped process (Ctrl-Z, SIGSTOP) would hold the stop signal until
-     * SIGKILL: continue it so that it can act on it. */
+     * SIGKILL: continue it so that it can act on it. SIGCONT goes first: it
+     * discards stop signals still pending, and one sent after the stop
+     * signal could discard the SIGSTOP of a ptrace attach the process's
+     * exit path makes (LeakSanitizer's does), which then waits forever. */
     kill(group ? -c->pgid : c->pid, SIGCONT);
+    kill(group ? -c->pgid : c->pid, c->stop_sig);
     uv_timer_start(&c->timer, child_timer_cb, c->stop_timeout_ms, 0);
     break;
   }
