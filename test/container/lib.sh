@@ -23,12 +23,15 @@ ct_images() {
   CT_BASE=$base CT_NODE=$node CT_LITESTREAM=$litestream
 }
 
-# A TCP port nobody listens on.
+# A TCP port nobody listens on, below the kernel's ephemeral range (where
+# any outgoing connection may take a port between the check and the bind).
 ct_free_port() {
-  local p
+  local p lo
+  lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$lo" -gt 21000 ] || lo=32768
   while :; do
-    p=$((20000 + RANDOM % 30000))
-    ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
+    p=$((20000 + RANDOM % (lo - 20000)))
+    ss -Htan "sport = :$p" | grep -q . || { echo "$p"; return; }
   done
 }
 
@@ -40,19 +43,35 @@ ct_free_port() {
 ct_s3_start() {
   CT_BUCKET=${CT_BUCKET:-dbs-test}
   CT_S3_DIR=${CT_S3_DIR:-$T/s3}
-  CT_S3_PORT=${CT_S3_PORT:-$(ct_free_port)}
+  local chosen=0 try
+  [ -n "${CT_S3_PORT:-}" ] || { CT_S3_PORT=$(ct_free_port); chosen=1; }
   mkdir -p "$CT_S3_DIR"
   local s3rver=$DBS_PEERS/s3rver/node_modules/s3rver
   [ -f "$s3rver/lib/middleware/dbs-sigv4-verify.js" ] ||
     fail "no patched s3rver in $DBS_PEERS (run scripts/peers.sh)"
-  # The patched server verifies SigV4 with these credentials.
-  DBS_S3RVER_ACCESS_KEY_ID=$CT_S3_KEY DBS_S3RVER_SECRET_ACCESS_KEY=$CT_S3_SECRET \
-    node "$s3rver/bin/s3rver.js" -d "$CT_S3_DIR" -a 127.0.0.1 -p "$CT_S3_PORT" \
-    --configure-bucket "$CT_BUCKET" >>"$T/s3rver.log" 2>&1 &
-  CT_S3_PID=$!
-  cleanup "kill $CT_S3_PID 2>/dev/null"
-  wait_for 20 curl -s -o /dev/null "http://127.0.0.1:$CT_S3_PORT/" ||
-    fail "s3rver did not start (see $T/s3rver.log)"
+  for try in 1 2 3; do
+    # The patched server verifies SigV4 with these credentials.
+    DBS_S3RVER_ACCESS_KEY_ID=$CT_S3_KEY DBS_S3RVER_SECRET_ACCESS_KEY=$CT_S3_SECRET \
+      node "$s3rver/bin/s3rver.js" -d "$CT_S3_DIR" -a 127.0.0.1 -p "$CT_S3_PORT" \
+      --configure-bucket "$CT_BUCKET" >>"$T/s3rver.log" 2>&1 &
+    CT_S3_PID=$!
+    cleanup "kill $CT_S3_PID 2>/dev/null"
+    local i
+    for i in $(seq 1 400); do # 20 s
+      kill -0 "$CT_S3_PID" 2>/dev/null || break
+      curl -s -o /dev/null "http://127.0.0.1:$CT_S3_PORT/" && return 0
+      sleep 0.05
+    done
+    # A port we chose was taken in the meantime: choose another.
+    if [ "$chosen" = 1 ] && ! kill -0 "$CT_S3_PID" 2>/dev/null &&
+      grep -q EADDRINUSE "$T/s3rver.log"; then
+      echo "# s3rver: port $CT_S3_PORT taken meanwhile, try $try" >&2
+      CT_S3_PORT=$(ct_free_port)
+      continue
+    fi
+    break
+  done
+  fail "s3rver did not start (see $T/s3rver.log)"
 }
 ct_s3_stop() {
   kill "$CT_S3_PID" && wait "$CT_S3_PID" 2>/dev/null || true
