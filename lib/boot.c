@@ -319,10 +319,8 @@ static int restore_external(struct dbs_boot* b) {
   int rc =
       dbs_proc_run_shell(cmd, NULL, b->have_creds ? &b->creds : NULL, &status);
   free(cmd);
-  if (dbs_proc_stop_signal() != 0) {
-    dbs_volume_remove_db(b->target);
+  if (dbs_proc_stop_signal() != 0) /* discards what it wrote (fresh) */
     return stopped_during_setup(b, "litestream restore");
-  }
   if (rc != 0 || dbs_proc_exit_code(status) != 0) {
     dbs_log_errorx("litestream restore of %s failed (exit %d): the backup "
                    "storage may be unreachable; not starting with a fresh "

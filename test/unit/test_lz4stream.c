@@ -26,19 +26,28 @@ static int collect(void* arg, const uint8_t* p, size_t len) {
   return 0;
 }
 
+/* Any frame liblz4 writes: block sizes 64 KiB to 4 MiB, linked or
+ * independent blocks, block and content checksums, content size, and
+ * blocks stored uncompressed (a random stretch longer than a block). */
+static uint8_t* compress_with(const uint8_t* src, size_t n,
+                              const LZ4F_preferences_t* prefs,
+                              size_t* out_len) {
+  size_t cap = LZ4F_compressFrameBound(n, prefs);
+  uint8_t* dst = malloc(cap);
+  assert_non_null(dst);
+  size_t r = LZ4F_compressFrame(dst, cap, src, n, prefs);
+  assert_false(LZ4F_isError(r));
+  *out_len = r;
+  return dst;
+}
+
 /* A frame as litestream writes it: 4 MiB blocks, content checksum. */
 static uint8_t* compress(const uint8_t* src, size_t n, size_t* out_len) {
   LZ4F_preferences_t prefs = {0};
   prefs.frameInfo.blockSizeID = LZ4F_max4MB;
   prefs.frameInfo.blockMode = LZ4F_blockIndependent;
   prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
-  size_t cap = LZ4F_compressFrameBound(n, &prefs);
-  uint8_t* dst = malloc(cap);
-  assert_non_null(dst);
-  size_t r = LZ4F_compressFrame(dst, cap, src, n, &prefs);
-  assert_false(LZ4F_isError(r));
-  *out_len = r;
-  return dst;
+  return compress_with(src, n, &prefs, out_len);
 }
 
 static uint8_t* sample(size_t n) {
@@ -147,21 +156,6 @@ static void test_age_and_sink_errors(void** state) {
   free(comp);
   free(src);
   free(c.buf);
-}
-
-/* Any frame liblz4 writes: block sizes 64 KiB to 4 MiB, linked or
- * independent blocks, block and content checksums, content size, and
- * blocks stored uncompressed (a random stretch longer than a block). */
-static uint8_t* compress_with(const uint8_t* src, size_t n,
-                              const LZ4F_preferences_t* prefs,
-                              size_t* out_len) {
-  size_t cap = LZ4F_compressFrameBound(n, prefs);
-  uint8_t* dst = malloc(cap);
-  assert_non_null(dst);
-  size_t r = LZ4F_compressFrame(dst, cap, src, n, prefs);
-  assert_false(LZ4F_isError(r));
-  *out_len = r;
-  return dst;
 }
 
 static uint8_t* mixed_sample(size_t n) {
