@@ -60,20 +60,11 @@ wait_for 5 test -s "$T/silent.port" || fail "silent server did not start"
 yml "$(cat "$T/silent.port")"
 for mode in "${MODES[@]}"; do
   for sig in TERM INT; do
-    start_bg "$mode" "$T/stop.out" "${dflt[@]}" "$DBSETUP" "${boot_args[@]}"
-    wait_for 10 grep -q "restoring with litestream" "$T/stop.out" || { cat "$T/stop.out"; fail "$mode: no fallback"; }
-    sleep 0.5
-    t0=$(date +%s%3N)
-    kill -"$sig" "$DPID"
-    wait_bg
-    t1=$(date +%s%3N)
-    want=$((128 + $(kill -l "$sig")))
-    assert_eq "$want" "$rc" "$mode $sig during litestream restore: exit status"
-    assert_contains "$T/stop.out" "litestream restore interrupted by signal" "$mode $sig: reason"
+    stop_during "$mode" "$sig" "$T/stop.out" "restoring with litestream" \
+      "litestream restore interrupted by signal" "$vol" \
+      "${dflt[@]}" "$DBSETUP" "${boot_args[@]}"
     assert_not_contains "$T/stop.out" "APP-STARTED" "$mode $sig: the app must not start"
-    [ -z "$(ls -A "$vol" 2>/dev/null | grep -v '^\.dbsetup')" ] || { ls -la "$vol"; fail "$mode $sig: files left"; }
-    [ $((t1 - t0)) -lt 3000 ] || fail "$mode $sig: took $((t1 - t0)) ms"
-    ok "$mode: $sig during litestream's restore stops the boot with $want in $((t1 - t0)) ms"
+    ok "$mode: $sig during litestream's restore stops the boot with $STOP_WANT in $STOP_MS ms"
   done
 done
 done_testing

@@ -66,3 +66,27 @@ matches_of() { grep -c -- "$2" "$1" || true; }
 
 # gone PATTERN: no process has PATTERN in its command line.
 gone() { ! pgrep -f -- "$1" >/dev/null; }
+
+# stop_during MODE SIG LOG MARKER REASON VOL CMD...: starts CMD (a dbsetup
+# boot) with start_bg, its stderr in LOG; once LOG shows MARKER (the
+# phase to interrupt) sends SIG, and checks that dbsetup exits 128+SIG
+# within 3 s, logs REASON and leaves nothing on VOL (its .dbsetup lock
+# aside). Sets STOP_MS and STOP_WANT; the caller checks the rest.
+stop_during() {
+  local mode=$1 sig=$2 log=$3 marker=$4 reason=$5 vol=$6 t0 t1
+  shift 6
+  start_bg "$mode" "$log" "$@"
+  wait_for 10 grep -q "$marker" "$log" || { cat "$log"; fail "$mode: never reached '$marker'"; }
+  sleep 0.5
+  t0=$(date +%s%3N)
+  kill -"$sig" "$DPID"
+  wait_bg
+  t1=$(date +%s%3N)
+  STOP_MS=$((t1 - t0))
+  STOP_WANT=$((128 + $(kill -l "$sig")))
+  assert_eq "$STOP_WANT" "$rc" "$mode $sig during '$marker': exit status"
+  assert_contains "$log" "$reason" "$mode $sig: reason"
+  [ -z "$(ls -A "$vol" 2>/dev/null | grep -v '^\.dbsetup')" ] ||
+    { ls -la "$vol"; fail "$mode $sig: files left on the volume"; }
+  [ "$STOP_MS" -lt 3000 ] || fail "$mode $sig: took $STOP_MS ms to stop"
+}
