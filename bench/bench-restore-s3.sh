@@ -29,6 +29,7 @@ finish() {
   [ "${KEEP:-0}" = 1 ] || rm -rf "$W"
 }
 trap finish EXIT
+. "$(dirname "$0")/lib.sh"
 
 export AWS_ACCESS_KEY_ID=AKIADBSBENCH00000001 AWS_SECRET_ACCESS_KEY=dbs-bench-secret-value-0123456789
 DBS_S3RVER_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID DBS_S3RVER_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
@@ -37,13 +38,6 @@ DBS_S3RVER_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID DBS_S3RVER_SECRET_ACCESS_KEY=$AWS_SE
 S3PID=$!
 until grep -q "S3rver listening on" "$W/s3.log"; do sleep 0.1; done
 EP=http://127.0.0.1:$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$W/s3.log")
-
-fill() {
-  sqlite3 "$1" "PRAGMA journal_mode=wal; PRAGMA synchronous=off;
-    CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
-    INSERT INTO t(v) SELECT hex(randomblob(1000)) FROM generate_series(1, $2 * 1024 * 1024 / 2100);
-    PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
-}
 
 # replicate DIR NWRITES: litestream to s3://bench/DIRNAME, one WAL index per write.
 replicate() {
@@ -74,18 +68,6 @@ YML
   sleep 1
   kill -INT "$lp"; wait "$lp" || true
 }
-
-# time_one N CMD...: one timed run into a fresh $W/out; appends the wall
-# seconds and peak RSS (KB) to WALLS[N] and RSSS[N].
-time_one() {
-  local n=$1; shift
-  rm -rf "$W/out"; mkdir -p "$W/out"; sync
-  /usr/bin/time -v -o "$W/time" "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; echo "${LABELS[$n]} failed" >&2; exit 1; }
-  WALLS[n]+=" $(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$W/time")"
-  RSSS[n]+=" $(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time")"
-}
-
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | sed -n "$(( (RUNS + 1) / 2 ))p"; }
 
 floor_cmd() { # DIR: lz4 -d of the latest snapshot and later WAL segments + fsync
   local G
@@ -125,7 +107,7 @@ curl_cmd() {
 }
 
 run_case() {
-  local name=$1 d=$2 objs r k step n
+  local name=$1 d=$2 objs
   objs=$(find "$W/s3/bench/$(basename "$d")" -name '*.lz4._S3rver_object' | wc -l)
   echo "$name: $(du -m "$d/db" | cut -f1) MB database, $objs objects"
   local -a c0 c1 c2 c3
@@ -135,28 +117,17 @@ run_case() {
   read -ra c3 <<<"$(curl_cmd "$d")"
   LABELS=("dbsetup restore" "litestream restore" "floor (lz4 -d + fsync)" "transfer floor (curl)")
   WALLS=("" "" "" ""); RSSS=("" "" "" "")
-  # Interleaved rounds; round r runs command (r + k * step) mod 4 as its
-  # k-th, step 1 or 3, so the order changes and no command always runs
-  # right after the same other one (see bench-restore.sh).
-  for r in $(seq 0 $((RUNS - 1))); do
-    step=$(( r % 2 ? 3 : 1 ))
-    for k in 0 1 2 3; do
-      n=$(( (r + k * step) % 4 ))
-      case $n in
-        0) time_one 0 "${c0[@]}" ;;
-        1) time_one 1 "${c1[@]}" ;;
-        2) time_one 2 "${c2[@]}" ;;
-        3) time_one 3 "${c3[@]}" ;;
-      esac
-    done
-  done
-  local -a mw mr
-  for n in 0 1 2 3; do
-    mw[n]=$(median "${WALLS[$n]}")
-    mr[n]=$(median "${RSSS[$n]}")
-    printf '  %-24s %7.2f s %9d KB   (runs:%s s)\n' "${LABELS[$n]}" "${mw[n]}" "${mr[n]}" "${WALLS[$n]}"
-  done
-  awk -v dw="${mw[0]}" -v lw="${mw[1]}" -v dr="${mr[0]}" -v lr="${mr[1]}" -v fw="${mw[2]}" -v cw="${mw[3]}" -v cr="${mr[3]}" 'BEGIN {
+  run_cmd() {
+    case $1 in
+      0) time_one 0 "${c0[@]}" ;;
+      1) time_one 1 "${c1[@]}" ;;
+      2) time_one 2 "${c2[@]}" ;;
+      3) time_one 3 "${c3[@]}" ;;
+    esac
+  }
+  rounds 4 # in a changing order: see bench/lib.sh
+  report 4
+  awk -v dw="${MW[0]}" -v lw="${MW[1]}" -v dr="${MR[0]}" -v lr="${MR[1]}" -v fw="${MW[2]}" -v cw="${MW[3]}" -v cr="${MR[3]}" 'BEGIN {
     printf "  speedup vs litestream %.2fx (target >= 2), RSS %.2f of litestream (target <= 0.25), %.2fx the floor (target <= 1.5)\n",
       lw / dw, dr / lr, dw / fw
     printf "  %.2fx the transfer floor; %.2fx max(floor, transfer floor); curl alone peaks at %.2f of litestream'"'"'s RSS\n",

@@ -18,10 +18,10 @@
 # stdio writes) is reported beside it for reference only.
 #
 # Fairness: each round runs every command once, in an order that changes
-# from round to round (below); before each command its output is removed
-# and `sync` run (untimed), so no command pays for the writeback of the
-# previous one. The inputs stay in the page cache for all. The load
-# average is printed before and after.
+# from round to round (rounds in bench/lib.sh); before each command its
+# output is removed and `sync` run (untimed), so no command pays for the
+# writeback of the previous one. The inputs stay in the page cache for
+# all. The load average is printed before and after.
 #
 # Sizes (env): WAL_DB_MB (100) with WAL_INDEXES (500) WAL indexes on top of
 # its snapshot; SNAP_DB_MB (1024) for the snapshot-only case; RUNS (3, the
@@ -38,14 +38,7 @@ RUNS=${RUNS:-3}
 CASES=${CASES:-wal snap}
 W=$(mktemp -d "${TMPDIR:-/tmp}/dbs-bench.XXXXXX")
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$W"' EXIT
-
-# fill DB MB: a table of semi-compressible rows (hex of random bytes).
-fill() {
-  sqlite3 "$1" "PRAGMA journal_mode=wal; PRAGMA synchronous=off;
-    CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
-    INSERT INTO t(v) SELECT hex(randomblob(1000)) FROM generate_series(1, $2 * 1024 * 1024 / 2100);
-    PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
-}
+. "$(dirname "$0")/lib.sh"
 
 # replicate DIR NINDEXES: runs litestream on DIR/db with a file replica,
 # making NINDEXES WAL indexes (a RESTART checkpoint after each write).
@@ -73,18 +66,6 @@ YML
   sleep 1
   kill -INT "$lp"; wait "$lp" || true
 }
-
-# time_one LABEL CMD...: one timed run into a fresh $W/out; appends the
-# wall seconds and peak RSS (KB) to WALL_<n> and RSS_<n> for label n.
-time_one() {
-  local n=$1; shift
-  rm -rf "$W/out"; mkdir -p "$W/out"; sync
-  /usr/bin/time -v -o "$W/time" "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; echo "${LABELS[$n]} failed" >&2; exit 1; }
-  WALLS[n]+=" $(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$W/time")"
-  RSSS[n]+=" $(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time")"
-}
-
-median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | sed -n "$(( (RUNS + 1) / 2 ))p"; }
 
 # objects DIR: the snapshot and WAL segments a restore of DIR's latest
 # generation reads, in order.
@@ -119,36 +100,21 @@ SH
           "floor: lz4-floor" "lz4 -d CLI + fsync")
   WALLS=("" "" "" "" ""); RSSS=("" "" "" "" "")
   echo "  load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-  # Round r runs command (r + k * step) mod 5 as its k-th, step 1, 2, 3,
-  # 4, 1...: over 5 rounds each command runs right after each other one
-  # (and first once). What ran before matters here: a 1 GB write right
-  # after another program's 1 GB file was deleted measured 1.0-3.5 s
-  # instead of 0.8 s (sys time, in the kernel's copy into the page cache),
-  # whichever command came next; in a fixed order one command took that
-  # every round.
-  local r k step
-  for r in $(seq 0 $((RUNS - 1))); do
-    step=$((r % 4 + 1))
-    for k in 0 1 2 3 4; do
-      case $(( (r + k * step) % 5 )) in
-        0) time_one 0 "$DBSETUP" restore -o "$W/out/db" "file://$d/replica" ;;
-        1) time_one 1 "$DBSETUP" restore --verify none -o "$W/out/db" "file://$d/replica" ;;
-        2) time_one 2 "$LITESTREAM" restore -o "$W/out/db" "file://$d/replica" ;;
-        # shellcheck disable=SC2046
-        3) time_one 3 "$LZ4_FLOOR" "$W/out/floor" $(cat "$W/objects") ;;
-        4) time_one 4 bash "$W/lz4cli.sh" ;;
-      esac
-    done
-  done
+  run_cmd() {
+    case $1 in
+      0) time_one 0 "$DBSETUP" restore -o "$W/out/db" "file://$d/replica" ;;
+      1) time_one 1 "$DBSETUP" restore --verify none -o "$W/out/db" "file://$d/replica" ;;
+      2) time_one 2 "$LITESTREAM" restore -o "$W/out/db" "file://$d/replica" ;;
+      # shellcheck disable=SC2046
+      3) time_one 3 "$LZ4_FLOOR" "$W/out/floor" $(cat "$W/objects") ;;
+      4) time_one 4 bash "$W/lz4cli.sh" ;;
+    esac
+  }
+  rounds 5
   echo "  load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
-  local -a mw mr
-  for n in 0 1 2 3 4; do
-    mw[n]=$(median "${WALLS[$n]}")
-    mr[n]=$(median "${RSSS[$n]}")
-    printf '  %-24s %7.2f s %9d KB   (runs:%s s)\n' "${LABELS[$n]}" "${mw[n]}" "${mr[n]}" "${WALLS[$n]}"
-  done
+  report 5
   for n in 0 1; do
-    awk -v l="${LABELS[$n]}" -v dw="${mw[n]}" -v lw="${mw[2]}" -v dr="${mr[n]}" -v lr="${mr[2]}" -v fw="${mw[3]}" 'BEGIN {
+    awk -v l="${LABELS[$n]}" -v dw="${MW[n]}" -v lw="${MW[2]}" -v dr="${MR[n]}" -v lr="${MR[2]}" -v fw="${MW[3]}" 'BEGIN {
       printf "  %s: %.2fx faster than litestream (target >= 2), RSS %.2f of litestream'"'"'s (target <= 0.25), %.2fx the floor (target <= 1.5)\n",
         l, lw / dw, dr / lr, dw / fw }'
   done

@@ -1,0 +1,59 @@
+# Shared by bench-restore.sh and bench-restore-s3.sh: the database they
+# fill, one timed run, the order of the rounds, and the medians. Source
+# after setting W (scratch directory) and RUNS; fill LABELS, WALLS and
+# RSSS (one entry per command) before rounds.
+
+# fill DB MB: a table of semi-compressible rows (hex of random bytes).
+fill() {
+  sqlite3 "$1" "PRAGMA journal_mode=wal; PRAGMA synchronous=off;
+    CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
+    INSERT INTO t(v) SELECT hex(randomblob(1000)) FROM generate_series(1, $2 * 1024 * 1024 / 2100);
+    PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+}
+
+# time_one N CMD...: one timed run into a fresh $W/out (removed, then
+# `sync`, untimed); appends the wall seconds and peak RSS (KB) to WALLS[N]
+# and RSSS[N].
+time_one() {
+  local n=$1; shift
+  rm -rf "$W/out"; mkdir -p "$W/out"; sync
+  /usr/bin/time -v -o "$W/time" "$@" >/dev/null 2>"$W/err" || { cat "$W/err" >&2; echo "${LABELS[$n]} failed" >&2; exit 1; }
+  WALLS[n]+=" $(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$W/time")"
+  RSSS[n]+=" $(awk -F': ' '/Maximum resident set size/ {print $2}' "$W/time")"
+}
+
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | sed -n "$(( (RUNS + 1) / 2 ))p"; }
+
+# rounds N: RUNS rounds of the commands 0..N-1, run by the caller's
+# run_cmd. Round r runs command (r + k * step) mod N as its k-th, the step
+# cycling through the numbers below N that are prime to it (1, 2, 3, 4 for
+# 5 commands; 1, 3 for 4): over the rounds each command runs right after
+# each other one. What ran before matters here: a 1 GB write right after
+# another program's 1 GB file was deleted measured 1.0-3.5 s instead of
+# 0.8 s (sys time, in the kernel's copy into the page cache), whichever
+# command came next; in a fixed order one command took that every round.
+rounds() {
+  local n=$1 r k s a b t steps=()
+  for ((s = 1; s < n; s++)); do
+    a=$s b=$n
+    while ((b)); do t=$((a % b)) a=$b b=$t; done
+    ((a != 1)) || steps+=("$s")
+  done
+  for ((r = 0; r < RUNS; r++)); do
+    for ((k = 0; k < n; k++)); do
+      run_cmd $(( (r + k * steps[r % ${#steps[@]}]) % n ))
+    done
+  done
+}
+
+# report N: the median wall time and peak RSS of commands 0..N-1 into MW
+# and MR, one line each with every run's time.
+report() {
+  local n
+  MW=() MR=()
+  for ((n = 0; n < $1; n++)); do
+    MW[n]=$(median "${WALLS[$n]}")
+    MR[n]=$(median "${RSSS[$n]}")
+    printf '  %-24s %7.2f s %9d KB   (runs:%s s)\n' "${LABELS[$n]}" "${MW[n]}" "${MR[n]}" "${WALLS[$n]}"
+  done
+}
