@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests run against into $DBS_PEERS (default
 # .peers/): litestream v0.3.13 (the binary Fly installs, from npm) and
-# s3rver 3.7.1 patched to verify SigV4 (test/tools/s3rver/).
+# s3rver 3.7.1 patched to verify SigV4 (test/tools/s3rver/); and the peers
+# that exist only as Go programs, built by `go install` of their published
+# module at a pinned version (Go's module and build caches stay on the
+# machine, so a second install only links):
+#   litestream-v0.5.18/litestream  newest 0.5 (LTX pages as LZ4 blocks)
+#   litestream-v0.5.15/litestream  last release writing LZ4-frame pages
+#   litestream05 -> litestream-v0.5.18/litestream
+# Needs Go >= 1.25 (/usr/local/go/bin or PATH): without it this fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 peers=${DBS_PEERS:-$root/.peers}
@@ -15,6 +22,28 @@ if [ ! -x litestream ] || ! ./litestream version | grep -q '^v0.3.13$'; then
   rm -rf "$tmp"
 fi
 ./litestream version | grep -q '^v0.3.13$' || { echo "peers: litestream is not v0.3.13" >&2; exit 1; }
+# Go peers: go install MODULE@VERSION into $peers/<name>-<version>/.
+export PATH=$PATH:/usr/local/go/bin
+go_peer() { # name module version
+  local name=$1 module=$2 version=$3 dir=$peers/$1-$3
+  [ -x "$dir/$name" ] && return 0
+  if ! command -v go >/dev/null; then
+    echo "peers: go is not installed: $name $version (a Go program) cannot be built; install Go >= 1.25 at /usr/local/go" >&2
+    exit 1
+  fi
+  local have
+  have=$(go env GOVERSION | sed 's/^go//')
+  if ! printf '1.25\n%s\n' "$have" | sort -V -C; then
+    echo "peers: Go $have is older than 1.25, which $name $version needs" >&2
+    exit 1
+  fi
+  echo "peers: go install $module@$version (minutes on a fresh machine)" >&2
+  GOBIN=$dir GOFLAGS=-buildvcs=false go install "$module@$version"
+}
+go_peer litestream github.com/benbjohnson/litestream/cmd/litestream v0.5.18
+go_peer litestream github.com/benbjohnson/litestream/cmd/litestream v0.5.15
+ln -sfn litestream-v0.5.18/litestream litestream05
+./litestream05 version | grep -q '^v0.5.18' || { echo "peers: litestream05 is not v0.5.18" >&2; exit 1; }
 # Further peers add themselves here through their own setup scripts.
 for s in "$root"/test/tools/*/setup-peer.sh; do
   [ -e "$s" ] || continue
