@@ -23,6 +23,7 @@
 
 #include "exitcode.h"
 #include "log.h"
+#include "ltx_replica.h"
 #include "lz4stream.h"
 #include "sqlite_readahead.h"
 #include "storage_file.h"
@@ -1203,6 +1204,46 @@ const struct dbs_restore_format dbs_restore_format_v3 = {
 
 /* ---- choosing among replicas ----------------------------------------- */
 
+/* True for the S3 storage, whose LTX levels are "<path>/%04x/". */
+static bool storage_is_s3(struct dbs_storage* st) {
+  return strncmp(st->ops->describe(st), "s3://", 5) == 0;
+}
+
+/* Logs what lies under a replica path that no litestream layout explains. */
+static void log_unknown(const struct dbs_restore_source* src,
+                        const struct dbs_ltx_listing* l) {
+  if (l->nunknown == 0)
+    return;
+  char names[512] = "";
+  size_t len = 0;
+  for (size_t i = 0; i < l->nunknown && i < 8; i++)
+    len += (size_t)snprintf(names + len,
+                            len < sizeof(names) ? sizeof(names) - len : 0,
+                            "%s%s", i ? ", " : "", l->unknown[i]);
+  dbs_log_warnx("replica %s (%s) holds %zu object(s) of no layout litestream "
+                "writes, ignored: %s%s",
+                src->name ? src->name : "?",
+                src->storage->ops->describe(src->storage), l->nunknown, names,
+                l->nunknown > 8 ? ", ..." : "");
+}
+
+/*
+ * Lists the Litestream 0.5 (LTX) layout of a source. A listing error is
+ * an error: "no backup" needs every layout's listing to succeed empty.
+ */
+static int probe_ltx(const struct dbs_restore_source* src,
+                     struct dbs_ltx_listing* l, struct dbs_restore_error* e) {
+  struct dbs_storage* st = src->storage;
+  int rc = dbs_ltx_load(st, src->path, storage_is_s3(st), l);
+  if (rc != 0) {
+    set_err(e, storage_result(rc), "cannot list the LTX levels of %s: %s",
+            st->ops->describe(st), st->error[0] ? st->error : strerror(-rc));
+    return -1;
+  }
+  log_unknown(src, l);
+  return 0;
+}
+
 enum dbs_restore_result
 dbs_restore_run(const struct dbs_restore_source* srcs, size_t n,
                 const struct dbs_restore_target* t, const char* output,
@@ -1213,6 +1254,23 @@ dbs_restore_run(const struct dbs_restore_source* srcs, size_t n,
   int64_t best_updated = 0;
   memset(e, 0, sizeof(*e));
   for (size_t i = 0; i < n; i++) {
+    struct dbs_ltx_listing l;
+    if (probe_ltx(&srcs[i], &l, e) != 0)
+      return e->result;
+    if (l.n > 0 || l.legacy != NULL) {
+      set_err(e, DBS_RESTORE_ECORRUPT,
+              "replica %s (%s) holds a Litestream 0.5 backup (LTX files, "
+              "e.g. %s), which this dbsetup cannot restore: restore it with "
+              "`litestream restore` of litestream 0.5 before booting, or "
+              "use a dbsetup that restores LTX",
+              srcs[i].name ? srcs[i].name : "?",
+              srcs[i].storage->ops->describe(srcs[i].storage),
+              l.n > 0 ? l.files[l.n - 1].key : l.legacy);
+      dbs_ltx_listing_free(&l);
+      fmt->free(best);
+      return e->result;
+    }
+    dbs_ltx_listing_free(&l);
     void* st = NULL;
     int64_t updated = 0;
     if (fmt->find(srcs[i].storage, srcs[i].path, t, &st, &updated, e) != 0) {
