@@ -23,6 +23,7 @@
 
 #include "exitcode.h"
 #include "log.h"
+#include "ltx.h"
 #include "ltx_replica.h"
 #include "lz4stream.h"
 #include "sqlite_readahead.h"
@@ -760,19 +761,22 @@ done:
   return rc;
 }
 
-static int verify(struct apply* a, struct dbs_restore_error* e) {
-  if (a->o->verify == DBS_VERIFY_NONE)
+/* Runs the integrity check v on the database at path; what names the
+ * source in the message. */
+static int verify_db(const char* path, enum dbs_verify v, const char* what,
+                     struct dbs_restore_error* e) {
+  if (v == DBS_VERIFY_NONE)
     return 0;
   sqlite3* db = NULL;
   char res[512] = "";
   int row[1];
-  const char* sql = a->o->verify == DBS_VERIFY_FULL ? "PRAGMA integrity_check"
-                                                    : "PRAGMA quick_check";
+  const char* sql =
+      v == DBS_VERIFY_FULL ? "PRAGMA integrity_check" : "PRAGMA quick_check";
   /* Page-at-a-time reads cost a system call each; the read-ahead VFS
    * halves the check's time on a 1 GB database (restore-results.txt). */
   const char* vfs =
       dbs_sqlite_readahead_register() == 0 ? DBS_SQLITE_READAHEAD_VFS : NULL;
-  int rc = open_db(a->tmp, vfs, &db);
+  int rc = open_db(path, vfs, &db);
   if (rc == SQLITE_OK)
     rc = sql_exec_row(db, sql, row, 0, res, sizeof(res));
   if (rc != SQLITE_OK) {
@@ -786,13 +790,17 @@ static int verify(struct apply* a, struct dbs_restore_error* e) {
   }
   sqlite3_close(db);
   if (strcmp(res, "ok") != 0) {
-    set_err(e, DBS_RESTORE_ECORRUPT,
-            "the restored database fails %s: %s "
-            "(generation %s)",
-            sql + 7, res, a->plan->generation);
+    set_err(e, DBS_RESTORE_ECORRUPT, "the restored database fails %s: %s (%s)",
+            sql + 7, res, what);
     return -1;
   }
   return 0;
+}
+
+static int verify(struct apply* a, struct dbs_restore_error* e) {
+  char what[64];
+  snprintf(what, sizeof(what), "generation %s", a->plan->generation);
+  return verify_db(a->tmp, a->o->verify, what, e);
 }
 
 static int fsync_path(const char* path, bool dir) {
@@ -1202,15 +1210,29 @@ const struct dbs_restore_format dbs_restore_format_v3 = {
     .free = v3_free,
 };
 
-/* ---- choosing among replicas ----------------------------------------- */
+/* ---- the v0.5 (LTX) format ------------------------------------------- */
 
 /* True for the S3 storage, whose LTX levels are "<path>/%04x/". */
 static bool storage_is_s3(struct dbs_storage* st) {
   return strncmp(st->ops->describe(st), "s3://", 5) == 0;
 }
 
+struct ltx_state {
+  struct dbs_ltx_listing l;
+  struct dbs_ltx_plan plan;
+};
+
+static void ltx_free(void* p) {
+  struct ltx_state* s = p;
+  if (s == NULL)
+    return;
+  dbs_ltx_plan_free(&s->plan);
+  dbs_ltx_listing_free(&s->l);
+  free(s);
+}
+
 /* Logs what lies under a replica path that no litestream layout explains. */
-static void log_unknown(const struct dbs_restore_source* src,
+static void log_unknown(struct dbs_storage* st,
                         const struct dbs_ltx_listing* l) {
   if (l->nunknown == 0)
     return;
@@ -1220,27 +1242,492 @@ static void log_unknown(const struct dbs_restore_source* src,
     len += (size_t)snprintf(names + len,
                             len < sizeof(names) ? sizeof(names) - len : 0,
                             "%s%s", i ? ", " : "", l->unknown[i]);
-  dbs_log_warnx("replica %s (%s) holds %zu object(s) of no layout litestream "
-                "writes, ignored: %s%s",
-                src->name ? src->name : "?",
-                src->storage->ops->describe(src->storage), l->nunknown, names,
+  dbs_log_warnx("%s holds %zu object(s) of no layout litestream writes, "
+                "ignored: %s%s",
+                st->ops->describe(st), l->nunknown, names,
                 l->nunknown > 8 ? ", ..." : "");
 }
 
 /*
- * Lists the Litestream 0.5 (LTX) layout of a source. A listing error is
- * an error: "no backup" needs every layout's listing to succeed empty.
+ * Lists the LTX levels. A listing error is an error: "no backup" needs
+ * every layout's listing to succeed empty. Files of S3's beta layout
+ * alone are a backup too, refused in plan.
  */
-static int probe_ltx(const struct dbs_restore_source* src,
-                     struct dbs_ltx_listing* l, struct dbs_restore_error* e) {
-  struct dbs_storage* st = src->storage;
-  int rc = dbs_ltx_load(st, src->path, storage_is_s3(st), l);
+static int ltx_find(struct dbs_storage* st, const char* path,
+                    const struct dbs_restore_target* t, void** state,
+                    int64_t* updated_ns, struct dbs_restore_error* e) {
+  (void)t;
+  *state = NULL;
+  struct ltx_state* s = calloc(1, sizeof(*s));
+  if (s == NULL) {
+    set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
+    return -1;
+  }
+  int rc = dbs_ltx_load(st, path, storage_is_s3(st), &s->l);
   if (rc != 0) {
     set_err(e, storage_result(rc), "cannot list the LTX levels of %s: %s",
             st->ops->describe(st), st->error[0] ? st->error : strerror(-rc));
+    free(s);
     return -1;
   }
-  log_unknown(src, l);
+  log_unknown(st, &s->l);
+  if (s->l.n == 0 && s->l.legacy == NULL) {
+    ltx_free(s);
+    return 0;
+  }
+  *updated_ns = dbs_ltx_listing_updated_ns(&s->l);
+  *state = s;
+  return 0;
+}
+
+static int ltx_plan(void* p, const struct dbs_restore_target* t,
+                    struct dbs_restore_error* e) {
+  struct ltx_state* s = p;
+  if (s->l.n == 0) {
+    set_err(e, DBS_RESTORE_ECORRUPT,
+            "%s holds only objects of litestream v0.5.0-beta1's layout "
+            "(legacy LTX v1 files), which litestream 0.5 releases do not read "
+            "either: restore them with litestream v0.5.0-beta1",
+            s->l.legacy);
+    return -1;
+  }
+  struct dbs_ltx_target lt = {.txid = t->txid,
+                              .has_timestamp = t->has_timestamp,
+                              .timestamp_ns = t->timestamp_ns};
+  char msg[sizeof(e->msg)];
+  int rc = dbs_ltx_plan_calc(&s->l, &lt, &s->plan, msg, sizeof(msg));
+  if (rc == 0)
+    return 0;
+  set_err(e,
+          rc == -ENOENT   ? DBS_RESTORE_NO_BACKUP
+          : rc == -ENOMEM ? DBS_RESTORE_EINTERNAL
+                          : DBS_RESTORE_ECORRUPT,
+          "%s", msg);
+  return -1;
+}
+
+/* Consecutive pages are written with one pwrite of up to this much. */
+#define LTX_WRITE_BUF (256u << 10)
+
+/* Applies the plan's files to the output in order. */
+struct ltx_apply {
+  struct dbs_storage* st;
+  const struct dbs_ltx_file* file; /* being decoded */
+  struct dbs_ltx_dec* dec;
+  struct progress prog;
+  int fd;
+  uint32_t page_size; /* of the first file; every file must match */
+  uint32_t commit;    /* of the last file decoded */
+  uint8_t* have;      /* bitmap of the pages written, by pgno */
+  size_t have_bits;
+  uint8_t* buf; /* consecutive pages not yet written */
+  uint32_t buf_pgno, buf_n;
+  uint64_t written, flushed;
+  int werr;
+  char why[300];
+};
+
+static int ltx_flush(struct ltx_apply* a) {
+  if (a->buf_n == 0)
+    return 0;
+  size_t n = (size_t)a->buf_n * a->page_size;
+  int rc = write_at(a->fd, a->buf, n, (off_t)(a->buf_pgno - 1) * a->page_size);
+  a->buf_n = 0;
+  if (rc != 0) {
+    a->werr = rc;
+    return rc;
+  }
+  a->written += n;
+  if (a->written - a->flushed >= WRITEBACK_WINDOW) {
+    /* Writeback of what is written so far, without waiting for it. */
+    (void)sync_file_range(a->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    a->flushed = a->written;
+  }
+  return 0;
+}
+
+static int ltx_on_header(void* arg, const struct dbs_ltx_header* h) {
+  struct ltx_apply* a = arg;
+  const struct dbs_ltx_file* f = a->file;
+  if (h->min_txid != f->min_txid || h->max_txid != f->max_txid) {
+    snprintf(a->why, sizeof(a->why),
+             "its header holds TXIDs %016llx-%016llx, not those of its name",
+             (unsigned long long)h->min_txid, (unsigned long long)h->max_txid);
+    return -EBADMSG;
+  }
+  if (a->page_size == 0) {
+    a->page_size = h->page_size;
+    a->buf =
+        malloc(LTX_WRITE_BUF > h->page_size ? LTX_WRITE_BUF : h->page_size);
+    if (a->buf == NULL)
+      return -ENOMEM;
+  } else if (h->page_size != a->page_size) {
+    snprintf(a->why, sizeof(a->why),
+             "its page size %u differs from the %u of the files before it",
+             h->page_size, a->page_size);
+    return -EBADMSG;
+  }
+  if (h->commit > a->have_bits) {
+    size_t bytes = ((size_t)h->commit + 8) / 8;
+    uint8_t* p = realloc(a->have, bytes);
+    if (p == NULL)
+      return -ENOMEM;
+    size_t old = (a->have_bits + 7) / 8;
+    memset(p + old, 0, bytes - old);
+    a->have = p;
+    a->have_bits = (size_t)bytes * 8;
+  }
+  a->commit = h->commit;
+  return 0;
+}
+
+static int ltx_on_page(void* arg, uint32_t pgno, const uint8_t* data) {
+  struct ltx_apply* a = arg;
+  size_t cap = LTX_WRITE_BUF / a->page_size;
+  if (cap == 0)
+    cap = 1;
+  if (a->buf_n > 0 && (pgno != a->buf_pgno + a->buf_n || a->buf_n >= cap)) {
+    int rc = ltx_flush(a);
+    if (rc != 0)
+      return rc;
+  }
+  if (a->buf_n == 0)
+    a->buf_pgno = pgno;
+  memcpy(a->buf + (size_t)a->buf_n * a->page_size, data, a->page_size);
+  a->buf_n++;
+  a->have[pgno / 8] |= (uint8_t)(1u << (pgno % 8));
+  return 0;
+}
+
+static int ltx_sink(void* arg, const uint8_t* buf, size_t len) {
+  struct ltx_apply* a = arg;
+  atomic_fetch_add(&a->prog.bytes, len);
+  progress_tick(&a->prog, false);
+  return dbs_ltx_dec_write(a->dec, buf, len);
+}
+
+/* An object's name for messages: the path of a file replica's object,
+ * else the key. */
+static void obj_name(struct dbs_storage* st, const char* key, char* buf,
+                     size_t len) {
+  const char* d = st->ops->describe(st);
+  if (strncmp(d, "file://", 7) == 0)
+    snprintf(buf, len, "%s/%s", d + 7, key);
+  else
+    snprintf(buf, len, "%s", key);
+}
+
+/* Downloads and applies one file; fills e on failure. */
+static int ltx_apply_file(struct ltx_apply* a, const struct dbs_ltx_file* f,
+                          struct dbs_restore_error* e) {
+  char name[600];
+  obj_name(a->st, f->key, name, sizeof(name));
+  a->file = f;
+  a->why[0] = '\0';
+  struct dbs_ltx_callbacks cb = {ltx_on_header, ltx_on_page, a};
+  dbs_ltx_dec_reset(a->dec, &cb);
+  int rc = a->st->ops->get(a->st, f->key, ltx_sink, a);
+  if (rc == 0)
+    rc = dbs_ltx_dec_finish(a->dec);
+  if (rc == 0)
+    rc = ltx_flush(a);
+  if (rc == 0) {
+    atomic_fetch_add(&a->prog.objects, 1);
+    return 0;
+  }
+  if (a->werr != 0)
+    set_err(e, DBS_RESTORE_ETARGET, "cannot write the restored database: %s",
+            strerror(-a->werr));
+  else if (rc == DBS_LTX_ELEGACY || rc == DBS_LTX_ECORRUPT)
+    set_err(e, DBS_RESTORE_ECORRUPT, "corrupt LTX file %s: %s", name,
+            dbs_ltx_dec_error(a->dec));
+  else if (rc == -EBADMSG)
+    set_err(e, DBS_RESTORE_ECORRUPT, "corrupt LTX file %s: %s", name, a->why);
+  else if (rc == -ENOMEM)
+    set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
+  else if (rc == DBS_STORAGE_ENOTFOUND)
+    set_err(e, DBS_RESTORE_ECORRUPT,
+            "LTX file %s was listed but is missing: %s", name, a->st->error);
+  else if (rc == DBS_STORAGE_ECORRUPT)
+    set_err(e, DBS_RESTORE_ECORRUPT, "corrupt object %s", name);
+  else
+    set_err(e, storage_result(rc), "cannot download %s from %s: %s", name,
+            a->st->ops->describe(a->st),
+            a->st->error[0] ? a->st->error : strerror(-rc));
+  return -1;
+}
+
+/* Removes what the LTX apply may have left beside output. */
+static void ltx_cleanup(const char* tmp) {
+  static const char* const sfx[] = {"", "-wal", "-shm", "-journal"};
+  for (size_t i = 0; i < 4; i++) {
+    char* p = suffixed(tmp, sfx[i]);
+    if (p != NULL)
+      unlink(p);
+    free(p);
+  }
+}
+
+static int ltx_apply_plan(void* p, struct dbs_storage* st, const char* output,
+                          const struct dbs_restore_opts* o,
+                          struct dbs_restore_error* e) {
+  struct ltx_state* s = p;
+  const struct dbs_ltx_plan* plan = &s->plan;
+  struct ltx_apply a = {.st = st, .fd = -1};
+  int rc = -1;
+  bool created = false;
+  a.prog.enabled = o->progress;
+  a.prog.tty = isatty(STDERR_FILENO);
+  a.prog.start_ns = now_ns();
+  a.prog.total_bytes = (uint64_t)plan->total_bytes;
+  a.prog.total_objects = plan->n;
+  char* tmp = suffixed(output, ".tmp");
+  char* dir = dir_of(output);
+  if (tmp == NULL || dir == NULL || dbs_ltx_dec_new(&a.dec) != 0) {
+    set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
+    goto done;
+  }
+  struct stat sb;
+  if (lstat(output, &sb) == 0) {
+    set_err(e, DBS_RESTORE_ETARGET,
+            "cannot restore, output path already exists: %s", output);
+    goto done;
+  }
+  int mrc = mkdir_p(dir);
+  if (mrc != 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot create directory %s: %s", dir,
+            strerror(-mrc));
+    goto done;
+  }
+  if (dbs_restore_remove_leftovers(output) != 0) {
+    set_err(e, DBS_RESTORE_ETARGET,
+            "cannot remove the leftovers of an earlier restore beside %s: %s",
+            output, strerror(errno));
+    goto done;
+  }
+  a.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (a.fd < 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot create %s: %s", tmp,
+            strerror(errno));
+    goto done;
+  }
+  created = true;
+  const struct dbs_ltx_file* last = plan->files[plan->n - 1];
+  dbs_log_info("restoring LTX TXIDs %016llx-%016llx from %zu file(s) of %s "
+               "into %s",
+               (unsigned long long)plan->files[0]->min_txid,
+               (unsigned long long)last->max_txid, plan->n,
+               st->ops->describe(st), tmp);
+  for (size_t i = 0; i < plan->n; i++)
+    if (ltx_apply_file(&a, plan->files[i], e) != 0)
+      goto done;
+  /* Every page 1..Commit but the lock page must have come from some file;
+   * the lock page stays a hole, which reads as zeros. */
+  uint32_t lock = dbs_ltx_lock_pgno(a.page_size);
+  for (uint32_t pg = 1; pg <= a.commit; pg++)
+    if (pg != lock && (a.have[pg / 8] & (1u << (pg % 8))) == 0) {
+      set_err(e, DBS_RESTORE_ECORRUPT,
+              "page %u of the database (commit %u pages) is in no file of "
+              "the plan ending at %s: the backup is incomplete",
+              pg, a.commit, last->key);
+      goto done;
+    }
+  if (ftruncate(a.fd, (off_t)a.commit * a.page_size) != 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot resize %s: %s", tmp,
+            strerror(errno));
+    goto done;
+  }
+  if (close(a.fd) != 0) {
+    a.fd = -1;
+    set_err(e, DBS_RESTORE_ETARGET, "cannot write %s: %s", tmp,
+            strerror(errno));
+    goto done;
+  }
+  a.fd = -1;
+  char what[64];
+  snprintf(what, sizeof(what), "LTX TXID %016llx",
+           (unsigned long long)last->max_txid);
+  if (verify_db(tmp, o->verify, what, e) != 0)
+    goto done;
+  char *w = suffixed(tmp, "-wal"), *sh = suffixed(tmp, "-shm");
+  if (w != NULL)
+    unlink(w);
+  if (sh != NULL)
+    unlink(sh);
+  free(w);
+  free(sh);
+  int frc = fsync_path(tmp, false);
+  if (frc != 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot fsync %s: %s", tmp, strerror(-frc));
+    goto done;
+  }
+  if (rename(tmp, output) != 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot rename %s to %s: %s", tmp, output,
+            strerror(errno));
+    goto done;
+  }
+  if ((frc = fsync_path(dir, true)) != 0)
+    dbs_log_warnx("cannot fsync directory %s: %s", dir, strerror(-frc));
+  rc = 0;
+done:
+  if (a.fd >= 0)
+    close(a.fd);
+  progress_tick(&a.prog, false);
+  progress_end(&a.prog);
+  if (rc != 0 && created)
+    ltx_cleanup(tmp);
+  if (rc == 0 && o->progress) {
+    double secs = (double)(now_ns() - a.prog.start_ns) / 1e9;
+    double mb = (double)a.commit * a.page_size / 1e6;
+    dbs_log_info("restored %s: %.1f MB, LTX TXID %016llx, %zu file(s), "
+                 "%.2f s, %.1f MB/s",
+                 output, mb, (unsigned long long)last->max_txid, plan->n, secs,
+                 secs > 0 ? mb / secs : 0);
+  }
+  dbs_ltx_dec_free(a.dec);
+  free(a.have);
+  free(a.buf);
+  free(tmp);
+  free(dir);
+  return rc;
+}
+
+const struct dbs_restore_format dbs_restore_format_ltx = {
+    .name = "litestream-v0.5",
+    .find = ltx_find,
+    .plan = ltx_plan,
+    .apply = ltx_apply_plan,
+    .free = ltx_free,
+};
+
+/* ---- choosing among replicas ----------------------------------------- */
+
+/* The newest v0.3 snapshot time <= ts over all generations, 0 if none. */
+static int64_t v3_best_snapshot_ns(const struct v3_state* s, int64_t ts) {
+  int64_t best = 0;
+  for (size_t g = 0; g < s->listing.ngens; g++) {
+    const struct dbs_replica_generation* gen = &s->listing.gens[g];
+    for (size_t i = 0; i < gen->nsnapshots; i++) {
+      int64_t t = gen->snapshots[i].time_ns;
+      if (t <= ts && t > best)
+        best = t;
+    }
+  }
+  return best;
+}
+
+/* The newest LTX snapshot (level 9) time < ts, 0 if none. */
+static int64_t ltx_best_snapshot_ns(const struct ltx_state* s, int64_t ts) {
+  int64_t best = 0;
+  for (size_t i = 0; i < s->l.n; i++) {
+    const struct dbs_ltx_file* f = &s->l.files[i];
+    if (f->level == DBS_LTX_SNAPSHOT_LEVEL && f->time_ns < ts)
+      best = f->time_ns; /* list order, as litestream takes the last */
+  }
+  return best;
+}
+
+static void fmt_utc(int64_t ns, char* buf, size_t len) {
+  time_t t = (time_t)(ns / 1000000000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/*
+ * Both layouts at one location: litestream v0.5.16's shouldUseV3Restore.
+ * Without a timestamp the most recently written wins (v0.3 only if its
+ * newest object is strictly newer); with one, v0.3 if its best snapshot
+ * at or before it is newer than LTX's best snapshot before it.
+ */
+static bool choose_v3(const struct dbs_restore_source* src,
+                      const struct v3_state* v3, int64_t v3_updated,
+                      const struct ltx_state* lx, int64_t ltx_updated,
+                      const struct dbs_restore_target* t) {
+  bool use_v3;
+  char a[32], b[32];
+  if (t->has_timestamp) {
+    int64_t vs = v3_best_snapshot_ns(v3, t->timestamp_ns);
+    int64_t ls = ltx_best_snapshot_ns(lx, t->timestamp_ns);
+    use_v3 = vs != 0 && (ls == 0 || vs > ls);
+    fmt_utc(vs, a, sizeof(a));
+    fmt_utc(ls, b, sizeof(b));
+    dbs_log_info("replica %s holds both a v0.3 backup (generations/) and a "
+                 "v0.5 LTX backup: restoring %s, as litestream 0.5 does (best "
+                 "snapshot before the timestamp: v0.3 %s, LTX %s)",
+                 src->name ? src->name : "?",
+                 use_v3 ? "the v0.3 generations" : "the LTX files",
+                 vs ? a : "none", ls ? b : "none");
+    return use_v3;
+  }
+  use_v3 = v3_updated > ltx_updated;
+  fmt_utc(v3_updated, a, sizeof(a));
+  fmt_utc(ltx_updated, b, sizeof(b));
+  dbs_log_info("replica %s holds both a v0.3 backup (generations/, last "
+               "written %s) and a v0.5 LTX backup (last written %s): "
+               "restoring %s, as litestream 0.5 does (the most recently "
+               "written wins)",
+               src->name ? src->name : "?", a, b,
+               use_v3 ? "the v0.3 generations" : "the LTX files");
+  return use_v3;
+}
+
+/*
+ * Finds what a source holds and which format litestream would restore
+ * for t. Sets *fmt and *state (NULL: nothing matching). Returns 0 or -1
+ * with e filled in (a listing failed; a flag of the other format).
+ */
+static int find_source(const struct dbs_restore_source* src,
+                       const struct dbs_restore_target* t,
+                       const struct dbs_restore_format** fmt, void** state,
+                       int64_t* updated, struct dbs_restore_error* e) {
+  void *lx = NULL, *v3 = NULL;
+  int64_t lu = 0, vu = 0;
+  *state = NULL;
+  *fmt = NULL;
+  if (ltx_find(src->storage, src->path, t, &lx, &lu, e) != 0)
+    return -1;
+  if (v3_find(src->storage, src->path, t, &v3, &vu, e) != 0) {
+    ltx_free(lx);
+    return -1;
+  }
+  bool v3_flags = t->generation != NULL || t->index >= 0;
+  if (lx != NULL && v3 == NULL && v3_flags) {
+    set_err(e, DBS_RESTORE_EUSAGE,
+            "-generation and -index select a litestream v0.3 backup, but "
+            "%s holds only a litestream 0.5 (LTX) backup: use -txid or "
+            "-timestamp",
+            src->storage->ops->describe(src->storage));
+    ltx_free(lx);
+    return -1;
+  }
+  if (t->txid != 0 && lx == NULL && v3 != NULL) {
+    set_err(e, DBS_RESTORE_EUSAGE,
+            "-txid selects a litestream 0.5 (LTX) backup, but %s holds only "
+            "litestream v0.3 generations: use -generation/-index or "
+            "-timestamp",
+            src->storage->ops->describe(src->storage));
+    v3_free(v3);
+    return -1;
+  }
+  bool use_v3;
+  if (lx == NULL || v3_flags)
+    use_v3 = v3 != NULL;
+  else if (v3 == NULL || t->txid != 0)
+    use_v3 = false;
+  else
+    use_v3 = choose_v3(src, v3, vu, lx, lu, t);
+  if (use_v3) {
+    ltx_free(lx);
+    *fmt = &dbs_restore_format_v3;
+    *state = v3;
+    *updated = vu;
+  } else {
+    v3_free(v3);
+    *fmt = &dbs_restore_format_ltx;
+    *state = lx;
+    *updated = lu;
+  }
   return 0;
 }
 
@@ -1248,42 +1735,29 @@ enum dbs_restore_result
 dbs_restore_run(const struct dbs_restore_source* srcs, size_t n,
                 const struct dbs_restore_target* t, const char* output,
                 const struct dbs_restore_opts* o, struct dbs_restore_error* e) {
-  const struct dbs_restore_format* fmt = &dbs_restore_format_v3;
+  const struct dbs_restore_format* fmt = NULL;
   void* best = NULL;
   size_t best_i = 0;
   int64_t best_updated = 0;
   memset(e, 0, sizeof(*e));
   for (size_t i = 0; i < n; i++) {
-    struct dbs_ltx_listing l;
-    if (probe_ltx(&srcs[i], &l, e) != 0)
-      return e->result;
-    if (l.n > 0 || l.legacy != NULL) {
-      set_err(e, DBS_RESTORE_ECORRUPT,
-              "replica %s (%s) holds a Litestream 0.5 backup (LTX files, "
-              "e.g. %s), which this dbsetup cannot restore: restore it with "
-              "`litestream restore` of litestream 0.5 before booting, or "
-              "use a dbsetup that restores LTX",
-              srcs[i].name ? srcs[i].name : "?",
-              srcs[i].storage->ops->describe(srcs[i].storage),
-              l.n > 0 ? l.files[l.n - 1].key : l.legacy);
-      dbs_ltx_listing_free(&l);
-      fmt->free(best);
-      return e->result;
-    }
-    dbs_ltx_listing_free(&l);
+    const struct dbs_restore_format* f = NULL;
     void* st = NULL;
     int64_t updated = 0;
-    if (fmt->find(srcs[i].storage, srcs[i].path, t, &st, &updated, e) != 0) {
-      fmt->free(best);
+    if (find_source(&srcs[i], t, &f, &st, &updated, e) != 0) {
+      if (fmt != NULL)
+        fmt->free(best);
       return e->result;
     }
-    if (st != NULL && updated > best_updated) {
-      fmt->free(best);
+    if (st != NULL && (best == NULL || updated > best_updated)) {
+      if (fmt != NULL)
+        fmt->free(best);
+      fmt = f;
       best = st;
       best_i = i;
       best_updated = updated;
-    } else {
-      fmt->free(st);
+    } else if (st != NULL) {
+      f->free(st);
     }
   }
   if (best == NULL) {

@@ -68,6 +68,7 @@ struct dbs_restore_format {
 };
 
 extern const struct dbs_restore_format dbs_restore_format_v3;
+extern const struct dbs_restore_format dbs_restore_format_ltx;
 
 /* The exit status for a result: 0 for RESTORED, 65, 69, 64, 73 or 70. */
 int dbs_restore_exit_status(enum dbs_restore_result r);
