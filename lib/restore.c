@@ -898,6 +898,67 @@ int dbs_restore_remove_leftovers(const char* output) {
   return rc;
 }
 
+static const char* const sidecars[] = {"-wal", "-shm", "-journal"};
+
+/*
+ * May output be restored to? Missing: yes. An existing empty regular file
+ * (litestream 0.5 removes it too) or, with force, any regular file: yes,
+ * replaced at the rename, but SQLite sidecars beside it only with force.
+ */
+static int check_output(const char* output, const struct dbs_restore_opts* o,
+                        struct dbs_restore_error* e) {
+  struct stat sb;
+  if (lstat(output, &sb) != 0)
+    return 0;
+  if (!S_ISREG(sb.st_mode)) {
+    set_err(e, DBS_RESTORE_ETARGET,
+            "cannot restore, output path exists and is not a regular file: "
+            "%s",
+            output);
+    return -1;
+  }
+  if (sb.st_size > 0 && !o->force) {
+    set_err(e, DBS_RESTORE_ETARGET,
+            "cannot restore, output path already exists: %s (-force replaces "
+            "it once the restore is complete)",
+            output);
+    return -1;
+  }
+  for (size_t i = 0; i < 3 && !o->force; i++) {
+    char* p = suffixed(output, sidecars[i]);
+    bool there = p != NULL && lstat(p, &sb) == 0;
+    if (there)
+      set_err(e, DBS_RESTORE_ETARGET,
+              "cannot restore, SQLite sidecar path already exists: %s (-force "
+              "removes it)",
+              p);
+    free(p);
+    if (there)
+      return -1;
+  }
+  return 0;
+}
+
+/* Renames tmp onto output; an output replaced loses its sidecars first,
+ * or SQLite would replay the old WAL into the new database. */
+static int replace_output(const char* tmp, const char* output,
+                          const struct dbs_restore_opts* o) {
+  struct stat sb;
+  if (lstat(output, &sb) == 0) {
+    for (size_t i = 0; i < 3; i++) {
+      char* p = suffixed(output, sidecars[i]);
+      if (p == NULL)
+        return -1;
+      int rc = unlink(p) != 0 && errno != ENOENT ? -1 : 0;
+      free(p);
+      if (rc != 0)
+        return -1;
+    }
+    (void)o;
+  }
+  return rename(tmp, output);
+}
+
 /* Removes every file this restore may have created beside output. */
 static void cleanup_after_failure(struct apply* a) {
   static const char* const sfx[] = {"", "-wal", "-shm", "-journal"};
@@ -1018,14 +1079,8 @@ static int apply_plan(struct dbs_storage* st,
     set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
     goto done;
   }
-  struct stat sb;
-  if (lstat(output, &sb) == 0) {
-    set_err(e, DBS_RESTORE_ETARGET,
-            "cannot restore, output path already "
-            "exists: %s",
-            output);
+  if (check_output(output, o, e) != 0)
     goto done;
-  }
   int mrc = mkdir_p(dir);
   if (mrc != 0) {
     set_err(e, DBS_RESTORE_ETARGET, "cannot create directory %s: %s", dir,
@@ -1096,7 +1151,7 @@ static int apply_plan(struct dbs_storage* st,
             strerror(-frc));
     goto done;
   }
-  if (rename(a.tmp, output) != 0) {
+  if (replace_output(a.tmp, output, o) != 0) {
     set_err(e, DBS_RESTORE_ETARGET, "cannot rename %s to %s: %s", a.tmp, output,
             strerror(errno));
     goto done;
@@ -1202,12 +1257,24 @@ static int v3_apply(void* p, struct dbs_storage* st, const char* output,
   return apply_plan(st, &s->plan, output, o, e);
 }
 
+static void v3_print(void* p, FILE* f) {
+  struct v3_state* s = p;
+  const struct dbs_restore_plan* pl = &s->plan;
+  fprintf(f, "Restore plan (litestream v0.3 generation %s):\n", pl->generation);
+  fprintf(f, "  snapshot %08x (%lld bytes)\n", pl->snapshot.index,
+          (long long)pl->snapshot.size);
+  for (size_t i = 0; i < pl->nsegments; i++)
+    fprintf(f, "  wal %08x_%08x (%lld bytes)\n", pl->segments[i].index,
+            pl->segments[i].offset, (long long)pl->segments[i].size);
+}
+
 const struct dbs_restore_format dbs_restore_format_v3 = {
     .name = "litestream-v0.3",
     .find = v3_find,
     .plan = v3_plan,
     .apply = v3_apply,
     .free = v3_free,
+    .print = v3_print,
 };
 
 /* ---- the v0.5 (LTX) format ------------------------------------------- */
@@ -1487,12 +1554,8 @@ static int ltx_apply_plan(void* p, struct dbs_storage* st, const char* output,
     set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
     goto done;
   }
-  struct stat sb;
-  if (lstat(output, &sb) == 0) {
-    set_err(e, DBS_RESTORE_ETARGET,
-            "cannot restore, output path already exists: %s", output);
+  if (check_output(output, o, e) != 0)
     goto done;
-  }
   int mrc = mkdir_p(dir);
   if (mrc != 0) {
     set_err(e, DBS_RESTORE_ETARGET, "cannot create directory %s: %s", dir,
@@ -1561,7 +1624,7 @@ static int ltx_apply_plan(void* p, struct dbs_storage* st, const char* output,
     set_err(e, DBS_RESTORE_ETARGET, "cannot fsync %s: %s", tmp, strerror(-frc));
     goto done;
   }
-  if (rename(tmp, output) != 0) {
+  if (replace_output(tmp, output, o) != 0) {
     set_err(e, DBS_RESTORE_ETARGET, "cannot rename %s to %s: %s", tmp, output,
             strerror(errno));
     goto done;
@@ -1592,12 +1655,37 @@ done:
   return rc;
 }
 
+static void fmt_utc(int64_t ns, char* buf, size_t len);
+
+/* litestream 0.5's dry-run table. */
+static void ltx_print(void* p, FILE* f) {
+  struct ltx_state* s = p;
+  const struct dbs_ltx_plan* pl = &s->plan;
+  fprintf(f, "Restore plan (litestream 0.5 LTX):\n");
+  fprintf(f, "  txid range: %016llx - %016llx\n\n",
+          (unsigned long long)pl->files[0]->min_txid,
+          (unsigned long long)pl->files[pl->n - 1]->max_txid);
+  fprintf(f, "Files to fetch:\n");
+  fprintf(f, "%-5s  %-37s  %-16s  %-16s  %-10s  %s\n", "level", "file",
+          "min_txid", "max_txid", "size", "timestamp");
+  for (size_t i = 0; i < pl->n; i++) {
+    const struct dbs_ltx_file* x = pl->files[i];
+    char ts[32];
+    fmt_utc(x->time_ns, ts, sizeof(ts));
+    fprintf(f, "%-5d  %016llx-%016llx.ltx  %016llx  %016llx  %-10lld  %s\n",
+            x->level, (unsigned long long)x->min_txid,
+            (unsigned long long)x->max_txid, (unsigned long long)x->min_txid,
+            (unsigned long long)x->max_txid, (long long)x->size, ts);
+  }
+}
+
 const struct dbs_restore_format dbs_restore_format_ltx = {
     .name = "litestream-v0.5",
     .find = ltx_find,
     .plan = ltx_plan,
     .apply = ltx_apply_plan,
     .free = ltx_free,
+    .print = ltx_print,
 };
 
 /* ---- choosing among replicas ----------------------------------------- */
@@ -1672,6 +1760,119 @@ static bool choose_v3(const struct dbs_restore_source* src,
   return use_v3;
 }
 
+/* Is ts within [first, last] object time of the LTX files and the v0.3
+ * generation found (fast timestamps: mtime or LastModified)? */
+static bool ltx_time_in_bounds(const struct ltx_state* lx,
+                               const struct v3_state* v3, int64_t ts) {
+  int64_t lo = 0, hi = 0;
+  for (size_t i = 0; i < lx->l.n; i++) {
+    int64_t t = lx->l.files[i].time_ns;
+    if (lo == 0 || t < lo)
+      lo = t;
+    if (t > hi)
+      hi = t;
+  }
+  if (v3 != NULL && v3->gen >= 0) {
+    const struct dbs_replica_generation* g = &v3->listing.gens[v3->gen];
+    if (g->created_ns != 0 && (lo == 0 || g->created_ns < lo))
+      lo = g->created_ns;
+    if (g->updated_ns > hi)
+      hi = g->updated_ns;
+  }
+  return !(ts < lo || ts > hi);
+}
+
+/* Reads the first bytes of an object: an LTX header. */
+struct head_sink {
+  uint8_t b[DBS_LTX_HEADER_SIZE];
+  size_t n;
+};
+
+static int head_write(void* arg, const uint8_t* buf, size_t len) {
+  struct head_sink* h = arg;
+  size_t take = sizeof(h->b) - h->n < len ? sizeof(h->b) - h->n : len;
+  memcpy(h->b + h->n, buf, take);
+  h->n += take;
+  return h->n == sizeof(h->b) ? -ECANCELED : 0;
+}
+
+struct head_job {
+  struct dbs_storage* st;
+  struct ltx_state* lx;
+  pthread_mutex_t mu;
+  size_t next;
+  bool failed;
+  struct dbs_restore_error err;
+};
+
+static void* head_worker(void* arg) {
+  struct head_job* j = arg;
+  for (;;) {
+    pthread_mutex_lock(&j->mu);
+    size_t i = j->next++;
+    bool stop = j->failed || i >= j->lx->l.n;
+    pthread_mutex_unlock(&j->mu);
+    if (stop)
+      return NULL;
+    struct dbs_ltx_file* f = &j->lx->l.files[i];
+    struct head_sink h = {.n = 0};
+    int rc = j->st->ops->get(j->st, f->key, head_write, &h);
+    struct dbs_ltx_header hd;
+    char why[256] = "";
+    if (rc == -ECANCELED || (rc == 0 && h.n == sizeof(h.b))) {
+      if (dbs_ltx_header_parse(h.b, &hd, why, sizeof(why)) == 0) {
+        f->time_ns = hd.timestamp_ms * 1000000;
+        continue;
+      }
+    }
+    pthread_mutex_lock(&j->mu);
+    if (!j->failed) {
+      j->failed = true;
+      if (rc == -ECANCELED || rc == 0)
+        set_err(&j->err, DBS_RESTORE_ECORRUPT, "LTX file %s: %s", f->key,
+                why[0] ? why : "shorter than an LTX header");
+      else
+        set_err(&j->err, storage_result(rc), "cannot read %s from %s: %s",
+                f->key, j->st->ops->describe(j->st),
+                j->st->error[0] ? j->st->error : strerror(-rc));
+    }
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+  }
+}
+
+/*
+ * The time of each S3 LTX file for -timestamp: litestream 0.5 takes the
+ * object's litestream-timestamp metadata, which is its LTX header's
+ * timestamp (written on upload since v0.5.1); this reads the header
+ * itself, several objects at once. (Objects uploaded by v0.5.0 have no
+ * metadata; litestream then takes LastModified, this the header.)
+ */
+static int ltx_header_times(struct dbs_storage* st, struct ltx_state* lx,
+                            const struct dbs_restore_opts* o,
+                            struct dbs_restore_error* e) {
+  struct head_job j = {.st = st, .lx = lx};
+  pthread_mutex_init(&j.mu, NULL);
+  unsigned par = o->parallelism ? o->parallelism : 8;
+  if (par > lx->l.n)
+    par = (unsigned)lx->l.n;
+  pthread_t th[64];
+  unsigned nt = 0;
+  for (; nt < par && nt < 64; nt++)
+    if (pthread_create(&th[nt], NULL, head_worker, &j) != 0)
+      break;
+  if (nt == 0)
+    head_worker(&j);
+  for (unsigned i = 0; i < nt; i++)
+    pthread_join(th[i], NULL);
+  pthread_mutex_destroy(&j.mu);
+  if (j.failed) {
+    *e = j.err;
+    return -1;
+  }
+  return 0;
+}
+
 /*
  * Finds what a source holds and which format litestream would restore
  * for t. Sets *fmt and *state (NULL: nothing matching). Returns 0 or -1
@@ -1679,6 +1880,7 @@ static bool choose_v3(const struct dbs_restore_source* src,
  */
 static int find_source(const struct dbs_restore_source* src,
                        const struct dbs_restore_target* t,
+                       const struct dbs_restore_opts* o,
                        const struct dbs_restore_format** fmt, void** state,
                        int64_t* updated, struct dbs_restore_error* e) {
   void *lx = NULL, *v3 = NULL;
@@ -1707,6 +1909,20 @@ static int find_source(const struct dbs_restore_source* src,
             "litestream v0.3 generations: use -generation/-index or "
             "-timestamp",
             src->storage->ops->describe(src->storage));
+    v3_free(v3);
+    return -1;
+  }
+  if (lx != NULL && t->has_timestamp && o->url_mode && !v3_flags &&
+      !ltx_time_in_bounds(lx, v3, t->timestamp_ns)) {
+    /* litestream 0.5's URL mode (CalcRestoreTarget): "timestamp does not
+     * exist", exit 1. */
+    ltx_free(lx);
+    v3_free(v3);
+    return 0;
+  }
+  if (lx != NULL && t->has_timestamp && storage_is_s3(src->storage) &&
+      ltx_header_times(src->storage, lx, o, e) != 0) {
+    ltx_free(lx);
     v3_free(v3);
     return -1;
   }
@@ -1744,7 +1960,7 @@ dbs_restore_run(const struct dbs_restore_source* srcs, size_t n,
     const struct dbs_restore_format* f = NULL;
     void* st = NULL;
     int64_t updated = 0;
-    if (find_source(&srcs[i], t, &f, &st, &updated, e) != 0) {
+    if (find_source(&srcs[i], t, o, &f, &st, &updated, e) != 0) {
       if (fmt != NULL)
         fmt->free(best);
       return e->result;
@@ -1765,8 +1981,13 @@ dbs_restore_run(const struct dbs_restore_source* srcs, size_t n,
     return e->result;
   }
   enum dbs_restore_result r = DBS_RESTORE_RESTORED;
-  if (fmt->plan(best, t, e) != 0 ||
-      fmt->apply(best, srcs[best_i].storage, output, o, e) != 0)
+  if (fmt->plan(best, t, e) != 0) {
+    r = e->result;
+  } else if (o->dry_run) {
+    fmt->print(best, stdout);
+    fflush(stdout);
+    e->result = DBS_RESTORE_RESTORED;
+  } else if (fmt->apply(best, srcs[best_i].storage, output, o, e) != 0)
     r = e->result;
   else
     e->result = DBS_RESTORE_RESTORED;

@@ -149,6 +149,8 @@ struct cli {
   int64_t index;
   const char* timestamp;
   bool if_db_not_exists, if_replica_exists;
+  uint64_t txid; /* litestream 0.5's -txid; 0: none */
+  bool dry_run, force;
   unsigned parallelism;
   enum dbs_verify verify;
   unsigned timeout_ms; /* storage retry budget; 0: the default */
@@ -167,6 +169,10 @@ enum {
   OPT_PARALLELISM,
   OPT_VERIFY,
   OPT_TIMEOUT,
+  OPT_TXID,
+  OPT_INTEGRITY,
+  OPT_DRY_RUN,
+  OPT_FORCE,
 };
 
 static const struct option restore_opts[] = {
@@ -182,6 +188,10 @@ static const struct option restore_opts[] = {
     {"parallelism", required_argument, NULL, OPT_PARALLELISM},
     {"verify", required_argument, NULL, OPT_VERIFY},
     {"restore-timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"txid", required_argument, NULL, OPT_TXID},
+    {"integrity-check", required_argument, NULL, OPT_INTEGRITY},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"force", no_argument, NULL, OPT_FORCE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -198,6 +208,12 @@ static void restore_usage(FILE* f) {
       "  --generation ID           restore from this generation\n"
       "  --index N                 restore up to this hex WAL index\n"
       "  --timestamp RFC3339       restore to this point in time\n"
+      "  --txid TXID               litestream 0.5 (LTX) replicas: restore up\n"
+      "                            to this transaction (16 hex digits)\n"
+      "  --integrity-check none|quick|full  the same as --verify\n"
+      "  --dry-run                 print the restore plan, restore nothing\n"
+      "  --force                   replace an existing output (and its\n"
+      "                            -wal/-shm/-journal) once restored\n"
       "  --if-db-not-exists        exit 0 if the output already exists\n"
       "  --if-replica-exists       exit 0 if no backup is found\n"
       "  --parallelism N           WAL downloads at once (default 8)\n"
@@ -312,6 +328,27 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
           return DBS_EXIT_USAGE;
         }
         break;
+      case OPT_TXID: {
+        /* ltx.ParseTXID: exactly 16 hex digits. */
+        bool okx = strlen(optarg) == 16;
+        for (size_t i = 0; okx && i < 16; i++)
+          okx = isxdigit((unsigned char)optarg[i]) != 0;
+        if (!okx) {
+          dbs_log_errorx("invalid -txid %s: must be 16 hex digits, e.g. "
+                         "00000000000004d2",
+                         optarg);
+          return DBS_EXIT_USAGE;
+        }
+        c->txid = strtoull(optarg, NULL, 16);
+        break;
+      }
+      case OPT_DRY_RUN:
+        c->dry_run = true;
+        break;
+      case OPT_FORCE:
+        c->force = true;
+        break;
+      case OPT_INTEGRITY:
       case OPT_VERIFY:
         if (strcmp(optarg, "full") == 0)
           c->verify = DBS_VERIFY_FULL;
@@ -320,7 +357,8 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
         else if (strcmp(optarg, "none") == 0)
           c->verify = DBS_VERIFY_NONE;
         else {
-          dbs_log_errorx("invalid --verify %s: use full, quick or none",
+          dbs_log_errorx("invalid -%s %s: use full, quick or none",
+                         ch == OPT_INTEGRITY ? "integrity-check" : "-verify",
                          optarg);
           return DBS_EXIT_USAGE;
         }
@@ -466,7 +504,8 @@ int dbs_restore_cli_main(int argc, char** argv) {
   int st = parse(&c, argc, argv, true);
   if (st != 0)
     return st < 0 ? 0 : st;
-  struct dbs_restore_target t = {.generation = c.generation, .index = c.index};
+  struct dbs_restore_target t = {
+      .generation = c.generation, .index = c.index, .txid = c.txid};
   if (c.timestamp != NULL && c.timestamp[0] != '\0') {
     if (dbs_restore_cli_parse_time(c.timestamp, &t.timestamp_ns) != 0) {
       dbs_log_errorx("invalid -timestamp, must specify in ISO 8601 format "
@@ -477,6 +516,15 @@ int dbs_restore_cli_main(int argc, char** argv) {
   }
   if (t.index >= 0 && t.has_timestamp) {
     dbs_log_errorx("cannot specify index & timestamp to restore");
+    return DBS_EXIT_USAGE;
+  }
+  if (t.txid != 0 && t.has_timestamp) {
+    dbs_log_errorx("cannot specify txid & timestamp to restore");
+    return DBS_EXIT_USAGE;
+  }
+  if (t.txid != 0 && (t.index >= 0 || t.generation != NULL)) {
+    dbs_log_errorx("-txid is litestream 0.5's flag (LTX replicas) and "
+                   "-generation/-index are litestream v0.3's: use one kind");
     return DBS_EXIT_USAGE;
   }
   if (is_url(c.arg) && c.output == NULL && c.config == NULL) {
@@ -503,8 +551,11 @@ int dbs_restore_cli_main(int argc, char** argv) {
   }
   struct dbs_restore_opts o = {.parallelism = c.parallelism,
                                .verify = c.verify,
-                               .progress = true,
-                               .timeout_ms = c.timeout_ms};
+                               .progress = !c.dry_run,
+                               .timeout_ms = c.timeout_ms,
+                               .dry_run = c.dry_run,
+                               .force = c.force,
+                               .url_mode = r.have_url};
   st = open_sources(&c, &r, &o, &srcs, &ns);
   if (st != 0)
     goto done;
