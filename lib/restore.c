@@ -1279,9 +1279,16 @@ const struct dbs_restore_format dbs_restore_format_v3 = {
 
 /* ---- the v0.5 (LTX) format ------------------------------------------- */
 
-/* True for the S3 storage, whose LTX levels are "<path>/%04x/". */
-static bool storage_is_s3(struct dbs_storage* st) {
+bool dbs_restore_storage_is_s3(struct dbs_storage* st) {
   return strncmp(st->ops->describe(st), "s3://", 5) == 0;
+}
+
+static bool storage_is_s3(struct dbs_storage* st) {
+  return dbs_restore_storage_is_s3(st);
+}
+
+bool dbs_restore_prefers_v3(int64_t v3_updated_ns, int64_t ltx_updated_ns) {
+  return v3_updated_ns > ltx_updated_ns;
 }
 
 struct ltx_state {
@@ -1748,7 +1755,7 @@ static bool choose_v3(const struct dbs_restore_source* src,
                  vs ? a : "none", ls ? b : "none");
     return use_v3;
   }
-  use_v3 = v3_updated > ltx_updated;
+  use_v3 = dbs_restore_prefers_v3(v3_updated, ltx_updated);
   fmt_utc(v3_updated, a, sizeof(a));
   fmt_utc(ltx_updated, b, sizeof(b));
   dbs_log_info("replica %s holds both a v0.3 backup (generations/, last "

@@ -79,6 +79,16 @@ struct dbs_restore_format {
 extern const struct dbs_restore_format dbs_restore_format_v3;
 extern const struct dbs_restore_format dbs_restore_format_ltx;
 
+/* True for the S3 storage (LTX levels "<path>/%04x/"), false for file. */
+bool dbs_restore_storage_is_s3(struct dbs_storage* st);
+
+/*
+ * With v0.3 generations and LTX files at one location and no -txid or
+ * -timestamp: litestream 0.5.16 restores v0.3 only if its newest object
+ * is strictly newer than the newest LTX file.
+ */
+bool dbs_restore_prefers_v3(int64_t v3_updated_ns, int64_t ltx_updated_ns);
+
 /* The exit status for a result: 0 for RESTORED, 65, 69, 64, 73 or 70. */
 int dbs_restore_exit_status(enum dbs_restore_result r);
 

@@ -20,6 +20,7 @@
 #include "exitcode.h"
 #include "litestream_config.h"
 #include "log.h"
+#include "ltx_replica.h"
 #include "restore.h"
 
 #define EXIT_NO_BACKUP 1 /* litestream's status for "no matching backups" */
@@ -624,6 +625,42 @@ static int64_t db_updated_ns(const char* db) {
   return t;
 }
 
+/* Prints the LTX files of one replica by level, like `litestream ltx`
+ * summed up: files, TXID range, bytes, first and last time. */
+static void print_ltx_levels(const char* name,
+                             const struct dbs_ltx_listing* l) {
+  printf("%-8s  %-5s  %-5s  %-16s  %-16s  %-12s  %-20s  %s\n", "name", "level",
+         "files", "min_txid", "max_txid", "bytes", "first", "last");
+  for (int lv = DBS_LTX_SNAPSHOT_LEVEL; lv >= 0; lv--) {
+    size_t nf = 0;
+    uint64_t lo = 0, hi = 0;
+    int64_t bytes = 0, t0 = 0, t1 = 0;
+    for (size_t i = 0; i < l->n; i++) {
+      const struct dbs_ltx_file* f = &l->files[i];
+      if (f->level != lv)
+        continue;
+      if (nf == 0 || f->min_txid < lo)
+        lo = f->min_txid;
+      if (f->max_txid > hi)
+        hi = f->max_txid;
+      if (nf == 0 || f->time_ns < t0)
+        t0 = f->time_ns;
+      if (f->time_ns > t1)
+        t1 = f->time_ns;
+      bytes += f->size;
+      nf++;
+    }
+    if (nf == 0)
+      continue;
+    char a[32], b[32];
+    fmt_time(t0, a, sizeof(a));
+    fmt_time(t1, b, sizeof(b));
+    printf("%-8s  L%-4d  %-5zu  %016llx  %016llx  %-12lld  %-20s  %s\n", name,
+           lv, nf, (unsigned long long)lo, (unsigned long long)hi,
+           (long long)bytes, a, b);
+  }
+}
+
 int dbs_restore_cli_generations(int argc, char** argv) {
   struct cli c;
   int st = parse(&c, argc, argv, false);
@@ -644,22 +681,33 @@ int dbs_restore_cli_generations(int argc, char** argv) {
   int64_t ref = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
   if (r.db_path != NULL)
     ref = db_updated_ns(r.db_path);
-  printf("%-8s  %-16s  %-9s  %-20s  %-20s  %-9s  %s\n", "name", "generation",
-         "lag", "start", "end", "snapshots", "wal");
+  bool header = false;
   for (size_t i = 0; i < ns; i++) {
+    struct dbs_storage* sto = srcs[i].storage;
     struct dbs_replica_listing l;
-    int rc = dbs_replica_load(srcs[i].storage, srcs[i].path, &l);
+    struct dbs_ltx_listing lx;
+    int rc = dbs_replica_load(sto, srcs[i].path, &l);
+    if (rc == 0) {
+      rc = dbs_ltx_load(sto, srcs[i].path, dbs_restore_storage_is_s3(sto), &lx);
+      if (rc != 0)
+        dbs_replica_listing_free(&l);
+    }
     if (rc != 0) {
-      dbs_log_errorx(
-          "cannot list generations of replica %s (%s): %s", srcs[i].name,
-          srcs[i].storage->ops->describe(srcs[i].storage),
-          srcs[i].storage->error[0] ? srcs[i].storage->error : strerror(-rc));
+      dbs_log_errorx("cannot list the backups of replica %s (%s): %s",
+                     srcs[i].name, sto->ops->describe(sto),
+                     sto->error[0] ? sto->error : strerror(-rc));
       st = rc == DBS_STORAGE_ECORRUPT ? DBS_EXIT_DATAERR : DBS_EXIT_UNAVAILABLE;
       continue;
     }
+    int64_t v3_updated = 0;
     for (size_t g = 0; g < l.ngens; g++) {
       const struct dbs_replica_generation* gen = &l.gens[g];
       char start[32], end[32], lag[32], wal[32];
+      if (!header) {
+        printf("%-8s  %-16s  %-9s  %-20s  %-20s  %-9s  %s\n", "name",
+               "generation", "lag", "start", "end", "snapshots", "wal");
+        header = true;
+      }
       fmt_time(gen->created_ns, start, sizeof(start));
       fmt_time(gen->updated_ns, end, sizeof(end));
       fmt_lag(ref - gen->updated_ns, lag, sizeof(lag));
@@ -670,9 +718,38 @@ int dbs_restore_cli_generations(int argc, char** argv) {
         snprintf(wal, sizeof(wal), "-");
       printf("%-8s  %-16s  %-9s  %-20s  %-20s  %-9zu  %s\n", srcs[i].name,
              gen->name, lag, start, end, gen->nsnapshots, wal);
+      if (gen->updated_ns > v3_updated)
+        v3_updated = gen->updated_ns;
     }
+    if (lx.n > 0) {
+      if (header)
+        printf("\n");
+      print_ltx_levels(srcs[i].name, &lx);
+      header = true;
+    }
+    if (lx.legacy != NULL)
+      printf("%s: %s holds litestream v0.5.0-beta1 files (legacy LTX v1), "
+             "which no restore reads\n",
+             srcs[i].name, lx.legacy);
+    if (lx.n > 0 && l.ngens > 0) {
+      int64_t ltx_updated = dbs_ltx_listing_updated_ns(&lx);
+      char a[32], b[32];
+      fmt_time(v3_updated, a, sizeof(a));
+      fmt_time(ltx_updated, b, sizeof(b));
+      printf("%s: both layouts: v0.3 generations last written %s, LTX files "
+             "last written %s: a restore without -txid uses the %s (the "
+             "most recently written, as litestream 0.5 chooses)\n",
+             srcs[i].name, a, b,
+             dbs_restore_prefers_v3(v3_updated, ltx_updated)
+                 ? "v0.3 generations"
+                 : "LTX files");
+    }
+    dbs_ltx_listing_free(&lx);
     dbs_replica_listing_free(&l);
   }
+  if (!header)
+    printf("%-8s  %-16s  %-9s  %-20s  %-20s  %-9s  %s\n", "name", "generation",
+           "lag", "start", "end", "snapshots", "wal");
 done:
   close_sources(srcs, ns);
   replicas_free(&r);
