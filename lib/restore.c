@@ -861,7 +861,7 @@ int dbs_restore_remove_leftovers(const char* output) {
       rc = -errno;
     free(p);
   }
-  /* Staged WAL files: <base>.tmp-XXXXXXXX-wal. */
+  /* Staged WAL and LTX files: <base>.tmp-XXXXXXXX-wal and -ltx. */
   char *dir = dir_of(output), *copy = strdup(output);
   if (dir == NULL || copy == NULL) {
     free(dir);
@@ -877,7 +877,9 @@ int dbs_restore_remove_leftovers(const char* output) {
       const char* n = de->d_name;
       size_t nl = strlen(n);
       if (nl != bl + 17 || strncmp(n, base, bl) != 0 ||
-          strncmp(n + bl, ".tmp-", 5) != 0 || strcmp(n + bl + 13, "-wal") != 0)
+          strncmp(n + bl, ".tmp-", 5) != 0 ||
+          (strcmp(n + bl + 13, "-wal") != 0 &&
+           strcmp(n + bl + 13, "-ltx") != 0))
         continue;
       bool hex = true;
       for (size_t i = bl + 5; i < bl + 13; i++)
@@ -1399,6 +1401,16 @@ struct ltx_apply {
   uint64_t written, flushed;
   int werr;
   char why[300];
+  /* S3: files after the first are downloaded ahead by workers into
+   * <tmp>-XXXXXXXX-ltx (plan position) while the main thread decodes. */
+  const struct dbs_ltx_plan* plan;
+  const char* tmp;
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  size_t next, applied, window;
+  int* state; /* IDX_* per plan position */
+  bool stop;
+  struct dbs_restore_error perr; /* first worker error */
 };
 
 static int ltx_flush(struct ltx_apply* a) {
@@ -1441,7 +1453,7 @@ static int ltx_on_header(void* arg, const struct dbs_ltx_header* h) {
              h->page_size, a->page_size);
     return -EBADMSG;
   }
-  if (h->commit > a->have_bits) {
+  if (h->commit >= a->have_bits) { /* bit pgno, 0..commit */
     size_t bytes = ((size_t)h->commit + 8) / 8;
     uint8_t* p = realloc(a->have, bytes);
     if (p == NULL)
@@ -1491,22 +1503,95 @@ static void obj_name(struct dbs_storage* st, const char* key, char* buf,
     snprintf(buf, len, "%s", key);
 }
 
-/* Downloads and applies one file; fills e on failure. */
-static int ltx_apply_file(struct ltx_apply* a, const struct dbs_ltx_file* f,
+/* Fills e for a failed download of the object called name. */
+static void download_err(struct dbs_storage* st, int rc, const char* name,
+                         struct dbs_restore_error* e) {
+  if (rc == -ENOMEM)
+    set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
+  else if (rc == DBS_STORAGE_ENOTFOUND)
+    set_err(e, DBS_RESTORE_ECORRUPT,
+            "LTX file %s was listed but is missing: %s", name, st->error);
+  else if (rc == DBS_STORAGE_ECORRUPT)
+    set_err(e, DBS_RESTORE_ECORRUPT, "corrupt object %s", name);
+  else
+    set_err(e, storage_result(rc), "cannot download %s from %s: %s", name,
+            st->ops->describe(st), st->error[0] ? st->error : strerror(-rc));
+}
+
+static char* staged_ltx(const char* tmp, size_t k) {
+  char* p = NULL;
+  if (asprintf(&p, "%s-%08zx-ltx", tmp, k) < 0)
+    return NULL;
+  return p;
+}
+
+/* Feeds a staged file to the decoder: the decoder's result, or -1 with
+ * *rerr set when the file cannot be read. */
+static int feed_staged(struct ltx_apply* a, const char* path, int* rerr) {
+  *rerr = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *rerr = -errno;
+    return -1;
+  }
+  uint8_t* buf = malloc(128u << 10);
+  int rc = buf ? 0 : -ENOMEM;
+  while (rc == 0) {
+    ssize_t n = read(fd, buf, 128u << 10);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      *rerr = -errno;
+      rc = -1;
+    }
+    if (n <= 0)
+      break;
+    rc = dbs_ltx_dec_write(a->dec, buf, (size_t)n);
+  }
+  free(buf);
+  close(fd);
+  return rc;
+}
+
+/* Applies file k of the plan, streamed or from its staged copy; fills e
+ * on failure. */
+static int ltx_apply_file(struct ltx_apply* a, size_t k,
                           struct dbs_restore_error* e) {
+  const struct dbs_ltx_file* f = a->plan->files[k];
   char name[600];
   obj_name(a->st, f->key, name, sizeof(name));
   a->file = f;
   a->why[0] = '\0';
   struct dbs_ltx_callbacks cb = {ltx_on_header, ltx_on_page, a};
   dbs_ltx_dec_reset(a->dec, &cb);
-  int rc = a->st->ops->get(a->st, f->key, ltx_sink, a);
+  int rc;
+  bool staged = a->state != NULL && k > 0;
+  char* path = NULL;
+  if (staged) {
+    path = staged_ltx(a->tmp, k);
+    int rerr = 0;
+    rc = path ? feed_staged(a, path, &rerr) : -ENOMEM;
+    if (rerr != 0) {
+      set_err(e, DBS_RESTORE_ETARGET, "cannot read %s: %s", path,
+              strerror(-rerr));
+      unlink(path);
+      free(path);
+      return -1;
+    }
+  } else {
+    rc = a->st->ops->get(a->st, f->key, ltx_sink, a);
+  }
   if (rc == 0)
     rc = dbs_ltx_dec_finish(a->dec);
   if (rc == 0)
     rc = ltx_flush(a);
+  if (path != NULL) {
+    unlink(path);
+    free(path);
+  }
   if (rc == 0) {
-    atomic_fetch_add(&a->prog.objects, 1);
+    if (!staged)
+      atomic_fetch_add(&a->prog.objects, 1);
     return 0;
   }
   if (a->werr != 0)
@@ -1517,18 +1602,113 @@ static int ltx_apply_file(struct ltx_apply* a, const struct dbs_ltx_file* f,
             dbs_ltx_dec_error(a->dec));
   else if (rc == -EBADMSG)
     set_err(e, DBS_RESTORE_ECORRUPT, "corrupt LTX file %s: %s", name, a->why);
-  else if (rc == -ENOMEM)
-    set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
-  else if (rc == DBS_STORAGE_ENOTFOUND)
-    set_err(e, DBS_RESTORE_ECORRUPT,
-            "LTX file %s was listed but is missing: %s", name, a->st->error);
-  else if (rc == DBS_STORAGE_ECORRUPT)
-    set_err(e, DBS_RESTORE_ECORRUPT, "corrupt object %s", name);
   else
-    set_err(e, storage_result(rc), "cannot download %s from %s: %s", name,
-            a->st->ops->describe(a->st),
-            a->st->error[0] ? a->st->error : strerror(-rc));
+    download_err(a->st, rc, name, e);
   return -1;
+}
+
+/* Staged download: bytes to the file, counted for progress. */
+struct stage_sink {
+  int fd;
+  struct progress* prog;
+  int werr;
+};
+
+static int stage_write(void* arg, const uint8_t* buf, size_t len) {
+  struct stage_sink* s = arg;
+  atomic_fetch_add(&s->prog->bytes, len);
+  int rc = write_all(s->fd, buf, len);
+  if (rc != 0)
+    s->werr = rc;
+  return rc;
+}
+
+static int ltx_download(struct ltx_apply* a, size_t k,
+                        struct dbs_restore_error* e) {
+  const struct dbs_ltx_file* f = a->plan->files[k];
+  char name[600];
+  obj_name(a->st, f->key, name, sizeof(name));
+  char* path = staged_ltx(a->tmp, k);
+  if (path == NULL) {
+    set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
+    return -1;
+  }
+  struct stage_sink ss = {.prog = &a->prog};
+  ss.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (ss.fd < 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot create %s: %s", path,
+            strerror(errno));
+    free(path);
+    return -1;
+  }
+  int rc = a->st->ops->get(a->st, f->key, stage_write, &ss);
+  if (close(ss.fd) != 0 && rc == 0 && ss.werr == 0)
+    ss.werr = -errno;
+  if (rc == 0 && ss.werr == 0) {
+    atomic_fetch_add(&a->prog.objects, 1);
+    free(path);
+    return 0;
+  }
+  if (ss.werr != 0)
+    set_err(e, DBS_RESTORE_ETARGET, "cannot write %s: %s", path,
+            strerror(-ss.werr));
+  else
+    download_err(a->st, rc, name, e);
+  unlink(path);
+  free(path);
+  return -1;
+}
+
+static void* ltx_worker(void* arg) {
+  struct ltx_apply* a = arg;
+  struct dbs_restore_error e = {0};
+  pthread_mutex_lock(&a->mu);
+  for (;;) {
+    while (!a->stop && a->next < a->plan->n &&
+           a->next >= a->applied + a->window)
+      pthread_cond_wait(&a->cond, &a->mu);
+    if (a->stop || a->next >= a->plan->n)
+      break;
+    size_t k = a->next++;
+    a->state[k] = IDX_BUSY;
+    pthread_mutex_unlock(&a->mu);
+    int rc = ltx_download(a, k, &e);
+    pthread_mutex_lock(&a->mu);
+    a->state[k] = rc == 0 ? IDX_READY : IDX_FAILED;
+    if (rc != 0 && !a->stop) {
+      a->perr = e;
+      a->stop = true;
+    }
+    pthread_cond_broadcast(&a->cond);
+  }
+  pthread_mutex_unlock(&a->mu);
+  return NULL;
+}
+
+/* Waits for staged file k; ticks progress meanwhile. */
+static int ltx_wait_ready(struct ltx_apply* a, size_t k,
+                          struct dbs_restore_error* e) {
+  pthread_mutex_lock(&a->mu);
+  while (a->state[k] != IDX_READY && !a->stop) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 250000000;
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&a->cond, &a->mu, &ts);
+    pthread_mutex_unlock(&a->mu);
+    progress_tick(&a->prog, false);
+    pthread_mutex_lock(&a->mu);
+  }
+  int rc = 0;
+  if (a->state[k] != IDX_READY) {
+    *e = a->perr;
+    rc = -1;
+  }
+  pthread_mutex_unlock(&a->mu);
+  return rc;
 }
 
 /* Removes what the LTX apply may have left beside output. */
@@ -1547,9 +1727,13 @@ static int ltx_apply_plan(void* p, struct dbs_storage* st, const char* output,
                           struct dbs_restore_error* e) {
   struct ltx_state* s = p;
   const struct dbs_ltx_plan* plan = &s->plan;
-  struct ltx_apply a = {.st = st, .fd = -1};
+  struct ltx_apply a = {.st = st, .fd = -1, .plan = plan};
+  pthread_t* threads = NULL;
+  size_t nthreads = 0;
   int rc = -1;
   bool created = false;
+  pthread_mutex_init(&a.mu, NULL);
+  pthread_cond_init(&a.cond, NULL);
   a.prog.enabled = o->progress;
   a.prog.tty = isatty(STDERR_FILENO);
   a.prog.start_ns = now_ns();
@@ -1557,6 +1741,7 @@ static int ltx_apply_plan(void* p, struct dbs_storage* st, const char* output,
   a.prog.total_objects = plan->n;
   char* tmp = suffixed(output, ".tmp");
   char* dir = dir_of(output);
+  a.tmp = tmp;
   if (tmp == NULL || dir == NULL || dbs_ltx_dec_new(&a.dec) != 0) {
     set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
     goto done;
@@ -1588,9 +1773,38 @@ static int ltx_apply_plan(void* p, struct dbs_storage* st, const char* output,
                (unsigned long long)plan->files[0]->min_txid,
                (unsigned long long)last->max_txid, plan->n,
                st->ops->describe(st), tmp);
-  for (size_t i = 0; i < plan->n; i++)
-    if (ltx_apply_file(&a, plan->files[i], e) != 0)
+  /* S3: download ahead in parallel (a round trip per object otherwise);
+   * a file replica is read in place. */
+  unsigned par = o->parallelism ? o->parallelism : 8;
+  if (storage_is_s3(st) && plan->n > 1) {
+    a.window = par * 2 > 16 ? par * 2 : 16;
+    a.next = 1;
+    a.state = calloc(plan->n, sizeof(*a.state));
+    threads = calloc(par, sizeof(*threads));
+    if (a.state == NULL || threads == NULL) {
+      set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
       goto done;
+    }
+    for (; nthreads < par; nthreads++)
+      if (pthread_create(&threads[nthreads], NULL, ltx_worker, &a) != 0)
+        break;
+    if (nthreads == 0) {
+      set_err(e, DBS_RESTORE_EINTERNAL, "cannot start download threads");
+      goto done;
+    }
+  }
+  for (size_t i = 0; i < plan->n; i++) {
+    if (a.state != NULL && i > 0 && ltx_wait_ready(&a, i, e) != 0)
+      goto done;
+    if (ltx_apply_file(&a, i, e) != 0)
+      goto done;
+    if (a.state != NULL) {
+      pthread_mutex_lock(&a.mu);
+      a.applied = i + 1;
+      pthread_cond_broadcast(&a.cond);
+      pthread_mutex_unlock(&a.mu);
+    }
+  }
   /* Every page 1..Commit but the lock page must have come from some file;
    * the lock page stays a hole, which reads as zeros. */
   uint32_t lock = dbs_ltx_lock_pgno(a.page_size);
@@ -1640,6 +1854,20 @@ static int ltx_apply_plan(void* p, struct dbs_storage* st, const char* output,
     dbs_log_warnx("cannot fsync directory %s: %s", dir, strerror(-frc));
   rc = 0;
 done:
+  if (threads != NULL) {
+    pthread_mutex_lock(&a.mu);
+    a.stop = true;
+    pthread_cond_broadcast(&a.cond);
+    pthread_mutex_unlock(&a.mu);
+    for (size_t i = 0; i < nthreads; i++)
+      pthread_join(threads[i], NULL);
+    for (size_t k = 1; k < plan->n; k++) {
+      char* sp = staged_ltx(tmp, k);
+      if (sp != NULL)
+        unlink(sp);
+      free(sp);
+    }
+  }
   if (a.fd >= 0)
     close(a.fd);
   progress_tick(&a.prog, false);
@@ -1655,6 +1883,10 @@ done:
                  secs > 0 ? mb / secs : 0);
   }
   dbs_ltx_dec_free(a.dec);
+  free(threads);
+  free(a.state);
+  pthread_mutex_destroy(&a.mu);
+  pthread_cond_destroy(&a.cond);
   free(a.have);
   free(a.buf);
   free(tmp);
