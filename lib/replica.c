@@ -260,6 +260,7 @@ int dbs_replica_plan(const struct dbs_replica_listing* l,
                      const struct dbs_restore_target* t,
                      struct dbs_restore_plan* plan, char* err, size_t errlen) {
   memset(plan, 0, sizeof(*plan));
+  snprintf(err, errlen, "no error");
   snprintf(plan->generation, sizeof(plan->generation), "%s", g->name);
   int64_t max_index = t->index >= 0 ? t->index : DBS_REPLICA_MAX_INDEX;
 
@@ -331,41 +332,64 @@ int dbs_replica_plan(const struct dbs_replica_listing* l,
 
   if (asprintf(&plan->gen_root, "%s%s/", l->root ? l->root : "", g->name) < 0) {
     plan->gen_root = NULL;
+    snprintf(err, errlen, "out of memory");
     return -ENOMEM;
   }
   plan->total_bytes = plan->snapshot.size;
   if (max_wal < (int64_t)min_index)
     return 0; /* snapshot only (v0.3.13 panics when max < min; #688) */
 
-  size_t nidx = (size_t)(max_wal - min_index + 1);
+  /* Every index from the snapshot's to the last must be listed. Checked
+   * before anything is allocated: the names are untrusted, so the number
+   * of indexes is counted from the segments listed, never taken from the
+   * distance between two names (00000000 and 7fffffff would be 2^31). */
+  size_t i0 = 0;
+  while (i0 < nseg && g->segments[i0].index < min_index)
+    i0++;
+  size_t nidx = 0;
+  uint32_t want = min_index;
+  for (size_t i = i0; i < nseg; i++) {
+    uint32_t idx = g->segments[i].index;
+    if (i > i0 && idx == g->segments[i - 1].index)
+      continue;
+    if (idx != want) {
+      if (idx - want == 1)
+        snprintf(err, errlen,
+                 "missing WAL index: %s/%08x (no object %swal/"
+                 "%08x_00000000.wal.lz4)",
+                 g->name, want, plan->gen_root, want);
+      else
+        snprintf(err, errlen,
+                 "missing WAL indexes: %s/%08x..%08x (%u indexes: after %s "
+                 "%08x the next object listed is %swal/%08x_00000000.wal.lz4)",
+                 g->name, want, idx - 1, idx - want,
+                 want == min_index ? "snapshot" : "WAL index",
+                 want == min_index ? min_index : want - 1, plan->gen_root, idx);
+      dbs_restore_plan_free(plan);
+      return -EBADMSG;
+    }
+    nidx++;
+    want++;
+  }
+
   plan->indexes = calloc(nidx, sizeof(*plan->indexes));
-  plan->segments = calloc(nseg ? nseg : 1, sizeof(*plan->segments));
+  plan->segments = calloc(nseg - i0, sizeof(*plan->segments));
   if (plan->indexes == NULL || plan->segments == NULL) {
     dbs_restore_plan_free(plan);
+    snprintf(err, errlen, "out of memory");
     return -ENOMEM;
   }
-  size_t i = 0;
-  while (i < nseg && g->segments[i].index < min_index)
-    i++;
+  size_t i = i0;
   for (size_t k = 0; k < nidx; k++) {
-    uint32_t want = min_index + (uint32_t)k;
     struct dbs_plan_index* pi = &plan->indexes[plan->nindexes++];
-    pi->index = want;
+    pi->index = min_index + (uint32_t)k;
     pi->first = plan->nsegments;
-    while (i < nseg && g->segments[i].index == want) {
+    while (i < nseg && g->segments[i].index == pi->index) {
       plan->segments[plan->nsegments++] = g->segments[i];
       plan->total_bytes += g->segments[i].size;
       i++;
     }
     pi->n = plan->nsegments - pi->first;
-    if (pi->n == 0) {
-      snprintf(err, errlen,
-               "missing WAL index: %s/%08x (no object %swal/"
-               "%08x_00000000.wal.lz4)",
-               g->name, want, plan->gen_root, want);
-      dbs_restore_plan_free(plan);
-      return -EBADMSG;
-    }
   }
   return 0;
 }

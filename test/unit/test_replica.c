@@ -247,11 +247,50 @@ static void test_plan_errors(void** state) {
   dbs_replica_listing_free(&l);
 }
 
+/* Two objects whose names are 2^31 indexes apart: the gap is reported
+ * (-EBADMSG, naming it) before anything is sized from the names. The base
+ * allocated (0x7fffffff + 1) * 24 bytes first and failed with -ENOMEM and
+ * an unset message. */
+static void test_plan_gap_before_alloc(void** state) {
+  (void)state;
+  struct dbs_replica_listing l = {0};
+  struct dbs_restore_plan p;
+  char err[512];
+  struct dbs_restore_target t = {.index = -1};
+  l.root = strdup("generations/");
+  struct dbs_storage_entry s[] = {S("00000000", 10)};
+  struct dbs_storage_entry w[] = {W("7fffffff", "00000000", 11)};
+  add(&l, "0000000000000001", s, 1, w, 1);
+  memset(err, 0xAA, sizeof(err));
+  assert_int_equal(dbs_replica_plan(&l, &l.gens[0], &t, &p, err, sizeof(err)),
+                   -EBADMSG);
+  assert_non_null(memchr(err, '\0', sizeof(err)));
+  assert_non_null(
+      strstr(err, "missing WAL indexes: 0000000000000001/00000000..7ffffffe"));
+  assert_non_null(strstr(err, "wal/7fffffff_00000000.wal.lz4"));
+  assert_null(p.indexes);
+
+  /* The same with indexes after the snapshot, then a jump. */
+  struct dbs_storage_entry s2[] = {S("00000002", 10)};
+  struct dbs_storage_entry w2[] = {W("00000002", "00000000", 11),
+                                   W("00000003", "00000000", 12),
+                                   W("7ffffff0", "00000000", 13)};
+  add(&l, "0000000000000002", s2, 1, w2, 3);
+  assert_int_equal(dbs_replica_plan(&l, &l.gens[1], &t, &p, err, sizeof(err)),
+                   -EBADMSG);
+  assert_non_null(strstr(err, "00000004..7fffffef"));
+  assert_non_null(strstr(err, "after WAL index 00000003"));
+  dbs_replica_listing_free(&l);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_names),       cmocka_unit_test(test_prefix),
-      cmocka_unit_test(test_choose),      cmocka_unit_test(test_plan),
+      cmocka_unit_test(test_names),
+      cmocka_unit_test(test_prefix),
+      cmocka_unit_test(test_choose),
+      cmocka_unit_test(test_plan),
       cmocka_unit_test(test_plan_errors),
+      cmocka_unit_test(test_plan_gap_before_alloc),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
