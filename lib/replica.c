@@ -335,6 +335,15 @@ int dbs_replica_plan(const struct dbs_replica_listing* l,
     snprintf(err, errlen, "out of memory");
     return -ENOMEM;
   }
+  if (plan->snapshot.size < 0) {
+    snprintf(err, errlen,
+             "absurd replica metadata: %ssnapshots/%08x.snapshot.lz4 "
+             "is listed with %lld bytes",
+             plan->gen_root, plan->snapshot.index,
+             (long long)plan->snapshot.size);
+    dbs_restore_plan_free(plan);
+    return -EBADMSG;
+  }
   plan->total_bytes = plan->snapshot.size;
   if (max_wal < (int64_t)min_index)
     return 0; /* snapshot only (v0.3.13 panics when max < min; #688) */
@@ -385,8 +394,20 @@ int dbs_replica_plan(const struct dbs_replica_listing* l,
     pi->index = min_index + (uint32_t)k;
     pi->first = plan->nsegments;
     while (i < nseg && g->segments[i].index == pi->index) {
-      plan->segments[plan->nsegments++] = g->segments[i];
-      plan->total_bytes += g->segments[i].size;
+      const struct dbs_replica_segment* sg = &g->segments[i];
+      /* Sizes come from the listing: a hostile or broken endpoint can
+       * claim anything, so the sum is checked. */
+      if (sg->size < 0 || __builtin_add_overflow(plan->total_bytes, sg->size,
+                                                 &plan->total_bytes)) {
+        snprintf(err, errlen,
+                 "absurd replica metadata: %swal/%08x_%08x.wal.lz4 is "
+                 "listed with %lld bytes, and the objects to restore would "
+                 "add up to more than 2^63 bytes",
+                 plan->gen_root, sg->index, sg->offset, (long long)sg->size);
+        dbs_restore_plan_free(plan);
+        return -EBADMSG;
+      }
+      plan->segments[plan->nsegments++] = *sg;
       i++;
     }
     pi->n = plan->nsegments - pi->first;

@@ -560,11 +560,11 @@ static int64_t db_updated_ns(const char* db) {
   struct stat st;
   int64_t t = 0;
   if (stat(db, &st) == 0)
-    t = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    t = dbs_storage_time_ns(st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
   char* w = NULL;
   if (asprintf(&w, "%s-wal", db) >= 0) {
     if (stat(w, &st) == 0) {
-      int64_t tw = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+      int64_t tw = dbs_storage_time_ns(st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
       if (tw > t)
         t = tw;
     }
@@ -611,7 +611,10 @@ int dbs_restore_cli_generations(int argc, char** argv) {
       char start[32], end[32], lag[32], wal[32];
       fmt_time(gen->created_ns, start, sizeof(start));
       fmt_time(gen->updated_ns, end, sizeof(end));
-      fmt_lag(ref - gen->updated_ns, lag, sizeof(lag));
+      int64_t lag_ns;
+      if (__builtin_sub_overflow(ref, gen->updated_ns, &lag_ns))
+        lag_ns = ref < gen->updated_ns ? INT64_MIN : INT64_MAX;
+      fmt_lag(lag_ns, lag, sizeof(lag));
       if (gen->nsegments > 0)
         snprintf(wal, sizeof(wal), "%08x-%08x", gen->segments[0].index,
                  gen->segments[gen->nsegments - 1].index);
