@@ -23,4 +23,61 @@ assert_contains "$T/gap.err" "wal/7fffffff_00000000.wal.lz4" "2^31 index gap"
 [ ! -e "$T/gap.db" ] || fail "2^31 index gap: output created"
 ok "two objects 2^31 indexes apart: exit 65 naming the gap"
 
+# A real replica from litestream 0.3.13 for the cases below.
+F=$T/fx
+make_replica "$F" 1 9
+URL=file://$F/replica
+P=$(sed -n 2p "$F/points") # a point inside the generation, with a fraction
+
+# litest NAME ARGS...: restores with both tools into $T/p/NAME.{d,l}; sets
+# drc and lrc, and their logs $T/p/NAME.{d,l}.err.
+litest() {
+  local name=$1; shift
+  mkdir -p "$T/p"
+  run "$DBSETUP" restore -o "$T/p/$name.d" "$@" "$URL" 2>"$T/p/$name.d.err"; drc=$rc
+  run "$LITESTREAM" restore -o "$T/p/$name.l" "$@" "$URL" 2>"$T/p/$name.l.err"; lrc=$rc
+}
+
+# -index and -timestamp are read as litestream reads them (Go's
+# strconv.ParseInt(s, 16, 32) and time.Parse(time.RFC3339, s)): refused
+# (64) exactly where litestream says "invalid", and where both accept and
+# restore, the same bytes. The base accepted "0x3", " 3" and November 31st
+# and refused the comma fraction Go accepts.
+k=0
+parity() { # FLAG VALUE
+  k=$((k + 1))
+  litest "parity$k" "$1" "$2"
+  if grep -q "invalid value\|invalid -timestamp" "$T/p/parity$k.l.err"; then
+    [ "$drc" -eq 64 ] || { cat "$T/p/parity$k.d.err" >&2; fail "$1 '$2': litestream refuses it, dbsetup exit $drc"; }
+  else
+    [ "$drc" -ne 64 ] || { cat "$T/p/parity$k.d.err" >&2; fail "$1 '$2': litestream accepts it, dbsetup refuses"; }
+    if [ "$lrc" -eq 0 ] && [ "$drc" -eq 0 ]; then
+      cmp -s "$T/p/parity$k.d" "$T/p/parity$k.l" || fail "$1 '$2': restores differ"
+    fi
+  fi
+}
+for v in 0x3 0X3 " 3" "3 " +3 _3 3_0 80000000 100000000 "" g 3g -0 +0 00000003 0000000003 7fffffff \
+  00000004 4; do
+  parity -index "$v"
+done
+D=${P%%T*} H=${P#*T}; H=${H%%.*} # 2026-12-06 and 18:16:12
+for v in "$P" "${P/./,}" "${D}T${H}Z" "${D}T${H}.Z" "${D}T${H},Z" "${D}T${H}z" "${D}t${H}Z" \
+  "${D}T${H}+01:00" "${D}T${H}+24:00" "${D}T${H}+24:60" "${D}T${H}+ab:00" \
+  "${D}T${H}+0100" "${D}T${H}Z " " ${D}T${H}Z" "${D}T${H}.1234567891234Z" \
+  "2026-11-31T10:00:00Z" "2026-02-29T10:00:00Z" "2024-02-29T10:00:00Z" "2100-02-29T10:00:00Z" \
+  "2000-02-29T10:00:00Z" "2026-12-06T24:00:00Z" "2026-12-06T23:60:00Z" "2026-12-06T23:59:60Z" \
+  "2026-12-6T10:00:00Z" "2026-1-06T10:00:00Z" "2026-12-06T9:00:00Z" "0000-01-01T00:00:00Z" \
+  "9999-12-31T23:59:59Z" "2026-12-06 10:00:00Z" "2026-13-01T10:00:00Z" "2026-00-01T10:00:00Z"; do
+  parity -timestamp "$v"
+done
+# Zone offsets past 24:60: today's Go (1.26, src/time/format.go) refuses
+# them; the Go 1.21 that litestream 0.3.13 is built with took +99:99 as a
+# time. dbsetup refuses them, as current Go does.
+for z in +25:00 +23:61 +99:99; do
+  run "$DBSETUP" restore -o "$T/p/z.db" -timestamp "${D}T${H}$z" "$URL" 2>"$T/p/z.err"
+  assert_eq 64 "$rc" "zone offset $z"
+  assert_contains "$T/p/z.err" "invalid -timestamp" "zone offset $z"
+done
+ok "-index and -timestamp: refused and accepted as litestream 0.3.13 ($k cases)"
+
 done_testing
