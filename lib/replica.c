@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "strbuf.h"
 
@@ -282,11 +283,35 @@ int dbs_replica_plan(const struct dbs_replica_listing* l,
         snap = (long)i;
     }
   }
-  if (snap < 0) {
+  if (snap < 0 && g->nsnapshots == 0) {
     snprintf(err, errlen,
              "cannot find snapshot index%s: no snapshots available"
              " in generation %s",
              t->index >= 0 ? "" : " by timestamp", g->name);
+    return -ENOENT;
+  }
+  if (snap < 0 && t->index >= 0) {
+    snprintf(err, errlen,
+             "no snapshot at or below index %08x in generation %s (its "
+             "lowest is %08x)",
+             (unsigned)t->index, g->name, g->snapshots[0].index);
+    return -ENOENT;
+  }
+  if (snap < 0) {
+    /* Only a timestamp can exclude every snapshot. */
+    int64_t first = g->snapshots[0].time_ns;
+    for (size_t i = 1; i < g->nsnapshots; i++)
+      if (g->snapshots[i].time_ns < first)
+        first = g->snapshots[i].time_ns;
+    time_t sec = (time_t)(first / 1000000000);
+    struct tm tm;
+    char when[40] = "?";
+    if (gmtime_r(&sec, &tm) != NULL)
+      strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(err, errlen,
+             "no snapshot at or before the requested time in generation %s "
+             "(its first snapshot was written at %s)",
+             g->name, when);
     return -ENOENT;
   }
   plan->snapshot = g->snapshots[snap];

@@ -1181,8 +1181,17 @@ static int v3_plan(void* p, const struct dbs_restore_target* t,
     s->planned = true;
     return 0;
   }
-  set_err(e, rc == -ENOMEM ? DBS_RESTORE_EINTERNAL : DBS_RESTORE_ECORRUPT, "%s",
-          msg);
+  /* A point the generation does not reach (no snapshot at or before it,
+   * or an index past its highest) is "no matching backup", not damage.
+   * Without a target every snapshot qualifies, so a boot never gets here
+   * with NO_BACKUP; a generation without snapshots stays corrupt. */
+  enum dbs_restore_result r = DBS_RESTORE_ECORRUPT;
+  if (rc == -ENOMEM)
+    r = DBS_RESTORE_EINTERNAL;
+  else if (rc == -ERANGE ||
+           (rc == -ENOENT && s->listing.gens[s->gen].nsnapshots > 0))
+    r = DBS_RESTORE_NO_BACKUP;
+  set_err(e, r, "%s", msg);
   return -1;
 }
 

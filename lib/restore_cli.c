@@ -587,6 +587,12 @@ int dbs_restore_cli_main(int argc, char** argv) {
   enum dbs_restore_result res = dbs_restore_run(srcs, ns, &t, output, &o, &e);
   if (res == DBS_RESTORE_RESTORED) {
     st = 0;
+  } else if (res == DBS_RESTORE_NO_BACKUP &&
+             strcmp(e.msg, "no matching backups found") != 0) {
+    /* A generation matched but does not reach the requested point: as in
+     * litestream, -if-replica-exists does not cover it. */
+    dbs_log_errorx("no matching backups found: %s", e.msg);
+    st = EXIT_NO_BACKUP;
   } else if (res == DBS_RESTORE_NO_BACKUP) {
     if (c.if_replica_exists) {
       dbs_log_info("no matching backups found");

@@ -80,4 +80,33 @@ for z in +25:00 +23:61 +99:99; do
 done
 ok "-index and -timestamp: refused and accepted as litestream 0.3.13 ($k cases)"
 
+# A point the backup does not reach is "no matching backups" (exit 1, as
+# documented), not "corrupt" (65, which the base said): a time before the
+# first snapshot, an index below the lowest snapshot, an index past the
+# highest (litestream 0.3.13 silently restores the highest one there).
+# -if-replica-exists does not cover them (litestream's does not either).
+GEN=$(ls "$F/replica/generations")
+first=$(ls "$F/replica/generations/$GEN/snapshots" | head -1); first=${first%%.*}
+last=$(ls "$F/replica/generations/$GEN/wal" | tail -1); last=${last%%_*}
+early=$(date -u -d "@$(($(stat -c %Y "$F/replica/generations/$GEN/snapshots/$first.snapshot.lz4") - 1))" +%Y-%m-%dT%H:%M:%SZ)
+# A WAL segment older than the first snapshot keeps $early inside the
+# generation's bounds, so the generation matches but no snapshot does.
+touch -d "@$(($(stat -c %Y "$F/replica/generations/$GEN/snapshots/$first.snapshot.lz4") - 60))" \
+  "$F/replica/generations/$GEN/wal/${first}_00000000.wal.lz4"
+nomatch() { # NAME NEEDLE ARGS...
+  local name=$1 needle=$2; shift 2
+  run "$DBSETUP" restore -o "$T/nm.db" "$@" "$URL" 2>"$T/nm.err"
+  assert_eq 1 "$rc" "$name: exit status"
+  assert_contains "$T/nm.err" "no matching backups found" "$name"
+  assert_contains "$T/nm.err" "$needle" "$name"
+  run "$DBSETUP" restore -if-replica-exists -o "$T/nm.db" "$@" "$URL" 2>"$T/nm.err"
+  assert_eq 1 "$rc" "$name with -if-replica-exists"
+  [ ! -e "$T/nm.db" ] || fail "$name: output created"
+  ok "$name: exit 1 (no matching backups), nothing created"
+}
+nomatch "time before the first snapshot" "no snapshot at or before the requested time" -timestamp "$early"
+[ "$first" != 00000000 ] || fail "fixture: the first snapshot is at index 0"
+nomatch "index below the lowest snapshot" "no snapshot at or below index 00000000" -index 0
+nomatch "index past the highest" "highest index was $last" -index "$(printf %x $((16#$last + 5)))"
+
 done_testing

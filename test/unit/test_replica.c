@@ -202,7 +202,8 @@ static void test_plan(void** state) {
   t.has_timestamp = true;
   t.timestamp_ns = NS(5);
   assert_int_equal(dbs_replica_plan(&l, g, &t, &p, err, sizeof(err)), -ENOENT);
-  assert_non_null(strstr(err, "no snapshots available"));
+  assert_non_null(strstr(err, "no snapshot at or before the requested time"));
+  assert_non_null(strstr(err, "1970-01-01T00:00:10Z"));
   dbs_replica_listing_free(&l);
 }
 
