@@ -80,6 +80,68 @@ for z in +25:00 +23:61 +99:99; do
 done
 ok "-index and -timestamp: refused and accepted as litestream 0.3.13 ($k cases)"
 
+# Stray bytes after a complete LZ4 frame of a WAL segment (litestream
+# 0.3.13 leaves them when a shutdown interrupts its second write of the
+# segment): litestream restores such a replica, and so does dbsetup, with a
+# warning naming the object, and the same bytes (cmp). The base refused it
+# (65, "data after the end of the LZ4 frame"), and with it every later point
+# of the generation. Only the first snapshot is kept so that every WAL index
+# is applied.
+B=$T/tb
+cp -a "$F/replica" "$B"
+GB=$B/generations/$(ls "$B/generations")
+ls "$GB/snapshots" | tail -n +2 | while read -r x; do rm "$GB/snapshots/$x"; done
+# A segment followed by another of the same index, and the very last one.
+mid=$(ls "$GB/wal" | awk -F_ 'prev == $1 {print last; exit} {prev = $1; last = $0}')
+end=$(ls "$GB/wal" | tail -1)
+[ -n "$mid" ] || fail "fixture: no index with two segments"
+stray() { # SEGMENT KIND: appends stray bytes of KIND to a copy of SEGMENT
+  local f=$GB/wal/$1 sz
+  cp "$f" "$T/seg.orig"; sz=$(stat -c %s "$f")
+  case $2 in
+  garbage) head -c 100 /dev/urandom >>"$f" ;;
+  magic) printf '\x04\x22' >>"$f" ;;             # a frame cut after 2 bytes
+  partial) head -c $((sz / 2)) "$T/seg.orig" >>"$f" ;; # the rewrite died midway
+  whole) cat "$T/seg.orig" >>"$f" ;;                  # a complete second frame
+  esac
+}
+unstray() { cp "$T/seg.orig" "$GB/wal/$1"; }
+URL=file://$B
+for seg in "$mid" "$end"; do
+  for kind in garbage magic partial whole; do
+    stray "$seg" "$kind"
+    litest "stray-$kind-${seg%%.*}"
+    d=$T/p/stray-$kind-${seg%%.*}
+    [ "$lrc" -eq 0 ] || { cat "$d.l.err" >&2; fail "litestream refused stray $kind bytes after $seg"; }
+    [ "$drc" -eq 0 ] || { cat "$d.d.err" >&2; fail "stray $kind bytes after $seg: dbsetup exit $drc"; }
+    cmp -s "$d.d" "$d.l" || fail "stray $kind bytes after $seg: restores differ"
+    assert_contains "$d.d.err" "wal/$seg has" "stray $kind bytes after $seg: warning"
+    assert_contains "$d.d.err" "stray bytes after its LZ4 frame" "stray $kind bytes after $seg: warning"
+    unstray "$seg"
+  done
+done
+ok "stray bytes after a WAL segment's LZ4 frame: restored as litestream restores them (cmp), with a warning naming the object"
+
+# What cannot be verified stays refused: a frame holding only the WAL
+# header, then stray bytes; a frame cut short, then stray bytes.
+cp "$GB/wal/$end" "$T/seg.orig"
+lz4 -dc "$T/seg.orig" | head -c 32 | lz4 -zq >"$GB/wal/$end"
+head -c 50 /dev/urandom >>"$GB/wal/$end"
+run "$DBSETUP" restore -o "$T/uv.db" "$URL" 2>"$T/uv.err"
+assert_eq 65 "$rc" "header-only frame with stray bytes"
+assert_contains "$T/uv.err" "wal/$end has 50 bytes after its LZ4 frame, and the frame holds no WAL frame" \
+  "header-only frame with stray bytes"
+[ ! -e "$T/uv.db" ] || fail "header-only frame with stray bytes: output created"
+head -c $(($(stat -c %s "$T/seg.orig") - 9)) "$T/seg.orig" >"$GB/wal/$end"
+head -c 50 /dev/urandom >>"$GB/wal/$end"
+run "$DBSETUP" restore -o "$T/uv.db" "$URL" 2>"$T/uv.err"
+assert_eq 65 "$rc" "cut frame with stray bytes"
+assert_contains "$T/uv.err" "wal/$end" "cut frame with stray bytes"
+[ ! -e "$T/uv.db" ] || fail "cut frame with stray bytes: output created"
+cp "$T/seg.orig" "$GB/wal/$end"
+ok "stray bytes after a frame that cannot be verified: exit 65 naming the object"
+URL=file://$F/replica
+
 # A point the backup does not reach is "no matching backups" (exit 1, as
 # documented), not "corrupt" (65, which the base said): a time before the
 # first snapshot, an index below the lowest snapshot, an index past the
