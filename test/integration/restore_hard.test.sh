@@ -171,4 +171,48 @@ nomatch "time before the first snapshot" "no snapshot at or before the requested
 nomatch "index below the lowest snapshot" "no snapshot at or below index 00000000" -index 0
 nomatch "index past the highest" "highest index was $last" -index "$(printf %x $((16#$last + 5)))"
 
+# The README's memory bound: one LZ4 block (up to 4 MiB) per download
+# running at once, so peak RSS grows with --parallelism and not with the
+# database. WAL segments decoding past a block make every download hold a
+# full one. (Not under AddressSanitizer, whose shadow memory inflates RSS.)
+if grep -qa __asan_init "$DBSETUP"; then
+  echo "# skipped the memory bound: AddressSanitizer build"
+  done_testing
+  exit 0
+fi
+M=$T/mem; mkdir -p "$M"
+cat >"$M/ls.yml" <<YML
+dbs:
+  - path: $M/db
+    monitor-interval: 100ms
+    replicas:
+      - type: file
+        path: $M/replica
+        sync-interval: 100ms
+YML
+sqlite3 "$M/db" "PRAGMA journal_mode=wal; CREATE TABLE t(v TEXT);" >/dev/null
+"$LITESTREAM" replicate -config "$M/ls.yml" >"$M/ls.log" 2>&1 &
+lp=$!
+_has_snap() { compgen -G "$M/replica/generations/*/snapshots/*.lz4" >/dev/null; }
+wait_for 10 _has_snap || fail "litestream made no snapshot"
+for i in 1 2 3 4; do # four WAL indexes of ~8 MB each (checkpoint at 1000 pages)
+  sqlite3 -cmd ".timeout 5000" "$M/db" \
+    "INSERT INTO t SELECT hex(randomblob(400)) FROM generate_series(1, 10000);" >/dev/null
+  sleep 0.6
+done
+sleep 0.5; kill -INT "$lp"; wait "$lp" || true
+big=$(find "$M/replica" -name '*.wal.lz4' -size +4M | wc -l)
+[ "$big" -ge 4 ] || fail "fixture: $big WAL segments above 4 MiB, want 4"
+rss() { # PARALLELISM: peak RSS of a restore, in kB
+  rm -f "$M/out.db"
+  /usr/bin/time -f %M -o "$M/rss" "$DBSETUP" restore --parallelism "$1" --verify none \
+    -o "$M/out.db" "file://$M/replica" 2>/dev/null || fail "restore --parallelism $1 failed"
+  [ "$(integrity "$M/out.db")" = ok ] || fail "restore --parallelism $1: integrity_check"
+  cat "$M/rss"
+}
+r1=$(rss 1) r4=$(rss 4)
+[ "$r1" -le 12288 ] || fail "--parallelism 1: peak RSS $r1 kB, README says about 7.6 MB (<= 12 MB)"
+[ "$r4" -le 28672 ] || fail "--parallelism 4: peak RSS $r4 kB, README says about 21 MB (<= 28 MB)"
+ok "peak RSS: $r1 kB with --parallelism 1, $r4 kB with 4 (one LZ4 block per download)"
+
 done_testing
