@@ -2093,7 +2093,13 @@ static void* head_worker(void* arg) {
     char why[256] = "";
     if (rc == -ECANCELED || (rc == 0 && h.n == sizeof(h.b))) {
       if (dbs_ltx_header_parse(h.b, &hd, why, sizeof(why)) == 0) {
-        f->time_ns = hd.timestamp_ms * 1000000;
+        int64_t sec = hd.timestamp_ms / 1000, ms = hd.timestamp_ms % 1000;
+        if (ms < 0) {
+          ms += 1000;
+          sec--;
+        }
+        /* Saturated: a header's timestamp is untrusted. */
+        f->time_ns = dbs_storage_time_ns(sec, ms * 1000000);
         continue;
       }
     }
