@@ -19,7 +19,9 @@
 # Sizes (env): MANY_DB_MB (100) with MANY_WRITES (500) writes replicated
 # at a 20 ms sync interval (many L0 files, L1 compactions on 30 s
 # boundaries); SNAP_DB_MB (1024) for the snapshot-only case; RUNS (3);
-# CASES ("many snap"); KEEP=1 keeps the scratch directory.
+# CASES ("many snap"; "s3many" is the many-files case replicated to the
+# patched s3rver, both restores in config mode; its floor decodes
+# s3rver's stored files, no transfer); KEEP=1 keeps the scratch directory.
 set -euo pipefail
 DBSETUP=${DBSETUP:-build/dbsetup}
 LITESTREAM05=${LITESTREAM05:-${DBS_PEERS:-.peers}/litestream05}
@@ -30,25 +32,39 @@ SNAP_DB_MB=${SNAP_DB_MB:-1024}
 RUNS=${RUNS:-3}
 CASES=${CASES:-many snap}
 W=$(mktemp -d "${TMPDIR:-/tmp}/dbs-bench.XXXXXX")
-[ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$W"' EXIT
+S3PID=
+finish() {
+  [ -z "$S3PID" ] || { kill "$S3PID" 2>/dev/null; wait "$S3PID" 2>/dev/null || true; }
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$W"
+}
+trap finish EXIT
 . "$(dirname "$0")/lib.sh"
 
-# replicate DIR NWRITES: litestream 0.5 on DIR/db with a file replica
-# while NWRITES writes happen; stopped with SIGTERM (final sync).
+# replicate DIR NWRITES: litestream 0.5 on DIR/db with a file replica (or
+# S3 with $EP set) while NWRITES writes happen; stopped with SIGTERM.
 replicate() {
-  local d=$1 n=$2 lp i
+  local d=$1 n=$2 lp i replica
+  replica="      - type: file
+        path: $d/replica"
+  [ -z "${EP:-}" ] || replica="      - type: s3
+        bucket: bench
+        path: $(basename "$d")
+        endpoint: $EP
+        region: us-east-1
+        force-path-style: true"
   cat >"$d/ls.yml" <<YML
 dbs:
   - path: $d/db
     monitor-interval: 20ms
     replicas:
-      - type: file
-        path: $d/replica
+$replica
         sync-interval: 20ms
 YML
-  "$LITESTREAM05" replicate -config "$d/ls.yml" >"$d/ls.log" 2>&1 &
+  env -u AWS_CA_BUNDLE "$LITESTREAM05" replicate -config "$d/ls.yml" >"$d/ls.log" 2>&1 &
   lp=$!
-  until ls "$d"/replica/ltx/0/*.ltx >/dev/null 2>&1; do sleep 0.1; done
+  until [ -n "$(find "$d/replica" "$W/s3/bench/$(basename "$d")" -name '*.ltx*' 2>/dev/null || true)" ]; do
+    sleep 0.1
+  done
   for i in $(seq 1 "$n"); do
     sqlite3 -cmd ".timeout 5000" "$d/db" "UPDATE t SET v = hex(randomblob(1000)) WHERE id % 977 = $i % 977;
       INSERT INTO t(v) VALUES (hex(randomblob(1000)));" >/dev/null
@@ -59,20 +75,29 @@ YML
 }
 
 run_case() {
-  local name=$1 d=$2 files bytes
-  "$DBSETUP" restore -dry-run -o "$W/plan.db" "file://$d/replica" |
-    awk -v r="$d/replica/ltx" '$1 ~ /^[0-9]$/ {print r "/" $1 "/" $2}' >"$W/objects"
-  files=$(find "$d/replica" -name '*.ltx' | wc -l)
-  bytes=$(du -sb "$d/replica" | cut -f1)
+  local name=$1 d=$2 files bytes src
+  src=("file://$d/replica")
+  [ -z "${EP:-}" ] || src=(-config "$d/ls.yml" "$d/db")
+  if [ -z "${EP:-}" ]; then
+    "$DBSETUP" restore -dry-run -o "$W/plan.db" "${src[@]}" |
+      awk -v r="$d/replica/ltx" '$1 ~ /^[0-9]$/ {print r "/" $1 "/" $2}' >"$W/objects"
+    files=$(find "$d/replica" -name '*.ltx' | wc -l)
+    bytes=$(du -sb "$d/replica" | cut -f1)
+  else
+    "$DBSETUP" restore -dry-run -o "$W/plan.db" "${src[@]}" |
+      awk -v r="$W/s3/bench/$(basename "$d")" '$1 ~ /^[0-9]$/ {printf "%s/%04x/%s._S3rver_object\n", r, $1, $2}' >"$W/objects"
+    files=$(find "$W/s3/bench/$(basename "$d")" -name '*.ltx._S3rver_object' | wc -l)
+    bytes=$(du -sb "$W/s3/bench/$(basename "$d")" | cut -f1)
+  fi
   echo "$name: $(du -m "$d/db" | cut -f1) MB database, $files LTX files ($((bytes / 1024 / 1024)) MB), plan of $(wc -l <"$W/objects") files"
   LABELS=("dbsetup (verify quick)" "dbsetup (verify none)" "litestream 0.5 restore" "floor: ltx-floor")
   WALLS=("" "" "" ""); RSSS=("" "" "" "")
   echo "  load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   run_cmd() {
     case $1 in
-      0) time_one 0 "$DBSETUP" restore -o "$W/out/db" "file://$d/replica" ;;
-      1) time_one 1 "$DBSETUP" restore --verify none -o "$W/out/db" "file://$d/replica" ;;
-      2) time_one 2 "$LITESTREAM05" restore -o "$W/out/db" "file://$d/replica" ;;
+      0) time_one 0 "$DBSETUP" restore -o "$W/out/db" "${src[@]}" ;;
+      1) time_one 1 "$DBSETUP" restore --verify none -o "$W/out/db" "${src[@]}" ;;
+      2) time_one 2 env -u AWS_CA_BUNDLE "$LITESTREAM05" restore -o "$W/out/db" "${src[@]}" ;;
       # shellcheck disable=SC2046
       3) time_one 3 "$LTX_FLOOR" "$W/out/floor" $(cat "$W/objects") ;;
     esac
@@ -100,4 +125,18 @@ case " $CASES " in *" snap "*)
   fill "$W/snap/db" "$SNAP_DB_MB"
   replicate "$W/snap" 0
   run_case "snapshot-only case (${SNAP_DB_MB} MB)" "$W/snap" ;;
+esac
+case " $CASES " in *" s3many "*)
+  export AWS_ACCESS_KEY_ID=AKIADBSBENCH00000001 AWS_SECRET_ACCESS_KEY=dbs-bench-secret-value-0123456789
+  DBS_S3RVER_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID DBS_S3RVER_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
+    node "${DBS_PEERS:-.peers}/s3rver/node_modules/s3rver/bin/s3rver.js" -s -d "$W/s3" -a 127.0.0.1 -p 0 \
+    --configure-bucket bench >"$W/s3.log" 2>&1 &
+  S3PID=$!
+  until grep -q "S3rver listening on" "$W/s3.log"; do sleep 0.1; done
+  EP=http://127.0.0.1:$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$W/s3.log")
+  mkdir -p "$W/s3many"
+  fill "$W/s3many/db" "$MANY_DB_MB"
+  replicate "$W/s3many" "$MANY_WRITES"
+  sleep 1
+  run_case "S3 many-files case (${MANY_DB_MB} MB, ${MANY_WRITES} writes)" "$W/s3many" ;;
 esac

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "ltx_replica.h"
+#include "storage_file.h"
 
 static void test_filenames(void** state) {
   (void)state;
@@ -163,6 +164,66 @@ static void test_gap_message_names_range(void** state) {
   assert_non_null(strstr(err, "ltx/0/0000000000000007-0000000000000007.ltx"));
 }
 
+static void touch(const char* root, const char* rel) {
+  char p[1024], cmd[2200];
+  snprintf(p, sizeof(p), "%s/%s", root, rel);
+  snprintf(cmd, sizeof(cmd), "mkdir -p \"$(dirname '%s')\" && : >'%s'", p, p);
+  assert_int_equal(system(cmd), 0);
+}
+
+/* The layouts read through a directory standing in for each storage: the
+ * file layout ltx/<decimal>/ and the S3 one <path>/<%04x>/, S3's beta
+ * ltx/, and names of no layout, which are reported. */
+static void test_load_layouts(void** state) {
+  (void)state;
+  char root[] = "/tmp/dbs-ltxl.XXXXXX";
+  assert_non_null(mkdtemp(root));
+  touch(root, "ltx/0/0000000000000002-0000000000000002.ltx");
+  touch(root, "ltx/0/0000000000000001-0000000000000001.ltx");
+  touch(root, "ltx/9/0000000000000001-0000000000000001.ltx");
+  touch(root, "ltx/0/0000000000000003-0000000000000003.ltx.tmp");
+  touch(root, "generations/0123456789abcdef/snapshots/00000000.snapshot.lz4");
+  touch(root, "stray.txt");
+  touch(root, "prod/db/0000/0000000000000005-0000000000000005.ltx");
+  touch(root, "prod/db/0009/0000000000000001-0000000000000004.ltx");
+  touch(root, "prod/db/000a/0000000000000001-0000000000000004.ltx");
+  touch(root, "prod/db/ltx/0/0000000000000001-0000000000000001.ltx");
+  struct dbs_storage* st;
+  assert_int_equal(dbs_storage_file_open(root, &st), 0);
+  struct dbs_ltx_listing l;
+  assert_int_equal(dbs_ltx_load(st, "", false, &l), 0);
+  assert_int_equal(l.n, 3);
+  assert_int_equal(l.files[0].level, 0);
+  assert_int_equal(l.files[0].min_txid, 1);
+  assert_int_equal(l.files[1].min_txid, 2);
+  assert_int_equal(l.files[2].level, 9);
+  assert_string_equal(l.files[2].key,
+                      "ltx/9/0000000000000001-0000000000000001.ltx");
+  /* The .tmp, stray.txt and prod/ are of no file layout; generations/ is
+   * v0.3's. */
+  assert_int_equal(l.nunknown, 3);
+  assert_null(l.legacy);
+  dbs_ltx_listing_free(&l);
+  assert_int_equal(dbs_ltx_load(st, "prod/db", true, &l), 0);
+  assert_int_equal(l.n, 2);
+  assert_int_equal(l.files[0].level, 0);
+  assert_string_equal(l.files[0].key,
+                      "prod/db/0000/0000000000000005-0000000000000005.ltx");
+  assert_int_equal(l.files[1].level, 9);
+  assert_int_equal(l.nunknown, 1); /* 000a/ */
+  assert_string_equal(l.unknown[0], "prod/db/000a/");
+  assert_string_equal(l.legacy, "prod/db/ltx/");
+  dbs_ltx_listing_free(&l);
+  /* An empty location: nothing, nothing unknown. */
+  assert_int_equal(dbs_ltx_load(st, "nothing/here", true, &l), 0);
+  assert_int_equal(l.n + l.nunknown, 0);
+  dbs_ltx_listing_free(&l);
+  st->ops->close(st);
+  char cmd[128];
+  snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+  assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_filenames),
@@ -170,6 +231,7 @@ int main(void) {
       cmocka_unit_test(test_plan_levels_and_overlap),
       cmocka_unit_test(test_plan_timestamp),
       cmocka_unit_test(test_gap_message_names_range),
+      cmocka_unit_test(test_load_layouts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
