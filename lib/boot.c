@@ -29,6 +29,9 @@
 void dbs_boot_init(struct dbs_boot* b, const struct dbs_config* cfg) {
   memset(b, 0, sizeof(*b));
   b->cfg = cfg;
+  /* Setup commands (migrate, seed, litestream restore) get as long after a
+   * stop signal as the app would. */
+  dbs_proc_set_stop_timeout(cfg->stop_timeout_ms);
 }
 
 bool dbs_boot_has_db(const struct dbs_boot* b) {
@@ -204,6 +207,10 @@ static int chown_for_user(struct dbs_boot* b) {
   return 0;
 }
 
+/* How long dbsetup waits beyond --stop-timeout for a native migration
+ * that interrupts itself at that timeout, before it kills the child. */
+#define MIGRATE_KILL_GRACE_MS 2000
+
 /*
  * Runs fn(arg) in a forked child and returns its result (0-255), or -1 when
  * the child could not run or died of a signal (logged). Restores and native
@@ -211,14 +218,20 @@ static int chown_for_user(struct dbs_boot* b) {
  * and the restore's threads and buffers live and die with the child, so
  * the supervisor that stays up for the app's lifetime stays small; the
  * child also dies with dbsetup (parent-death signal). A stop signal is
- * passed on to the child, which dies of it at once (the caller checks
- * dbs_proc_stop_signal and cleans up): a docker stop or fly deploy during
- * a long restore does not wait for it to end, even with dbsetup as PID 1.
+ * passed on to the child. Without on_stop the child dies of it at once (the
+ * caller checks dbs_proc_stop_signal and cleans up): a docker stop or fly
+ * deploy during a long restore does not wait for it to end, even with
+ * dbsetup as PID 1. With on_stop (a migration) the child handles TERM and
+ * INT with it, ignores HUP, and gets SIGKILL only when it still runs
+ * kill_after_ms after the stop signal, or at a second one; *killed tells.
  */
 static int run_in_child(const char* what, int (*fn)(struct dbs_boot*),
-                        struct dbs_boot* b) {
+                        struct dbs_boot* b, void (*on_stop)(int),
+                        unsigned kill_after_ms, bool* killed) {
   pid_t parent = getpid();
   sigset_t old;
+  if (killed != NULL)
+    *killed = false;
   dbs_proc_hold_signals(&old);
   pid_t pid = fork();
   if (pid < 0) {
@@ -231,6 +244,15 @@ static int run_in_child(const char* what, int (*fn)(struct dbs_boot*),
     static const int dfl[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
     for (size_t i = 0; i < sizeof(dfl) / sizeof(dfl[0]); i++)
       signal(dfl[i], SIG_DFL);
+    if (on_stop != NULL) {
+      struct sigaction sa;
+      memset(&sa, 0, sizeof(sa));
+      sigemptyset(&sa.sa_mask);
+      sa.sa_handler = on_stop;
+      sigaction(SIGTERM, &sa, NULL);
+      sigaction(SIGINT, &sa, NULL);
+      signal(SIGHUP, SIG_IGN);
+    }
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
       _exit(DBS_EXIT_SOFTWARE);
@@ -241,7 +263,11 @@ static int run_in_child(const char* what, int (*fn)(struct dbs_boot*),
   int st;
   char who[64];
   snprintf(who, sizeof(who), "the %s", what);
-  dbs_proc_wait_forwarding(pid, false, who, &st);
+  dbs_proc_set_stop_timeout(on_stop != NULL ? kill_after_ms : 0);
+  int k = dbs_proc_wait_forwarding(pid, false, who, &st);
+  dbs_proc_set_stop_timeout(b->cfg->stop_timeout_ms);
+  if (killed != NULL)
+    *killed = k != 0;
   dbs_proc_release_signals(&old);
   if (WIFEXITED(st))
     return WEXITSTATUS(st);
@@ -320,7 +346,7 @@ static int restore_external(struct dbs_boot* b) {
       dbs_proc_run_shell(cmd, NULL, b->have_creds ? &b->creds : NULL, &status);
   free(cmd);
   if (dbs_proc_stop_signal() != 0) /* discards what it wrote (fresh) */
-    return stopped_during_setup(b, "litestream restore");
+    return stopped_during_setup(b, "the litestream restore");
   if (rc != 0 || dbs_proc_exit_code(status) != 0) {
     dbs_log_errorx("litestream restore of %s failed (exit %d): the backup "
                    "storage may be unreachable; not starting with a fresh "
@@ -415,7 +441,7 @@ int dbs_boot_restore(struct dbs_boot* b) {
       .timeout_ms = b->cfg->restore_timeout_ms,
   };
   b->restore_opts = ro;
-  rc = run_in_child("restore", restore_child, b);
+  rc = run_in_child("restore", restore_child, b, NULL, 0, NULL);
   if (dbs_proc_stop_signal() != 0) {
     /* Stopped: a finished restore stays; a cut one leaves nothing. */
     if (rc == CHILD_RESTORED)
@@ -424,7 +450,7 @@ int dbs_boot_restore(struct dbs_boot* b) {
       dbs_log_error("cannot remove the leftovers of the interrupted "
                     "restore beside %s (the next restore does)",
                     b->target);
-    return stopped_during_setup(b, "restore");
+    return stopped_during_setup(b, "the restore");
   }
   switch (rc) {
   case CHILD_RESTORED:
@@ -490,20 +516,26 @@ static void discard_fresh(struct dbs_boot* b, const char* why) {
     dbs_log_error("%s: cannot remove the new database %s", why, b->target);
 }
 
-/* A stop signal (docker stop, fly deploy) interrupted a setup command:
- * not the command's fault. A fresh database is discarded as after any
- * failure; dbsetup exits 128+N as if the app had been stopped. */
+/* A stop signal (docker stop, fly deploy) came during a setup phase: not
+ * the phase's fault. A fresh database is discarded as after any failure;
+ * dbsetup exits 128+N as if the app had been stopped. */
 static int stopped_during_setup(struct dbs_boot* b, const char* what) {
   int sig = dbs_proc_stop_signal();
-  dbs_log_warnx("%s interrupted by signal %d: stopping", what, sig);
-  discard_fresh(b, "interrupted");
+  char name[16];
+  dbs_proc_signal_name(sig, name);
+  dbs_log_warnx("%s interrupted by signal %d (%s): stopping before the app "
+                "starts; exit status %d is 128+%s, the usual status of a "
+                "stopped container",
+                what, sig, name, DBS_EXIT_SIGNAL_BASE + sig, name);
+  discard_fresh(b, "stopped during setup");
   return DBS_EXIT_SIGNAL_BASE + sig;
 }
 
 /* Native Prisma migrations; runs in a child (run_in_child). Returns 0,
- * DBS_EXIT_CONFIG, DBS_EXIT_CANTCREAT or DBS_EXIT_MIGRATE. */
+ * DBS_EXIT_CONFIG, DBS_EXIT_CANTCREAT, DBS_EXIT_MIGRATE, or 128+N after a
+ * stop signal N that came between migrations (see dbs_boot_migrate). */
 static int migrate_child(struct dbs_boot* b) {
-  char err[ERRLEN] = "";
+  char err[ERRLEN * 4] = "";
   if (b->have_creds && geteuid() == 0) {
     int rc = dbs_privdrop_apply(&b->creds);
     if (rc != 0) {
@@ -512,16 +544,56 @@ static int migrate_child(struct dbs_boot* b) {
       return DBS_EXIT_NOPERM;
     }
   }
+  dbs_prisma_migrate_set_stop_timeout(b->cfg->stop_timeout_ms);
   int rc = dbs_prisma_migrate_deploy(b->target, b->disc.migrations_dir, NULL,
                                      err, sizeof(err));
   if (rc == 0)
     return 0;
-  dbs_log_errorx("%s", err);
+  if (rc == -EINTR) {
+    dbs_log_info("%s", err);
+    return DBS_EXIT_SIGNAL_BASE + SIGTERM;
+  }
+  if (rc == -ETIMEDOUT && b->fresh)
+    dbs_log_warnx("a migration of the new database %s was still running at "
+                  "the stop timeout: interrupted it",
+                  b->target);
+  else
+    dbs_log_errorx("%s", err);
   if (rc == -ENOENT || rc == -ENOTDIR)
     return DBS_EXIT_CONFIG;
   if (rc == -EACCES || rc == -EROFS)
     return DBS_EXIT_CANTCREAT;
   return DBS_EXIT_MIGRATE;
+}
+
+/* The child of a native migration was killed while stopping (a second
+ * stop signal, or it ignored the stop timeout): a migration it had
+ * started is recorded as failed. Names it and the way out. */
+static void explain_killed_migration(struct dbs_boot* b) {
+  char names[512] = "";
+  if (b->fresh)
+    return; /* the new database is discarded: nothing to resolve */
+  int n = dbs_prisma_migrate_unfinished(b->target, names, sizeof(names));
+  if (n <= 0)
+    return;
+  dbs_log_errorx("migration %s was killed while it ran: it is recorded as "
+                 "failed and its finished statements stay applied, so the "
+                 "next boot exits 80 (P3009) until it is resolved: undo its "
+                 "partial changes, then `npx prisma migrate resolve "
+                 "--rolled-back %s` (the next boot runs it again), or "
+                 "complete them and `npx prisma migrate resolve --applied "
+                 "%s`",
+                 names, names, names);
+}
+
+/* A --migrate command was killed at the stop timeout: say what that may
+ * have left. */
+static void explain_killed_command(void) {
+  dbs_log_errorx("the migrate command was killed before it finished: its "
+                 "migration may be half-applied. Check with `npx prisma "
+                 "migrate status` (or your tool's equivalent) and resolve "
+                 "it (`npx prisma migrate resolve --rolled-back NAME`), or "
+                 "give it a longer --stop-timeout");
 }
 
 int dbs_boot_migrate(struct dbs_boot* b) {
@@ -530,9 +602,24 @@ int dbs_boot_migrate(struct dbs_boot* b) {
 
   if (cfg->migrate != NULL) {
     code = run_setup_command(b, "migrate", cfg->migrate);
+    if (dbs_proc_stop_signal() != 0) {
+      if (code == DBS_EXIT_SIGNAL_BASE + SIGKILL)
+        explain_killed_command();
+      return stopped_during_setup(b, "the migrate command");
+    }
   } else if (b->disc.migrations_dir != NULL) {
-    /* In a child, as the --user, like any other migration command. */
-    int rc = run_in_child("migrate", migrate_child, b);
+    /* In a child, as the --user, like any other migration command. A stop
+     * lets the running migration script finish (up to --stop-timeout,
+     * after which the child interrupts it itself), then stops. */
+    bool killed = false;
+    int rc = run_in_child(
+        "migrate", migrate_child, b, dbs_prisma_migrate_request_stop,
+        cfg->stop_timeout_ms + MIGRATE_KILL_GRACE_MS, &killed);
+    if (dbs_proc_stop_signal() != 0) {
+      if (killed)
+        explain_killed_migration(b);
+      return stopped_during_setup(b, "the migration phase");
+    }
     if (rc == DBS_EXIT_CONFIG)
       return rc;
     if (rc == DBS_EXIT_CANTCREAT || rc == DBS_EXIT_NOPERM) {
@@ -547,8 +634,6 @@ int dbs_boot_migrate(struct dbs_boot* b) {
   }
   if (code == 0)
     return 0;
-  if (dbs_proc_stop_signal() != 0)
-    return stopped_during_setup(b, "migration");
   if (b->fresh) {
     dbs_log_errorx("migration failed (status %d) on a new database", code);
     discard_fresh(b, "migration failed");
@@ -573,14 +658,14 @@ int dbs_boot_seed(struct dbs_boot* b) {
   if (!b->fresh || seed == NULL)
     return 0;
   if (dbs_proc_stop_signal() != 0) /* it came during the migration */
-    return stopped_during_setup(b, "setup");
+    return stopped_during_setup(b, "setup (before the seed)");
   int code = run_setup_command(b, "seed", seed);
   if (code == 0) {
     dbs_log_info("seed: done");
     return 0;
   }
   if (dbs_proc_stop_signal() != 0)
-    return stopped_during_setup(b, "seed");
+    return stopped_during_setup(b, "the seed");
   dbs_log_errorx("seed failed (status %d): %s", code, seed);
   discard_fresh(b, "seed failed");
   return DBS_EXIT_SEED;

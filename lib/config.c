@@ -55,7 +55,8 @@ static const struct opt_desc opts[] = {
      "replicator command, run with /bin/sh -c (default: litestream replicate "
      "when litestream.yml has the database)"},
     {"stop-timeout", 1, OPT_STOP_TIMEOUT, "DBSETUP_STOP_TIMEOUT", "SECS",
-     "time the app gets after a stop signal before SIGKILL (7)"},
+     "time the app gets after a stop signal before SIGKILL, and a running "
+     "migration, migrate or seed command to finish (7)"},
     {"replicator-stop-timeout", 1, OPT_REPLICATOR_STOP_TIMEOUT,
      "DBSETUP_REPLICATOR_STOP_TIMEOUT", "SECS",
      "time the replicator gets for its final sync after the app is gone (2)"},
@@ -416,7 +417,8 @@ void dbs_config_usage(FILE* out) {
       out,
       "\nExit status:\n"
       "  0-255  the app's own exit status\n"
-      "  128+N  the app died of signal N\n"
+      "  128+N  the app died of signal N, or a stop signal N came during\n"
+      "         setup (143 = 128+SIGTERM after docker stop)\n"
       "  64     usage error (bad option or value)\n"
       "  65     the database file is not SQLite, or the replica is corrupt\n"
       "         or unsupported (age-encrypted)\n"

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,6 +50,13 @@ static const char create_table_sql[] =
 
 /* ---- small helpers ---------------------------------------------------- */
 
+/* A stop asked for by a signal handler (dbs_prisma_migrate_request_stop):
+ * the first signal, when it came (CLOCK_MONOTONIC ms), and whether a second
+ * one asked to stop at once. Written only by the handler, in this thread. */
+static volatile sig_atomic_t stop_sig, stop_now;
+static volatile uint64_t stop_at_ms;
+static unsigned stop_timeout_ms = 7000;
+
 static int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -59,6 +67,34 @@ static uint64_t mono_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void dbs_prisma_migrate_request_stop(int sig) {
+  if (stop_sig != 0) {
+    stop_now = 1;
+    return;
+  }
+  struct timespec ts; /* clock_gettime is async-signal-safe */
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  stop_at_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  stop_sig = sig;
+}
+
+void dbs_prisma_migrate_set_stop_timeout(unsigned ms) {
+  stop_timeout_ms = ms;
+}
+
+/* SQLite's progress handler while a script runs: non-zero interrupts it,
+ * once the stop timeout ran out after a stop request. */
+static int stop_progress(void* arg) {
+  (void)arg;
+  if (stop_sig == 0)
+    return 0;
+  return stop_now || mono_ms() - stop_at_ms >= stop_timeout_ms;
+}
+
+static const char* stop_name(void) {
+  return stop_sig == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
 static void set_err(char* err, size_t errlen, const char* fmt, ...)
@@ -794,7 +830,16 @@ static int apply_one(sqlite3* db, const char* dir, const char* name,
     goto fail;
   }
   char dberr[1024];
+  dbs_log_info("applying migration %s", name);
+  /* A stop lets the script finish, up to the stop timeout. */
+  sqlite3_progress_handler(db, 1000, stop_progress, NULL);
   int code = run_script(db, script, len, dberr, sizeof(dberr));
+  sqlite3_progress_handler(db, 0, NULL, NULL);
+  bool cut = code == SQLITE_INTERRUPT && stop_sig != 0;
+  if (cut)
+    snprintf(dberr, sizeof(dberr),
+             "interrupted: still running %.1f s after %s (the stop timeout)",
+             stop_timeout_ms / 1000.0, stop_name());
   if (code != SQLITE_OK) {
     /* A script that opened a transaction and failed inside it would keep
      * it open; Prisma's connection rolls it back when it closes. Roll back
@@ -817,6 +862,22 @@ static int apply_one(sqlite3* db, const char* dir, const char* name,
     if (src != SQLITE_OK)
       dbs_log_warnx("cannot record the failure of %s: %s", name,
                     sqlite3_errmsg(db));
+    if (cut) {
+      set_err(err, errlen,
+              "migration %s was still running %.1f s after %s (the stop "
+              "timeout, --stop-timeout): interrupted it. The statements it "
+              "ran before stay applied (SQLite runs Prisma migrations "
+              "without a transaction) and it is recorded as failed, so the "
+              "next deploy stops with P3009 until it is resolved: "
+              "undo its partial changes, then `npx prisma migrate resolve "
+              "--rolled-back %s` (the next boot runs it again), or complete "
+              "them and `npx prisma migrate resolve --applied %s`; give "
+              "long migrations a longer --stop-timeout (and the platform's "
+              "kill timeout above it)",
+              name, stop_timeout_ms / 1000.0, stop_name(), name, name);
+      rc = -ETIMEDOUT;
+      goto fail;
+    }
     set_err(err, errlen,
             "P3018: A migration failed to apply. New migrations cannot be "
             "applied before the error is recovered from. Read more about how "
@@ -996,6 +1057,14 @@ int dbs_prisma_migrate_deploy(const char* db_path, const char* migrations_dir,
       done = !rows[j].rolled_back && strcmp(rows[j].name, dirs[i].name) == 0;
     if (done)
       continue;
+    if (stop_sig != 0) {
+      set_err(err, errlen,
+              "%s arrived: stopped before migration %s, after %u applied by "
+              "this run (the next boot applies the rest)",
+              stop_name(), dirs[i].name, res->applied);
+      rc = -EINTR;
+      goto fail;
+    }
     if ((rc = apply_one(db, migrations_dir, dirs[i].name, res, err, errlen)) !=
         0)
       goto fail;
@@ -1017,6 +1086,34 @@ fail:
   free_dirs(dirs, ndirs);
   if (rc != 0)
     res->elapsed_ms = mono_ms() - t0;
+  return rc;
+}
+
+int dbs_prisma_migrate_unfinished(const char* db_path, char* names, size_t n) {
+  sqlite3* db = NULL;
+  sqlite3_stmt* st = NULL;
+  int count = 0;
+  if (n > 0)
+    names[0] = '\0';
+  int src = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL);
+  if (src == SQLITE_OK)
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+  if (src == SQLITE_OK)
+    src = sqlite3_prepare_v2(
+        db,
+        "SELECT \"migration_name\" FROM \"_prisma_migrations\" WHERE "
+        "\"finished_at\" IS NULL AND \"rolled_back_at\" IS NULL ORDER BY "
+        "\"started_at\"",
+        -1, &st, NULL);
+  while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    const char* name = (const char*)sqlite3_column_text(st, 0);
+    add_err(names, n, "%s%s", count > 0 ? ", " : "", name ? name : "");
+    count++;
+    src = SQLITE_OK;
+  }
+  int rc = src == SQLITE_DONE || src == SQLITE_OK ? count : -EIO;
+  sqlite3_finalize(st);
+  sqlite3_close_v2(db);
   return rc;
 }
 
@@ -1439,6 +1536,18 @@ int dbs_prisma_migrate_cli(int argc, char** argv) {
     return rc;
   }
   struct dbs_prisma_result res;
+  /* TERM or INT (Ctrl-C) lets the running migration finish, as at boot;
+   * a second one interrupts it. */
+  unsigned ms;
+  const char* st = env_or_null("DBSETUP_STOP_TIMEOUT");
+  if (st != NULL && dbs_config_parse_seconds(st, &ms) == 0)
+    dbs_prisma_migrate_set_stop_timeout(ms);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = dbs_prisma_migrate_request_stop;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
   dbs_log_info("migrating %s with %s", found.db_path, found.migrations_dir);
   rc = dbs_prisma_migrate_deploy(found.db_path, found.migrations_dir, &res, err,
                                  sizeof(err));
