@@ -163,6 +163,8 @@ int dbs_boot_user(struct dbs_boot* b) {
   return 0;
 }
 
+static int check_before_change(struct dbs_boot* b);
+
 int dbs_boot_lock(struct dbs_boot* b) {
   char err[ERRLEN] = "";
   pid_t holder = 0;
@@ -175,7 +177,10 @@ int dbs_boot_lock(struct dbs_boot* b) {
            : errno == ENOMEM ? DBS_EXIT_SOFTWARE
                              : DBS_EXIT_CANTCREAT;
   }
-  int rc = dbs_volume_lock(b->cfg->volume, &holder, err, sizeof(err));
+  int rc = check_before_change(b);
+  if (rc != 0)
+    return rc;
+  rc = dbs_volume_lock(b->cfg->volume, &holder, err, sizeof(err));
   if (rc != 0) {
     dbs_log_errorx("%s", err);
     return rc == -EWOULDBLOCK ? DBS_EXIT_TEMPFAIL : DBS_EXIT_CANTCREAT;
@@ -385,28 +390,7 @@ static int restore_child(struct dbs_boot* b) {
 
 int dbs_boot_restore(struct dbs_boot* b) {
   char err[ERRLEN] = "";
-  int rc = find_ls_entry(b);
-  if (rc != 0)
-    return rc;
-
-  rc = dbs_litestream_bin_find(b->cfg->litestream, &b->litestream_bin, err,
-                               sizeof(err));
-  if (rc == -ENOMEM)
-    return DBS_EXIT_SOFTWARE;
-  if (rc != 0 && (b->cfg->litestream != NULL || rc == -ENOEXEC)) {
-    dbs_log_errorx("%s", err);
-    return DBS_EXIT_CONFIG;
-  }
-  if (rc != 0)
-    dbs_log_debug("%s", err);
-  if (b->ls_db != NULL && replica_bucket_empty(b->ls_db)) {
-    dbs_log_warnx("%s: the replica bucket is empty after expanding the "
-                  "environment (BUCKET_NAME unset?): restore and "
-                  "replication are OFF for %s",
-                  b->ls.file, b->target);
-    b->replication_off = true;
-  }
-
+  int rc;
   int state = dbs_volume_db_state(b->target, err, sizeof(err));
   if (state == -EILSEQ || state == -EISDIR || state == -EINVAL) {
     dbs_log_errorx("%s", err);
@@ -669,6 +653,194 @@ int dbs_boot_seed(struct dbs_boot* b) {
   dbs_log_errorx("seed failed (status %d): %s", code, seed);
   discard_fresh(b, "seed failed");
   return DBS_EXIT_SEED;
+}
+
+/* ---- checks before the first change ------------------------------------ */
+
+/* Finds the litestream binary when this boot will need it: to replicate
+ * the database (litestream replicate), or to restore a missing one from a
+ * replica type dbsetup does not read. Returns 0 or an exit status. */
+static int check_litestream(struct dbs_boot* b) {
+  const struct dbs_config* cfg = b->cfg;
+  char err[ERRLEN] = "";
+  int rc = dbs_litestream_bin_find(cfg->litestream, &b->litestream_bin, err,
+                                   sizeof(err));
+  if (rc == -ENOMEM)
+    return DBS_EXIT_SOFTWARE;
+  if (rc != 0 && (cfg->litestream != NULL || rc == -ENOEXEC)) {
+    dbs_log_errorx("%s", err);
+    return DBS_EXIT_CONFIG;
+  }
+  if (rc != 0)
+    dbs_log_debug("%s", err);
+  if (b->ls_db != NULL && replica_bucket_empty(b->ls_db)) {
+    dbs_log_warnx("%s: the replica bucket is empty after expanding the "
+                  "environment (BUCKET_NAME unset?): restore and "
+                  "replication are OFF for %s",
+                  b->ls.file, b->target);
+    b->replication_off = true;
+  }
+  if (b->litestream_bin != NULL || b->ls_db == NULL || b->replication_off ||
+      b->ls_db->nreplicas == 0)
+    return 0;
+  if (cfg->replicate == NULL && !cfg->no_replicate) {
+    dbs_log_errorx("%s replicates %s but no litestream binary was found: "
+                   "install it, set --litestream, or pass --no-replicate "
+                   "(nothing was changed)",
+                   b->ls.file, b->target);
+    return DBS_EXIT_CONFIG;
+  }
+  struct stat st;
+  bool missing = stat(b->target, &st) != 0 || st.st_size == 0;
+  for (size_t i = 0; i < b->ls_db->nreplicas && missing && !cfg->no_restore;
+       i++)
+    if (b->ls_db->replicas[i].kind == DBS_REPLICA_OTHER) {
+      dbs_log_errorx("the replica %s of %s is of type %s, which only the "
+                     "litestream binary restores, and none was found: "
+                     "install it, set --litestream, or pass --no-restore "
+                     "(nothing was changed)",
+                     b->ls_db->replicas[i].name, b->target,
+                     b->ls_db->replicas[i].type);
+      return DBS_EXIT_CONFIG;
+    }
+  return 0;
+}
+
+/* True when word names an executable file: a path, or a name found in
+ * dir (may be NULL) or PATH. */
+static bool executable_found(const char* word, const char* dir) {
+  if (strchr(word, '/') != NULL)
+    return access(word, X_OK) == 0;
+  const char* path = getenv("PATH");
+  char* list = NULL;
+  if (asprintf(&list, "%s:%s", dir ? dir : "",
+               path && *path ? path : "/usr/local/bin:/usr/bin:/bin") < 0)
+    return true; /* cannot tell: the command's start will */
+  bool found = false;
+  for (char *save = NULL, *d = strtok_r(list, ":", &save); d && !found;
+       d = strtok_r(NULL, ":", &save)) {
+    char* p = NULL;
+    struct stat st;
+    if (*d == '\0' || asprintf(&p, "%s/%s", d, word) < 0)
+      continue;
+    found = stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
+    free(p);
+  }
+  free(list);
+  return found;
+}
+
+/* Runs /bin/sh -n (parse only) on cmd; true when sh accepts it. sh prints
+ * the syntax error itself. */
+static bool shell_parses(const char* cmd) {
+  char* argv[] = {"/bin/sh", "-n", "-c", (char*)cmd, NULL};
+  struct dbs_proc_opts o = {
+      .argv = argv, .stdin_null = true, .stdout_fd = -1, .stderr_fd = -1};
+  pid_t pid;
+  int st;
+  if (dbs_proc_spawn(&o, &pid) != 0)
+    return true; /* cannot tell: running it will */
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* A setup command (a /bin/sh -c string): it must parse, and a plain first
+ * word must be a builtin or found in node_modules/.bin or PATH. what names
+ * it and where it came from. Returns 0 or an exit status. */
+static int check_shell_command(const char* what, const char* cmd) {
+  if (!shell_parses(cmd)) {
+    dbs_log_errorx("%s is not a valid /bin/sh command: %s (fix its syntax; "
+                   "nothing was changed)",
+                   what, cmd);
+    return DBS_EXIT_CONFIG;
+  }
+  size_t n = strspn(cmd, " \t\n");
+  const char* w = cmd + n;
+  size_t len = strcspn(w, " \t\n;&|<>()");
+  char word[256];
+  if (len == 0 || len >= sizeof(word))
+    return 0;
+  memcpy(word, w, len);
+  word[len] = '\0';
+  /* Only a plain command name: not an assignment, quoting or expansion. */
+  if (strspn(word, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                   "0123456789_./+-") != len)
+    return 0;
+  static const char* const builtins[] = {
+      "break",  "cd",    "command", "continue", "eval",   "exec",   "exit",
+      "export", "false", "getopts", "if",       "for",    "while",  "until",
+      "case",   "local", "read",    "readonly", "return", "set",    "shift",
+      "test",   "times", "trap",    "true",     "type",   "ulimit", "umask",
+      "unset",  "wait",  "echo",    "printf",   "pwd",    "alias",  "!"};
+  for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
+    if (strcmp(word, builtins[i]) == 0)
+      return 0;
+  char* bin = node_bin_dir();
+  bool found = executable_found(word, bin);
+  free(bin);
+  if (found)
+    return 0;
+  dbs_log_errorx("%s: '%s' not found (looked in ./node_modules/.bin and "
+                 "PATH): install it or fix the command (nothing was "
+                 "changed): %s",
+                 what, word, cmd);
+  return DBS_EXIT_NOTFOUND;
+}
+
+/* The app command, run with execvp: it must exist and be executable. */
+static int check_app_command(const struct dbs_boot* b) {
+  const char* cmd = b->cfg->argv[0];
+  if (executable_found(cmd, NULL))
+    return 0;
+  bool exists = strchr(cmd, '/') != NULL && access(cmd, F_OK) == 0;
+  dbs_log_errorx("cannot run the app '%s': %s (nothing was changed)", cmd,
+                 exists ? "not executable (chmod +x it)"
+                        : "command not found (check its name and PATH)");
+  return exists ? DBS_EXIT_NOEXEC : DBS_EXIT_NOTFOUND;
+}
+
+/*
+ * Checks everything that could refuse the boot before its first change to
+ * the volume or the app's path (the lock file, the link, a baked database
+ * moved aside, a restore): litestream.yml against the database, the
+ * litestream binary when replication or a restore needs it, the migrations
+ * folder and its migration_lock.toml, the migrate, seed and replicate
+ * commands (parse, and their first word found), and the app command.
+ * (--user and the configuration files were checked before.) Returns 0 or
+ * the exit status, after logging the problem and the fix.
+ */
+static int check_before_change(struct dbs_boot* b) {
+  const struct dbs_config* cfg = b->cfg;
+  char err[ERRLEN * 2] = "";
+  int rc;
+  if ((rc = find_ls_entry(b)) != 0 || (rc = check_litestream(b)) != 0)
+    return rc;
+  if (cfg->migrate == NULL && b->disc.migrations_dir != NULL) {
+    rc = dbs_prisma_migrate_check(b->disc.migrations_dir, err, sizeof(err));
+    if (rc != 0) {
+      dbs_log_errorx("%s (nothing was changed)", err);
+      return rc == -EPROTO   ? DBS_EXIT_MIGRATE
+             : rc == -ENOMEM ? DBS_EXIT_SOFTWARE
+                             : DBS_EXIT_CONFIG;
+    }
+  }
+  const char* seed = cfg->seed ? cfg->seed : b->disc.seed;
+  if (cfg->migrate != NULL &&
+      (rc = check_shell_command("the migrate command (--migrate)",
+                                cfg->migrate)) != 0)
+    return rc;
+  if (seed != NULL && !shell_parses(seed)) {
+    dbs_log_errorx("the seed command (%s) is not a valid /bin/sh command: "
+                   "%s (fix its syntax; nothing was changed)",
+                   cfg->seed ? "--seed" : "package.json prisma.seed", seed);
+    return DBS_EXIT_CONFIG;
+  }
+  if (cfg->replicate != NULL && !cfg->no_replicate &&
+      (rc = check_shell_command("the replicator command (--replicate)",
+                                cfg->replicate)) != 0)
+    return rc;
+  return check_app_command(b);
 }
 
 /* Chooses the replicator: --replicate, else litestream replicate for a

@@ -914,6 +914,43 @@ fail:
   return rc;
 }
 
+/* The checks of the folder a deploy makes before it opens the database.
+ * Returns 0 or a negative errno with a message in err. */
+static int check_folder(const char* migrations_dir,
+                        struct dbs_prisma_result* res, char* err,
+                        size_t errlen) {
+  struct stat st;
+  if (stat(migrations_dir, &st) != 0) {
+    int rc = -errno;
+    set_err(err, errlen,
+            "the Prisma migrations folder %s is missing: %s (create it with "
+            "`npx prisma migrate dev`, or set --prisma-migrations)",
+            migrations_dir, strerror(errno));
+    return rc;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    set_err(err, errlen,
+            "the Prisma migrations folder %s is not a directory (set "
+            "--prisma-migrations to the folder holding the migrations)",
+            migrations_dir);
+    return -ENOTDIR;
+  }
+  return check_lock_file(migrations_dir, res, err, errlen);
+}
+
+int dbs_prisma_migrate_check(const char* migrations_dir, char* err,
+                             size_t errlen) {
+  struct dbs_prisma_result res;
+  struct mig_dir* dirs = NULL;
+  size_t ndirs = 0;
+  memset(&res, 0, sizeof(res));
+  int rc = check_folder(migrations_dir, &res, err, errlen);
+  if (rc == 0 &&
+      (rc = list_dirs(migrations_dir, &dirs, &ndirs, err, errlen)) == 0)
+    free_dirs(dirs, ndirs);
+  return rc;
+}
+
 int dbs_prisma_migrate_deploy(const char* db_path, const char* migrations_dir,
                               struct dbs_prisma_result* res, char* err,
                               size_t errlen) {
@@ -931,23 +968,7 @@ int dbs_prisma_migrate_deploy(const char* db_path, const char* migrations_dir,
   if (err != NULL && errlen > 0)
     err[0] = '\0';
 
-  struct stat st;
-  if (stat(migrations_dir, &st) != 0) {
-    rc = -errno;
-    set_err(err, errlen,
-            "the Prisma migrations folder %s is missing: %s (create it with "
-            "`npx prisma migrate dev`, or set --prisma-migrations)",
-            migrations_dir, strerror(errno));
-    return rc;
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    set_err(err, errlen,
-            "the Prisma migrations folder %s is not a directory (set "
-            "--prisma-migrations to the folder holding the migrations)",
-            migrations_dir);
-    return -ENOTDIR;
-  }
-  if ((rc = check_lock_file(migrations_dir, res, err, errlen)) != 0)
+  if ((rc = check_folder(migrations_dir, res, err, errlen)) != 0)
     return rc;
   if ((rc = list_dirs(migrations_dir, &dirs, &ndirs, err, errlen)) != 0)
     return rc;

@@ -86,6 +86,16 @@ int dbs_prisma_migrate_deploy(const char* db_path, const char* migrations_dir,
                               size_t errlen);
 
 /*
+ * The checks a deploy makes of migrations_dir before it touches the
+ * database, without opening it: the folder exists, is a directory and can
+ * be listed, and migration_lock.toml names sqlite. Returns 0, -ENOENT /
+ * -ENOTDIR / -EACCES (folder; configuration), -EPROTO (P3019), -ENOMEM,
+ * with the message in err.
+ */
+int dbs_prisma_migrate_check(const char* migrations_dir, char* err,
+                             size_t errlen);
+
+/*
  * Asks a running deploy to stop (async-signal-safe: call it from a SIGTERM
  * or SIGINT handler): the script running now may finish, for up to the
  * stop timeout after this first call; no further migration starts. A
