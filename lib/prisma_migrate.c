@@ -21,6 +21,8 @@
 #include "discover.h"
 #include "dynlib.h"
 #include "exitcode.h"
+#include "litestream_bin.h"
+#include "litestream_config.h"
 #include "log.h"
 
 #define MIGRATIONS_TABLE "_prisma_migrations"
@@ -1349,6 +1351,7 @@ static void cli_usage(FILE* out) {
   fprintf(out,
           "usage: dbsetup migrate [--status] [--db PATH] "
           "[--prisma-migrations DIR] [--schema FILE]\n"
+          "                       [--litestream-config F]\n"
           "Applies pending Prisma migrations natively, as `prisma migrate "
           "deploy` does on SQLite.\n"
           "  --status                 list applied, pending and failed "
@@ -1357,6 +1360,12 @@ static void cli_usage(FILE* out) {
           "  --prisma-migrations DIR  the migrations folder "
           "(DBSETUP_PRISMA_MIGRATIONS; default <schema dir>/migrations)\n"
           "  --schema FILE            the Prisma schema (DBSETUP_SCHEMA)\n"
+          "  --litestream-config F    litestream.yml, whose database is used "
+          "when nothing\n"
+          "                           else names one "
+          "(DBSETUP_LITESTREAM_CONFIG, LITESTREAM_CONFIG,\n"
+          "                           default ./litestream.yml, "
+          "/etc/litestream.yml)\n"
           "  -q / -v                  warnings only / debug "
           "(DBSETUP_LOG_LEVEL)\n"
           "Exit: 0 ok, 64 usage, 65 not an SQLite database, 73 database not "
@@ -1451,7 +1460,11 @@ int dbs_prisma_migrate_cli(int argc, char** argv) {
   const char* db = env_or_null("DBSETUP_DB");
   const char* dir = env_or_null("DBSETUP_PRISMA_MIGRATIONS");
   const char* schema = env_or_null("DBSETUP_SCHEMA");
-  bool status = false;
+  /* litestream.yml as at boot: DBSETUP_ wins over litestream's own. */
+  const char* lsconfig = env_or_null("DBSETUP_LITESTREAM_CONFIG")
+                             ? env_or_null("DBSETUP_LITESTREAM_CONFIG")
+                             : env_or_null("LITESTREAM_CONFIG");
+  bool status = false, expand = true;
   int rc;
   enum dbs_log_level level;
 
@@ -1481,9 +1494,9 @@ int dbs_prisma_migrate_cli(int argc, char** argv) {
       return 0;
     }
     static const char* const names[] = {"--db", "--prisma-migrations",
-                                        "--schema"};
-    const char** slots[] = {&db, &dir, &schema};
-    for (size_t k = 0; k < 3; k++) {
+                                        "--schema", "--litestream-config"};
+    const char** slots[] = {&db, &dir, &schema, &lsconfig};
+    for (size_t k = 0; k < 4; k++) {
       size_t l = strlen(names[k]);
       if (strncmp(a, names[k], l) == 0 && (a[l] == '\0' || a[l] == '=')) {
         slot = slots[k];
@@ -1511,11 +1524,39 @@ int dbs_prisma_migrate_cli(int argc, char** argv) {
     }
   }
   /* The same discovery as a boot: --db, DATABASE_URL, the Prisma schema's
-   * sqlite datasource; the folder from --prisma-migrations or
-   * <schema dir>/migrations. (litestream.yml is not read here.) */
+   * sqlite datasource, litestream.yml's database; the folder from
+   * --prisma-migrations or <schema dir>/migrations. */
   struct dbs_config cfg;
   struct dbs_discovery found;
+  struct dbs_litestream_config ls;
+  bool have_ls = false;
   char err[8192];
+  const char* noexp = getenv("DBSETUP_NO_EXPAND_ENV");
+  bool no_expand = false;
+  if (noexp != NULL && dbs_config_parse_bool(noexp, &no_expand) != 0) {
+    dbs_log_errorx("invalid value '%s' for DBSETUP_NO_EXPAND_ENV (expected "
+                   "1/true/yes/on or 0/false/no/off)",
+                   noexp);
+    return DBS_EXIT_USAGE;
+  }
+  expand = !no_expand;
+  char* lspath = NULL;
+  rc = dbs_litestream_bin_find_config(lsconfig, &lspath, err, sizeof(err));
+  if (rc == -ENOENT && lsconfig != NULL) {
+    log_lines(err);
+    return DBS_EXIT_CONFIG;
+  }
+  if (rc == -ENOMEM)
+    return DBS_EXIT_SOFTWARE;
+  if (rc == 0) {
+    rc = dbs_litestream_config_load(lspath, expand, &ls, err, sizeof(err));
+    free(lspath);
+    if (rc != 0) {
+      log_lines(err);
+      return rc == -ENOMEM ? DBS_EXIT_SOFTWARE : DBS_EXIT_CONFIG;
+    }
+    have_ls = true;
+  }
   memset(&cfg, 0, sizeof(cfg));
   cfg.db = db;
   cfg.schema = schema;
@@ -1523,7 +1564,9 @@ int dbs_prisma_migrate_cli(int argc, char** argv) {
   cfg.seed = ""; /* migrate never seeds: skip package.json's prisma.seed */
   cfg.volume =
       env_or_null("DBSETUP_VOLUME") ? env_or_null("DBSETUP_VOLUME") : "/data";
-  rc = dbs_discover(&cfg, NULL, &found, err, sizeof(err));
+  rc = dbs_discover(&cfg, have_ls ? &ls : NULL, &found, err, sizeof(err));
+  if (have_ls)
+    dbs_litestream_config_free(&ls);
   if (rc != 0) {
     log_lines(err);
     return rc == -ENOMEM ? DBS_EXIT_SOFTWARE : DBS_EXIT_CONFIG;
