@@ -274,7 +274,7 @@ static int apply(struct dbs_config* cfg, const struct opt_desc* o,
   dbs_log_errorx(
       "invalid value '%s' for %s%s (expected %s; see dbsetup --help)",
       val ? val : "", from, from[0] == '-' ? o->name : "",
-      o->arg ? o->arg : "1 or 0");
+      o->arg ? o->arg : "1/true/yes/on or 0/false/no/off");
   return -EINVAL;
 }
 
@@ -337,14 +337,22 @@ int dbs_config_parse(struct dbs_config* cfg, int argc, char** argv) {
       return -EINVAL;
     }
     if (c == '?' || c == ':') {
+      /* getopt sets optopt to a long option's id when its value is
+       * missing, to the letter of an unknown short one, else to 0. */
       const char* bad = argv[optind - 1];
-      if (optopt != 0 && optopt < 1000 && c == '?')
-        dbs_log_errorx("unknown option '-%c' (see dbsetup --help; put the app "
-                       "command after --)",
+      if (optopt >= OPT_REPLICATE && strchr(bad, '=') != NULL)
+        dbs_log_errorx("option '%.*s' takes no value (see dbsetup --help; "
+                       "its variable takes 1/true/yes/on or 0/false/no/off)",
+                       (int)strcspn(bad, "="), bad);
+      else if (optopt >= OPT_REPLICATE)
+        dbs_log_errorx("option '%s' needs a value (see dbsetup --help)", bad);
+      else if (optopt != 0)
+        dbs_log_errorx("unknown option '-%c' (see dbsetup --help; put the "
+                       "app command after --)",
                        optopt);
       else
-        dbs_log_errorx("unknown option or missing value: '%s' (see dbsetup "
-                       "--help; put the app command after --)",
+        dbs_log_errorx("unknown option '%s' (see dbsetup --help; put the app "
+                       "command after --)",
                        bad);
       return -EINVAL;
     }

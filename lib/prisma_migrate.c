@@ -1506,16 +1506,16 @@ int dbs_prisma_migrate_cli(int argc, char** argv) {
         else if (i + 1 < argc)
           *slot = argv[++i];
         else {
-          dbs_log_errorx("dbsetup migrate: %s needs a value", name);
+          dbs_log_errorx("option '%s' needs a value (see dbsetup migrate "
+                         "--help)",
+                         name);
           return DBS_EXIT_USAGE;
         }
         break;
       }
     }
     if (slot == NULL) {
-      dbs_log_errorx("dbsetup migrate: unknown argument %s (see dbsetup "
-                     "migrate --help)",
-                     a);
+      dbs_log_errorx("unknown option '%s' (see dbsetup migrate --help)", a);
       return DBS_EXIT_USAGE;
     }
     if (**slot == '\0') {

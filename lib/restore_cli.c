@@ -275,6 +275,7 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
                      argv[0], argv[at], restore_opts[longidx].name);
       return DBS_EXIT_USAGE;
     }
+    const char* tok = argv[at < argc ? at : argc - 1]; /* this option */
     longidx = -1;
     at = optind;
     switch (ch) {
@@ -294,9 +295,19 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
         generations_usage(stdout);
       return -1;
     default:
+      if (ch == '?' && optopt != 0 && optopt != '?' &&
+          (optopt >= OPT_CONFIG || optopt == 'o')) {
+        dbs_log_errorx("option '%s' needs a value (see dbsetup %s --help)",
+                       argv[optind - 1], argv[0]);
+        return DBS_EXIT_USAGE;
+      }
       if (!restore || ch == '?' || ch == ':') {
-        dbs_log_errorx("%s: unknown option or missing value: %s (see --help)",
-                       argv[0], argv[optind - 1]);
+        if (ch == '?' && optopt != 0)
+          dbs_log_errorx("unknown option '-%c' (see dbsetup %s --help)", optopt,
+                         argv[0]);
+        else
+          dbs_log_errorx("unknown option '%s' (see dbsetup %s --help)",
+                         ch == '?' ? argv[optind - 1] : tok, argv[0]);
         return DBS_EXIT_USAGE;
       }
       switch (ch) {
@@ -357,8 +368,8 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
         }
         break;
       default:
-        dbs_log_errorx("%s: unknown option: %s (see --help)", argv[0],
-                       argv[optind - 1]);
+        dbs_log_errorx("unknown option '%s' (see dbsetup %s --help)",
+                       argv[optind - 1], argv[0]);
         return DBS_EXIT_USAGE;
       }
     }
