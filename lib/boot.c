@@ -439,6 +439,7 @@ int dbs_boot_restore(struct dbs_boot* b) {
   switch (rc) {
   case CHILD_RESTORED:
     b->fresh = false;
+    b->restored = true;
     break;
   case CHILD_NO_BACKUP:
     dbs_log_info("no backup of %s exists: starting with a new database",
@@ -450,6 +451,7 @@ int dbs_boot_restore(struct dbs_boot* b) {
       return rc;
     b->fresh =
         dbs_volume_db_state(b->target, err, sizeof(err)) != DBS_DB_EXISTS;
+    b->restored = !b->fresh;
     break;
   default:
     /* The restore logged why and left nothing at the target; a child that
@@ -639,6 +641,11 @@ int dbs_boot_migrate(struct dbs_boot* b) {
 
 int dbs_boot_seed(struct dbs_boot* b) {
   const char* seed = b->cfg->seed ? b->cfg->seed : b->disc.seed;
+  if (seed != NULL && !b->fresh && b->restored)
+    dbs_log_info("seed: skipped, the database was restored from its backup "
+                 "(a seed runs only for a new database)");
+  else if (seed != NULL && !b->fresh)
+    dbs_log_debug("seed: skipped, the database exists");
   if (!b->fresh || seed == NULL)
     return 0;
   if (dbs_proc_stop_signal() != 0) /* it came during the migration */

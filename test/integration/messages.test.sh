@@ -88,4 +88,16 @@ else
   [[ $line == *" $n WAL indexes applied"* ]] || fail "plural: $line"
 fi
 ok "a small restore's summary: '$(sed 's/.*: //' <<<"$line" | cut -d, -f1)', '$n WAL index…' agreeing in number"
+
+# --- a restored database is not seeded: one line says so -------------------------
+mkdir -p "$T/rs/app"
+printf 'dbs:\n  - path: %s\n    replicas:\n      - type: file\n        path: %s\n' \
+  "$T/rs/data/dev.db" "$d/replica" >"$T/rs/ls.yml"
+run "$DBSETUP" --volume "$T/rs/data" --db "$T/rs/app/dev.db" --litestream-config "$T/rs/ls.yml" \
+  --no-replicate --seed "echo SEEDED" -- true >"$T/out" 2>&1
+assert_eq 0 "$rc" "restore boot with a seed"
+assert_not_contains "$T/out" SEEDED "the restored database is not seeded"
+assert_eq 1 "$(grep -c "seed: skipped, the database was restored from its backup" "$T/out")" \
+  "one line says why"
+ok "a restored database: one line says the seed was skipped because it was restored"
 done_testing
