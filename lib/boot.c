@@ -4,6 +4,7 @@
 #include "boot.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -163,12 +164,31 @@ int dbs_boot_user(struct dbs_boot* b) {
   return 0;
 }
 
-static int check_before_change(struct dbs_boot* b);
+static int check_setup(struct dbs_boot* b);
+static int check_replication(struct dbs_boot* b);
+
+/* nftw callback: removes a directory once its entries are gone (rmdir
+ * fails, harmlessly, on one that is not empty). */
+static int rmdir_empty(const char* path, const struct stat* st, int flag,
+                       struct FTW* ftw) {
+  (void)st;
+  (void)ftw;
+  if (flag == FTW_DP)
+    (void)rmdir(path);
+  return 0;
+}
 
 int dbs_boot_lock(struct dbs_boot* b) {
   char err[ERRLEN] = "";
   pid_t holder = 0;
+  struct stat st;
 
+  /* Check before you change: what needs no target first, then what does,
+   * undoing the volume directory prepare created for it on a refusal. */
+  int rc = check_setup(b);
+  if (rc != 0)
+    return rc;
+  bool had_volume = stat(b->cfg->volume, &st) == 0;
   b->target =
       dbs_volume_prepare(b->cfg->volume, b->disc.db_path, err, sizeof(err));
   if (b->target == NULL) {
@@ -177,9 +197,17 @@ int dbs_boot_lock(struct dbs_boot* b) {
            : errno == ENOMEM ? DBS_EXIT_SOFTWARE
                              : DBS_EXIT_CANTCREAT;
   }
-  int rc = check_before_change(b);
-  if (rc != 0)
+  rc = check_replication(b);
+  if (rc != 0) {
+    if (!had_volume) { /* empty directories only: it was made just now */
+      (void)nftw(b->cfg->volume, rmdir_empty, 16, FTW_DEPTH | FTW_PHYS);
+      if (stat(b->cfg->volume, &st) != 0)
+        dbs_log_info("removed the volume directory %s again (it did not "
+                     "exist before this boot)",
+                     b->cfg->volume);
+    }
     return rc;
+  }
   rc = dbs_volume_lock(b->cfg->volume, &holder, err, sizeof(err));
   if (rc != 0) {
     dbs_log_errorx("%s", err);
@@ -301,7 +329,8 @@ static int find_ls_entry(struct dbs_boot* b) {
   if (b->cfg->no_restore && b->cfg->no_replicate)
     return 0;
   dbs_log_errorx("%s replicates %s but the app's database is %s (on the "
-                 "volume: %s): fix dbs[].path in %s or set --db",
+                 "volume: %s): fix dbs[].path in %s or set --db (nothing was "
+                 "changed)",
                  b->ls.file, b->ls.dbs[0].path, b->disc.db_path, b->target,
                  b->ls.file);
   return DBS_EXIT_CONFIG;
@@ -808,21 +837,25 @@ static int check_app_command(const struct dbs_boot* b) {
 }
 
 /*
- * Checks everything that could refuse the boot before its first change to
- * the volume or the app's path (the lock file, the link, a baked database
- * moved aside, a restore): litestream.yml against the database, the
- * litestream binary when replication or a restore needs it, the migrations
- * folder and its migration_lock.toml, the migrate, seed and replicate
- * commands (parse, and their first word found), and the app command.
- * (--user and the configuration files were checked before.) Returns 0 or
- * the exit status, after logging the problem and the fix.
+ * Check before you change: dbs_boot_lock runs these before its first change
+ * to the volume or the app's path (the lock file, the link, a baked
+ * database moved aside, a restore); --user and the configuration files
+ * were checked before. check_setup: the migrations folder and its
+ * migration_lock.toml, the migrate, seed and replicate commands (they
+ * parse, their first word is found), and the app command. check_replication
+ * (needs the target): litestream.yml against the database, and the
+ * litestream binary when replication or a restore needs it. Each returns 0
+ * or the exit status, after logging the problem and the fix.
  */
-static int check_before_change(struct dbs_boot* b) {
+static int check_replication(struct dbs_boot* b) {
+  int rc = find_ls_entry(b);
+  return rc != 0 ? rc : check_litestream(b);
+}
+
+static int check_setup(struct dbs_boot* b) {
   const struct dbs_config* cfg = b->cfg;
   char err[ERRLEN * 2] = "";
   int rc;
-  if ((rc = find_ls_entry(b)) != 0 || (rc = check_litestream(b)) != 0)
-    return rc;
   if (cfg->migrate == NULL && b->disc.migrations_dir != NULL) {
     rc = dbs_prisma_migrate_check(b->disc.migrations_dir, err, sizeof(err));
     if (rc != 0) {

@@ -82,6 +82,16 @@ refuses 127 "cannot run the app 'nosuch-app'" "app command not on PATH" \
 refuses 64 "nosuch-user" "--user that does not exist" \
   --litestream-config litestream.yml --litestream "$LITESTREAM" --user nosuch-user -- true
 
+# A volume that does not exist yet: dbsetup creates it to find the target;
+# a refusal found then removes it again.
+before=$(snap)
+run env PATH="$NOLS" "$DBSETUP" --volume "$T/newvol" --db dev.db \
+  --litestream-config litestream.yml -- true >"$T/out" 2>&1
+assert_eq 78 "$rc" "missing volume, no litestream binary: exit status"
+[ ! -e "$T/newvol" ] || { ls -laR "$T/newvol"; fail "the volume directory was left behind"; }
+[ "$before" = "$(snap)" ] || fail "missing volume: the app's path changed"
+ok "a volume created to find the target is removed again on a refusal"
+
 # And the same boot without the fault does change things: restored, linked.
 # (No migrations: the backup's schema is not Prisma's.)
 run env PATH="$NOLS" "$DBSETUP" --volume "$vol" --db dev.db --no-replicate \
