@@ -1616,8 +1616,14 @@ int dbs_prisma_migrate_cli(int argc, char** argv) {
   rc = dbs_prisma_migrate_deploy(found.db_path, found.migrations_dir, &res, err,
                                  sizeof(err));
   dbs_discover_free(&found);
-  if (rc == 0)
+  if (rc == 0 && stop_sig == 0)
     return 0;
-  log_lines(err);
+  if (rc != 0)
+    log_lines(err);
+  if (stop_sig != 0) { /* stopped: 128+N, as a killed command would */
+    dbs_log_warnx("stopped by %s: exit status %d is 128+%s", stop_name(),
+                  DBS_EXIT_SIGNAL_BASE + stop_sig, stop_name());
+    return DBS_EXIT_SIGNAL_BASE + stop_sig;
+  }
   return exit_for(rc);
 }

@@ -124,6 +124,27 @@ boot_fg "$d"
 assert_eq 0 "$rc" "after resolve --rolled-back"
 ok "the cut migration is recorded as failed (P3009) until resolved as the message says"
 
+# --- dbsetup migrate: TERM lets the running migration finish too ------------------
+d=$T/cli M=$d/app/prisma/migrations
+mkdir -p "$M" "$d/data"
+cp -r "$FIX/20240101000000_init" "$M/"
+mkmig "$M" 20240201000000_slow "$SLOW_SQL"
+mkmig "$M" 20240301000000_after "$AFTER_SQL"
+"$DBSETUP" migrate --db "$d/data/dev.db" --prisma-migrations "$M" 2>"$d/cli.out" &
+cpid=$!
+cleanup "kill -KILL $cpid 2>/dev/null"
+wait_for 20 grep -q "applying migration 20240201000000_slow" "$d/cli.out" ||
+  { cat "$d/cli.out"; fail "dbsetup migrate: the slow migration never started"; }
+kill -TERM "$cpid"
+set +e; wait "$cpid"; rc=$?; set -e
+assert_eq 143 "$rc" "dbsetup migrate after TERM"
+assert_contains "$d/cli.out" "stopped before migration 20240301000000_after" "the next one not started"
+assert_eq 1 "$(applied "$d" 20240201000000_slow)" "slow finished and recorded"
+run "$DBSETUP" migrate --db "$d/data/dev.db" --prisma-migrations "$M" 2>"$d/cli2.out"
+assert_eq 0 "$rc" "dbsetup migrate again"
+assert_eq 1 "$(applied "$d" 20240301000000_after)" "the rest applied"
+ok "dbsetup migrate: TERM lets the running migration finish, exits 143; a rerun applies the rest"
+
 # --- a --migrate command --------------------------------------------------------
 cmd_args() { # DIR CMD: boot with --migrate CMD
   BOOT=(env DBSETUP_VOLUME="$1/data" "$DBSETUP" --db "$1/app/dev.db" --no-restore
