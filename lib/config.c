@@ -332,7 +332,8 @@ int dbs_config_parse(struct dbs_config* cfg, int argc, char** argv) {
       break;
     if (longidx >= 0 && c != '?' && c != ':' &&
         !dbs_config_long_in_full(argv[at], longopts[longidx].name)) {
-      dbs_log_errorx("option '%s' is abbreviated: write it in full, --%s",
+      dbs_log_errorx("option '%s' is abbreviated: write it in full, --%s "
+                     "(see dbsetup --help)",
                      argv[at], longopts[longidx].name);
       return -EINVAL;
     }

@@ -343,8 +343,9 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
                                 restore_opts, &longidx)) != -1) {
     if (longidx >= 0 && ch != '?' && ch != ':' &&
         !dbs_config_long_in_full(argv[at], restore_opts[longidx].name)) {
-      dbs_log_errorx("%s: option '%s' is abbreviated: write it in full, -%s",
-                     argv[0], argv[at], restore_opts[longidx].name);
+      dbs_log_errorx("option '%s' is abbreviated: write it in full, -%s "
+                     "(see dbsetup %s --help)",
+                     argv[at], restore_opts[longidx].name, argv[0]);
       return DBS_EXIT_USAGE;
     }
     const char* tok = argv[at < argc ? at : argc - 1]; /* this option */

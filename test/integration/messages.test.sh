@@ -61,6 +61,8 @@ check_unknown "unknown option '--bogus' (see dbsetup generations --help)" genera
 check_unknown "unknown option '--timestamp' (see dbsetup generations --help)" generations --timestamp t x
 check_unknown "unknown option '--bogus' (see dbsetup migrate --help)" migrate --bogus
 check_unknown "option '--db' needs a value (see dbsetup migrate --help)" migrate --db
+check_unknown "option '--stop' is abbreviated: write it in full, --stop-timeout (see dbsetup --help)" --stop 3 true
+check_unknown "option '-gen' is abbreviated: write it in full, -generation (see dbsetup restore --help)" restore -gen g x
 ok "unknown options and missing values: one wording in the boot and every subcommand"
 
 # --- a small restore's summary: units and plural -------------------------------------
