@@ -804,11 +804,12 @@ static int check_shell_command(const char* what, const char* cmd) {
                    "0123456789_./+-") != len)
     return 0;
   static const char* const builtins[] = {
-      "break",  "cd",    "command", "continue", "eval",   "exec",   "exit",
-      "export", "false", "getopts", "if",       "for",    "while",  "until",
-      "case",   "local", "read",    "readonly", "return", "set",    "shift",
-      "test",   "times", "trap",    "true",     "type",   "ulimit", "umask",
-      "unset",  "wait",  "echo",    "printf",   "pwd",    "alias",  "!"};
+      "break",  "cd",     "command", "continue", "eval",  "exec",
+      "exit",   "export", "false",   "getopts",  "if",    "for",
+      "while",  "until",  "case",    "local",    "read",  "readonly",
+      "return", "set",    "shift",   "test",     "times", "trap",
+      "true",   "type",   "ulimit",  "umask",    "unset", "wait",
+      "echo",   "printf", "pwd",     "alias",    "!",     "."};
   for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
     if (strcmp(word, builtins[i]) == 0)
       return 0;

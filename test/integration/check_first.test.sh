@@ -82,6 +82,15 @@ refuses 127 "cannot run the app 'nosuch-app'" "app command not on PATH" \
 refuses 64 "nosuch-user" "--user that does not exist" \
   --litestream-config litestream.yml --litestream "$LITESTREAM" --user nosuch-user -- true
 
+# Builtins and assignments in the first word are not refused.
+echo 'export X=1' >"$T/env.sh"
+for m in ". $T/env.sh && true" "cd . && true" "X=1 true"; do
+  run env PATH="$NOLS" "$DBSETUP" --volume "$T/okvol" --db "$T/ok.db" --no-restore --no-replicate \
+    --migrate "$m" -- true >"$T/out" 2>&1
+  assert_eq 0 "$rc" "--migrate '$m'"
+done
+ok "--migrate starting with a builtin or an assignment is not refused"
+
 # A volume that does not exist yet: dbsetup creates it to find the target;
 # a refusal found then removes it again.
 before=$(snap)
