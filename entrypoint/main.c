@@ -13,6 +13,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "prisma_migrate.h"
+#include "privdrop.h"
 #include "restore_cli.h"
 #include "supervise.h"
 
@@ -36,6 +37,12 @@ int main(int argc, char** argv) {
   struct dbs_boot boot;
   int status;
 
+  /* Installed setuid, every subcommand and option would run as the file's
+   * owner for whoever calls it: refuse before looking at any of them. */
+  if (dbs_privdrop_check_not_setuid() != 0) {
+    dbs_privdrop_log_setuid();
+    return DBS_EXIT_NOPERM;
+  }
   if (run_subcommand(argc, argv, &status))
     return status;
 

@@ -136,11 +136,6 @@ int dbs_boot_discover(struct dbs_boot* b) {
 }
 
 int dbs_boot_user(struct dbs_boot* b) {
-  if (dbs_privdrop_check_not_setuid() != 0) {
-    dbs_log_errorx("dbsetup is installed setuid or setgid: refusing to run "
-                   "(chmod u-s,g-s the binary; use --user instead)");
-    return DBS_EXIT_NOPERM;
-  }
   if (b->cfg->user == NULL)
     return 0;
   int rc = dbs_privdrop_resolve(b->cfg->user, &b->creds);
