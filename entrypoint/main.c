@@ -37,6 +37,10 @@ int main(int argc, char** argv) {
   struct dbs_boot boot;
   int status;
 
+  /* Before anything is opened: a closed stderr must not become the
+   * first file we open (a restore's output, the volume lock). */
+  if (dbs_privdrop_open_std_fds() != 0)
+    return DBS_EXIT_SOFTWARE; /* nowhere to say it */
   /* Installed setuid, every subcommand and option would run as the file's
    * owner for whoever calls it: refuse before looking at any of them. */
   if (dbs_privdrop_check_not_setuid() != 0) {

@@ -1,7 +1,9 @@
 /* --user: resolve USER[:GROUP] and switch a child to that identity. */
+#define _GNU_SOURCE /* O_PATH */
 #include "privdrop.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -178,6 +180,26 @@ int dbs_privdrop_check(const struct dbs_creds* creds) {
                  creds->name ? creds->name : "?", (long)getuid(),
                  (long)getgid(), (long)creds->uid, (long)creds->gid);
   return -EPERM;
+}
+
+int dbs_privdrop_open_std_fds(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+      continue;
+    /* The lowest free fd: this one, as every lower one is open. */
+    int nfd = open("/dev/null", O_RDWR | O_NOCTTY);
+    if (nfd < 0)
+      nfd = open("/", O_PATH | O_DIRECTORY);
+    if (nfd < 0)
+      return -errno;
+    if (nfd != fd) {
+      int rc = dup2(nfd, fd) < 0 ? -errno : 0;
+      close(nfd);
+      if (rc < 0)
+        return rc;
+    }
+  }
+  return 0;
 }
 
 #define SELF_EXE "/proc/self/exe"
