@@ -377,7 +377,8 @@ int dbs_boot_restore(struct dbs_boot* b) {
   }
 
   int state = dbs_volume_db_state(b->target, err, sizeof(err));
-  if (state == -EILSEQ || state == -EISDIR || state == -EINVAL) {
+  if (state == -EILSEQ || state == -EISDIR || state == -EINVAL ||
+      state == -ELOOP) {
     dbs_log_errorx("%s", err);
     return DBS_EXIT_DATAERR;
   }

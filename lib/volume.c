@@ -2,7 +2,6 @@
 #define _GNU_SOURCE /* renameat2, nftw */
 #include "volume.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -745,26 +744,34 @@ void dbs_volume_unlock(void) {
   lock_fd = -1;
 }
 
-/* Writes up to n bytes of p as printable text into out (size >= 4n+1). */
-static void printable(const unsigned char* p, size_t n, char* out) {
-  for (size_t i = 0; i < n; i++) {
-    if (isprint(p[i]) && p[i] != '\\')
-      *out++ = (char)p[i];
-    else
-      out += sprintf(out, "\\x%02x", p[i]);
-  }
-  *out = '\0';
+/* The message for a symlink where the database belongs (-ELOOP). */
+static void refuse_symlink(const char* target, char* err, size_t errlen) {
+  char* to = read_link(target);
+  set_err(err, errlen,
+          "%s is a symbolic link%s%s, but the database file itself belongs "
+          "there: dbsetup does not follow it (the app's user could point it "
+          "at any file) and touches nothing. Remove the link and put the "
+          "database file at %s, or set --volume/--db to where it is",
+          target, to ? " to " : "", to ? to : "", target);
+  free(to);
 }
 
 int dbs_volume_db_state(const char* target, char* err, size_t errlen) {
   unsigned char head[16];
   struct stat st;
   int rc;
-  int fd = open(target, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  /* Never through a symlink: with --user the app user owns the volume and
+   * could point the target at any file root can read. */
+  int fd =
+      open(target, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
   if (fd < 0) {
     if (errno == ENOENT)
       return DBS_DB_MISSING;
     rc = -errno;
+    if (rc == -ELOOP) {
+      refuse_symlink(target, err, errlen);
+      return rc;
+    }
     set_err(err, errlen, "cannot read the database %s: %s", target,
             strerror(-rc));
     return rc;
@@ -831,14 +838,13 @@ int dbs_volume_db_state(const char* target, char* err, size_t errlen) {
     rc = DBS_DB_EXISTS;
     goto out;
   }
-  char shown[4 * sizeof(head) + 1];
-  printable(head, (size_t)n, shown);
+  /* The bytes themselves are never shown: they may be anybody's. */
   rc = -EILSEQ;
   set_err(err, errlen,
-          "%s is not an SQLite database (%lld bytes starting with \"%s\"): "
-          "dbsetup will not touch it (move it away, or set --db to the real "
-          "database)",
-          target, (long long)st.st_size, shown);
+          "%s is not an SQLite database (first bytes do not match; %lld "
+          "bytes): dbsetup will not touch it (move it away, or set --db to "
+          "the real database)",
+          target, (long long)st.st_size);
 out:
   close(fd);
   return rc;

@@ -61,11 +61,12 @@ int dbs_volume_lock(const char* volume, pid_t* holder, char* err,
 void dbs_volume_unlock(void);
 
 /*
- * Looks at the target (following a symlink): missing → DBS_DB_MISSING; zero
- * bytes → warns, removes the empty file, DBS_DB_MISSING; SQLite header →
- * DBS_DB_EXISTS. Anything else → -EILSEQ with nothing touched (exit
- * DBS_EXIT_DATAERR): other content, or an empty file beside a non-empty
- * -wal (SQLite could still read pages from it). A directory → -EISDIR,
+ * Looks at the target, never through a symlink: missing → DBS_DB_MISSING;
+ * zero bytes → warns, removes the empty file, DBS_DB_MISSING; SQLite
+ * header → DBS_DB_EXISTS. Anything else → -EILSEQ with nothing touched
+ * (exit DBS_EXIT_DATAERR): other content (its bytes are never shown), or
+ * an empty file beside a non-empty -wal (SQLite could still read pages
+ * from it). A symlink (dangling or not) → -ELOOP, a directory → -EISDIR,
  * another non-regular file → -EINVAL (exit DBS_EXIT_DATAERR too); other
  * -errno when it cannot be read (-EACCES: DBS_EXIT_CANTCREAT). Messages
  * go to err.
