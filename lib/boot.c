@@ -170,7 +170,10 @@ int dbs_boot_lock(struct dbs_boot* b) {
   int rc = dbs_volume_lock(b->cfg->volume, &holder, err, sizeof(err));
   if (rc != 0) {
     dbs_log_errorx("%s", err);
-    return rc == -EWOULDBLOCK ? DBS_EXIT_TEMPFAIL : DBS_EXIT_CANTCREAT;
+    if (rc == -EWOULDBLOCK)
+      return DBS_EXIT_TEMPFAIL;
+    return rc == -ELOOP || rc == -EINVAL || rc == -EMLINK ? DBS_EXIT_DATAERR
+                                                          : DBS_EXIT_CANTCREAT;
   }
   return 0;
 }
@@ -191,10 +194,13 @@ static int chown_for_user(struct dbs_boot* b) {
   char err[ERRLEN] = "";
   if (!b->have_creds || geteuid() != 0)
     return 0;
-  if (dbs_volume_chown(b->cfg->volume, b->target, b->creds.uid, b->creds.gid,
-                       err, sizeof(err)) != 0) {
+  int rc = dbs_volume_chown(b->cfg->volume, b->target, b->creds.uid,
+                            b->creds.gid, err, sizeof(err));
+  if (rc != 0) {
     dbs_log_errorx("%s", err);
-    return DBS_EXIT_CANTCREAT;
+    return rc == -EMLINK   ? DBS_EXIT_DATAERR
+           : rc == -ENOMEM ? DBS_EXIT_SOFTWARE
+                           : DBS_EXIT_CANTCREAT;
   }
   return 0;
 }
@@ -378,7 +384,7 @@ int dbs_boot_restore(struct dbs_boot* b) {
 
   int state = dbs_volume_db_state(b->target, err, sizeof(err));
   if (state == -EILSEQ || state == -EISDIR || state == -EINVAL ||
-      state == -ELOOP) {
+      state == -ELOOP || state == -EMLINK) {
     dbs_log_errorx("%s", err);
     return DBS_EXIT_DATAERR;
   }

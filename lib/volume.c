@@ -424,6 +424,39 @@ static char* read_link(const char* path) {
   return NULL;
 }
 
+/* The message for a symlink where the database belongs (-ELOOP). */
+static void refuse_symlink(const char* target, char* err, size_t errlen) {
+  char* to = read_link(target);
+  set_err(err, errlen,
+          "%s is a symbolic link%s%s, but the database file itself belongs "
+          "there: dbsetup does not follow it (the app's user could point it "
+          "at any file) and touches nothing. Remove the link and put the "
+          "database file at %s, or set --volume/--db to where it is",
+          target, to ? " to " : "", to ? to : "", target);
+  free(to);
+}
+
+/*
+ * Hard links: with --user the app's user owns the volume and, where
+ * fs.protected_hardlinks=0, can give a file of root's a second name there;
+ * root writing or chowning that name would write or give away root's file.
+ * Returns -EMLINK with a message in err for a regular file with other
+ * names, else 0. what names the file's role; fix says how to repair it.
+ */
+static int refuse_hardlink(const char* path, const struct stat* st,
+                           const char* what, const char* fix, char* err,
+                           size_t errlen) {
+  if (!S_ISREG(st->st_mode) || st->st_nlink <= 1)
+    return 0;
+  set_err(err, errlen,
+          "%s (%s) has %lu hard links: its data has other names, and "
+          "dbsetup, running as root, refuses to write or chown it (the app's "
+          "user could have linked a file of root's there). %s; `find / -xdev "
+          "-samefile %s` lists the other names",
+          path, what, (unsigned long)st->st_nlink, fix, path);
+  return -EMLINK;
+}
+
 /* True when a symlink in dir with text link points at target. */
 static bool link_points_to(const char* dir, const char* link,
                            const char* target) {
@@ -691,12 +724,38 @@ int dbs_volume_lock(const char* volume, pid_t* holder, char* err,
   fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
   if (fd < 0) {
     rc = -errno;
-    set_err(err, errlen, "cannot open the volume lock %s: %s%s", path,
-            strerror(-rc),
-            (rc == -EACCES || rc == -EROFS) ? " (mount the volume read-write)"
-                                            : "");
+    if (rc == -ELOOP)
+      set_err(err, errlen,
+              "the volume lock %s is a symbolic link: dbsetup does not "
+              "follow it (remove it: dbsetup creates the lock itself)",
+              path);
+    else
+      set_err(err, errlen, "cannot open the volume lock %s: %s%s", path,
+              strerror(-rc),
+              (rc == -EACCES || rc == -EROFS) ? " (mount the volume read-write)"
+                                              : "");
     goto fail;
   }
+  /* Checked before it is locked, truncated or written. */
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    rc = -errno;
+    set_err(err, errlen, "cannot stat the volume lock %s: %s", path,
+            strerror(-rc));
+    goto fail;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    rc = -EINVAL;
+    set_err(err, errlen,
+            "the volume lock %s is not a regular file (remove it: dbsetup "
+            "creates the lock itself)",
+            path);
+    goto fail;
+  }
+  if ((rc = refuse_hardlink(path, &st, "the volume lock",
+                            "Remove it (dbsetup creates the lock itself)", err,
+                            errlen)) < 0)
+    goto fail;
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     rc = -errno;
     if (rc == -EWOULDBLOCK) {
@@ -744,18 +803,6 @@ void dbs_volume_unlock(void) {
   lock_fd = -1;
 }
 
-/* The message for a symlink where the database belongs (-ELOOP). */
-static void refuse_symlink(const char* target, char* err, size_t errlen) {
-  char* to = read_link(target);
-  set_err(err, errlen,
-          "%s is a symbolic link%s%s, but the database file itself belongs "
-          "there: dbsetup does not follow it (the app's user could point it "
-          "at any file) and touches nothing. Remove the link and put the "
-          "database file at %s, or set --volume/--db to where it is",
-          target, to ? " to " : "", to ? to : "", target);
-  free(to);
-}
-
 int dbs_volume_db_state(const char* target, char* err, size_t errlen) {
   unsigned char head[16];
   struct stat st;
@@ -796,6 +843,13 @@ int dbs_volume_db_state(const char* target, char* err, size_t errlen) {
             target);
     goto out;
   }
+  /* Before a byte is read: the file may be anybody's. */
+  if ((rc = refuse_hardlink(
+           target, &st, "the database",
+           "Give the database a file of its own (cp -p it to a new name, "
+           "then mv that over it) or remove the other names",
+           err, errlen)) < 0)
+    goto out;
   if (st.st_size == 0) {
     char* wal = cat3(target, "-wal", NULL);
     struct stat wst;
@@ -903,13 +957,26 @@ int dbs_volume_remove_db(const char* target) {
   return rc;
 }
 
-/* nftw has no user pointer: the ids for chown_entry. */
+/* nftw has no user pointer: the ids for chown_entry, whether it only
+ * checks, and the hard-linked file it found. */
 static uid_t walk_uid;
 static gid_t walk_gid;
+static bool walk_check_only;
 static int walk_errno;
+static char walk_path[PATH_MAX];
+static struct stat walk_st;
 
 static int chown_entry(const char* path, const struct stat* st, int flag,
                        struct FTW* ftw) {
+  (void)ftw;
+  if (flag == FTW_F && S_ISREG(st->st_mode) && st->st_nlink > 1) {
+    snprintf(walk_path, sizeof(walk_path), "%s", path);
+    walk_st = *st;
+    walk_errno = EMLINK;
+    return 1;
+  }
+  if (walk_check_only)
+    return 0;
   if (lchown(path, walk_uid, walk_gid) != 0 && errno != ENOENT) {
     walk_errno = errno;
     return 1;
@@ -921,6 +988,48 @@ static int chown_entry(const char* path, const struct stat* st, int flag,
 static int lchown_if(const char* path, uid_t uid, gid_t gid) {
   if (lchown(path, uid, gid) != 0 && errno != ENOENT)
     return -errno;
+  return 0;
+}
+
+#define OWN_FILE_FIX                                                           \
+  "Give it a file of its own (cp -p it to a new name, then mv that over "      \
+  "it) or remove the other names"
+
+/*
+ * Refuses (-EMLINK, message in err) when the database, a sidecar or a file
+ * below litestream's metadata directory meta has other names. Runs before
+ * the first chown, so a refusal changes nothing.
+ */
+static int check_hardlinks(const char* tgt, const char* meta, char* err,
+                           size_t errlen) {
+  struct stat st;
+  int rc = 0;
+  if (lstat(tgt, &st) == 0 &&
+      (rc = refuse_hardlink(tgt, &st, "the database", OWN_FILE_FIX, err,
+                            errlen)) < 0)
+    return rc;
+  for (size_t i = 0; i < NSIDECARS; i++) {
+    char* p = cat3(tgt, sidecars[i], NULL);
+    if (p == NULL)
+      return -ENOMEM;
+    if (lstat(p, &st) == 0)
+      rc = refuse_hardlink(p, &st, "a file of the database", OWN_FILE_FIX, err,
+                           errlen);
+    free(p);
+    if (rc < 0)
+      return rc;
+  }
+  if (lstat(meta, &st) == 0 && S_ISDIR(st.st_mode)) {
+    walk_check_only = true;
+    walk_errno = 0;
+    int w = nftw(meta, chown_entry, 16, FTW_PHYS);
+    walk_check_only = false;
+    if (w != 0 && walk_errno == EMLINK)
+      return refuse_hardlink(walk_path, &walk_st, "litestream's metadata",
+                             "Remove it (litestream makes it again) or the "
+                             "other names",
+                             err, errlen);
+  }
   return 0;
 }
 
@@ -936,12 +1045,21 @@ int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
     goto fail;
   }
   failed = real;
+  if ((tgt = absolute(target)) == NULL || split(tgt, &dir, &base) < 0)
+    goto nomem;
+  /* litestream keeps its shadow WAL in <dir>/.<name>-litestream. */
+  if ((p = cat3(".", base, "-litestream")) == NULL ||
+      (meta = join(dir, p)) == NULL)
+    goto nomem;
+  if ((rc = check_hardlinks(tgt, meta, err, errlen)) < 0) {
+    if (rc == -ENOMEM)
+      goto nomem;
+    goto out;
+  }
   if (chown(real, uid, gid) != 0) {
     rc = -errno;
     goto fail;
   }
-  if ((tgt = absolute(target)) == NULL || split(tgt, &dir, &base) < 0)
-    goto nomem;
   /* Directories between the volume and the target, each lchown'd. */
   if (is_within(dir, real) && strcmp(dir, real) != 0) {
     for (char* s = dir + strlen(real) + 1;; s++) {
@@ -968,11 +1086,6 @@ int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
     if ((rc = lchown_if(p, uid, gid)) < 0)
       goto fail;
   }
-  /* litestream keeps its shadow WAL in <dir>/.<name>-litestream. */
-  free(p);
-  if ((p = cat3(".", base, "-litestream")) == NULL ||
-      (meta = join(dir, p)) == NULL)
-    goto nomem;
   if (lstat(meta, &st) == 0 && S_ISDIR(st.st_mode)) {
     walk_uid = uid;
     walk_gid = gid;
@@ -980,6 +1093,13 @@ int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
     failed = meta;
     if (nftw(meta, chown_entry, 16, FTW_PHYS) != 0) {
       rc = walk_errno ? -walk_errno : -EIO;
+      if (rc == -EMLINK) { /* appeared since the check */
+        refuse_hardlink(walk_path, &walk_st, "litestream's metadata",
+                        "Remove it (litestream makes it again) or the other "
+                        "names",
+                        err, errlen);
+        goto out;
+      }
       goto fail;
     }
   }

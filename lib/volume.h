@@ -51,8 +51,10 @@ int dbs_volume_link(const char* app_path, const char* target, char* err,
  * never hold it) for the process lifetime. Returns 0; -EWOULDBLOCK when another
  * process holds it, with the pid it wrote in *holder (0 if unreadable) and
  * a message naming that pid and hostname in err (exit DBS_EXIT_TEMPFAIL);
- * -EALREADY if this process already holds a lock; or -errno (-EACCES/-EROFS:
- * exit DBS_EXIT_CANTCREAT).
+ * -EALREADY if this process already holds a lock; -ELOOP (a symlink),
+ * -EINVAL (not a regular file) or -EMLINK (a file with other hard links:
+ * it may be root's), refused before it is locked or written (exit
+ * DBS_EXIT_DATAERR); or -errno (-EACCES/-EROFS: exit DBS_EXIT_CANTCREAT).
  */
 int dbs_volume_lock(const char* volume, pid_t* holder, char* err,
                     size_t errlen);
@@ -66,7 +68,8 @@ void dbs_volume_unlock(void);
  * header → DBS_DB_EXISTS. Anything else → -EILSEQ with nothing touched
  * (exit DBS_EXIT_DATAERR): other content (its bytes are never shown), or
  * an empty file beside a non-empty -wal (SQLite could still read pages
- * from it). A symlink (dangling or not) → -ELOOP, a directory → -EISDIR,
+ * from it). A symlink (dangling or not) → -ELOOP, a file with other hard
+ * links → -EMLINK (it may be root's; nothing is read), a directory → -EISDIR,
  * another non-regular file → -EINVAL (exit DBS_EXIT_DATAERR too); other
  * -errno when it cannot be read (-EACCES: DBS_EXIT_CANTCREAT). Messages
  * go to err.
@@ -93,7 +96,10 @@ int dbs_volume_remove_db(const char* target);
  * directory between it and the target, and — without following symlinks
  * (lchown) — the DB, its -wal/-shm/-journal and litestream's metadata
  * directory .<name>-litestream (recursively). Missing files are skipped.
- * Returns 0 or -errno with a message in err.
+ * First, before any chown: a regular file among them with other hard
+ * links (st_nlink > 1) is refused with -EMLINK and a message naming it
+ * (exit DBS_EXIT_DATAERR): it may be a file of root's linked in by the
+ * app's user. Returns 0 or -errno with a message in err.
  */
 int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
                      gid_t gid, char* err, size_t errlen);

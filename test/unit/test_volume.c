@@ -594,6 +594,46 @@ static void test_lock_second_holder_named(void** state) {
   close(done[1]);
 }
 
+/* The lock is never truncated or written through another name of a file
+ * (a hard link to root's file), nor through a symlink, nor when it is not
+ * a regular file: refused before flock, ftruncate and pwrite. */
+static void test_lock_links_refused(void** state) {
+  (void)state;
+  const char precious[] = "root:x:0:0:root:/root:/bin/bash\n";
+  make_dir(P("data"));
+  write_file(P("victim"), precious, sizeof(precious) - 1);
+  assert_int_equal(link(P("victim"), P("data/.dbsetup.lock")), 0);
+  pid_t holder;
+  int rc = dbs_volume_lock(P("data"), &holder, err, sizeof(err));
+  assert_int_equal(rc, -EMLINK);
+  assert_non_null(strstr(err, P("data/.dbsetup.lock")));
+  assert_non_null(strstr(err, "has 2 hard links"));
+  assert_non_null(strstr(err, "Remove it"));
+  assert_string_equal(read_file(P("victim")), precious);
+  /* Not locked either: another process may take it once it is fixed. */
+  int fd = open(P("victim"), O_RDONLY | O_CLOEXEC);
+  assert_true(fd >= 0);
+  assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+  close(fd);
+
+  assert_int_equal(unlink(P("data/.dbsetup.lock")), 0);
+  assert_int_equal(symlink(P("victim"), P("data/.dbsetup.lock")), 0);
+  rc = dbs_volume_lock(P("data"), &holder, err, sizeof(err));
+  assert_int_equal(rc, -ELOOP);
+  assert_non_null(strstr(err, "is a symbolic link"));
+  assert_string_equal(read_file(P("victim")), precious);
+
+  assert_int_equal(unlink(P("data/.dbsetup.lock")), 0);
+  assert_int_equal(mkfifo(P("data/.dbsetup.lock"), 0644), 0);
+  rc = dbs_volume_lock(P("data"), &holder, err, sizeof(err));
+  assert_int_equal(rc, -EINVAL);
+  assert_non_null(strstr(err, "not a regular file"));
+
+  /* Its own file: locked. */
+  assert_int_equal(unlink(P("data/.dbsetup.lock")), 0);
+  assert_int_equal(dbs_volume_lock(P("data"), &holder, err, sizeof(err)), 0);
+}
+
 static void test_lock_not_inherited_across_exec(void** state) {
   (void)state;
   make_dir(P("data"));
@@ -675,6 +715,27 @@ static void test_db_state_symlink_refused(void** state) {
   assert_int_equal(dbs_volume_db_state(P("data/dev.db"), err, sizeof(err)),
                    -ELOOP);
   assert_true(exists(P("data/dev.db")));
+}
+
+/* A database file with other names is refused before a byte is read. */
+static void test_db_state_hardlink_refused(void** state) {
+  (void)state;
+  make_dir(P("data"));
+  make_db(P("rootdb"));
+  assert_int_equal(link(P("rootdb"), P("data/dev.db")), 0);
+  struct stat before, after;
+  assert_int_equal(stat(P("rootdb"), &before), 0);
+  int rc = dbs_volume_db_state(P("data/dev.db"), err, sizeof(err));
+  assert_int_equal(rc, -EMLINK);
+  assert_non_null(strstr(err, P("data/dev.db")));
+  assert_non_null(strstr(err, "has 2 hard links"));
+  assert_non_null(strstr(err, "-samefile"));
+  assert_int_equal(stat(P("rootdb"), &after), 0);
+  assert_int_equal(before.st_atim.tv_nsec, after.st_atim.tv_nsec);
+  /* One name again: the database. */
+  assert_int_equal(unlink(P("rootdb")), 0);
+  assert_int_equal(dbs_volume_db_state(P("data/dev.db"), err, sizeof(err)),
+                   DBS_DB_EXISTS);
 }
 
 static void test_db_state_empty_file(void** state) {
@@ -823,6 +884,41 @@ static void test_chown(void** state) {
   assert_non_null(strstr(err, P("nope")));
 }
 
+/* A hard link among the files to chown: refused before any chown, so
+ * neither root's file nor anything else changes owner. */
+static void test_chown_hardlink_refused(void** state) {
+  (void)state;
+  const char* const names[] = {"data/dev.db", "data/dev.db-wal",
+                               "data/dev.db-journal",
+                               "data/.dev.db-litestream/generation"};
+  make_dir(P("data"));
+  make_dir(P("data/.dev.db-litestream"));
+  write_file(P("victim"), "v", 1);
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    if (i > 0)
+      make_db(P("data/dev.db"));
+    assert_int_equal(link(P("victim"), P(names[i])), 0);
+    int rc = dbs_volume_chown(P("data"), P("data/dev.db"), 12345, 12346, err,
+                              sizeof(err));
+    assert_int_equal(rc, -EMLINK);
+    assert_non_null(strstr(err, P(names[i])));
+    assert_non_null(strstr(err, "has 2 hard links"));
+    assert_owner(P("victim"), 0, 0);
+    assert_owner(P("data"), 0, 0);
+    if (i > 0)
+      assert_owner(P("data/dev.db"), 0, 0);
+    assert_int_equal(unlink(P(names[i])), 0);
+    unlink(P("data/dev.db"));
+  }
+  /* Its own files: chowned. */
+  make_db(P("data/dev.db"));
+  assert_int_equal(dbs_volume_chown(P("data"), P("data/dev.db"), 12345, 12346,
+                                    err, sizeof(err)),
+                   0);
+  assert_owner(P("data/dev.db"), 12345, 12346);
+  assert_owner(P("victim"), 0, 0);
+}
+
 /* End to end as dbsetup will call it, then the DB is usable via the link. */
 static void test_prepare_link_use(void** state) {
   (void)state;
@@ -863,15 +959,18 @@ int main(void) {
       T(test_link_noop_inside_volume),
       T(test_link_read_only_parent),
       T(test_lock_second_holder_named),
+      T(test_lock_links_refused),
       T(test_lock_not_inherited_across_exec),
       T(test_db_state),
       T(test_db_state_symlink_refused),
+      T(test_db_state_hardlink_refused),
       T(test_db_state_empty_file),
       T(test_db_state_not_sqlite),
       T(test_db_state_directory),
       T(test_remove_stale),
       T(test_remove_db),
       T(test_chown),
+      T(test_chown_hardlink_refused),
       T(test_prepare_link_use),
 #undef T
   };
