@@ -183,7 +183,9 @@ int dbs_boot_link(struct dbs_boot* b) {
   int rc = dbs_volume_link(b->disc.db_path, b->target, err, sizeof(err));
   if (rc != 0) {
     dbs_log_errorx("%s", err);
-    return rc == -ENOMEM ? DBS_EXIT_SOFTWARE : DBS_EXIT_CANTCREAT;
+    return rc == -ENOMEM   ? DBS_EXIT_SOFTWARE
+           : rc == -EILSEQ ? DBS_EXIT_DATAERR
+                           : DBS_EXIT_CANTCREAT;
   }
   return 0;
 }

@@ -555,6 +555,47 @@ static int move_aside(const char* path, const char* base, long long size,
   return 0;
 }
 
+/*
+ * Only a database baked into the image (SQLite header) or an empty file is
+ * moved aside: anything else at the app's path (a config file named by a
+ * wrong DATABASE_URL) is left alone. Returns 0, or -EILSEQ (or -errno)
+ * with a message in err.
+ */
+static int check_baked_db(const char* app, char* err, size_t errlen) {
+  unsigned char head[16];
+  struct stat st;
+  int rc = 0;
+  int fd = open(app, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+  if (fd < 0) {
+    rc = -errno;
+    set_err(err, errlen, "cannot read %s to see whether it is a database: %s",
+            app, strerror(-rc));
+    return rc;
+  }
+  if (fstat(fd, &st) != 0) {
+    rc = -errno;
+    set_err(err, errlen, "cannot stat %s: %s", app, strerror(-rc));
+  } else if (st.st_size > 0) {
+    ssize_t n = pread(fd, head, sizeof(head), 0);
+    if (n < 0) {
+      rc = -errno;
+      set_err(err, errlen, "cannot read %s: %s", app, strerror(-rc));
+    } else if ((size_t)n != sizeof(head) ||
+               memcmp(head, sqlite_header, sizeof(head)) != 0) {
+      rc = -EILSEQ;
+      set_err(err, errlen,
+              "%s is where the app opens its database, but it is not an "
+              "SQLite database (first bytes do not match; %lld bytes): "
+              "dbsetup leaves it untouched. Is DATABASE_URL (or --db) naming "
+              "the wrong file? Set it to the database's path (e.g. "
+              "file:./dev.db), or remove %s from the image",
+              app, (long long)st.st_size, app);
+    }
+  }
+  close(fd);
+  return rc;
+}
+
 int dbs_volume_link(const char* app_path, const char* target, char* err,
                     size_t errlen) {
   char *app = NULL, *dir = NULL, *cdir = NULL, *self = NULL, *old = NULL;
@@ -655,6 +696,8 @@ int dbs_volume_link(const char* app_path, const char* target, char* err,
     goto out;
   }
 
+  if ((rc = check_baked_db(app, err, errlen)) < 0)
+    goto out;
   if ((rc = move_aside(app, base, (long long)st.st_size, target, &aside, err,
                        errlen)) < 0)
     goto out;

@@ -34,13 +34,16 @@ char* dbs_volume_prepare(const char* volume, const char* app_path, char* err,
  * missing → create parents (0755) and link; right link (same text, or
  * resolving to the same place, even if dangling) → keep; wrong link →
  * replaced atomically (a temporary link renamed over it); a regular file
- * (a database baked into the image) and its -wal/-shm/-journal → renamed
- * aside to <name>.in-image (then .in-image.1, ... never overwriting; the
- * sidecars keep SQLite's naming: <name>.in-image-wal) with a warning naming
- * its size and the fix (.dockerignore). No-op when app_path is the target.
- * Returns 0 or -errno with a message in err: -EISDIR (a directory is in the
- * way), -EINVAL (a fifo/socket/device is), -EACCES/-EROFS (cannot create
- * the link, e.g. a read-only root filesystem).
+ * starting with the SQLite header, or empty (a database baked into the
+ * image), and its -wal/-shm/-journal → renamed aside to <name>.in-image
+ * (then .in-image.1, ... never overwriting; the sidecars keep SQLite's
+ * naming: <name>.in-image-wal) with a warning naming its size and the fix
+ * (.dockerignore). No-op when app_path is the target.
+ * Returns 0 or -errno with a message in err: -EILSEQ (a regular file that
+ * is not SQLite, e.g. a config file named by a wrong DATABASE_URL: left
+ * untouched, exit DBS_EXIT_DATAERR), -EISDIR (a directory is in the way),
+ * -EINVAL (a fifo/socket/device is), -EACCES/-EROFS (cannot create the
+ * link, e.g. a read-only root filesystem).
  */
 int dbs_volume_link(const char* app_path, const char* target, char* err,
                     size_t errlen);

@@ -481,7 +481,7 @@ static void test_link_never_overwrites_in_image(void** state) {
   make_dir(P("app"));
   write_file(P("app/dev.db.in-image"), "first", 5);
   write_file(P("app/dev.db.in-image.1-wal"), "wal1", 4);
-  write_file(P("app/dev.db"), "second", 6);
+  make_db(P("app/dev.db"));
   write_file(P("app/dev.db-journal"), "jrnl", 4);
   capture_start();
   int rc = dbs_volume_link(P("app/dev.db"), P("data/dev.db"), err, sizeof(err));
@@ -491,9 +491,61 @@ static void test_link_never_overwrites_in_image(void** state) {
   assert_string_equal(read_file(P("app/dev.db.in-image.1-wal")), "wal1");
   /* .in-image.1 is taken by a sidecar, so .in-image.2 is used. */
   assert_false(exists(P("app/dev.db.in-image.1")));
-  assert_string_equal(read_file(P("app/dev.db.in-image.2")), "second");
+  assert_int_equal(
+      dbs_volume_db_state(P("app/dev.db.in-image.2"), err, sizeof(err)),
+      DBS_DB_EXISTS);
   assert_string_equal(read_file(P("app/dev.db.in-image.2-journal")), "jrnl");
   assert_link(P("app/dev.db"), P("data/dev.db"));
+}
+
+/* Only a database (SQLite header) or an empty file is "baked into the
+ * image": a config file at the app's path (a wrong DATABASE_URL) is left
+ * exactly as it is, and nothing is linked. */
+static void test_link_not_sqlite_untouched(void** state) {
+  (void)state;
+  const char conf[] = "{\"port\": 3000, \"secret\": \"s3cr3t\"}\n";
+  make_dir(P("data"));
+  make_dir(P("app"));
+  write_file(P("app/config.json"), conf, sizeof(conf) - 1);
+  write_file(P("app/config.json-wal"), "w", 1);
+  struct stat before, after;
+  assert_int_equal(stat(P("app/config.json"), &before), 0);
+  capture_start();
+  int rc = dbs_volume_link(P("app/config.json"), P("data/config.json"), err,
+                           sizeof(err));
+  const char* log = capture_end();
+  assert_int_equal(rc, -EILSEQ);
+  assert_non_null(strstr(err, P("app/config.json")));
+  assert_non_null(strstr(err, "not an SQLite database (first bytes do not"));
+  assert_non_null(strstr(err, "DATABASE_URL"));
+  assert_null(strstr(err, "s3cr3t"));
+  assert_null(strstr(log, "moved it aside"));
+  assert_int_equal(lstat(P("app/config.json"), &after), 0);
+  assert_true(S_ISREG(after.st_mode));
+  assert_int_equal(before.st_ino, after.st_ino);
+  assert_int_equal(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
+  assert_string_equal(read_file(P("app/config.json")), conf);
+  assert_string_equal(read_file(P("app/config.json-wal")), "w");
+  assert_false(exists(P("app/config.json.in-image")));
+  assert_false(exists(P("data/config.json")));
+  /* Shorter than the header, or the header's text without its NUL. */
+  write_file(P("app/short.db"), "SQLite", 6);
+  assert_int_equal(
+      dbs_volume_link(P("app/short.db"), P("data/short.db"), err, sizeof(err)),
+      -EILSEQ);
+  write_file(P("app/nonul.db"), "SQLite format 3!xxxx", 20);
+  assert_int_equal(
+      dbs_volume_link(P("app/nonul.db"), P("data/nonul.db"), err, sizeof(err)),
+      -EILSEQ);
+
+  /* An empty file is moved aside (nothing in it to lose). */
+  write_file(P("app/empty.db"), "", 0);
+  capture_start();
+  rc = dbs_volume_link(P("app/empty.db"), P("data/empty.db"), err, sizeof(err));
+  capture_end();
+  assert_int_equal(rc, 0);
+  assert_link(P("app/empty.db"), P("data/empty.db"));
+  assert_true(exists(P("app/empty.db.in-image")));
 }
 
 static void test_link_directory_and_fifo_refused(void** state) {
@@ -955,6 +1007,7 @@ int main(void) {
       T(test_link_dangling_and_wrong_replaced),
       T(test_link_moves_baked_db_aside),
       T(test_link_never_overwrites_in_image),
+      T(test_link_not_sqlite_untouched),
       T(test_link_directory_and_fifo_refused),
       T(test_link_noop_inside_volume),
       T(test_link_read_only_parent),
