@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
    * owner for whoever calls it: refuse before looking at any of them. */
   if (dbs_privdrop_check_not_setuid() != 0) {
     dbs_privdrop_log_setuid();
-    return DBS_EXIT_NOPERM;
+    _exit(DBS_EXIT_NOPERM); /* not even the libraries' exit handlers */
   }
   if (run_subcommand(argc, argv, &status))
     return status;
