@@ -367,6 +367,24 @@ static void child_event(struct child* c, enum dbs_child_event ev) {
     /* fall through */
   case DBS_ACT_RETRY: {
     uint64_t up_ms = (uv_hrtime() - c->started_ns) / 1000000u;
+    if (s->phase != PH_RUN) {
+      /* The app is gone and the replicator was being given its first-sync
+       * wait: nothing is left to replicate for, so it is not restarted. */
+      dbs_log_warnx("replicator (pid %d) exited with %s after %.2f s; the "
+                    "app is gone: not restarting it",
+                    (int)c->pid, describe_status(c->status, desc, sizeof(desc)),
+                    (double)up_ms / 1000.0);
+      c->state = DBS_CHILD_DOWN;
+      c->pid = 0;
+      if (!group_empty(c->pgid))
+        kill(-c->pgid, SIGTERM); /* the cleanup phase escalates */
+      c->pgid = 0;
+      if (s->repl_warmup) {
+        s->repl_warmup = false;
+        uv_timer_stop(&s->cleanup_timer);
+      }
+      break;
+    }
     unsigned delay = dbs_supervise_backoff_next(&c->backoff, up_ms);
     if (act == DBS_ACT_RETRY)
       dbs_log_warnx("replicator (pid %d) exited with %s after %.2f s while the "
