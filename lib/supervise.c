@@ -18,6 +18,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "proc.h"
+#include "strbuf.h"
 
 /* Time remaining descendants get between SIGTERM and SIGKILL at exit. */
 #define CLEANUP_GRACE_MS 1000u
@@ -29,7 +30,8 @@
  * stop signal.
  */
 #define REPLICATOR_FIRST_SYNC_MS 2000u
-#define RELAY_LINE_MAX 4096
+/* A replicator line longer than this is relayed in pieces. */
+#define RELAY_LINE_MAX 8192
 
 /* ---- Backoff ---------------------------------------------------------- */
 
@@ -182,27 +184,33 @@ static void child_event(struct child* c, enum dbs_child_event ev);
 
 /* ---- Replicator output relay ------------------------------------------ */
 
-static void relay_emit(struct relay* r) {
+/*
+ * Writes the buffered line out. A line is redacted whole; one longer than
+ * the buffer goes out in pieces, each cut where no registered secret can
+ * straddle the cut (the tail that could start one is kept for the next
+ * piece), so no secret ever prints in two halves.
+ */
+static void relay_emit(struct relay* r, bool whole) {
   static const char prefix[] = "[replicator] ";
-  char out[sizeof(prefix) + RELAY_LINE_MAX + 1], raw[RELAY_LINE_MAX + 1];
-  memcpy(raw, r->line, r->len);
-  raw[r->len] = '\0';
-  r->len = 0;
-  size_t n = strlen(prefix);
-  memcpy(out, prefix, n);
-  dbs_log_redact(raw, out + n, sizeof(out) - n - 1);
-  n += strlen(out + n);
-  out[n++] = '\n';
-  /* One write per line keeps it whole next to our own log lines. */
-  size_t off = 0;
-  while (off < n) {
-    ssize_t w = write(STDERR_FILENO, out + off, n - off);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      break;
-    off += (size_t)w;
+  if (whole) {
+    dbs_log_line(prefix, r->line, r->len);
+    r->len = 0;
+    return;
   }
+  struct dbs_strbuf b = {0};
+  size_t used = dbs_log_redact_part(r->line, r->len, true, &b);
+  if (used == 0 || b.oom) { /* a secret as long as the buffer */
+    char note[96];
+    int n = snprintf(note, sizeof(note),
+                     "[%zu bytes withheld: they may hold a secret]", r->len);
+    dbs_log_line(prefix, note, (size_t)n);
+    used = r->len;
+  } else {
+    dbs_log_line(prefix, b.p, b.len);
+  }
+  free(b.p);
+  memmove(r->line, r->line + used, r->len - used);
+  r->len -= used;
 }
 
 static void relay_closed(uv_handle_t* h) {
@@ -216,7 +224,7 @@ static void relay_closed(uv_handle_t* h) {
 
 static void relay_close(struct relay* r) {
   if (r->len > 0)
-    relay_emit(r);
+    relay_emit(r, true);
   if (!uv_is_closing((uv_handle_t*)&r->pipe))
     uv_close((uv_handle_t*)&r->pipe, relay_closed);
 }
@@ -238,12 +246,12 @@ static void relay_read(uv_stream_t* st, ssize_t n, const uv_buf_t* buf) {
   for (ssize_t i = 0; i < n; i++) {
     char ch = buf->base[i];
     if (ch == '\n') {
-      relay_emit(r);
+      relay_emit(r, true);
       continue;
     }
     r->line[r->len++] = ch;
     if (r->len == RELAY_LINE_MAX)
-      relay_emit(r);
+      relay_emit(r, false);
   }
 }
 
