@@ -1,8 +1,12 @@
 /* Logging to stderr with levels and redaction of registered secrets. */
+#define _GNU_SOURCE /* memrchr */
 #include "log.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -10,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "strbuf.h"
@@ -246,27 +253,255 @@ char* dbs_log_redact(const char* s, char* buf, size_t n) {
   return buf;
 }
 
+/* ---- Output: never blocking on a stalled reader ------------------------
+ *
+ * dbsetup's event loop writes its own lines and relays the replicator's.
+ * When stderr's reader stalls (a blocking log driver, a paused terminal, a
+ * stopped pipe reader) a blocking write would freeze supervision: no
+ * signal forwarded, no stop timeout, nothing reaped. So lines are written
+ * without blocking, kept in a bounded buffer when the reader is behind,
+ * and dropped (counted) when the buffer is full; a note saying how many
+ * were dropped goes out in their place once there is room again.
+ *
+ * How to write without blocking: fd 2's open file description is shared
+ * with the children (the app writes its own output there), and O_NONBLOCK
+ * belongs to the description, so setting it on fd 2 would make the app's
+ * writes fail with EAGAIN. Instead:
+ *  - a pipe, FIFO, terminal or other character device is opened again
+ *    through /proc/self/fd/2 with O_NONBLOCK: a new description of the same
+ *    pipe or device, ours alone (it is close-on-exec);
+ *  - a socket (journald, some log drivers) gets send(MSG_DONTWAIT), a
+ *    per-call flag;
+ *  - a regular file or block device never stalls on a reader: plain write;
+ *  - when the reopen fails (no /proc, no permission), a write goes out only
+ *    when poll() says fd 2 has room, and at most PIPE_BUF bytes at once,
+ *    which the kernel then takes whole (only another writer filling the
+ *    pipe between the two calls could still block it).
+ * A writer thread would also avoid the flag, but it would reorder lines
+ * against the restore's progress output and complicate fork().
+ */
+#define OUT_PENDING_MAX (256u * 1024u)
+#define OUT_EXIT_FLUSH_MS 500
+
+enum out_mode {
+  OUT_UNSET,
+  OUT_DIRECT, /* regular file: blocking writes to fd 2 */
+  OUT_OWN,    /* our own O_NONBLOCK open of stderr */
+  OUT_SOCKET, /* send(MSG_DONTWAIT) on fd 2 */
+  OUT_POLL,   /* poll, then at most PIPE_BUF bytes to fd 2 */
+};
+
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  enum out_mode mode;
+  int fd;    /* where lines go */
+  dev_t dev; /* fd 2's identity when set up: a new stderr (a test's */
+  ino_t ino; /* dup2) is set up anew */
+  pid_t pid; /* a forked child sets up its own, keeping nothing */
+  char* buf; /* pending bytes: buf[off, off + len) */
+  size_t off, len;
+  unsigned long dropped; /* lines dropped since the last note */
+  bool exit_hook;
+} out = {.fd = -1};
+
+static void lock_all(void) {
+  pthread_mutex_lock(&secrets_lock);
+  pthread_mutex_lock(&out_lock);
+}
+
+static void unlock_all(void) {
+  pthread_mutex_unlock(&out_lock);
+  pthread_mutex_unlock(&secrets_lock);
+}
+
+/* A fork while another thread logs must not leave the child a held lock. */
+__attribute__((constructor)) static void log_atfork(void) {
+  pthread_atfork(lock_all, unlock_all, unlock_all);
+}
+
+static void flush_at_exit(void);
+
+/* Sets out up for the current fd 2. Caller holds out_lock. */
+static void out_setup_locked(void) {
+  struct stat st;
+  if (fstat(STDERR_FILENO, &st) != 0) {
+    memset(&st, 0, sizeof(st));
+    st.st_mode = S_IFREG; /* closed: writes fail and are ignored */
+  }
+  if (out.mode != OUT_UNSET && out.pid == getpid() && st.st_dev == out.dev &&
+      st.st_ino == out.ino)
+    return;
+  if (out.mode == OUT_OWN)
+    close(out.fd);
+  out.off = out.len = 0; /* a parent's pending lines are its own to write */
+  out.dropped = 0;
+  out.dev = st.st_dev;
+  out.ino = st.st_ino;
+  out.pid = getpid();
+  out.fd = STDERR_FILENO;
+  if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) {
+    out.mode = OUT_DIRECT;
+  } else if (S_ISSOCK(st.st_mode)) {
+    out.mode = OUT_SOCKET;
+  } else {
+    struct stat own;
+    int fd =
+        open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd >= 0 && fstat(fd, &own) == 0 && own.st_dev == st.st_dev &&
+        own.st_ino == st.st_ino) {
+      out.mode = OUT_OWN;
+      out.fd = fd;
+    } else {
+      if (fd >= 0)
+        close(fd);
+      out.mode = OUT_POLL;
+    }
+  }
+  if (!out.exit_hook) {
+    out.exit_hook = true;
+    atexit(flush_at_exit);
+  }
+}
+
+/*
+ * Writes what it can of p[0, len) without blocking (but in OUT_DIRECT).
+ * Returns the bytes taken, or -1 when the reader is behind (nothing taken).
+ * A dead reader (EPIPE, EBADF, ...) takes everything: there is nobody to
+ * wait for.
+ */
+static ssize_t out_try_write(const char* p, size_t len) {
+  for (;;) {
+    ssize_t n;
+    switch (out.mode) {
+    case OUT_SOCKET:
+      n = send(out.fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+      break;
+    case OUT_POLL: {
+      struct pollfd pfd = {.fd = out.fd, .events = POLLOUT};
+      if (poll(&pfd, 1, 0) == 0)
+        return -1;
+      n = write(out.fd, p, len < PIPE_BUF ? len : PIPE_BUF);
+      break;
+    }
+    default:
+      n = write(out.fd, p, len);
+      break;
+    }
+    if (n >= 0)
+      return n;
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return -1;
+    return (ssize_t)len;
+  }
+}
+
+/* Appends to the pending buffer (room was checked). Caller holds out_lock. */
+static void out_append(const char* p, size_t len) {
+  if (out.buf == NULL && (out.buf = malloc(OUT_PENDING_MAX)) == NULL)
+    return;
+  if (out.off + out.len + len > OUT_PENDING_MAX) {
+    memmove(out.buf, out.buf + out.off, out.len);
+    out.off = 0;
+  }
+  memcpy(out.buf + out.off + out.len, p, len);
+  out.len += len;
+}
+
+/* Queues the "lines dropped" note if it fits with extra bytes after it. */
+static bool out_note_locked(size_t extra) {
+  char note[128];
+  int n = snprintf(note, sizeof(note),
+                   "dbsetup: warn: %lu line(s) dropped: stderr was not "
+                   "being read\n",
+                   out.dropped);
+  if (out.len + (size_t)n + extra > OUT_PENDING_MAX)
+    return false;
+  out_append(note, (size_t)n);
+  out.dropped = 0;
+  return true;
+}
+
+/* Writes pending bytes until done or the reader is behind. Returns true
+ * when nothing is left. Caller holds out_lock. */
+static bool out_flush_locked(void) {
+  for (;;) {
+    while (out.len > 0) {
+      /* Whole lines of at most PIPE_BUF bytes: the kernel writes those to a
+       * pipe in one piece, never interleaved with the app's output. */
+      const char* p = out.buf + out.off;
+      size_t chunk = out.len;
+      if (chunk > PIPE_BUF) {
+        const char* nl = memrchr(p, '\n', PIPE_BUF);
+        chunk = nl != NULL ? (size_t)(nl - p) + 1 : PIPE_BUF;
+      }
+      ssize_t n = out_try_write(p, chunk);
+      if (n < 0)
+        return false;
+      out.off += (size_t)n;
+      out.len -= (size_t)n;
+    }
+    out.off = 0;
+    if (out.dropped == 0)
+      return true;
+    out_note_locked(0);
+  }
+}
+
+/* Writes one whole line, or queues it, or drops it. */
+static void write_line(const char* p, size_t len) {
+  pthread_mutex_lock(&out_lock);
+  out_setup_locked();
+  if (out_flush_locked()) {
+    ssize_t n = out_try_write(p, len);
+    if (n < 0)
+      n = 0;
+    p += n; /* the rest of a partly written line must follow it */
+    len -= (size_t)n;
+    if (len > 0)
+      out_append(p, len);
+  } else if (out.dropped > 0 ? out_note_locked(len)
+                             : out.len + len <= OUT_PENDING_MAX) {
+    out_append(p, len);
+  } else {
+    out.dropped++;
+  }
+  pthread_mutex_unlock(&out_lock);
+}
+
+bool dbs_log_flush(void) {
+  pthread_mutex_lock(&out_lock);
+  bool done =
+      out.mode == OUT_UNSET || out.pid != getpid() || out_flush_locked();
+  pthread_mutex_unlock(&out_lock);
+  return done;
+}
+
+/* At exit: a reader that is merely slow gets the last lines, a stalled one
+ * delays the exit by OUT_EXIT_FLUSH_MS at most. */
+static void flush_at_exit(void) {
+  struct timespec t0, t;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  while (!dbs_log_flush()) {
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    long ms =
+        (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+    if (ms >= OUT_EXIT_FLUSH_MS)
+      return;
+    struct pollfd pfd = {.fd = out.fd, .events = POLLOUT};
+    if (poll(&pfd, 1, (int)(OUT_EXIT_FLUSH_MS - ms)) < 0 && errno != EINTR)
+      return;
+  }
+}
+
 void dbs_log_status_open(void) {
   atomic_store(&status_open, true);
 }
 
 void dbs_log_status_close(void) {
   if (atomic_exchange(&status_open, false))
-    (void)!write(STDERR_FILENO, "\n", 1);
-}
-
-/* Writes one whole line to stderr. */
-static void write_line(const char* p, size_t len) {
-  /* One write per line keeps lines whole when children share stderr. */
-  size_t off = 0;
-  while (off < len) {
-    ssize_t w = write(STDERR_FILENO, p + off, len - off);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      break;
-    off += (size_t)w;
-  }
+    write_line("\n", 1);
 }
 
 /* Writes prefix + redact(s[0, len)) + "\n" as one line of at most

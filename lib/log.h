@@ -1,4 +1,10 @@
-/* Logging to stderr, one line per event: "dbsetup: LEVEL: message". */
+/*
+ * Logging to stderr, one line per event: "dbsetup: LEVEL: message". Lines
+ * are never written with a blocking call that a stalled reader could hold
+ * up: when stderr's reader is behind they wait in a bounded buffer (256
+ * KiB), then are dropped and counted ("dbsetup: warn: N line(s) dropped"),
+ * and at exit the buffer gets at most 0.5 s to drain.
+ */
 #ifndef DBS_LOG_H
 #define DBS_LOG_H
 
@@ -78,6 +84,13 @@ void dbs_log_error(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void dbs_log_errorx(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void dbs_log_vlog(enum dbs_log_level level, int errnum, const char* fmt,
                   va_list ap);
+
+/*
+ * Writes what is pending for stderr as far as its reader takes it now.
+ * Returns true when nothing is left pending. The supervisor calls it
+ * while lines are pending (any later log line also tries first).
+ */
+bool dbs_log_flush(void);
 
 /*
  * A status line (the restore's progress on a terminal: "\r...", no

@@ -32,6 +32,8 @@
 #define REPLICATOR_FIRST_SYNC_MS 2000u
 /* A replicator line longer than this is relayed in pieces. */
 #define RELAY_LINE_MAX 8192
+/* How often output held back by a stalled stderr reader is retried. */
+#define OUT_RETRY_MS 20u
 
 /* ---- Backoff ---------------------------------------------------------- */
 
@@ -162,6 +164,8 @@ struct sup {
   bool repl_warmup; /* waiting for the replicator's first sync */
   uint64_t phase_ns;
   struct relay* relays; /* open replicator pipes */
+  uv_check_t out_check; /* after every loop turn: is output pending? */
+  uv_timer_t out_timer; /* retries pending output while there is some */
 };
 
 static double secs_since(uint64_t ns) {
@@ -275,6 +279,23 @@ static int relay_open(struct sup* s, int fd) {
     relay_close(r); /* closes fd with the handle */
   }
   return rc;
+}
+
+/* ---- Our own output ---------------------------------------------------- */
+
+/*
+ * Log lines never block the loop (see log.h): when stderr's reader is
+ * behind they are held back, and retried here until they are out.
+ */
+static void out_timer_cb(uv_timer_t* t) {
+  if (dbs_log_flush())
+    uv_timer_stop(t);
+}
+
+static void out_check_cb(uv_check_t* c) {
+  struct sup* s = c->data;
+  if (!dbs_log_flush() && !uv_is_active((uv_handle_t*)&s->out_timer))
+    uv_timer_start(&s->out_timer, out_timer_cb, OUT_RETRY_MS, OUT_RETRY_MS);
 }
 
 /* ---- Children --------------------------------------------------------- */
@@ -694,6 +715,8 @@ static void close_all(struct sup* s) {
   uv_close((uv_handle_t*)&s->app.timer, close_cb);
   uv_close((uv_handle_t*)&s->repl.timer, close_cb);
   uv_close((uv_handle_t*)&s->cleanup_timer, close_cb);
+  uv_close((uv_handle_t*)&s->out_check, close_cb);
+  uv_close((uv_handle_t*)&s->out_timer, close_cb);
   for (struct relay* r = s->relays; r != NULL; r = r->next)
     relay_close(r);
 }
@@ -875,6 +898,10 @@ int dbs_supervise_run(const struct dbs_supervise_opts* opts) {
   child_init(s, &s->repl, "replicator", true, opts->replicator_stop_timeout_ms);
   uv_timer_init(&s->loop, &s->cleanup_timer);
   s->cleanup_timer.data = s;
+  uv_timer_init(&s->loop, &s->out_timer);
+  uv_check_init(&s->loop, &s->out_check);
+  s->out_check.data = s;
+  uv_check_start(&s->out_check, out_check_cb);
 
   for (int sig = 1; sig < _NSIG; sig++) {
     if (!sig_handled(sig))

@@ -1,8 +1,10 @@
-/* Unit tests for log: redaction of registered and environment secrets. */
+/* Unit tests for log: redaction of registered and environment secrets, and
+ * output that never blocks on a stalled reader. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -148,6 +150,63 @@ static void test_redact_cuts_after_redacting(void** state) {
   assert_string_equal(red, "0123456789[REDA");
 }
 
+static void on_alarm(int sig) {
+  static const char msg[] = "test_log: logging blocked on a full pipe\n";
+  (void)!write(1, msg, sizeof(msg) - 1);
+  _exit(1);
+}
+
+/* Reads what the pipe holds now. */
+static size_t drain(int fd, char* buf, size_t n) {
+  size_t got = 0;
+  ssize_t r;
+  while (got < n - 1 && (r = read(fd, buf + got, n - 1 - got)) > 0)
+    got += (size_t)r;
+  buf[got] = '\0';
+  return got;
+}
+
+static void test_full_pipe_never_blocks(void** state) {
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  assert_int_equal(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+  int saved = dup(STDERR_FILENO);
+  assert_int_equal(dup2(p[1], STDERR_FILENO), STDERR_FILENO);
+  /* Our writes must not make the shared description non-blocking. */
+  int fl = fcntl(STDERR_FILENO, F_GETFL);
+  signal(SIGALRM, on_alarm);
+  alarm(10);
+  for (int i = 0; i < 20000; i++) /* ~1.2 MB into a 64 KiB pipe */
+    dbs_log_info("line %05d of a flood nobody reads right now", i);
+  alarm(0);
+  assert_int_equal(fcntl(STDERR_FILENO, F_GETFL), fl);
+  assert_false(dbs_log_flush()); /* still pending */
+
+  /* The reader comes back: pending lines, then the note, then new ones. */
+  static char buf[4 << 20];
+  size_t got = 0;
+  for (int i = 0; i < 100 && !dbs_log_flush(); i++)
+    got += drain(p[0], buf + got, sizeof(buf) - got);
+  dbs_log_info("after the stall");
+  got += drain(p[0], buf + got, sizeof(buf) - got);
+  assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+  close(saved);
+  close(p[0]);
+  close(p[1]);
+
+  assert_non_null(strstr(buf, "line 00000 of"));
+  char* note = strstr(buf, "line(s) dropped: stderr was not being read\n");
+  assert_non_null(note);
+  char* after = strstr(buf, "dbsetup: info: after the stall\n");
+  assert_non_null(after);
+  assert_true(after > note);
+  assert_null(strstr(buf, "line 19999 of")); /* dropped, counted */
+  /* Every line came out whole: complete lines only. */
+  assert_int_equal(buf[got - 1], '\n');
+  for (char* l = buf; *l != '\0'; l = strchr(l, '\n') + 1)
+    assert_memory_equal(l, "dbsetup: ", 9);
+}
+
 int main(void) {
   /* Before anything is logged or redacted: the scan runs once. */
   setenv("AWS_SECRET_ACCESS_KEY", ENV_SECRET, 1);
@@ -161,6 +220,7 @@ int main(void) {
       cmocka_unit_test(test_no_fixed_limit),
       cmocka_unit_test(test_url_secret_any_case_and_decoded),
       cmocka_unit_test(test_redact_cuts_after_redacting),
+      cmocka_unit_test(test_full_pipe_never_blocks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
