@@ -313,6 +313,7 @@ static int child_spawn(struct child* c) {
       .new_pgroup = true,
       .foreground = !c->restart,
       .creds = s->opts->creds,
+      .guard = c->restart ? DBS_GUARD_REPLICATOR : DBS_GUARD_APP,
   };
   int out[2] = {-1, -1};
   if (c->restart && pipe2(out, O_CLOEXEC) == 0)
@@ -324,6 +325,7 @@ static int child_spawn(struct child* c) {
   if (rc != 0) {
     if (out[0] >= 0)
       close(out[0]);
+    dbs_proc_guard_set(po.guard, 0);
     c->pid = 0;
     c->status = dbs_proc_spawn_exit_code(rc) << 8;
     return rc;
@@ -448,6 +450,8 @@ static void child_event(struct child* c, enum dbs_child_event ev) {
     if (!c->restart) {
       take_terminal(c->pid);
       s->exit_code = dbs_proc_exit_code(c->status);
+      if (group_empty(c->pgid))
+        dbs_proc_guard_set(DBS_GUARD_APP, 0);
     }
     c->pid = 0;
     if (c->state == DBS_CHILD_DRAINING) {
@@ -460,6 +464,7 @@ static void child_event(struct child* c, enum dbs_child_event ev) {
     break;
   case DBS_ACT_DRAINED:
     uv_timer_stop(&c->timer);
+    dbs_proc_guard_set(DBS_GUARD_REPLICATOR, 0);
     if (c->stop_ns != 0)
       dbs_log_info("%s's process group %d is gone, %.2f s after the stop "
                    "signal",
@@ -565,6 +570,8 @@ static void reap(struct sup* s) {
         app_stopped(s, WSTOPSIG(st));
       continue;
     }
+    if (dbs_proc_guard_reaped(pid))
+      continue;
     struct child* c = NULL;
     if (pid == s->app.pid)
       c = &s->app;
@@ -756,6 +763,9 @@ static void advance(struct sup* s) {
       dbs_log_info("replicator stopped after %.2f s", secs_since(s->phase_ns));
     s->phase = PH_CLEANUP_TERM;
     s->phase_ns = uv_hrtime();
+    /* The app and the replicator are gone: what is left is cleaned up
+     * below, and the guardian must not count as left. */
+    dbs_proc_guard_stop();
     reap(s);
     if (!s->no_children) {
       int n = signal_descendants(SIGTERM);
@@ -913,6 +923,10 @@ int dbs_supervise_run(const struct dbs_supervise_opts* opts) {
       dbs_log_warnx("cannot handle signal %d: %s", sig, uv_strerror(rc));
   }
 
+  if ((rc = dbs_proc_guard_start()) != 0)
+    dbs_log_warnx("cannot start the guardian: %s; the children's process "
+                  "groups would outlive a SIGKILL of dbsetup",
+                  strerror(-rc));
   uint64_t t0 = uv_hrtime();
   if (opts->replicate != NULL)
     child_event(&s->repl, DBS_EV_START);
@@ -920,6 +934,7 @@ int dbs_supervise_run(const struct dbs_supervise_opts* opts) {
   reap(s); /* anything that exited before the loop runs */
   advance(s);
   uv_run(&s->loop, UV_RUN_DEFAULT);
+  dbs_proc_guard_stop(); /* done on the way already; this is a no-op */
 
   if ((rc = uv_loop_close(&s->loop)) != 0)
     dbs_log_warnx("event loop still busy at exit: %s", uv_strerror(rc));
