@@ -347,6 +347,13 @@ static void out_setup_locked(void) {
     struct stat own;
     int fd =
         open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd >= 0 && fd <= 2) {
+      /* 0 or 1 was closed: our description must not take its place (the
+       * children would get it as their stdin or stdout). */
+      int hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+      close(fd);
+      fd = hi;
+    }
     if (fd >= 0 && fstat(fd, &own) == 0 && own.st_dev == st.st_dev &&
         own.st_ino == st.st_ino) {
       out.mode = OUT_OWN;
