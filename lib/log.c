@@ -43,6 +43,7 @@ static enum dbs_log_level log_level = DBS_LOG_INFO;
 static pthread_mutex_t secrets_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct secret* secrets;
 static size_t nsecrets, secrets_cap, secret_maxlen;
+static bool secret_starts[256]; /* lower-cased first bytes of the secrets */
 static bool secrets_lost;
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 /* A terminal status line without its newline is on stderr. */
@@ -94,6 +95,7 @@ static int add_secret_len(const char* secret, size_t len) {
   char* copy = strndup(secret, len);
   if (copy == NULL)
     goto oom;
+  secret_starts[tolower((unsigned char)copy[0])] = true;
   secrets[nsecrets].s = copy;
   secrets[nsecrets].len = len;
   nsecrets++;
@@ -210,6 +212,10 @@ static size_t redact_locked(const char* s, size_t len, bool more,
     if (more && len - i < secret_maxlen)
       break;
     size_t matched = 0;
+    if (!secret_starts[tolower((unsigned char)s[i])]) {
+      i++; /* no secret starts with this byte: the common case */
+      continue;
+    }
     for (size_t k = 0; k < nsecrets; k++) {
       size_t l = secrets[k].len;
       if (l > matched && l <= len - i &&
