@@ -136,11 +136,6 @@ int dbs_boot_discover(struct dbs_boot* b) {
 }
 
 int dbs_boot_user(struct dbs_boot* b) {
-  if (dbs_privdrop_check_not_setuid() != 0) {
-    dbs_log_errorx("dbsetup is installed setuid or setgid: refusing to run "
-                   "(chmod u-s,g-s the binary; use --user instead)");
-    return DBS_EXIT_NOPERM;
-  }
   if (b->cfg->user == NULL)
     return 0;
   int rc = dbs_privdrop_resolve(b->cfg->user, &b->creds);
@@ -175,7 +170,10 @@ int dbs_boot_lock(struct dbs_boot* b) {
   int rc = dbs_volume_lock(b->cfg->volume, &holder, err, sizeof(err));
   if (rc != 0) {
     dbs_log_errorx("%s", err);
-    return rc == -EWOULDBLOCK ? DBS_EXIT_TEMPFAIL : DBS_EXIT_CANTCREAT;
+    if (rc == -EWOULDBLOCK)
+      return DBS_EXIT_TEMPFAIL;
+    return rc == -ELOOP || rc == -EINVAL || rc == -EMLINK ? DBS_EXIT_DATAERR
+                                                          : DBS_EXIT_CANTCREAT;
   }
   return 0;
 }
@@ -185,7 +183,9 @@ int dbs_boot_link(struct dbs_boot* b) {
   int rc = dbs_volume_link(b->disc.db_path, b->target, err, sizeof(err));
   if (rc != 0) {
     dbs_log_errorx("%s", err);
-    return rc == -ENOMEM ? DBS_EXIT_SOFTWARE : DBS_EXIT_CANTCREAT;
+    return rc == -ENOMEM   ? DBS_EXIT_SOFTWARE
+           : rc == -EILSEQ ? DBS_EXIT_DATAERR
+                           : DBS_EXIT_CANTCREAT;
   }
   return 0;
 }
@@ -196,10 +196,13 @@ static int chown_for_user(struct dbs_boot* b) {
   char err[ERRLEN] = "";
   if (!b->have_creds || geteuid() != 0)
     return 0;
-  if (dbs_volume_chown(b->cfg->volume, b->target, b->creds.uid, b->creds.gid,
-                       err, sizeof(err)) != 0) {
+  int rc = dbs_volume_chown(b->cfg->volume, b->target, b->creds.uid,
+                            b->creds.gid, err, sizeof(err));
+  if (rc != 0) {
     dbs_log_errorx("%s", err);
-    return DBS_EXIT_CANTCREAT;
+    return rc == -EMLINK   ? DBS_EXIT_DATAERR
+           : rc == -ENOMEM ? DBS_EXIT_SOFTWARE
+                           : DBS_EXIT_CANTCREAT;
   }
   return 0;
 }
@@ -382,7 +385,8 @@ int dbs_boot_restore(struct dbs_boot* b) {
   }
 
   int state = dbs_volume_db_state(b->target, err, sizeof(err));
-  if (state == -EILSEQ || state == -EISDIR || state == -EINVAL) {
+  if (state == -EILSEQ || state == -EISDIR || state == -EINVAL ||
+      state == -ELOOP || state == -EMLINK) {
     dbs_log_errorx("%s", err);
     return DBS_EXIT_DATAERR;
   }

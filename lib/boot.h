@@ -38,7 +38,7 @@ void dbs_boot_init(struct dbs_boot* b, const struct dbs_config* cfg);
 /* True when a database was found: the DB phases run. */
 bool dbs_boot_has_db(const struct dbs_boot* b);
 
-/* Refuses setuid installs; resolves --user (exit 64/77 on failure). */
+/* Resolves --user (exit 64/77 on failure); main() refused setuid. */
 int dbs_boot_user(struct dbs_boot* b);
 int dbs_boot_discover(struct dbs_boot* b);
 /* Prepares the volume and takes its lock (a second dbsetup exits 75 before
