@@ -1300,32 +1300,8 @@ static void register_secret(const char* s) {
 
 /* Registers the password of a URL's userinfo. */
 static void register_url_secret(const char* url) {
-  if (empty(url))
-    return;
-  const char* a = strstr(url, "://");
-  if (a == NULL)
-    return;
-  a += 3;
-  size_t an = strcspn(a, "/?#");
-  const char* at = NULL;
-  for (size_t i = 0; i < an; i++)
-    if (a[i] == '@')
-      at = a + i;
-  if (at == NULL)
-    return;
-  const char* colon = memchr(a, ':', (size_t)(at - a));
-  if (colon == NULL)
-    return;
-  char* pw = strndup(colon + 1, (size_t)(at - colon - 1));
-  if (pw != NULL) {
-    register_secret(pw);
-    bool bad = false;
-    char* dec = pct_decode(pw, strlen(pw), &bad);
-    if (dec != NULL)
-      register_secret(dec);
-    free(dec);
-  }
-  free(pw);
+  if (!empty(url))
+    (void)dbs_log_add_url_secret(url);
 }
 
 /*
@@ -1599,6 +1575,7 @@ static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
   register_secret(raw->secret_access_key);
   register_secret(raw->account_key);
   register_secret(raw->password);
+  register_url_secret(raw->endpoint);
   r->has_age = raw->nage > 0;
   r->name = strdup(!empty(raw->name) ? raw->name : type);
   if (r->name == NULL) {
@@ -1986,6 +1963,7 @@ int dbs_litestream_config_apply_env(struct dbs_replica_config* r) {
     if (r->endpoint == NULL)
       oom = true;
     r->endpoint_from_env = true;
+    register_url_secret(r->endpoint);
     if (!r->force_path_style_explicit)
       r->force_path_style = true;
   }
