@@ -78,10 +78,60 @@ static char* shell_join(const char* const* words) {
   return buf;
 }
 
+/* Looks for the litestream binary once. Returns 0 (found or not) or an
+ * exit status. */
+static int find_bin(struct dbs_boot* b) {
+  char err[ERRLEN] = "";
+  if (b->bin_searched)
+    return 0;
+  b->bin_searched = true;
+  int rc = dbs_litestream_bin_find(b->cfg->litestream, &b->litestream_bin, err,
+                                   sizeof(err));
+  if (rc == -ENOMEM)
+    return DBS_EXIT_SOFTWARE;
+  if (rc != 0 && (b->cfg->litestream != NULL || rc == -ENOEXEC)) {
+    dbs_log_errorx("%s", err);
+    return DBS_EXIT_CONFIG;
+  }
+  if (rc != 0)
+    dbs_log_debug("%s", err);
+  return 0;
+}
+
+/*
+ * The rules litestream.yml is read by: those of the litestream that
+ * dbsetup will start as the replicator (asked with `litestream version`
+ * on every boot), else both syntaxes (restore only). Returns 0 or an
+ * exit status.
+ */
+static int choose_rules(struct dbs_boot* b, enum dbs_ls_rules* rules) {
+  char err[ERRLEN] = "";
+  *rules = DBS_LS_RULES_ANY;
+  if (b->cfg->replicate != NULL || b->cfg->no_replicate)
+    return 0;
+  int rc = find_bin(b);
+  if (rc != 0 || b->litestream_bin == NULL)
+    return rc;
+  rc = dbs_litestream_bin_version(b->litestream_bin, &b->ls_ver, err,
+                                  sizeof(err));
+  if (rc == -EINTR)
+    return DBS_EXIT_SIGNAL_BASE + dbs_proc_stop_signal();
+  if (rc != 0) {
+    dbs_log_errorx("the replicator: %s", err);
+    return DBS_EXIT_CONFIG;
+  }
+  b->have_ls_ver = true;
+  *rules = b->ls_ver.rules;
+  dbs_log_info("replicator: %s is litestream %s", b->litestream_bin,
+               b->ls_ver.text);
+  return 0;
+}
+
 int dbs_boot_discover(struct dbs_boot* b) {
   const struct dbs_config* cfg = b->cfg;
   char err[ERRLEN] = "";
   char* lspath = NULL;
+  enum dbs_ls_rules rules = DBS_LS_RULES_ANY;
   int rc = dbs_litestream_bin_find_config(cfg->litestream_config, &lspath, err,
                                           sizeof(err));
   if (rc == -ENOENT && cfg->litestream_config != NULL) {
@@ -90,9 +140,13 @@ int dbs_boot_discover(struct dbs_boot* b) {
   }
   if (rc == -ENOMEM)
     return DBS_EXIT_SOFTWARE;
-  if (rc == 0) {
-    rc = dbs_litestream_config_load(lspath, !cfg->no_expand_env, &b->ls, err,
-                                    sizeof(err));
+  if (rc == 0 && (rc = choose_rules(b, &rules)) != 0) {
+    free(lspath);
+    return rc;
+  }
+  if (lspath != NULL) {
+    rc = dbs_litestream_config_load_rules(lspath, !cfg->no_expand_env, rules,
+                                          &b->ls, err, sizeof(err));
     free(lspath);
     if (rc != 0) {
       dbs_log_errorx("%s", err);
@@ -100,6 +154,8 @@ int dbs_boot_discover(struct dbs_boot* b) {
     }
     b->have_ls = true;
     dbs_log_debug("read %s", b->ls.file);
+    for (size_t i = 0; i < b->ls.nwarnings; i++)
+      dbs_log_warnx("%s", b->ls.warnings[i]);
     if (b->ls.exec != NULL) {
       dbs_log_errorx("%s sets exec: %s, but dbsetup runs the app itself "
                      "(litestream replicate would start it a second time): "
@@ -363,16 +419,8 @@ int dbs_boot_restore(struct dbs_boot* b) {
   if (rc != 0)
     return rc;
 
-  rc = dbs_litestream_bin_find(b->cfg->litestream, &b->litestream_bin, err,
-                               sizeof(err));
-  if (rc == -ENOMEM)
-    return DBS_EXIT_SOFTWARE;
-  if (rc != 0 && (b->cfg->litestream != NULL || rc == -ENOEXEC)) {
-    dbs_log_errorx("%s", err);
-    return DBS_EXIT_CONFIG;
-  }
-  if (rc != 0)
-    dbs_log_debug("%s", err);
+  if ((rc = find_bin(b)) != 0)
+    return rc;
   if (b->ls_db != NULL && replica_bucket_empty(b->ls_db)) {
     dbs_log_warnx("%s: the replica bucket is empty after expanding the "
                   "environment (BUCKET_NAME unset?): restore and "
