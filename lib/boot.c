@@ -481,13 +481,17 @@ int dbs_boot_restore(struct dbs_boot* b) {
   case CHILD_NO_BACKUP:
     dbs_log_info("no backup of %s exists: starting with a new database",
                  b->target);
+    b->no_backup = true;
     break;
   case CHILD_UNSUPPORTED:
     rc = restore_external(b);
     if (rc != 0)
       return rc;
+    /* litestream restore -if-replica-exists exits 0 without a database
+     * only when its listing found no backup. */
     b->fresh =
         dbs_volume_db_state(b->target, err, sizeof(err)) != DBS_DB_EXISTS;
+    b->no_backup = b->fresh;
     break;
   default:
     /* The restore logged why and left nothing at the target; a child that
@@ -645,6 +649,24 @@ static int choose_replicator(struct dbs_boot* b) {
     dbs_log_errorx("%s replicates %s but no litestream binary was found: "
                    "install it, set --litestream, or pass --no-replicate",
                    b->ls.file, b->target);
+    return DBS_EXIT_CONFIG;
+  }
+  /*
+   * litestream 0.5 started on a new database while its replica holds a
+   * backup makes the empty database the backup's latest state (it uploads
+   * it as the next TXID; doc litestream-0.5.md §6). So it starts only on a
+   * database that existed, was restored, or is new because the restore
+   * found that no backup exists: never after --no-restore on a new one.
+   */
+  if (b->fresh && !b->no_backup && b->have_ls_ver &&
+      b->ls_ver.rules == DBS_LS_RULES_V05) {
+    dbs_log_errorx("%s is a new database that was not restored%s: litestream "
+                   "%s would upload it over any backup at its replica as the "
+                   "latest state. Not starting: let dbsetup restore first "
+                   "(drop --no-restore), or pass --no-replicate",
+                   b->target, b->cfg->no_restore ? " (--no-restore)" : "",
+                   b->ls_ver.text);
+    discard_fresh(b, "not replicating");
     return DBS_EXIT_CONFIG;
   }
   const char* words[] = {b->litestream_bin,
