@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -255,6 +256,7 @@ struct url {
   char* path;    /* decoded path, or NULL */
   char* rawpath; /* path as written */
   char* opaque;  /* for "scheme:opaque" */
+  char* query;   /* raw query after '?', or NULL */
 };
 
 static void url_free(struct url* u) {
@@ -264,6 +266,7 @@ static void url_free(struct url* u) {
   free(u->path);
   free(u->rawpath);
   free(u->opaque);
+  free(u->query);
   memset(u, 0, sizeof(*u));
 }
 
@@ -346,10 +349,12 @@ static int url_parse_(const char* s, struct url* u, char* err, size_t errlen) {
     return -EINVAL;
   }
   size_t rn = n - (size_t)(rest - s);
-  /* Drop the query. */
+  /* Keep the query apart (litestream 0.5 reads s3 options from it). */
   size_t q = 0;
   while (q < rn && rest[q] != '?')
     q++;
+  if (q < rn && (u->query = strndup(rest + q + 1, rn - q - 1)) == NULL)
+    return -ENOMEM;
   rn = q;
   if (u->scheme != NULL && (rn == 0 || rest[0] != '/')) {
     u->opaque = strndup(rest, rn);
@@ -1650,6 +1655,78 @@ static void register_url_secret(const char* url) {
 }
 
 /*
+ * Go's url.Values.Get on a raw query: the first value of key ('+' is a
+ * space, %XX decoded), or NULL when absent or empty (0.5 treats both
+ * alike). Returns a string the caller frees; sets *oom on failure.
+ */
+static char* query_get(const char* q, const char* key, bool* oom) {
+  size_t kl = strlen(key);
+  for (const char* p = q; p != NULL && *p != '\0';) {
+    size_t n = strcspn(p, "&;");
+    const char* eq = memchr(p, '=', n);
+    size_t klen = eq ? (size_t)(eq - p) : n;
+    if (klen == kl && strncmp(p, key, kl) == 0 && eq != NULL &&
+        (size_t)(eq + 1 - p) < n) {
+      char* raw = strndup(eq + 1, n - klen - 1);
+      if (raw == NULL) {
+        *oom = true;
+        return NULL;
+      }
+      for (char* c = raw; *c; c++)
+        if (*c == '+')
+          *c = ' ';
+      bool bad = false;
+      char* v = pct_decode(raw, strlen(raw), &bad);
+      free(raw);
+      if (v == NULL && !bad)
+        *oom = true;
+      return v;
+    }
+    p += n;
+    if (*p != '\0')
+      p++;
+  }
+  return NULL;
+}
+
+/* litestream 0.5's BoolQueryValue: -1 absent, else 1 for true/1/t/yes
+ * (any case), 0 for anything else. */
+static int query_bool(const char* q, const char* k1, const char* k2,
+                      bool* oom) {
+  char* v = query_get(q, k1, oom);
+  if (v == NULL && k2 != NULL)
+    v = query_get(q, k2, oom);
+  if (v == NULL)
+    return -1;
+  int r = !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "t") ||
+          !strcasecmp(v, "yes");
+  free(v);
+  return r;
+}
+
+/* litestream 0.5's EnsureEndpointScheme: http:// for local hosts. */
+static char* endpoint_scheme_v05(const char* e) {
+  if (!strncmp(e, "http://", 7) || !strncmp(e, "https://", 8))
+    return strdup(e);
+  size_t hl = strcspn(e, ":/");
+  char host[256];
+  snprintf(host, sizeof(host), "%.*s", (int)(hl < 255 ? hl : 255), e);
+  size_t n = strlen(host);
+  bool local = !strcmp(host, "localhost") || !strcmp(host, "127.0.0.1") ||
+               !strncmp(host, "192.168.", 8) || !strncmp(host, "10.", 3) ||
+               !strncmp(host, "172.16.", 7) || !strncmp(host, "172.17.", 7) ||
+               !strncmp(host, "172.18.", 7) || !strncmp(host, "172.19.", 7) ||
+               !strncmp(host, "172.2", 5) || !strncmp(host, "172.30.", 7) ||
+               !strncmp(host, "172.31.", 7) ||
+               (n >= 6 && !strcmp(host + n - 6, ".local")) ||
+               (n >= 10 && !strcmp(host + n - 10, ".localhost"));
+  char* o = NULL;
+  if (asprintf(&o, "%s://%s", local ? "http" : "https", e) < 0)
+    return NULL;
+  return o;
+}
+
+/*
  * Builds r from raw as litestream does. bucket_from_env tells whether an
  * empty s3 bucket came from env expansion (then bucket_empty, no error).
  * Error messages go to msg; returns 0, -EINVAL or -ENOMEM.
@@ -1786,6 +1863,7 @@ static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
     const char* path = raw->path;
     char *upath = NULL, *ubucket = NULL, *uregion = NULL, *uendpoint = NULL;
     bool upath_style = false;
+    int query_skip_verify = -1;
     r->force_path_style = !empty(raw->endpoint);
     if (raw->force_path_style >= 0) {
       r->force_path_style = raw->force_path_style;
@@ -1808,6 +1886,37 @@ static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
       }
       if (empty(path))
         path = upath;
+      /* 0.5 takes endpoint, region, forcePathStyle and skipVerify from
+       * the URL's query too (0.3 ignores the query). */
+      if (rules != DBS_LS_RULES_V03 && u.query != NULL) {
+        char* qe = query_get(u.query, "endpoint", &oom);
+        if (qe != NULL) {
+          free(uendpoint);
+          uendpoint = endpoint_scheme_v05(qe);
+          if (uendpoint == NULL)
+            oom = true;
+          char* fps = query_get(u.query, "forcePathStyle", &oom);
+          if (fps == NULL || strcmp(fps, "false") != 0)
+            upath_style = true;
+          free(fps);
+          free(qe);
+        }
+        char* qr = query_get(u.query, "region", &oom);
+        if (qr != NULL) {
+          free(uregion);
+          uregion = qr;
+        }
+        int b = query_bool(u.query, "forcePathStyle", "force-path-style", &oom);
+        if (b >= 0) {
+          upath_style = b;
+          if (raw->force_path_style < 0)
+            r->force_path_style_explicit = true;
+        }
+        char* sv = query_get(u.query, "skipVerify", &oom);
+        if (sv != NULL)
+          query_skip_verify = !strcmp(sv, "true");
+        free(sv);
+      }
     }
     rc = clean_prefix(path, &r->path);
     r->bucket = dup_nonempty(!empty(raw->bucket) ? raw->bucket : ubucket, &oom);
@@ -1816,7 +1925,10 @@ static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
         endpoint_with_scheme(!empty(raw->endpoint) ? raw->endpoint : uendpoint);
     if (!empty(raw->endpoint) || !empty(uendpoint))
       oom = oom || r->endpoint == NULL;
-    if (!r->force_path_style)
+    /* 0.3 lets the URL's path style override a written false; 0.5 only
+     * fills in an unwritten one. */
+    if (!r->force_path_style &&
+        (rules == DBS_LS_RULES_V03 || raw->force_path_style < 0))
       r->force_path_style = upath_style;
     free(upath);
     free(ubucket);
@@ -1826,7 +1938,8 @@ static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
       rc = -ENOMEM;
       goto fail;
     }
-    r->skip_verify = raw->skip_verify > 0;
+    r->skip_verify =
+        query_skip_verify >= 0 ? query_skip_verify > 0 : raw->skip_verify > 0;
     r->access_key_id = dup_nonempty(raw->access_key_id, &oom);
     r->secret_access_key = dup_nonempty(raw->secret_access_key, &oom);
     if (oom) {

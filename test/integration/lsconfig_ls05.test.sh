@@ -1,4 +1,4 @@
-# ctest-labels: integration
+# ctest-labels: integration;s3
 # ctest-timeout: 180
 # litestream.yml read by the rules of the litestream that will run. Each
 # file goes to the real litestream 0.5 (`litestream databases`, which
@@ -14,7 +14,8 @@ LS05=$DBS_PEERS/litestream05
 [ -x "$LITESTREAM" ] || fail "no litestream at $LITESTREAM"
 W=$T/work
 mkdir -p "$W" && cd "$W"
-unset LITESTREAM_CONFIG AWS_REGION AWS_ENDPOINT_URL_S3 AWS_CA_BUNDLE || true
+unset LITESTREAM_CONFIG AWS_REGION AWS_ENDPOINT_URL_S3 AWS_CA_BUNDLE \
+  AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN || true
 y() { cat >"$W/$1"; }
 
 # same05 NAME FILE [NEEDLE]: litestream 0.5 and we agree; when both refuse,
@@ -217,6 +218,30 @@ printf 'dbs:\n  - path: /data/a.db\n    replica: {path: /b, sync-interval: 0s}\n
 same05 "refused: replica sync-interval 0s" badsync.yml "sync interval must be greater than 0"
 printf 'dbs:\n  - path: ""\n    replica: {path: /b}\n' >nopath.yml
 same05 "refused: empty db path" nopath.yml "must specify either 'path' or 'dir'"
+
+# A URL whose query holds the endpoint (0.5 only): litestream 0.5 writes
+# where we say the replica is.
+. "$(dirname "$0")/lib_s3.sh"
+s3_start
+sqlite3 "$W/q.db" "pragma journal_mode=wal; create table t(x); insert into t values(1);" >/dev/null
+y query.yml <<EOF
+dbs:
+  - path: $W/q.db
+    replica:
+      url: s3://$S3_BUCKET/q/db?endpoint=127.0.0.1:$S3_PORT&region=us-east-1
+      access-key-id: $S3_ACCESS_KEY_ID
+      secret-access-key: $S3_SECRET_ACCESS_KEY
+EOF
+"$LS05" replicate -config query.yml >"$T/q.log" 2>&1 &
+qpid=$!
+cleanup "kill $qpid 2>/dev/null"
+wait_for 15 test -d "$S3_DIR/data/$S3_BUCKET/q/db/0000" || { cat "$T/q.log"; fail "litestream 0.5 wrote nothing"; }
+kill -TERM $qpid; wait $qpid || true
+run "$DUMP" -rules 05 -v query.yml >"$T/v.out" 2>&1
+for want in "endpoint=http://127.0.0.1:$S3_PORT" "path=q/db" "bucket=$S3_BUCKET" force_path_style=1 region=us-east-1; do
+  assert_contains "$T/v.out" "db[0].replica[0].$want" "query: $want"
+done
+ok "s3 URL with ?endpoint=&region=: litestream 0.5 wrote to $S3_ENDPOINT/q/db, where we read it"
 
 # --- the boot ------------------------------------------------------------
 app=$T/app vol=$T/vol

@@ -514,6 +514,29 @@ static void test_rules_v05_and_any(void** state) {
   assert_int_equal(c.dbs[1].nreplicas, 0);
   dbs_litestream_config_free(&c);
 
+  /* 0.5 reads s3 options from the URL's query; 0.3 ignores the query. */
+  const char* q = "dbs: [{path: /a, replica: {url: "
+                  "'s3://bkt/p/db?endpoint=127.0.0.1:9000&region=eu-2&"
+                  "skipVerify=true'}}]";
+  assert_int_equal(parse_r(q, DBS_LS_RULES_V05, &c), 0);
+  assert_string_equal(c.dbs[0].replicas[0].bucket, "bkt");
+  assert_string_equal(c.dbs[0].replicas[0].path, "p/db");
+  assert_string_equal(c.dbs[0].replicas[0].endpoint, "http://127.0.0.1:9000");
+  assert_string_equal(c.dbs[0].replicas[0].region, "eu-2");
+  assert_true(c.dbs[0].replicas[0].force_path_style);
+  assert_true(c.dbs[0].replicas[0].skip_verify);
+  dbs_litestream_config_free(&c);
+  q = "dbs: [{path: /a, replica: {url: "
+      "'s3://bkt/p?endpoint=s3.example.com&forcePathStyle=false'}}]";
+  assert_int_equal(parse_r(q, DBS_LS_RULES_ANY, &c), 0);
+  assert_string_equal(c.dbs[0].replicas[0].endpoint, "https://s3.example.com");
+  assert_false(c.dbs[0].replicas[0].force_path_style);
+  dbs_litestream_config_free(&c);
+  q = "dbs: [{path: /a, replicas: [{url: 's3://bkt/p?endpoint=e:1'}]}]";
+  assert_int_equal(parse_r(q, DBS_LS_RULES_V03, &c), 0);
+  assert_null(c.dbs[0].replicas[0].endpoint);
+  dbs_litestream_config_free(&c);
+
   /* The 0.3-only keys 0.5 ignores: warnings with their positions. */
   assert_int_equal(parse_r("dbs:\n"
                            "  - path: /a\n"
