@@ -47,6 +47,7 @@ boot() { # YML: a fresh volume boot; output in $T/out, status in $rc
 check_restored() { # what URL: the boot restored what litestream 0.5 restores
   assert_eq 0 "$rc" "$1: exit status"
   assert_not_contains "$T/out" "starting with a fresh database" "$1: fresh start"
+  assert_not_contains "$T/out" "starting with a new database" "$1: fresh start"
   assert_contains "$T/out" "APP-STARTED rows=$(cat "$T/rows.want")" "$1: the app sees every row"
   rm -f "$T/ls05.db"
   env -u AWS_CA_BUNDLE "$LS05" restore -o "$T/ls05.db" "$2" >/dev/null 2>&1 ||
