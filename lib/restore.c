@@ -945,12 +945,13 @@ int dbs_restore_remove_leftovers(const char* output) {
 static const char* const sidecars[] = {"-wal", "-shm", "-journal"};
 
 /*
- * May output be restored to? Missing: yes. An existing empty regular file
- * (litestream 0.5 removes it too) or, with force, any regular file: yes,
- * replaced at the rename, but SQLite sidecars beside it only with force.
+ * May output be restored to? Missing: yes. An existing regular file: with
+ * force, or when empty and empty_ok (litestream 0.5 removes an empty
+ * output; 0.3.13 refuses any), replaced at the rename; SQLite sidecars
+ * beside it only with force.
  */
 static int check_output(const char* output, const struct dbs_restore_opts* o,
-                        struct dbs_restore_error* e) {
+                        bool empty_ok, struct dbs_restore_error* e) {
   struct stat sb;
   if (lstat(output, &sb) != 0)
     return 0;
@@ -961,7 +962,7 @@ static int check_output(const char* output, const struct dbs_restore_opts* o,
             output);
     return -1;
   }
-  if (sb.st_size > 0 && !o->force) {
+  if ((sb.st_size > 0 || !empty_ok) && !o->force) {
     set_err(e, DBS_RESTORE_ETARGET,
             "cannot restore, output path already exists: %s (-force replaces "
             "it once the restore is complete)",
@@ -985,8 +986,7 @@ static int check_output(const char* output, const struct dbs_restore_opts* o,
 
 /* Renames tmp onto output; an output replaced loses its sidecars first,
  * or SQLite would replay the old WAL into the new database. */
-static int replace_output(const char* tmp, const char* output,
-                          const struct dbs_restore_opts* o) {
+static int replace_output(const char* tmp, const char* output) {
   struct stat sb;
   if (lstat(output, &sb) == 0) {
     for (size_t i = 0; i < 3; i++) {
@@ -998,7 +998,6 @@ static int replace_output(const char* tmp, const char* output,
       if (rc != 0)
         return -1;
     }
-    (void)o;
   }
   return rename(tmp, output);
 }
@@ -1123,7 +1122,7 @@ static int apply_plan(struct dbs_storage* st,
     set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
     goto done;
   }
-  if (check_output(output, o, e) != 0)
+  if (check_output(output, o, false, e) != 0)
     goto done;
   int mrc = mkdir_p(dir);
   if (mrc != 0) {
@@ -1201,7 +1200,7 @@ static int apply_plan(struct dbs_storage* st,
             strerror(-frc));
     goto done;
   }
-  if (replace_output(a.tmp, output, o) != 0) {
+  if (replace_output(a.tmp, output) != 0) {
     set_err(e, DBS_RESTORE_ETARGET, "cannot rename %s to %s: %s", a.tmp, output,
             strerror(errno));
     goto done;
@@ -1806,7 +1805,7 @@ static int ltx_apply_plan(void* p, struct dbs_storage* st, const char* output,
     set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
     goto done;
   }
-  if (check_output(output, o, e) != 0)
+  if (check_output(output, o, true, e) != 0)
     goto done;
   int mrc = mkdir_p(dir);
   if (mrc != 0) {
@@ -1905,7 +1904,7 @@ static int ltx_apply_plan(void* p, struct dbs_storage* st, const char* output,
     set_err(e, DBS_RESTORE_ETARGET, "cannot fsync %s: %s", tmp, strerror(-frc));
     goto done;
   }
-  if (replace_output(tmp, output, o) != 0) {
+  if (replace_output(tmp, output) != 0) {
     set_err(e, DBS_RESTORE_ETARGET, "cannot rename %s to %s: %s", tmp, output,
             strerror(errno));
     goto done;

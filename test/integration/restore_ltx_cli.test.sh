@@ -127,6 +127,14 @@ assert_eq db "$(ls -A "$T/force")" "-force: the old -wal is gone"
 cmp "$T/force/db" "$T/c1/b.db" || fail "-force: not the latest restore"
 ok "-force replaces the output and its -wal only after a complete restore"
 
+# An empty output file counts as missing for an LTX restore (litestream
+# 0.5 removes it too); a v0.3 restore refuses it as 0.3.13 does.
+mkdir -p "$T/empty-out"; : >"$T/empty-out/db"
+run "$DBSETUP" restore -o "$T/empty-out/db" "file://$T/f/replica" 2>"$T/eo.err"
+assert_eq 0 "$rc" "empty output, LTX"
+cmp "$T/empty-out/db" "$T/c1/b.db" || fail "empty output: not the latest restore"
+ok "an empty output file is replaced by an LTX restore"
+
 # Flags of the other format are usage errors that say why.
 run "$DBSETUP" restore -o "$T/u1/db" -generation 0123456789abcdef "file://$T/f/replica" 2>"$T/u.err"
 assert_eq 64 "$rc" "-generation against an LTX replica"
@@ -141,6 +149,11 @@ run "$DBSETUP" restore -o "$T/u1/db" -integrity-check most "file://$T/f/replica"
 assert_eq 64 "$rc" "-integrity-check most"
 . "$(dirname "$0")/restore_lib.sh"
 make_replica "$T/v3" 1 3
+mkdir -p "$T/v3out"; : >"$T/v3out/db"
+run "$DBSETUP" restore -o "$T/v3out/db" "file://$T/v3/replica" 2>"$T/v3out.err"
+assert_eq 73 "$rc" "empty output, v0.3 (0.3.13 refuses it)"
+run "$DBSETUP" restore -force -o "$T/v3out/db" "file://$T/v3/replica" 2>"$T/v3out.err"
+assert_eq 0 "$rc" "empty output, v0.3, -force"
 run "$DBSETUP" restore -o "$T/u1/db" -txid 0000000000000002 "file://$T/v3/replica" 2>"$T/u.err"
 assert_eq 64 "$rc" "-txid against a v0.3 replica"
 assert_contains "$T/u.err" "holds only litestream v0.3 generations" "-txid: why"
