@@ -21,6 +21,7 @@ replicate05() {
   # refuse its plain-HTTP client; the test server is plain HTTP.
   env -u AWS_CA_BUNDLE "$LS05" replicate -config "$yml" >"$T/ls05.log" 2>&1 &
   lp=$!
+  cleanup "kill $lp 2>/dev/null"
   wait_for 20 sh -c "find '$dir' -name '*.ltx*' | grep -q ." ||
     { cat "$T/ls05.log" >&2; fail "litestream 0.5 wrote nothing to $dir"; }
   for i in 1 2 3 4; do

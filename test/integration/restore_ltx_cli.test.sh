@@ -19,8 +19,11 @@ workload05() {
   local yml=$1 db=$2 lp i
   sqlite3 "$db" "PRAGMA journal_mode=wal; CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT);
     INSERT INTO t(v) SELECT hex(randomblob(300)) FROM generate_series(1, 400);" >/dev/null
-  ls05 replicate -config "$yml" >"$T/ls05.log" 2>&1 &
+  # Not through ls05: $! of a backgrounded function is a subshell, and
+  # killing that would leave litestream running.
+  env -u AWS_CA_BUNDLE "$LS05" replicate -config "$yml" >"$T/ls05.log" 2>&1 &
   lp=$!
+  cleanup "kill $lp 2>/dev/null"
   sleep 1.5
   : >"$T/points"
   for i in $(seq 1 8); do

@@ -23,6 +23,7 @@ run_with() {
   local lp i
   "$1" replicate -config "$T/ls.yml" >>"$T/ls.log" 2>&1 &
   lp=$!
+  cleanup "kill $lp 2>/dev/null"
   sleep 1.5
   for i in 1 2 3; do
     sqlite3 -cmd ".timeout 5000" "$T/db.sqlite" "INSERT INTO t(tag, v) SELECT '$2', hex(randomblob(200)) FROM generate_series(1, 30)"
