@@ -6,7 +6,8 @@ pkgs=(build-essential cmake pkg-config git ca-certificates
   libuv1-dev libyaml-dev libsqlite3-dev liblz4-dev libxxhash-dev libcurl4-openssl-dev
   libssl-dev libexpat1-dev libcmocka-dev
   sqlite3 lz4 tini hyperfine time util-linux procps psmisc curl openssl
-  clang-format jq nodejs npm)
+  clang-format jq nodejs npm
+  clang libclang-rt-14-dev) # the fuzz targets: clang, and libFuzzer in the rt package
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
