@@ -477,6 +477,7 @@ static int download_index(struct apply* a, size_t k, struct dbs_lz4stream* z,
       goto done;
     }
     struct wal_sink ws = {fd, &w, 0, false};
+    uint64_t frames_before = w.nframes;
     if (fetch(a, key, z, wal_write, &ws, false, e) != 0) {
       if (ws.bad)
         set_err(e, DBS_RESTORE_ECORRUPT, "invalid WAL data in %s: %s", key,
@@ -494,6 +495,27 @@ static int download_index(struct apply* a, size_t k, struct dbs_lz4stream* z,
               key, (unsigned long long)pos);
       goto done;
     }
+    /* Stray bytes after a complete LZ4 frame: litestream 0.3.13 leaves
+     * them when a shutdown interrupts its second write of a segment, and
+     * its reader ignores them. Accepted only when what the frame decoded
+     * to verifies on its own: WAL frames (salts and checksum chain were
+     * checked as they streamed in) ending with a commit, as every
+     * segment litestream writes ends. */
+    uint64_t stray = dbs_lz4stream_trailing(z);
+    if (stray > 0 && (w.nframes == frames_before || w.last_commit == 0)) {
+      set_err(e, DBS_RESTORE_ECORRUPT,
+              "%s has %llu bytes after its LZ4 frame, and the frame %s: "
+              "it cannot be verified",
+              key, (unsigned long long)stray,
+              w.nframes == frames_before ? "holds no WAL frame"
+                                         : "does not end with a commit");
+      goto done;
+    }
+    if (stray > 0)
+      dbs_log_warnx("%s has %llu stray bytes after its LZ4 frame (left by "
+                    "an interrupted rewrite); its WAL frames verify, so the "
+                    "bytes are ignored, as litestream ignores them",
+                    key, (unsigned long long)stray);
   }
   if (w.nframes == 0 || w.last_commit == 0) {
     set_err(e, DBS_RESTORE_ECORRUPT, "WAL index %s/%08x %s",
@@ -521,6 +543,8 @@ static void* worker(void* arg) {
   struct dbs_lz4stream* z = NULL;
   struct dbs_restore_error e = {0};
   bool ok = dbs_lz4stream_new(WAL_OUT_CHUNK, &z) == 0;
+  if (ok)
+    dbs_lz4stream_allow_trailing(z, true); /* checked in download_index */
   pthread_mutex_lock(&a->mu);
   if (!ok && !a->stop) {
     set_err(&a->werr, DBS_RESTORE_EINTERNAL, "out of memory");
@@ -1181,8 +1205,17 @@ static int v3_plan(void* p, const struct dbs_restore_target* t,
     s->planned = true;
     return 0;
   }
-  set_err(e, rc == -ENOMEM ? DBS_RESTORE_EINTERNAL : DBS_RESTORE_ECORRUPT, "%s",
-          msg);
+  /* A point the generation does not reach (no snapshot at or before it,
+   * or an index past its highest) is "no matching backup", not damage.
+   * Without a target every snapshot qualifies, so a boot never gets here
+   * with NO_BACKUP; a generation without snapshots stays corrupt. */
+  enum dbs_restore_result r = DBS_RESTORE_ECORRUPT;
+  if (rc == -ENOMEM)
+    r = DBS_RESTORE_EINTERNAL;
+  else if (rc == -ERANGE ||
+           (rc == -ENOENT && s->listing.gens[s->gen].nsnapshots > 0))
+    r = DBS_RESTORE_NO_BACKUP;
+  set_err(e, r, "%s", msg);
   return -1;
 }
 
