@@ -9,10 +9,13 @@
  *      payload's first byte, the decoder must give the data back exactly;
  *   2  as 1, then one byte of the frame is replaced (position and value
  *      from the payload's next bytes) and both decoders must agree.
+ * Bit 6 of the second byte allows bytes after the frame
+ * (dbs_lz4stream_allow_trailing), as the restore does for WAL segments.
  * "Agree": the decoder never outputs bytes liblz4 does not; it accepts a
  * frame only if liblz4 decodes it completely to the same bytes; and it
  * accepts every plain frame (no skippable frame, no dictionary, not age)
- * that liblz4 decodes completely with nothing after it.
+ * that liblz4 decodes completely with nothing after it (or anything, when
+ * allowed).
  */
 #include <lz4frame.h>
 #include <string.h>
@@ -56,12 +59,13 @@ static uint32_t next_rand(uint32_t* x) {
 
 /* dbsetup's decoder over frame, cut into writes of random size. */
 static int ours(const uint8_t* frame, size_t len, uint8_t seed,
-                struct sink* out) {
+                struct sink* out, uint64_t* trailing) {
   static const size_t chunks[] = {1, 7, 4096, 65536, 1u << 20};
   struct dbs_lz4stream* z = NULL;
   FUZZ_CHECK(dbs_lz4stream_new(chunks[seed % 5], &z) == 0);
   out->max_chunk = chunks[seed % 5];
   dbs_lz4stream_reset(z, sink_write, out);
+  dbs_lz4stream_allow_trailing(z, seed & 0x40);
   uint32_t x = 0x9e3779b9u ^ seed;
   int rc = 0;
   for (size_t off = 0; rc == 0 && off < len;) {
@@ -75,6 +79,8 @@ static int ours(const uint8_t* frame, size_t len, uint8_t seed,
     rc = dbs_lz4stream_finish(z);
   if (rc == 0)
     FUZZ_CHECK(dbs_lz4stream_total_out(z) == out->n);
+  *trailing = dbs_lz4stream_trailing(z);
+  FUZZ_CHECK((seed & 0x40) || *trailing == 0);
   FUZZ_CHECK(dbs_lz4stream_error(z) != NULL);
   dbs_lz4stream_free(z);
   return rc;
@@ -134,7 +140,8 @@ static bool plain_frame(const uint8_t* in, size_t len) {
 static void differential(const uint8_t* frame, size_t len, uint8_t seed) {
   struct sink a = {0}, b = {0};
   size_t used = 0;
-  int rc = ours(frame, len, seed, &a);
+  uint64_t trailing = 0;
+  int rc = ours(frame, len, seed, &a, &trailing);
   int res = theirs(frame, len, &b, &used);
   FUZZ_CHECK(rc == 0 || rc == DBS_LZ4STREAM_ECORRUPT ||
              rc == DBS_LZ4STREAM_EAGE || rc == -EFBIG || rc == -ENOMEM);
@@ -147,8 +154,11 @@ static void differential(const uint8_t* frame, size_t len, uint8_t seed) {
     if (rc == 0) {
       FUZZ_CHECK(res == 1);
       FUZZ_CHECK(a.n == b.n);
+      FUZZ_CHECK(trailing == len - used);
     }
-    if (res == 1 && used == len && plain_frame(frame, len))
+    /* Bytes after the frame fail the object, unless allowed (seed bit 6),
+     * when they are counted and skipped. */
+    if (res == 1 && (used == len || (seed & 0x40)) && plain_frame(frame, len))
       FUZZ_CHECK(rc == 0);
   }
   free(a.buf);
@@ -210,7 +220,9 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(!LZ4F_isError(flen));
   if (mode == 1) {
     struct sink out = {0};
-    FUZZ_CHECK(ours(frame, flen, seed, &out) == 0);
+    uint64_t trailing;
+    FUZZ_CHECK(ours(frame, flen, seed, &out, &trailing) == 0);
+    FUZZ_CHECK(trailing == 0);
     FUZZ_CHECK(out.n == size);
     FUZZ_CHECK(size == 0 || memcmp(out.buf, data, size) == 0);
     free(out.buf);

@@ -183,6 +183,11 @@ def lz4stream():
             frame = subprocess.run(["lz4", "-c", "-q"] + o, input=d,
                                    stdout=subprocess.PIPE, check=True).stdout
             write("lz4stream", bytes([0, (i * 37 + j) & 0xFF]) + frame)
+            # A segment written twice, the second write cut short: a
+            # complete frame, then the start of another (litestream reads
+            # the first; the restore allows it, seed bit 6).
+            write("lz4stream", bytes([0, 0x40 | (j & 0x3F)]) + frame +
+                  frame[:len(frame) // 2])
         for how in (0x00, 0x07, 0x3C, 0x55):
             write("lz4stream", bytes([1, i & 0xFF, how]) + d[:8192])
         write("lz4stream", bytes([2, i & 0xFF, 0x18, 40, 0, 0xFF]) + d[:4096])
