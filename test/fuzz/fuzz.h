@@ -71,6 +71,14 @@ static inline const char* fuzz_part(const struct fuzz_parts* parts, size_t i) {
   return i < parts->n ? parts->p[i] : "";
 }
 
+/* File contents cannot hold the NUL that separates sections: 0x01 in
+ * them stands for NUL. */
+static inline void fuzz_soh_to_nul(char* s, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if (s[i] == 1)
+      s[i] = 0;
+}
+
 /* Only errors are logged: a target runs millions of inputs. */
 static inline void fuzz_quiet(void) {
   dbs_log_set_level(DBS_LOG_ERROR);

@@ -3,7 +3,8 @@
  * with libyaml), the Prisma schema (its own lexer), DATABASE_URL, --db.
  *
  * Input: a flag byte, then NUL-separated sections: package.json, the
- * schema, DATABASE_URL, a second schema file, --db. Flags: bit 0 writes
+ * schema, DATABASE_URL, a second schema file, --db (0x01 in a file stands
+ * for NUL). Flags: bit 0 writes
  * package.json; bits 1-2 place the schema (./schema.prisma,
  * ./prisma/schema.prisma, a folder ./prisma/schema/ with the second file
  * beside it, or none); bit 3 sets DATABASE_URL; bit 4 makes the migrations
@@ -74,6 +75,9 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzz_split(data + 1, size - 1, &parts);
 
   clean();
+  for (size_t i = 0; i < parts.n && i < 4; i++)
+    if (i != 2)
+      fuzz_soh_to_nul(parts.p[i], parts.len[i]);
   if (flags & 1)
     fuzz_write_file("package.json", fuzz_part(&parts, 0),
                     parts.n > 0 ? parts.len[0] : 0);

@@ -7,7 +7,8 @@
  *
  * Input: a flag byte, then NUL-separated sections: migration_lock.toml
  * (written when flag bit 0 is set), three migration.sql files (of
- * 20240101000000_a, _b and _c), three names for the order check. Every
+ * 20240101000000_a, _b and _c; a 0x01 byte in them is written as NUL), three
+ * names for the order check. Every
  * SQLite connection the process opens is fenced in: no ATTACH (nor VACUUM
  * INTO), no writable schema, bounded work and memory per statement.
  * Checked: a deploy that succeeded leaves every migration applied and a
@@ -156,9 +157,11 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     snprintf(p, sizeof(p), "migrations/%s", names[i]);
     mkdir(p, 0700);
     snprintf(p, sizeof(p), "migrations/%s/migration.sql", names[i]);
+    clean_sql &= !meddles(fuzz_part(&parts, 1 + i));
+    if (parts.n > 1 + i)
+      fuzz_soh_to_nul(parts.p[1 + i], parts.len[1 + i]);
     fuzz_write_file(p, fuzz_part(&parts, 1 + i),
                     parts.n > 1 + i ? parts.len[1 + i] : 0);
-    clean_sql &= !meddles(fuzz_part(&parts, 1 + i));
   }
 
   struct dbs_prisma_result res = {0};
