@@ -3,12 +3,13 @@
  * with libyaml), the Prisma schema (its own lexer), DATABASE_URL, --db.
  *
  * Input: a flag byte, then NUL-separated sections: package.json, the
- * schema, DATABASE_URL, a second schema file, --db (0x01 in a file stands
- * for NUL). Flags: bit 0 writes
+ * schema, DATABASE_URL, a second schema file, --db, litestream.yml (0x01
+ * in a file stands for NUL). Flags: bit 0 writes
  * package.json; bits 1-2 place the schema (./schema.prisma,
  * ./prisma/schema.prisma, a folder ./prisma/schema/ with the second file
  * beside it, or none); bit 3 sets DATABASE_URL; bit 4 makes the migrations
- * folder; bit 5 passes --db; bit 6 passes --schema prisma (the folder).
+ * folder; bit 5 passes --db; bit 6 passes --schema prisma (the folder);
+ * bit 7 passes litestream.yml's databases.
  * The files are written into a scratch directory that is the working
  * directory. Checked: every path returned is absolute and clean, and an
  * error comes with a message.
@@ -116,9 +117,17 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     cfg.db = fuzz_part(&parts, 4);
   if (flags & 64)
     cfg.schema = "prisma/schema";
+  struct dbs_litestream_config ls = {0};
+  bool has_ls = false;
+  if (flags & 128) {
+    char lerr[512];
+    has_ls = dbs_litestream_config_parse(fuzz_part(&parts, 5),
+                                         parts.n > 5 ? parts.len[5] : 0, true,
+                                         &ls, lerr, sizeof(lerr)) == 0;
+  }
   struct dbs_discovery d;
   char err[1024] = "";
-  int rc = dbs_discover(&cfg, NULL, &d, err, sizeof(err));
+  int rc = dbs_discover(&cfg, has_ls ? &ls : NULL, &d, err, sizeof(err));
   FUZZ_CHECK(rc == 0 || rc == -EINVAL || rc == -ENOMEM);
   if (rc != 0) {
     FUZZ_CHECK(err[0] != '\0');
@@ -129,9 +138,14 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check_path(d.migrations_dir);
     FUZZ_CHECK((d.source == DBS_DB_NONE) == (d.db_path == NULL));
     FUZZ_CHECK((d.set_env_name == NULL) == (d.set_env_value == NULL));
+    if (d.set_env_value != NULL)
+      FUZZ_CHECK(d.db_path != NULL &&
+                 strncmp(d.set_env_value, "file:", 5) == 0 &&
+                 strcmp(d.set_env_value + 5, d.db_path) == 0);
     FUZZ_CHECK(strcmp(dbs_discover_source_name(d.source), "") != 0);
   }
   dbs_discover_free(&d);
+  dbs_litestream_config_free(&ls);
   fuzz_parts_free(&parts);
   return 0;
 }

@@ -123,10 +123,11 @@ def discover():
         pkg = pkgs[i % len(pkgs)]
         url = urls[i % len(urls)] if urls else b"file:./dev.db"
         for flags in (0x01 | 0x08, 0x02 | 0x10, 0x04 | 0x01 | 0x10 | 0x40,
-                      0x20 | 0x01):
+                      0x20 | 0x01, 0x80 | 0x02):
             write("discover", bytes([flags]) + b"\0".join(
                 [pkg, schema, url, schemas[(i + 1) % len(schemas)],
-                 b"data/app.db"]))
+                 b"data/app.db", b"dbs:\n  - path: /data/app.db\n"
+                 b"    replicas:\n      - url: s3://bkt/app\n"]))
 
 
 XML = [
