@@ -168,6 +168,23 @@ def s3_xml():
             write("s3_xml", bytes([what, chunk]) + body)
 
 
+def s3_list():
+    lists = [b for w, b in XML if w == 0]
+    errors = [b for w, b in XML if w == 1]
+    final = (b'<ListBucketResult><IsTruncated>false</IsTruncated><Contents>'
+             b'<Key>db/generations/0123456789abcdef/wal/00000002_00000000.wal'
+             b'.lz4</Key><Size>10</Size></Contents><CommonPrefixes><Prefix>'
+             b'db/generations/0123456789abcdef/</Prefix></CommonPrefixes>'
+             b'</ListBucketResult>')
+    ok, s404, s403, s500 = b"\x00", b"\x04", b"\x05", b"\x06"
+    for pages in ([ok + lists[0]], [ok + lists[1], ok + final],
+                  [s500 + errors[0], ok + lists[1], ok + final],
+                  [s404 + errors[0]], [s403 + errors[1]],
+                  [ok + lists[1]],  # truncated, the same page forever
+                  [ok + lists[1], ok + lists[1], ok + final]):
+        write("s3_list", b"\0".join(pages))
+
+
 def lz4stream():
     data = []
     for p in sorted(glob.glob(os.path.join(FIX, "**", "*"), recursive=True)):
@@ -280,8 +297,8 @@ def sigv4():
 
 
 def main():
-    for f in (litestream_config, discover, s3_xml, lz4stream, replica,
-              migrate_sql, sigv4):
+    for f in (litestream_config, discover, s3_xml, s3_list, lz4stream,
+              replica, migrate_sql, sigv4):
         f()
     for d in sorted(glob.glob(os.path.join(HERE, "corpus", "*"))):
         print("%-20s %d inputs" % (os.path.basename(d), len(os.listdir(d))))
