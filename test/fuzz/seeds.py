@@ -168,7 +168,7 @@ def s3_xml():
             write("s3_xml", bytes([what, chunk]) + body)
 
 
-def s3_list():
+def s3_http():
     lists = [b for w, b in XML if w == 0]
     errors = [b for w, b in XML if w == 1]
     final = (b'<ListBucketResult><IsTruncated>false</IsTruncated><Contents>'
@@ -176,13 +176,26 @@ def s3_list():
              b'.lz4</Key><Size>10</Size></Contents><CommonPrefixes><Prefix>'
              b'db/generations/0123456789abcdef/</Prefix></CommonPrefixes>'
              b'</ListBucketResult>')
-    ok, s404, s403, s500 = b"\x00", b"\x04", b"\x05", b"\x06"
+    # (a page's status byte indexes statuses[] modulo 12: 0x0c is 200
+    # without being the NUL that separates pages)
+    ok, s404, s403, s500 = b"\x0c", b"\x04", b"\x05", b"\x06"
     for pages in ([ok + lists[0]], [ok + lists[1], ok + final],
                   [s500 + errors[0], ok + lists[1], ok + final],
                   [s404 + errors[0]], [s403 + errors[1]],
                   [ok + lists[1]],  # truncated, the same page forever
                   [ok + lists[1], ok + lists[1], ok + final]):
-        write("s3_list", b"\0".join(pages))
+        write("s3_http", b"\0".join([b"\x02"] + pages))
+    # Downloads: the object, then what each request gets (what, where the
+    # connection drops: 0 (written 8) whole object or asked range, 1 range,
+    # 2 500, 3 404, 4 416, 5 changed object, 6 range from the wrong offset).
+    obj = open(os.path.join(FIX, "discover", "realistic.prisma"), "rb").read()
+    obj = obj.replace(b"\0", b"\x01")
+    for hows in ([b"\x08"], [b"\x08\x01\x10", b"\x01"],
+                 [b"\x08\x01\x10", b"\x08"], [b"\x02", b"\x01"],
+                 [b"\x03"], [b"\x08\x02\x02", b"\x05"],
+                 [b"\x08\x02\x02", b"\x06"], [b"\x08\x02\x02", b"\x04"],
+                 [b"\x01\x01\x01", b"\x01\x01\x80", b"\x01"]):
+        write("s3_http", b"\0".join([b"\x01", obj] + hows))
 
 
 def lz4stream():
@@ -297,7 +310,7 @@ def sigv4():
 
 
 def main():
-    for f in (litestream_config, discover, s3_xml, s3_list, lz4stream,
+    for f in (litestream_config, discover, s3_xml, s3_http, lz4stream,
               replica, migrate_sql, sigv4):
         f()
     for d in sorted(glob.glob(os.path.join(HERE, "corpus", "*"))):
