@@ -41,8 +41,10 @@ for t in "${targets[@]}"; do
   mkdir -p "$work/corpus"
   flags=(-timeout=10 -rss_limit_mb=2048 "-artifact_prefix=$work/")
   [ -f "$here/dict/$t.dict" ] && flags+=("-dict=$here/dict/$t.dict")
-  [ -f "$here/options/$t.txt" ] && read -r -a extra <"$here/options/$t.txt" &&
+  if [ -f "$here/options/$t.txt" ]; then
+    read -r -a extra <"$here/options/$t.txt" || true
     flags+=("${extra[@]}")
+  fi
   rm -f "$work"/crash-* "$work"/leak-* "$work"/timeout-* "$work"/oom-* \
     "$work"/slow-unit-*
   inputs=("$here/corpus/$t"/*)
