@@ -2,7 +2,7 @@
 # Sets everything up on a fresh Debian 12 machine and runs the whole test
 # suite twice: a -Werror build, then an ASan+UBSan build; then the fuzz targets.
 # Environment: DBS_TEST_EXCLUDE (ctest -LE regex), DBS_SKIP_ASAN=1,
-# DBS_SKIP_FUZZ=1, DBS_FUZZ_SECONDS (per fuzz target, default 15).
+# DBS_SKIP_FUZZ=1, DBS_FUZZ_SECONDS (per fuzz target, default 12).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -35,7 +35,7 @@ if [ "${DBS_SKIP_ASAN:-0}" != 1 ]; then
     -DDBSETUP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 fi
 if [ "${DBS_SKIP_FUZZ:-0}" != 1 ]; then
-  echo "== fuzz (libFuzzer, ASan+UBSan): corpus replay, then ${DBS_FUZZ_SECONDS:-15} s per target"
-  bash test/fuzz/run.sh "${DBS_FUZZ_SECONDS:-15}"
+  echo "== fuzz (libFuzzer, ASan+UBSan): corpus replay, then ${DBS_FUZZ_SECONDS:-12} s per target"
+  bash test/fuzz/run.sh "${DBS_FUZZ_SECONDS:-12}"
 fi
 echo "== all tests passed in $(( $(date +%s) - start )) s"
