@@ -309,6 +309,11 @@ def sigv4():
         write("sigv4", b"\0".join(c))
 
 
+# LTX files and their restore plan (litestream 0.5) get a target when the LTX
+# module is in lib/: fuzz_ltx.c, with a def ltx() here writing seeds from its
+# unit tests' files (README, "Fuzzing").
+
+
 def main():
     for f in (litestream_config, discover, s3_xml, s3_http, lz4stream,
               replica, migrate_sql, sigv4):
