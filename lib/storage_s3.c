@@ -379,7 +379,9 @@ struct xfer {
   char etag[160];      /* the object's, from its first good answer */
   char resp_etag[160]; /* this answer's */
   bool etag_changed;
-  bool resuming; /* this attempt asked for a Range */
+  bool bad_range; /* a resumed get answered from past what we have, or more
+                     bytes than the object's size */
+  bool resuming;  /* this attempt asked for a Range */
   char request_id[128];
   char bucket_region[64]; /* x-amz-bucket-region, on redirects */
   long retry_after_s;
@@ -454,6 +456,10 @@ static size_t on_body(char* buf, size_t size, size_t n, void* ud) {
     p += drop;
     left -= drop;
   }
+  if (left > 0 && x->total >= 0 && x->delivered + (int64_t)left > x->total) {
+    x->bad_range = true; /* more bytes than the object has */
+    return 0;
+  }
   if (left > 0) {
     int rc = x->sink(x->arg, p, left);
     if (rc != 0) {
@@ -501,6 +507,20 @@ static size_t on_body_status(char* buf, size_t size, size_t n, void* ud) {
       }
       if (x->resuming && x->status == 200)
         x->skip = x->delivered;
+      /* A 206 must start where we asked (bytes=delivered-); one that starts
+       * earlier repeats bytes we have (skip them), one that starts later,
+       * or says nothing parseable, would leave a hole. */
+      if (x->resuming && x->status == 206) {
+        int64_t start = -1;
+        if (strncasecmp(x->content_range, "bytes ", 6) == 0 &&
+            isdigit((unsigned char)x->content_range[6]))
+          start = strtoll(x->content_range + 6, NULL, 10);
+        if (start < 0 || start > x->delivered) {
+          x->bad_range = true;
+          return 0;
+        }
+        x->skip = x->delivered - start;
+      }
       note_total(x);
     }
   }
@@ -829,6 +849,16 @@ static int attempt(struct s3* s, const struct request* rq, struct xfer* x,
     *out = OUT_FAIL;
     set_error(s, "%s s3://%s/%s: the receiver stopped (%d)", rq->op, s->bucket,
               rq->key ? rq->key : "", rc);
+    goto fail;
+  }
+  if (x->bad_range) {
+    *out = OUT_FAIL;
+    set_error(s,
+              "%s s3://%s/%s: the server's answer does not fit the object "
+              "(at byte %" PRId64 " of %" PRId64 ", Content-Range '%s')",
+              rq->op, s->bucket, rq->key, x->delivered, x->total,
+              x->content_range);
+    rc = DBS_STORAGE_ECORRUPT;
     goto fail;
   }
   if (x->etag_changed) {

@@ -32,16 +32,6 @@
 #include "storage.h"
 #include "storage_s3.h"
 
-/*
- * storage_s3 takes a 206 answer to a resumed download from wherever it
- * starts: bytes from the wrong offset reach the sink and the download
- * succeeds (test/fuzz/crashes-pending/s3_http/). Until it checks the
- * Content-Range start, that answer is only given with DBS_FUZZ_206=1 in
- * the environment, so that CI stays green; make it unconditional with the
- * fix and move the input into the corpus.
- */
-static bool check_206_start;
-
 #define MAX_REQUESTS 40
 #define MAX_PAGES 12 /* the listing's page cap, as the option sets it */
 
@@ -188,7 +178,7 @@ static void get_answer(const char* req, struct reply* r) {
     break;
   case 6: /* a 206 of the asked length but from offset 0, labelled so (a
            * proxy that does not honour the start) */
-    if (check_206_start && ranged && from > 0 && from < olen) {
+    if (ranged && from > 0 && from < olen) {
       snprintf(extra, sizeof(extra), "%sContent-Range: bytes 0-%zu/%zu\r\n",
                etag, olen - from - 1, olen);
       reply_set(r, 206, extra, obj, olen - from, olen - from);
@@ -272,8 +262,6 @@ int LLVMFuzzerInitialize(int* argc, char*** argv) {
   (void)argc;
   (void)argv;
   fuzz_quiet();
-  const char* e206 = getenv("DBS_FUZZ_206");
-  check_206_start = e206 != NULL && strcmp(e206, "1") == 0;
   static int ls;
   ls = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET,
