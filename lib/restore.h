@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "litestream_config.h"
@@ -39,6 +40,12 @@ struct dbs_restore_opts {
   enum dbs_verify verify; /* integrity check before the rename */
   bool progress;          /* progress lines and a final summary */
   unsigned timeout_ms;    /* storage retry budget (S3); 0: 120 s */
+  /* litestream 0.5's restore flags (dbsetup restore): */
+  bool dry_run;  /* print the plan to stdout, restore nothing */
+  bool force;    /* replace an existing output and its -wal/-shm/-journal,
+                    only once the restore is complete and verified */
+  bool url_mode; /* the replica came from a URL: a -timestamp outside an
+                    LTX replica's time range matches nothing */
 };
 
 /* One replica to consider: a storage and the replica path inside it. */
@@ -65,9 +72,22 @@ struct dbs_restore_format {
   int (*apply)(void* state, struct dbs_storage* s, const char* output,
                const struct dbs_restore_opts* o, struct dbs_restore_error* e);
   void (*free)(void* state);
+  /* Prints the planned objects (after plan) for -dry-run. */
+  void (*print)(void* state, FILE* f);
 };
 
 extern const struct dbs_restore_format dbs_restore_format_v3;
+extern const struct dbs_restore_format dbs_restore_format_ltx;
+
+/* True for the S3 storage (LTX levels "<path>/%04x/"), false for file. */
+bool dbs_restore_storage_is_s3(struct dbs_storage* st);
+
+/*
+ * With v0.3 generations and LTX files at one location and no -txid or
+ * -timestamp: litestream 0.5.16 restores v0.3 only if its newest object
+ * is strictly newer than the newest LTX file.
+ */
+bool dbs_restore_prefers_v3(int64_t v3_updated_ns, int64_t ltx_updated_ns);
 
 /* The exit status for a result: 0 for RESTORED, 65, 69, 64, 73 or 70. */
 int dbs_restore_exit_status(enum dbs_restore_result r);
