@@ -1253,12 +1253,27 @@ static int v3_apply(void* p, struct dbs_storage* st, const char* output,
   return apply_plan(st, &s->plan, output, o, e);
 }
 
+static void v3_summarize(void* p, struct dbs_restore_summary* out) {
+  struct v3_state* s = p;
+  const struct dbs_restore_plan* pl = &s->plan;
+  uint32_t last = pl->nindexes > 0 ? pl->indexes[pl->nindexes - 1].index
+                                   : pl->snapshot.index;
+  snprintf(out->format, sizeof(out->format), "litestream-v0.3");
+  snprintf(out->point, sizeof(out->point),
+           "generation %s, snapshot index %u, WAL up to index %u",
+           pl->generation, pl->snapshot.index, last);
+  out->updated_ns = s->listing.gens[s->gen].updated_ns;
+  out->bytes = pl->total_bytes;
+  out->objects = 1 + pl->nsegments;
+}
+
 const struct dbs_restore_format dbs_restore_format_v3 = {
     .name = "litestream-v0.3",
     .find = v3_find,
     .plan = v3_plan,
     .apply = v3_apply,
     .free = v3_free,
+    .summarize = v3_summarize,
 };
 
 /* ---- choosing among replicas ----------------------------------------- */
@@ -1293,8 +1308,17 @@ dbs_restore_run(const struct dbs_restore_source* srcs, size_t n,
     return e->result;
   }
   enum dbs_restore_result r = DBS_RESTORE_RESTORED;
-  if (fmt->plan(best, t, e) != 0 ||
-      fmt->apply(best, srcs[best_i].storage, output, o, e) != 0)
+  if (fmt->plan(best, t, e) != 0) {
+    r = e->result;
+  } else if (o->dry_run) {
+    if (o->summary != NULL) {
+      memset(o->summary, 0, sizeof(*o->summary));
+      fmt->summarize(best, o->summary);
+      snprintf(o->summary->replica, sizeof(o->summary->replica), "%s",
+               srcs[best_i].name ? srcs[best_i].name : "");
+    }
+    e->result = DBS_RESTORE_RESTORED;
+  } else if (fmt->apply(best, srcs[best_i].storage, output, o, e) != 0)
     r = e->result;
   else
     e->result = DBS_RESTORE_RESTORED;

@@ -34,11 +34,26 @@ struct dbs_restore_error {
   char msg[1024];
 };
 
+/* What a restore would restore (dry_run): the chosen point. */
+struct dbs_restore_summary {
+  char replica[64];   /* the replica's name in litestream.yml */
+  char format[32];    /* "litestream-v0.3" */
+  char point[96];     /* "generation G, index I" */
+  int64_t updated_ns; /* its newest object's time */
+  int64_t bytes;      /* compressed bytes a restore downloads */
+  size_t objects;     /* objects a restore downloads */
+};
+
 struct dbs_restore_opts {
   unsigned parallelism;   /* WAL indexes downloaded at once; 0: 8 */
   enum dbs_verify verify; /* integrity check before the rename */
   bool progress;          /* progress lines and a final summary */
   unsigned timeout_ms;    /* storage retry budget (S3); 0: 120 s */
+  /* Lists and plans as a restore does, then stops before the first
+   * download or write and reports RESTORED (what would be restored goes
+   * into *summary when not NULL): dbsetup doctor. */
+  bool dry_run;
+  struct dbs_restore_summary* summary;
 };
 
 /* One replica to consider: a storage and the replica path inside it. */
@@ -65,6 +80,8 @@ struct dbs_restore_format {
   int (*apply)(void* state, struct dbs_storage* s, const char* output,
                const struct dbs_restore_opts* o, struct dbs_restore_error* e);
   void (*free)(void* state);
+  /* Describes the planned point (after plan) for a dry run. */
+  void (*summarize)(void* state, struct dbs_restore_summary* out);
 };
 
 extern const struct dbs_restore_format dbs_restore_format_v3;
