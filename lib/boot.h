@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "discover.h"
+#include "litestream_bin.h"
 #include "litestream_config.h"
 #include "privdrop.h"
 #include "restore.h"
@@ -56,7 +57,11 @@ struct dbs_boot {
   struct dbs_creds creds;
   bool have_creds;
   char* litestream_bin;                 /* found binary, or NULL */
-  char* replicate;                      /* replicator command, or NULL */
+  bool bin_searched;                    /* litestream_bin was looked for */
+  struct dbs_litestream_version ls_ver; /* of litestream_bin, when ... */
+  bool have_ls_ver;                     /* ... it will replicate */
+  bool no_backup;  /* the restore established that no backup exists */
+  char* replicate; /* replicator command, or NULL */
   struct dbs_restore_opts restore_opts; /* for the restore child */
   struct dbs_boot_plan* plan;           /* non-NULL: a dry run (doctor) */
 };

@@ -59,7 +59,9 @@ static const struct opt_desc opts[] = {
      "migration, migrate or seed command to finish (7)"},
     {"replicator-stop-timeout", 1, OPT_REPLICATOR_STOP_TIMEOUT,
      "DBSETUP_REPLICATOR_STOP_TIMEOUT", "SECS",
-     "time the replicator gets for its final sync after the app is gone (2)"},
+     "time the replicator gets for its final sync after the app is gone "
+     "(litestream 0.3: 5; 0.5: its shutdown-sync-timeout, 30 by default, + "
+     "2; --replicate: 2)"},
     {"signal-child-only", 0, OPT_SIGNAL_CHILD_ONLY, "DBSETUP_SIGNAL_CHILD_ONLY",
      NULL, "forward signals to the app's pid, not its process group"},
     {"db", 1, OPT_DB, "DBSETUP_DB", "PATH",
@@ -281,7 +283,7 @@ static int apply(struct dbs_config* cfg, const struct opt_desc* o,
 static void set_defaults(struct dbs_config* cfg) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->stop_timeout_ms = 7000;
-  cfg->replicator_stop_timeout_ms = 2000;
+  cfg->replicator_stop_timeout_ms = DBS_CONFIG_TIMEOUT_AUTO;
   cfg->volume = "/data";
   cfg->migrate_failure = DBS_MIGRATE_FAILURE_EXIT;
   cfg->parallelism = 8;

@@ -1118,7 +1118,9 @@ int dbs_prisma_migrate_unfinished(const char* db_path, char* names, size_t n) {
   int count = 0;
   if (n > 0)
     names[0] = '\0';
-  int src = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL);
+  /* dbsetup (root) reads what a --user child wrote: no symlink. */
+  int src = sqlite3_open_v2(db_path, &db,
+                            SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
   if (src == SQLITE_OK)
     sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
   if (src == SQLITE_OK)

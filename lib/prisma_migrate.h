@@ -110,8 +110,8 @@ void dbs_prisma_migrate_set_stop_timeout(unsigned ms);
 /*
  * The migrations recorded in db_path as started and not finished (and not
  * rolled back), which make the next deploy fail with P3009: their names,
- * comma-separated, into names. Opens the database read-only and never
- * loads libcrypto. Returns how many, or a negative errno.
+ * comma-separated, into names. Opens the database read-only, never through
+ * a symlink, and never loads libcrypto. Returns how many, or a negative errno.
  */
 int dbs_prisma_migrate_unfinished(const char* db_path, char* names, size_t n);
 

@@ -33,6 +33,10 @@ static bool start_ignored[_NSIG];
 /* The first stop signal dbs_proc_run_shell received. */
 static int shell_stop_sig;
 
+/* How long a foreground child may run on after the first stop signal
+ * before it gets SIGKILL (0: no limit). */
+static unsigned stop_kill_ms;
+
 /* The guardian, as dbsetup sees it (see proc.h). */
 static struct {
   pid_t pid;                     /* 0: not running */
@@ -45,10 +49,6 @@ struct guard_msg {
   int slot;
   pid_t pgid;
 };
-
-/* How long a foreground child may run on after the first stop signal
- * before it gets SIGKILL (0: no limit). */
-static unsigned stop_kill_ms;
 
 /* Where a child failed before or at exec, sent through the error pipe. */
 enum child_step {

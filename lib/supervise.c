@@ -23,10 +23,11 @@
 /* Time remaining descendants get between SIGTERM and SIGKILL at exit. */
 #define CLEANUP_GRACE_MS 1000u
 /*
- * litestream 0.3 opens the database on its first monitor tick (1 s) and
- * uploads nothing, not even on shutdown, when it is stopped before that:
- * every write of an app that exits in its first second would never reach
- * the backup. A replicator younger than this gets the rest of it before its
+ * litestream (0.3 and 0.5 alike) opens the database on its first monitor
+ * tick (monitor-interval, 1 s) and uploads nothing, not even on shutdown,
+ * when it is stopped before that: every write of an app that exits in its
+ * first second would never reach the backup. A replicator younger than
+ * this (or opts->replicator_first_sync_ms) gets the rest of it before its
  * stop signal.
  */
 #define REPLICATOR_FIRST_SYNC_MS 2000u
@@ -744,13 +745,15 @@ static void advance(struct sup* s) {
     s->phase = PH_STOP_REPL;
     s->phase_ns = uv_hrtime();
     uint64_t up_ms = (uv_hrtime() - s->repl.started_ns) / 1000000u;
-    if (s->repl.state == DBS_CHILD_UP && up_ms < REPLICATOR_FIRST_SYNC_MS) {
+    unsigned first = s->opts->replicator_first_sync_ms
+                         ? s->opts->replicator_first_sync_ms
+                         : REPLICATOR_FIRST_SYNC_MS;
+    if (s->repl.state == DBS_CHILD_UP && up_ms < first) {
       dbs_log_info("app is gone; the replicator started %.2f s ago: giving "
                    "it until %.1f s for its first sync before stopping it",
-                   up_ms / 1000.0, REPLICATOR_FIRST_SYNC_MS / 1000.0);
+                   up_ms / 1000.0, first / 1000.0);
       s->repl_warmup = true;
-      uv_timer_start(&s->cleanup_timer, repl_warmup_cb,
-                     REPLICATOR_FIRST_SYNC_MS - up_ms, 0);
+      uv_timer_start(&s->cleanup_timer, repl_warmup_cb, first - up_ms, 0);
     } else if (s->repl.state != DBS_CHILD_DOWN) {
       dbs_log_info("app is gone: stopping the replicator");
       child_event(&s->repl, DBS_EV_STOP);

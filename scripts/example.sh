@@ -9,8 +9,8 @@
 # Downloads on a fresh machine: about 15 Debian packages (compiler, cmake,
 # the -dev libraries, curl, nodejs, npm), litestream v0.3.13 from npm
 # (@flydotio/litestream-linux-<arch>, ~10 MB), the example's one npm
-# dependency (better-sqlite3, a prebuilt binary). Two to four minutes on a
-# fresh machine, under a minute when everything is there.
+# dependency (better-sqlite3, a prebuilt binary). 15-35 s when everything
+# is there; on a fresh machine apt dominates (estimated two to four minutes).
 #
 # Environment: KEEP=1 keeps the work directory and prints commands to
 # explore it. dbsetup is built into build/example/dbsetup.

@@ -124,6 +124,25 @@ boot_fg "$d"
 assert_eq 0 "$rc" "after resolve --rolled-back"
 ok "the cut migration is recorded as failed (P3009) until resolved as the message says"
 
+# --- a second TERM kills the migration: the message names it and the fix ---------
+d=$T/pid1 M=$d/app/prisma/migrations
+mkmig "$M" 20240401000000_endless "$ENDLESS_SQL"
+boot_args "$d"
+start_bg child "$d/kill.out" "${BOOT[@]:0:3}" --stop-timeout 60 "${BOOT[@]:3}"
+wait_for 20 grep -q "applying migration 20240401000000_endless" "$d/kill.out" ||
+  { cat "$d/kill.out"; fail "the endless migration never started"; }
+kill -TERM "$DPID"
+sleep 0.5
+kill -TERM "$DPID"
+wait_bg
+assert_eq 143 "$rc" "two TERMs during a migration: exit status"
+assert_contains "$d/kill.out" "second stop signal: sending SIGKILL" "the second TERM kills"
+assert_contains "$d/kill.out" "migration 20240401000000_endless was killed while it ran" \
+  "names the killed migration"
+assert_contains "$d/kill.out" "npx prisma migrate resolve --rolled-back 20240401000000_endless" \
+  "names the fix"
+ok "a second TERM kills a running migration; the message names it and the fix"
+
 # --- dbsetup migrate: TERM lets the running migration finish too ------------------
 d=$T/cli M=$d/app/prisma/migrations
 mkdir -p "$M" "$d/data"
