@@ -1168,7 +1168,7 @@ int dbs_boot_supervise(struct dbs_boot* b) {
   int rc = dbs_boot_has_db(b) ? choose_replicator(b) : 0;
   if (rc == 0 && b->plan != NULL && !dbs_boot_has_db(b))
     rc = check_app_command(b); /* the supervisor's exec would fail */
-  if (rc != 0 || b->plan != NULL)
+  if (rc != 0)
     return rc;
   struct dbs_supervise_opts sup = {
       .app_argv = b->cfg->argv,
@@ -1182,6 +1182,12 @@ int dbs_boot_supervise(struct dbs_boot* b) {
     replicator_timing(b, &sup);
   else if (sup.replicator_stop_timeout_ms == DBS_CONFIG_TIMEOUT_AUTO)
     sup.replicator_stop_timeout_ms = REPLICATOR_STOP_DEFAULT_MS;
+  if (b->plan != NULL) {
+    b->plan->stop_timeout_ms = sup.stop_timeout_ms;
+    b->plan->replicator_stop_timeout_ms = sup.replicator_stop_timeout_ms;
+    b->plan->replicator_first_sync_ms = sup.replicator_first_sync_ms;
+    return 0;
+  }
   return dbs_supervise_run(&sup);
 }
 

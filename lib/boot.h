@@ -41,6 +41,9 @@ struct dbs_boot_plan {
   unsigned napplied, npending, nfailed;
   bool migrate_continue; /* failed, but --migrate-failure=continue */
   bool seed_runs;        /* the seed would run */
+  /* supervise: the stop timing the supervisor would get */
+  unsigned stop_timeout_ms, replicator_stop_timeout_ms;
+  unsigned replicator_first_sync_ms;
 };
 
 /* State carried from phase to phase. Owns every pointer in it. */

@@ -325,7 +325,10 @@ static void report_backup(struct report* r, struct dbs_boot* b,
   const struct dbs_config* cfg = b->cfg;
   sec(r, "backup");
   kv(r, "litestream_yml", "%s", b->have_ls ? b->ls.file : "none found");
-  if (b->litestream_bin != NULL)
+  if (b->litestream_bin != NULL && b->have_ls_ver)
+    kv(r, "litestream", "%s (litestream %s)", b->litestream_bin,
+       b->ls_ver.text);
+  else if (b->litestream_bin != NULL)
     kv(r, "litestream", "%s", b->litestream_bin);
   else if (pl->lock_checked)
     kv(r, "litestream", "not found");
@@ -443,8 +446,17 @@ static void report_supervision(struct report* r, struct dbs_boot* b,
        (long)b->creds.gid);
   else
     kv(r, "user", "as started (uid %ld)", (long)getuid());
-  kv(r, "stop_timeout", "%.3g s (app), %.3g s (replicator's final sync)",
-     cfg->stop_timeout_ms / 1000.0, cfg->replicator_stop_timeout_ms / 1000.0);
+  if (pl->stop_timeout_ms == 0 && pl->replicator_stop_timeout_ms == 0)
+    return; /* not reached */
+  kv(r, "stop_timeout",
+     "%.1f s for the app, then %.1f s for the "
+     "replicator's final sync",
+     pl->stop_timeout_ms / 1000.0, pl->replicator_stop_timeout_ms / 1000.0);
+  if (pl->replicator_first_sync_ms > 0)
+    kv(r, "replicator_first_sync",
+       "the replicator runs at least %.1f s "
+       "before it is stopped (its first sync)",
+       pl->replicator_first_sync_ms / 1000.0);
 }
 
 static void usage(FILE* f) {
