@@ -31,6 +31,7 @@
 struct report {
   struct dbs_strbuf text, json;
   int nsec, nkeys;
+  int nwarn; /* facts that need a fix though the boot goes on */
 };
 
 static void json_str(struct dbs_strbuf* o, const char* s) {
@@ -459,8 +460,118 @@ static void report_supervision(struct report* r, struct dbs_boot* b,
        pl->replicator_first_sync_ms / 1000.0);
 }
 
+/* A TOML value: a quoted string's content, or the bare word. */
+static void toml_value(const char* v, char* out, size_t n) {
+  v += strspn(v, " \t");
+  size_t len;
+  if (*v == '"' || *v == '\'') {
+    const char* e = strchr(v + 1, *v);
+    len = e ? (size_t)(e - v - 1) : strlen(v + 1);
+    v++;
+  } else {
+    len = strcspn(v, " \t#\r\n");
+  }
+  if (len >= n)
+    len = n - 1;
+  memcpy(out, v, len);
+  out[len] = '\0';
+}
+
+/* Fly's kill_timeout: a number of seconds or a duration ("30s", "1m"). -1
+ * when unreadable. */
+static long long fly_duration_ms(const char* v) {
+  char* end;
+  double x = strtod(v, &end);
+  if (end == v || x < 0)
+    return -1;
+  if (*end == '\0' || strcmp(end, "s") == 0)
+    return (long long)(x * 1000);
+  if (strcmp(end, "ms") == 0)
+    return (long long)x;
+  if (strcmp(end, "m") == 0)
+    return (long long)(x * 60000);
+  return -1;
+}
+
+/*
+ * fly.toml's kill_signal and kill_timeout (top level, before any table):
+ * Fly sends kill_signal, waits kill_timeout (5 s by default), then kills
+ * the machine. dbsetup needs --stop-timeout for the app plus the
+ * replicator's final sync within it, and stops on TERM, INT, HUP or QUIT.
+ */
+static void report_fly(struct report* r, const char* path, bool explicit,
+                       const struct dbs_boot_plan* pl) {
+  FILE* f = fopen(path, "re");
+  if (f == NULL) {
+    if (explicit) {
+      sec(r, "fly");
+      kv(r, "fly_toml", "%s: cannot read: %s", path, strerror(errno));
+    }
+    return;
+  }
+  char line[1024], sig[64] = "SIGINT", tmo[64] = "5";
+  bool have_sig = false, have_tmo = false;
+  while (fgets(line, sizeof(line), f) != NULL) {
+    const char* l = line + strspn(line, " \t");
+    if (*l == '[')
+      break; /* a table: the top-level keys are done */
+    if (strncmp(l, "kill_signal", 11) == 0 && strchr(l, '=') != NULL) {
+      toml_value(strchr(l, '=') + 1, sig, sizeof(sig));
+      have_sig = true;
+    } else if (strncmp(l, "kill_timeout", 12) == 0 && strchr(l, '=') != NULL) {
+      toml_value(strchr(l, '=') + 1, tmo, sizeof(tmo));
+      have_tmo = true;
+    }
+  }
+  fclose(f);
+  sec(r, "fly");
+  kv(r, "fly_toml", "%s", path);
+  static const char* const stops[] = {"SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"};
+  bool stops_us = false;
+  for (size_t i = 0; i < 4; i++)
+    stops_us = stops_us || strcmp(sig, stops[i]) == 0 ||
+               strcmp(sig, stops[i] + 3) == 0;
+  kv(r, "kill_signal", "%s%s: %s", sig, have_sig ? "" : " (Fly's default)",
+     stops_us ? "dbsetup stops the app, then the replicator"
+              : "NOT a signal dbsetup stops on (SIGINT, SIGTERM, SIGHUP, "
+                "SIGQUIT): set kill_signal = \"SIGTERM\" or \"SIGINT\"");
+  long long ms = fly_duration_ms(tmo);
+  unsigned long long need =
+      (unsigned long long)pl->stop_timeout_ms + pl->replicator_stop_timeout_ms;
+  char shown[96];
+  snprintf(shown, sizeof(shown), "%s%s%s", tmo,
+           strspn(tmo, "0123456789.") == strlen(tmo) ? " s" : "",
+           have_tmo ? "" : " (Fly's default)");
+  if (!stops_us)
+    r->nwarn++;
+  if (ms < 0)
+    kv(r, "kill_timeout", "%s: not a duration Fly reads", tmo);
+  else if (need == 0)
+    kv(r, "kill_timeout", "%s", shown);
+  else if ((unsigned long long)ms >= need)
+    kv(r, "kill_timeout",
+       "%s: enough for --stop-timeout (%.1f s) plus the replicator's final "
+       "sync (%.1f s)",
+       shown, pl->stop_timeout_ms / 1000.0,
+       pl->replicator_stop_timeout_ms / 1000.0);
+  else if (++r->nwarn > 0)
+    kv(r, "kill_timeout",
+       "%s: TOO SHORT for the worst case: an app that takes its whole "
+       "--stop-timeout (%.1f s) leaves the replicator's final sync (%.1f s) "
+       "no time before Fly kills the machine, and the last writes may never "
+       "reach the backup: set kill_timeout = %llu in %s, or lower "
+       "--stop-timeout",
+       shown, pl->stop_timeout_ms / 1000.0,
+       pl->replicator_stop_timeout_ms / 1000.0, (need + 999) / 1000, path);
+}
+
+static bool plan_no_app(const char* argv0) {
+  return strcmp(argv0, NO_APP) == 0;
+}
+
 static void usage(FILE* f) {
-  fprintf(f, "usage: dbsetup doctor [--json] [--quick-check] [OPTIONS] [--] "
+  fprintf(f, "usage: dbsetup doctor [--json] [--quick-check] [--fly-toml F] "
+             "[OPTIONS] [--] "
              "[COMMAND [ARG...]]\n"
              "Says what the next boot with these OPTIONS (and DBSETUP_* "
              "variables) and COMMAND\nwould do, phase by phase, without "
@@ -471,11 +582,15 @@ static void usage(FILE* f) {
              "  --json         one JSON object on stdout\n"
              "  --quick-check  also run PRAGMA quick_check on the database "
              "(read-only)\n"
+             "  --fly-toml F   check F's kill_signal and kill_timeout against "
+             "the stop timing\n"
+             "                 (default: ./fly.toml when it exists)\n"
              "OPTIONS are the boot's: see dbsetup --help.\n");
 }
 
 int dbs_doctor_main(int argc, char** argv) {
   bool json = false, quick = false;
+  const char* fly = NULL;
   char** args = calloc((size_t)argc + 4, sizeof(char*));
   int n = 0;
   bool after = false, ends_dashdash = false;
@@ -489,6 +604,19 @@ int dbs_doctor_main(int argc, char** argv) {
     }
     if (!after && strcmp(argv[i], "--quick-check") == 0) {
       quick = true;
+      continue;
+    }
+    if (!after && strncmp(argv[i], "--fly-toml=", 11) == 0) {
+      fly = argv[i] + 11;
+      continue;
+    }
+    if (!after && strcmp(argv[i], "--fly-toml") == 0) {
+      if (i + 1 >= argc) {
+        dbs_log_errorx("--fly-toml needs a file (e.g. --fly-toml fly.toml)");
+        free(args);
+        return DBS_EXIT_USAGE;
+      }
+      fly = argv[++i];
       continue;
     }
     if (!after &&
@@ -516,6 +644,38 @@ int dbs_doctor_main(int argc, char** argv) {
     free(args);
     return prc == DBS_CONFIG_HELP || prc == DBS_CONFIG_VERSION ? 0
                                                                : DBS_EXIT_USAGE;
+  }
+  /* `dbsetup [OPTIONS] -- dbsetup ...`: the boot runs the inner dbsetup in
+   * its place, options given before it ignored; so does doctor. */
+  const char* base = strrchr(cfg.argv[0], '/');
+  if (!plan_no_app(cfg.argv[0]) &&
+      strcmp(base != NULL ? base + 1 : cfg.argv[0], "dbsetup") == 0) {
+    int m = 0, k = 0;
+    while (cfg.argv[m] != NULL)
+      m++;
+    char** inner = calloc((size_t)m + 6, sizeof(char*));
+    if (inner == NULL) {
+      free(args);
+      return DBS_EXIT_SOFTWARE;
+    }
+    inner[k++] = "doctor";
+    if (json)
+      inner[k++] = "--json";
+    if (quick)
+      inner[k++] = "--quick-check";
+    if (fly != NULL) {
+      inner[k++] = "--fly-toml";
+      inner[k++] = (char*)fly;
+    }
+    for (int i = 1; i < m; i++)
+      inner[k++] = cfg.argv[i];
+    dbs_log_info("the command is dbsetup itself: the boot would run it in "
+                 "place of this one (options given before it are ignored); "
+                 "checking that one");
+    int st = dbs_doctor_main(k, inner);
+    free(inner);
+    free(args);
+    return st;
   }
   /* The boot's info lines narrate actions ("database X is new"): doctor
    * reports them itself; warnings and errors stay (-v shows all). */
@@ -580,14 +740,16 @@ int dbs_doctor_main(int argc, char** argv) {
     report_migrations(&r, &b, &plan);
   }
   report_supervision(&r, &b, &plan);
+  report_fly(&r, fly ? fly : "fly.toml", fly != NULL, &plan);
   dbs_strbuf_adds(&r.json, "},");
 
   char verdict[LINE_MAX * 4];
   const char* why = dbs_log_last_error();
   if (status == 0)
     snprintf(verdict, sizeof(verdict),
-             "the boot would start the app%s (nothing was changed)",
-             plan.no_app ? " once a command is given" : "");
+             "the boot would start the app%s (nothing was changed)%s",
+             plan.no_app ? " once a command is given" : "",
+             r.nwarn > 0 ? "; fix what is marked NOT or TOO SHORT above" : "");
   else
     snprintf(verdict, sizeof(verdict),
              "the boot would exit %d at the %s phase: %s", status, phase,

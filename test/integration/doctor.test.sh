@@ -175,6 +175,47 @@ reset
 agrees "app command not found" 127 "would exit 127" \
   --volume "$vol" --db dev.db -- no-such-command-dbs
 
+reset
+sqlite3 "$app/dev.db" "CREATE TABLE baked(x); INSERT INTO baked VALUES (1);"
+agrees "database baked into the image" 0 "would start the app" \
+  --volume "$vol" --db dev.db -- true
+assert_contains "$T/doc.out" "would be moved aside to $app/dev.db.in-image" "baked: plan"
+[ -f "$app/dev.db.in-image" ] || fail "baked: the boot did not move it aside"
+# Now linked: doctor says so.
+agrees "database linked by an earlier boot" 0 "would start the app" \
+  --volume "$vol" --db dev.db -- true
+assert_contains "$T/doc.out" "in place (kept)" "linked: plan"
+
+reset
+agrees "nested: -- dbsetup OPTIONS -- COMMAND (the inner one counts)" 127 "would exit 127" \
+  --volume "$T/ignored" -- "$DBSETUP" --volume "$vol" --db dev.db -- no-such-command-dbs
+[ ! -e "$T/ignored" ] || fail "nested: the outer --volume was used"
+
+# --quick-check: PRAGMA quick_check, read-only.
+reset
+mkdir -p "$vol" && sqlite3 "$vol/dev.db" "CREATE TABLE t(x); INSERT INTO t VALUES (1);"
+before=$(snap)
+run "$DBSETUP" doctor --quick-check --volume "$vol" --db dev.db -- true >"$T/doc.out" 2>&1
+assert_eq 0 "$rc" "quick-check: exit status"
+assert_contains "$T/doc.out" "quick_check: ok" "quick-check: result"
+[ "$before" = "$(snap)" ] || fail "quick-check: something changed"
+ok "--quick-check: ok, nothing changed"
+
+# fly.toml: kill_timeout against --stop-timeout + the final sync.
+reset
+printf 'app = "a"\nkill_signal = "SIGINT"\nkill_timeout = 5\n[env]\nkill_timeout = 99\n' >fly.toml
+run "$DBSETUP" doctor --volume "$vol" --db dev.db -- true >"$T/doc.out" 2>&1
+assert_contains "$T/doc.out" "kill_timeout: 5 s: TOO SHORT" "fly: 5 s < 7 s + 2 s"
+assert_contains "$T/doc.out" "set kill_timeout = 9 in fly.toml" "fly: the fix"
+run "$DBSETUP" doctor --volume "$vol" --db dev.db --stop-timeout 3 -- true >"$T/doc.out" 2>&1
+assert_contains "$T/doc.out" "kill_timeout: 5 s: enough" "fly: 5 s >= 3 s + 2 s"
+printf 'kill_signal = "SIGUSR1"\nkill_timeout = "30s"\n' >fly.toml
+run "$DBSETUP" doctor --json --volume "$vol" --db dev.db -- true >"$T/doc.out" 2>&1
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); f=d["fly"]
+assert f["kill_signal"].startswith("SIGUSR1: NOT"), f
+assert f["kill_timeout"].startswith("30s: enough"), f' "$T/doc.out" || fail "fly: json"
+ok "fly.toml: kill_timeout and kill_signal checked"
+
 # No command: the rest is checked, the app is not.
 reset
 mkdir -p "$vol"
