@@ -536,8 +536,9 @@ static void report_fly(struct report* r, const char* path, bool explicit,
               : "NOT a signal dbsetup stops on (SIGINT, SIGTERM, SIGHUP, "
                 "SIGQUIT): set kill_signal = \"SIGTERM\" or \"SIGINT\"");
   long long ms = fly_duration_ms(tmo);
-  unsigned long long need =
-      (unsigned long long)pl->stop_timeout_ms + pl->replicator_stop_timeout_ms;
+  /* As README "Use it on Fly.io": plus 1 s for the stop's own steps. */
+  unsigned long long need = (unsigned long long)pl->stop_timeout_ms +
+                            pl->replicator_stop_timeout_ms + 1000;
   char shown[96];
   snprintf(shown, sizeof(shown), "%s%s%s", tmo,
            strspn(tmo, "0123456789.") == strlen(tmo) ? " s" : "",
@@ -546,18 +547,19 @@ static void report_fly(struct report* r, const char* path, bool explicit,
     r->nwarn++;
   if (ms < 0)
     kv(r, "kill_timeout", "%s: not a duration Fly reads", tmo);
-  else if (need == 0)
+  else if (pl->stop_timeout_ms == 0 && pl->replicator_stop_timeout_ms == 0)
     kv(r, "kill_timeout", "%s", shown);
   else if ((unsigned long long)ms >= need)
     kv(r, "kill_timeout",
        "%s: enough for --stop-timeout (%.1f s) plus the replicator's final "
-       "sync (%.1f s)",
+       "sync (%.1f s) plus 1 s",
        shown, pl->stop_timeout_ms / 1000.0,
        pl->replicator_stop_timeout_ms / 1000.0);
   else if (++r->nwarn > 0)
     kv(r, "kill_timeout",
        "%s: TOO SHORT for the worst case: an app that takes its whole "
-       "--stop-timeout (%.1f s) leaves the replicator's final sync (%.1f s) "
+       "--stop-timeout (%.1f s) leaves the replicator's final sync (%.1f s, "
+       "plus 1 s) "
        "no time before Fly kills the machine, and the last writes may never "
        "reach the backup: set kill_timeout = %llu in %s, or lower "
        "--stop-timeout",

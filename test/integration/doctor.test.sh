@@ -205,10 +205,10 @@ ok "--quick-check: ok, nothing changed"
 reset
 printf 'app = "a"\nkill_signal = "SIGINT"\nkill_timeout = 5\n[env]\nkill_timeout = 99\n' >fly.toml
 run "$DBSETUP" doctor --volume "$vol" --db dev.db -- true >"$T/doc.out" 2>&1
-assert_contains "$T/doc.out" "kill_timeout: 5 s: TOO SHORT" "fly: 5 s < 7 s + 2 s"
-assert_contains "$T/doc.out" "set kill_timeout = 9 in fly.toml" "fly: the fix"
-run "$DBSETUP" doctor --volume "$vol" --db dev.db --stop-timeout 3 -- true >"$T/doc.out" 2>&1
-assert_contains "$T/doc.out" "kill_timeout: 5 s: enough" "fly: 5 s >= 3 s + 2 s"
+assert_contains "$T/doc.out" "kill_timeout: 5 s: TOO SHORT" "fly: 5 s < 7 s + 2 s + 1 s"
+assert_contains "$T/doc.out" "set kill_timeout = 10 in fly.toml" "fly: the fix"
+run "$DBSETUP" doctor --volume "$vol" --db dev.db --stop-timeout 2 -- true >"$T/doc.out" 2>&1
+assert_contains "$T/doc.out" "kill_timeout: 5 s: enough" "fly: 5 s >= 2 s + 2 s + 1 s"
 printf 'kill_signal = "SIGUSR1"\nkill_timeout = "30s"\n' >fly.toml
 run "$DBSETUP" doctor --json --volume "$vol" --db dev.db -- true >"$T/doc.out" 2>&1
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); f=d["fly"]
