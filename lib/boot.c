@@ -763,7 +763,8 @@ static int dry_migrate(struct dbs_boot* b) {
   if (rc == -ENOMEM)
     return DBS_EXIT_SOFTWARE;
   if (rc != 0) {
-    snprintf(pl->migrate_note, sizeof(pl->migrate_note), "not read: %s", err);
+    snprintf(pl->migrate_note, sizeof(pl->migrate_note), "not read: %.900s",
+             err);
     return 0;
   }
   pl->migrate_read = true;

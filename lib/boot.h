@@ -37,7 +37,7 @@ struct dbs_boot_plan {
   bool restore_external;      /* litestream restore would run: not predicted */
   bool migrate_read;          /* migrations: the database's state was read */
   bool migrate_after_restore; /* ... not: it would be restored first */
-  char migrate_note[256];     /* ... why it was not read */
+  char migrate_note[1024];    /* ... why it was not read */
   unsigned napplied, npending, nfailed;
   bool migrate_continue; /* failed, but --migrate-failure=continue */
   bool seed_runs;        /* the seed would run */
