@@ -1313,7 +1313,9 @@ dbs_restore_run(const struct dbs_restore_source* srcs, size_t n,
   } else if (o->dry_run) {
     if (o->summary != NULL) {
       memset(o->summary, 0, sizeof(*o->summary));
-      fmt->summarize(best, o->summary);
+      snprintf(o->summary->format, sizeof(o->summary->format), "%s", fmt->name);
+      if (fmt->summarize != NULL) /* else: the layout only */
+        fmt->summarize(best, o->summary);
       snprintf(o->summary->replica, sizeof(o->summary->replica), "%s",
                srcs[best_i].name ? srcs[best_i].name : "");
     }
