@@ -303,10 +303,13 @@ int dbs_boot_link(struct dbs_boot* b) {
  * user the children run as. */
 static int chown_for_user(struct dbs_boot* b) {
   char err[ERRLEN] = "";
-  if (!b->have_creds || geteuid() != 0 || b->plan != NULL)
+  if (!b->have_creds || geteuid() != 0)
     return 0;
-  int rc = dbs_volume_chown(b->cfg->volume, b->target, b->creds.uid,
-                            b->creds.gid, err, sizeof(err));
+  int rc =
+      b->plan != NULL
+          ? dbs_volume_chown_check(b->cfg->volume, b->target, err, sizeof(err))
+          : dbs_volume_chown(b->cfg->volume, b->target, b->creds.uid,
+                             b->creds.gid, err, sizeof(err));
   if (rc != 0) {
     dbs_log_errorx("%s", err);
     return rc == -EMLINK   ? DBS_EXIT_DATAERR

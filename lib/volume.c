@@ -1342,8 +1342,9 @@ static int check_hardlinks(const char* tgt, const char* meta, char* err,
   return 0;
 }
 
-int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
-                     gid_t gid, char* err, size_t errlen) {
+/* dbs_volume_chown; with dry, its refusals only (nothing chowned). */
+static int chown_impl(const char* volume, const char* target, uid_t uid,
+                      gid_t gid, bool dry, char* err, size_t errlen) {
   char *real = NULL, *tgt = NULL, *dir = NULL, *meta = NULL, *p = NULL;
   const char *base, *failed = volume;
   struct stat st;
@@ -1351,6 +1352,10 @@ int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
 
   if ((real = realpath(volume, NULL)) == NULL) {
     rc = -errno;
+    if (dry && rc == -ENOENT) /* the boot creates it, empty */
+      rc = 0;
+    if (dry)
+      goto out;
     goto fail;
   }
   failed = real;
@@ -1365,6 +1370,8 @@ int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
       goto nomem;
     goto out;
   }
+  if (dry)
+    goto out; /* rc is 0 */
   if (chown(real, uid, gid) != 0) {
     rc = -errno;
     goto fail;
@@ -1430,4 +1437,14 @@ out:
   free(meta);
   free(p);
   return rc;
+}
+
+int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
+                     gid_t gid, char* err, size_t errlen) {
+  return chown_impl(volume, target, uid, gid, false, err, errlen);
+}
+
+int dbs_volume_chown_check(const char* volume, const char* target, char* err,
+                           size_t errlen) {
+  return chown_impl(volume, target, 0, 0, true, err, errlen);
 }

@@ -168,4 +168,9 @@ int dbs_volume_remove_db(const char* target);
 int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
                      gid_t gid, char* err, size_t errlen);
 
+/* The refusals of dbs_volume_chown (-EMLINK, with the same message),
+ * chowning nothing (dbsetup doctor). A missing volume is 0. */
+int dbs_volume_chown_check(const char* volume, const char* target, char* err,
+                           size_t errlen);
+
 #endif

@@ -172,6 +172,15 @@ agrees "unknown --user" 64 "would exit 64" \
   --volume "$vol" --db dev.db --user no-such-user-dbs -- true
 
 reset
+mkdir -p "$vol/.dev.db-litestream" && sqlite3 "$vol/dev.db" "CREATE TABLE t(x)"
+echo data >"$T/rootfile" && ln "$T/rootfile" "$vol/.dev.db-litestream/linked"
+agrees "--user: a hard link in litestream's metadata (chown refused)" 65 "hard links" \
+  --volume "$vol" --db dev.db --user nobody -- true
+rm -f "$vol/.dev.db-litestream/linked" "$T/rootfile"
+agrees "--user nobody, existing database" 0 "would start the app" \
+  --volume "$vol" --db dev.db --user nobody -- true
+
+reset
 agrees "app command not found" 127 "would exit 127" \
   --volume "$vol" --db dev.db -- no-such-command-dbs
 
