@@ -321,10 +321,21 @@ static void report_replica(struct report* r, const struct dbs_replica_config* c,
        c->name ? c->name : "?", c->type ? c->type : "?");
 }
 
+/* The note of a section whose phase the boot does not reach. */
+static void not_reached(struct report* r, const char* phase) {
+  kv(r, "reached",
+     "no: the boot stops at the %s phase before this one; "
+     "what is configured:",
+     phase);
+}
+
 static void report_backup(struct report* r, struct dbs_boot* b,
-                          struct dbs_boot_plan* pl) {
+                          struct dbs_boot_plan* pl, bool reached,
+                          const char* phase) {
   const struct dbs_config* cfg = b->cfg;
   sec(r, "backup");
+  if (!reached)
+    not_reached(r, phase);
   kv(r, "litestream_yml", "%s", b->have_ls ? b->ls.file : "none found");
   if (b->litestream_bin != NULL && b->have_ls_ver)
     kv(r, "litestream", "%s (litestream %s)", b->litestream_bin,
@@ -373,10 +384,13 @@ static void report_backup(struct report* r, struct dbs_boot* b,
 }
 
 static void report_migrations(struct report* r, struct dbs_boot* b,
-                              struct dbs_boot_plan* pl) {
+                              struct dbs_boot_plan* pl, bool reached,
+                              bool seed_reached, const char* phase) {
   const struct dbs_config* cfg = b->cfg;
   const char* seed = cfg->seed ? cfg->seed : b->disc.seed;
   sec(r, "migrations");
+  if (!reached)
+    not_reached(r, phase);
   if (cfg->migrate != NULL) {
     kv(r, "plan", "would run the migrate command: %s", cfg->migrate);
   } else if (b->disc.migrations_dir == NULL) {
@@ -406,6 +420,8 @@ static void report_migrations(struct report* r, struct dbs_boot* b,
     }
   }
   sec(r, "seed");
+  if (!seed_reached)
+    not_reached(r, phase);
   if (seed == NULL)
     kv(r, "plan", "none");
   else if (pl->seed_runs)
@@ -417,9 +433,12 @@ static void report_migrations(struct report* r, struct dbs_boot* b,
 }
 
 static void report_supervision(struct report* r, struct dbs_boot* b,
-                               struct dbs_boot_plan* pl) {
+                               struct dbs_boot_plan* pl, bool reached,
+                               const char* phase) {
   const struct dbs_config* cfg = b->cfg;
   sec(r, "supervision");
+  if (!reached)
+    not_reached(r, phase);
   if (cfg->replicate != NULL && !cfg->no_replicate)
     kv(r, "replicator", "%s", cfg->replicate);
   else if (b->replicate != NULL)
@@ -704,24 +723,30 @@ int dbs_doctor_main(int argc, char** argv) {
   struct dbs_boot b;
   dbs_boot_init(&b, &cfg);
   b.plan = &plan;
-  const char* phase = "supervise";
-  int status;
-  if ((status = dbs_boot_user(&b)) != 0)
-    phase = "user";
-  else if ((status = dbs_boot_discover(&b)) != 0)
-    phase = "discover";
-  else if (dbs_boot_has_db(&b) && (status = dbs_boot_lock(&b)) != 0)
-    phase = "checks and lock";
-  else if (dbs_boot_has_db(&b) && (status = dbs_boot_link(&b)) != 0)
-    phase = "link";
-  else if (dbs_boot_has_db(&b) && (status = dbs_boot_restore(&b)) != 0)
-    phase = "restore";
-  else if (dbs_boot_has_db(&b) && (status = dbs_boot_migrate(&b)) != 0)
-    phase = "migrate";
-  else if (dbs_boot_has_db(&b) && (status = dbs_boot_seed(&b)) != 0)
-    phase = "seed";
-  else
-    status = dbs_boot_supervise(&b);
+  /* The boot's phases in main()'s order; the database ones only with a
+   * database. */
+  static const struct {
+    const char* name;
+    int (*fn)(struct dbs_boot*);
+    bool db;
+  } phases[] = {
+      {"user", dbs_boot_user, false},
+      {"discover", dbs_boot_discover, false},
+      {"checks and lock", dbs_boot_lock, true},
+      {"link", dbs_boot_link, true},
+      {"restore", dbs_boot_restore, true},
+      {"migrate", dbs_boot_migrate, true},
+      {"seed", dbs_boot_seed, true},
+      {"supervise", dbs_boot_supervise, false},
+  };
+  enum { NPHASES = sizeof(phases) / sizeof(phases[0]) };
+  int status = 0;
+  size_t stop = NPHASES; /* the phase the boot stops at */
+  for (size_t i = 0; i < NPHASES && stop == NPHASES; i++)
+    if ((!phases[i].db || dbs_boot_has_db(&b)) &&
+        (status = phases[i].fn(&b)) != 0)
+      stop = i;
+  const char* phase = stop < NPHASES ? phases[stop].name : "app";
 
   if (b.ls_db != NULL)
     for (size_t i = 0; i < b.ls_db->nreplicas; i++) {
@@ -736,12 +761,20 @@ int dbs_doctor_main(int argc, char** argv) {
 
   struct report r = {0};
   dbs_strbuf_adds(&r.json, "{");
-  report_database(&r, &b, &plan, quick);
-  if (dbs_boot_has_db(&b)) {
-    report_backup(&r, &b, &plan);
-    report_migrations(&r, &b, &plan);
+  if (stop <= 1) {
+    sec(&r, "database");
+    kv(&r, "reached",
+       "no: the boot stops at the %s phase, before it looks "
+       "for the database",
+       phase);
+  } else {
+    report_database(&r, &b, &plan, quick);
   }
-  report_supervision(&r, &b, &plan);
+  if (stop > 1 && dbs_boot_has_db(&b)) {
+    report_backup(&r, &b, &plan, stop >= 4, phase);
+    report_migrations(&r, &b, &plan, stop >= 5, stop >= 6, phase);
+  }
+  report_supervision(&r, &b, &plan, stop >= 7, phase);
   report_fly(&r, fly ? fly : "fly.toml", fly != NULL, &plan);
   dbs_strbuf_adds(&r.json, "},");
 
