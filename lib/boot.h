@@ -24,7 +24,9 @@
  * do is recorded here.
  */
 struct dbs_boot_plan {
-  bool no_app;                   /* no app command given: not checked */
+  bool no_app;      /* no app command given: not checked */
+  bool ignore_lock; /* a held lock does not stop the dry run (doctor
+                       --ignore-lock: the next boot, once it is free) */
   struct dbs_volume_info volume; /* lock: the volume */
   struct dbs_link_plan link;     /* link: what would happen */
   bool lock_checked;

@@ -270,7 +270,12 @@ static void report_database(struct report* r, struct dbs_boot* b,
     kv(r, "target_dir", "would be created on the volume");
   if (!pl->lock_checked)
     return;
-  if (pl->lock_holder > 0)
+  if (pl->lock_holder > 0 && pl->ignore_lock)
+    kv(r, "lock",
+       "held by pid %ld (the rest is checked as if it were free: "
+       "--ignore-lock)",
+       (long)pl->lock_holder);
+  else if (pl->lock_holder > 0)
     kv(r, "lock", "held by pid %ld", (long)pl->lock_holder);
   else
     kv(r, "lock", "free");
@@ -591,9 +596,9 @@ static bool plan_no_app(const char* argv0) {
 }
 
 static void usage(FILE* f) {
-  fprintf(f, "usage: dbsetup doctor [--json] [--quick-check] [--fly-toml F] "
-             "[OPTIONS] [--] "
-             "[COMMAND [ARG...]]\n"
+  fprintf(f, "usage: dbsetup doctor [--json] [--quick-check] [--ignore-lock] "
+             "[--fly-toml F]\n"
+             "                      [OPTIONS] [--] [COMMAND [ARG...]]\n"
              "Says what the next boot with these OPTIONS (and DBSETUP_* "
              "variables) and COMMAND\nwould do, phase by phase, without "
              "changing anything: no link, lock, restore,\nmigration or seed; "
@@ -603,6 +608,10 @@ static void usage(FILE* f) {
              "  --json         one JSON object on stdout\n"
              "  --quick-check  also run PRAGMA quick_check on the database "
              "(read-only)\n"
+             "  --ignore-lock  on a running machine: check the rest as if the "
+             "running dbsetup's\n"
+             "                 volume lock were free (what the next boot "
+             "does)\n"
              "  --fly-toml F   check F's kill_signal and kill_timeout against "
              "the stop timing\n"
              "                 (default: ./fly.toml when it exists)\n"
@@ -610,7 +619,7 @@ static void usage(FILE* f) {
 }
 
 int dbs_doctor_main(int argc, char** argv) {
-  bool json = false, quick = false;
+  bool json = false, quick = false, ignore_lock = false;
   const char* fly = NULL;
   char** args = calloc((size_t)argc + 4, sizeof(char*));
   int n = 0;
@@ -625,6 +634,10 @@ int dbs_doctor_main(int argc, char** argv) {
     }
     if (!after && strcmp(argv[i], "--quick-check") == 0) {
       quick = true;
+      continue;
+    }
+    if (!after && strcmp(argv[i], "--ignore-lock") == 0) {
+      ignore_lock = true;
       continue;
     }
     if (!after && strncmp(argv[i], "--fly-toml=", 11) == 0) {
@@ -674,7 +687,7 @@ int dbs_doctor_main(int argc, char** argv) {
     int m = 0, k = 0;
     while (cfg.argv[m] != NULL)
       m++;
-    char** inner = calloc((size_t)m + 6, sizeof(char*));
+    char** inner = calloc((size_t)m + 7, sizeof(char*));
     if (inner == NULL) {
       free(args);
       return DBS_EXIT_SOFTWARE;
@@ -684,6 +697,8 @@ int dbs_doctor_main(int argc, char** argv) {
       inner[k++] = "--json";
     if (quick)
       inner[k++] = "--quick-check";
+    if (ignore_lock)
+      inner[k++] = "--ignore-lock";
     if (fly != NULL) {
       inner[k++] = "--fly-toml";
       inner[k++] = (char*)fly;
@@ -705,6 +720,7 @@ int dbs_doctor_main(int argc, char** argv) {
   struct dbs_boot_plan plan;
   memset(&plan, 0, sizeof(plan));
   plan.db_state = -1;
+  plan.ignore_lock = ignore_lock;
   if (strcmp(cfg.argv[0], NO_APP) == 0) {
     plan.no_app = true;
   } else {

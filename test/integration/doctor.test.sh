@@ -136,6 +136,12 @@ cleanup "kill $lockpid 2>/dev/null || true"
 wait_for 5 grep -q FLOCK /proc/locks || fail "no flock"
 sleep 0.2
 agrees "volume lock held" 75 "pid 4242 on host otherhost" --volume "$vol" --db dev.db -- true
+before=$(snap)
+run "$DBSETUP" doctor --ignore-lock --volume "$vol" --db dev.db -- true >"$T/doc.out" 2>&1
+assert_eq 0 "$rc" "--ignore-lock: the rest would pass"
+assert_contains "$T/doc.out" "lock: held by pid 4242 (the rest is checked" "--ignore-lock: holder named"
+[ "$before" = "$(snap)" ] || fail "--ignore-lock: something changed"
+ok "--ignore-lock: the holder named, the rest checked"
 kill "$lockpid"
 wait "$lockpid" 2>/dev/null || true
 
@@ -179,6 +185,17 @@ agrees "--user: a hard link in litestream's metadata (chown refused)" 65 "hard l
 rm -f "$vol/.dev.db-litestream/linked" "$T/rootfile"
 agrees "--user nobody, existing database" 0 "would start the app" \
   --volume "$vol" --db dev.db --user nobody -- true
+
+reset
+printf '#!/bin/sh\n' >"$app/app.sh" && chmod 644 "$app/app.sh"
+agrees "app command not executable" 126 "would exit 126" \
+  --volume "$vol" --db dev.db -- ./app.sh
+
+reset
+ls_yml "$T/empty"
+agrees "litestream 0.5, a new database with --no-restore (would overwrite a backup)" 78 \
+  "would upload it over any backup" \
+  "${base[@]}" --litestream "$DBS_PEERS/litestream05" --no-restore -- true
 
 reset
 agrees "app command not found" 127 "would exit 127" \
