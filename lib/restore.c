@@ -1329,6 +1329,20 @@ static void v3_print(void* p, FILE* f) {
             pl->segments[i].offset, (long long)pl->segments[i].size);
 }
 
+static void v3_summarize(void* p, struct dbs_restore_summary* out) {
+  struct v3_state* s = p;
+  const struct dbs_restore_plan* pl = &s->plan;
+  uint32_t last = pl->nindexes > 0 ? pl->indexes[pl->nindexes - 1].index
+                                   : pl->snapshot.index;
+  snprintf(out->format, sizeof(out->format), "litestream-v0.3");
+  snprintf(out->point, sizeof(out->point),
+           "generation %s, snapshot index %u, WAL up to index %u",
+           pl->generation, pl->snapshot.index, last);
+  out->updated_ns = s->listing.gens[s->gen].updated_ns;
+  out->bytes = pl->total_bytes;
+  out->objects = 1 + pl->nsegments;
+}
+
 const struct dbs_restore_format dbs_restore_format_v3 = {
     .name = "litestream-v0.3",
     .find = v3_find,
@@ -1336,6 +1350,7 @@ const struct dbs_restore_format dbs_restore_format_v3 = {
     .apply = v3_apply,
     .free = v3_free,
     .print = v3_print,
+    .summarize = v3_summarize,
 };
 
 /* ---- the v0.5 (LTX) format ------------------------------------------- */
@@ -1980,6 +1995,20 @@ static void ltx_print(void* p, FILE* f) {
   }
 }
 
+static void ltx_summarize(void* p, struct dbs_restore_summary* out) {
+  struct ltx_state* s = p;
+  const struct dbs_ltx_plan* pl = &s->plan;
+  snprintf(out->format, sizeof(out->format), "litestream-v0.5");
+  if (pl->n == 0)
+    return;
+  snprintf(out->point, sizeof(out->point), "TXID %016llx (%zu LTX file%s)",
+           (unsigned long long)pl->files[pl->n - 1]->max_txid, pl->n,
+           pl->n == 1 ? "" : "s");
+  out->updated_ns = dbs_ltx_listing_updated_ns(&s->l);
+  out->bytes = pl->total_bytes;
+  out->objects = pl->n;
+}
+
 const struct dbs_restore_format dbs_restore_format_ltx = {
     .name = "litestream-v0.5",
     .find = ltx_find,
@@ -1987,6 +2016,7 @@ const struct dbs_restore_format dbs_restore_format_ltx = {
     .apply = ltx_apply_plan,
     .free = ltx_free,
     .print = ltx_print,
+    .summarize = ltx_summarize,
 };
 
 /* ---- choosing among replicas ----------------------------------------- */
@@ -2291,8 +2321,17 @@ dbs_restore_run(const struct dbs_restore_source* srcs, size_t n,
   if (fmt->plan(best, t, e) != 0) {
     r = e->result;
   } else if (o->dry_run) {
-    fmt->print(best, stdout);
-    fflush(stdout);
+    if (o->summary != NULL) {
+      memset(o->summary, 0, sizeof(*o->summary));
+      snprintf(o->summary->format, sizeof(o->summary->format), "%s", fmt->name);
+      if (fmt->summarize != NULL) /* else: the layout only */
+        fmt->summarize(best, o->summary);
+      snprintf(o->summary->replica, sizeof(o->summary->replica), "%s",
+               srcs[best_i].name ? srcs[best_i].name : "");
+    } else if (fmt->print != NULL) {
+      fmt->print(best, stdout);
+      fflush(stdout);
+    }
     e->result = DBS_RESTORE_RESTORED;
   } else if (fmt->apply(best, srcs[best_i].storage, output, o, e) != 0)
     r = e->result;
