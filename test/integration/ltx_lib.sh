@@ -449,10 +449,20 @@ ltx_equiv_cases() {
   l=0
   [ "$(ltx_files 0 | wc -l)" -ge 3 ] || l=1
   mid=$(ltx_files "$l" | sed -n "$((($(ltx_files "$l" | wc -l) + 1) / 2))p")
-  t0=$("$FORGE" info "$(ltx_obj "$l" "$mid")" | sed 's/.*timestamp=//')
+  t0=$("$FORGE" info "$(ltx_obj "$l" "$mid")" | sed 's/.*timestamp=\([0-9]*\).*/\1/')
   ts=$(date -u -d "@$((t0 / 1000)).$(printf %03d $((t0 % 1000)))" +%Y-%m-%dT%H:%M:%S.%3NZ)
   ltx_compare "-timestamp $ts (exactly L$l $mid)" -timestamp "$ts" "$@"
   ts=$(date -u -d "@$(((t0 + 1) / 1000)).$(printf %03d $(((t0 + 1) % 1000)))" +%Y-%m-%dT%H:%M:%S.%3NZ)
   ltx_compare "-timestamp $ts (1 ms after L$l $mid)" -timestamp "$ts" "$@"
   ltx_compare "-timestamp an hour ahead" -timestamp "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" "$@"
+}
+
+# ltx_encoding LEVEL NAME: "block" (LZ4 block pages, litestream >= 0.5.16)
+# or "frame" (LZ4 frame pages, <= 0.5.15) for that file's first page.
+ltx_encoding() {
+  case $("$FORGE" info "$(ltx_obj "$1" "$2")") in
+    *page_flags=0x1) echo block ;;
+    *page_flags=0x0) echo frame ;;
+    *) echo other ;;
+  esac
 }

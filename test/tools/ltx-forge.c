@@ -9,7 +9,8 @@
  *                                       litestream v0.5.0-beta1 wrote them:
  *                                       4-byte page headers, the page block
  *                                       one LZ4 frame, no page index)
- *   ltx-forge info FILE                 prints the header fields
+ *   ltx-forge info FILE                 prints the header fields and the
+ *                                       first page's flags (the encoding)
  *   ltx-forge selftest                  checks the CRC-64 and the database
  *                                       checksum against ltx's test vectors
  * OPTIONS: --min TXID --max TXID (hex, default 1), --timestamp MS (default
@@ -297,14 +298,17 @@ static int cmd_v1(const struct opts* op, const char* dbp, const char* outp) {
 
 static int cmd_info(const char* path) {
   FILE* f = fopen(path, "rb");
-  uint8_t h[HEADER_SIZE];
-  if (!f || fread(h, 1, HEADER_SIZE, f) != HEADER_SIZE)
+  uint8_t h[HEADER_SIZE + 6];
+  if (!f || fread(h, 1, sizeof h, f) != sizeof h)
     die("%s: cannot read a header", path);
   fclose(f);
+  /* The first page's flags tell the encoding: 0x1 LZ4 block, 0 frame. */
   printf("magic=%.4s flags=0x%" PRIx32 " page_size=%" PRIu32 " commit=%" PRIu32
-         " min=%016" PRIx64 " max=%016" PRIx64 " timestamp=%" PRIu64 "\n",
+         " min=%016" PRIx64 " max=%016" PRIx64 " timestamp=%" PRIu64
+         " page_flags=0x%x\n",
          (const char*)h, get32(h + 4), get32(h + 8), get32(h + 12),
-         get64(h + 16), get64(h + 24), get64(h + 32));
+         get64(h + 16), get64(h + 24), get64(h + 32),
+         (unsigned)h[HEADER_SIZE + 4] << 8 | h[HEADER_SIZE + 5]);
   return 0;
 }
 
