@@ -11,6 +11,8 @@
  *                                       one LZ4 frame, no page index)
  *   ltx-forge info FILE                 prints the header fields and the
  *                                       first page's flags (the encoding)
+ *   ltx-forge index FILE                prints the page index of a v3 file,
+ *                                       one "PGNO OFFSET SIZE" line a page
  *   ltx-forge selftest                  checks the CRC-64 and the database
  *                                       checksum against ltx's test vectors
  * OPTIONS: --min TXID --max TXID (hex, default 1), --timestamp MS (default
@@ -312,6 +314,45 @@ static int cmd_info(const char* path) {
   return 0;
 }
 
+/* Reads a Go uvarint at *p (bounded by end); 0 at the end of the data. */
+static uint64_t get_uvarint(const uint8_t** p, const uint8_t* end) {
+  uint64_t v = 0;
+  for (int shift = 0; *p < end && shift < 64; shift += 7) {
+    uint8_t b = *(*p)++;
+    v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80))
+      return v;
+  }
+  die("%s", "bad page index");
+  return 0;
+}
+
+static int cmd_index(const char* path) {
+  FILE* f = fopen(path, "rb");
+  struct stat st;
+  if (!f || fstat(fileno(f), &st) != 0 || st.st_size < HEADER_SIZE + 24)
+    die("%s: cannot read", path);
+  uint8_t* b = malloc((size_t)st.st_size);
+  if (!b || fread(b, 1, (size_t)st.st_size, f) != (size_t)st.st_size)
+    die("%s: read failed", path);
+  fclose(f);
+  const uint8_t* end = b + st.st_size - 16 - 8;
+  uint64_t n = get64(end);
+  if (n > (uint64_t)(end - b))
+    die("%s: bad index size", path);
+  const uint8_t* p = end - n;
+  for (;;) {
+    uint64_t pg = get_uvarint(&p, end);
+    if (!pg)
+      break;
+    uint64_t off = get_uvarint(&p, end);
+    uint64_t sz = get_uvarint(&p, end);
+    printf("%" PRIu64 " %" PRIu64 " %" PRIu64 "\n", pg, off, sz);
+  }
+  free(b);
+  return 0;
+}
+
 static int cmd_selftest(void) {
   int bad = 0;
   uint64_t c = crc_update(0, "123456789", 9);
@@ -342,12 +383,14 @@ static uint64_t num(const char* s, int base) {
 int main(int argc, char** argv) {
   crc_init();
   if (argc < 2)
-    die("%s", "usage: ltx-forge encode|v1|info|selftest ...");
+    die("%s", "usage: ltx-forge encode|v1|info|index|selftest ...");
   const char* cmd = argv[1];
   if (!strcmp(cmd, "selftest"))
     return cmd_selftest();
   if (!strcmp(cmd, "info") && argc == 3)
     return cmd_info(argv[2]);
+  if (!strcmp(cmd, "index") && argc == 3)
+    return cmd_index(argv[2]);
   struct opts o = {.min = 1, .max = 1, .flags = 2, .first = 1};
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
