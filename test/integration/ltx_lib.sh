@@ -20,6 +20,8 @@ LS0515=${DBS_LITESTREAM0515:-$DBS_PEERS/litestream-v0.5.15/litestream}
 LS03=$DBS_PEERS/litestream
 FORGE=$DBS_TOOLS/ltx-forge
 : "${DBS_LTX_COMPARE:=1}"
+# A dbsetup that cannot reach the storage gives up after 10 s, not 120.
+export DBSETUP_RESTORE_TIMEOUT=10
 
 # ltx_need BIN VERSION: BIN exists and is that version, else the test
 # fails saying how to get it (no silent skip).
@@ -48,7 +50,11 @@ ltx_init() {
     s3)
       LTX_S3PATH=$3
       LTX_ROOT=$S3_DIR/data/$S3_BUCKET/$LTX_S3PATH
-      LTX_URL="s3://$S3_BUCKET/$LTX_S3PATH?endpoint=$S3_ENDPOINT&region=us-east-1&forcePathStyle=true"
+      # The MinIO-style host form (http, path-style requests), which
+      # litestream 0.5 and dbsetup both read; LTX_URLQ: litestream 0.5's
+      # query options instead.
+      LTX_URL="s3://$S3_BUCKET.localhost:$S3_PORT/$LTX_S3PATH"
+      LTX_URLQ="s3://$S3_BUCKET/$LTX_S3PATH?endpoint=$S3_ENDPOINT&region=us-east-1&forcePathStyle=true"
       export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$S3_SECRET_ACCESS_KEY ;;
     *) fail "ltx_init: kind $LTX_KIND" ;;
   esac

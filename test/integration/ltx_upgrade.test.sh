@@ -74,8 +74,10 @@ done <"$LTX_D/points"
 while read -r step txid ts dg op; do
   ltx_compare "v0.3 then v0.5: -timestamp $ts (v0.3 step $step)" -timestamp "$ts" "$LTX_URL"
 done < <(awk 'NR % 2 == 0' "$LTX_D/points03")
+# A v0.5 point restores its own step once an LTX snapshot is older than it
+# (before that, litestream takes the v0.3 generation's newest snapshot).
 while read -r step txid ts dg op; do
-  LTX_WANT=$dg
+  [ -z "$(find "$(ltx_level_dir 9)" -name '*.ltx' ! -newermt "$ts" | head -1)" ] || LTX_WANT=$dg
   ltx_compare "v0.3 then v0.5: -timestamp $ts (v0.5 step $step)" -timestamp "$ts" "$LTX_URL"
 done < <(awk 'NR % 2 == 1' "$LTX_D/points")
 
