@@ -66,6 +66,8 @@ struct dbs_lz4stream {
   XXH32_state_t content, block_sum;
 
   uint64_t total_in, total_out;
+  bool allow_trailing;
+  uint64_t trailing; /* bytes skipped after the frame */
   char error[160];
 };
 
@@ -96,7 +98,12 @@ void dbs_lz4stream_reset(struct dbs_lz4stream* z, dbs_storage_sink sink,
   z->ndict = 0;
   z->nblocks = 0;
   z->total_in = z->total_out = 0;
+  z->trailing = 0;
   z->error[0] = '\0';
+}
+
+void dbs_lz4stream_allow_trailing(struct dbs_lz4stream* z, bool allow) {
+  z->allow_trailing = allow;
 }
 
 static int fail(struct dbs_lz4stream* z, int rc, const char* fmt, ...)
@@ -298,9 +305,13 @@ static int end_small(struct dbs_lz4stream* z) {
 /* Runs the frame's stages over src. */
 static int decode(struct dbs_lz4stream* z, const uint8_t* src, size_t len) {
   while (len > 0) {
-    if (z->stage == ST_DONE)
-      return fail(z, DBS_LZ4STREAM_ECORRUPT,
-                  "data after the end of the LZ4 frame");
+    if (z->stage == ST_DONE) {
+      if (!z->allow_trailing)
+        return fail(z, DBS_LZ4STREAM_ECORRUPT,
+                    "data after the end of the LZ4 frame");
+      z->trailing += len;
+      return 0;
+    }
     if (z->stage != ST_BLOCK) {
       size_t take = z->need - z->nsmall < len ? z->need - z->nsmall : len;
       memcpy(z->small + z->nsmall, src, take);
@@ -388,6 +399,10 @@ uint64_t dbs_lz4stream_total_out(const struct dbs_lz4stream* z) {
 
 uint64_t dbs_lz4stream_total_in(const struct dbs_lz4stream* z) {
   return z->total_in;
+}
+
+uint64_t dbs_lz4stream_trailing(const struct dbs_lz4stream* z) {
+  return z->trailing;
 }
 
 const char* dbs_lz4stream_error(const struct dbs_lz4stream* z) {

@@ -6,6 +6,7 @@
 #define DBS_LZ4STREAM_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,10 +34,18 @@ void dbs_lz4stream_reset(struct dbs_lz4stream* z, dbs_storage_sink sink,
                          void* arg);
 
 /*
+ * With allow set, bytes after the end of a complete frame are counted
+ * (dbs_lz4stream_trailing) and skipped instead of failing the object, as
+ * litestream's reader skips them. Off by default; kept across resets. The
+ * caller must then verify what the frame decoded to by other means.
+ */
+void dbs_lz4stream_allow_trailing(struct dbs_lz4stream* z, bool allow);
+
+/*
  * Feeds len compressed bytes. Usable directly as a dbs_storage_sink with
  * the decoder as arg. Returns 0, DBS_LZ4STREAM_ECORRUPT (data after the
- * end of the frame counts as corrupt), DBS_LZ4STREAM_EAGE, or the sink's
- * own negative value.
+ * end of the frame counts as corrupt unless allowed), DBS_LZ4STREAM_EAGE,
+ * or the sink's own negative value.
  */
 int dbs_lz4stream_write(void* z, const uint8_t* buf, size_t len);
 
@@ -49,6 +58,10 @@ int dbs_lz4stream_finish(struct dbs_lz4stream* z);
 /* Decoded and compressed byte counts of the current object. */
 uint64_t dbs_lz4stream_total_out(const struct dbs_lz4stream* z);
 uint64_t dbs_lz4stream_total_in(const struct dbs_lz4stream* z);
+
+/* Bytes skipped after the end of the current object's frame (only with
+ * dbs_lz4stream_allow_trailing; else always 0). */
+uint64_t dbs_lz4stream_trailing(const struct dbs_lz4stream* z);
 
 /* A description of the last error ("content checksum mismatch"...). */
 const char* dbs_lz4stream_error(const struct dbs_lz4stream* z);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "strbuf.h"
 
@@ -260,6 +261,7 @@ int dbs_replica_plan(const struct dbs_replica_listing* l,
                      const struct dbs_restore_target* t,
                      struct dbs_restore_plan* plan, char* err, size_t errlen) {
   memset(plan, 0, sizeof(*plan));
+  snprintf(err, errlen, "no error");
   snprintf(plan->generation, sizeof(plan->generation), "%s", g->name);
   int64_t max_index = t->index >= 0 ? t->index : DBS_REPLICA_MAX_INDEX;
 
@@ -281,11 +283,35 @@ int dbs_replica_plan(const struct dbs_replica_listing* l,
         snap = (long)i;
     }
   }
-  if (snap < 0) {
+  if (snap < 0 && g->nsnapshots == 0) {
     snprintf(err, errlen,
              "cannot find snapshot index%s: no snapshots available"
              " in generation %s",
              t->index >= 0 ? "" : " by timestamp", g->name);
+    return -ENOENT;
+  }
+  if (snap < 0 && t->index >= 0) {
+    snprintf(err, errlen,
+             "no snapshot at or below index %08x in generation %s (its "
+             "lowest is %08x)",
+             (unsigned)t->index, g->name, g->snapshots[0].index);
+    return -ENOENT;
+  }
+  if (snap < 0) {
+    /* Only a timestamp can exclude every snapshot. */
+    int64_t first = g->snapshots[0].time_ns;
+    for (size_t i = 1; i < g->nsnapshots; i++)
+      if (g->snapshots[i].time_ns < first)
+        first = g->snapshots[i].time_ns;
+    time_t sec = (time_t)(first / 1000000000);
+    struct tm tm;
+    char when[40] = "?";
+    if (gmtime_r(&sec, &tm) != NULL)
+      strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(err, errlen,
+             "no snapshot at or before the requested time in generation %s "
+             "(its first snapshot was written at %s)",
+             g->name, when);
     return -ENOENT;
   }
   plan->snapshot = g->snapshots[snap];
@@ -331,41 +357,85 @@ int dbs_replica_plan(const struct dbs_replica_listing* l,
 
   if (asprintf(&plan->gen_root, "%s%s/", l->root ? l->root : "", g->name) < 0) {
     plan->gen_root = NULL;
+    snprintf(err, errlen, "out of memory");
     return -ENOMEM;
+  }
+  if (plan->snapshot.size < 0) {
+    snprintf(err, errlen,
+             "absurd replica metadata: %ssnapshots/%08x.snapshot.lz4 "
+             "is listed with %lld bytes",
+             plan->gen_root, plan->snapshot.index,
+             (long long)plan->snapshot.size);
+    dbs_restore_plan_free(plan);
+    return -EBADMSG;
   }
   plan->total_bytes = plan->snapshot.size;
   if (max_wal < (int64_t)min_index)
     return 0; /* snapshot only (v0.3.13 panics when max < min; #688) */
 
-  size_t nidx = (size_t)(max_wal - min_index + 1);
-  plan->indexes = calloc(nidx, sizeof(*plan->indexes));
-  plan->segments = calloc(nseg ? nseg : 1, sizeof(*plan->segments));
-  if (plan->indexes == NULL || plan->segments == NULL) {
-    dbs_restore_plan_free(plan);
-    return -ENOMEM;
-  }
-  size_t i = 0;
-  while (i < nseg && g->segments[i].index < min_index)
-    i++;
-  for (size_t k = 0; k < nidx; k++) {
-    uint32_t want = min_index + (uint32_t)k;
-    struct dbs_plan_index* pi = &plan->indexes[plan->nindexes++];
-    pi->index = want;
-    pi->first = plan->nsegments;
-    while (i < nseg && g->segments[i].index == want) {
-      plan->segments[plan->nsegments++] = g->segments[i];
-      plan->total_bytes += g->segments[i].size;
-      i++;
-    }
-    pi->n = plan->nsegments - pi->first;
-    if (pi->n == 0) {
-      snprintf(err, errlen,
-               "missing WAL index: %s/%08x (no object %swal/"
-               "%08x_00000000.wal.lz4)",
-               g->name, want, plan->gen_root, want);
+  /* Every index from the snapshot's to the last must be listed. Checked
+   * before anything is allocated: the names are untrusted, so the number
+   * of indexes is counted from the segments listed, never taken from the
+   * distance between two names (00000000 and 7fffffff would be 2^31). */
+  size_t i0 = 0;
+  while (i0 < nseg && g->segments[i0].index < min_index)
+    i0++;
+  size_t nidx = 0;
+  uint32_t want = min_index;
+  for (size_t i = i0; i < nseg; i++) {
+    uint32_t idx = g->segments[i].index;
+    if (i > i0 && idx == g->segments[i - 1].index)
+      continue;
+    if (idx != want) {
+      if (idx - want == 1)
+        snprintf(err, errlen,
+                 "missing WAL index: %s/%08x (no object %swal/"
+                 "%08x_00000000.wal.lz4)",
+                 g->name, want, plan->gen_root, want);
+      else
+        snprintf(err, errlen,
+                 "missing WAL indexes: %s/%08x..%08x (%u indexes: after %s "
+                 "%08x the next object listed is %swal/%08x_00000000.wal.lz4)",
+                 g->name, want, idx - 1, idx - want,
+                 want == min_index ? "snapshot" : "WAL index",
+                 want == min_index ? min_index : want - 1, plan->gen_root, idx);
       dbs_restore_plan_free(plan);
       return -EBADMSG;
     }
+    nidx++;
+    want++;
+  }
+
+  plan->indexes = calloc(nidx, sizeof(*plan->indexes));
+  plan->segments = calloc(nseg - i0, sizeof(*plan->segments));
+  if (plan->indexes == NULL || plan->segments == NULL) {
+    dbs_restore_plan_free(plan);
+    snprintf(err, errlen, "out of memory");
+    return -ENOMEM;
+  }
+  size_t i = i0;
+  for (size_t k = 0; k < nidx; k++) {
+    struct dbs_plan_index* pi = &plan->indexes[plan->nindexes++];
+    pi->index = min_index + (uint32_t)k;
+    pi->first = plan->nsegments;
+    while (i < nseg && g->segments[i].index == pi->index) {
+      const struct dbs_replica_segment* sg = &g->segments[i];
+      /* Sizes come from the listing: a hostile or broken endpoint can
+       * claim anything, so the sum is checked. */
+      if (sg->size < 0 || __builtin_add_overflow(plan->total_bytes, sg->size,
+                                                 &plan->total_bytes)) {
+        snprintf(err, errlen,
+                 "absurd replica metadata: %swal/%08x_%08x.wal.lz4 is "
+                 "listed with %lld bytes, and the objects to restore would "
+                 "add up to more than 2^63 bytes",
+                 plan->gen_root, sg->index, sg->offset, (long long)sg->size);
+        dbs_restore_plan_free(plan);
+        return -EBADMSG;
+      }
+      plan->segments[plan->nsegments++] = *sg;
+      i++;
+    }
+    pi->n = plan->nsegments - pi->first;
   }
   return 0;
 }

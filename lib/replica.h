@@ -128,10 +128,14 @@ long dbs_replica_choose(const struct dbs_replica_listing* l,
  * by timestamp or by index, segments up to the first one past the
  * timestamp or index), then checks what litestream does not: every index
  * from the snapshot's to the last one has segments starting at offset 0
- * with strictly increasing offsets. Byte contiguity (offset == previous
- * offset + decoded length) is checked while applying. Returns 0, -ENOENT
- * (no snapshot available), -EBADMSG (inconsistent replica) or -ENOMEM,
- * with a message in err. The caller frees plan with dbs_restore_plan_free.
+ * with strictly increasing offsets, and the listed sizes add up. Byte
+ * contiguity (offset == previous offset + decoded length) is checked while
+ * applying. Returns 0, -ENOENT (no snapshot at or before the target, or
+ * none at all when g->nsnapshots is 0), -ERANGE (t->index beyond the
+ * generation's highest index; litestream 0.3.13 silently restores the
+ * highest instead), -EBADMSG (inconsistent replica or absurd metadata) or
+ * -ENOMEM, with a message in err. The caller frees plan with
+ * dbs_restore_plan_free.
  */
 int dbs_replica_plan(const struct dbs_replica_listing* l,
                      const struct dbs_replica_generation* g,

@@ -18,66 +18,139 @@
 
 #include "config.h"
 #include "exitcode.h"
+#include "litestream_bin.h"
 #include "litestream_config.h"
 #include "log.h"
 #include "restore.h"
 
 #define EXIT_NO_BACKUP 1 /* litestream's status for "no matching backups" */
 
+/* n decimal digits at s, or -1. */
+static int digits(const char* s, int n) {
+  int v = 0;
+  for (int i = 0; i < n; i++) {
+    if (!isdigit((unsigned char)s[i]))
+      return -1;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+static int days_in(int month, int year) {
+  static const int d[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+  return month == 2 && leap ? 29 : d[month - 1];
+}
+
+/*
+ * As Go's time.Parse(time.RFC3339, s), which litestream 0.3.13 calls (Go's
+ * src/time/format.go, func parse, for the layout 2006-01-02T15:04:05Z07:00):
+ * a 4-digit year, 2-digit month and day (the day checked against the
+ * month, leap years included), an hour of 1 or 2 digits below 24, 2-digit
+ * minutes and seconds below 60, an optional fraction after '.' or ','
+ * (any number of digits, the first 9 count), then "Z" or a zone
+ * "+hh:mm"/"-hh:mm" with hh <= 24 and mm <= 60, and nothing after it.
+ */
 int dbs_restore_cli_parse_time(const char* s, int64_t* ns) {
-  struct tm tm = {0};
-  int n = 0;
-  if (sscanf(s, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &n) !=
-          3 ||
-      n != 10 || s[10] != 'T')
+  int year = digits(s, 4);
+  if (year < 0 || s[4] != '-')
+    return -EINVAL;
+  int month = digits(s + 5, 2);
+  if (month < 1 || month > 12 || s[7] != '-')
+    return -EINVAL;
+  int day = digits(s + 8, 2);
+  if (day < 0 || s[10] != 'T')
     return -EINVAL;
   const char* p = s + 11;
-  if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]) ||
-      p[2] != ':' || !isdigit((unsigned char)p[3]) ||
-      !isdigit((unsigned char)p[4]) || p[5] != ':' ||
-      !isdigit((unsigned char)p[6]) || !isdigit((unsigned char)p[7]))
+  if (!isdigit((unsigned char)p[0]))
     return -EINVAL;
-  tm.tm_hour = (p[0] - '0') * 10 + p[1] - '0';
-  tm.tm_min = (p[3] - '0') * 10 + p[4] - '0';
-  tm.tm_sec = (p[6] - '0') * 10 + p[7] - '0';
-  p += 8;
+  int hour = p[0] - '0';
+  p++;
+  if (isdigit((unsigned char)p[0]))
+    hour = hour * 10 + (*p++ - '0');
+  if (hour > 23 || *p++ != ':')
+    return -EINVAL;
+  int min = digits(p, 2);
+  if (min < 0 || min > 59 || p[2] != ':')
+    return -EINVAL;
+  p += 3;
+  int sec = digits(p, 2);
+  if (sec < 0 || sec > 59)
+    return -EINVAL;
+  p += 2;
   int64_t frac = 0;
-  if (*p == '.') {
-    p++;
-    int digits = 0;
-    while (isdigit((unsigned char)*p)) {
-      if (digits < 9) {
+  if ((p[0] == '.' || p[0] == ',') && isdigit((unsigned char)p[1])) {
+    int n = 0;
+    for (p++; isdigit((unsigned char)*p); p++)
+      if (n < 9) {
         frac = frac * 10 + (*p - '0');
-        digits++;
+        n++;
       }
-      p++;
-    }
-    if (digits == 0)
-      return -EINVAL;
-    for (; digits < 9; digits++)
+    for (; n < 9; n++)
       frac *= 10;
   }
   int64_t off = 0;
   if (*p == 'Z') {
     p++;
-  } else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
-             isdigit((unsigned char)p[2]) && p[3] == ':' &&
-             isdigit((unsigned char)p[4]) && isdigit((unsigned char)p[5])) {
-    off = ((p[1] - '0') * 10 + p[2] - '0') * 3600 +
-          ((p[4] - '0') * 10 + p[5] - '0') * 60;
-    if (*p == '-')
+  } else {
+    if (strlen(p) < 6 || (p[0] != '+' && p[0] != '-') || p[3] != ':')
+      return -EINVAL;
+    int hh = digits(p + 1, 2), mm = digits(p + 4, 2);
+    if (hh < 0 || mm < 0 || hh > 24 || mm > 60)
+      return -EINVAL;
+    off = (int64_t)(hh * 60 + mm) * 60;
+    if (p[0] == '-')
       off = -off;
     p += 6;
-  } else {
-    return -EINVAL;
   }
-  if (*p != '\0' || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-      tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
+  if (*p != '\0' || day < 1 || day > days_in(month, year))
     return -EINVAL;
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
+  struct tm tm = {.tm_year = year - 1900,
+                  .tm_mon = month - 1,
+                  .tm_mday = day,
+                  .tm_hour = hour,
+                  .tm_min = min,
+                  .tm_sec = sec};
   time_t t = timegm(&tm);
-  *ns = ((int64_t)t - off) * 1000000000 + frac;
+  /* Years 0000..1677 and 2262..9999 lie outside int64 ns: saturated,
+   * they still order before or after every object. */
+  *ns = dbs_storage_time_ns((int64_t)t - off, frac);
+  return 0;
+}
+
+/*
+ * A -index value as litestream 0.3.13 reads it: Go's
+ * strconv.ParseInt(s, 16, 32), an optional sign then hex digits only (no
+ * "0x", no spaces, no '_'), within int32. Returns 0, or -EINVAL (not that
+ * syntax, "invalid hexadecimal format" in litestream) or -ERANGE (a
+ * negative index, which litestream accepts and then finds no snapshot for).
+ */
+static int parse_index(const char* s, int64_t* out) {
+  bool neg = false;
+  if (*s == '+' || *s == '-')
+    neg = *s++ == '-';
+  if (*s == '\0')
+    return -EINVAL;
+  int64_t v = 0;
+  for (; *s; s++) {
+    int d;
+    if (*s >= '0' && *s <= '9')
+      d = *s - '0';
+    else if (*s >= 'a' && *s <= 'f')
+      d = *s - 'a' + 10;
+    else if (*s >= 'A' && *s <= 'F')
+      d = *s - 'A' + 10;
+    else
+      return -EINVAL;
+    v = v * 16 + d;
+    if (v > (int64_t)INT32_MAX + 1)
+      return -EINVAL;
+  }
+  if (!neg && v > INT32_MAX)
+    return -EINVAL;
+  if (neg && v != 0)
+    return -ERANGE;
+  *out = v;
   return 0;
 }
 
@@ -186,29 +259,49 @@ static const struct option restore_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* Where the config comes from when no flag names it, as at boot. */
+#define CONFIG_DEFAULT                                                         \
+  "(default $DBSETUP_LITESTREAM_CONFIG,\n"                                     \
+  "                            $LITESTREAM_CONFIG, ./litestream.yml,\n"        \
+  "                            /etc/litestream.yml)\n"
+
+static void generations_usage(FILE* f) {
+  fprintf(f,
+          "usage: dbsetup generations [options] DB_PATH|REPLICA_URL\n"
+          "Lists each generation of each replica: first and last timestamps, "
+          "lag,\nsnapshot count and WAL index range.\n"
+          "  --litestream-config PATH  litestream.yml " CONFIG_DEFAULT
+          "  --no-expand-env           do not expand $VARS in the config\n"
+          "  --replica NAME            list this replica only\n"
+          "environment: DBSETUP_LITESTREAM_CONFIG, DBSETUP_NO_EXPAND_ENV, "
+          "DBSETUP_RESTORE_TIMEOUT,\n"
+          "DBSETUP_LOG_LEVEL\n"
+          "exit: 0 ok, 64 usage, 65 corrupt replica, 69 storage "
+          "unavailable, 78 litestream.yml\n");
+}
+
 static void restore_usage(FILE* f) {
-  fprintf(
-      f,
-      "usage: dbsetup restore [options] DB_PATH|REPLICA_URL\n"
-      "  --litestream-config PATH  litestream.yml (default $LITESTREAM_CONFIG"
-      " or /etc/litestream.yml)\n"
-      "  --no-expand-env           do not expand $VARS in the config\n"
-      "  -o PATH                   output path (required with a URL)\n"
-      "  --replica NAME            restore from this replica only\n"
-      "  --generation ID           restore from this generation\n"
-      "  --index N                 restore up to this hex WAL index\n"
-      "  --timestamp RFC3339       restore to this point in time\n"
-      "  --if-db-not-exists        exit 0 if the output already exists\n"
-      "  --if-replica-exists       exit 0 if no backup is found\n"
-      "  --parallelism N           WAL downloads at once (default 8)\n"
-      "  --verify full|quick|none  integrity check (default quick)\n"
-      "  --restore-timeout SECS    retry unreachable storage this long "
-      "without\n"
-      "                            progress (default 120)\n"
-      "environment: DBSETUP_RESTORE_TIMEOUT, DBSETUP_LOG_LEVEL\n"
-      "exit: 0 ok, 1 no matching backups, 64 usage, 65 corrupt or "
-      "encrypted replica, 69 storage unavailable, 73 output not "
-      "writable or exists, 78 litestream.yml\n");
+  fprintf(f, "usage: dbsetup restore [options] DB_PATH|REPLICA_URL\n"
+             "  --litestream-config PATH  litestream.yml " CONFIG_DEFAULT
+             "  --no-expand-env           do not expand $VARS in the config\n"
+             "  -o PATH                   output path (required with a URL)\n"
+             "  --replica NAME            restore from this replica only\n"
+             "  --generation ID           restore from this generation\n"
+             "  --index N                 restore up to this hex WAL index\n"
+             "  --timestamp RFC3339       restore to this point in time\n"
+             "  --if-db-not-exists        exit 0 if the output already exists\n"
+             "  --if-replica-exists       exit 0 if no backup is found\n"
+             "  --parallelism N           WAL downloads at once (default 8)\n"
+             "  --verify full|quick|none  integrity check (default quick)\n"
+             "  --restore-timeout SECS    retry unreachable storage this long "
+             "without\n"
+             "                            progress (default 120)\n"
+             "environment: DBSETUP_LITESTREAM_CONFIG, DBSETUP_NO_EXPAND_ENV, "
+             "DBSETUP_RESTORE_TIMEOUT,\n"
+             "DBSETUP_LOG_LEVEL\n"
+             "exit: 0 ok, 1 no matching backups, 64 usage, 65 corrupt or "
+             "encrypted replica, 69 storage unavailable, 73 output not "
+             "writable or exists, 78 litestream.yml\n");
 }
 
 /* Parses the shared options; returns 0, or an exit status to stop with
@@ -230,6 +323,13 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
     }
     dbs_log_set_level(lvl);
   }
+  env = getenv("DBSETUP_NO_EXPAND_ENV");
+  if (env != NULL && dbs_config_parse_bool(env, &c->no_expand_env) != 0) {
+    dbs_log_errorx("invalid value '%s' for DBSETUP_NO_EXPAND_ENV (expected "
+                   "1/true/yes/on or 0/false/no/off)",
+                   env);
+    return DBS_EXIT_USAGE;
+  }
   env = getenv("DBSETUP_RESTORE_TIMEOUT");
   if (env != NULL && *env != '\0' &&
       dbs_config_parse_seconds(env, &c->timeout_ms) != 0) {
@@ -243,10 +343,12 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
                                 restore_opts, &longidx)) != -1) {
     if (longidx >= 0 && ch != '?' && ch != ':' &&
         !dbs_config_long_in_full(argv[at], restore_opts[longidx].name)) {
-      dbs_log_errorx("%s: option '%s' is abbreviated: write it in full, -%s",
-                     argv[0], argv[at], restore_opts[longidx].name);
+      dbs_log_errorx("option '%s' is abbreviated: write it in full, -%s "
+                     "(see dbsetup %s --help)",
+                     argv[at], restore_opts[longidx].name, argv[0]);
       return DBS_EXIT_USAGE;
     }
+    const char* tok = argv[at < argc ? at : argc - 1]; /* this option */
     longidx = -1;
     at = optind;
     switch (ch) {
@@ -260,12 +362,25 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
       c->replica = optarg;
       break;
     case 'h':
-      restore_usage(stdout);
+      if (restore)
+        restore_usage(stdout);
+      else
+        generations_usage(stdout);
       return -1;
     default:
+      if (ch == '?' && optopt != 0 && optopt != '?' &&
+          (optopt >= OPT_CONFIG || optopt == 'o')) {
+        dbs_log_errorx("option '%s' needs a value (see dbsetup %s --help)",
+                       argv[optind - 1], argv[0]);
+        return DBS_EXIT_USAGE;
+      }
       if (!restore || ch == '?' || ch == ':') {
-        dbs_log_errorx("%s: unknown option or missing value: %s (see --help)",
-                       argv[0], argv[optind - 1]);
+        if (ch == '?' && optopt != 0)
+          dbs_log_errorx("unknown option '-%c' (see dbsetup %s --help)", optopt,
+                         argv[0]);
+        else
+          dbs_log_errorx("unknown option '%s' (see dbsetup %s --help)",
+                         ch == '?' ? argv[optind - 1] : tok, argv[0]);
         return DBS_EXIT_USAGE;
       }
       switch (ch) {
@@ -276,15 +391,18 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
         c->generation = optarg;
         break;
       case OPT_INDEX: {
-        char* end;
-        errno = 0;
-        long long v = strtoll(optarg, &end, 16);
-        if (errno != 0 || *end != '\0' || end == optarg || v < 0 ||
-            v > INT32_MAX) {
-          dbs_log_errorx("invalid -index %s: must be a hex WAL index", optarg);
+        int irc = parse_index(optarg, &c->index);
+        if (irc == -ERANGE) {
+          dbs_log_errorx("invalid -index %s: WAL indexes start at 0", optarg);
           return DBS_EXIT_USAGE;
         }
-        c->index = v;
+        if (irc != 0) {
+          dbs_log_errorx("invalid -index %s: invalid hexadecimal format "
+                         "(hex digits only, e.g. -index 0000002a, at most "
+                         "7fffffff)",
+                         optarg);
+          return DBS_EXIT_USAGE;
+        }
         break;
       }
       case OPT_TIMESTAMP:
@@ -326,8 +444,8 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
         }
         break;
       default:
-        dbs_log_errorx("%s: unknown option: %s (see --help)", argv[0],
-                       argv[optind - 1]);
+        dbs_log_errorx("unknown option '%s' (see dbsetup %s --help)",
+                       argv[optind - 1], argv[0]);
         return DBS_EXIT_USAGE;
       }
     }
@@ -380,19 +498,33 @@ static int load_replicas(struct cli* c, struct replicas* r) {
     r->n = 1;
     return 0;
   }
-  const char* path = c->config;
-  if (path == NULL)
-    path = getenv("LITESTREAM_CONFIG");
-  if (path == NULL || path[0] == '\0')
-    path = "/etc/litestream.yml";
+  /* As at boot: the flag, DBSETUP_LITESTREAM_CONFIG, LITESTREAM_CONFIG,
+   * then ./litestream.yml and /etc/litestream.yml. */
+  const char* explicit = c->config;
+  const char* env = getenv("DBSETUP_LITESTREAM_CONFIG");
+  if (explicit == NULL && env != NULL && env[0] != '\0')
+    explicit = env;
+  env = getenv("LITESTREAM_CONFIG");
+  if (explicit == NULL && env != NULL && env[0] != '\0')
+    explicit = env;
   char err[512] = "";
-  int rc = dbs_litestream_config_load(path, !c->no_expand_env, &r->cfg, err,
-                                      sizeof(err));
+  char* path = NULL;
+  int rc = dbs_litestream_bin_find_config(explicit, &path, err, sizeof(err));
+  if (rc == -ENOMEM)
+    return DBS_EXIT_SOFTWARE;
   if (rc != 0) {
-    if (rc == -ENOENT)
-      dbs_log_errorx("config file not found: %s", path);
-    else
-      dbs_log_errorx("%s", err[0] ? err : "cannot read litestream.yml");
+    dbs_log_errorx("config file not found: %s",
+                   explicit ? explicit
+                            : "no --litestream-config, no "
+                              "DBSETUP_LITESTREAM_CONFIG or LITESTREAM_CONFIG, "
+                              "no ./litestream.yml or /etc/litestream.yml");
+    return DBS_EXIT_CONFIG;
+  }
+  rc = dbs_litestream_config_load(path, !c->no_expand_env, &r->cfg, err,
+                                  sizeof(err));
+  free(path);
+  if (rc != 0) {
+    dbs_log_errorx("%s", err[0] ? err : "cannot read litestream.yml");
     return DBS_EXIT_CONFIG;
   }
   r->have_cfg = true;
@@ -512,6 +644,12 @@ int dbs_restore_cli_main(int argc, char** argv) {
   enum dbs_restore_result res = dbs_restore_run(srcs, ns, &t, output, &o, &e);
   if (res == DBS_RESTORE_RESTORED) {
     st = 0;
+  } else if (res == DBS_RESTORE_NO_BACKUP &&
+             strcmp(e.msg, "no matching backups found") != 0) {
+    /* A generation matched but does not reach the requested point: as in
+     * litestream, -if-replica-exists does not cover it. */
+    dbs_log_errorx("no matching backups found: %s", e.msg);
+    st = EXIT_NO_BACKUP;
   } else if (res == DBS_RESTORE_NO_BACKUP) {
     if (c.if_replica_exists) {
       dbs_log_info("no matching backups found");
@@ -560,11 +698,11 @@ static int64_t db_updated_ns(const char* db) {
   struct stat st;
   int64_t t = 0;
   if (stat(db, &st) == 0)
-    t = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    t = dbs_storage_time_ns(st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
   char* w = NULL;
   if (asprintf(&w, "%s-wal", db) >= 0) {
     if (stat(w, &st) == 0) {
-      int64_t tw = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+      int64_t tw = dbs_storage_time_ns(st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
       if (tw > t)
         t = tw;
     }
@@ -611,7 +749,10 @@ int dbs_restore_cli_generations(int argc, char** argv) {
       char start[32], end[32], lag[32], wal[32];
       fmt_time(gen->created_ns, start, sizeof(start));
       fmt_time(gen->updated_ns, end, sizeof(end));
-      fmt_lag(ref - gen->updated_ns, lag, sizeof(lag));
+      int64_t lag_ns;
+      if (__builtin_sub_overflow(ref, gen->updated_ns, &lag_ns))
+        lag_ns = ref < gen->updated_ns ? INT64_MIN : INT64_MAX;
+      fmt_lag(lag_ns, lag, sizeof(lag));
       if (gen->nsegments > 0)
         snprintf(wal, sizeof(wal), "%08x-%08x", gen->segments[0].index,
                  gen->segments[gen->nsegments - 1].index);

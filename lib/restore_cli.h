@@ -26,8 +26,10 @@ int dbs_restore_cli_main(int argc, char** argv);
 int dbs_restore_cli_generations(int argc, char** argv);
 
 /*
- * Parses an RFC 3339 time ("2000-01-01T00:00:00Z", fractional seconds
- * and a numeric zone allowed) into Unix ns. Returns 0 or -EINVAL.
+ * Parses a time as Go's time.Parse(time.RFC3339, s) does for litestream
+ * ("2000-01-01T00:00:00Z"; a fraction after '.' or ','; "Z" or a zone
+ * "+hh:mm"; impossible dates such as November 31st refused) into Unix ns,
+ * saturated outside 1677..2262. Returns 0 or -EINVAL.
  */
 int dbs_restore_cli_parse_time(const char* s, int64_t* ns);
 

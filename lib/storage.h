@@ -74,7 +74,15 @@ void dbs_storage_list_free(struct dbs_storage_list* list);
 /* Sorts a listing by key (byte order). */
 void dbs_storage_list_sort(struct dbs_storage_list* list);
 
-/* An entry's timestamp in Unix ns: mtime_ns if set, else mtime_ms * 1e6. */
+/*
+ * An entry's timestamp in Unix ns: mtime_ns if set, else mtime_ms * 1e6.
+ * Times outside int64 nanoseconds (before 1677 or after 2262) saturate to
+ * INT64_MIN or INT64_MAX, so they still order before or after every
+ * representable time and nothing overflows.
+ */
 int64_t dbs_storage_entry_time_ns(const struct dbs_storage_entry* e);
+
+/* sec and nsec (0..999999999) as Unix ns, saturated as above. */
+int64_t dbs_storage_time_ns(int64_t sec, int64_t nsec);
 
 #endif

@@ -53,8 +53,7 @@ static int list_push(struct dbs_storage_list* out, size_t* cap, char* key,
   e->size = size;
   e->is_prefix = is_prefix;
   if (st != NULL) {
-    e->mtime_ns =
-        (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    e->mtime_ns = dbs_storage_time_ns(st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
     e->mtime_ms = e->mtime_ns / 1000000;
   }
   return 0;

@@ -49,6 +49,7 @@ struct s3 {
   bool path_style;
   bool skip_verify;
   unsigned timeout_ms, stall_ms, max_keys, pool_max;
+  unsigned list_max_pages, list_max_keys;
   pthread_mutex_t lock; /* region, error, pool */
   CURL** pool;
   size_t npool;
@@ -139,6 +140,8 @@ struct xml_ctx {
   struct dbs_storage_entry cur;
   bool truncated;
   char* next_marker;
+  size_t max_entries; /* 0: no limit; kept across xml_setup */
+  bool too_many;
   /* error */
   char code[128], message[256], region[64], endpoint[256], bucket[256];
   /* location */
@@ -204,6 +207,10 @@ static void list_end(struct xml_ctx* x, const char* name) {
                strcmp(name, "CommonPrefixes") == 0) {
       if (x->cur.key == NULL) {
         x->bad = true;
+        return;
+      }
+      if (x->max_entries != 0 && x->n >= x->max_entries) {
+        x->too_many = x->bad = true;
         return;
       }
       if (x->n == x->cap) {
@@ -940,8 +947,10 @@ static int address(struct s3* s, const char* region, const char* key,
 /* A fresh parser for each attempt; the kind of answer is kept. */
 static void xml_setup(struct xfer* x) {
   enum xml_kind kind = x->xml->kind;
+  size_t max_entries = x->xml->max_entries;
   xml_ctx_free(x->xml);
   x->xml->kind = kind;
+  x->xml->max_entries = max_entries;
   x->xml_failed = false;
   x->xp = XML_ParserCreate(NULL);
   if (x->xp) {
@@ -1049,6 +1058,7 @@ static int s3_list(struct dbs_storage* st, const char* prefix, int delimiter,
   char maxkeys[16];
   int rc;
   unsigned pages = 0;
+  int64_t list_start = now_ms();
 
   out->entries = NULL;
   out->n = 0;
@@ -1074,8 +1084,15 @@ static int s3_list(struct dbs_storage* st, const char* prefix, int delimiter,
                          .region = region,
                          .host = host,
                          .path = path};
+    xml.max_entries = s->list_max_keys;
     rc = run(s, &rq, &x, xml_setup, xml_teardown);
-    if (rc == 0 && xml.bad) {
+    if (rc == 0 && xml.too_many) {
+      set_error(s,
+                "list s3://%s/%s at %s: one page of the listing holds more "
+                "than %u keys (the key cap of one listing)",
+                s->bucket, prefix ? prefix : "", where(s), s->list_max_keys);
+      rc = DBS_STORAGE_EUNAVAILABLE;
+    } else if (rc == 0 && xml.bad) {
       set_error(s, "list s3://%s/%s at %s: malformed listing", s->bucket,
                 prefix ? prefix : "", where(s));
       rc = DBS_STORAGE_ECORRUPT;
@@ -1103,10 +1120,33 @@ static int s3_list(struct dbs_storage* st, const char* prefix, int delimiter,
     if (nm == NULL || (marker && strcmp(nm, marker) <= 0)) {
       free(nm);
       set_error(s,
-                "list s3://%s/%s at %s: the listing is truncated but does "
-                "not advance (page %u)",
+                "list s3://%s/%s at %s: the endpoint answers \"truncated\" "
+                "but its next marker does not advance (page %u): it is not "
+                "S3-compatible enough to list this replica",
                 s->bucket, prefix ? prefix : "", where(s), pages);
-      rc = DBS_STORAGE_ECORRUPT;
+      rc = DBS_STORAGE_EUNAVAILABLE;
+      goto fail;
+    }
+    /* A listing is bounded: an endpoint that always answers "truncated"
+     * with a new marker must not grow it (and the restore) forever. */
+    int64_t spent = now_ms() - list_start;
+    const char* stop = pages >= s->list_max_pages   ? "page cap"
+                       : out->n >= s->list_max_keys ? "key cap"
+                       : spent >= (int64_t)s->timeout_ms
+                           ? "time budget (--restore-timeout)"
+                           : NULL;
+    if (stop != NULL) {
+      free(nm);
+      set_error(s,
+                "list s3://%s/%s at %s: the endpoint still answers "
+                "\"truncated\" with a new marker after %u pages, %zu keys "
+                "and %.1f s; stopped at the %s of one listing (%u pages, "
+                "%u keys, %.0f s): an endpoint whose listing never ends, or "
+                "a replica far larger than litestream makes",
+                s->bucket, prefix ? prefix : "", where(s), pages, out->n,
+                (double)spent / 1000.0, stop, s->list_max_pages,
+                s->list_max_keys, (double)s->timeout_ms / 1000.0);
+      rc = DBS_STORAGE_EUNAVAILABLE;
       goto fail;
     }
     free(marker);
@@ -1347,6 +1387,9 @@ int dbs_storage_s3_open(const struct dbs_replica_config* r,
   s->timeout_ms = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
   s->stall_ms = o->stall_timeout_ms ? o->stall_timeout_ms : DEFAULT_STALL_MS;
   s->max_keys = o->max_keys;
+  s->list_max_pages =
+      o->list_max_pages ? o->list_max_pages : DBS_S3_LIST_MAX_PAGES;
+  s->list_max_keys = o->list_max_keys ? o->list_max_keys : DBS_S3_LIST_MAX_KEYS;
   s->pool_max = o->parallelism ? o->parallelism : 8;
   s->pool = calloc(s->pool_max, sizeof(*s->pool));
   if (s->pool == NULL)

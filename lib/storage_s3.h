@@ -9,6 +9,13 @@
 #include "litestream_config.h"
 #include "storage.h"
 
+/* The default caps of one listing: at most 1000 keys per page (S3's own
+ * limit), so a real listing reaches the key cap first; 1,000,000 keys is
+ * about 120 MB of listing in memory and 11 days of one WAL segment a
+ * second in one generation. */
+#define DBS_S3_LIST_MAX_PAGES 10000u
+#define DBS_S3_LIST_MAX_KEYS 1000000u
+
 struct dbs_s3_options {
   /* Retry budget of one list or get, in ms (--restore-timeout); 0: 120 s.
    * Transient failures are retried until it is spent, then the operation
@@ -24,6 +31,12 @@ struct dbs_s3_options {
   const char* session_token;
   /* Listing page size (max-keys); 0: the server's default (1000). */
   unsigned max_keys;
+  /* One listing (all pages below one prefix) stops with
+   * DBS_STORAGE_EUNAVAILABLE when the endpoint still says "truncated"
+   * after this many pages or keys, or after timeout_ms in all (an endpoint
+   * that always answers "truncated" with a new marker would otherwise grow
+   * the listing forever). 0: DBS_S3_LIST_MAX_PAGES, DBS_S3_LIST_MAX_KEYS. */
+  unsigned list_max_pages, list_max_keys;
   /* A transfer receiving nothing for this long is reset and retried (from
    * the first byte not yet delivered); 0: 30 s. Whole seconds. */
   unsigned stall_timeout_ms;

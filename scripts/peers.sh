@@ -38,11 +38,15 @@ go_peer() { # name module version
     exit 1
   fi
   echo "peers: go install $module@$version (minutes on a fresh machine)" >&2
-  GOBIN=$dir GOFLAGS=-buildvcs=false go install "$module@$version"
+  # Release builds stamp main.Version; a module build of an older tag would
+  # say "(development build)", so stamp it the same way.
+  GOBIN=$dir GOFLAGS=-buildvcs=false go install -ldflags "-X main.Version=$version" "$module@$version"
 }
 go_peer litestream github.com/benbjohnson/litestream/cmd/litestream v0.5.18
 go_peer litestream github.com/benbjohnson/litestream/cmd/litestream v0.5.15
 ln -sfn litestream-v0.5.18/litestream litestream05
+litestream-v0.5.15/litestream version | grep -q '^v0.5.15' ||
+  { echo "peers: litestream-v0.5.15 is not v0.5.15" >&2; exit 1; }
 ./litestream05 version | grep -q '^v0.5.18' || { echo "peers: litestream05 is not v0.5.18" >&2; exit 1; }
 # Further peers add themselves here through their own setup scripts.
 for s in "$root"/test/tools/*/setup-peer.sh; do

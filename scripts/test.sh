@@ -3,6 +3,11 @@
 # suite twice: a -Werror build, then an ASan+UBSan build.
 # Environment: DBS_TEST_EXCLUDE (ctest -LE regex), DBS_SKIP_ASAN=1.
 set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test.sh: run it as root (sudo bash scripts/test.sh): the tests use PID" \
+    "namespaces, --user switches, chown and podman" >&2
+  exit 1
+fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/deps.sh

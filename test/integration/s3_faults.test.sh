@@ -145,4 +145,55 @@ assert_eq 0 "$rc" "parallel: exit"
 assert_eq "$want" "$(sha256sum <"$T/par/big.bin" | cut -d' ' -f1)" "parallel: big"
 for i in 1 2 3 4 5; do assert_eq "$i" "$(cat "$T/par/s$i")" "parallel: s$i"; done
 ok "six parallel GETs with faults all arrive intact"
+
+# An endpoint that always answers "truncated" with a new marker: the base
+# listed forever (memory growing, never reaching 69). A listing stops at
+# its page cap, its key cap or the time budget, as unavailable (69), with
+# a message that names the endpoint's behaviour.
+nlist() { grep -c "^REQ GET .*prefix=" "$FP_LOG" || true; }
+fp_start --fault endless
+run probe --timeout-ms 20000 --list-max-pages 50 list obj/ 2>"$T/err" >/dev/null
+assert_eq 3 "$rc" "endless listing, page cap: exit (unavailable)"
+assert_contains "$T/err" 'still answers "truncated" with a new marker after 50 pages' "endless: page cap"
+assert_contains "$T/err" "stopped at the page cap" "endless: page cap"
+assert_eq 50 "$(nlist)" "endless: 50 pages requested"
+ok "a listing that never ends stops at the page cap: unavailable, naming the behaviour"
+fp_start --fault endless --endless-keys 1000
+run probe --timeout-ms 20000 --list-max-keys 5000 list obj/ 2>"$T/err" >/dev/null
+assert_eq 3 "$rc" "endless listing, key cap: exit"
+assert_contains "$T/err" "after 5 pages, 5000 keys" "endless: key cap"
+assert_contains "$T/err" "stopped at the key cap" "endless: key cap"
+ok "a listing that never ends stops at the key cap"
+fp_start --fault endless --endless-keys 1001
+run probe --timeout-ms 20000 --list-max-keys 1000 list obj/ 2>"$T/err" >/dev/null
+assert_eq 3 "$rc" "one page over the key cap: exit"
+assert_contains "$T/err" "one page of the listing holds more than 1000 keys" "one page over the key cap"
+ok "one page over the key cap is refused as it streams in"
+fp_start --fault endless --endless-delay 50
+t0=$(ms)
+run probe --timeout-ms 1500 list obj/ 2>"$T/err" >/dev/null
+t1=$(ms)
+assert_eq 3 "$rc" "endless listing, time budget: exit"
+assert_contains "$T/err" "stopped at the time budget (--restore-timeout)" "endless: time budget"
+[ $((t1 - t0)) -ge 1400 ] && [ $((t1 - t0)) -lt 5000 ] || fail "endless listing took $((t1 - t0)) ms for a 1.5 s budget"
+ok "a listing that never ends stops when the budget is spent ($((t1 - t0)) ms for 1.5 s)"
+fp_start --fault stuck
+run probe --timeout-ms 20000 list obj/ 2>"$T/err" >/dev/null
+assert_eq 3 "$rc" "stuck marker: exit"
+assert_contains "$T/err" "next marker does not advance" "stuck marker"
+assert_eq 2 "$(nlist)" "stuck marker: stops at the second page"
+ok "a truncated listing whose marker does not advance: unavailable at once"
+
+# The same through dbsetup restore and its defaults (the caps) but a short
+# --restore-timeout: exit 69, nothing created.
+fp_start --fault endless --endless-delay 20
+t0=$(ms)
+run "$DBSETUP" restore --restore-timeout 2 -o "$T/endless.db" \
+  "s3://$S3_BUCKET.localhost:$FP_PORT/db" 2>"$T/err"
+t1=$(ms)
+assert_eq 69 "$rc" "dbsetup restore, endless listing: exit"
+assert_contains "$T/err" 'still answers "truncated" with a new marker' "dbsetup restore, endless listing"
+[ ! -e "$T/endless.db" ] || fail "endless listing: output created"
+[ $((t1 - t0)) -lt 8000 ] || fail "endless listing: dbsetup restore took $((t1 - t0)) ms"
+ok "dbsetup restore against a listing that never ends: 69 within the budget, nothing created"
 done_testing

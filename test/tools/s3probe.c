@@ -11,6 +11,7 @@
  *                                        dbs_restore_exit_status
  * Options: --bucket B --endpoint URL --region R --path-style --vhost
  *   --skip-verify --delimiter --timeout-ms N --stall-ms N --max-keys N
+ *   --list-max-pages N --list-max-keys N
  *   --parallelism N --ca FILE --connect-to SPEC -v (debug log)
  *   restore: --path PREFIX --generation G --index N --timestamp RFC3339
  * Credentials as litestream reads them from the environment:
@@ -174,6 +175,10 @@ int main(int argc, char** argv) {
       o.timeout_ms = (unsigned)strtoul(v, NULL, 10);
     else if (ARG("--stall-ms"))
       o.stall_timeout_ms = (unsigned)strtoul(v, NULL, 10);
+    else if (ARG("--list-max-pages"))
+      o.list_max_pages = (unsigned)strtoul(v, NULL, 10);
+    else if (ARG("--list-max-keys"))
+      o.list_max_keys = (unsigned)strtoul(v, NULL, 10);
     else if (ARG("--max-keys"))
       o.max_keys = (unsigned)strtoul(v, NULL, 10);
     else if (ARG("--parallelism"))

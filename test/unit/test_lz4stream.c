@@ -136,6 +136,68 @@ static void test_corruption(void** state) {
   free(src);
 }
 
+/* Stray bytes after a complete frame (litestream's interrupted rewrite of
+ * a WAL segment): refused by default, skipped and counted when allowed,
+ * whatever they are (garbage, a partial or a whole copy of the frame); a
+ * frame that is itself incomplete is refused either way. */
+static void test_trailing(void** state) {
+  (void)state;
+  size_t n = 200000, clen;
+  uint8_t* src = sample(n);
+  uint8_t* comp = compress(src, n, &clen);
+  uint8_t* obj = malloc(2 * clen);
+  struct collect c = {malloc(2 * n + 1), 0, 2 * n + 1};
+  struct dbs_lz4stream* z;
+  assert_int_equal(dbs_lz4stream_new(0, &z), 0);
+  size_t extras[] = {1, 2, 37, clen / 2, clen};
+  for (size_t k = 0; k < sizeof(extras) / sizeof(extras[0]); k++) {
+    size_t extra = extras[k];
+    memcpy(obj, comp, clen);
+    for (size_t i = 0; i < extra; i++)
+      obj[clen + i] = k % 2 ? comp[i] : (uint8_t)(i * 31 + 7);
+    for (int allow = 0; allow < 2; allow++) {
+      dbs_lz4stream_allow_trailing(z, allow);
+      for (size_t step = 4096; step <= (1u << 20); step *= 256) {
+        c.n = 0;
+        dbs_lz4stream_reset(z, collect, &c);
+        int rc = 0;
+        for (size_t i = 0; i < clen + extra && rc == 0; i += step)
+          rc = dbs_lz4stream_write(
+              z, obj + i, clen + extra - i < step ? clen + extra - i : step);
+        if (rc == 0)
+          rc = dbs_lz4stream_finish(z);
+        if (!allow) {
+          assert_int_equal(rc, DBS_LZ4STREAM_ECORRUPT);
+          assert_non_null(strstr(dbs_lz4stream_error(z), "after the end"));
+          continue;
+        }
+        assert_int_equal(rc, 0);
+        assert_int_equal(dbs_lz4stream_trailing(z), extra);
+        assert_int_equal(dbs_lz4stream_total_out(z), n);
+        assert_int_equal(c.n, n);
+        assert_memory_equal(c.buf, src, n);
+      }
+    }
+  }
+  /* Allowed, an incomplete frame is still refused, and a clean object
+   * reports no trailing bytes. */
+  dbs_lz4stream_allow_trailing(z, true);
+  dbs_lz4stream_reset(z, collect, &c);
+  c.n = 0;
+  assert_int_equal(dbs_lz4stream_write(z, comp, clen - 5), 0);
+  assert_int_equal(dbs_lz4stream_finish(z), DBS_LZ4STREAM_ECORRUPT);
+  dbs_lz4stream_reset(z, collect, &c);
+  c.n = 0;
+  assert_int_equal(dbs_lz4stream_write(z, comp, clen), 0);
+  assert_int_equal(dbs_lz4stream_finish(z), 0);
+  assert_int_equal(dbs_lz4stream_trailing(z), 0);
+  dbs_lz4stream_free(z);
+  free(c.buf);
+  free(obj);
+  free(comp);
+  free(src);
+}
+
 static void test_age_and_sink_errors(void** state) {
   (void)state;
   const char* age = "age-encryption.org/v1\n-> X25519 abc\n";
@@ -314,6 +376,7 @@ int main(void) {
       cmocka_unit_test(test_matches_liblz4_on_damage),
       cmocka_unit_test(test_odd_frames),
       cmocka_unit_test(test_corruption),
+      cmocka_unit_test(test_trailing),
       cmocka_unit_test(test_age_and_sink_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -202,7 +202,8 @@ static void test_plan(void** state) {
   t.has_timestamp = true;
   t.timestamp_ns = NS(5);
   assert_int_equal(dbs_replica_plan(&l, g, &t, &p, err, sizeof(err)), -ENOENT);
-  assert_non_null(strstr(err, "no snapshots available"));
+  assert_non_null(strstr(err, "no snapshot at or before the requested time"));
+  assert_non_null(strstr(err, "1970-01-01T00:00:10Z"));
   dbs_replica_listing_free(&l);
 }
 
@@ -247,11 +248,102 @@ static void test_plan_errors(void** state) {
   dbs_replica_listing_free(&l);
 }
 
+/* Two objects whose names are 2^31 indexes apart: the gap is reported
+ * (-EBADMSG, naming it) before anything is sized from the names. The base
+ * allocated (0x7fffffff + 1) * 24 bytes first and failed with -ENOMEM and
+ * an unset message. */
+static void test_plan_gap_before_alloc(void** state) {
+  (void)state;
+  struct dbs_replica_listing l = {0};
+  struct dbs_restore_plan p;
+  char err[512];
+  struct dbs_restore_target t = {.index = -1};
+  l.root = strdup("generations/");
+  struct dbs_storage_entry s[] = {S("00000000", 10)};
+  struct dbs_storage_entry w[] = {W("7fffffff", "00000000", 11)};
+  add(&l, "0000000000000001", s, 1, w, 1);
+  memset(err, 0xAA, sizeof(err));
+  assert_int_equal(dbs_replica_plan(&l, &l.gens[0], &t, &p, err, sizeof(err)),
+                   -EBADMSG);
+  assert_non_null(memchr(err, '\0', sizeof(err)));
+  assert_non_null(
+      strstr(err, "missing WAL indexes: 0000000000000001/00000000..7ffffffe"));
+  assert_non_null(strstr(err, "wal/7fffffff_00000000.wal.lz4"));
+  assert_null(p.indexes);
+
+  /* The same with indexes after the snapshot, then a jump. */
+  struct dbs_storage_entry s2[] = {S("00000002", 10)};
+  struct dbs_storage_entry w2[] = {W("00000002", "00000000", 11),
+                                   W("00000003", "00000000", 12),
+                                   W("7ffffff0", "00000000", 13)};
+  add(&l, "0000000000000002", s2, 1, w2, 3);
+  assert_int_equal(dbs_replica_plan(&l, &l.gens[1], &t, &p, err, sizeof(err)),
+                   -EBADMSG);
+  assert_non_null(strstr(err, "00000004..7fffffef"));
+  assert_non_null(strstr(err, "after WAL index 00000003"));
+  dbs_replica_listing_free(&l);
+}
+
+/* Metadata beyond int64 nanoseconds or bytes: a date after 2262 still
+ * orders after every earlier one (the base overflowed: UBSan aborts, the
+ * normal build wrapped it negative and chose the other generation), and
+ * sizes that add up past 2^63 are refused as absurd (-EBADMSG, exit 65)
+ * instead of overflowing. */
+static void test_metadata_overflow(void** state) {
+  (void)state;
+  struct dbs_replica_listing l = {0};
+  struct dbs_restore_target t = {.index = -1};
+  l.root = strdup("generations/");
+  const int64_t y2026 = 1796083200, y2300 = 10413792000;
+  struct dbs_storage_entry s1[] = {S("00000000", y2300)};
+  struct dbs_storage_entry s2[] = {S("00000000", y2026)};
+  add(&l, "aaaaaaaaaaaaaaaa", s1, 1, NULL, 0);
+  add(&l, "bbbbbbbbbbbbbbbb", s2, 1, NULL, 0);
+  assert_true(l.gens[0].updated_ns > l.gens[1].updated_ns);
+  assert_int_equal(l.gens[0].updated_ns, INT64_MAX);
+  assert_int_equal(dbs_replica_choose(&l, &t), 0);
+  /* A timestamp inside the far generation's bounds still finds it. */
+  t.has_timestamp = true;
+  t.timestamp_ns = INT64_MAX;
+  assert_int_equal(dbs_replica_choose(&l, &t), 0);
+  t.has_timestamp = false;
+
+  struct dbs_storage_entry s3[] = {S("00000000", 10)};
+  struct dbs_storage_entry w3[] = {W("00000000", "00000000", 11),
+                                   W("00000001", "00000000", 12)};
+  w3[0].size = INT64_MAX / 2 + 1;
+  w3[1].size = INT64_MAX / 2 + 1;
+  add(&l, "cccccccccccccccc", s3, 1, w3, 2);
+  struct dbs_restore_plan p;
+  char err[512];
+  assert_int_equal(dbs_replica_plan(&l, &l.gens[2], &t, &p, err, sizeof(err)),
+                   -EBADMSG);
+  assert_non_null(strstr(err, "absurd replica metadata"));
+  assert_non_null(
+      strstr(err, "cccccccccccccccc/wal/00000001_00000000.wal.lz4"));
+  s3[0].size = -1;
+  add(&l, "dddddddddddddddd", s3, 1, NULL, 0);
+  assert_int_equal(dbs_replica_plan(&l, &l.gens[3], &t, &p, err, sizeof(err)),
+                   -EBADMSG);
+  assert_non_null(strstr(err, "absurd replica metadata"));
+  dbs_replica_listing_free(&l);
+
+  struct dbs_storage_entry e = {.mtime_ms = INT64_MIN / 2};
+  assert_int_equal(dbs_storage_entry_time_ns(&e), INT64_MIN);
+  assert_int_equal(dbs_storage_time_ns(INT64_MAX / 1000000000, 999999999),
+                   INT64_MAX);
+  assert_int_equal(dbs_storage_time_ns(1, 5), 1000000005);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_names),       cmocka_unit_test(test_prefix),
-      cmocka_unit_test(test_choose),      cmocka_unit_test(test_plan),
+      cmocka_unit_test(test_names),
+      cmocka_unit_test(test_prefix),
+      cmocka_unit_test(test_choose),
+      cmocka_unit_test(test_plan),
       cmocka_unit_test(test_plan_errors),
+      cmocka_unit_test(test_plan_gap_before_alloc),
+      cmocka_unit_test(test_metadata_overflow),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,6 +76,16 @@ static void test_file_storage(void** state) {
   assert_int_equal(l.entries[2].mtime_ms, l.entries[2].mtime_ns / 1000000);
   dbs_storage_list_free(&l);
 
+  /* A file dated after 2262 lists at INT64_MAX ns, not at an overflowed
+   * (negative, or under UBSan fatal) time. */
+  char far[512];
+  snprintf(far, sizeof(far), "%s/generations/file-not-dir", root);
+  struct timespec ts[2] = {{10413792000, 0}, {10413792000, 0}};
+  assert_int_equal(utimensat(AT_FDCWD, far, ts, 0), 0);
+  assert_int_equal(s->ops->list(s, "generations/", 1, &l), 0);
+  assert_int_equal(l.entries[2].mtime_ns, INT64_MAX);
+  dbs_storage_list_free(&l);
+
   /* Without a delimiter the listing recurses. */
   assert_int_equal(s->ops->list(s, "generations/a", 0, &l), 0);
   assert_int_equal(l.n, 2);

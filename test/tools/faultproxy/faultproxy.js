@@ -19,12 +19,19 @@
 //                        (default 64/20)
 //   stall                forward the headers, then send nothing
 //   slowreset            trickle, then reset after --reset-after bytes
+//   endless              answer a listing itself: --endless-keys keys
+//                        (default 1) below the request's prefix, always
+//                        IsTruncated=true with a NextMarker that grows
+//                        (a listing that never ends), after --endless-delay
+//                        ms (default 0)
+//   stuck                the same, but the NextMarker never changes
 // Prints "faultproxy listening on PORT" when ready; logs one line per
 // request to stdout: "REQ METHOD URL range=... fault=KIND".
 const http = require('http');
 
 const args = process.argv.slice(2);
 let upstream, port = 0, resetAfter = 100, trickle = [64, 20];
+let endlessKeys = 1, endlessDelay = 0, endlessPages = 0;
 const rules = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i], v = args[i + 1];
@@ -32,6 +39,8 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--port') { port = Number(v); i++; }
   else if (a === '--reset-after') { resetAfter = Number(v); i++; }
   else if (a === '--trickle') { trickle = v.split('/').map(Number); i++; }
+  else if (a === '--endless-keys') { endlessKeys = Number(v); i++; }
+  else if (a === '--endless-delay') { endlessDelay = Number(v); i++; }
   else if (a === '--fault') {
     const [kind, count, ...match] = v.split(':');
     rules.push({ kind, left: count ? Number(count) : Infinity, match: match.join(':') });
@@ -49,6 +58,31 @@ function s3error(res, status, code, message, extra = {}) {
   res.end(body);
 }
 
+const xmlEscape = t => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+// A ListObjects (v1) page that says there is always more.
+function endlessPage(req, res, stuck) {
+  const q = new URL(req.url, 'http://x').searchParams;
+  const prefix = q.get('prefix') || '';
+  const page = stuck ? 0 : ++endlessPages;
+  let contents = '';
+  for (let i = 0; i < endlessKeys; i++) {
+    const key = `${prefix}endless-${String(page).padStart(9, '0')}-${String(i).padStart(6, '0')}`;
+    contents += `<Contents><Key>${xmlEscape(key)}</Key><LastModified>2026-01-01T00:00:00.000Z</LastModified>` +
+      `<ETag>"0"</ETag><Size>1</Size><StorageClass>STANDARD</StorageClass></Contents>`;
+  }
+  const next = `${prefix}endless-${String(page).padStart(9, '0')}-~`;
+  const body = '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name>' +
+    `<Prefix>${xmlEscape(prefix)}</Prefix><Marker>${xmlEscape(q.get('marker') || '')}</Marker>` +
+    `<MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated><NextMarker>${xmlEscape(next)}</NextMarker>` +
+    `${contents}</ListBucketResult>`;
+  setTimeout(() => {
+    res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  }, endlessDelay);
+}
+
 const server = http.createServer((req, res) => {
   const line = `${req.method} ${req.url}`;
   const rule = rules.find(r => r.left > 0 && line.includes(r.match));
@@ -63,6 +97,8 @@ const server = http.createServer((req, res) => {
     case '429': return s3error(res, 429, 'TooManyRequests', 'Too many requests.', { 'Retry-After': '1' });
     case '403': return s3error(res, 403, 'AccessDenied', 'Access Denied');
     case 'drop': return req.socket.resetAndDestroy();
+    case 'endless': return endlessPage(req, res, false);
+    case 'stuck': return endlessPage(req, res, true);
   }
   const up = http.request({ host: uhost, port: uport, method: req.method,
     path: req.url, headers: req.headers }, ures => {
