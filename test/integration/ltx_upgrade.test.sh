@@ -61,24 +61,28 @@ ltx_workload 12
 ltx_finish
 ltx_inventory
 [ -n "$(ls "$LTX_ROOT/generations")" ] || fail "v0.5 removed the v0.3 generations"
+# This stage's cases read a copy (kept with the scratch directory when a
+# case fails, as the commands printed name it), since stage 3 writes on.
+cp -a "$LTX_ROOT" "$T/stage2"
+URL2=file://$T/stage2
 LTX_WANT=$(tail -1 "$LTX_D/points" | cut -d' ' -f4)
-ltx_compare "v0.3 then v0.5: latest (LTX, written last)" "$LTX_URL"
+ltx_compare "v0.3 then v0.5: latest (LTX, written last)" "$URL2"
 LTX_WANT=$(tail -1 "$LTX_D/points" | cut -d' ' -f4)
 ltx_compare "v0.3 then v0.5: latest (config)" -config "$LTX_YML" "$LTX_DB"
 while read -r step txid ts dg op; do
   LTX_WANT=$dg
-  ltx_compare "v0.3 then v0.5: -txid $txid (step $step: $op)" -txid "$txid" "$LTX_URL"
+  ltx_compare "v0.3 then v0.5: -txid $txid (step $step: $op)" -txid "$txid" "$URL2"
 done <"$LTX_D/points"
 # Points in time of both eras (before the first LTX snapshot, litestream
 # takes the v0.3 generation).
 while read -r step txid ts dg op; do
-  ltx_compare "v0.3 then v0.5: -timestamp $ts (v0.3 step $step)" -timestamp "$ts" "$LTX_URL"
+  ltx_compare "v0.3 then v0.5: -timestamp $ts (v0.3 step $step)" -timestamp "$ts" "$URL2"
 done < <(awk 'NR % 2 == 0' "$LTX_D/points03")
 # A v0.5 point restores its own step once an LTX snapshot is older than it
 # (before that, litestream takes the v0.3 generation's newest snapshot).
 while read -r step txid ts dg op; do
   [ -z "$(find "$(ltx_level_dir 9)" -name '*.ltx' ! -newermt "$ts" | head -1)" ] || LTX_WANT=$dg
-  ltx_compare "v0.3 then v0.5: -timestamp $ts (v0.5 step $step)" -timestamp "$ts" "$LTX_URL"
+  ltx_compare "v0.3 then v0.5: -timestamp $ts (v0.5 step $step)" -timestamp "$ts" "$URL2"
 done < <(awk 'NR % 2 == 1' "$LTX_D/points")
 
 # Stage 3: back to v0.3.13, which writes last.
