@@ -307,6 +307,52 @@ static int xml_parse_all(struct xml_ctx* x, const char* buf, size_t len) {
   return ok ? 0 : -1;
 }
 
+/* Test hook for test/fuzz (storage_s3.h). */
+int dbs_storage_s3_parse_answer(int what, const char* body, size_t len,
+                                size_t chunk, struct dbs_storage_list* out,
+                                char* text, size_t textlen) {
+  struct xml_ctx x = {.kind = what == 0   ? XML_LIST
+                              : what == 1 ? XML_ERROR
+                                          : XML_LOCATION};
+  XML_Parser p = XML_ParserCreate(NULL);
+  int rc = p == NULL ? -ENOMEM : 0;
+  out->entries = NULL;
+  out->n = 0;
+  if (p != NULL) {
+    XML_SetUserData(p, &x);
+    XML_SetElementHandler(p, xml_start, xml_end);
+    XML_SetCharacterDataHandler(p, xml_chars);
+    for (size_t off = 0; rc == 0 && off < len;) {
+      size_t n = chunk == 0 || len - off < chunk ? len - off : chunk;
+      if (XML_Parse(p, body + off, (int)n, 0) != XML_STATUS_OK)
+        rc = -EBADMSG;
+      off += n;
+    }
+    if (rc == 0 && XML_Parse(p, "", 0, 1) != XML_STATUS_OK)
+      rc = -EBADMSG;
+    XML_ParserFree(p);
+  }
+  if (rc == 0 && x.bad)
+    rc = -EBADMSG;
+  if (x.kind == XML_LIST) {
+    fmt(text, textlen, "%s|%s", x.truncated ? "true" : "false",
+        x.next_marker ? x.next_marker : "");
+    if (rc == 0) { /* the keys now belong to out */
+      out->entries = x.entries;
+      out->n = x.n;
+      x.entries = NULL;
+      x.n = 0;
+    }
+  } else if (x.kind == XML_ERROR) {
+    fmt(text, textlen, "%s|%s|%s|%s|%s", x.code, x.message, x.region,
+        x.endpoint, x.bucket);
+  } else {
+    fmt(text, textlen, "%s", x.saw_location ? x.location : "");
+  }
+  xml_ctx_free(&x);
+  return rc;
+}
+
 /* ---------- one HTTP exchange ---------- */
 
 enum body_mode { BODY_XML, BODY_SINK };
