@@ -23,6 +23,16 @@ ltx_workload 12
 ltx_finish
 p1=$(wc -l <"$LTX_D/points")
 ok "v0.5.15 wrote $p1 points: $(ltx_inventory | tr '\n' ' ')"
+# The two litestream versions agree on v0.5.15's own replica.
+while read -r step txid ts dg op; do
+  for v in 15 18; do
+    b=$LS05; [ $v = 18 ] || b=$LS0515
+    lsrun "$b" restore -o "$T/v$v-$txid.db" -txid "$txid" "$LTX_URL" >/dev/null 2>&1 ||
+      fail "litestream v0.5.$v cannot restore -txid $txid of v0.5.15's replica"
+  done
+  cmp -s "$T/v15-$txid.db" "$T/v18-$txid.db" || fail "v0.5.15 and v0.5.18 restore -txid $txid differently"
+done <"$LTX_D/points"
+ok "litestream v0.5.15 and v0.5.18 restore v0.5.15's replica identically at all $p1 points"
 
 ltx_yml 1h 1h
 ltx_workload 8 "$LS05"
@@ -53,6 +63,11 @@ assert_eq frame "$(ltx_encoding 9 "$snap")" "the snapshot under the middle phase
 [ "$(ltx_encoding 0 "$(ltx_files 0 | awk -v m="$last2" 'substr($0, 18, 16) == m')")" = block ] ||
   fail "the middle phase's last L0 file is not block-encoded"
 ok "$nframe frame-encoded and $nblock block-encoded files; snapshot $snap (frame) under block L0 files"
+
+# v0.5.15 cannot read v0.5.18's pages (one-directional compatibility).
+run lsrun "$LS0515" restore -o "$T/v15-latest.db" "$LTX_URL" >"$T/v15.log" 2>&1
+[ "$rc" -ne 0 ] || fail "litestream v0.5.15 restored a replica with LZ4-block pages"
+ok "litestream v0.5.15 refuses the mixed replica: $(grep -m1 '^Error' "$T/v15.log")"
 
 ltx_equiv_cases "$LTX_URL"
 ltx_report 60
