@@ -26,6 +26,7 @@ struct dbs_boot {
   const struct dbs_db_config* ls_db; /* litestream.yml entry of target */
   bool replication_off;              /* bucket empty: warned */
   bool fresh;                        /* no DB before this boot */
+  bool restored;                     /* restored from its backup by this boot */
   struct dbs_creds creds;
   bool have_creds;
   char* litestream_bin;                 /* found binary, or NULL */

@@ -100,6 +100,19 @@ static int64_t now_ns(void) {
 
 /* ---- progress -------------------------------------------------------- */
 
+/* A byte count for people: "812 bytes", "14.2 kB", "3.1 MB", "2.40 GB". */
+static const char* fmt_size(double bytes, char* buf, size_t n) {
+  if (bytes < 1000)
+    snprintf(buf, n, "%.0f byte%s", bytes, bytes == 1 ? "" : "s");
+  else if (bytes < 1e6)
+    snprintf(buf, n, "%.1f kB", bytes / 1e3);
+  else if (bytes < 1e9)
+    snprintf(buf, n, "%.1f MB", bytes / 1e6);
+  else
+    snprintf(buf, n, "%.2f GB", bytes / 1e9);
+  return buf;
+}
+
 struct progress {
   bool enabled, tty;
   int64_t start_ns, last_ns;
@@ -121,22 +134,27 @@ static void progress_tick(struct progress* p, bool force) {
   p->last_ns = now;
   double secs = (double)(now - p->start_ns) / 1e9;
   uint64_t b = atomic_load(&p->bytes);
-  double rate = secs > 0 ? (double)b / secs / 1e6 : 0;
+  double rate = secs > 0 ? (double)b / secs : 0;
   double pct =
       p->total_bytes ? 100.0 * (double)b / (double)p->total_bytes : 100;
+  /* One unit for the line, the total's, so that the numbers compare. */
+  double div = p->total_bytes >= 1000000000 ? 1e9
+               : p->total_bytes >= 1000000  ? 1e6
+                                            : 1e3;
+  const char* unit = div == 1e9 ? "GB" : div == 1e6 ? "MB" : "kB";
   if (p->tty) {
     dbs_log_status_open();
     fprintf(stderr,
-            "\rdbsetup: restoring: %.1f / %.1f MB (%.0f%%), %.1f MB/s, "
+            "\rdbsetup: restoring: %.1f / %.1f %s (%.0f%%), %.1f %s/s, "
             "%zu/%zu objects\033[K",
-            (double)b / 1e6, (double)p->total_bytes / 1e6, pct, rate,
-            atomic_load(&p->objects), p->total_objects);
+            (double)b / div, (double)p->total_bytes / div, unit, pct,
+            rate / div, unit, atomic_load(&p->objects), p->total_objects);
     fflush(stderr);
   } else {
-    dbs_log_info("restoring: %.1f / %.1f MB downloaded (%.0f%%), %.1f MB/s, "
+    dbs_log_info("restoring: %.1f / %.1f %s downloaded (%.0f%%), %.1f %s/s, "
                  "%zu/%zu objects",
-                 (double)b / 1e6, (double)p->total_bytes / 1e6, pct, rate,
-                 atomic_load(&p->objects), p->total_objects);
+                 (double)b / div, (double)p->total_bytes / div, unit, pct,
+                 rate / div, unit, atomic_load(&p->objects), p->total_objects);
   }
 }
 
@@ -1072,9 +1090,15 @@ static int apply_plan(struct dbs_storage* st,
       set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
       goto done;
     }
-    dbs_log_info("applying WAL indexes %08x..%08x (%zu segments)",
-                 plan->indexes[0].index,
-                 plan->indexes[plan->nindexes - 1].index, plan->nsegments);
+    if (plan->nindexes == 1)
+      dbs_log_info("applying WAL index %08x (%zu segment%s)",
+                   plan->indexes[0].index, plan->nsegments,
+                   plan->nsegments == 1 ? "" : "s");
+    else
+      dbs_log_info("applying WAL indexes %08x..%08x (%zu segment%s)",
+                   plan->indexes[0].index,
+                   plan->indexes[plan->nindexes - 1].index, plan->nsegments,
+                   plan->nsegments == 1 ? "" : "s");
     for (; nthreads < par; nthreads++)
       if (pthread_create(&threads[nthreads], NULL, worker, &a) != 0)
         break;
@@ -1135,11 +1159,14 @@ done:
   if (rc == 0 && o->progress) {
     double secs = (double)(now_ns() - a.prog.start_ns) / 1e9;
     struct stat fst;
-    double mb = stat(output, &fst) == 0 ? (double)fst.st_size / 1e6 : 0;
-    dbs_log_info("restored %s: %.1f MB, generation %s, snapshot %08x, %zu WAL "
-                 "indexes applied, %.2f s, %.1f MB/s",
-                 output, mb, plan->generation, plan->snapshot.index,
-                 plan->nindexes, secs, secs > 0 ? mb / secs : 0);
+    double size = stat(output, &fst) == 0 ? (double)fst.st_size : 0;
+    char sz[32], speed[32];
+    dbs_log_info("restored %s: %s, generation %s, snapshot %08x, %zu WAL "
+                 "index%s applied, %.2f s, %s/s",
+                 output, fmt_size(size, sz, sizeof(sz)), plan->generation,
+                 plan->snapshot.index, plan->nindexes,
+                 plan->nindexes == 1 ? "" : "es", secs,
+                 fmt_size(secs > 0 ? size / secs : 0, speed, sizeof(speed)));
   }
   free(threads);
   free(a.tmp);
@@ -1378,9 +1405,7 @@ int dbs_restore_boot(const struct dbs_replica_config* replicas, size_t n,
   case DBS_RESTORE_RESTORED:
     status = 0;
     break;
-  case DBS_RESTORE_NO_BACKUP:
-    dbs_log_info("no backup found for %s: starting with a fresh database",
-                 target);
+  case DBS_RESTORE_NO_BACKUP: /* the boot says so, once */
     status = 0;
     break;
   default:

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "exitcode.h"
+#include "litestream_bin.h"
 #include "litestream_config.h"
 #include "log.h"
 #include "restore.h"
@@ -258,29 +259,49 @@ static const struct option restore_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* Where the config comes from when no flag names it, as at boot. */
+#define CONFIG_DEFAULT                                                         \
+  "(default $DBSETUP_LITESTREAM_CONFIG,\n"                                     \
+  "                            $LITESTREAM_CONFIG, ./litestream.yml,\n"        \
+  "                            /etc/litestream.yml)\n"
+
+static void generations_usage(FILE* f) {
+  fprintf(f,
+          "usage: dbsetup generations [options] DB_PATH|REPLICA_URL\n"
+          "Lists each generation of each replica: first and last timestamps, "
+          "lag,\nsnapshot count and WAL index range.\n"
+          "  --litestream-config PATH  litestream.yml " CONFIG_DEFAULT
+          "  --no-expand-env           do not expand $VARS in the config\n"
+          "  --replica NAME            list this replica only\n"
+          "environment: DBSETUP_LITESTREAM_CONFIG, DBSETUP_NO_EXPAND_ENV, "
+          "DBSETUP_RESTORE_TIMEOUT,\n"
+          "DBSETUP_LOG_LEVEL\n"
+          "exit: 0 ok, 64 usage, 65 corrupt replica, 69 storage "
+          "unavailable, 78 litestream.yml\n");
+}
+
 static void restore_usage(FILE* f) {
-  fprintf(
-      f,
-      "usage: dbsetup restore [options] DB_PATH|REPLICA_URL\n"
-      "  --litestream-config PATH  litestream.yml (default $LITESTREAM_CONFIG"
-      " or /etc/litestream.yml)\n"
-      "  --no-expand-env           do not expand $VARS in the config\n"
-      "  -o PATH                   output path (required with a URL)\n"
-      "  --replica NAME            restore from this replica only\n"
-      "  --generation ID           restore from this generation\n"
-      "  --index N                 restore up to this hex WAL index\n"
-      "  --timestamp RFC3339       restore to this point in time\n"
-      "  --if-db-not-exists        exit 0 if the output already exists\n"
-      "  --if-replica-exists       exit 0 if no backup is found\n"
-      "  --parallelism N           WAL downloads at once (default 8)\n"
-      "  --verify full|quick|none  integrity check (default quick)\n"
-      "  --restore-timeout SECS    retry unreachable storage this long "
-      "without\n"
-      "                            progress (default 120)\n"
-      "environment: DBSETUP_RESTORE_TIMEOUT, DBSETUP_LOG_LEVEL\n"
-      "exit: 0 ok, 1 no matching backups, 64 usage, 65 corrupt or "
-      "encrypted replica, 69 storage unavailable, 73 output not "
-      "writable or exists, 78 litestream.yml\n");
+  fprintf(f, "usage: dbsetup restore [options] DB_PATH|REPLICA_URL\n"
+             "  --litestream-config PATH  litestream.yml " CONFIG_DEFAULT
+             "  --no-expand-env           do not expand $VARS in the config\n"
+             "  -o PATH                   output path (required with a URL)\n"
+             "  --replica NAME            restore from this replica only\n"
+             "  --generation ID           restore from this generation\n"
+             "  --index N                 restore up to this hex WAL index\n"
+             "  --timestamp RFC3339       restore to this point in time\n"
+             "  --if-db-not-exists        exit 0 if the output already exists\n"
+             "  --if-replica-exists       exit 0 if no backup is found\n"
+             "  --parallelism N           WAL downloads at once (default 8)\n"
+             "  --verify full|quick|none  integrity check (default quick)\n"
+             "  --restore-timeout SECS    retry unreachable storage this long "
+             "without\n"
+             "                            progress (default 120)\n"
+             "environment: DBSETUP_LITESTREAM_CONFIG, DBSETUP_NO_EXPAND_ENV, "
+             "DBSETUP_RESTORE_TIMEOUT,\n"
+             "DBSETUP_LOG_LEVEL\n"
+             "exit: 0 ok, 1 no matching backups, 64 usage, 65 corrupt or "
+             "encrypted replica, 69 storage unavailable, 73 output not "
+             "writable or exists, 78 litestream.yml\n");
 }
 
 /* Parses the shared options; returns 0, or an exit status to stop with
@@ -302,6 +323,13 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
     }
     dbs_log_set_level(lvl);
   }
+  env = getenv("DBSETUP_NO_EXPAND_ENV");
+  if (env != NULL && dbs_config_parse_bool(env, &c->no_expand_env) != 0) {
+    dbs_log_errorx("invalid value '%s' for DBSETUP_NO_EXPAND_ENV (expected "
+                   "1/true/yes/on or 0/false/no/off)",
+                   env);
+    return DBS_EXIT_USAGE;
+  }
   env = getenv("DBSETUP_RESTORE_TIMEOUT");
   if (env != NULL && *env != '\0' &&
       dbs_config_parse_seconds(env, &c->timeout_ms) != 0) {
@@ -315,10 +343,12 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
                                 restore_opts, &longidx)) != -1) {
     if (longidx >= 0 && ch != '?' && ch != ':' &&
         !dbs_config_long_in_full(argv[at], restore_opts[longidx].name)) {
-      dbs_log_errorx("%s: option '%s' is abbreviated: write it in full, -%s",
-                     argv[0], argv[at], restore_opts[longidx].name);
+      dbs_log_errorx("option '%s' is abbreviated: write it in full, -%s "
+                     "(see dbsetup %s --help)",
+                     argv[at], restore_opts[longidx].name, argv[0]);
       return DBS_EXIT_USAGE;
     }
+    const char* tok = argv[at < argc ? at : argc - 1]; /* this option */
     longidx = -1;
     at = optind;
     switch (ch) {
@@ -332,12 +362,25 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
       c->replica = optarg;
       break;
     case 'h':
-      restore_usage(stdout);
+      if (restore)
+        restore_usage(stdout);
+      else
+        generations_usage(stdout);
       return -1;
     default:
+      if (ch == '?' && optopt != 0 && optopt != '?' &&
+          (optopt >= OPT_CONFIG || optopt == 'o')) {
+        dbs_log_errorx("option '%s' needs a value (see dbsetup %s --help)",
+                       argv[optind - 1], argv[0]);
+        return DBS_EXIT_USAGE;
+      }
       if (!restore || ch == '?' || ch == ':') {
-        dbs_log_errorx("%s: unknown option or missing value: %s (see --help)",
-                       argv[0], argv[optind - 1]);
+        if (ch == '?' && optopt != 0)
+          dbs_log_errorx("unknown option '-%c' (see dbsetup %s --help)", optopt,
+                         argv[0]);
+        else
+          dbs_log_errorx("unknown option '%s' (see dbsetup %s --help)",
+                         ch == '?' ? argv[optind - 1] : tok, argv[0]);
         return DBS_EXIT_USAGE;
       }
       switch (ch) {
@@ -401,8 +444,8 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
         }
         break;
       default:
-        dbs_log_errorx("%s: unknown option: %s (see --help)", argv[0],
-                       argv[optind - 1]);
+        dbs_log_errorx("unknown option '%s' (see dbsetup %s --help)",
+                       argv[optind - 1], argv[0]);
         return DBS_EXIT_USAGE;
       }
     }
@@ -455,19 +498,33 @@ static int load_replicas(struct cli* c, struct replicas* r) {
     r->n = 1;
     return 0;
   }
-  const char* path = c->config;
-  if (path == NULL)
-    path = getenv("LITESTREAM_CONFIG");
-  if (path == NULL || path[0] == '\0')
-    path = "/etc/litestream.yml";
+  /* As at boot: the flag, DBSETUP_LITESTREAM_CONFIG, LITESTREAM_CONFIG,
+   * then ./litestream.yml and /etc/litestream.yml. */
+  const char* explicit = c->config;
+  const char* env = getenv("DBSETUP_LITESTREAM_CONFIG");
+  if (explicit == NULL && env != NULL && env[0] != '\0')
+    explicit = env;
+  env = getenv("LITESTREAM_CONFIG");
+  if (explicit == NULL && env != NULL && env[0] != '\0')
+    explicit = env;
   char err[512] = "";
-  int rc = dbs_litestream_config_load(path, !c->no_expand_env, &r->cfg, err,
-                                      sizeof(err));
+  char* path = NULL;
+  int rc = dbs_litestream_bin_find_config(explicit, &path, err, sizeof(err));
+  if (rc == -ENOMEM)
+    return DBS_EXIT_SOFTWARE;
   if (rc != 0) {
-    if (rc == -ENOENT)
-      dbs_log_errorx("config file not found: %s", path);
-    else
-      dbs_log_errorx("%s", err[0] ? err : "cannot read litestream.yml");
+    dbs_log_errorx("config file not found: %s",
+                   explicit ? explicit
+                            : "no --litestream-config, no "
+                              "DBSETUP_LITESTREAM_CONFIG or LITESTREAM_CONFIG, "
+                              "no ./litestream.yml or /etc/litestream.yml");
+    return DBS_EXIT_CONFIG;
+  }
+  rc = dbs_litestream_config_load(path, !c->no_expand_env, &r->cfg, err,
+                                  sizeof(err));
+  free(path);
+  if (rc != 0) {
+    dbs_log_errorx("%s", err[0] ? err : "cannot read litestream.yml");
     return DBS_EXIT_CONFIG;
   }
   r->have_cfg = true;
