@@ -840,8 +840,14 @@ enum obj_kind { OBJ_TOP, OBJ_MIGRATIONS, OBJ_DATASOURCE };
  * spread, a computed key) marks what it may hide as unreadable. */
 static int read_object(struct parser* ps, struct dbs_prisma_config* c,
                        enum obj_kind kind) {
+  size_t last = (size_t)-1;
   ps->i++; /* { */
   for (;;) {
+    /* A stray ")" or "]" (a syntax error) stops skip_value where it
+     * stands: step over it rather than loop. */
+    if (ps->i == last)
+      ps->i++;
+    last = ps->i;
     const struct tok* k = peek(ps, 0);
     if (k->type == T_EOF)
       return 0;
@@ -1021,7 +1027,7 @@ static int read_export(struct parser* ps, struct dbs_prisma_config* c) {
 }
 
 /* Does the file load dotenv? import "dotenv/config", require("dotenv/
- * config"), or "dotenv" imported and .config( called. */
+ * config"), or "dotenv" imported and config( called. */
 static bool uses_dotenv(const struct toks* tk) {
   bool dotenv = false, config_call = false;
   for (size_t i = 0; i < tk->n; i++) {
@@ -1030,9 +1036,8 @@ static bool uses_dotenv(const struct toks* tk) {
       return true;
     if (t->type == T_STRING && strcmp(t->str, "dotenv") == 0)
       dotenv = true;
-    if (is_ident(t, "config") && i + 1 < tk->n &&
-        is_punct(&tk->v[i + 1], "(") && i > 0 && is_punct(&tk->v[i - 1], "."))
-      config_call = true;
+    if (is_ident(t, "config") && i + 1 < tk->n && is_punct(&tk->v[i + 1], "("))
+      config_call = true; /* dotenv.config(), or config() imported */
   }
   return dotenv && config_call;
 }

@@ -196,6 +196,19 @@ static void test_init_template(void** state) {
                    0);
   assert_true(c.dotenv);
   check_value(&c.url, "file:./x.db", "DATABASE_URL");
+  assert_int_equal(read_text("import { config } from 'dotenv'\nconfig()\n"
+                             "export default { datasource: { url: "
+                             "process.env.DATABASE_URL } }\n"),
+                   0);
+  assert_true(c.dotenv);
+  /* "dotenv" named without a config() call loads nothing. */
+  assert_int_equal(read_text("import type { DotenvConfigOptions } from "
+                             "'dotenv'\nexport default defineConfig({ "
+                             "datasource: { url: process.env.DATABASE_URL } "
+                             "})\n"),
+                   0);
+  assert_false(c.dotenv);
+  check_value(&c.url, NULL, "DATABASE_URL");
 }
 
 /* The url forms the issue lists, with the variable set, empty, unset. */
@@ -324,20 +337,21 @@ static void test_broken_files(void** state) {
   assert_int_equal(read_text("export default { schema: 'open\n}\n"), -EINVAL);
   assert_non_null(strstr(err, ":1:"));
   /* Truncated or odd input never reads past the end. */
-  static const char* const odd[] = {"export default",
-                                    "export default defineConfig(",
-                                    "export default {",
-                                    "export default { datasource: { url: env(",
-                                    "export default { schema: path.join(",
-                                    "`",
-                                    "\\",
-                                    "export default { a: [",
-                                    "const x = ; export default x",
-                                    "export default { schema: 'a' +"};
+  static const char* const odd[] = {
+      "export default", "export default defineConfig(", "export default {",
+      "export default { datasource: { url: env(",
+      "export default { schema: path.join(", "`", "\\", "export default { a: [",
+      "const x = ; export default x",
+      /* stray closers inside an object (a random-mutation run found
+       * they made the reader loop forever) */
+      "export default { ) }", "export default { datasource: { url: ] } }",
+      "export default { migrations: { seed: 'x' ) ] }, schema: 's' }",
+      "export default { schema: 'a' +"};
   for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
     int rc = read_text(odd[i]);
     assert_true(rc == 0 || rc == -EINVAL);
   }
+  dbs_prisma_config_free(&c);
   assert_int_equal(
       dbs_prisma_config_read(at("missing.ts"), tmp, &c, err, sizeof(err)),
       -EINVAL);
