@@ -12,11 +12,11 @@
 #include "litestream_config.h"
 
 enum dbs_db_source {
-  DBS_DB_NONE = 0,     /* nothing found: dbsetup stays a plain init */
-  DBS_DB_OPTION,       /* --db / DBSETUP_DB */
-  DBS_DB_DATABASE_URL, /* DATABASE_URL=file:... (or sqlite:...) */
-  DBS_DB_PRISMA,       /* the Prisma schema's sqlite datasource */
-  DBS_DB_LITESTREAM,   /* litestream.yml's single dbs entry */
+  DBS_DB_NONE = 0,      /* nothing found: dbsetup stays a plain init */
+  DBS_DB_OPTION,        /* --db / DBSETUP_DB */
+  DBS_DB_DATABASE_URL,  /* DATABASE_URL=file:... (or sqlite:...) */
+  DBS_DB_PRISMA,        /* the Prisma schema's sqlite datasource */
+  DBS_DB_LITESTREAM,    /* litestream.yml's single dbs entry */
   DBS_DB_PRISMA_CONFIG, /* prisma.config.ts datasource.url (Prisma 7) */
 };
 
