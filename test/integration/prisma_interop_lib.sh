@@ -157,6 +157,21 @@ assert_eq "$order_p" "$order_d" "application order"
   fail "the order set must differ from byte order"
 ok "same order as Prisma $PRISMA_VERSION: $order_d"
 
+# --- _prisma_migrations as this Prisma version writes it ----------------------
+# The same columns, declared types and constraints; the same values except the
+# random id and the times (Prisma's engine through a driver adapter stores
+# dates as TEXT, the native engine and dbsetup as INTEGER ms; both read both).
+cols='SELECT group_concat(name || " " || type || " " || "notnull" || " " || ifnull(dflt_value, "-") || " " || pk, ", ")
+  FROM pragma_table_info("_prisma_migrations")'
+assert_eq "$(q "$T/order-prisma.db" "$cols")" "$(q "$T/order-dbsetup.db" "$cols")" "_prisma_migrations columns"
+rows='SELECT group_concat(migration_name || "|" || checksum || "|" || quote(logs) || "|" || quote(rolled_back_at)
+  || "|" || applied_steps_count || "|" || (finished_at IS NOT NULL) || "|" || length(id), ";")
+  FROM (SELECT * FROM _prisma_migrations ORDER BY migration_name)'
+assert_eq "$(q "$T/order-prisma.db" "$rows")" "$(q "$T/order-dbsetup.db" "$rows")" "_prisma_migrations rows"
+echo "# Prisma $PRISMA_VERSION's date storage: $(q "$T/order-prisma.db" \
+  'SELECT typeof(started_at) || " " || started_at FROM _prisma_migrations LIMIT 1')"
+ok "_prisma_migrations: Prisma $PRISMA_VERSION and dbsetup write the same table and rows"
+
 # --- dbsetup accepts what Prisma wrote (its adapter stores TEXT dates) ------------
 mig "$O" "$T/order-prisma.db"
 assert_eq 0 "$rc" "dbsetup on a Prisma-migrated database"
