@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "log.h"
+#include "proc.h"
 #include "strbuf.h"
 
 /* ---- mountinfo -------------------------------------------------------- */
@@ -837,4 +840,36 @@ out:
   free(resp.p);
   close(fd);
   return rc;
+}
+
+/* ---- exit contract ---------------------------------------------------- */
+
+bool dbs_litefs_parent_is_litefs(void) {
+  char path[64], comm[32];
+  snprintf(path, sizeof(path), "/proc/%d/comm", (int)getppid());
+  FILE* fp = fopen(path, "re");
+  if (fp == NULL)
+    return false;
+  bool yes =
+      fgets(comm, sizeof(comm), fp) != NULL && strcmp(comm, "litefs\n") == 0;
+  fclose(fp);
+  return yes;
+}
+
+void dbs_litefs_exit_on_stop(int sig, int status) {
+  char name[16];
+  if (sig != SIGTERM && sig != SIGINT)
+    return;
+  dbs_log_info("LiteFS forwarded %s: ending by that signal (not status %d) "
+               "so that litefs unmounts and exits 0",
+               dbs_proc_signal_name(sig, name), status);
+  fflush(NULL);
+  signal(sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  raise(sig); /* pending while blocked: delivered on the unblock */
+  sigprocmask(SIG_UNBLOCK, &set, NULL);
+  /* Not reached; should the signal not kill us, 0 closes litefs too. */
+  _exit(0);
 }

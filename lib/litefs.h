@@ -103,4 +103,21 @@ int dbs_litefs_api_addr(const char* http_addr, char* buf, size_t n);
 int dbs_litefs_get_info(const char* api_addr, unsigned timeout_ms,
                         struct dbs_litefs_info* out, char* err, size_t errlen);
 
+/*
+ * True when dbsetup's parent is `litefs` (its /proc/PPID/comm): dbsetup
+ * is LiteFS's exec command and follows its exit contract.
+ */
+bool dbs_litefs_parent_is_litefs(void);
+
+/*
+ * LiteFS's exit contract, called last when the parent is litefs: after a
+ * stop that litefs forwarded (sig, a SIGTERM or SIGINT, not 0), dies of
+ * that same signal, so that `litefs mount` sees "signal: ..." and closes
+ * (unmounts, releases its lease) and exits 0; any exit status >0 there
+ * makes litefs exit 1 with the mount left behind. status is what dbsetup
+ * would have exited with (logged). With sig 0 it returns: the caller
+ * exits with the app's status, which litefs passes on.
+ */
+void dbs_litefs_exit_on_stop(int sig, int status);
+
 #endif

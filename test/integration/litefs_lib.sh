@@ -10,13 +10,20 @@
 #   through LiteFS's exec:, is optional; without it LiteFS runs alone).
 # lfs_start NODE: starts `litefs mount -config $T/NODE.yml` in the
 #   background (its output in $T/NODE.log), sets LFS_PID_NODE, and
-#   registers the teardown. The node's app, if any, gets LFS_NODE, T and
+#   registers the teardown. With LFS_SETSID=1, litefs leads a session and
+#   process group of its own (as PID 1 of a container with a terminal). The node's app, if any, gets LFS_NODE, T and
 #   the environment of the test.
 # lfs_wait_ready NODE [SECS]: waits until the node's /info answers and its
 #   mount is in /proc/self/mountinfo.
 # lfs_info NODE: prints /info.    lfs_mounted NODE: is its mount there?
 # lfs_wait_exit NODE [SECS]: waits for litefs to end, sets rc to its exit
 #   status (fails the test when it does not end in time).
+# lfs_app: writes $T/app.sh, an app in the example's manner: it runs
+#   until stopped and, like docker/example/server.js, exits 128+N on
+#   SIGTERM/SIGINT (logging it to $T/events), exits 3 when $T/crash-NODE
+#   appears (the example's POST /crash), and leaves a child of its own
+#   running (a worker holding the node's mount dir as its cwd; its pid in
+#   $T/worker-NODE).
 # lfs_teardown: SIGTERM, then SIGKILL, to every litefs started here and
 #   every process left under them, then unmounts whatever is still mounted
 #   (fusermount3 -u, else a lazy umount). Registered by lfs_start; safe to
@@ -72,14 +79,33 @@ lfs_config() { # NODE [EXEC]
   } >"$T/$n.yml"
 }
 
+lfs_app() {
+  cat >"$T/app.sh" <<'APP'
+#!/bin/sh
+trap 'echo "app $LFS_NODE: SIGTERM" >>"$T/events"; exit 143' TERM
+trap 'echo "app $LFS_NODE: SIGINT" >>"$T/events"; exit 130' INT
+echo "app $LFS_NODE: started" >>"$T/events"
+(cd "$T/$LFS_NODE/mnt" && exec sleep 600) &
+echo $! >"$T/worker-$LFS_NODE"
+while :; do
+  [ ! -e "$T/crash-$LFS_NODE" ] || exit 3
+  sleep 0.05
+done
+APP
+  chmod +x "$T/app.sh"
+}
+
 lfs_start() { # NODE
   local n=$1
   [ ${#LFS_NODES[@]} -gt 0 ] || cleanup lfs_teardown
   LFS_NODES+=("$n")
-  # No backup service, no Fly environment: LiteFS acts on both.
-  env -u LITEFS_CLOUD_TOKEN -u LITEFS_CLOUD_ENDPOINT -u FLY_APP_NAME -u FLY_REGION \
+  # No backup service, no Fly environment: LiteFS acts on both. The exec
+  # command runs in the node's app dir.
+  cd "$T/$n/app"
+  ${LFS_SETSID:+setsid} env -u LITEFS_CLOUD_TOKEN -u LITEFS_CLOUD_ENDPOINT -u FLY_APP_NAME -u FLY_REGION \
     LFS_NODE="$n" T="$T" "$LITEFS" mount -config "$T/$n.yml" >"$T/$n.log" 2>&1 &
   eval "LFS_PID_$n=$!"
+  cd - >/dev/null
 }
 
 lfs_mounted() { # NODE: the LiteFS mount of NODE is in mountinfo
