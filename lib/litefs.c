@@ -873,3 +873,143 @@ void dbs_litefs_exit_on_stop(int sig, int status) {
   /* Not reached; should the signal not kill us, 0 closes litefs too. */
   _exit(0);
 }
+
+/* ---- refusals before any change --------------------------------------- */
+
+const char* dbs_litefs_parent_config(char* buf, size_t n) {
+  char path[64], args[8192];
+  snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)getppid());
+  FILE* fp = fopen(path, "re");
+  if (fp == NULL)
+    return NULL;
+  size_t len = fread(args, 1, sizeof(args) - 1, fp);
+  fclose(fp);
+  args[len] = '\0';
+  const char* found = NULL;
+  for (size_t i = 0; i < len; i += strlen(args + i) + 1) {
+    const char* a = args + i;
+    if (strcmp(a, "--") == 0)
+      break;
+    if (strcmp(a, "-config") == 0 || strcmp(a, "--config") == 0) {
+      size_t next = i + strlen(a) + 1;
+      if (next < len)
+        found = args + next;
+      break;
+    }
+    if (strncmp(a, "-config=", 8) == 0 || strncmp(a, "--config=", 9) == 0) {
+      found = strchr(a, '=') + 1;
+      break;
+    }
+  }
+  if (found == NULL || found[0] == '\0')
+    return NULL;
+  snprintf(buf, n, "%s", found);
+  return buf;
+}
+
+/* True when path is dir or inside it (both cleaned, absolute). */
+static bool path_under(const char* path, const char* dir) {
+  char* p = dbs_strbuf_path_clean(path);
+  char* d = dbs_strbuf_path_clean(dir);
+  bool yes = false;
+  if (p != NULL && d != NULL) {
+    size_t dl = strlen(d);
+    yes = strcmp(d, "/") == 0 ||
+          (strncmp(p, d, dl) == 0 && (p[dl] == '\0' || p[dl] == '/'));
+  }
+  free(p);
+  free(d);
+  return yes;
+}
+
+int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
+                            bool parent_is_litefs,
+                            const struct dbs_litefs_mount* mounts,
+                            size_t nmounts, const struct dbs_litefs_config* cfg,
+                            char* err, size_t errlen) {
+  const char* name = strrchr(db_path, '/');
+  name = name != NULL ? name + 1 : db_path;
+  if (cfg != NULL && path_under(db_path, cfg->data_dir)) {
+    snprintf(err, errlen,
+             "the database %s is inside LiteFS's data.dir %s (%s): those "
+             "are LiteFS's own files, and writing them outside LiteFS "
+             "breaks its replication; the app must open the database in "
+             "the LiteFS mount, %s/%s",
+             db_path, cfg->data_dir, cfg->path, cfg->fuse_dir, name);
+    return 78;
+  }
+  for (size_t i = 0; i <= nmounts; i++) {
+    const char* dir = i < nmounts   ? mounts[i].dir
+                      : cfg != NULL ? cfg->fuse_dir
+                                    : NULL;
+    if (dir != NULL && path_under(volume, dir)) {
+      snprintf(err, errlen,
+               "the volume %s is inside the LiteFS mount %s: every file "
+               "dbsetup made there (its lock, a restore's temporary file) "
+               "would become a LiteFS database; set --volume to the "
+               "persistent volume that holds LiteFS's data.dir",
+               volume, dir);
+      return 78;
+    }
+  }
+  const char* serving = NULL;
+  for (size_t i = 0; i < nmounts && serving == NULL; i++)
+    if (parent_is_litefs || path_under(db_path, mounts[i].dir))
+      serving = mounts[i].dir;
+  if (serving != NULL) {
+    snprintf(err, errlen,
+             "LiteFS is mounted at %s, and dbsetup cannot set up a database "
+             "under LiteFS yet: it would link %s onto %s/%s, beside LiteFS "
+             "and never replicated, and migrate and seed it on every node. "
+             "Until dbsetup supports LiteFS, keep it out of litefs.yml's "
+             "exec (or give it no database) and run migrations with `litefs "
+             "run -promote -if-candidate -- ...`",
+             serving, db_path, volume, name);
+    return 78;
+  }
+  if (nmounts == 0 && cfg != NULL && path_under(db_path, cfg->fuse_dir)) {
+    snprintf(err, errlen,
+             "the database %s is in LiteFS's fuse.dir %s (%s), but LiteFS "
+             "is not mounted there: dbsetup is running before LiteFS, whose "
+             "mount would hide what dbsetup made there. Start `litefs "
+             "mount` first and dbsetup from litefs.yml's exec:",
+             db_path, cfg->fuse_dir, cfg->path);
+    return 78;
+  }
+  return 0;
+}
+
+int dbs_litefs_check_setup(const char* db_path, const char* volume,
+                           bool parent_is_litefs) {
+  struct dbs_litefs_mount* mounts = NULL;
+  struct dbs_litefs_config cfg;
+  size_t n = 0;
+  char buf[4096], err[2048], vol[8200];
+  bool have_cfg;
+  int rc;
+
+  if ((rc = dbs_litefs_mounts(NULL, &mounts, &n)) != 0) {
+    dbs_log_warnx("cannot read /proc/self/mountinfo (%s): LiteFS mounts "
+                  "not checked",
+                  strerror(-rc));
+    n = 0;
+  }
+  const char* explicit_path =
+      parent_is_litefs ? dbs_litefs_parent_config(buf, sizeof(buf)) : NULL;
+  rc = dbs_litefs_config_load(explicit_path, &cfg, err, sizeof(err));
+  have_cfg = rc == 0;
+  if (rc != 0 && rc != -ENOENT)
+    dbs_log_warnx("%s: not used to check the LiteFS setup", err);
+  if (volume[0] != '/' && getcwd(buf, sizeof(buf)) != NULL)
+    snprintf(vol, sizeof(vol), "%s/%s", buf, volume);
+  else
+    snprintf(vol, sizeof(vol), "%s", volume);
+  rc = dbs_litefs_refuse_setup(db_path, vol, parent_is_litefs, mounts, n,
+                               have_cfg ? &cfg : NULL, err, sizeof(err));
+  if (rc != 0)
+    dbs_log_errorx("%s", err);
+  if (have_cfg)
+    dbs_litefs_config_free(&cfg);
+  dbs_litefs_mounts_free(mounts, n);
+  return rc;
+}

@@ -104,6 +104,44 @@ int dbs_litefs_get_info(const char* api_addr, unsigned timeout_ms,
                         struct dbs_litefs_info* out, char* err, size_t errlen);
 
 /*
+ * The -config path on litefs's command line when dbsetup's parent is
+ * litefs (-config X, --config X, -config=X), copied into buf; NULL when
+ * there is none (LiteFS then searched its default places, as
+ * dbs_litefs_config_load(NULL) does).
+ */
+const char* dbs_litefs_parent_config(char* buf, size_t n);
+
+/*
+ * The bad setups refused before anything changes, while dbsetup cannot
+ * yet set a database up under LiteFS (issue 16). db_path is the absolute
+ * path the app opens, volume dbsetup's volume; mounts the LiteFS mounts
+ * in our mountinfo; cfg litefs.yml or NULL. In order:
+ *   - db_path inside data.dir (LiteFS's own files);
+ *   - the volume inside a LiteFS mount or fuse.dir (its lock would become
+ *     a database);
+ *   - LiteFS mounted and dbsetup its exec command (parent_is_litefs) or
+ *     db_path under a mount: the database would be linked onto the
+ *     volume beside LiteFS, never replicated, and migrated and seeded on
+ *     every node;
+ *   - no LiteFS mount, but db_path under litefs.yml's fuse.dir: dbsetup
+ *     runs before LiteFS, whose mount would hide what it made there.
+ * Returns 0, or 78 (DBS_EXIT_CONFIG) with err naming the fix.
+ */
+int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
+                            bool parent_is_litefs,
+                            const struct dbs_litefs_mount* mounts,
+                            size_t nmounts, const struct dbs_litefs_config* cfg,
+                            char* err, size_t errlen);
+
+/*
+ * dbs_litefs_refuse_setup with this process's facts (mountinfo, the
+ * parent, litefs.yml as litefs read it), logging the refusal. Returns 0
+ * or 78.
+ */
+int dbs_litefs_check_setup(const char* db_path, const char* volume,
+                           bool parent_is_litefs);
+
+/*
  * True when dbsetup's parent is `litefs` (its /proc/PPID/comm): dbsetup
  * is LiteFS's exec command and follows its exit contract.
  */

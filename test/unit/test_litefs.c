@@ -317,6 +317,65 @@ static void test_get_info_failures(void** state) {
                    -EINVAL);
 }
 
+/* ---- refusals ---- */
+
+static void test_refuse_setup(void** state) {
+  (void)state;
+  char err[2048];
+  struct dbs_litefs_mount m = {.dir = "/litefs"};
+  struct dbs_litefs_config c = {.path = "/etc/litefs.yml",
+                                .fuse_dir = "/litefs",
+                                .data_dir = "/var/lib/litefs"};
+  /* Nothing LiteFS: nothing refused. */
+  assert_int_equal(dbs_litefs_refuse_setup("/app/db.sqlite", "/data", false,
+                                           NULL, 0, NULL, err, sizeof(err)),
+                   0);
+  /* litefs.yml in the image, no mount, DB elsewhere: a dev setup. */
+  assert_int_equal(dbs_litefs_refuse_setup("/app/db.sqlite", "/data", false,
+                                           NULL, 0, &c, err, sizeof(err)),
+                   0);
+  /* A LiteFS mount for something else, dbsetup not under litefs. */
+  assert_int_equal(dbs_litefs_refuse_setup("/app/db.sqlite", "/data", false, &m,
+                                           1, NULL, err, sizeof(err)),
+                   0);
+  assert_int_equal(dbs_litefs_refuse_setup("/var/lib/litefs/dbs/x/database",
+                                           "/data", true, &m, 1, &c, err,
+                                           sizeof(err)),
+                   78);
+  assert_non_null(strstr(err, "inside LiteFS's data.dir /var/lib/litefs"));
+  assert_non_null(strstr(err, "/litefs/database"));
+  assert_int_equal(dbs_litefs_refuse_setup("/app/db.sqlite", "/litefs/v", false,
+                                           &m, 1, NULL, err, sizeof(err)),
+                   78);
+  assert_non_null(strstr(err, "the volume /litefs/v is inside the LiteFS"));
+  assert_int_equal(dbs_litefs_refuse_setup("/litefs", "/litefs", false, NULL, 0,
+                                           &c, err, sizeof(err)),
+                   78);
+  /* dbsetup as litefs's exec command with a database. */
+  assert_int_equal(dbs_litefs_refuse_setup("/app/db.sqlite", "/data", true, &m,
+                                           1, &c, err, sizeof(err)),
+                   78);
+  assert_non_null(strstr(err, "LiteFS is mounted at /litefs"));
+  assert_non_null(strstr(err, "onto /data/db.sqlite"));
+  /* The DB in the mount, whoever the parent is. */
+  assert_int_equal(dbs_litefs_refuse_setup("/litefs/db.sqlite", "/data", false,
+                                           &m, 1, NULL, err, sizeof(err)),
+                   78);
+  /* fuse.dir but no mount: dbsetup runs before LiteFS. */
+  assert_int_equal(dbs_litefs_refuse_setup("/litefs/db.sqlite", "/data", false,
+                                           NULL, 0, &c, err, sizeof(err)),
+                   78);
+  assert_non_null(strstr(err, "LiteFS is not mounted there"));
+  /* Lexical containment: /litefs2 is not inside /litefs. */
+  assert_int_equal(dbs_litefs_refuse_setup("/litefs2/db.sqlite", "/data", false,
+                                           &m, 1, &c, err, sizeof(err)),
+                   0);
+  assert_int_equal(dbs_litefs_refuse_setup("/litefs/../app/db.sqlite", "/data",
+                                           false, NULL, 0, &c, err,
+                                           sizeof(err)),
+                   0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mountinfo_litefs),
@@ -328,6 +387,7 @@ int main(void) {
       cmocka_unit_test(test_parse_info),
       cmocka_unit_test(test_api_addr),
       cmocka_unit_test(test_get_info_failures),
+      cmocka_unit_test(test_refuse_setup),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
