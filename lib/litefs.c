@@ -96,7 +96,7 @@ int dbs_litefs_mountinfo_line(const char* line, char** dir, bool* allow_other) {
    * superoptions */
   for (sep = 6; sep < n && !field_is(f[sep], len[sep], "-"); sep++)
     ;
-  if (n < 6 || sep + 3 > n)
+  if (n < 6 || sep + 4 > n) /* type, source and super options follow */
     return -EINVAL;
   const char *type = f[sep + 1], *src = f[sep + 2];
   size_t tl = len[sep + 1], sl = len[sep + 2];

@@ -91,6 +91,11 @@ static void test_mountinfo_other(void** state) {
                        "52 28 0:50 / litefs rw - fuse sshfs litefs", &dir, &ao),
                    0);
   assert_int_equal(dbs_litefs_mountinfo_line("garbage", &dir, &ao), -EINVAL);
+  /* No super options after the source (found by fuzz_litefs: it read past
+   * the fields it had). */
+  assert_int_equal(dbs_litefs_mountinfo_line(
+                       "52 28 0:50 / /x rw - fuse.litefs /s", &dir, &ao),
+                   -EINVAL);
   assert_int_equal(dbs_litefs_mountinfo_line("1 2 3 4 5 6 7 8 9", &dir, &ao),
                    -EINVAL);
 }
