@@ -3,7 +3,8 @@
 # dbsetup as LiteFS's exec command, against the real LiteFS v0.5.14: the
 # exit contract of `litefs mount` (../shared/docs/litefs.md §1.3).
 # - SIGTERM to litefs: litefs forwards it to dbsetup only; the app gets it
-#   and exits 143 as apps do; dbsetup stops everything, reaps the app's
+#   and exits 143 as apps do; then the replicator gets its SIGTERM while
+#   the mount is still up (its final sync); dbsetup stops everything, reaps the app's
 #   leftover worker (it sits in the mount dir: a survivor makes the
 #   unmount fail), then dies of the same SIGTERM, so litefs closes: it
 #   exits 0 and the mount is gone. Exiting 143 instead (dbsetup before
@@ -34,21 +35,23 @@ kill -KILL "$(cat "$T/worker-a")" 2>/dev/null || true
 fusermount3 -u "$T/a/mnt" 2>/dev/null || umount -l "$T/a/mnt"
 ok "control: a child exiting 143 after SIGTERM -> litefs exits 1, mount left behind"
 
-# 1. SIGTERM to litefs.
+# 1. SIGTERM to litefs, with a replicator: app first, then the
+#    replicator (its final sync while the mount is still up), then litefs
+#    unmounts.
 rm -f "$T/events"
-lfs_config a "$DBSETUP -- $T/app.sh"
+lfs_config a "$DBSETUP --replicate $T/repl.sh -- $T/app.sh"
 lfs_start a
 lfs_wait_ready a
 wait_for 20 app_started a || { cat "$T/a.log"; fail "the app never started"; }
 kill -TERM "$LFS_PID_a"
 lfs_wait_exit a 30
 cp "$T/a.log" "$T/a-term.log"
-assert_contains "$T/events" "app a: SIGTERM" "the app got the SIGTERM"
+assert_eq "app a: started|app a: SIGTERM|repl a: SIGTERM, mount up" "$(tr '\n' '|' <"$T/events" | sed 's/|$//')" "order of the stop"
 assert_eq 0 "$rc" "litefs's exit status after SIGTERM (log: $(tail -5 "$T/a.log" | tr '\n' '|'))"
 ! lfs_mounted a || fail "the mount is still there after litefs exited"
 assert_contains "$T/a.log" "litefs shut down complete" "litefs closed cleanly"
 ! kill -0 "$(cat "$T/worker-a")" 2>/dev/null || fail "the app's worker survived"
-ok "SIGTERM to litefs: the app gets it, litefs exits 0, mount gone, no survivor"
+ok "SIGTERM to litefs: app, then replicator (mount still up), litefs exits 0, mount gone, no survivor"
 
 # 2. The app exits 3 on its own.
 rm -f "$T/events"

@@ -23,7 +23,9 @@
 #   SIGTERM/SIGINT (logging it to $T/events), exits 3 when $T/crash-NODE
 #   appears (the example's POST /crash), and leaves a child of its own
 #   running (a worker holding the node's mount dir as its cwd; its pid in
-#   $T/worker-NODE).
+#   $T/worker-NODE). And $T/repl.sh, a replicator (for --replicate) that
+#   on SIGTERM logs whether the node's LiteFS mount is still up (its final
+#   sync needs it), then exits 0.
 # lfs_teardown: SIGTERM, then SIGKILL, to every litefs started here and
 #   every process left under them, then unmounts whatever is still mounted
 #   (fusermount3 -u, else a lazy umount). Registered by lfs_start; safe to
@@ -92,7 +94,17 @@ while :; do
   sleep 0.05
 done
 APP
-  chmod +x "$T/app.sh"
+  cat >"$T/repl.sh" <<'REPL'
+#!/bin/sh
+final() {
+  if grep -q " $T/$LFS_NODE/mnt .* - fuse litefs " /proc/self/mountinfo; then up=up; else up=down; fi
+  echo "repl $LFS_NODE: SIGTERM, mount $up" >>"$T/events"
+  exit 0
+}
+trap final TERM
+while :; do sleep 0.05; done
+REPL
+  chmod +x "$T/app.sh" "$T/repl.sh"
 }
 
 lfs_start() { # NODE
