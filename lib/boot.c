@@ -240,8 +240,11 @@ int dbs_boot_lock(struct dbs_boot* b) {
   if (rc != 0)
     return rc;
   bool had_volume = stat(b->cfg->volume, &st) == 0;
-  b->target =
-      dbs_volume_prepare(b->cfg->volume, b->disc.db_path, err, sizeof(err));
+  b->target = b->plan != NULL
+                  ? dbs_volume_prepare_check(b->cfg->volume, b->disc.db_path,
+                                             &b->plan->volume, err, sizeof(err))
+                  : dbs_volume_prepare(b->cfg->volume, b->disc.db_path, err,
+                                       sizeof(err));
   if (b->target == NULL) {
     dbs_log_errorx("%s", err);
     return errno == EINVAL   ? DBS_EXIT_USAGE
@@ -250,7 +253,8 @@ int dbs_boot_lock(struct dbs_boot* b) {
   }
   rc = check_replication(b);
   if (rc != 0) {
-    if (!had_volume) { /* empty directories only: it was made just now */
+    if (!had_volume &&
+        b->plan == NULL) { /* empty directories only: it was made just now */
       (void)nftw(b->cfg->volume, rmdir_empty, 16, FTW_DEPTH | FTW_PHYS);
       if (stat(b->cfg->volume, &st) != 0)
         dbs_log_info("removed the volume directory %s again (it did not "
@@ -259,7 +263,19 @@ int dbs_boot_lock(struct dbs_boot* b) {
     }
     return rc;
   }
-  rc = dbs_volume_lock(b->cfg->volume, &holder, err, sizeof(err));
+  if (b->plan != NULL) {
+    b->plan->lock_checked = true;
+    rc = dbs_volume_lock_check(b->cfg->volume, &holder, err, sizeof(err));
+    b->plan->lock_holder = holder;
+    if (rc == -ENOSYS) { /* cannot tell: the boot's flock will */
+      dbs_log_warnx("%s", err);
+      rc = 0;
+    }
+    if (rc == -EWOULDBLOCK && b->plan->ignore_lock)
+      rc = 0; /* reported; the rest is checked as if it were free */
+  } else {
+    rc = dbs_volume_lock(b->cfg->volume, &holder, err, sizeof(err));
+  }
   if (rc != 0) {
     dbs_log_errorx("%s", err);
     if (rc == -EWOULDBLOCK)
@@ -272,7 +288,10 @@ int dbs_boot_lock(struct dbs_boot* b) {
 
 int dbs_boot_link(struct dbs_boot* b) {
   char err[ERRLEN] = "";
-  int rc = dbs_volume_link(b->disc.db_path, b->target, err, sizeof(err));
+  int rc = b->plan != NULL
+               ? dbs_volume_link_check(b->disc.db_path, b->target,
+                                       &b->plan->link, err, sizeof(err))
+               : dbs_volume_link(b->disc.db_path, b->target, err, sizeof(err));
   if (rc != 0) {
     dbs_log_errorx("%s", err);
     return rc == -ENOMEM   ? DBS_EXIT_SOFTWARE
@@ -288,8 +307,11 @@ static int chown_for_user(struct dbs_boot* b) {
   char err[ERRLEN] = "";
   if (!b->have_creds || geteuid() != 0)
     return 0;
-  int rc = dbs_volume_chown(b->cfg->volume, b->target, b->creds.uid,
-                            b->creds.gid, err, sizeof(err));
+  int rc =
+      b->plan != NULL
+          ? dbs_volume_chown_check(b->cfg->volume, b->target, err, sizeof(err))
+          : dbs_volume_chown(b->cfg->volume, b->target, b->creds.uid,
+                             b->creds.gid, err, sizeof(err));
   if (rc != 0) {
     dbs_log_errorx("%s", err);
     return rc == -EMLINK   ? DBS_EXIT_DATAERR
@@ -462,6 +484,8 @@ static int restore_child(struct dbs_boot* b) {
   enum dbs_restore_result res = DBS_RESTORE_EINTERNAL;
   int rc = dbs_restore_boot(b->ls_db->replicas, b->ls_db->nreplicas,
                             b->cfg->replica, b->target, &b->restore_opts, &res);
+  if (b->plan != NULL)
+    b->plan->restore = res;
   if (rc != 0)
     return rc;
   switch (res) {
@@ -479,7 +503,14 @@ static int restore_child(struct dbs_boot* b) {
 int dbs_boot_restore(struct dbs_boot* b) {
   char err[ERRLEN] = "";
   int rc;
-  int state = dbs_volume_db_state(b->target, err, sizeof(err));
+  int state = b->plan != NULL
+                  ? dbs_volume_db_check(b->target, err, sizeof(err))
+                  : dbs_volume_db_state(b->target, err, sizeof(err));
+  if (b->plan != NULL) {
+    b->plan->db_state = state;
+    if (state == DBS_DB_EMPTY) /* the boot removes it: missing */
+      state = DBS_DB_MISSING;
+  }
   if (state == -EILSEQ || state == -EISDIR || state == -EINVAL ||
       state == -ELOOP || state == -EMLINK) {
     dbs_log_errorx("%s", err);
@@ -495,7 +526,16 @@ int dbs_boot_restore(struct dbs_boot* b) {
   }
 
   /* Missing: a stale WAL beside it would be replayed into the restore. */
-  if (dbs_volume_remove_stale(b->target) != 0) {
+  if (b->plan != NULL) {
+    static const char* const sc[] = {"-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < 3 && !b->plan->stale; i++) {
+      char* p = NULL;
+      if (asprintf(&p, "%s%s", b->target, sc[i]) < 0)
+        return DBS_EXIT_SOFTWARE;
+      b->plan->stale = lstat(p, &(struct stat){0}) == 0;
+      free(p);
+    }
+  } else if (dbs_volume_remove_stale(b->target) != 0) {
     dbs_log_error("cannot remove stale -wal/-shm beside %s", b->target);
     return DBS_EXIT_CANTCREAT;
   }
@@ -514,7 +554,16 @@ int dbs_boot_restore(struct dbs_boot* b) {
       .timeout_ms = b->cfg->restore_timeout_ms,
   };
   b->restore_opts = ro;
-  rc = run_in_child("restore", restore_child, b, NULL, 0, NULL);
+  if (b->plan != NULL) {
+    /* The restore's own choice, listing and planning only, in-process. */
+    b->restore_opts.dry_run = true;
+    b->restore_opts.progress = false;
+    b->restore_opts.summary = &b->plan->restore_point;
+    b->plan->restore_tried = true;
+    rc = restore_child(b);
+  } else {
+    rc = run_in_child("restore", restore_child, b, NULL, 0, NULL);
+  }
   if (dbs_proc_stop_signal() != 0) {
     /* Stopped: a finished restore stays; a cut one leaves nothing. */
     if (rc == CHILD_RESTORED)
@@ -536,6 +585,14 @@ int dbs_boot_restore(struct dbs_boot* b) {
     b->no_backup = true;
     break;
   case CHILD_UNSUPPORTED:
+    if (b->plan != NULL) {
+      if (b->litestream_bin == NULL)
+        return restore_external(b);     /* refuses before running anything */
+      b->plan->restore_external = true; /* its outcome is not predicted */
+      b->fresh = false;
+      b->restored = true;
+      break;
+    }
     rc = restore_external(b);
     if (rc != 0)
       return rc;
@@ -549,7 +606,8 @@ int dbs_boot_restore(struct dbs_boot* b) {
   default:
     /* The restore logged why and left nothing at the target; a child that
      * died may have left a partial .tmp, which the next restore removes. */
-    dbs_volume_remove_db(b->target);
+    if (b->plan == NULL)
+      dbs_volume_remove_db(b->target);
     return rc > 0 && rc < CHILD_RESTORED ? rc : DBS_EXIT_SOFTWARE;
   }
   return chown_for_user(b);
@@ -585,7 +643,7 @@ static int run_setup_command(struct dbs_boot* b, const char* what,
 /* A fresh database whose migrate or seed failed must not survive: the
  * next boot starts fresh again and nothing half-made reaches the backup. */
 static void discard_fresh(struct dbs_boot* b, const char* why) {
-  if (!b->fresh)
+  if (!b->fresh || b->plan != NULL)
     return;
   if (dbs_volume_remove_db(b->target) == 0)
     dbs_log_warnx("%s: removed the new database %s so the next boot starts "
@@ -675,10 +733,81 @@ static void explain_killed_command(void) {
                  "give it a longer --stop-timeout");
 }
 
+/* The migrate phase of a dry run: reads the state a native deploy would
+ * start from (the database opened read-only, and only when no -wal, -shm
+ * or -journal is beside it: opening it then could create or change one),
+ * and predicts P3009 for a failed migration. */
+static int dry_migrate(struct dbs_boot* b) {
+  struct dbs_boot_plan* pl = b->plan;
+  char err[ERRLEN * 4] = "";
+  if (b->cfg->migrate != NULL || b->disc.migrations_dir == NULL)
+    return 0;
+  if (b->restored) {
+    pl->migrate_after_restore = true;
+    return 0;
+  }
+  static const char* const sc[] = {"-wal", "-shm", "-journal"};
+  for (size_t i = 0; i < 3 && !b->fresh; i++) {
+    char* p = NULL;
+    if (asprintf(&p, "%s%s", b->target, sc[i]) < 0)
+      return DBS_EXIT_SOFTWARE;
+    bool there = lstat(p, &(struct stat){0}) == 0;
+    free(p);
+    if (there) {
+      snprintf(pl->migrate_note, sizeof(pl->migrate_note),
+               "not read: %s%s exists (the database is in use, or was not "
+               "closed cleanly), and reading it could change it",
+               b->target, sc[i]);
+      return 0;
+    }
+  }
+  struct dbs_prisma_status st;
+  /* A database the boot creates is missing or empty: all pending. */
+  int rc = dbs_prisma_migrate_status(b->target, b->disc.migrations_dir, &st,
+                                     err, sizeof(err));
+  if (rc == -ENOMEM)
+    return DBS_EXIT_SOFTWARE;
+  if (rc != 0) {
+    snprintf(pl->migrate_note, sizeof(pl->migrate_note), "not read: %.900s",
+             err);
+    return 0;
+  }
+  pl->migrate_read = true;
+  pl->napplied = st.napplied;
+  pl->npending = st.npending;
+  pl->nfailed = st.nfailed;
+  char names[512] = "";
+  for (size_t i = 0; i < st.n; i++)
+    if (st.entries[i].state == DBS_PRISMA_FAILED &&
+        strlen(names) + strlen(st.entries[i].name) + 3 < sizeof(names))
+      snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+               names[0] ? ", " : "", st.entries[i].name);
+  dbs_prisma_status_free(&st);
+  if (pl->nfailed == 0)
+    return 0;
+  if (b->cfg->migrate_failure == DBS_MIGRATE_FAILURE_CONTINUE) {
+    pl->migrate_continue = true;
+    dbs_log_warnx("migration %s is recorded as failed: the migration would "
+                  "fail (P3009) and the app start anyway "
+                  "(--migrate-failure=continue)",
+                  names);
+    return 0;
+  }
+  dbs_log_errorx("migration %s is recorded as failed in %s, so the "
+                 "migration would fail (P3009): undo its partial changes, "
+                 "then `npx prisma migrate resolve --rolled-back %s` (the "
+                 "boot runs it again), or complete them and `npx prisma "
+                 "migrate resolve --applied %s`",
+                 names, b->target, names, names);
+  return DBS_EXIT_MIGRATE;
+}
+
 int dbs_boot_migrate(struct dbs_boot* b) {
   const struct dbs_config* cfg = b->cfg;
   int code;
 
+  if (b->plan != NULL)
+    return dry_migrate(b);
   if (cfg->migrate != NULL) {
     code = run_setup_command(b, "migrate", cfg->migrate);
     if (dbs_proc_stop_signal() != 0) {
@@ -741,6 +870,10 @@ int dbs_boot_seed(struct dbs_boot* b) {
     dbs_log_debug("seed: skipped, the database exists");
   if (!b->fresh || seed == NULL)
     return 0;
+  if (b->plan != NULL) {
+    b->plan->seed_runs = true;
+    return 0;
+  }
   if (dbs_proc_stop_signal() != 0) /* it came during the migration */
     return stopped_during_setup(b, "setup (before the seed)");
   int code = run_setup_command(b, "seed", seed);
@@ -884,6 +1017,8 @@ static int check_shell_command(const char* what, const char* cmd) {
 /* The app command, run with execvp: it must exist and be executable. */
 static int check_app_command(const struct dbs_boot* b) {
   const char* cmd = b->cfg->argv[0];
+  if (b->plan != NULL && b->plan->no_app)
+    return 0;
   if (executable_found(cmd, NULL))
     return 0;
   bool exists = strchr(cmd, '/') != NULL && access(cmd, F_OK) == 0;
@@ -1037,6 +1172,8 @@ static void replicator_timing(struct dbs_boot* b,
 
 int dbs_boot_supervise(struct dbs_boot* b) {
   int rc = dbs_boot_has_db(b) ? choose_replicator(b) : 0;
+  if (rc == 0 && b->plan != NULL && !dbs_boot_has_db(b))
+    rc = check_app_command(b); /* the supervisor's exec would fail */
   if (rc != 0)
     return rc;
   struct dbs_supervise_opts sup = {
@@ -1051,6 +1188,12 @@ int dbs_boot_supervise(struct dbs_boot* b) {
     replicator_timing(b, &sup);
   else if (sup.replicator_stop_timeout_ms == DBS_CONFIG_TIMEOUT_AUTO)
     sup.replicator_stop_timeout_ms = REPLICATOR_STOP_DEFAULT_MS;
+  if (b->plan != NULL) {
+    b->plan->stop_timeout_ms = sup.stop_timeout_ms;
+    b->plan->replicator_stop_timeout_ms = sup.replicator_stop_timeout_ms;
+    b->plan->replicator_first_sync_ms = sup.replicator_first_sync_ms;
+    return 0;
+  }
   return dbs_supervise_run(&sup);
 }
 

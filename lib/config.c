@@ -409,6 +409,8 @@ void dbs_config_usage(FILE* out) {
           "Usage: dbsetup [OPTIONS] [--] COMMAND [ARG...]\n"
           "       dbsetup restore [OPTIONS] DB_PATH|REPLICA_URL\n"
           "       dbsetup generations [OPTIONS] DB_PATH|REPLICA_URL\n"
+          "       dbsetup doctor [--json] [--quick-check] [--ignore-lock]\n"
+          "                      [--fly-toml F] [OPTIONS] [--] [COMMAND...]\n"
           "       dbsetup migrate [--status] [--schema F] [--db PATH]\n"
           "                       [--prisma-migrations DIR] "
           "[--litestream-config F]\n\n"
