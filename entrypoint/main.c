@@ -92,14 +92,11 @@ int main(int argc, char** argv) {
   if ((status = dbs_boot_user(&boot)) != 0 ||
       (status = dbs_boot_discover(&boot)) != 0)
     goto out;
-  if (dbs_boot_has_db(&boot) &&
-      ((status = dbs_litefs_check_setup(boot.disc.db_path, cfg.volume,
-                                        under_litefs)) != 0 ||
-       (status = dbs_boot_lock(&boot)) != 0 ||
-       (status = dbs_boot_link(&boot)) != 0 ||
-       (status = dbs_boot_restore(&boot)) != 0 ||
-       (status = dbs_boot_migrate(&boot)) != 0 ||
-       (status = dbs_boot_seed(&boot)) != 0))
+  if (dbs_boot_has_db(&boot) && ((status = dbs_boot_lock(&boot)) != 0 ||
+                                 (status = dbs_boot_link(&boot)) != 0 ||
+                                 (status = dbs_boot_restore(&boot)) != 0 ||
+                                 (status = dbs_boot_migrate(&boot)) != 0 ||
+                                 (status = dbs_boot_seed(&boot)) != 0))
     goto out;
   status = dbs_boot_supervise(&boot);
 out:

@@ -844,9 +844,9 @@ out:
 
 /* ---- exit contract ---------------------------------------------------- */
 
-bool dbs_litefs_parent_is_litefs(void) {
+static bool comm_is_litefs(pid_t pid) {
   char path[64], comm[32];
-  snprintf(path, sizeof(path), "/proc/%d/comm", (int)getppid());
+  snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
   FILE* fp = fopen(path, "re");
   if (fp == NULL)
     return false;
@@ -854,6 +854,14 @@ bool dbs_litefs_parent_is_litefs(void) {
       fgets(comm, sizeof(comm), fp) != NULL && strcmp(comm, "litefs\n") == 0;
   fclose(fp);
   return yes;
+}
+
+bool dbs_litefs_parent_is_litefs(void) {
+  return comm_is_litefs(getppid());
+}
+
+bool dbs_litefs_in_charge(void) {
+  return comm_is_litefs(getppid()) || comm_is_litefs(1);
 }
 
 void dbs_litefs_exit_on_stop(int sig, int status) {
@@ -876,9 +884,12 @@ void dbs_litefs_exit_on_stop(int sig, int status) {
 
 /* ---- refusals before any change --------------------------------------- */
 
+static bool comm_is_litefs(pid_t pid);
+
 const char* dbs_litefs_parent_config(char* buf, size_t n) {
   char path[64], args[8192];
-  snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)getppid());
+  pid_t pid = comm_is_litefs(getppid()) ? getppid() : 1;
+  snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
   FILE* fp = fopen(path, "re");
   if (fp == NULL)
     return NULL;
@@ -923,7 +934,7 @@ static bool path_under(const char* path, const char* dir) {
 }
 
 int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
-                            bool parent_is_litefs,
+                            bool litefs_in_charge,
                             const struct dbs_litefs_mount* mounts,
                             size_t nmounts, const struct dbs_litefs_config* cfg,
                             char* err, size_t errlen) {
@@ -954,7 +965,7 @@ int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
   }
   const char* serving = NULL;
   for (size_t i = 0; i < nmounts && serving == NULL; i++)
-    if (parent_is_litefs || path_under(db_path, mounts[i].dir))
+    if (litefs_in_charge || path_under(db_path, mounts[i].dir))
       serving = mounts[i].dir;
   if (serving != NULL) {
     snprintf(err, errlen,
@@ -980,7 +991,7 @@ int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
 }
 
 int dbs_litefs_check_setup(const char* db_path, const char* volume,
-                           bool parent_is_litefs) {
+                           bool litefs_in_charge) {
   struct dbs_litefs_mount* mounts = NULL;
   struct dbs_litefs_config cfg;
   size_t n = 0;
@@ -995,7 +1006,7 @@ int dbs_litefs_check_setup(const char* db_path, const char* volume,
     n = 0;
   }
   const char* explicit_path =
-      parent_is_litefs ? dbs_litefs_parent_config(buf, sizeof(buf)) : NULL;
+      litefs_in_charge ? dbs_litefs_parent_config(buf, sizeof(buf)) : NULL;
   rc = dbs_litefs_config_load(explicit_path, &cfg, err, sizeof(err));
   have_cfg = rc == 0;
   if (rc != 0 && rc != -ENOENT)
@@ -1004,7 +1015,7 @@ int dbs_litefs_check_setup(const char* db_path, const char* volume,
     snprintf(vol, sizeof(vol), "%s/%s", buf, volume);
   else
     snprintf(vol, sizeof(vol), "%s", volume);
-  rc = dbs_litefs_refuse_setup(db_path, vol, parent_is_litefs, mounts, n,
+  rc = dbs_litefs_refuse_setup(db_path, vol, litefs_in_charge, mounts, n,
                                have_cfg ? &cfg : NULL, err, sizeof(err));
   if (rc != 0)
     dbs_log_errorx("%s", err);

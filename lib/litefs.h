@@ -104,9 +104,15 @@ int dbs_litefs_get_info(const char* api_addr, unsigned timeout_ms,
                         struct dbs_litefs_info* out, char* err, size_t errlen);
 
 /*
- * The -config path on litefs's command line when dbsetup's parent is
- * litefs (-config X, --config X, -config=X), copied into buf; NULL when
- * there is none (LiteFS then searched its default places, as
+ * True when litefs runs this container: it is dbsetup's parent or PID 1
+ * (doctor, run from a shell on a LiteFS node, sees the latter).
+ */
+bool dbs_litefs_in_charge(void);
+
+/*
+ * The -config path on the command line of the litefs in charge (the
+ * parent, else PID 1): -config X, --config X, -config=X, copied into buf;
+ * NULL when there is none (LiteFS then searched its default places, as
  * dbs_litefs_config_load(NULL) does).
  */
 const char* dbs_litefs_parent_config(char* buf, size_t n);
@@ -119,7 +125,8 @@ const char* dbs_litefs_parent_config(char* buf, size_t n);
  *   - db_path inside data.dir (LiteFS's own files);
  *   - the volume inside a LiteFS mount or fuse.dir (its lock would become
  *     a database);
- *   - LiteFS mounted and dbsetup its exec command (parent_is_litefs) or
+ *   - LiteFS mounted and in charge (litefs_in_charge: dbsetup its exec
+ *     command, or litefs PID 1) or
  *     db_path under a mount: the database would be linked onto the
  *     volume beside LiteFS, never replicated, and migrated and seeded on
  *     every node;
@@ -128,18 +135,19 @@ const char* dbs_litefs_parent_config(char* buf, size_t n);
  * Returns 0, or 78 (DBS_EXIT_CONFIG) with err naming the fix.
  */
 int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
-                            bool parent_is_litefs,
+                            bool litefs_in_charge,
                             const struct dbs_litefs_mount* mounts,
                             size_t nmounts, const struct dbs_litefs_config* cfg,
                             char* err, size_t errlen);
 
 /*
- * dbs_litefs_refuse_setup with this process's facts (mountinfo, the
- * parent, litefs.yml as litefs read it), logging the refusal. Returns 0
- * or 78.
+ * dbs_litefs_refuse_setup with this process's facts (mountinfo, whether
+ * litefs is in charge, litefs.yml as litefs read it), logging the refusal.
+ * Returns 0 or 78. Reads only: the boot (dbs_boot_lock) and doctor call
+ * it alike.
  */
 int dbs_litefs_check_setup(const char* db_path, const char* volume,
-                           bool parent_is_litefs);
+                           bool litefs_in_charge);
 
 /*
  * True when dbsetup's parent is `litefs` (its /proc/PPID/comm): dbsetup

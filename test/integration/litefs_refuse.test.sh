@@ -58,4 +58,12 @@ run env -C "$T" "$DBSETUP" --volume "$T/ovol" --db "$T/other/app.db" -- true 2>"
 assert_eq 0 "$rc" "a database away from LiteFS, dbsetup not under litefs (log: $(cat "$T/err"))"
 [ -L "$T/other/app.db" ] || fail "the database was not linked"
 ok "with LiteFS mounted elsewhere and dbsetup not its exec command: the boot goes on"
+
+# doctor, run from a shell on the node, says what the boot would do.
+run env -C "$T" "$DBSETUP" doctor --volume "$T/dvol" --db "$T/a/mnt/app.db" >"$T/doc" 2>&1
+assert_eq 78 "$rc" "doctor's status (output: $(cat "$T/doc"))"
+assert_contains "$T/doc" "the boot would exit 78 at the checks and lock phase: LiteFS is mounted at $T/a/mnt" "doctor's verdict"
+[ ! -e "$T/dvol" ] || fail "doctor made the volume"
+assert_eq ".lag" "$(ls -A "$T/a/mnt")" "doctor made something in the LiteFS mount (LiteFS lists only .lag)"
+ok "doctor on a LiteFS node reports the same refusal (78), changing nothing"
 done_testing
