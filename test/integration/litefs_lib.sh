@@ -46,7 +46,7 @@ lfs_require() {
 }
 
 _lfs_free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
 
 lfs_config() { # NODE [EXEC]
