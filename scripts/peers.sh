@@ -8,6 +8,9 @@
 #   litestream-v0.5.18/litestream  newest 0.5 (LTX pages as LZ4 blocks)
 #   litestream-v0.5.15/litestream  last release writing LZ4-frame pages
 #   litestream05 -> litestream-v0.5.18/litestream
+#   litefs-v0.5.14/litefs          LiteFS (FUSE replication), for the
+#                                  LiteFS tests (they need fuse3 and root)
+#   litefs -> litefs-v0.5.14/litefs
 # Needs Go >= 1.25 (/usr/local/go/bin or PATH): without it this fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,6 +51,9 @@ ln -sfn litestream-v0.5.18/litestream litestream05
 litestream-v0.5.15/litestream version | grep -q '^v0.5.15' ||
   { echo "peers: litestream-v0.5.15 is not v0.5.15" >&2; exit 1; }
 ./litestream05 version | grep -q '^v0.5.18' || { echo "peers: litestream05 is not v0.5.18" >&2; exit 1; }
+go_peer litefs github.com/superfly/litefs/cmd/litefs v0.5.14
+ln -sfn litefs-v0.5.14/litefs litefs
+./litefs version | grep -q 'v0.5.14' || { echo "peers: litefs is not v0.5.14" >&2; exit 1; }
 # Further peers add themselves here through their own setup scripts.
 for s in "$root"/test/tools/*/setup-peer.sh; do
   [ -e "$s" ] || continue
