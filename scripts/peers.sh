@@ -8,6 +8,10 @@
 #   litestream-v0.5.18/litestream  newest 0.5 (LTX pages as LZ4 blocks)
 #   litestream-v0.5.15/litestream  last release writing LZ4-frame pages
 #   litestream05 -> litestream-v0.5.18/litestream
+#   minio-<pseudo-version>/minio   MinIO server (the second S3 server of the
+#                                  tests; MinIO publishes no semver module
+#                                  tags, so a pinned commit pseudo-version)
+#   minio -> minio-<pseudo-version>/minio
 # Needs Go >= 1.25 (/usr/local/go/bin or PATH): without it this fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,6 +52,12 @@ ln -sfn litestream-v0.5.18/litestream litestream05
 litestream-v0.5.15/litestream version | grep -q '^v0.5.15' ||
   { echo "peers: litestream-v0.5.15 is not v0.5.15" >&2; exit 1; }
 ./litestream05 version | grep -q '^v0.5.18' || { echo "peers: litestream05 is not v0.5.18" >&2; exit 1; }
+# MinIO (a few minutes to build the first time, ~150 MB): the production S3
+# server the S3 suites also run against (DBS_S3_SERVER=minio, lib_s3.sh).
+minio_version=v0.0.0-20260212201848-7aac2a2c5b7c
+go_peer minio github.com/minio/minio "$minio_version"
+ln -sfn "minio-$minio_version/minio" minio
+./minio --version | grep -q '^minio version' || { echo "peers: minio does not run" >&2; exit 1; }
 # Further peers add themselves here through their own setup scripts.
 for s in "$root"/test/tools/*/setup-peer.sh; do
   [ -e "$s" ] || continue
