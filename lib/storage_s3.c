@@ -544,13 +544,21 @@ static int classify_http(struct s3* s, const struct request* rq, struct xfer* x,
              s->bucket, where(s));
     hint = hintbuf;
   } else if (strcmp(code, "InvalidAccessKeyId") == 0) {
-    hint = "the access key id is unknown there: check "
-           "LITESTREAM_ACCESS_KEY_ID / AWS_ACCESS_KEY_ID or access-key-id in "
-           "litestream.yml";
+    /* MinIO forgets temporary credentials once they expire: their key id
+     * becomes unknown rather than its token expired. */
+    hint = empty(s->token)
+               ? "the access key id is unknown there: check "
+                 "LITESTREAM_ACCESS_KEY_ID / AWS_ACCESS_KEY_ID or "
+                 "access-key-id in litestream.yml"
+               : "the access key id is unknown there: temporary credentials "
+                 "are forgotten once they expire; get new ones "
+                 "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+                 "AWS_SESSION_TOKEN)";
   } else if (strcmp(code, "SignatureDoesNotMatch") == 0) {
     hint = "check LITESTREAM_SECRET_ACCESS_KEY / AWS_SECRET_ACCESS_KEY or "
            "secret-access-key in litestream.yml";
   } else if (strcmp(code, "InvalidToken") == 0 ||
+             strcmp(code, "InvalidTokenId") == 0 || /* MinIO */
              strcmp(code, "ExpiredToken") == 0 ||
              strcmp(code, "TokenRefreshRequired") == 0) {
     hint = "check AWS_SESSION_TOKEN: it expired or belongs to other "
