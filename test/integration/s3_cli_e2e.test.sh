@@ -100,8 +100,10 @@ ok "no secret or signature in any dbsetup output"
 # AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
 s3_stop
 export DBS_S3RVER_SESSION_TOKEN="IQoJb3JpZ2luX2VjEXAMPLE/session+token=="
-export AWS_SESSION_TOKEN=$DBS_S3RVER_SESSION_TOKEN
 s3_start
+# (MinIO: temporary credentials from STS AssumeRole; s3rver: the same keys)
+export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$S3_SECRET_ACCESS_KEY
+export AWS_SESSION_TOKEN=$S3_SESSION_TOKEN
 s3_make_replica "$T/tok" app 1 4
 same "AWS_SESSION_TOKEN" -config "$T/tok/ls.yml" $(o a) "$T/tok/db.sqlite" \
   -- -config "$T/tok/ls.yml" $(o b) "$T/tok/db.sqlite"
