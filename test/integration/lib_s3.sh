@@ -87,7 +87,7 @@ _s3_start_minio() {
     cp "$S3_DIR/key.pem" "$S3_DIR/certs/private.key"
   fi
   for try in 1 2 3; do
-    port=$(free_port) cport=$(free_port)
+    port=${_s3_port:-$(free_port)} cport=$(free_port)
     env -u MINIO_REGION MINIO_ROOT_USER="$S3_ROOT_ACCESS_KEY_ID" \
       MINIO_ROOT_PASSWORD="$S3_ROOT_SECRET_ACCESS_KEY" \
       MINIO_SITE_REGION="${DBS_S3RVER_REGION:-${DBS_S3RVER_LOCATION:-}}" \
@@ -144,6 +144,22 @@ _s3_minio_assume_role() {
   S3_SESSION_TOKEN=$(sed -n 's|.*<SessionToken>\([^<]*\)</SessionToken>.*|\1|p' "$S3_DIR/sts.xml")
   [ -n "$S3_ACCESS_KEY_ID" ] && [ -n "$S3_SECRET_ACCESS_KEY" ] && [ -n "$S3_SESSION_TOKEN" ] ||
     { cat "$S3_DIR/sts.xml" >&2; fail "minio: no credentials in the AssumeRole answer"; }
+}
+# s3_restart_later SECONDS: stops the server now and starts it again on the
+# same port with the same data after SECONDS, in the background (MinIO);
+# s3_restarted waits for that.
+s3_restart_later() {
+  s3_is minio || fail "s3_restart_later: MinIO only"
+  s3_stop
+  rm -f "$S3_DIR/pid"
+  (sleep "$1"; _s3_port=$S3_PORT _s3_start_minio "${S3_ENDPOINT%%:*}"
+    echo "$S3_PID" >"$S3_DIR/pid") >>"$S3_DIR/restart.log" 2>&1 &
+  S3_RESTARTER=$!
+  cleanup '[ ! -f "$S3_DIR/pid" ] || kill "$(cat "$S3_DIR/pid")" 2>/dev/null'
+}
+s3_restarted() {
+  wait "$S3_RESTARTER" || { cat "$S3_DIR/restart.log" >&2; fail "the server did not restart"; }
+  S3_PID=$(cat "$S3_DIR/pid")
 }
 s3_stop() {
   if [ -n "${S3_PID:-}" ]; then

@@ -10,7 +10,8 @@
 #   and a hint naming AWS_SESSION_TOKEN;
 # - a snapshot litestream uploads in multipart (ETag "…-N") restores, also
 #   resumed after a reset (If-Match on the multipart ETag);
-# - listings paged a few keys at a time give the same restore;
+# - listings paged a few keys at a time give the same restore; a restore
+#   begun while MinIO is down or starting retries until it serves;
 # - a replica path needing URI escaping;
 # - virtual-hosted-style addressing (MINIO_DOMAIN, the bucket's host name
 #   resolved to 127.0.0.1 by a private /etc/hosts in this test's own mount
@@ -170,6 +171,17 @@ pages=$(grep -c "^REQ GET .*max-keys=2" "$FP_LOG" || true)
 [ "$pages" -gt $((nobj / 2 - 4)) ] || { cat "$FP_LOG"; fail "only $pages listing pages"; }
 ok "listings of 2 keys per page ($pages pages) give the same database"
 fp_stop
+
+# A boot racing the storage's start (a MinIO beside the app): refused
+# connections, then MinIO's 503 XMinioServerNotInitialized while it comes
+# up, are retried until it serves.
+s3_restart_later 1.5
+run "$DBSETUP" restore -config "$P/ls.yml" --restore-timeout 30 -o "$P/late.db" "$P/db.sqlite" 2>"$P/late.err"
+s3_restarted
+assert_eq 0 "$rc" "restore while MinIO starts"
+[ "$(dump "$P/late.db")" == "$(dump "$P/ls.db")" ] || fail "late start: dumps differ"
+assert_contains "$P/late.err" "retrying" "late start: retried"
+ok "a restore begun while MinIO is down retries until it serves ($(grep -c retrying "$P/late.err") retries)"
 
 # ---- Virtual-hosted style: MinIO serves BUCKET.minio.test (MINIO_DOMAIN);
 # the names resolve to 127.0.0.1 only in this mount namespace.
