@@ -13,6 +13,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "prisma_migrate.h"
+#include "privdrop.h"
 #include "restore_cli.h"
 #include "supervise.h"
 
@@ -36,6 +37,16 @@ int main(int argc, char** argv) {
   struct dbs_boot boot;
   int status;
 
+  /* Before anything is opened: a closed stderr must not become the
+   * first file we open (a restore's output, the volume lock). */
+  if (dbs_privdrop_open_std_fds() != 0)
+    return DBS_EXIT_SOFTWARE; /* nowhere to say it */
+  /* Installed setuid, every subcommand and option would run as the file's
+   * owner for whoever calls it: refuse before looking at any of them. */
+  if (dbs_privdrop_check_not_setuid() != 0) {
+    dbs_privdrop_log_setuid();
+    _exit(DBS_EXIT_NOPERM); /* not even the libraries' exit handlers */
+  }
   if (run_subcommand(argc, argv, &status))
     return status;
 

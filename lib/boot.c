@@ -78,10 +78,60 @@ static char* shell_join(const char* const* words) {
   return buf;
 }
 
+/* Looks for the litestream binary once. Returns 0 (found or not) or an
+ * exit status. */
+static int find_bin(struct dbs_boot* b) {
+  char err[ERRLEN] = "";
+  if (b->bin_searched)
+    return 0;
+  b->bin_searched = true;
+  int rc = dbs_litestream_bin_find(b->cfg->litestream, &b->litestream_bin, err,
+                                   sizeof(err));
+  if (rc == -ENOMEM)
+    return DBS_EXIT_SOFTWARE;
+  if (rc != 0 && (b->cfg->litestream != NULL || rc == -ENOEXEC)) {
+    dbs_log_errorx("%s", err);
+    return DBS_EXIT_CONFIG;
+  }
+  if (rc != 0)
+    dbs_log_debug("%s", err);
+  return 0;
+}
+
+/*
+ * The rules litestream.yml is read by: those of the litestream that
+ * dbsetup will start as the replicator (asked with `litestream version`
+ * on every boot), else both syntaxes (restore only). Returns 0 or an
+ * exit status.
+ */
+static int choose_rules(struct dbs_boot* b, enum dbs_ls_rules* rules) {
+  char err[ERRLEN] = "";
+  *rules = DBS_LS_RULES_ANY;
+  if (b->cfg->replicate != NULL || b->cfg->no_replicate)
+    return 0;
+  int rc = find_bin(b);
+  if (rc != 0 || b->litestream_bin == NULL)
+    return rc;
+  rc = dbs_litestream_bin_version(b->litestream_bin, &b->ls_ver, err,
+                                  sizeof(err));
+  if (rc == -EINTR)
+    return DBS_EXIT_SIGNAL_BASE + dbs_proc_stop_signal();
+  if (rc != 0) {
+    dbs_log_errorx("the replicator: %s", err);
+    return DBS_EXIT_CONFIG;
+  }
+  b->have_ls_ver = true;
+  *rules = b->ls_ver.rules;
+  dbs_log_info("replicator: %s is litestream %s", b->litestream_bin,
+               b->ls_ver.text);
+  return 0;
+}
+
 int dbs_boot_discover(struct dbs_boot* b) {
   const struct dbs_config* cfg = b->cfg;
   char err[ERRLEN] = "";
   char* lspath = NULL;
+  enum dbs_ls_rules rules = DBS_LS_RULES_ANY;
   int rc = dbs_litestream_bin_find_config(cfg->litestream_config, &lspath, err,
                                           sizeof(err));
   if (rc == -ENOENT && cfg->litestream_config != NULL) {
@@ -90,9 +140,13 @@ int dbs_boot_discover(struct dbs_boot* b) {
   }
   if (rc == -ENOMEM)
     return DBS_EXIT_SOFTWARE;
-  if (rc == 0) {
-    rc = dbs_litestream_config_load(lspath, !cfg->no_expand_env, &b->ls, err,
-                                    sizeof(err));
+  if (rc == 0 && (rc = choose_rules(b, &rules)) != 0) {
+    free(lspath);
+    return rc;
+  }
+  if (lspath != NULL) {
+    rc = dbs_litestream_config_load_rules(lspath, !cfg->no_expand_env, rules,
+                                          &b->ls, err, sizeof(err));
     free(lspath);
     if (rc != 0) {
       dbs_log_errorx("%s", err);
@@ -100,6 +154,8 @@ int dbs_boot_discover(struct dbs_boot* b) {
     }
     b->have_ls = true;
     dbs_log_debug("read %s", b->ls.file);
+    for (size_t i = 0; i < b->ls.nwarnings; i++)
+      dbs_log_warnx("%s", b->ls.warnings[i]);
     if (b->ls.exec != NULL) {
       dbs_log_errorx("%s sets exec: %s, but dbsetup runs the app itself "
                      "(litestream replicate would start it a second time): "
@@ -136,11 +192,6 @@ int dbs_boot_discover(struct dbs_boot* b) {
 }
 
 int dbs_boot_user(struct dbs_boot* b) {
-  if (dbs_privdrop_check_not_setuid() != 0) {
-    dbs_log_errorx("dbsetup is installed setuid or setgid: refusing to run "
-                   "(chmod u-s,g-s the binary; use --user instead)");
-    return DBS_EXIT_NOPERM;
-  }
   if (b->cfg->user == NULL)
     return 0;
   int rc = dbs_privdrop_resolve(b->cfg->user, &b->creds);
@@ -175,7 +226,10 @@ int dbs_boot_lock(struct dbs_boot* b) {
   int rc = dbs_volume_lock(b->cfg->volume, &holder, err, sizeof(err));
   if (rc != 0) {
     dbs_log_errorx("%s", err);
-    return rc == -EWOULDBLOCK ? DBS_EXIT_TEMPFAIL : DBS_EXIT_CANTCREAT;
+    if (rc == -EWOULDBLOCK)
+      return DBS_EXIT_TEMPFAIL;
+    return rc == -ELOOP || rc == -EINVAL || rc == -EMLINK ? DBS_EXIT_DATAERR
+                                                          : DBS_EXIT_CANTCREAT;
   }
   return 0;
 }
@@ -185,7 +239,9 @@ int dbs_boot_link(struct dbs_boot* b) {
   int rc = dbs_volume_link(b->disc.db_path, b->target, err, sizeof(err));
   if (rc != 0) {
     dbs_log_errorx("%s", err);
-    return rc == -ENOMEM ? DBS_EXIT_SOFTWARE : DBS_EXIT_CANTCREAT;
+    return rc == -ENOMEM   ? DBS_EXIT_SOFTWARE
+           : rc == -EILSEQ ? DBS_EXIT_DATAERR
+                           : DBS_EXIT_CANTCREAT;
   }
   return 0;
 }
@@ -196,10 +252,13 @@ static int chown_for_user(struct dbs_boot* b) {
   char err[ERRLEN] = "";
   if (!b->have_creds || geteuid() != 0)
     return 0;
-  if (dbs_volume_chown(b->cfg->volume, b->target, b->creds.uid, b->creds.gid,
-                       err, sizeof(err)) != 0) {
+  int rc = dbs_volume_chown(b->cfg->volume, b->target, b->creds.uid,
+                            b->creds.gid, err, sizeof(err));
+  if (rc != 0) {
     dbs_log_errorx("%s", err);
-    return DBS_EXIT_CANTCREAT;
+    return rc == -EMLINK   ? DBS_EXIT_DATAERR
+           : rc == -ENOMEM ? DBS_EXIT_SOFTWARE
+                           : DBS_EXIT_CANTCREAT;
   }
   return 0;
 }
@@ -363,16 +422,8 @@ int dbs_boot_restore(struct dbs_boot* b) {
   if (rc != 0)
     return rc;
 
-  rc = dbs_litestream_bin_find(b->cfg->litestream, &b->litestream_bin, err,
-                               sizeof(err));
-  if (rc == -ENOMEM)
-    return DBS_EXIT_SOFTWARE;
-  if (rc != 0 && (b->cfg->litestream != NULL || rc == -ENOEXEC)) {
-    dbs_log_errorx("%s", err);
-    return DBS_EXIT_CONFIG;
-  }
-  if (rc != 0)
-    dbs_log_debug("%s", err);
+  if ((rc = find_bin(b)) != 0)
+    return rc;
   if (b->ls_db != NULL && replica_bucket_empty(b->ls_db)) {
     dbs_log_warnx("%s: the replica bucket is empty after expanding the "
                   "environment (BUCKET_NAME unset?): restore and "
@@ -382,7 +433,8 @@ int dbs_boot_restore(struct dbs_boot* b) {
   }
 
   int state = dbs_volume_db_state(b->target, err, sizeof(err));
-  if (state == -EILSEQ || state == -EISDIR || state == -EINVAL) {
+  if (state == -EILSEQ || state == -EISDIR || state == -EINVAL ||
+      state == -ELOOP || state == -EMLINK) {
     dbs_log_errorx("%s", err);
     return DBS_EXIT_DATAERR;
   }
@@ -433,13 +485,17 @@ int dbs_boot_restore(struct dbs_boot* b) {
   case CHILD_NO_BACKUP:
     dbs_log_info("no backup of %s exists: starting with a new database",
                  b->target);
+    b->no_backup = true;
     break;
   case CHILD_UNSUPPORTED:
     rc = restore_external(b);
     if (rc != 0)
       return rc;
+    /* litestream restore -if-replica-exists exits 0 without a database
+     * only when its listing found no backup. */
     b->fresh =
         dbs_volume_db_state(b->target, err, sizeof(err)) != DBS_DB_EXISTS;
+    b->no_backup = b->fresh;
     break;
   default:
     /* The restore logged why and left nothing at the target; a child that
@@ -599,6 +655,24 @@ static int choose_replicator(struct dbs_boot* b) {
                    b->ls.file, b->target);
     return DBS_EXIT_CONFIG;
   }
+  /*
+   * litestream 0.5 started on a new database while its replica holds a
+   * backup makes the empty database the backup's latest state (it uploads
+   * it as the next TXID; doc litestream-0.5.md §6). So it starts only on a
+   * database that existed, was restored, or is new because the restore
+   * found that no backup exists: never after --no-restore on a new one.
+   */
+  if (b->fresh && !b->no_backup && b->have_ls_ver &&
+      b->ls_ver.rules == DBS_LS_RULES_V05) {
+    dbs_log_errorx("%s is a new database that was not restored%s: litestream "
+                   "%s would upload it over any backup at its replica as the "
+                   "latest state. Not starting: let dbsetup restore first "
+                   "(drop --no-restore), or pass --no-replicate",
+                   b->target, b->cfg->no_restore ? " (--no-restore)" : "",
+                   b->ls_ver.text);
+    discard_fresh(b, "not replicating");
+    return DBS_EXIT_CONFIG;
+  }
   const char* words[] = {b->litestream_bin,
                          "replicate",
                          "-config",
@@ -622,6 +696,47 @@ static int choose_replicator(struct dbs_boot* b) {
   return 0;
 }
 
+/*
+ * The replicator's final sync, measured with litestream 0.5.18 and 0.3.13
+ * on a file replica and on S3 (local s3rver), from the stop signal to its
+ * exit: 5-40 ms for a few rows, 0.2-1.2 s for 10 MB written just before,
+ * 0.75-2.2 s for 50 MB. 0.3 makes one attempt: it gets 5 s. 0.5 retries a
+ * failed upload every shutdown-sync-interval for shutdown-sync-timeout
+ * (30 s) and exits by itself when done: it gets that plus 2 s (its last WAL
+ * sync and exit), so that a storage hiccup at stop time does not lose the
+ * last writes. Other replicators (--replicate) get 2 s.
+ */
+#define REPLICATOR_STOP_DEFAULT_MS 2000u
+#define REPLICATOR_STOP_LS03_MS 5000u
+#define REPLICATOR_STOP_MARGIN_MS 2000u
+
+/*
+ * The stop timing of the litestream replicate dbsetup starts (see above).
+ * Either version is stopped no sooner than one monitor-interval plus 1 s
+ * after it started: it uploads nothing, not even on shutdown, before its
+ * first sync.
+ */
+static void replicator_timing(struct dbs_boot* b,
+                              struct dbs_supervise_opts* sup) {
+  if (sup->replicator_stop_timeout_ms == DBS_CONFIG_TIMEOUT_AUTO) {
+    sup->replicator_stop_timeout_ms = REPLICATOR_STOP_LS03_MS;
+    if (b->have_ls_ver && b->ls_ver.rules == DBS_LS_RULES_V05) {
+      long long sync = b->ls.shutdown_sync_timeout_ms >= 0
+                           ? b->ls.shutdown_sync_timeout_ms
+                           : DBS_LS05_SHUTDOWN_SYNC_TIMEOUT_MS;
+      if (sync > 3600000)
+        sync = 3600000;
+      sup->replicator_stop_timeout_ms =
+          (unsigned)sync + REPLICATOR_STOP_MARGIN_MS;
+    }
+    dbs_log_debug("the replicator gets %.1f s for its final sync",
+                  sup->replicator_stop_timeout_ms / 1000.0);
+  }
+  long long mon = b->ls_db->monitor_interval_ms;
+  if (mon > 1000 && mon < 3600000)
+    sup->replicator_first_sync_ms = (unsigned)mon + 1000u;
+}
+
 int dbs_boot_supervise(struct dbs_boot* b) {
   int rc = dbs_boot_has_db(b) ? choose_replicator(b) : 0;
   if (rc != 0)
@@ -634,6 +749,10 @@ int dbs_boot_supervise(struct dbs_boot* b) {
       .signal_child_only = b->cfg->signal_child_only,
       .creds = b->have_creds ? &b->creds : NULL,
   };
+  if (b->replicate != NULL && b->cfg->replicate == NULL)
+    replicator_timing(b, &sup);
+  else if (sup.replicator_stop_timeout_ms == DBS_CONFIG_TIMEOUT_AUTO)
+    sup.replicator_stop_timeout_ms = REPLICATOR_STOP_DEFAULT_MS;
   return dbs_supervise_run(&sup);
 }
 

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "discover.h"
+#include "litestream_bin.h"
 #include "litestream_config.h"
 #include "privdrop.h"
 #include "restore.h"
@@ -28,7 +29,11 @@ struct dbs_boot {
   struct dbs_creds creds;
   bool have_creds;
   char* litestream_bin;                 /* found binary, or NULL */
-  char* replicate;                      /* replicator command, or NULL */
+  bool bin_searched;                    /* litestream_bin was looked for */
+  struct dbs_litestream_version ls_ver; /* of litestream_bin, when ... */
+  bool have_ls_ver;                     /* ... it will replicate */
+  bool no_backup;  /* the restore established that no backup exists */
+  char* replicate; /* replicator command, or NULL */
   struct dbs_restore_opts restore_opts; /* for the restore child */
 };
 
@@ -38,7 +43,7 @@ void dbs_boot_init(struct dbs_boot* b, const struct dbs_config* cfg);
 /* True when a database was found: the DB phases run. */
 bool dbs_boot_has_db(const struct dbs_boot* b);
 
-/* Refuses setuid installs; resolves --user (exit 64/77 on failure). */
+/* Resolves --user (exit 64/77 on failure); main() refused setuid. */
 int dbs_boot_user(struct dbs_boot* b);
 int dbs_boot_discover(struct dbs_boot* b);
 /* Prepares the volume and takes its lock (a second dbsetup exits 75 before

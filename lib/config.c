@@ -58,7 +58,9 @@ static const struct opt_desc opts[] = {
      "time the app gets after a stop signal before SIGKILL (7)"},
     {"replicator-stop-timeout", 1, OPT_REPLICATOR_STOP_TIMEOUT,
      "DBSETUP_REPLICATOR_STOP_TIMEOUT", "SECS",
-     "time the replicator gets for its final sync after the app is gone (2)"},
+     "time the replicator gets for its final sync after the app is gone "
+     "(litestream 0.3: 5; 0.5: its shutdown-sync-timeout, 30 by default, + "
+     "2; --replicate: 2)"},
     {"signal-child-only", 0, OPT_SIGNAL_CHILD_ONLY, "DBSETUP_SIGNAL_CHILD_ONLY",
      NULL, "forward signals to the app's pid, not its process group"},
     {"db", 1, OPT_DB, "DBSETUP_DB", "PATH",
@@ -280,7 +282,7 @@ static int apply(struct dbs_config* cfg, const struct opt_desc* o,
 static void set_defaults(struct dbs_config* cfg) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->stop_timeout_ms = 7000;
-  cfg->replicator_stop_timeout_ms = 2000;
+  cfg->replicator_stop_timeout_ms = DBS_CONFIG_TIMEOUT_AUTO;
   cfg->volume = "/data";
   cfg->migrate_failure = DBS_MIGRATE_FAILURE_EXIT;
   cfg->parallelism = 8;
@@ -418,8 +420,10 @@ void dbs_config_usage(FILE* out) {
       "  0-255  the app's own exit status\n"
       "  128+N  the app died of signal N\n"
       "  64     usage error (bad option or value)\n"
-      "  65     the database file is not SQLite, or the replica is corrupt\n"
-      "         or unsupported (age-encrypted)\n"
+      "  65     a database file that is not SQLite, a symlink or hard link on "
+      "the\n"
+      "         volume (the database, its -wal/-shm, the lock), or a corrupt\n"
+      "         or unsupported (age-encrypted) replica\n"
       "  69     backup storage unreachable or refusing: no fresh database "
       "was created\n"
       "  70     internal error\n"

@@ -11,6 +11,9 @@ enum dbs_migrate_failure {
 };
 enum dbs_verify { DBS_VERIFY_QUICK, DBS_VERIFY_FULL, DBS_VERIFY_NONE };
 
+/* A timeout left to dbsetup to choose (see the field). */
+#define DBS_CONFIG_TIMEOUT_AUTO 0xffffffffu
+
 /*
  * Every string points into argv or environ, or at a static default; the
  * struct owns nothing.
@@ -20,7 +23,11 @@ struct dbs_config {
   char** argv;                         /* the app command, NULL-terminated */
   const char* replicate;               /* --replicate: shell string, or NULL */
   unsigned stop_timeout_ms;            /* --stop-timeout (7 s) */
-  unsigned replicator_stop_timeout_ms; /* --replicator-stop-timeout (2 s) */
+  unsigned replicator_stop_timeout_ms; /* --replicator-stop-timeout, or
+                                        * DBS_CONFIG_TIMEOUT_AUTO: litestream
+                                        * 0.3 5 s, 0.5 its
+                                        * shutdown-sync-timeout + 2 s,
+                                        * --replicate 2 s */
   bool signal_child_only;              /* --signal-child-only */
   /* Database setup. */
   const char* db;                /* --db */

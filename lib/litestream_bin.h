@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "litestream_config.h"
+
 /*
  * Finds the litestream binary: explicit (--litestream; a name without '/'
  * is looked up in PATH), else `litestream` in PATH, else
@@ -38,5 +40,38 @@ bool dbs_litestream_bin_is_wrapper(const char* path);
  */
 int dbs_litestream_bin_find_config(const char* explicit_path, char** out,
                                    char* err, size_t errlen);
+
+/* What `litestream version` said. */
+struct dbs_litestream_version {
+  char text[64];           /* its first line, e.g. "v0.5.18" */
+  int major, minor, patch; /* -1 for a development build */
+  enum dbs_ls_rules rules; /* V03 or V05 */
+};
+
+/*
+ * Runs `bin version` (stdin /dev/null, its own process group, 10 s at
+ * most) and reads its first line: "vMAJOR.MINOR.PATCH" (0.3.x → V03, 0.5
+ * and later → V05). A development build ("(development build ...)", what
+ * `go install` of v0.5.15 and older gives) has no number: its `bin help`
+ * is asked for the 0.5-only `ltx` command. Nothing is cached: each boot
+ * asks the binary it will start. Returns 0; -EIO when the command fails
+ * (exit status, signal, timeout) or its output is not a litestream version
+ * (message in err naming the binary, what it said and the fix); -ENOTSUP
+ * for versions other than 0.3 and 0.5+ (0.4 was never released; 0.2 and
+ * older have another format); -EINTR when TERM or INT arrived meanwhile
+ * (the child is killed; the signal is noted for dbs_proc_stop_signal);
+ * -errno when it could not be started.
+ */
+int dbs_litestream_bin_version(const char* bin,
+                               struct dbs_litestream_version* v, char* err,
+                               size_t errlen);
+
+/*
+ * Parses the first line of `litestream version` into v (rules included).
+ * Returns 0, 1 for a development build (v->major -1, rules unset) or
+ * -EIO / -ENOTSUP as dbs_litestream_bin_version.
+ */
+int dbs_litestream_bin_parse_version(const char* line,
+                                     struct dbs_litestream_version* v);
 
 #endif

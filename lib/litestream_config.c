@@ -1,4 +1,6 @@
-/* Reads litestream.yml the way litestream v0.3.13 does (see the header). */
+/* Reads litestream.yml the way litestream 0.3.13 or 0.5 does (see the
+ * header). */
+#define _GNU_SOURCE
 #include "litestream_config.h"
 
 #include <ctype.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -253,6 +256,7 @@ struct url {
   char* path;    /* decoded path, or NULL */
   char* rawpath; /* path as written */
   char* opaque;  /* for "scheme:opaque" */
+  char* query;   /* raw query after '?', or NULL */
 };
 
 static void url_free(struct url* u) {
@@ -262,6 +266,7 @@ static void url_free(struct url* u) {
   free(u->path);
   free(u->rawpath);
   free(u->opaque);
+  free(u->query);
   memset(u, 0, sizeof(*u));
 }
 
@@ -344,10 +349,12 @@ static int url_parse_(const char* s, struct url* u, char* err, size_t errlen) {
     return -EINVAL;
   }
   size_t rn = n - (size_t)(rest - s);
-  /* Drop the query. */
+  /* Keep the query apart (litestream 0.5 reads s3 options from it). */
   size_t q = 0;
   while (q < rn && rest[q] != '?')
     q++;
+  if (q < rn && (u->query = strndup(rest + q + 1, rn - q - 1)) == NULL)
+    return -ENOMEM;
   rn = q;
   if (u->scheme != NULL && (rn == 0 || rest[0] != '/')) {
     u->opaque = strndup(rest, rn);
@@ -649,6 +656,9 @@ struct ctx {
   yaml_node_t* key; /* the key whose value is being decoded */
   unsigned depth;   /* walk_map nesting, to stop self-merging anchors */
   unsigned walks;   /* walk_map calls, to stop alias bombs */
+  enum dbs_ls_rules rules;
+  char** warnings; /* see dbs_litestream_config.warnings */
+  size_t nwarnings;
 };
 
 static unsigned src_line(const struct ctx* c, size_t line) {
@@ -688,6 +698,36 @@ static void fail_at(struct ctx* c, const yaml_node_t* n, const char* fmt, ...) {
              msg);
   else
     snprintf(c->err, c->errlen, "%s: %s", c->file, msg);
+}
+
+static void fail_oom(struct ctx* c);
+
+static void warn_at(struct ctx* c, const yaml_node_t* n, const char* fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records a warning "FILE:LINE:COLUMN: message" (see warnings). */
+static void warn_at(struct ctx* c, const yaml_node_t* n, const char* fmt, ...) {
+  if (c->rc != 0)
+    return;
+  char msg[768], *line = NULL;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  va_end(ap);
+  if (asprintf(&line, "%s:%u:%zu: %s", c->file,
+               src_line(c, n->start_mark.line) + 1, n->start_mark.column + 1,
+               msg) < 0) {
+    fail_oom(c);
+    return;
+  }
+  char** w = realloc(c->warnings, (c->nwarnings + 1) * sizeof(*w));
+  if (w == NULL) {
+    free(line);
+    fail_oom(c);
+    return;
+  }
+  c->warnings = w;
+  c->warnings[c->nwarnings++] = line;
 }
 
 static void fail_oom(struct ctx* c) {
@@ -811,42 +851,62 @@ static bool is_number(const yaml_node_t* n) {
   return *p == '\0';
 }
 
-/* Go's time.ParseDuration grammar (values are not needed). */
-static bool go_duration_ok(const char* s) {
+/*
+ * Go's time.ParseDuration: sets *ns (saturating instead of Go's overflow
+ * error, which no sane config reaches). Returns false when s is not a
+ * duration.
+ */
+static bool go_duration(const char* s, int64_t* ns) {
   const char* p = s;
+  bool neg = false;
+  long double total = 0;
   if (*p == '+' || *p == '-')
-    p++;
-  if (strcmp(p, "0") == 0)
+    neg = *p++ == '-';
+  if (strcmp(p, "0") == 0) {
+    *ns = 0;
     return true;
+  }
   if (*p == '\0')
     return false;
   while (*p) {
     bool digits = false;
+    long double v = 0, scale = 1;
     while (isdigit((unsigned char)*p)) {
-      p++;
+      v = v * 10 + (*p++ - '0');
       digits = true;
     }
     if (*p == '.') {
       p++;
       while (isdigit((unsigned char)*p)) {
-        p++;
+        scale /= 10;
+        v += (*p++ - '0') * scale;
         digits = true;
       }
     }
     if (!digits)
       return false;
-    static const char* const units[] = {"ns", "us", "\xc2\xb5s", "\xce\xbcs",
-                                        "ms", "s",  "m",         "h"};
-    size_t best = 0;
+    static const struct {
+      const char* u;
+      long double ns;
+    } units[] = {{"ns", 1},          {"us", 1e3},  {"\xc2\xb5s", 1e3},
+                 {"\xce\xbcs", 1e3}, {"ms", 1e6},  {"s", 1e9},
+                 {"m", 60e9},        {"h", 3600e9}};
+    size_t best = 0, bi = 0;
     for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-      size_t l = strlen(units[i]);
-      if (strncmp(p, units[i], l) == 0 && l > best)
+      size_t l = strlen(units[i].u);
+      if (strncmp(p, units[i].u, l) == 0 && l > best) {
         best = l;
+        bi = i;
+      }
     }
     if (best == 0)
       return false;
+    total += v * units[bi].ns;
     p += best;
   }
+  if (total > (long double)INT64_MAX)
+    total = (long double)INT64_MAX;
+  *ns = neg ? -(int64_t)total : (int64_t)total;
   return true;
 }
 
@@ -897,12 +957,31 @@ static void get_bool(struct ctx* c, yaml_node_t* n, const char* what,
   *out = b;
 }
 
-static void check_duration(struct ctx* c, yaml_node_t* n, const char* what) {
-  if (is_null(n) || is_number(n))
+/*
+ * Decodes a time.Duration field as yaml.v2 does: null leaves *set false;
+ * an integer is nanoseconds; else a Go duration string. *ns and *set may
+ * be NULL when the value is not needed.
+ */
+static void get_duration(struct ctx* c, yaml_node_t* n, const char* what,
+                         int64_t* ns, bool* set) {
+  int64_t v = 0;
+  if (is_null(n))
     return;
-  if (n->type != YAML_SCALAR_NODE || bool_word(n) >= 0 ||
-      !go_duration_ok(sval(n)))
+  if (is_number(n)) {
+    v = strtoll(sval(n), NULL, 0);
+  } else if (n->type != YAML_SCALAR_NODE || bool_word(n) >= 0 ||
+             !go_duration(sval(n), &v)) {
     fail_at(c, n, "%s must be a duration such as 1s, 10m or 24h", what);
+    return;
+  }
+  if (ns != NULL)
+    *ns = v;
+  if (set != NULL)
+    *set = true;
+}
+
+static void check_duration(struct ctx* c, yaml_node_t* n, const char* what) {
+  get_duration(c, n, what, NULL, NULL);
 }
 
 static void check_int(struct ctx* c, yaml_node_t* n, const char* what) {
@@ -998,7 +1077,9 @@ struct raw_replica {
   int skip_verify;      /* -1 unset */
   char *account_name, *account_key, *host, *user, *password, *key_path;
   size_t nage;
-  yaml_node_t *node, *bucket_node, *url_node, *path_node;
+  yaml_node_t *node, *bucket_node, *url_node, *path_node, *age_node;
+  int64_t sync_interval_ns;
+  yaml_node_t* sync_interval_node; /* NULL: not written */
 };
 
 static void raw_replica_free(struct raw_replica* r) {
@@ -1078,16 +1159,41 @@ static void replica_field(struct ctx* c, void* obj, const char* key,
     int b = -1;
     get_bool(c, v, w, &b);
     r->skip_verify = b;
+  } else if (!strcmp(key, "sync-interval")) {
+    bool set = false;
+    get_duration(c, v, w, &r->sync_interval_ns, &set);
+    r->sync_interval_node = set ? v : NULL;
   } else if (!strcmp(key, "retention") ||
              !strcmp(key, "retention-check-interval") ||
-             !strcmp(key, "sync-interval") ||
              !strcmp(key, "snapshot-interval") ||
              !strcmp(key, "validation-interval")) {
-    check_duration(c, v, w);
+    /* 0.5 has none of these per replica (validation-interval is parsed
+     * into a duration and unused): it ignores them silently. */
+    if (c->rules != DBS_LS_RULES_V05 || !strcmp(key, "validation-interval"))
+      check_duration(c, v, w);
+    if (c->rules == DBS_LS_RULES_V05)
+      warn_at(c, c->key,
+              "%s: litestream 0.5 ignores this 0.3 setting%s; remove it", w,
+              !strcmp(key, "validation-interval")
+                  ? " (validation is the global validation.interval now)"
+                  : " (retention is global now: snapshot.interval, "
+                    "snapshot.retention, l0-retention)");
   } else if (!strcmp(key, "age")) {
     struct raw_age a = {0};
+    r->age_node = c->key;
     walk_map(c, v, w, age_field, &a);
     r->nage = a.n;
+  } else if (c->rules == DBS_LS_RULES_V05 &&
+             (!strcmp(key, "sign-payload") ||
+              !strcmp(key, "require-content-md5") ||
+              !strcmp(key, "auto-recover") ||
+              !strcmp(key, "concurrent-writes"))) {
+    int b;
+    get_bool(c, v, w, &b);
+  } else if (c->rules == DBS_LS_RULES_V05 &&
+             (!strcmp(key, "max-sync-ltx-files") ||
+              !strcmp(key, "concurrency"))) {
+    check_int(c, v, w);
   }
   /* Unknown keys are ignored, as yaml.v2 does. */
 }
@@ -1095,17 +1201,70 @@ static void replica_field(struct ctx* c, void* obj, const char* key,
 struct raw_db {
   char* path;
   char* meta_path;
+  char* dir; /* 0.5's directory replication */
   struct raw_replica* replicas;
   size_t nreplicas;
-  yaml_node_t *node, *path_node, *replica_node;
+  struct raw_replica single; /* replica: (0.5), when replica_node */
+  yaml_node_t *node, *path_node, *replica_node, *replicas_node;
+  struct raw_snapshot* snapshot; /* NULL: none written */
+  int64_t monitor_interval_ns;
+  bool monitor_interval_set;
 };
 
 static void raw_db_free(struct raw_db* d) {
   free(d->path);
   free(d->meta_path);
+  free(d->dir);
   for (size_t i = 0; i < d->nreplicas; i++)
     raw_replica_free(&d->replicas[i]);
   free(d->replicas);
+  raw_replica_free(&d->single);
+  free(d->snapshot);
+}
+
+/* 0.5's snapshot: {interval, retention} (global, or per database). */
+struct raw_snapshot {
+  int64_t interval_ns, retention_ns;
+  yaml_node_t *interval_node, *retention_node; /* NULL: not written */
+};
+
+static void snapshot_field(struct ctx* c, void* obj, const char* key,
+                           yaml_node_t* v, const char* where) {
+  struct raw_snapshot* sn = obj;
+  char w[256];
+  snprintf(w, sizeof(w), "%s.%s", where, key);
+  bool set = false;
+  if (!strcmp(key, "interval")) {
+    get_duration(c, v, w, &sn->interval_ns, &set);
+    sn->interval_node = set ? v : NULL;
+  } else if (!strcmp(key, "retention")) {
+    get_duration(c, v, w, &sn->retention_ns, &set);
+    sn->retention_node = set ? v : NULL;
+  }
+}
+
+/* Checks a snapshot section as 0.5's Validate does. */
+static void check_snapshot(struct ctx* c, const struct raw_snapshot* sn,
+                           const char* field) {
+  if (sn->interval_node != NULL && sn->interval_ns <= 0)
+    fail_at(c, sn->interval_node,
+            "%s.interval: snapshot interval must be greater than 0", field);
+  else if (sn->retention_node != NULL && sn->retention_ns <= 0)
+    fail_at(c, sn->retention_node,
+            "%s.retention: snapshot retention must be greater than 0", field);
+}
+
+/* Decodes one replica mapping e into r (fresh). */
+static void read_replica(struct ctx* c, yaml_node_t* e, const char* where,
+                         struct raw_replica* r) {
+  r->force_path_style = -1;
+  r->skip_verify = -1;
+  r->node = e;
+  if (is_null(e)) {
+    fail_at(c, e, "%s is empty", where);
+    return;
+  }
+  walk_map(c, e, where, replica_field, r);
 }
 
 static void db_field(struct ctx* c, void* obj, const char* key, yaml_node_t* v,
@@ -1113,19 +1272,50 @@ static void db_field(struct ctx* c, void* obj, const char* key, yaml_node_t* v,
   struct raw_db* d = obj;
   char w[256];
   snprintf(w, sizeof(w), "%s.%s", where, key);
+  bool v05 = c->rules == DBS_LS_RULES_V05;
   if (!strcmp(key, "path")) {
     get_str(c, v, w, &d->path, &d->path_node);
   } else if (!strcmp(key, "meta-path")) {
     get_str(c, v, w, &d->meta_path, NULL);
-  } else if (!strcmp(key, "monitor-interval") ||
-             !strcmp(key, "checkpoint-interval")) {
+  } else if (!strcmp(key, "monitor-interval")) {
+    bool set = false;
+    get_duration(c, v, w, &d->monitor_interval_ns, &set);
+    d->monitor_interval_set = set;
+  } else if (!strcmp(key, "checkpoint-interval") ||
+             (v05 && !strcmp(key, "busy-timeout"))) {
     check_duration(c, v, w);
   } else if (!strcmp(key, "min-checkpoint-page-count") ||
-             !strcmp(key, "max-checkpoint-page-count")) {
+             (v05 && (!strcmp(key, "truncate-page-n") ||
+                      !strcmp(key, "max-sync-wal-bytes")))) {
     check_int(c, v, w);
+  } else if (!strcmp(key, "max-checkpoint-page-count")) {
+    if (v05)
+      warn_at(c, c->key,
+              "%s: litestream 0.5 ignores this 0.3 setting (it has "
+              "min-checkpoint-page-count and truncate-page-n); remove it",
+              w);
+    else
+      check_int(c, v, w);
+  } else if (c->rules != DBS_LS_RULES_V03 && !strcmp(key, "dir")) {
+    get_str(c, v, w, &d->dir, NULL);
+  } else if (v05 && !strcmp(key, "snapshot")) {
+    free(d->snapshot);
+    d->snapshot = calloc(1, sizeof(*d->snapshot));
+    if (d->snapshot == NULL) {
+      fail_oom(c);
+      return;
+    }
+    walk_map(c, v, w, snapshot_field, d->snapshot);
   } else if (!strcmp(key, "replica")) {
     d->replica_node = c->key;
+    raw_replica_free(&d->single);
+    memset(&d->single, 0, sizeof(d->single));
+    if (c->rules != DBS_LS_RULES_V03 && !is_null(v))
+      read_replica(c, v, w, &d->single);
+    else if (is_null(v))
+      d->replica_node = NULL; /* yaml.v2: a nil *ReplicaConfig */
   } else if (!strcmp(key, "replicas")) {
+    d->replicas_node = c->key;
     for (size_t i = 0; i < d->nreplicas; i++)
       raw_replica_free(&d->replicas[i]);
     free(d->replicas);
@@ -1149,17 +1339,9 @@ static void db_field(struct ctx* c, void* obj, const char* key, yaml_node_t* v,
     }
     for (size_t i = 0; i < n && c->rc == 0; i++) {
       yaml_node_t* e = node(c, v->data.sequence.items.start[i]);
-      struct raw_replica* r = &d->replicas[d->nreplicas++];
-      r->force_path_style = -1;
-      r->skip_verify = -1;
-      r->node = e;
       char wi[300];
       snprintf(wi, sizeof(wi), "%s[%zu]", w, i);
-      if (is_null(e)) {
-        fail_at(c, e, "%s is empty", wi);
-        return;
-      }
-      walk_map(c, e, wi, replica_field, r);
+      read_replica(c, e, wi, &d->replicas[d->nreplicas++]);
     }
   }
 }
@@ -1168,6 +1350,10 @@ struct raw_cfg {
   char *access_key_id, *secret_access_key, *exec;
   struct raw_db* dbs;
   size_t ndbs;
+  struct raw_replica global; /* 0.5: replica settings at the top level */
+  struct raw_snapshot snapshot;
+  int64_t shutdown_sync_timeout_ns;
+  bool shutdown_sync_timeout_set;
 };
 
 static void raw_cfg_free(struct raw_cfg* r) {
@@ -1177,6 +1363,138 @@ static void raw_cfg_free(struct raw_cfg* r) {
   for (size_t i = 0; i < r->ndbs; i++)
     raw_db_free(&r->dbs[i]);
   free(r->dbs);
+  raw_replica_free(&r->global);
+}
+
+/* 0.5's ReplicaSettings keys, which the top level may set for every
+ * replica (type, name, path and url are per replica only). */
+static bool replica_setting(const char* key) {
+  static const char* const keys[] = {"sync-interval",
+                                     "validation-interval",
+                                     "max-sync-ltx-files",
+                                     "auto-recover",
+                                     "access-key-id",
+                                     "secret-access-key",
+                                     "region",
+                                     "bucket",
+                                     "endpoint",
+                                     "force-path-style",
+                                     "sign-payload",
+                                     "require-content-md5",
+                                     "skip-verify",
+                                     "account-name",
+                                     "account-key",
+                                     "host",
+                                     "user",
+                                     "password",
+                                     "key-path",
+                                     "concurrent-writes",
+                                     "age",
+                                     NULL};
+  for (size_t i = 0; keys[i] != NULL; i++)
+    if (!strcmp(key, keys[i]))
+      return true;
+  return false;
+}
+
+static void level_field(struct ctx* c, void* obj, const char* key,
+                        yaml_node_t* v, const char* where) {
+  char w[256];
+  snprintf(w, sizeof(w), "%s.%s", where, key);
+  if (!strcmp(key, "interval")) {
+    int64_t ns = 0;
+    get_duration(c, v, w, &ns, NULL);
+    *(int64_t*)obj = ns;
+  }
+}
+
+static void retention_field(struct ctx* c, void* obj, const char* key,
+                            yaml_node_t* v, const char* where) {
+  char w[256];
+  int b;
+  snprintf(w, sizeof(w), "%s.%s", where, key);
+  if (!strcmp(key, "enabled"))
+    get_bool(c, v, w, &b);
+}
+
+static void validation_field(struct ctx* c, void* obj, const char* key,
+                             yaml_node_t* v, const char* where) {
+  char w[256];
+  snprintf(w, sizeof(w), "%s.%s", where, key);
+  if (!strcmp(key, "interval"))
+    check_duration(c, v, w);
+}
+
+/*
+ * 0.5's global keys, with the checks of its Validate. Returns false when
+ * key is not one of them.
+ */
+static bool top_field_v05(struct ctx* c, struct raw_cfg* r, const char* key,
+                          yaml_node_t* v) {
+  int64_t ns = 0;
+  bool set = false;
+  int b;
+  if (!strcmp(key, "levels")) {
+    if (is_null(v))
+      return true;
+    if (v->type != YAML_SEQUENCE_NODE) {
+      fail_at(c, v, "levels must be a list ('- interval: 5m'), not %s",
+              kind_name(v));
+      return true;
+    }
+    size_t i = 0;
+    for (yaml_node_item_t* it = v->data.sequence.items.start;
+         it < v->data.sequence.items.top && c->rc == 0; it++, i++) {
+      yaml_node_t* e = node(c, *it);
+      char w[64];
+      snprintf(w, sizeof(w), "levels[%zu]", i);
+      ns = 0;
+      walk_map(c, e, w, level_field, &ns);
+      if (c->rc == 0 && ns <= 0)
+        fail_at(c, e,
+                "levels[%zu].interval: compaction interval must be greater "
+                "than 0",
+                i);
+    }
+  } else if (!strcmp(key, "snapshot")) {
+    walk_map(c, v, "snapshot", snapshot_field, &r->snapshot);
+    if (c->rc == 0)
+      check_snapshot(c, &r->snapshot, "snapshot");
+  } else if (!strcmp(key, "l0-retention")) {
+    get_duration(c, v, key, &ns, &set);
+    if (set && ns < 0)
+      fail_at(c, v, "l0-retention: l0 retention must not be negative");
+  } else if (!strcmp(key, "l0-retention-check-interval") ||
+             !strcmp(key, "shutdown-sync-interval")) {
+    get_duration(c, v, key, &ns, &set);
+    if (set && ns <= 0)
+      fail_at(c, v, "%s: must be greater than 0", key);
+  } else if (!strcmp(key, "shutdown-sync-timeout")) {
+    get_duration(c, v, key, &r->shutdown_sync_timeout_ns,
+                 &r->shutdown_sync_timeout_set);
+    if (r->shutdown_sync_timeout_set && r->shutdown_sync_timeout_ns < 0)
+      fail_at(c, v, "shutdown-sync-timeout must be >= 0");
+  } else if (!strcmp(key, "heartbeat-interval")) {
+    check_duration(c, v, key);
+  } else if (!strcmp(key, "verify-compaction")) {
+    get_bool(c, v, key, &b);
+  } else if (!strcmp(key, "retention")) {
+    if (!is_null(v) && v->type != YAML_MAPPING_NODE)
+      fail_at(c, v,
+              "retention: litestream 0.5 takes 'retention: {enabled: "
+              "true}' here, not a duration (retention times are "
+              "snapshot.retention and l0-retention now)");
+    else
+      walk_map(c, v, "retention", retention_field, NULL);
+  } else if (!strcmp(key, "validation")) {
+    walk_map(c, v, "validation", validation_field, NULL);
+  } else if (replica_setting(key) && strcmp(key, "access-key-id") != 0 &&
+             strcmp(key, "secret-access-key") != 0) {
+    replica_field(c, &r->global, key, v, "litestream.yml");
+  } else {
+    return false;
+  }
+  return true;
 }
 
 static void logging_field(struct ctx* c, void* obj, const char* key,
@@ -1196,6 +1514,14 @@ static void top_field(struct ctx* c, void* obj, const char* key, yaml_node_t* v,
                       const char* where) {
   struct raw_cfg* r = obj;
   char* tmp = NULL;
+  if (c->rules == DBS_LS_RULES_V05 && top_field_v05(c, r, key, v))
+    return;
+  if (c->rules == DBS_LS_RULES_ANY && replica_setting(key) &&
+      strcmp(key, "access-key-id") != 0 &&
+      strcmp(key, "secret-access-key") != 0) {
+    replica_field(c, &r->global, key, v, "litestream.yml");
+    return;
+  }
   if (!strcmp(key, "access-key-id")) {
     get_str(c, v, key, &r->access_key_id, NULL);
   } else if (!strcmp(key, "secret-access-key")) {
@@ -1300,32 +1626,80 @@ static void register_secret(const char* s) {
 
 /* Registers the password of a URL's userinfo. */
 static void register_url_secret(const char* url) {
-  if (empty(url))
-    return;
-  const char* a = strstr(url, "://");
-  if (a == NULL)
-    return;
-  a += 3;
-  size_t an = strcspn(a, "/?#");
-  const char* at = NULL;
-  for (size_t i = 0; i < an; i++)
-    if (a[i] == '@')
-      at = a + i;
-  if (at == NULL)
-    return;
-  const char* colon = memchr(a, ':', (size_t)(at - a));
-  if (colon == NULL)
-    return;
-  char* pw = strndup(colon + 1, (size_t)(at - colon - 1));
-  if (pw != NULL) {
-    register_secret(pw);
-    bool bad = false;
-    char* dec = pct_decode(pw, strlen(pw), &bad);
-    if (dec != NULL)
-      register_secret(dec);
-    free(dec);
+  if (!empty(url))
+    (void)dbs_log_add_url_secret(url);
+}
+
+/*
+ * Go's url.Values.Get on a raw query: the first value of key ('+' is a
+ * space, %XX decoded), or NULL when absent or empty (0.5 treats both
+ * alike). Returns a string the caller frees; sets *oom on failure.
+ */
+static char* query_get(const char* q, const char* key, bool* oom) {
+  size_t kl = strlen(key);
+  for (const char* p = q; p != NULL && *p != '\0';) {
+    size_t n = strcspn(p, "&;");
+    const char* eq = memchr(p, '=', n);
+    size_t klen = eq ? (size_t)(eq - p) : n;
+    if (klen == kl && strncmp(p, key, kl) == 0 && eq != NULL &&
+        (size_t)(eq + 1 - p) < n) {
+      char* raw = strndup(eq + 1, n - klen - 1);
+      if (raw == NULL) {
+        *oom = true;
+        return NULL;
+      }
+      for (char* c = raw; *c; c++)
+        if (*c == '+')
+          *c = ' ';
+      bool bad = false;
+      char* v = pct_decode(raw, strlen(raw), &bad);
+      free(raw);
+      if (v == NULL && !bad)
+        *oom = true;
+      return v;
+    }
+    p += n;
+    if (*p != '\0')
+      p++;
   }
-  free(pw);
+  return NULL;
+}
+
+/* litestream 0.5's BoolQueryValue: -1 absent, else 1 for true/1/t/yes
+ * (any case), 0 for anything else. */
+static int query_bool(const char* q, const char* k1, const char* k2,
+                      bool* oom) {
+  char* v = query_get(q, k1, oom);
+  if (v == NULL && k2 != NULL)
+    v = query_get(q, k2, oom);
+  if (v == NULL)
+    return -1;
+  int r = !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "t") ||
+          !strcasecmp(v, "yes");
+  free(v);
+  return r;
+}
+
+/* litestream 0.5's EnsureEndpointScheme: http:// for local hosts. */
+static char* endpoint_scheme_v05(const char* e) {
+  if (!strncmp(e, "http://", 7) || !strncmp(e, "https://", 8))
+    return strdup(e);
+  size_t hl = strcspn(e, ":/");
+  char host[256];
+  snprintf(host, sizeof(host), "%.*s", (int)(hl < 255 ? hl : 255), e);
+  size_t n = strlen(host);
+  bool local = !strcmp(host, "localhost") || !strcmp(host, "127.0.0.1") ||
+               !strncmp(host, "192.168.", 8) || !strncmp(host, "10.", 3) ||
+               !strncmp(host, "172.16.", 7) || !strncmp(host, "172.17.", 7) ||
+               !strncmp(host, "172.18.", 7) || !strncmp(host, "172.19.", 7) ||
+               !strncmp(host, "172.2", 5) || !strncmp(host, "172.30.", 7) ||
+               !strncmp(host, "172.31.", 7) ||
+               (n >= 6 && !strcmp(host + n - 6, ".local")) ||
+               (n >= 10 && !strcmp(host + n - 10, ".localhost"));
+  char* o = NULL;
+  if (asprintf(&o, "%s://%s", local ? "http" : "https", e) < 0)
+    return NULL;
+  return o;
 }
 
 /*
@@ -1334,6 +1708,7 @@ static void register_url_secret(const char* url) {
  * Error messages go to msg; returns 0, -EINVAL or -ENOMEM.
  */
 static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
+                           enum dbs_ls_rules rules,
                            struct dbs_replica_config* r, char* msg,
                            size_t msglen) {
   struct url u = {0};
@@ -1374,7 +1749,7 @@ static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
   bool needs_url =
       !empty(raw->url) &&
       (!strcmp(type, "file") || !strcmp(type, "s3") || !strcmp(type, "gcs") ||
-       !strcmp(type, "abs") || !strcmp(type, "sftp"));
+       !strcmp(type, "gs") || !strcmp(type, "abs") || !strcmp(type, "sftp"));
   if (needs_url && !url_ok) {
     rc = url_parse(raw->url, &u, msg, msglen);
     rc = rc ? rc : -EINVAL;
@@ -1464,6 +1839,7 @@ static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
     const char* path = raw->path;
     char *upath = NULL, *ubucket = NULL, *uregion = NULL, *uendpoint = NULL;
     bool upath_style = false;
+    int query_skip_verify = -1;
     r->force_path_style = !empty(raw->endpoint);
     if (raw->force_path_style >= 0) {
       r->force_path_style = raw->force_path_style;
@@ -1486,6 +1862,37 @@ static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
       }
       if (empty(path))
         path = upath;
+      /* 0.5 takes endpoint, region, forcePathStyle and skipVerify from
+       * the URL's query too (0.3 ignores the query). */
+      if (rules != DBS_LS_RULES_V03 && u.query != NULL) {
+        char* qe = query_get(u.query, "endpoint", &oom);
+        if (qe != NULL) {
+          free(uendpoint);
+          uendpoint = endpoint_scheme_v05(qe);
+          if (uendpoint == NULL)
+            oom = true;
+          char* fps = query_get(u.query, "forcePathStyle", &oom);
+          if (fps == NULL || strcmp(fps, "false") != 0)
+            upath_style = true;
+          free(fps);
+          free(qe);
+        }
+        char* qr = query_get(u.query, "region", &oom);
+        if (qr != NULL) {
+          free(uregion);
+          uregion = qr;
+        }
+        int b = query_bool(u.query, "forcePathStyle", "force-path-style", &oom);
+        if (b >= 0) {
+          upath_style = b;
+          if (raw->force_path_style < 0)
+            r->force_path_style_explicit = true;
+        }
+        char* sv = query_get(u.query, "skipVerify", &oom);
+        if (sv != NULL)
+          query_skip_verify = !strcmp(sv, "true");
+        free(sv);
+      }
     }
     rc = clean_prefix(path, &r->path);
     r->bucket = dup_nonempty(!empty(raw->bucket) ? raw->bucket : ubucket, &oom);
@@ -1494,7 +1901,10 @@ static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
         endpoint_with_scheme(!empty(raw->endpoint) ? raw->endpoint : uendpoint);
     if (!empty(raw->endpoint) || !empty(uendpoint))
       oom = oom || r->endpoint == NULL;
-    if (!r->force_path_style)
+    /* 0.3 lets the URL's path style override a written false; 0.5 only
+     * fills in an unwritten one. */
+    if (!r->force_path_style &&
+        (rules == DBS_LS_RULES_V03 || raw->force_path_style < 0))
       r->force_path_style = upath_style;
     free(upath);
     free(ubucket);
@@ -1504,7 +1914,8 @@ static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
       rc = -ENOMEM;
       goto fail;
     }
-    r->skip_verify = raw->skip_verify > 0;
+    r->skip_verify =
+        query_skip_verify >= 0 ? query_skip_verify > 0 : raw->skip_verify > 0;
     r->access_key_id = dup_nonempty(raw->access_key_id, &oom);
     r->secret_access_key = dup_nonempty(raw->secret_access_key, &oom);
     if (oom) {
@@ -1521,7 +1932,9 @@ static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
       }
       r->bucket_empty = true;
     }
-  } else if (!strcmp(type, "gcs") || !strcmp(type, "abs")) {
+  } else if ((!strcmp(type, "gcs") && rules != DBS_LS_RULES_V05) ||
+             (!strcmp(type, "gs") && rules != DBS_LS_RULES_V03) ||
+             !strcmp(type, "abs")) {
     r->kind = DBS_REPLICA_OTHER;
     if (!empty(raw->url) && !empty(raw->path)) {
       snprintf(msg, msglen, "cannot specify url & path for %s replica", type);
@@ -1587,11 +2000,19 @@ static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
       rc = -ENOMEM;
       goto fail;
     }
+  } else if (rules != DBS_LS_RULES_V03 &&
+             (!strcmp(type, "webdav") || !strcmp(type, "nats") ||
+              !strcmp(type, "oss"))) {
+    r->kind = DBS_REPLICA_OTHER; /* litestream 0.5 checks the rest */
   } else {
-    snprintf(msg, msglen,
-             "unknown replica type in config: \"%s\" (litestream 0.3 knows "
-             "file, s3, gcs, abs and sftp)",
-             raw->type ? raw->type : "");
+    snprintf(msg, msglen, "unknown replica type in config: \"%s\" (%s)", type,
+             rules == DBS_LS_RULES_V03
+                 ? "litestream 0.3 knows file, s3, gcs, abs and sftp"
+             : rules == DBS_LS_RULES_V05
+                 ? "litestream 0.5 knows file, s3, gs, abs, sftp, webdav, "
+                   "nats and oss"
+                 : "litestream knows file, s3, gcs or gs, abs, sftp, "
+                   "webdav, nats and oss");
     rc = -EINVAL;
     goto fail;
   }
@@ -1599,6 +2020,7 @@ static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
   register_secret(raw->secret_access_key);
   register_secret(raw->account_key);
   register_secret(raw->password);
+  register_url_secret(raw->endpoint);
   r->has_age = raw->nage > 0;
   r->name = strdup(!empty(raw->name) ? raw->name : type);
   if (r->name == NULL) {
@@ -1626,7 +2048,7 @@ int dbs_litestream_config_parse_url(const char* url,
     snprintf(err, errlen, "replica url required");
     return -EINVAL;
   }
-  int rc = resolve_replica(&raw, false, r, msg, sizeof(msg));
+  int rc = resolve_replica(&raw, false, DBS_LS_RULES_ANY, r, msg, sizeof(msg));
   if (rc == -EINVAL)
     snprintf(err, errlen, "%s", msg);
   else if (rc == -ENOMEM)
@@ -1653,22 +2075,154 @@ void dbs_litestream_config_free(struct dbs_litestream_config* cfg) {
     free(d->replicas);
   }
   free(cfg->dbs);
+  for (size_t i = 0; i < cfg->nwarnings; i++)
+    free(cfg->warnings[i]);
+  free(cfg->warnings);
   memset(cfg, 0, sizeof(*cfg));
+}
+
+/* Copies *dst from src when *dst is unset. Returns false on ENOMEM. */
+static bool inherit_str(char** dst, const char* src) {
+  if (!empty(*dst) || empty(src))
+    return true;
+  free(*dst);
+  *dst = strdup(src);
+  return *dst != NULL;
+}
+
+/* 0.5's ReplicaSettings.SetDefaults: r takes what it leaves unset from the
+ * top level g. Returns false on ENOMEM. */
+static bool inherit_settings(struct raw_replica* r,
+                             const struct raw_replica* g) {
+  bool ok = inherit_str(&r->access_key_id, g->access_key_id) &&
+            inherit_str(&r->secret_access_key, g->secret_access_key) &&
+            inherit_str(&r->region, g->region) &&
+            inherit_str(&r->bucket, g->bucket) &&
+            inherit_str(&r->endpoint, g->endpoint) &&
+            inherit_str(&r->account_name, g->account_name) &&
+            inherit_str(&r->account_key, g->account_key) &&
+            inherit_str(&r->host, g->host) && inherit_str(&r->user, g->user) &&
+            inherit_str(&r->password, g->password) &&
+            inherit_str(&r->key_path, g->key_path);
+  if (r->bucket_node == NULL)
+    r->bucket_node = g->bucket_node;
+  if (r->force_path_style < 0)
+    r->force_path_style = g->force_path_style;
+  if (g->skip_verify > 0)
+    r->skip_verify = 1;
+  if (r->sync_interval_node == NULL) {
+    r->sync_interval_node = g->sync_interval_node;
+    r->sync_interval_ns = g->sync_interval_ns;
+  }
+  if (r->nage == 0) {
+    r->nage = g->nage;
+    r->age_node = g->age_node;
+  }
+  return ok;
+}
+
+/*
+ * The replica entries of rd by the rules: *list and *n (n may be 0).
+ * Raises the errors of the rules about replica:/replicas:.
+ */
+static void db_replicas(struct ctx* c, struct raw_db* rd, size_t i,
+                        struct raw_replica** list, size_t* n) {
+  bool single = rd->replica_node != NULL;
+  *list = single ? &rd->single : rd->replicas;
+  *n = single ? 1 : rd->nreplicas;
+  switch (c->rules) {
+  case DBS_LS_RULES_V03:
+    *list = rd->replicas;
+    *n = rd->nreplicas;
+    if (single)
+      fail_at(c, rd->replica_node,
+              "dbs[%zu]: 'replica:' is litestream 0.5 syntax, and the "
+              "litestream that will run is 0.3, which ignores it: it would "
+              "replicate nothing. Write 'replicas:' with a list ('- url: "
+              "...'), or run litestream 0.5",
+              i);
+    break;
+  case DBS_LS_RULES_V05:
+    if (single && rd->nreplicas > 0)
+      fail_at(c, rd->replicas_node,
+              "dbs[%zu]: cannot specify 'replica' and 'replicas' on a "
+              "database (keep 'replica:')",
+              i);
+    else if (rd->nreplicas > 1)
+      fail_at(c, rd->replicas[1].node,
+              "dbs[%zu]: multiple replicas on a single database are no "
+              "longer supported (litestream 0.5 replicates to one replica: "
+              "keep one, as 'replica:')",
+              i);
+    else if (*n == 0)
+      fail_at(c, rd->node,
+              "dbs[%zu]: must specify replica for database (litestream 0.5 "
+              "refuses a database without 'replica:')",
+              i);
+    break;
+  case DBS_LS_RULES_ANY:
+    if (single && rd->nreplicas > 0)
+      fail_at(c, rd->replicas_node,
+              "dbs[%zu]: cannot specify 'replica' and 'replicas' on a "
+              "database (keep one of them)",
+              i);
+    break;
+  }
+}
+
+/* 0.5's per-database snapshot settings must agree across databases. */
+static void check_db_snapshots(struct ctx* c, struct raw_cfg* raw) {
+  const struct raw_snapshot *iv = NULL, *rt = NULL;
+  for (size_t i = 0; i < raw->ndbs && c->rc == 0; i++) {
+    const struct raw_snapshot* sn = raw->dbs[i].snapshot;
+    if (sn == NULL)
+      continue;
+    char f[64];
+    snprintf(f, sizeof(f), "dbs[%zu].snapshot", i);
+    check_snapshot(c, sn, f);
+    if (sn->interval_node != NULL) {
+      if (iv != NULL && iv->interval_ns != sn->interval_ns &&
+          raw->snapshot.interval_node == NULL)
+        fail_at(c, sn->interval_node,
+                "%s: conflicting database snapshot intervals (litestream 0.5 "
+                "takes one snapshot interval for all databases)",
+                f);
+      iv = sn;
+    }
+    if (sn->retention_node != NULL) {
+      if (rt != NULL && rt->retention_ns != sn->retention_ns &&
+          raw->snapshot.retention_node == NULL)
+        fail_at(c, sn->retention_node,
+                "%s: conflicting database snapshot retentions (litestream 0.5 "
+                "takes one snapshot retention for all databases)",
+                f);
+      rt = sn;
+    }
+  }
 }
 
 /* Builds the resolved config from the raw one. */
 static void resolve_all(struct ctx* c, struct raw_cfg* raw,
                         struct dbs_litestream_config* out) {
   bool oom = false;
+  bool v05 = c->rules == DBS_LS_RULES_V05;
   out->access_key_id = dup_nonempty(raw->access_key_id, &oom);
   out->secret_access_key = dup_nonempty(raw->secret_access_key, &oom);
   out->exec = dup_nonempty(raw->exec, &oom);
   register_secret(raw->access_key_id);
   register_secret(raw->secret_access_key);
+  register_secret(raw->global.account_key);
+  register_secret(raw->global.password);
   if (oom) {
     fail_oom(c);
     return;
   }
+  out->shutdown_sync_timeout_ms =
+      raw->shutdown_sync_timeout_set
+          ? (raw->shutdown_sync_timeout_ns + 999999) / 1000000
+          : -1;
+  if (v05)
+    check_db_snapshots(c, raw);
   out->dbs = calloc(raw->ndbs ? raw->ndbs : 1, sizeof(*out->dbs));
   if (out->dbs == NULL) {
     fail_oom(c);
@@ -1677,14 +2231,28 @@ static void resolve_all(struct ctx* c, struct raw_cfg* raw,
   for (size_t i = 0; i < raw->ndbs && c->rc == 0; i++) {
     struct raw_db* rd = &raw->dbs[i];
     struct dbs_db_config* d = &out->dbs[out->ndbs++];
-    if (rd->replica_node != NULL) {
-      fail_at(c, rd->replica_node,
-              "dbs[%zu]: 'replica:' is litestream 0.5 syntax; litestream "
-              "0.3 ignores it and would replicate nothing. Write "
-              "'replicas:' with a list ('- url: ...')",
+    struct raw_replica* list;
+    size_t nlist;
+    if (rd->dir != NULL) {
+      fail_at(c, rd->node,
+              "dbs[%zu]: 'dir:' (directory replication) is not something "
+              "dbsetup sets up: it restores and replicates one database; "
+              "write that database as 'path:'",
               i);
       return;
     }
+    if (v05 && empty(rd->path)) {
+      fail_at(c, rd->node,
+              "database config #%zu: must specify either 'path' or 'dir'",
+              i + 1);
+      return;
+    }
+    d->monitor_interval_ms = rd->monitor_interval_set
+                                 ? (rd->monitor_interval_ns + 999999) / 1000000
+                                 : -1;
+    db_replicas(c, rd, i, &list, &nlist);
+    if (c->rc != 0)
+      return;
     char msg[512];
     int rc = path_expand(rd->path, &d->path, msg, sizeof(msg));
     if (rc == -ENOMEM) {
@@ -1694,6 +2262,16 @@ static void resolve_all(struct ctx* c, struct raw_cfg* raw,
       fail_at(c, rd->path_node ? rd->path_node : rd->node, "dbs[%zu].path: %s",
               i, msg);
       return;
+    }
+    for (size_t j = 0; v05 && j < i; j++) {
+      if (strcmp(out->dbs[j].path, d->path) == 0) {
+        fail_at(c, rd->path_node ? rd->path_node : rd->node,
+                "database config #%zu: duplicate path \"%s\" (already used "
+                "by database config #%zu); each database can be listed only "
+                "once",
+                i + 1, rd->path, j + 1);
+        return;
+      }
     }
     if (!empty(rd->meta_path)) {
       d->meta_path = strdup(rd->meta_path);
@@ -1710,23 +2288,42 @@ static void resolve_all(struct ctx* c, struct raw_cfg* raw,
       fail_oom(c);
       return;
     }
-    d->replicas =
-        calloc(rd->nreplicas ? rd->nreplicas : 1, sizeof(*d->replicas));
+    d->replicas = calloc(nlist ? nlist : 1, sizeof(*d->replicas));
     if (d->replicas == NULL) {
       fail_oom(c);
       return;
     }
-    for (size_t k = 0; k < rd->nreplicas; k++) {
-      struct raw_replica* rr = &rd->replicas[k];
-      /* propagateGlobalSettings */
+    for (size_t k = 0; k < nlist; k++) {
+      struct raw_replica* rr = &list[k];
+      char where[64];
+      if (rd->replica_node != NULL)
+        snprintf(where, sizeof(where), "dbs[%zu].replica", i);
+      else
+        snprintf(where, sizeof(where), "dbs[%zu].replicas[%zu]", i, k);
+      /* propagateGlobalSettings: 0.3 has only the credentials. */
       if (empty(rr->access_key_id) && !empty(raw->access_key_id) &&
           (rr->access_key_id = strdup(raw->access_key_id)) == NULL)
         oom = true;
       if (empty(rr->secret_access_key) && !empty(raw->secret_access_key) &&
           (rr->secret_access_key = strdup(raw->secret_access_key)) == NULL)
         oom = true;
+      if (c->rules != DBS_LS_RULES_V03 && !inherit_settings(rr, &raw->global))
+        oom = true;
       if (oom) {
         fail_oom(c);
+        return;
+      }
+      if (v05 && rr->nage > 0) {
+        fail_at(c, rr->age_node ? rr->age_node : rr->node,
+                "%s: age encryption is not currently supported, if you need "
+                "encryption please revert back to Litestream v0.3.x",
+                where);
+        return;
+      }
+      if (v05 && rr->sync_interval_node != NULL && rr->sync_interval_ns <= 0) {
+        fail_at(c, rr->sync_interval_node,
+                "%s.sync-interval: sync interval must be greater than 0",
+                where);
         return;
       }
       /* An empty bucket is "from the environment" when the line of its
@@ -1739,21 +2336,22 @@ static void resolve_all(struct ctx* c, struct raw_cfg* raw,
               src_line_has_dollar(c, src_line(c, bn[j]->start_mark.line)))
             from_env = true;
       }
-      rc = resolve_replica(rr, from_env, &d->replicas[k], msg, sizeof(msg));
+      rc = resolve_replica(rr, from_env, c->rules, &d->replicas[k], msg,
+                           sizeof(msg));
       if (rc == -ENOMEM) {
         fail_oom(c);
         return;
       } else if (rc != 0) {
-        fail_at(c, rr->node, "dbs[%zu].replicas[%zu]: %s", i, k, msg);
+        fail_at(c, rr->node, "%s: %s", where, msg);
         return;
       }
       d->nreplicas++;
       for (size_t j = 0; j < k; j++) {
         if (strcmp(d->replicas[j].name, d->replicas[k].name) == 0) {
           fail_at(c, rr->node,
-                  "dbs[%zu].replicas[%zu]: duplicate replica name: \"%s\" "
+                  "%s: duplicate replica name: \"%s\" "
                   "(give each replica its own name:)",
-                  i, k, d->replicas[k].name);
+                  where, d->replicas[k].name);
           return;
         }
       }
@@ -1762,8 +2360,9 @@ static void resolve_all(struct ctx* c, struct raw_cfg* raw,
 }
 
 static int parse_named(const char* file, const char* text, size_t len,
-                       bool expand_env, struct dbs_litestream_config* out,
-                       char* err, size_t errlen) {
+                       bool expand_env, enum dbs_ls_rules rules,
+                       struct dbs_litestream_config* out, char* err,
+                       size_t errlen) {
   char* x = NULL;
   size_t xlen = len;
   unsigned* linemap = NULL;
@@ -1773,6 +2372,7 @@ static int parse_named(const char* file, const char* text, size_t len,
   bool have_parser = false, have_doc = false;
   struct raw_cfg raw = {0};
   struct ctx c = {.file = file,
+                  .rules = rules,
                   .src = text,
                   .srclen = len,
                   .expanded = expand_env,
@@ -1823,10 +2423,15 @@ static int parse_named(const char* file, const char* text, size_t len,
   have_doc = true;
   c.doc = &doc;
   yaml_node_t* root = yaml_document_get_root_node(&doc);
+  raw.global.force_path_style = -1;
+  raw.global.skip_verify = -1;
   if (root != NULL)
     walk_map(&c, root, "litestream.yml", top_field, &raw);
   if (c.rc == 0)
     resolve_all(&c, &raw, out);
+  out->rules = rules;
+  out->warnings = c.warnings;
+  out->nwarnings = c.nwarnings;
 
 done:
   if (have_doc)
@@ -1845,16 +2450,33 @@ done:
   return c.rc;
 }
 
+int dbs_litestream_config_parse_rules(const char* text, size_t len,
+                                      bool expand_env, enum dbs_ls_rules rules,
+                                      struct dbs_litestream_config* out,
+                                      char* err, size_t errlen) {
+  memset(out, 0, sizeof(*out));
+  return parse_named("litestream.yml", text, len, expand_env, rules, out, err,
+                     errlen);
+}
+
 int dbs_litestream_config_parse(const char* text, size_t len, bool expand_env,
                                 struct dbs_litestream_config* out, char* err,
                                 size_t errlen) {
-  memset(out, 0, sizeof(*out));
-  return parse_named("litestream.yml", text, len, expand_env, out, err, errlen);
+  return dbs_litestream_config_parse_rules(text, len, expand_env,
+                                           DBS_LS_RULES_V03, out, err, errlen);
 }
 
 int dbs_litestream_config_load(const char* path, bool expand_env,
                                struct dbs_litestream_config* out, char* err,
                                size_t errlen) {
+  return dbs_litestream_config_load_rules(path, expand_env, DBS_LS_RULES_ANY,
+                                          out, err, errlen);
+}
+
+int dbs_litestream_config_load_rules(const char* path, bool expand_env,
+                                     enum dbs_ls_rules rules,
+                                     struct dbs_litestream_config* out,
+                                     char* err, size_t errlen) {
   memset(out, 0, sizeof(*out));
   char* abs = NULL;
   int rc = path_expand(path, &abs, err, errlen);
@@ -1891,7 +2513,7 @@ int dbs_litestream_config_load(const char* path, bool expand_env,
     return -EIO;
   }
   out->file = abs;
-  rc = parse_named(abs, b.p, b.len, expand_env, out, err, errlen);
+  rc = parse_named(abs, b.p, b.len, expand_env, rules, out, err, errlen);
   free(b.p);
   if (rc != 0) { /* nothing of a failed load is left for the caller */
     free(out->file);
@@ -1986,6 +2608,7 @@ int dbs_litestream_config_apply_env(struct dbs_replica_config* r) {
     if (r->endpoint == NULL)
       oom = true;
     r->endpoint_from_env = true;
+    register_url_secret(r->endpoint);
     if (!r->force_path_style_explicit)
       r->force_path_style = true;
   }

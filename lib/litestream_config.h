@@ -1,13 +1,24 @@
 /*
- * litestream.yml, read as litestream v0.3.13 reads it: environment
- * expansion of the whole text, dbs[].path resolution, replicas[] with
- * their url/bucket/path/endpoint/region rules, top-level credentials.
+ * litestream.yml, read as the litestream that will run reads it: v0.3.13
+ * (replicas[], top-level credentials only) or v0.5 (replica: or a
+ * one-entry replicas:, every replica setting inheritable from the top
+ * level, the new global keys). Environment expansion of the whole text,
+ * dbs[].path resolution, the url/bucket/path/endpoint/region rules.
  */
 #ifndef DBS_LITESTREAM_CONFIG_H
 #define DBS_LITESTREAM_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+/* Whose rules a litestream.yml is read by. */
+enum dbs_ls_rules {
+  DBS_LS_RULES_ANY, /* no litestream will run (restore only): both
+                     * syntaxes are read, replica: and replicas:, several
+                     * replicas, settings inherited from the top level */
+  DBS_LS_RULES_V03, /* litestream 0.3.x replicate will run */
+  DBS_LS_RULES_V05, /* litestream 0.5.x replicate will run */
+};
 
 enum dbs_replica_type {
   DBS_REPLICA_FILE,
@@ -62,6 +73,9 @@ struct dbs_db_config {
                     * "<dir>/.<name>-litestream" */
   struct dbs_replica_config* replicas;
   size_t nreplicas;
+  /* monitor-interval in ms, or -1 when not written (1 s in 0.3 and 0.5):
+   * litestream's first sync comes one interval after it starts. */
+  long long monitor_interval_ms;
 };
 
 struct dbs_litestream_config {
@@ -76,31 +90,70 @@ struct dbs_litestream_config {
   char* exec;
   struct dbs_db_config* dbs;
   size_t ndbs;
+  enum dbs_ls_rules rules; /* the rules it was read by */
+  /*
+   * shutdown-sync-timeout: in ms (0.5: how long litestream retries its
+   * final upload after SIGTERM/SIGINT; 0 is a single attempt), or -1 when
+   * the file does not set it (litestream 0.5's default is 30 s).
+   */
+  long long shutdown_sync_timeout_ms;
+  /*
+   * Keys the running litestream silently ignores (0.3-only keys under
+   * 0.5), each as "FILE:LINE:COLUMN: what and the fix"; the caller logs
+   * them. Owned.
+   */
+  char** warnings;
+  size_t nwarnings;
 };
 
+/* litestream 0.5's default shutdown-sync-timeout (DefaultShutdownSyncTimeout).
+ */
+#define DBS_LS05_SHUTDOWN_SYNC_TIMEOUT_MS 30000
+
 /*
- * Reads and parses path. expand_env mirrors litestream's default (true)
- * and -no-expand-env. Relative dbs[].path values resolve against the
- * working directory, as litestream does. Top-level credentials are copied
- * into replicas that have none. Secrets are registered with
- * dbs_log_add_secret. Every replica error litestream raises when it builds
- * its replicas is raised here too, with dbsetup's stricter additions: a
- * singular `replica:` key (v0.5 syntax) is an error, unknown replica types
- * are an error. On error writes "FILE:LINE:COLUMN: problem" (line and
+ * Reads and parses path by the rules of `rules`. expand_env mirrors
+ * litestream's default (true) and -no-expand-env. Relative dbs[].path
+ * values resolve against the working directory, as litestream does.
+ * Top-level settings are copied into replicas that lack them (0.3: only
+ * the credentials; 0.5 and ANY: every replica setting). Secrets are
+ * registered with dbs_log_add_secret. Every replica error litestream
+ * raises when it builds its replicas is raised here too, with dbsetup's
+ * stricter additions:
+ * - V03: a singular `replica:` (0.5 syntax, which 0.3 ignores: no replica)
+ *   is an error naming both fixes; unknown replica types are an error;
+ * - V05: 0.5's own refusals ('replica' and 'replicas' together, several
+ *   replicas, a database without one, age:, the validation of the global
+ *   durations), and warnings (cfg->warnings) for the 0.3-only keys 0.5
+ *   ignores (retention, retention-check-interval, snapshot-interval,
+ *   validation-interval per replica; max-checkpoint-page-count);
+ * - ANY: 'replica' and 'replicas' together is an error.
+ * On error writes "FILE:LINE:COLUMN: problem" (line and
  * column 1-based; the line is the line in the file before expansion, the
  * column counts in the expanded text) into
  * err (size errlen) and returns -EINVAL (malformed), -ENOENT (missing),
  * -ENOMEM or another -errno from reading the file; *out is then empty. The
  * caller frees *out with dbs_litestream_config_free, on success and on failure.
  */
+int dbs_litestream_config_load_rules(const char* path, bool expand_env,
+                                     enum dbs_ls_rules rules,
+                                     struct dbs_litestream_config* out,
+                                     char* err, size_t errlen);
+
+/* dbs_litestream_config_load_rules with DBS_LS_RULES_ANY (restore only). */
 int dbs_litestream_config_load(const char* path, bool expand_env,
                                struct dbs_litestream_config* out, char* err,
                                size_t errlen);
 
 /*
- * As dbs_litestream_config_load, from text in memory (for tests). Errors
- * name the file "litestream.yml".
+ * As dbs_litestream_config_load_rules, from text in memory (for tests).
+ * Errors name the file "litestream.yml".
  */
+int dbs_litestream_config_parse_rules(const char* text, size_t len,
+                                      bool expand_env, enum dbs_ls_rules rules,
+                                      struct dbs_litestream_config* out,
+                                      char* err, size_t errlen);
+
+/* dbs_litestream_config_parse_rules with DBS_LS_RULES_V03. */
 int dbs_litestream_config_parse(const char* text, size_t len, bool expand_env,
                                 struct dbs_litestream_config* out, char* err,
                                 size_t errlen);

@@ -1,8 +1,15 @@
-/* Logging to stderr, one line per event: "dbsetup: LEVEL: message". */
+/*
+ * Logging to stderr, one line per event: "dbsetup: LEVEL: message". Lines
+ * are never written with a blocking call that a stalled reader could hold
+ * up: when stderr's reader is behind they wait in a bounded buffer (256
+ * KiB), then are dropped and counted ("dbsetup: warn: N line(s) dropped"),
+ * and at exit the buffer gets at most 0.5 s to drain.
+ */
 #ifndef DBS_LOG_H
 #define DBS_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 enum dbs_log_level {
@@ -19,19 +26,54 @@ enum dbs_log_level dbs_log_get_level(void);
 /* Parses "debug", "info", "warn" or "error". Returns 0 or -EINVAL. */
 int dbs_log_parse_level(const char* s, enum dbs_log_level* out);
 
+struct dbs_strbuf;
+
 /*
  * Registers a secret (an access key, a password in a URL). Every later log
- * line has each registered secret replaced by "[REDACTED]". The string is
- * copied; empty strings and strings shorter than 4 bytes are ignored.
- * Returns 0 or -ENOMEM.
+ * line has each registered secret replaced by "[REDACTED]", in any letter
+ * case. The string is copied; NULL and strings shorter than 4 bytes are
+ * ignored. There is no limit on their number. Returns 0 or -ENOMEM; after
+ * a failed registration every line is withheld (fail closed) rather than
+ * printed with a secret that could not be masked.
  */
 int dbs_log_add_secret(const char* secret);
 
 /*
+ * Registers the password of a URL's userinfo ("https://user:pw@host",
+ * scheme optional), as written and percent-decoded. Returns 0 or -ENOMEM.
+ */
+int dbs_log_add_url_secret(const char* url);
+
+/*
+ * Registers the credentials the environment holds (AWS_SECRET_ACCESS_KEY,
+ * AWS_SESSION_TOKEN, LITESTREAM_SECRET_ACCESS_KEY, ..., and the password
+ * of every URL-valued variable), whoever reads them. Runs once; every
+ * redaction runs it first.
+ */
+void dbs_log_add_env_secrets(void);
+
+/*
  * Copies s into buf (size n, always NUL-terminated) with every registered
- * secret replaced. Returns buf.
+ * secret replaced; the whole of s is redacted before the result is cut to
+ * fit. Returns buf.
  */
 char* dbs_log_redact(const char* s, char* buf, size_t n);
+
+/*
+ * Redacts s[0, len) and appends it to out. When more is set, s is the
+ * start of a longer text: the scan stops where a registered secret could
+ * begin without ending inside s, and returns how many bytes were consumed
+ * (the caller keeps the rest and calls again with what follows). Returns
+ * len when more is false.
+ */
+size_t dbs_log_redact_part(const char* s, size_t len, bool more,
+                           struct dbs_strbuf* out);
+
+/*
+ * Writes prefix, then s[0, len) redacted, as one line on stderr (a relayed
+ * child's line: "[replicator] ...").
+ */
+void dbs_log_line(const char* prefix, const char* s, size_t len);
 
 void dbs_log_debug(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void dbs_log_info(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -42,6 +84,13 @@ void dbs_log_error(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void dbs_log_errorx(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 void dbs_log_vlog(enum dbs_log_level level, int errnum, const char* fmt,
                   va_list ap);
+
+/*
+ * Writes what is pending for stderr as far as its reader takes it now.
+ * Returns true when nothing is left pending. The supervisor calls it
+ * while lines are pending (any later log line also tries first).
+ */
+bool dbs_log_flush(void);
 
 /*
  * A status line (the restore's progress on a terminal: "\r...", no

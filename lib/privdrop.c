@@ -1,14 +1,18 @@
 /* --user: resolve USER[:GROUP] and switch a child to that identity. */
+#define _GNU_SOURCE /* O_PATH */
 #include "privdrop.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -178,10 +182,64 @@ int dbs_privdrop_check(const struct dbs_creds* creds) {
   return -EPERM;
 }
 
+int dbs_privdrop_open_std_fds(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+      continue;
+    /* The lowest free fd: this one, as every lower one is open. */
+    int nfd = open("/dev/null", O_RDWR | O_NOCTTY);
+    if (nfd < 0)
+      nfd = open("/", O_PATH | O_DIRECTORY);
+    if (nfd < 0)
+      return -errno;
+    if (nfd != fd) {
+      int rc = dup2(nfd, fd) < 0 ? -errno : 0;
+      close(nfd);
+      if (rc < 0)
+        return rc;
+    }
+  }
+  return 0;
+}
+
+#define SELF_EXE "/proc/self/exe"
+
+/* True when the executable's mode makes exec switch ids (setgid without
+ * group execute is the old mandatory-locking mark, not setgid). */
+static bool exe_mode_setid(mode_t m) {
+  return (m & S_ISUID) != 0 || (m & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP);
+}
+
 int dbs_privdrop_check_not_setuid(void) {
   /* AT_SECURE also covers file capabilities and setgid. */
   if (getuid() != geteuid() || getgid() != getegid() ||
       getauxval(AT_SECURE) != 0)
     return -EPERM;
+  /* Root running a setuid-root copy: the ids agree, the file is still a
+   * way in for everybody else. Without /proc the check above must do. */
+  struct stat st;
+  if (stat(SELF_EXE, &st) == 0 && exe_mode_setid(st.st_mode))
+    return -EPERM;
   return 0;
+}
+
+void dbs_privdrop_log_setuid(void) {
+  char path[PATH_MAX] = "the dbsetup binary";
+  struct stat st;
+  ssize_t n = readlink(SELF_EXE, path, sizeof(path) - 1);
+  if (n > 0)
+    path[n] = '\0';
+  if (stat(SELF_EXE, &st) == 0 && exe_mode_setid(st.st_mode))
+    dbs_log_errorx("%s is installed setuid or setgid (mode %04o): refusing "
+                   "to run, subcommands included (remove the setuid bit: "
+                   "chmod u-s,g-s %s; use --user to run the app as another "
+                   "user)",
+                   path, (unsigned)(st.st_mode & 07777), path);
+  else
+    dbs_log_errorx("dbsetup runs with other effective ids than its real ones "
+                   "(installed setuid or setgid, or with file capabilities): "
+                   "refusing to run, subcommands included (remove the setuid "
+                   "bit: chmod u-s,g-s %s, and its capabilities: setcap -r "
+                   "%s; use --user to run the app as another user)",
+                   path, path);
 }

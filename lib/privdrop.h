@@ -50,10 +50,26 @@ int dbs_privdrop_check(const struct dbs_creds* creds);
 int dbs_privdrop_apply(const struct dbs_creds* creds);
 
 /*
- * Refuses to run installed setuid/setgid or with file capabilities (real
- * and effective ids differ, or AT_SECURE). Returns 0 or -EPERM; the caller
- * logs and exits DBS_EXIT_NOPERM.
+ * Refuses to run installed setuid/setgid or with file capabilities: the
+ * real and effective ids differ, AT_SECURE is set, or the executable
+ * (/proc/self/exe) carries the setuid bit or the setgid bit with group
+ * execute. The last catches root running a setuid copy, where the ids
+ * agree: the copy would still serve every other user. Returns 0 or -EPERM;
+ * the caller logs (dbs_privdrop_log_setuid) and exits DBS_EXIT_NOPERM.
  */
 int dbs_privdrop_check_not_setuid(void);
+
+/*
+ * Makes sure fds 0, 1 and 2 are open: /dev/null (read-write) goes onto
+ * each closed one, or, without /dev/null, an O_PATH fd of "/" that every
+ * read and write refuses. Otherwise the first file dbsetup opens would
+ * become stderr and receive its messages (a restore started with 2>&-
+ * wrote its progress into the database). Call first thing in main().
+ * Returns 0 or -errno.
+ */
+int dbs_privdrop_open_std_fds(void);
+
+/* Logs the setuid refusal naming the executable, its mode and the fix. */
+void dbs_privdrop_log_setuid(void);
 
 #endif

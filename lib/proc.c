@@ -33,6 +33,19 @@ static bool start_ignored[_NSIG];
 /* The first stop signal dbs_proc_run_shell received. */
 static int shell_stop_sig;
 
+/* The guardian, as dbsetup sees it (see proc.h). */
+static struct {
+  pid_t pid;                     /* 0: not running */
+  int fd;                        /* the pipe's write end, O_NONBLOCK */
+  pid_t pgids[DBS_GUARD_NSLOTS]; /* what it was told */
+  bool stopping, warned;
+} guard = {.fd = -1};
+
+struct guard_msg {
+  int slot;
+  pid_t pgid;
+};
+
 /* Where a child failed before or at exec, sent through the error pipe. */
 enum child_step {
   STEP_PGROUP = 1,
@@ -219,6 +232,158 @@ child_exec(const struct dbs_proc_opts* o, int errfd, bool fg, pid_t parent) {
   child_fail(errfd, STEP_EXEC, errno);
 }
 
+/* ---- The guardian ------------------------------------------------------ */
+
+/* Closes every fd from lo up (close_range, else one by one). */
+static void close_from(int lo) {
+  if (syscall(SYS_close_range, (unsigned)lo, ~0U, 0U) == 0)
+    return;
+  struct rlimit rl;
+  int max = 65536;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+      rl.rlim_cur < (rlim_t)max)
+    max = (int)rl.rlim_cur;
+  for (int fd = lo; fd < max; fd++)
+    (void)close(fd);
+}
+
+/*
+ * The guardian process: every signal it can block is blocked (a Ctrl-C or a
+ * stray TERM must not end it early), nothing open but the pipe. Reads
+ * process groups until EOF, then kills them.
+ */
+static void __attribute__((noreturn)) guard_main(int rfd) {
+  pid_t pg[DBS_GUARD_NSLOTS] = {0};
+  struct guard_msg m;
+  (void)setpgid(0, 0);
+  (void)prctl(PR_SET_NAME, "dbsetup-guard");
+  if (rfd != 3) {
+    dup2(rfd, 3);
+    rfd = 3;
+  }
+  close_from(4);
+  int null = open("/dev/null", O_RDWR);
+  for (int fd = 0; fd <= 2 && null >= 0; fd++)
+    if (fd != null)
+      dup2(null, fd);
+  if (null > 2)
+    close(null);
+  for (;;) {
+    ssize_t n = read(rfd, &m, sizeof(m));
+    if (n == (ssize_t)sizeof(m)) {
+      if (m.slot > DBS_GUARD_NONE && m.slot < DBS_GUARD_NSLOTS)
+        pg[m.slot] = m.pgid;
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    break; /* EOF: dbsetup is gone, or done with us */
+  }
+  for (int i = 0; i < DBS_GUARD_NSLOTS; i++)
+    if (pg[i] > 0)
+      kill(-pg[i], SIGKILL);
+  _exit(0);
+}
+
+static void guard_send(int slot, pid_t pgid) {
+  struct guard_msg m = {slot, pgid};
+  if (guard.fd < 0)
+    return;
+  ssize_t n;
+  do
+    n = write(guard.fd, &m, sizeof(m)); /* atomic: < PIPE_BUF */
+  while (n < 0 && errno == EINTR);
+  if (n != (ssize_t)sizeof(m) && !guard.warned) {
+    guard.warned = true;
+    dbs_log_warn("telling the guardian (pid %d) about process group %d",
+                 (int)guard.pid, (int)pgid);
+  }
+}
+
+int dbs_proc_guard_start(void) {
+  int p[2];
+  sigset_t all, old;
+  if (guard.pid > 0)
+    return 0;
+  if (pipe2(p, O_CLOEXEC) != 0)
+    return -errno;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &old);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(p[1]);      /* its only writer must be dbsetup */
+    guard_main(p[0]); /* keeps every signal blocked */
+  }
+  int err = errno;
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  close(p[0]);
+  if (pid < 0) {
+    close(p[1]);
+    return -err;
+  }
+  (void)setpgid(pid, pid);
+  (void)fcntl(p[1], F_SETFL, O_NONBLOCK); /* never block dbsetup */
+  guard.pid = pid;
+  guard.fd = p[1];
+  guard.stopping = false;
+  for (int i = 0; i < DBS_GUARD_NSLOTS; i++)
+    if (guard.pgids[i] > 0)
+      guard_send(i, guard.pgids[i]);
+  dbs_log_debug("guardian started (pid %d)", (int)pid);
+  return 0;
+}
+
+void dbs_proc_guard_set(enum dbs_proc_guard_slot slot, pid_t pgid) {
+  if (slot <= DBS_GUARD_NONE || slot >= DBS_GUARD_NSLOTS)
+    return;
+  guard.pgids[slot] = pgid;
+  guard_send(slot, pgid);
+}
+
+bool dbs_proc_guard_reaped(pid_t pid) {
+  if (pid <= 0 || pid != guard.pid)
+    return false;
+  guard.pid = 0;
+  close(guard.fd);
+  guard.fd = -1;
+  if (!guard.stopping) {
+    dbs_log_warnx("the guardian (pid %d) died: starting it again", (int)pid);
+    int rc = dbs_proc_guard_start();
+    if (rc != 0)
+      dbs_log_warnx("cannot start the guardian again: %s; the children's "
+                    "process groups outlive a SIGKILL of dbsetup",
+                    strerror(-rc));
+  }
+  return true;
+}
+
+void dbs_proc_guard_stop(void) {
+  for (int i = 0; i < DBS_GUARD_NSLOTS; i++)
+    guard.pgids[i] = 0;
+  if (guard.pid <= 0)
+    return;
+  for (int i = 1; i < DBS_GUARD_NSLOTS; i++)
+    guard_send(i, 0); /* forget them: it reads these before the EOF */
+  guard.stopping = true;
+  close(guard.fd);
+  guard.fd = -1;
+  pid_t pid = guard.pid;
+  for (int i = 0; i < 200; i++) {
+    pid_t r = waitpid(pid, NULL, WNOHANG);
+    if (r == pid || (r < 0 && errno != EINTR))
+      break; /* reaped here, or already by the caller's reaper */
+    if (i == 199) {
+      dbs_log_warnx("the guardian (pid %d) did not exit: killing it", (int)pid);
+      kill(pid, SIGKILL);
+      while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+      break;
+    }
+    usleep(5000);
+  }
+  guard.pid = 0;
+}
+
 static void log_spawn_failure(const char* cmd, int step, int err) {
   if (step == STEP_EXEC && err == ENOENT)
     dbs_log_errorx("cannot run '%s': command not found (check its name and "
@@ -275,6 +440,10 @@ int dbs_proc_spawn(const struct dbs_proc_opts* o, pid_t* pidp) {
   /* Both sides set the group, so signals to it work from now on. */
   if (o->new_pgroup)
     (void)setpgid(pid, pid);
+  /* Before the exec, so the guardian knows the group before a shell can
+   * start anything in it. */
+  if (o->new_pgroup && o->guard != DBS_GUARD_NONE)
+    dbs_proc_guard_set(o->guard, pid);
 
   do
     n = read(ep[0], &ce, sizeof(ce));

@@ -16,16 +16,28 @@
 
 #include "privdrop.h"
 
+/* Which process group the guardian holds for a child (see below). */
+enum dbs_proc_guard_slot {
+  DBS_GUARD_NONE = 0,
+  DBS_GUARD_APP,
+  DBS_GUARD_REPLICATOR,
+  DBS_GUARD_NSLOTS
+};
+
 struct dbs_proc_opts {
-  char* const* argv;             /* argv[0] looked up in PATH (execvp) */
-  char* const* envp;             /* NULL: inherit environ */
-  bool stdin_null;               /* /dev/null on fd 0 */
-  int stdout_fd;                 /* -1: inherit; else dup'd onto 1 */
-  int stderr_fd;                 /* -1: inherit; else dup'd onto 2 */
-  bool new_pgroup;               /* setpgid(0, 0) */
-  bool foreground;               /* with new_pgroup: tcsetpgrp when fd 0 is a
-                                    TTY whose foreground group is ours */
-  const struct dbs_creds* creds; /* NULL: keep ours */
+  char* const* argv;              /* argv[0] looked up in PATH (execvp) */
+  char* const* envp;              /* NULL: inherit environ */
+  bool stdin_null;                /* /dev/null on fd 0 */
+  int stdout_fd;                  /* -1: inherit; else dup'd onto 1 */
+  int stderr_fd;                  /* -1: inherit; else dup'd onto 2 */
+  bool new_pgroup;                /* setpgid(0, 0) */
+  bool foreground;                /* with new_pgroup: tcsetpgrp when fd 0 is a
+                                     TTY whose foreground group is ours */
+  const struct dbs_creds* creds;  /* NULL: keep ours */
+  enum dbs_proc_guard_slot guard; /* with new_pgroup and a running
+                                     guardian: its group is killed if
+                                     dbsetup dies (the slot's previous
+                                     group is forgotten) */
 };
 
 /*
@@ -49,6 +61,31 @@ int dbs_proc_init(void);
  * and checked against a parent that already died).
  */
 int dbs_proc_spawn(const struct dbs_proc_opts* opts, pid_t* pid);
+
+/*
+ * The guardian. PR_SET_PDEATHSIG reaches only dbsetup's direct children:
+ * when dbsetup is SIGKILLed (the OOM killer, a runtime's kill) as a
+ * subreaper, not PID 1, what the app and the replicator started (a shell's
+ * children, node's workers) is reparented and lives on, holding the
+ * database and the volume. The children cannot know that dbsetup died; the
+ * kernel kills everything only when PID 1 of a namespace dies. So
+ * dbs_proc_guard_start forks a tiny process, in a process group of its own
+ * (a kill of dbsetup's job does not take it along), that holds the read end
+ * of a pipe whose only writer is dbsetup, and knows the children's process
+ * groups (one per slot, sent through the pipe). When the pipe reads EOF
+ * dbsetup is gone: it SIGKILLs those groups and exits. Starting it again
+ * is a no-op; returns 0 or -errno.
+ *
+ * dbs_proc_guard_set records pgid for slot (0 forgets it).
+ * dbs_proc_guard_reaped tells whether pid was the guardian (for a reaper):
+ * when it died unexpectedly it is started again, with the same groups.
+ * dbs_proc_guard_stop makes it forget every group and exit, and reaps it
+ * (within a second; else it is killed).
+ */
+int dbs_proc_guard_start(void);
+void dbs_proc_guard_set(enum dbs_proc_guard_slot slot, pid_t pgid);
+bool dbs_proc_guard_reaped(pid_t pid);
+void dbs_proc_guard_stop(void);
 
 /*
  * Runs "/bin/sh -c cmd" to completion in the foreground (setup phases:

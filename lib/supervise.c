@@ -18,18 +18,23 @@
 #include "exitcode.h"
 #include "log.h"
 #include "proc.h"
+#include "strbuf.h"
 
 /* Time remaining descendants get between SIGTERM and SIGKILL at exit. */
 #define CLEANUP_GRACE_MS 1000u
 /*
- * litestream 0.3 opens the database on its first monitor tick (1 s) and
- * uploads nothing, not even on shutdown, when it is stopped before that:
- * every write of an app that exits in its first second would never reach
- * the backup. A replicator younger than this gets the rest of it before its
+ * litestream (0.3 and 0.5 alike) opens the database on its first monitor
+ * tick (monitor-interval, 1 s) and uploads nothing, not even on shutdown,
+ * when it is stopped before that: every write of an app that exits in its
+ * first second would never reach the backup. A replicator younger than
+ * this (or opts->replicator_first_sync_ms) gets the rest of it before its
  * stop signal.
  */
 #define REPLICATOR_FIRST_SYNC_MS 2000u
-#define RELAY_LINE_MAX 4096
+/* A replicator line longer than this is relayed in pieces. */
+#define RELAY_LINE_MAX 8192
+/* How often output held back by a stalled stderr reader is retried. */
+#define OUT_RETRY_MS 20u
 
 /* ---- Backoff ---------------------------------------------------------- */
 
@@ -160,6 +165,8 @@ struct sup {
   bool repl_warmup; /* waiting for the replicator's first sync */
   uint64_t phase_ns;
   struct relay* relays; /* open replicator pipes */
+  uv_check_t out_check; /* after every loop turn: is output pending? */
+  uv_timer_t out_timer; /* retries pending output while there is some */
 };
 
 static double secs_since(uint64_t ns) {
@@ -182,27 +189,33 @@ static void child_event(struct child* c, enum dbs_child_event ev);
 
 /* ---- Replicator output relay ------------------------------------------ */
 
-static void relay_emit(struct relay* r) {
+/*
+ * Writes the buffered line out. A line is redacted whole; one longer than
+ * the buffer goes out in pieces, each cut where no registered secret can
+ * straddle the cut (the tail that could start one is kept for the next
+ * piece), so no secret ever prints in two halves.
+ */
+static void relay_emit(struct relay* r, bool whole) {
   static const char prefix[] = "[replicator] ";
-  char out[sizeof(prefix) + RELAY_LINE_MAX + 1], raw[RELAY_LINE_MAX + 1];
-  memcpy(raw, r->line, r->len);
-  raw[r->len] = '\0';
-  r->len = 0;
-  size_t n = strlen(prefix);
-  memcpy(out, prefix, n);
-  dbs_log_redact(raw, out + n, sizeof(out) - n - 1);
-  n += strlen(out + n);
-  out[n++] = '\n';
-  /* One write per line keeps it whole next to our own log lines. */
-  size_t off = 0;
-  while (off < n) {
-    ssize_t w = write(STDERR_FILENO, out + off, n - off);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      break;
-    off += (size_t)w;
+  if (whole) {
+    dbs_log_line(prefix, r->line, r->len);
+    r->len = 0;
+    return;
   }
+  struct dbs_strbuf b = {0};
+  size_t used = dbs_log_redact_part(r->line, r->len, true, &b);
+  if (used == 0 || b.oom) { /* a secret as long as the buffer */
+    char note[96];
+    int n = snprintf(note, sizeof(note),
+                     "[%zu bytes withheld: they may hold a secret]", r->len);
+    dbs_log_line(prefix, note, (size_t)n);
+    used = r->len;
+  } else {
+    dbs_log_line(prefix, b.p, b.len);
+  }
+  free(b.p);
+  memmove(r->line, r->line + used, r->len - used);
+  r->len -= used;
 }
 
 static void relay_closed(uv_handle_t* h) {
@@ -216,7 +229,7 @@ static void relay_closed(uv_handle_t* h) {
 
 static void relay_close(struct relay* r) {
   if (r->len > 0)
-    relay_emit(r);
+    relay_emit(r, true);
   if (!uv_is_closing((uv_handle_t*)&r->pipe))
     uv_close((uv_handle_t*)&r->pipe, relay_closed);
 }
@@ -238,12 +251,12 @@ static void relay_read(uv_stream_t* st, ssize_t n, const uv_buf_t* buf) {
   for (ssize_t i = 0; i < n; i++) {
     char ch = buf->base[i];
     if (ch == '\n') {
-      relay_emit(r);
+      relay_emit(r, true);
       continue;
     }
     r->line[r->len++] = ch;
     if (r->len == RELAY_LINE_MAX)
-      relay_emit(r);
+      relay_emit(r, false);
   }
 }
 
@@ -269,6 +282,23 @@ static int relay_open(struct sup* s, int fd) {
   return rc;
 }
 
+/* ---- Our own output ---------------------------------------------------- */
+
+/*
+ * Log lines never block the loop (see log.h): when stderr's reader is
+ * behind they are held back, and retried here until they are out.
+ */
+static void out_timer_cb(uv_timer_t* t) {
+  if (dbs_log_flush())
+    uv_timer_stop(t);
+}
+
+static void out_check_cb(uv_check_t* c) {
+  struct sup* s = c->data;
+  if (!dbs_log_flush() && !uv_is_active((uv_handle_t*)&s->out_timer))
+    uv_timer_start(&s->out_timer, out_timer_cb, OUT_RETRY_MS, OUT_RETRY_MS);
+}
+
 /* ---- Children --------------------------------------------------------- */
 
 /* Starts c; on failure leaves c->status describing it. Returns 0 or -errno. */
@@ -284,6 +314,7 @@ static int child_spawn(struct child* c) {
       .new_pgroup = true,
       .foreground = !c->restart,
       .creds = s->opts->creds,
+      .guard = c->restart ? DBS_GUARD_REPLICATOR : DBS_GUARD_APP,
   };
   int out[2] = {-1, -1};
   if (c->restart && pipe2(out, O_CLOEXEC) == 0)
@@ -295,6 +326,7 @@ static int child_spawn(struct child* c) {
   if (rc != 0) {
     if (out[0] >= 0)
       close(out[0]);
+    dbs_proc_guard_set(po.guard, 0);
     c->pid = 0;
     c->status = dbs_proc_spawn_exit_code(rc) << 8;
     return rc;
@@ -367,6 +399,24 @@ static void child_event(struct child* c, enum dbs_child_event ev) {
     /* fall through */
   case DBS_ACT_RETRY: {
     uint64_t up_ms = (uv_hrtime() - c->started_ns) / 1000000u;
+    if (s->phase != PH_RUN) {
+      /* The app is gone and the replicator was being given its first-sync
+       * wait: nothing is left to replicate for, so it is not restarted. */
+      dbs_log_warnx("replicator (pid %d) exited with %s after %.2f s; the "
+                    "app is gone: not restarting it",
+                    (int)c->pid, describe_status(c->status, desc, sizeof(desc)),
+                    (double)up_ms / 1000.0);
+      c->state = DBS_CHILD_DOWN;
+      c->pid = 0;
+      if (!group_empty(c->pgid))
+        kill(-c->pgid, SIGTERM); /* the cleanup phase escalates */
+      c->pgid = 0;
+      if (s->repl_warmup) {
+        s->repl_warmup = false;
+        uv_timer_stop(&s->cleanup_timer);
+      }
+      break;
+    }
     unsigned delay = dbs_supervise_backoff_next(&c->backoff, up_ms);
     if (act == DBS_ACT_RETRY)
       dbs_log_warnx("replicator (pid %d) exited with %s after %.2f s while the "
@@ -401,6 +451,8 @@ static void child_event(struct child* c, enum dbs_child_event ev) {
     if (!c->restart) {
       take_terminal(c->pid);
       s->exit_code = dbs_proc_exit_code(c->status);
+      if (group_empty(c->pgid))
+        dbs_proc_guard_set(DBS_GUARD_APP, 0);
     }
     c->pid = 0;
     if (c->state == DBS_CHILD_DRAINING) {
@@ -413,6 +465,7 @@ static void child_event(struct child* c, enum dbs_child_event ev) {
     break;
   case DBS_ACT_DRAINED:
     uv_timer_stop(&c->timer);
+    dbs_proc_guard_set(DBS_GUARD_REPLICATOR, 0);
     if (c->stop_ns != 0)
       dbs_log_info("%s's process group %d is gone, %.2f s after the stop "
                    "signal",
@@ -518,6 +571,8 @@ static void reap(struct sup* s) {
         app_stopped(s, WSTOPSIG(st));
       continue;
     }
+    if (dbs_proc_guard_reaped(pid))
+      continue;
     struct child* c = NULL;
     if (pid == s->app.pid)
       c = &s->app;
@@ -668,6 +723,8 @@ static void close_all(struct sup* s) {
   uv_close((uv_handle_t*)&s->app.timer, close_cb);
   uv_close((uv_handle_t*)&s->repl.timer, close_cb);
   uv_close((uv_handle_t*)&s->cleanup_timer, close_cb);
+  uv_close((uv_handle_t*)&s->out_check, close_cb);
+  uv_close((uv_handle_t*)&s->out_timer, close_cb);
   for (struct relay* r = s->relays; r != NULL; r = r->next)
     relay_close(r);
 }
@@ -688,13 +745,15 @@ static void advance(struct sup* s) {
     s->phase = PH_STOP_REPL;
     s->phase_ns = uv_hrtime();
     uint64_t up_ms = (uv_hrtime() - s->repl.started_ns) / 1000000u;
-    if (s->repl.state == DBS_CHILD_UP && up_ms < REPLICATOR_FIRST_SYNC_MS) {
+    unsigned first = s->opts->replicator_first_sync_ms
+                         ? s->opts->replicator_first_sync_ms
+                         : REPLICATOR_FIRST_SYNC_MS;
+    if (s->repl.state == DBS_CHILD_UP && up_ms < first) {
       dbs_log_info("app is gone; the replicator started %.2f s ago: giving "
                    "it until %.1f s for its first sync before stopping it",
-                   up_ms / 1000.0, REPLICATOR_FIRST_SYNC_MS / 1000.0);
+                   up_ms / 1000.0, first / 1000.0);
       s->repl_warmup = true;
-      uv_timer_start(&s->cleanup_timer, repl_warmup_cb,
-                     REPLICATOR_FIRST_SYNC_MS - up_ms, 0);
+      uv_timer_start(&s->cleanup_timer, repl_warmup_cb, first - up_ms, 0);
     } else if (s->repl.state != DBS_CHILD_DOWN) {
       dbs_log_info("app is gone: stopping the replicator");
       child_event(&s->repl, DBS_EV_STOP);
@@ -707,6 +766,9 @@ static void advance(struct sup* s) {
       dbs_log_info("replicator stopped after %.2f s", secs_since(s->phase_ns));
     s->phase = PH_CLEANUP_TERM;
     s->phase_ns = uv_hrtime();
+    /* The app and the replicator are gone: what is left is cleaned up
+     * below, and the guardian must not count as left. */
+    dbs_proc_guard_stop();
     reap(s);
     if (!s->no_children) {
       int n = signal_descendants(SIGTERM);
@@ -849,6 +911,10 @@ int dbs_supervise_run(const struct dbs_supervise_opts* opts) {
   child_init(s, &s->repl, "replicator", true, opts->replicator_stop_timeout_ms);
   uv_timer_init(&s->loop, &s->cleanup_timer);
   s->cleanup_timer.data = s;
+  uv_timer_init(&s->loop, &s->out_timer);
+  uv_check_init(&s->loop, &s->out_check);
+  s->out_check.data = s;
+  uv_check_start(&s->out_check, out_check_cb);
 
   for (int sig = 1; sig < _NSIG; sig++) {
     if (!sig_handled(sig))
@@ -860,6 +926,10 @@ int dbs_supervise_run(const struct dbs_supervise_opts* opts) {
       dbs_log_warnx("cannot handle signal %d: %s", sig, uv_strerror(rc));
   }
 
+  if ((rc = dbs_proc_guard_start()) != 0)
+    dbs_log_warnx("cannot start the guardian: %s; the children's process "
+                  "groups would outlive a SIGKILL of dbsetup",
+                  strerror(-rc));
   uint64_t t0 = uv_hrtime();
   if (opts->replicate != NULL)
     child_event(&s->repl, DBS_EV_START);
@@ -867,6 +937,7 @@ int dbs_supervise_run(const struct dbs_supervise_opts* opts) {
   reap(s); /* anything that exited before the loop runs */
   advance(s);
   uv_run(&s->loop, UV_RUN_DEFAULT);
+  dbs_proc_guard_stop(); /* done on the way already; this is a no-op */
 
   if ((rc = uv_loop_close(&s->loop)) != 0)
     dbs_log_warnx("event loop still busy at exit: %s", uv_strerror(rc));

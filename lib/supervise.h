@@ -22,6 +22,9 @@ struct dbs_supervise_opts {
   const char* replicate; /* /bin/sh -c string, or NULL */
   unsigned stop_timeout_ms;
   unsigned replicator_stop_timeout_ms;
+  /* How long after its start the replicator has done its first sync (0:
+   * 2 s): one stopped sooner first gets the rest of this time. */
+  unsigned replicator_first_sync_ms;
   bool signal_child_only;
   const struct dbs_creds* creds; /* NULL: run as ourselves */
 };

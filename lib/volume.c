@@ -2,7 +2,6 @@
 #define _GNU_SOURCE /* renameat2, nftw */
 #include "volume.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -425,6 +424,39 @@ static char* read_link(const char* path) {
   return NULL;
 }
 
+/* The message for a symlink where the database belongs (-ELOOP). */
+static void refuse_symlink(const char* target, char* err, size_t errlen) {
+  char* to = read_link(target);
+  set_err(err, errlen,
+          "%s is a symbolic link%s%s, but the database file itself belongs "
+          "there: dbsetup does not follow it (the app's user could point it "
+          "at any file) and touches nothing. Remove the link and put the "
+          "database file at %s, or set --volume/--db to where it is",
+          target, to ? " to " : "", to ? to : "", target);
+  free(to);
+}
+
+/*
+ * Hard links: with --user the app's user owns the volume and, where
+ * fs.protected_hardlinks=0, can give a file of root's a second name there;
+ * root writing or chowning that name would write or give away root's file.
+ * Returns -EMLINK with a message in err for a regular file with other
+ * names, else 0. what names the file's role; fix says how to repair it.
+ */
+static int refuse_hardlink(const char* path, const struct stat* st,
+                           const char* what, const char* fix, char* err,
+                           size_t errlen) {
+  if (!S_ISREG(st->st_mode) || st->st_nlink <= 1)
+    return 0;
+  set_err(err, errlen,
+          "%s (%s) has %lu hard links: its data has other names, and "
+          "dbsetup, running as root, refuses to write or chown it (the app's "
+          "user could have linked a file of root's there). %s; `find / -xdev "
+          "-samefile %s` lists the other names",
+          path, what, (unsigned long)st->st_nlink, fix, path);
+  return -EMLINK;
+}
+
 /* True when a symlink in dir with text link points at target. */
 static bool link_points_to(const char* dir, const char* link,
                            const char* target) {
@@ -521,6 +553,47 @@ static int move_aside(const char* path, const char* base, long long size,
       return rc;
   }
   return 0;
+}
+
+/*
+ * Only a database baked into the image (SQLite header) or an empty file is
+ * moved aside: anything else at the app's path (a config file named by a
+ * wrong DATABASE_URL) is left alone. Returns 0, or -EILSEQ (or -errno)
+ * with a message in err.
+ */
+static int check_baked_db(const char* app, char* err, size_t errlen) {
+  unsigned char head[16];
+  struct stat st;
+  int rc = 0;
+  int fd = open(app, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+  if (fd < 0) {
+    rc = -errno;
+    set_err(err, errlen, "cannot read %s to see whether it is a database: %s",
+            app, strerror(-rc));
+    return rc;
+  }
+  if (fstat(fd, &st) != 0) {
+    rc = -errno;
+    set_err(err, errlen, "cannot stat %s: %s", app, strerror(-rc));
+  } else if (st.st_size > 0) {
+    ssize_t n = pread(fd, head, sizeof(head), 0);
+    if (n < 0) {
+      rc = -errno;
+      set_err(err, errlen, "cannot read %s: %s", app, strerror(-rc));
+    } else if ((size_t)n != sizeof(head) ||
+               memcmp(head, sqlite_header, sizeof(head)) != 0) {
+      rc = -EILSEQ;
+      set_err(err, errlen,
+              "%s is where the app opens its database, but it is not an "
+              "SQLite database (first bytes do not match; %lld bytes): "
+              "dbsetup leaves it untouched. Is DATABASE_URL (or --db) naming "
+              "the wrong file? Set it to the database's path (e.g. "
+              "file:./dev.db), or remove %s from the image",
+              app, (long long)st.st_size, app);
+    }
+  }
+  close(fd);
+  return rc;
 }
 
 int dbs_volume_link(const char* app_path, const char* target, char* err,
@@ -623,6 +696,8 @@ int dbs_volume_link(const char* app_path, const char* target, char* err,
     goto out;
   }
 
+  if ((rc = check_baked_db(app, err, errlen)) < 0)
+    goto out;
   if ((rc = move_aside(app, base, (long long)st.st_size, target, &aside, err,
                        errlen)) < 0)
     goto out;
@@ -692,12 +767,38 @@ int dbs_volume_lock(const char* volume, pid_t* holder, char* err,
   fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
   if (fd < 0) {
     rc = -errno;
-    set_err(err, errlen, "cannot open the volume lock %s: %s%s", path,
-            strerror(-rc),
-            (rc == -EACCES || rc == -EROFS) ? " (mount the volume read-write)"
-                                            : "");
+    if (rc == -ELOOP)
+      set_err(err, errlen,
+              "the volume lock %s is a symbolic link: dbsetup does not "
+              "follow it (remove it: dbsetup creates the lock itself)",
+              path);
+    else
+      set_err(err, errlen, "cannot open the volume lock %s: %s%s", path,
+              strerror(-rc),
+              (rc == -EACCES || rc == -EROFS) ? " (mount the volume read-write)"
+                                              : "");
     goto fail;
   }
+  /* Checked before it is locked, truncated or written. */
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    rc = -errno;
+    set_err(err, errlen, "cannot stat the volume lock %s: %s", path,
+            strerror(-rc));
+    goto fail;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    rc = -EINVAL;
+    set_err(err, errlen,
+            "the volume lock %s is not a regular file (remove it: dbsetup "
+            "creates the lock itself)",
+            path);
+    goto fail;
+  }
+  if ((rc = refuse_hardlink(path, &st, "the volume lock",
+                            "Remove it (dbsetup creates the lock itself)", err,
+                            errlen)) < 0)
+    goto fail;
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     rc = -errno;
     if (rc == -EWOULDBLOCK) {
@@ -745,26 +846,22 @@ void dbs_volume_unlock(void) {
   lock_fd = -1;
 }
 
-/* Writes up to n bytes of p as printable text into out (size >= 4n+1). */
-static void printable(const unsigned char* p, size_t n, char* out) {
-  for (size_t i = 0; i < n; i++) {
-    if (isprint(p[i]) && p[i] != '\\')
-      *out++ = (char)p[i];
-    else
-      out += sprintf(out, "\\x%02x", p[i]);
-  }
-  *out = '\0';
-}
-
 int dbs_volume_db_state(const char* target, char* err, size_t errlen) {
   unsigned char head[16];
   struct stat st;
   int rc;
-  int fd = open(target, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  /* Never through a symlink: with --user the app user owns the volume and
+   * could point the target at any file root can read. */
+  int fd =
+      open(target, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
   if (fd < 0) {
     if (errno == ENOENT)
       return DBS_DB_MISSING;
     rc = -errno;
+    if (rc == -ELOOP) {
+      refuse_symlink(target, err, errlen);
+      return rc;
+    }
     set_err(err, errlen, "cannot read the database %s: %s", target,
             strerror(-rc));
     return rc;
@@ -789,6 +886,13 @@ int dbs_volume_db_state(const char* target, char* err, size_t errlen) {
             target);
     goto out;
   }
+  /* Before a byte is read: the file may be anybody's. */
+  if ((rc = refuse_hardlink(
+           target, &st, "the database",
+           "Give the database a file of its own (cp -p it to a new name, "
+           "then mv that over it) or remove the other names",
+           err, errlen)) < 0)
+    goto out;
   if (st.st_size == 0) {
     char* wal = cat3(target, "-wal", NULL);
     struct stat wst;
@@ -831,14 +935,13 @@ int dbs_volume_db_state(const char* target, char* err, size_t errlen) {
     rc = DBS_DB_EXISTS;
     goto out;
   }
-  char shown[4 * sizeof(head) + 1];
-  printable(head, (size_t)n, shown);
+  /* The bytes themselves are never shown: they may be anybody's. */
   rc = -EILSEQ;
   set_err(err, errlen,
-          "%s is not an SQLite database (%lld bytes starting with \"%s\"): "
-          "dbsetup will not touch it (move it away, or set --db to the real "
-          "database)",
-          target, (long long)st.st_size, shown);
+          "%s is not an SQLite database (first bytes do not match; %lld "
+          "bytes): dbsetup will not touch it (move it away, or set --db to "
+          "the real database)",
+          target, (long long)st.st_size);
 out:
   close(fd);
   return rc;
@@ -897,13 +1000,26 @@ int dbs_volume_remove_db(const char* target) {
   return rc;
 }
 
-/* nftw has no user pointer: the ids for chown_entry. */
+/* nftw has no user pointer: the ids for chown_entry, whether it only
+ * checks, and the hard-linked file it found. */
 static uid_t walk_uid;
 static gid_t walk_gid;
+static bool walk_check_only;
 static int walk_errno;
+static char walk_path[PATH_MAX];
+static struct stat walk_st;
 
 static int chown_entry(const char* path, const struct stat* st, int flag,
                        struct FTW* ftw) {
+  (void)ftw;
+  if (flag == FTW_F && S_ISREG(st->st_mode) && st->st_nlink > 1) {
+    snprintf(walk_path, sizeof(walk_path), "%s", path);
+    walk_st = *st;
+    walk_errno = EMLINK;
+    return 1;
+  }
+  if (walk_check_only)
+    return 0;
   if (lchown(path, walk_uid, walk_gid) != 0 && errno != ENOENT) {
     walk_errno = errno;
     return 1;
@@ -915,6 +1031,48 @@ static int chown_entry(const char* path, const struct stat* st, int flag,
 static int lchown_if(const char* path, uid_t uid, gid_t gid) {
   if (lchown(path, uid, gid) != 0 && errno != ENOENT)
     return -errno;
+  return 0;
+}
+
+#define OWN_FILE_FIX                                                           \
+  "Give it a file of its own (cp -p it to a new name, then mv that over "      \
+  "it) or remove the other names"
+
+/*
+ * Refuses (-EMLINK, message in err) when the database, a sidecar or a file
+ * below litestream's metadata directory meta has other names. Runs before
+ * the first chown, so a refusal changes nothing.
+ */
+static int check_hardlinks(const char* tgt, const char* meta, char* err,
+                           size_t errlen) {
+  struct stat st;
+  int rc = 0;
+  if (lstat(tgt, &st) == 0 &&
+      (rc = refuse_hardlink(tgt, &st, "the database", OWN_FILE_FIX, err,
+                            errlen)) < 0)
+    return rc;
+  for (size_t i = 0; i < NSIDECARS; i++) {
+    char* p = cat3(tgt, sidecars[i], NULL);
+    if (p == NULL)
+      return -ENOMEM;
+    if (lstat(p, &st) == 0)
+      rc = refuse_hardlink(p, &st, "a file of the database", OWN_FILE_FIX, err,
+                           errlen);
+    free(p);
+    if (rc < 0)
+      return rc;
+  }
+  if (lstat(meta, &st) == 0 && S_ISDIR(st.st_mode)) {
+    walk_check_only = true;
+    walk_errno = 0;
+    int w = nftw(meta, chown_entry, 16, FTW_PHYS);
+    walk_check_only = false;
+    if (w != 0 && walk_errno == EMLINK)
+      return refuse_hardlink(walk_path, &walk_st, "litestream's metadata",
+                             "Remove it (litestream makes it again) or the "
+                             "other names",
+                             err, errlen);
+  }
   return 0;
 }
 
@@ -930,12 +1088,21 @@ int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
     goto fail;
   }
   failed = real;
+  if ((tgt = absolute(target)) == NULL || split(tgt, &dir, &base) < 0)
+    goto nomem;
+  /* litestream keeps its shadow WAL in <dir>/.<name>-litestream. */
+  if ((p = cat3(".", base, "-litestream")) == NULL ||
+      (meta = join(dir, p)) == NULL)
+    goto nomem;
+  if ((rc = check_hardlinks(tgt, meta, err, errlen)) < 0) {
+    if (rc == -ENOMEM)
+      goto nomem;
+    goto out;
+  }
   if (chown(real, uid, gid) != 0) {
     rc = -errno;
     goto fail;
   }
-  if ((tgt = absolute(target)) == NULL || split(tgt, &dir, &base) < 0)
-    goto nomem;
   /* Directories between the volume and the target, each lchown'd. */
   if (is_within(dir, real) && strcmp(dir, real) != 0) {
     for (char* s = dir + strlen(real) + 1;; s++) {
@@ -962,11 +1129,6 @@ int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
     if ((rc = lchown_if(p, uid, gid)) < 0)
       goto fail;
   }
-  /* litestream keeps its shadow WAL in <dir>/.<name>-litestream. */
-  free(p);
-  if ((p = cat3(".", base, "-litestream")) == NULL ||
-      (meta = join(dir, p)) == NULL)
-    goto nomem;
   if (lstat(meta, &st) == 0 && S_ISDIR(st.st_mode)) {
     walk_uid = uid;
     walk_gid = gid;
@@ -974,6 +1136,13 @@ int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
     failed = meta;
     if (nftw(meta, chown_entry, 16, FTW_PHYS) != 0) {
       rc = walk_errno ? -walk_errno : -EIO;
+      if (rc == -EMLINK) { /* appeared since the check */
+        refuse_hardlink(walk_path, &walk_st, "litestream's metadata",
+                        "Remove it (litestream makes it again) or the other "
+                        "names",
+                        err, errlen);
+        goto out;
+      }
       goto fail;
     }
   }

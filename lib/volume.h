@@ -34,13 +34,16 @@ char* dbs_volume_prepare(const char* volume, const char* app_path, char* err,
  * missing → create parents (0755) and link; right link (same text, or
  * resolving to the same place, even if dangling) → keep; wrong link →
  * replaced atomically (a temporary link renamed over it); a regular file
- * (a database baked into the image) and its -wal/-shm/-journal → renamed
- * aside to <name>.in-image (then .in-image.1, ... never overwriting; the
- * sidecars keep SQLite's naming: <name>.in-image-wal) with a warning naming
- * its size and the fix (.dockerignore). No-op when app_path is the target.
- * Returns 0 or -errno with a message in err: -EISDIR (a directory is in the
- * way), -EINVAL (a fifo/socket/device is), -EACCES/-EROFS (cannot create
- * the link, e.g. a read-only root filesystem).
+ * starting with the SQLite header, or empty (a database baked into the
+ * image), and its -wal/-shm/-journal → renamed aside to <name>.in-image
+ * (then .in-image.1, ... never overwriting; the sidecars keep SQLite's
+ * naming: <name>.in-image-wal) with a warning naming its size and the fix
+ * (.dockerignore). No-op when app_path is the target.
+ * Returns 0 or -errno with a message in err: -EILSEQ (a regular file that
+ * is not SQLite, e.g. a config file named by a wrong DATABASE_URL: left
+ * untouched, exit DBS_EXIT_DATAERR), -EISDIR (a directory is in the way),
+ * -EINVAL (a fifo/socket/device is), -EACCES/-EROFS (cannot create the
+ * link, e.g. a read-only root filesystem).
  */
 int dbs_volume_link(const char* app_path, const char* target, char* err,
                     size_t errlen);
@@ -51,8 +54,10 @@ int dbs_volume_link(const char* app_path, const char* target, char* err,
  * never hold it) for the process lifetime. Returns 0; -EWOULDBLOCK when another
  * process holds it, with the pid it wrote in *holder (0 if unreadable) and
  * a message naming that pid and hostname in err (exit DBS_EXIT_TEMPFAIL);
- * -EALREADY if this process already holds a lock; or -errno (-EACCES/-EROFS:
- * exit DBS_EXIT_CANTCREAT).
+ * -EALREADY if this process already holds a lock; -ELOOP (a symlink),
+ * -EINVAL (not a regular file) or -EMLINK (a file with other hard links:
+ * it may be root's), refused before it is locked or written (exit
+ * DBS_EXIT_DATAERR); or -errno (-EACCES/-EROFS: exit DBS_EXIT_CANTCREAT).
  */
 int dbs_volume_lock(const char* volume, pid_t* holder, char* err,
                     size_t errlen);
@@ -61,11 +66,13 @@ int dbs_volume_lock(const char* volume, pid_t* holder, char* err,
 void dbs_volume_unlock(void);
 
 /*
- * Looks at the target (following a symlink): missing → DBS_DB_MISSING; zero
- * bytes → warns, removes the empty file, DBS_DB_MISSING; SQLite header →
- * DBS_DB_EXISTS. Anything else → -EILSEQ with nothing touched (exit
- * DBS_EXIT_DATAERR): other content, or an empty file beside a non-empty
- * -wal (SQLite could still read pages from it). A directory → -EISDIR,
+ * Looks at the target, never through a symlink: missing → DBS_DB_MISSING;
+ * zero bytes → warns, removes the empty file, DBS_DB_MISSING; SQLite
+ * header → DBS_DB_EXISTS. Anything else → -EILSEQ with nothing touched
+ * (exit DBS_EXIT_DATAERR): other content (its bytes are never shown), or
+ * an empty file beside a non-empty -wal (SQLite could still read pages
+ * from it). A symlink (dangling or not) → -ELOOP, a file with other hard
+ * links → -EMLINK (it may be root's; nothing is read), a directory → -EISDIR,
  * another non-regular file → -EINVAL (exit DBS_EXIT_DATAERR too); other
  * -errno when it cannot be read (-EACCES: DBS_EXIT_CANTCREAT). Messages
  * go to err.
@@ -92,7 +99,10 @@ int dbs_volume_remove_db(const char* target);
  * directory between it and the target, and — without following symlinks
  * (lchown) — the DB, its -wal/-shm/-journal and litestream's metadata
  * directory .<name>-litestream (recursively). Missing files are skipped.
- * Returns 0 or -errno with a message in err.
+ * First, before any chown: a regular file among them with other hard
+ * links (st_nlink > 1) is refused with -EMLINK and a message naming it
+ * (exit DBS_EXIT_DATAERR): it may be a file of root's linked in by the
+ * app's user. Returns 0 or -errno with a message in err.
  */
 int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
                      gid_t gid, char* err, size_t errlen);

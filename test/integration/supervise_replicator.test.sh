@@ -1,5 +1,6 @@
 # A replicator that dies while the app runs is restarted with backoff
-# (1 s, then 2 s), its exit status logged, and the app is never disturbed.
+# (1 s, then 2 s), its exit status logged, and the app is never disturbed;
+# one that dies after the app exited is not restarted.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/supervise_lib.sh"
 
@@ -46,6 +47,24 @@ for mode in "${MODES[@]}"; do
   wait_bg
   assert_eq 0 "$rc" "$mode: exit status"
   ok "$mode: stops cleanly after restarts"
+done
+
+# A replicator that dies during its first-sync wait after the app exited is
+# not restarted: nothing is left to replicate for. dbsetup exits with the
+# app's status as soon as the replicator is gone.
+for mode in "${MODES[@]}"; do
+  d=$T/$mode-gone; mkdir -p "$d"
+  t0=$(date +%s%3N)
+  run in_mode "$mode" "$DBSETUP" \
+    --replicate "date +%s%N >>$d/starts; sleep 0.3; exit 3" \
+    -- sh -c 'exit 7' 2>"$d/err"
+  t1=$(date +%s%3N)
+  assert_eq 7 "$rc" "$mode: exit status is the app's"
+  assert_eq 1 "$(lines_of "$d/starts")" "$mode: replicator starts (restarted after the app exited)"
+  assert_not_contains "$d/err" "restarting in" "$mode: restart announced"
+  assert_contains "$d/err" "the app is gone: not restarting it" "$mode: reason logged"
+  [ $((t1 - t0)) -lt 1500 ] || fail "$mode: took $((t1 - t0)) ms, expected to end when the replicator died"
+  ok "$mode: replicator dying after the app exited is not restarted; exit 7 after $((t1 - t0)) ms"
 done
 
 done_testing

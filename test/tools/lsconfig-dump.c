@@ -1,12 +1,16 @@
 /*
  * Prints dbsetup's parse of a litestream.yml. Without -v, in the shape of
- * `litestream databases -config FILE` (path and replica names, aligned as
- * Go's tabwriter does), so the two outputs can be compared byte for byte.
- * With -v, every resolved replica field, one "key=value" per line.
+ * `litestream databases -config FILE` (0.3: path and replica names; 0.5:
+ * path and replica type; aligned as Go's tabwriter does), so the two
+ * outputs can be compared byte for byte. With -v, every resolved replica
+ * field, one "key=value" per line.
  *
- *   lsconfig-dump [-no-expand-env] [-v] [-env] [-show-key-id] [-find DB] FILE
+ *   lsconfig-dump [-rules 03|05|any] [-no-expand-env] [-v] [-env]
+ *                 [-show-key-id] [-find DB] FILE
  *   lsconfig-dump -url URL
  *
+ * -rules: whose rules the file is read by (default 03). Warnings go to
+ * stderr as "warning: ...".
  * -env applies dbs_litestream_config_apply_env to every replica first.
  * Errors go to stderr and exit 1. Secrets print as registered-redacted.
  */
@@ -72,6 +76,7 @@ static void print_replica(const char* prefix,
 int main(int argc, char** argv) {
   bool expand = true, verbose = false, env = false;
   const char *find = NULL, *url = NULL;
+  enum dbs_ls_rules rules = DBS_LS_RULES_V03;
   int i = 1;
   for (; i < argc && argv[i][0] == '-'; i++) {
     if (!strcmp(argv[i], "-no-expand-env"))
@@ -86,7 +91,12 @@ int main(int argc, char** argv) {
       find = argv[++i];
     else if (!strcmp(argv[i], "-url") && i + 1 < argc)
       url = argv[++i];
-    else
+    else if (!strcmp(argv[i], "-rules") && i + 1 < argc) {
+      i++;
+      rules = !strcmp(argv[i], "05")    ? DBS_LS_RULES_V05
+              : !strcmp(argv[i], "any") ? DBS_LS_RULES_ANY
+                                        : DBS_LS_RULES_V03;
+    } else
       break;
   }
   char err[1024];
@@ -108,13 +118,16 @@ int main(int argc, char** argv) {
     return 2;
   }
   struct dbs_litestream_config cfg;
-  int rc = dbs_litestream_config_load(argv[i], expand, &cfg, err, sizeof(err));
+  int rc = dbs_litestream_config_load_rules(argv[i], expand, rules, &cfg, err,
+                                            sizeof(err));
   if (rc != 0) {
     char red[1024];
     fprintf(stderr, "error: %s\n", dbs_log_redact(err, red, sizeof(red)));
     dbs_litestream_config_free(&cfg);
     return 1;
   }
+  for (size_t k = 0; k < cfg.nwarnings; k++)
+    fprintf(stderr, "warning: %s\n", cfg.warnings[k]);
   if (find != NULL) {
     const struct dbs_db_config* d = dbs_litestream_config_find_db(&cfg, find);
     printf("%s\n", d ? d->path : "(none)");
@@ -142,12 +155,14 @@ int main(int argc, char** argv) {
       if (runes(cfg.dbs[k].path) > w)
         w = runes(cfg.dbs[k].path);
     pad("path", w + 2);
-    printf("replicas\n");
+    printf(rules == DBS_LS_RULES_V05 ? "replica\n" : "replicas\n");
     for (size_t k = 0; k < cfg.ndbs; k++) {
       const struct dbs_db_config* d = &cfg.dbs[k];
       pad(d->path, w + 2);
       for (size_t j = 0; j < d->nreplicas; j++)
-        printf("%s%s", j ? "," : "", d->replicas[j].name);
+        printf("%s%s", j ? "," : "",
+               rules == DBS_LS_RULES_V05 ? d->replicas[j].type
+                                         : d->replicas[j].name);
       printf("\n");
     }
   }

@@ -58,7 +58,7 @@ static void test_defaults(void** state) {
   assert_null(c.argv[1]);
   assert_null(c.replicate);
   assert_int_equal(c.stop_timeout_ms, 7000);
-  assert_int_equal(c.replicator_stop_timeout_ms, 2000);
+  assert_int_equal(c.replicator_stop_timeout_ms, DBS_CONFIG_TIMEOUT_AUTO);
   assert_false(c.signal_child_only);
   assert_string_equal(c.volume, "/data");
   assert_int_equal(c.parallelism, 8);

@@ -197,12 +197,56 @@ static void test_find_config(void** state) {
   assert_non_null(strstr(err, "conf/missing.yml"));
 }
 
+static void test_parse_version(void** state) {
+  (void)state;
+  struct dbs_litestream_version v;
+  assert_int_equal(dbs_litestream_bin_parse_version("v0.3.13\n", &v), 0);
+  assert_int_equal(v.rules, DBS_LS_RULES_V03);
+  assert_string_equal(v.text, "v0.3.13");
+  assert_int_equal(dbs_litestream_bin_parse_version("v0.5.18\n", &v), 0);
+  assert_int_equal(v.rules, DBS_LS_RULES_V05);
+  assert_int_equal(v.patch, 18);
+  assert_int_equal(dbs_litestream_bin_parse_version("0.5.2-rc1", &v), 0);
+  assert_int_equal(v.rules, DBS_LS_RULES_V05);
+  assert_int_equal(dbs_litestream_bin_parse_version("v1.0.0", &v), 0);
+  assert_int_equal(v.rules, DBS_LS_RULES_V05);
+  assert_int_equal(
+      dbs_litestream_bin_parse_version("(development build)\n", &v), 1);
+  assert_int_equal(dbs_litestream_bin_parse_version(
+                       "(development build 0123456789ab-dirty)", &v),
+                   1);
+  assert_int_equal(dbs_litestream_bin_parse_version("v0.4.0", &v), -ENOTSUP);
+  assert_int_equal(dbs_litestream_bin_parse_version("v0.2.9", &v), -ENOTSUP);
+  assert_int_equal(dbs_litestream_bin_parse_version("", &v), -EIO);
+  assert_int_equal(dbs_litestream_bin_parse_version("version", &v), -EIO);
+  assert_int_equal(dbs_litestream_bin_parse_version("v0.5", &v), -EIO);
+  assert_int_equal(dbs_litestream_bin_parse_version("v0.5.1x", &v), -EIO);
+}
+
+/* The version call on real programs that are not litestream. */
+static void test_version_failures(void** state) {
+  (void)state;
+  struct dbs_litestream_version v;
+  assert_int_equal(
+      dbs_litestream_bin_version("/bin/false", &v, err, sizeof(err)), -EIO);
+  assert_string_equal(err, "/bin/false version exited with status 1");
+  assert_int_equal(
+      dbs_litestream_bin_version("/bin/echo", &v, err, sizeof(err)), -EIO);
+  assert_non_null(strstr(err, "printed \"version\", not a litestream"));
+  assert_int_equal(dbs_litestream_bin_version("/nonexistent/litestream", &v,
+                                              err, sizeof(err)),
+                   -EIO);
+  assert_non_null(strstr(err, "cannot run /nonexistent/litestream version"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_is_wrapper),
       cmocka_unit_test(test_explicit),
       cmocka_unit_test(test_path_then_node_modules),
       cmocka_unit_test(test_find_config),
+      cmocka_unit_test(test_parse_version),
+      cmocka_unit_test(test_version_failures),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -416,6 +416,152 @@ static void test_errors(void** state) {
   dbs_litestream_config_free(&c);
 }
 
+static int parse_r(const char* yml, enum dbs_ls_rules r,
+                   struct dbs_litestream_config* c) {
+  return dbs_litestream_config_parse_rules(yml, strlen(yml), true, r, c, err,
+                                           sizeof(err));
+}
+
+#define EXPECT_ERR_R(rules, yml, needle)                                       \
+  do {                                                                         \
+    struct dbs_litestream_config c_;                                           \
+    assert_int_equal(parse_r(yml, rules, &c_), -EINVAL);                       \
+    if (strstr(err, needle) == NULL)                                           \
+      fail_msg("error [%s] lacks [%s]", err, needle);                          \
+    assert_int_equal(c_.ndbs, 0);                                              \
+    assert_int_equal(c_.nwarnings, 0);                                         \
+    dbs_litestream_config_free(&c_);                                           \
+  } while (0)
+
+/* litestream 0.5's rules, and "any" (both syntaxes, restore only). */
+static void test_rules_v05_and_any(void** state) {
+  (void)state;
+  clear_env();
+  struct dbs_litestream_config c;
+  const char* single = "bucket: top\n"
+                       "endpoint: http://e:1\n"
+                       "access-key-id: K\n"
+                       "secret-access-key: S\n"
+                       "shutdown-sync-timeout: 1m30s\n"
+                       "dbs:\n"
+                       "  - path: /a.db\n"
+                       "    monitor-interval: 2500ms\n"
+                       "    replica:\n"
+                       "      type: s3\n"
+                       "      path: p\n";
+  assert_int_equal(parse_r(single, DBS_LS_RULES_V05, &c), 0);
+  assert_int_equal(c.rules, DBS_LS_RULES_V05);
+  assert_int_equal(c.dbs[0].nreplicas, 1);
+  assert_string_equal(c.dbs[0].replicas[0].bucket, "top");
+  assert_string_equal(c.dbs[0].replicas[0].endpoint, "http://e:1");
+  assert_true(c.dbs[0].replicas[0].force_path_style);
+  assert_string_equal(c.dbs[0].replicas[0].access_key_id, "K");
+  assert_int_equal(c.shutdown_sync_timeout_ms, 90000);
+  assert_int_equal(c.dbs[0].monitor_interval_ms, 2500);
+  assert_int_equal(c.nwarnings, 0);
+  dbs_litestream_config_free(&c);
+  /* "any" reads it too; 0.3 does not (replica: is 0.5 syntax). */
+  assert_int_equal(parse_r(single, DBS_LS_RULES_ANY, &c), 0);
+  assert_string_equal(c.dbs[0].replicas[0].bucket, "top");
+  dbs_litestream_config_free(&c);
+  EXPECT_ERR_R(DBS_LS_RULES_V03, single,
+               "litestream.yml:9:5: dbs[0]: 'replica:' is litestream 0.5 "
+               "syntax, and the litestream that will run is 0.3");
+  /* Unset: -1 (litestream's default applies). */
+  assert_int_equal(
+      parse_r("dbs: [{path: /a, replica: {path: /b}}]", DBS_LS_RULES_V05, &c),
+      0);
+  assert_int_equal(c.shutdown_sync_timeout_ms, -1);
+  assert_int_equal(c.dbs[0].monitor_interval_ms, -1);
+  dbs_litestream_config_free(&c);
+
+  EXPECT_ERR_R(DBS_LS_RULES_V05,
+               "dbs: [{path: /a, replica: {path: /b}, replicas: [{path: /c}]}]",
+               "cannot specify 'replica' and 'replicas' on a database");
+  EXPECT_ERR_R(DBS_LS_RULES_ANY,
+               "dbs: [{path: /a, replica: {path: /b}, replicas: [{path: /c}]}]",
+               "cannot specify 'replica' and 'replicas' on a database");
+  EXPECT_ERR_R(DBS_LS_RULES_V05,
+               "dbs: [{path: /a, replicas: [{path: /b}, {path: /c}]}]",
+               "multiple replicas on a single database are no longer");
+  EXPECT_ERR_R(DBS_LS_RULES_V05, "dbs: [{path: /a}]",
+               "must specify replica for database");
+  EXPECT_ERR_R(DBS_LS_RULES_V05,
+               "age: {recipients: [r]}\ndbs: [{path: /a, replica: {path: /b}}]",
+               "age encryption is not currently supported");
+  EXPECT_ERR_R(DBS_LS_RULES_V05,
+               "dbs: [{path: /a, replica: {type: gcs, bucket: b}}]",
+               "unknown replica type in config: \"gcs\"");
+  EXPECT_ERR_R(DBS_LS_RULES_V05,
+               "retention: 24h\ndbs: [{path: /a, replica: {path: /b}}]",
+               "litestream.yml:1:12: retention: litestream 0.5 takes");
+  EXPECT_ERR_R(DBS_LS_RULES_V05,
+               "shutdown-sync-timeout: -2s\ndbs: [{path: /a, replica: {path: "
+               "/b}}]",
+               "shutdown-sync-timeout must be >= 0");
+  EXPECT_ERR_R(DBS_LS_RULES_V05,
+               "dbs: [{path: /a, replica: {path: /b}}, {path: /a, replica: "
+               "{path: /c}}]",
+               "duplicate path");
+  EXPECT_ERR_R(DBS_LS_RULES_V05, "dbs: [{dir: /d, pattern: '*.db'}]",
+               "'dir:' (directory replication)");
+  /* 0.3 with several replicas and no replica at all stays valid. */
+  assert_int_equal(parse_r("dbs: [{path: /a, replicas: [{path: /b}, {name: c, "
+                           "path: /c}]}, {path: /d}]",
+                           DBS_LS_RULES_V03, &c),
+                   0);
+  assert_int_equal(c.dbs[0].nreplicas, 2);
+  assert_int_equal(c.dbs[1].nreplicas, 0);
+  dbs_litestream_config_free(&c);
+
+  /* 0.5 reads s3 options from the URL's query; 0.3 ignores the query. */
+  const char* q = "dbs: [{path: /a, replica: {url: "
+                  "'s3://bkt/p/db?endpoint=127.0.0.1:9000&region=eu-2&"
+                  "skipVerify=true'}}]";
+  assert_int_equal(parse_r(q, DBS_LS_RULES_V05, &c), 0);
+  assert_string_equal(c.dbs[0].replicas[0].bucket, "bkt");
+  assert_string_equal(c.dbs[0].replicas[0].path, "p/db");
+  assert_string_equal(c.dbs[0].replicas[0].endpoint, "http://127.0.0.1:9000");
+  assert_string_equal(c.dbs[0].replicas[0].region, "eu-2");
+  assert_true(c.dbs[0].replicas[0].force_path_style);
+  assert_true(c.dbs[0].replicas[0].skip_verify);
+  dbs_litestream_config_free(&c);
+  q = "dbs: [{path: /a, replica: {url: "
+      "'s3://bkt/p?endpoint=s3.example.com&forcePathStyle=false'}}]";
+  assert_int_equal(parse_r(q, DBS_LS_RULES_ANY, &c), 0);
+  assert_string_equal(c.dbs[0].replicas[0].endpoint, "https://s3.example.com");
+  assert_false(c.dbs[0].replicas[0].force_path_style);
+  dbs_litestream_config_free(&c);
+  q = "dbs: [{path: /a, replicas: [{url: 's3://bkt/p?endpoint=e:1'}]}]";
+  assert_int_equal(parse_r(q, DBS_LS_RULES_V03, &c), 0);
+  assert_null(c.dbs[0].replicas[0].endpoint);
+  dbs_litestream_config_free(&c);
+
+  /* The 0.3-only keys 0.5 ignores: warnings with their positions. */
+  assert_int_equal(parse_r("dbs:\n"
+                           "  - path: /a\n"
+                           "    max-checkpoint-page-count: 5\n"
+                           "    replicas:\n"
+                           "      - path: /b\n"
+                           "        retention: 1h\n"
+                           "        snapshot-interval: 1h\n",
+                           DBS_LS_RULES_V05, &c),
+                   0);
+  assert_int_equal(c.nwarnings, 3);
+  assert_non_null(strstr(c.warnings[0], "litestream.yml:3:5: "
+                                        "dbs[0].max-checkpoint-page-count"));
+  assert_non_null(strstr(c.warnings[1], "litestream.yml:6:9: "));
+  assert_non_null(strstr(c.warnings[2], "snapshot-interval: litestream 0.5 "
+                                        "ignores this 0.3 setting"));
+  dbs_litestream_config_free(&c);
+  assert_int_equal(parse_r("dbs: [{path: /a, replicas: [{path: /b, retention: "
+                           "1h}]}]",
+                           DBS_LS_RULES_V03, &c),
+                   0);
+  assert_int_equal(c.nwarnings, 0);
+  dbs_litestream_config_free(&c);
+}
+
 static void test_yaml_details(void** state) {
   (void)state;
   clear_env();
@@ -589,33 +735,66 @@ static void test_apply_env(void** state) {
 static void test_random_documents(void** state) {
   (void)state;
   static const char* const tok[] = {
-      "dbs:",        "\n",
-      "\n  ",        "\n    ",
-      "\n      ",    "- ",
-      "path: ",      "/a.db",
-      "~/x",         "rel",
-      "replicas:",   "replica:",
-      "url: ",       "s3://b/p",
-      "file:///r",   "s3://b.localhost:9/x",
-      "type: ",      "s3",
-      "file",        "bucket: ",
-      "$X",          "${X}",
-      "${",          "$",
-      "}",           "&a ",
-      "*a",          "<<: ",
-      "{",           "}",
-      "[",           "]",
-      ", ",          ": ",
-      "\"",          "'",
-      "#",           "age: {identities: [k]}",
-      "~",           "name: ",
-      "n",           "force-path-style: ",
-      "yes",         "\"true\"",
-      "retention: ", "24h",
-      "endpoint: ",  "http://e:1",
-      "%",           "\t",
-      "---\n",       "? ",
+      "dbs:",
+      "\n",
+      "\n  ",
+      "\n    ",
+      "\n      ",
+      "- ",
+      "path: ",
+      "/a.db",
+      "~/x",
+      "rel",
+      "replicas:",
+      "replica:",
+      "url: ",
+      "s3://b/p",
+      "file:///r",
+      "s3://b.localhost:9/x",
+      "type: ",
+      "s3",
+      "file",
+      "bucket: ",
+      "$X",
+      "${X}",
+      "${",
+      "$",
+      "}",
+      "&a ",
+      "*a",
+      "<<: ",
+      "{",
+      "}",
+      "[",
+      "]",
+      ", ",
+      ": ",
+      "\"",
+      "'",
+      "#",
+      "age: {identities: [k]}",
+      "~",
+      "name: ",
+      "n",
+      "force-path-style: ",
+      "yes",
+      "\"true\"",
+      "retention: ",
+      "24h",
+      "endpoint: ",
+      "http://e:1",
+      "%",
+      "\t",
+      "---\n",
+      "? ",
       "!!str ",
+      "replica: {path: /x}",
+      "snapshot: {interval: 1h, retention: 0s}",
+      "shutdown-sync-timeout: 5s",
+      "levels: [{interval: 10s}, {interval: 0}]",
+      "l0-retention: -1s",
+      "max-checkpoint-page-count: 9",
+      "dir: /d",
   };
   const size_t ntok = sizeof(tok) / sizeof(tok[0]);
   unsigned seed = 12345, nok = 0, nrepl = 0;
@@ -653,6 +832,9 @@ static void test_random_documents(void** state) {
           "user: u",
           "<<: {bucket: m}",
           "replica: {}",
+          "sync-interval: 0s",
+          "snapshot-interval: 1h",
+          "url: gs://g/p",
       };
       n = (size_t)snprintf(doc, sizeof(doc),
                            "dbs:\n  - path: /a.db\n    replicas:\n");
@@ -684,8 +866,11 @@ static void test_random_documents(void** state) {
     }
     doc[n] = '\0';
     struct dbs_litestream_config c;
-    int rc =
-        dbs_litestream_config_parse(doc, n, (i & 1) == 0, &c, err, sizeof(err));
+    /* Each document under the rules of 0.3, 0.5 and "any" in turn. */
+    static const enum dbs_ls_rules rules[] = {
+        DBS_LS_RULES_V03, DBS_LS_RULES_V05, DBS_LS_RULES_ANY};
+    int rc = dbs_litestream_config_parse_rules(
+        doc, n, (i & 1) == 0, rules[(i / 2) % 3], &c, err, sizeof(err));
     if (rc != 0) {
       assert_int_equal(rc, -EINVAL);
       assert_non_null(strstr(err, "litestream.yml:"));
@@ -714,6 +899,7 @@ int main(void) {
       cmocka_unit_test(test_credentials_and_secrets),
       cmocka_unit_test(test_bucket_empty),
       cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_rules_v05_and_any),
       cmocka_unit_test(test_yaml_details),
       cmocka_unit_test(test_find_db),
       cmocka_unit_test(test_apply_env),

@@ -8,6 +8,7 @@
 #include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -346,7 +347,99 @@ static void test_check_not_setuid(void** state) {
   assert_int_equal(wait_child(pid), 0);
 }
 
+/* True when fd is open on path (per /proc/self/fd). */
+static bool fd_is(int fd, const char* path) {
+  char link[64], buf[PATH_MAX];
+  snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, buf, sizeof(buf) - 1);
+  if (n < 0)
+    return false;
+  buf[n] = '\0';
+  return strcmp(buf, path) == 0;
+}
+
+/* Closed 0-2 get /dev/null, in place, so the next open() lands at 3; an
+ * open one is left alone. In children: the test's own stdio stays. */
+static void test_open_std_fds(void** state) {
+  (void)state;
+  static const int closes[][3] = {{1, 1, 1}, {0, 0, 1}, {1, 0, 0}, {0, 1, 0}};
+  for (size_t i = 0; i < sizeof(closes) / sizeof(closes[0]); i++) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+      int keep = dup(1); /* a pipe or tty of the test's, for comparison */
+      char was[PATH_MAX], link[64];
+      snprintf(link, sizeof(link), "/proc/self/fd/%d", keep);
+      ssize_t n = readlink(link, was, sizeof(was) - 1);
+      CHILD_CHECK(n > 0);
+      was[n] = '\0';
+      for (int fd = 0; fd <= 2; fd++)
+        if (closes[i][fd])
+          close(fd);
+      CHILD_CHECK(dbs_privdrop_open_std_fds() == 0);
+      for (int fd = 0; fd <= 2; fd++) {
+        CHILD_CHECK(fcntl(fd, F_GETFD) >= 0);
+        if (closes[i][fd])
+          CHILD_CHECK(fd_is(fd, "/dev/null"));
+      }
+      CHILD_CHECK(write(2, "x", 1) == 1 || !closes[i][2]);
+      int f = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+      CHILD_CHECK(f > 2);
+      close(f);
+      _exit(0);
+    }
+    assert_int_equal(wait_child(pid), 0);
+  }
+}
+
+/* Root running a setuid copy: equal ids, no AT_SECURE, but the file's mode
+ * gives it away. A copy of this test binary with u+s (or g+s with g+x)
+ * exec'd by root says -EPERM; g+s without g+x (a mandatory-locking mark,
+ * not setgid) does not. Needs a filesystem without nosuid. */
+static void test_check_not_setuid_exe_mode(void** state) {
+  (void)state;
+  if (geteuid() != 0)
+    skip();
+  static const struct {
+    mode_t mode;
+    int want;
+  } cases[] = {{04755, 77}, {02755, 77}, {02745, 0}, {0755, 0}};
+  char dir[] = "/tmp/dbs-privdrop-test.XXXXXX", copy[64];
+  assert_non_null(mkdtemp(dir));
+  snprintf(copy, sizeof(copy), "%s/copy", dir);
+  int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  int out = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+  assert_true(in >= 0 && out >= 0);
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(in, buf, sizeof(buf))) > 0)
+    assert_int_equal(write(out, buf, (size_t)n), n);
+  close(in);
+  close(out);
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    assert_int_equal(chmod(copy, cases[i].mode), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+      setenv("DBS_PRIVDROP_PROBE", "1", 1);
+      execl(copy, copy, (char*)NULL);
+      _exit(127);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    if (WEXITSTATUS(st) != cases[i].want)
+      fail_msg("mode %04o: exit %d, expected %d", (unsigned)cases[i].mode,
+               WEXITSTATUS(st), cases[i].want);
+  }
+  unlink(copy);
+  rmdir(dir);
+}
+
 int main(void) {
+  /* test_check_not_setuid_exe_mode runs a copy of this binary as a probe. */
+  if (getenv("DBS_PRIVDROP_PROBE") != NULL)
+    return dbs_privdrop_check_not_setuid() == 0 ? 0 : 77;
   logfd = mkstemp(logpath);
   if (logfd < 0)
     return 1;
@@ -362,6 +455,8 @@ int main(void) {
       cmocka_unit_test(test_apply_resolved_user_groups),
       cmocka_unit_test(test_check_not_root),
       cmocka_unit_test(test_check_not_setuid),
+      cmocka_unit_test(test_check_not_setuid_exe_mode),
+      cmocka_unit_test(test_open_std_fds),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   close(logfd);

@@ -4,11 +4,13 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -134,6 +136,85 @@ static void test_spawn_pdeathsig_survives_creds(void** state) {
   assert_string_equal(out, "pdeathsig=9 uid=65534 euid=65534 gid=65534\n");
 }
 
+/* True when no live (non-zombie) process is in group pg; reaps ours. */
+static bool group_gone(pid_t pg) {
+  while (waitpid(-1, NULL, WNOHANG) > 0)
+    ;
+  return kill(-pg, 0) != 0 && errno == ESRCH;
+}
+
+/*
+ * A stand-in for dbsetup (a forked child with the guardian, two guarded
+ * groups, each a shell that did not exec and its sleep) is SIGKILLed: both
+ * groups are gone within a second, grandchildren included.
+ */
+static void test_guard_kills_groups_when_parent_dies(void** state) {
+  int p[2];
+  assert_int_equal(pipe(p), 0);
+  assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0); /* to reap them */
+  pid_t m = fork();
+  assert_true(m >= 0);
+  if (m == 0) {
+    char* argv[] = {"sh", "-c", "sleep 1000; :", NULL};
+    struct dbs_proc_opts o = {.argv = argv,
+                              .stdout_fd = -1,
+                              .stderr_fd = -1,
+                              .new_pgroup = true,
+                              .guard = DBS_GUARD_APP};
+    pid_t pids[2];
+    if (dbs_proc_guard_start() != 0 || dbs_proc_spawn(&o, &pids[0]) != 0)
+      _exit(1);
+    o.guard = DBS_GUARD_REPLICATOR;
+    if (dbs_proc_spawn(&o, &pids[1]) != 0)
+      _exit(1);
+    (void)!write(p[1], pids, sizeof(pids));
+    for (;;)
+      pause();
+  }
+  close(p[1]);
+  pid_t pg[2];
+  assert_int_equal(read(p[0], pg, sizeof(pg)), (ssize_t)sizeof(pg));
+  close(p[0]);
+  usleep(200000); /* the shells start their sleeps */
+  assert_false(group_gone(pg[0]));
+  assert_false(group_gone(pg[1]));
+  kill(m, SIGKILL);
+  assert_int_equal(WTERMSIG(wait_status(m)), SIGKILL);
+  int ms = 0;
+  while ((!group_gone(pg[0]) || !group_gone(pg[1])) && ms < 1000) {
+    usleep(10000);
+    ms += 10;
+  }
+  kill(-pg[0], SIGKILL); /* before failing: leave nothing behind */
+  kill(-pg[1], SIGKILL);
+  assert_true(ms < 1000);
+  /* The guardian exits too. */
+  for (ms = 0; waitpid(-1, NULL, WNOHANG) >= 0 && ms < 1000; ms += 10)
+    usleep(10000);
+  assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0), 0);
+  assert_no_children();
+}
+
+/* dbs_proc_guard_stop forgets the groups: they are not killed. */
+static void test_guard_stop_leaves_groups_alone(void** state) {
+  char* argv[] = {"sh", "-c", "sleep 1000; :", NULL};
+  struct dbs_proc_opts o = {.argv = argv,
+                            .stdout_fd = -1,
+                            .stderr_fd = -1,
+                            .new_pgroup = true,
+                            .guard = DBS_GUARD_APP};
+  pid_t pid;
+  assert_int_equal(dbs_proc_guard_start(), 0);
+  assert_int_equal(dbs_proc_spawn(&o, &pid), 0);
+  dbs_proc_guard_stop(); /* reaps the guardian */
+  usleep(100000);
+  assert_int_equal(kill(-pid, 0), 0);
+  assert_int_equal(waitpid(pid, NULL, WNOHANG), 0);
+  kill(-pid, SIGKILL);
+  wait_status(pid);
+  assert_no_children();
+}
+
 static void test_signal_names(void** state) {
   char buf[16];
   assert_string_equal(dbs_proc_signal_name(SIGTERM, buf), "SIGTERM");
@@ -188,6 +269,8 @@ int main(void) {
       cmocka_unit_test(test_spawn_failures_are_reaped),
       cmocka_unit_test(test_spawn_redirects_and_closes_fds),
       cmocka_unit_test(test_spawn_pdeathsig_survives_creds),
+      cmocka_unit_test(test_guard_kills_groups_when_parent_dies),
+      cmocka_unit_test(test_guard_stop_leaves_groups_alone),
       cmocka_unit_test(test_signal_names),
       cmocka_unit_test(test_run_shell_status_and_path),
       cmocka_unit_test(test_run_shell_forwards_stop_signals),

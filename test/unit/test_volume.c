@@ -481,7 +481,7 @@ static void test_link_never_overwrites_in_image(void** state) {
   make_dir(P("app"));
   write_file(P("app/dev.db.in-image"), "first", 5);
   write_file(P("app/dev.db.in-image.1-wal"), "wal1", 4);
-  write_file(P("app/dev.db"), "second", 6);
+  make_db(P("app/dev.db"));
   write_file(P("app/dev.db-journal"), "jrnl", 4);
   capture_start();
   int rc = dbs_volume_link(P("app/dev.db"), P("data/dev.db"), err, sizeof(err));
@@ -491,9 +491,61 @@ static void test_link_never_overwrites_in_image(void** state) {
   assert_string_equal(read_file(P("app/dev.db.in-image.1-wal")), "wal1");
   /* .in-image.1 is taken by a sidecar, so .in-image.2 is used. */
   assert_false(exists(P("app/dev.db.in-image.1")));
-  assert_string_equal(read_file(P("app/dev.db.in-image.2")), "second");
+  assert_int_equal(
+      dbs_volume_db_state(P("app/dev.db.in-image.2"), err, sizeof(err)),
+      DBS_DB_EXISTS);
   assert_string_equal(read_file(P("app/dev.db.in-image.2-journal")), "jrnl");
   assert_link(P("app/dev.db"), P("data/dev.db"));
+}
+
+/* Only a database (SQLite header) or an empty file is "baked into the
+ * image": a config file at the app's path (a wrong DATABASE_URL) is left
+ * exactly as it is, and nothing is linked. */
+static void test_link_not_sqlite_untouched(void** state) {
+  (void)state;
+  const char conf[] = "{\"port\": 3000, \"secret\": \"s3cr3t\"}\n";
+  make_dir(P("data"));
+  make_dir(P("app"));
+  write_file(P("app/config.json"), conf, sizeof(conf) - 1);
+  write_file(P("app/config.json-wal"), "w", 1);
+  struct stat before, after;
+  assert_int_equal(stat(P("app/config.json"), &before), 0);
+  capture_start();
+  int rc = dbs_volume_link(P("app/config.json"), P("data/config.json"), err,
+                           sizeof(err));
+  const char* log = capture_end();
+  assert_int_equal(rc, -EILSEQ);
+  assert_non_null(strstr(err, P("app/config.json")));
+  assert_non_null(strstr(err, "not an SQLite database (first bytes do not"));
+  assert_non_null(strstr(err, "DATABASE_URL"));
+  assert_null(strstr(err, "s3cr3t"));
+  assert_null(strstr(log, "moved it aside"));
+  assert_int_equal(lstat(P("app/config.json"), &after), 0);
+  assert_true(S_ISREG(after.st_mode));
+  assert_int_equal(before.st_ino, after.st_ino);
+  assert_int_equal(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
+  assert_string_equal(read_file(P("app/config.json")), conf);
+  assert_string_equal(read_file(P("app/config.json-wal")), "w");
+  assert_false(exists(P("app/config.json.in-image")));
+  assert_false(exists(P("data/config.json")));
+  /* Shorter than the header, or the header's text without its NUL. */
+  write_file(P("app/short.db"), "SQLite", 6);
+  assert_int_equal(
+      dbs_volume_link(P("app/short.db"), P("data/short.db"), err, sizeof(err)),
+      -EILSEQ);
+  write_file(P("app/nonul.db"), "SQLite format 3!xxxx", 20);
+  assert_int_equal(
+      dbs_volume_link(P("app/nonul.db"), P("data/nonul.db"), err, sizeof(err)),
+      -EILSEQ);
+
+  /* An empty file is moved aside (nothing in it to lose). */
+  write_file(P("app/empty.db"), "", 0);
+  capture_start();
+  rc = dbs_volume_link(P("app/empty.db"), P("data/empty.db"), err, sizeof(err));
+  capture_end();
+  assert_int_equal(rc, 0);
+  assert_link(P("app/empty.db"), P("data/empty.db"));
+  assert_true(exists(P("app/empty.db.in-image")));
 }
 
 static void test_link_directory_and_fifo_refused(void** state) {
@@ -594,6 +646,46 @@ static void test_lock_second_holder_named(void** state) {
   close(done[1]);
 }
 
+/* The lock is never truncated or written through another name of a file
+ * (a hard link to root's file), nor through a symlink, nor when it is not
+ * a regular file: refused before flock, ftruncate and pwrite. */
+static void test_lock_links_refused(void** state) {
+  (void)state;
+  const char precious[] = "root:x:0:0:root:/root:/bin/bash\n";
+  make_dir(P("data"));
+  write_file(P("victim"), precious, sizeof(precious) - 1);
+  assert_int_equal(link(P("victim"), P("data/.dbsetup.lock")), 0);
+  pid_t holder;
+  int rc = dbs_volume_lock(P("data"), &holder, err, sizeof(err));
+  assert_int_equal(rc, -EMLINK);
+  assert_non_null(strstr(err, P("data/.dbsetup.lock")));
+  assert_non_null(strstr(err, "has 2 hard links"));
+  assert_non_null(strstr(err, "Remove it"));
+  assert_string_equal(read_file(P("victim")), precious);
+  /* Not locked either: another process may take it once it is fixed. */
+  int fd = open(P("victim"), O_RDONLY | O_CLOEXEC);
+  assert_true(fd >= 0);
+  assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+  close(fd);
+
+  assert_int_equal(unlink(P("data/.dbsetup.lock")), 0);
+  assert_int_equal(symlink(P("victim"), P("data/.dbsetup.lock")), 0);
+  rc = dbs_volume_lock(P("data"), &holder, err, sizeof(err));
+  assert_int_equal(rc, -ELOOP);
+  assert_non_null(strstr(err, "is a symbolic link"));
+  assert_string_equal(read_file(P("victim")), precious);
+
+  assert_int_equal(unlink(P("data/.dbsetup.lock")), 0);
+  assert_int_equal(mkfifo(P("data/.dbsetup.lock"), 0644), 0);
+  rc = dbs_volume_lock(P("data"), &holder, err, sizeof(err));
+  assert_int_equal(rc, -EINVAL);
+  assert_non_null(strstr(err, "not a regular file"));
+
+  /* Its own file: locked. */
+  assert_int_equal(unlink(P("data/.dbsetup.lock")), 0);
+  assert_int_equal(dbs_volume_lock(P("data"), &holder, err, sizeof(err)), 0);
+}
+
 static void test_lock_not_inherited_across_exec(void** state) {
   (void)state;
   make_dir(P("data"));
@@ -634,9 +726,67 @@ static void test_db_state(void** state) {
   make_db(P("data/dev.db"));
   assert_int_equal(dbs_volume_db_state(P("data/dev.db"), err, sizeof(err)),
                    DBS_DB_EXISTS);
-  /* Through a symlink. */
-  assert_int_equal(symlink(P("data/dev.db"), P("link.db")), 0);
-  assert_int_equal(dbs_volume_db_state(P("link.db"), err, sizeof(err)),
+}
+
+/* A symlink where the database belongs is refused, never followed: with
+ * --user the app's user owns the volume and could point it at any file
+ * root can read (or at root's own database, which would then be chowned
+ * and served). Dangling or not, nothing is read, logged or touched. */
+static void test_db_state_symlink_refused(void** state) {
+  (void)state;
+  const char secret[] = "root:$6$TOPSECRET-HASH:19000:0:99999:7:::\n";
+  make_dir(P("data"));
+  write_file(P("shadow"), secret, sizeof(secret) - 1);
+  assert_int_equal(chmod(P("shadow"), 0600), 0);
+  assert_int_equal(symlink(P("shadow"), P("data/dev.db")), 0);
+  struct stat before, after;
+  assert_int_equal(stat(P("shadow"), &before), 0);
+  capture_start();
+  int rc = dbs_volume_db_state(P("data/dev.db"), err, sizeof(err));
+  const char* log = capture_end();
+  assert_int_equal(rc, -ELOOP);
+  assert_non_null(strstr(err, "is a symbolic link to"));
+  assert_non_null(strstr(err, P("shadow")));
+  assert_non_null(strstr(err, "Remove the link"));
+  assert_null(strstr(err, "root:"));
+  assert_null(strstr(err, "TOPSECRET"));
+  assert_null(strstr(log, "TOPSECRET"));
+  assert_int_equal(stat(P("shadow"), &after), 0);
+  assert_int_equal(before.st_atim.tv_nsec, after.st_atim.tv_nsec);
+  assert_string_equal(read_file(P("shadow")), secret);
+
+  /* To a real database: refused too (it would be chowned and served). */
+  make_db(P("rootdb"));
+  assert_int_equal(unlink(P("data/dev.db")), 0);
+  assert_int_equal(symlink(P("rootdb"), P("data/dev.db")), 0);
+  assert_int_equal(dbs_volume_db_state(P("data/dev.db"), err, sizeof(err)),
+                   -ELOOP);
+  /* Dangling: refused, not "missing" (a restore would rename over it). */
+  assert_int_equal(unlink(P("data/dev.db")), 0);
+  assert_int_equal(symlink(P("nowhere"), P("data/dev.db")), 0);
+  assert_int_equal(dbs_volume_db_state(P("data/dev.db"), err, sizeof(err)),
+                   -ELOOP);
+  assert_true(exists(P("data/dev.db")));
+}
+
+/* A database file with other names is refused before a byte is read. */
+static void test_db_state_hardlink_refused(void** state) {
+  (void)state;
+  make_dir(P("data"));
+  make_db(P("rootdb"));
+  assert_int_equal(link(P("rootdb"), P("data/dev.db")), 0);
+  struct stat before, after;
+  assert_int_equal(stat(P("rootdb"), &before), 0);
+  int rc = dbs_volume_db_state(P("data/dev.db"), err, sizeof(err));
+  assert_int_equal(rc, -EMLINK);
+  assert_non_null(strstr(err, P("data/dev.db")));
+  assert_non_null(strstr(err, "has 2 hard links"));
+  assert_non_null(strstr(err, "-samefile"));
+  assert_int_equal(stat(P("rootdb"), &after), 0);
+  assert_int_equal(before.st_atim.tv_nsec, after.st_atim.tv_nsec);
+  /* One name again: the database. */
+  assert_int_equal(unlink(P("rootdb")), 0);
+  assert_int_equal(dbs_volume_db_state(P("data/dev.db"), err, sizeof(err)),
                    DBS_DB_EXISTS);
 }
 
@@ -671,8 +821,9 @@ static void test_db_state_not_sqlite(void** state) {
   assert_int_equal(stat(P("dev.db"), &after), 0);
   assert_string_equal(read_file(P("dev.db")), text);
   assert_int_equal(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
-  assert_non_null(strstr(err, "is not an SQLite database"));
-  assert_non_null(strstr(err, "hello, world\\x0a"));
+  assert_non_null(strstr(err, "is not an SQLite database (first bytes do "
+                              "not match"));
+  assert_null(strstr(err, "hello")); /* its bytes are never shown */
   assert_non_null(strstr(err, "will not touch it"));
 
   /* Shorter than the header. */
@@ -785,6 +936,41 @@ static void test_chown(void** state) {
   assert_non_null(strstr(err, P("nope")));
 }
 
+/* A hard link among the files to chown: refused before any chown, so
+ * neither root's file nor anything else changes owner. */
+static void test_chown_hardlink_refused(void** state) {
+  (void)state;
+  const char* const names[] = {"data/dev.db", "data/dev.db-wal",
+                               "data/dev.db-journal",
+                               "data/.dev.db-litestream/generation"};
+  make_dir(P("data"));
+  make_dir(P("data/.dev.db-litestream"));
+  write_file(P("victim"), "v", 1);
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+    if (i > 0)
+      make_db(P("data/dev.db"));
+    assert_int_equal(link(P("victim"), P(names[i])), 0);
+    int rc = dbs_volume_chown(P("data"), P("data/dev.db"), 12345, 12346, err,
+                              sizeof(err));
+    assert_int_equal(rc, -EMLINK);
+    assert_non_null(strstr(err, P(names[i])));
+    assert_non_null(strstr(err, "has 2 hard links"));
+    assert_owner(P("victim"), 0, 0);
+    assert_owner(P("data"), 0, 0);
+    if (i > 0)
+      assert_owner(P("data/dev.db"), 0, 0);
+    assert_int_equal(unlink(P(names[i])), 0);
+    unlink(P("data/dev.db"));
+  }
+  /* Its own files: chowned. */
+  make_db(P("data/dev.db"));
+  assert_int_equal(dbs_volume_chown(P("data"), P("data/dev.db"), 12345, 12346,
+                                    err, sizeof(err)),
+                   0);
+  assert_owner(P("data/dev.db"), 12345, 12346);
+  assert_owner(P("victim"), 0, 0);
+}
+
 /* End to end as dbsetup will call it, then the DB is usable via the link. */
 static void test_prepare_link_use(void** state) {
   (void)state;
@@ -821,18 +1007,23 @@ int main(void) {
       T(test_link_dangling_and_wrong_replaced),
       T(test_link_moves_baked_db_aside),
       T(test_link_never_overwrites_in_image),
+      T(test_link_not_sqlite_untouched),
       T(test_link_directory_and_fifo_refused),
       T(test_link_noop_inside_volume),
       T(test_link_read_only_parent),
       T(test_lock_second_holder_named),
+      T(test_lock_links_refused),
       T(test_lock_not_inherited_across_exec),
       T(test_db_state),
+      T(test_db_state_symlink_refused),
+      T(test_db_state_hardlink_refused),
       T(test_db_state_empty_file),
       T(test_db_state_not_sqlite),
       T(test_db_state_directory),
       T(test_remove_stale),
       T(test_remove_db),
       T(test_chown),
+      T(test_chown_hardlink_refused),
       T(test_prepare_link_use),
 #undef T
   };
