@@ -142,7 +142,7 @@ run_case() {
   local name=$1 d=$2 objs n=4
   objs=$(find "$W/s3/bench/$(basename "$d")" -name '*.lz4._S3rver_object' | wc -l)
   echo "$name: $(du -m "$d/db" | cut -f1) MB database, $objs objects"
-  local -a c0 c1 c2 c3 c4 c5 c6
+  local -a c0 c1 c2 c3 c4 c5 c6 c7
   c0=("$DBSETUP" restore -config "$d/ls.yml" -o "$W/out/db" "$d/db")
   c1=("$LITESTREAM" restore -config "$d/ls.yml" -o "$W/out/db" "$d/db")
   read -ra c2 <<<"$(floor_cmd "$d")"
@@ -150,13 +150,15 @@ run_case() {
   LABELS=("dbsetup restore, s3rver" "litestream restore, s3rver" "floor (lz4 -d + fsync)"
     "transfer floor, s3rver")
   if [ -n "$MEP" ]; then
-    n=7
+    n=8
     c4=("$DBSETUP" restore -config "$d/ls-minio.yml" -o "$W/out/db" "$d/db")
     c5=("$LITESTREAM" restore -config "$d/ls-minio.yml" -o "$W/out/db" "$d/db")
     read -ra c6 <<<"$(curl_cmd "$d" "$MEP")"
-    LABELS+=("dbsetup restore, MinIO" "litestream restore, MinIO" "transfer floor, MinIO")
+    c7=("$DBSETUP" restore --verify none -config "$d/ls-minio.yml" -o "$W/out/db" "$d/db")
+    LABELS+=("dbsetup restore, MinIO" "litestream restore, MinIO" "transfer floor, MinIO"
+      "dbsetup --verify none, MinIO")
   fi
-  WALLS=("" "" "" "" "" "" ""); RSSS=("" "" "" "" "" "" "")
+  WALLS=("" "" "" "" "" "" "" ""); RSSS=("" "" "" "" "" "" "" "")
   run_cmd() {
     case $1 in
       0) time_one 0 "${c0[@]}" ;;
@@ -166,6 +168,7 @@ run_case() {
       4) time_one 4 "${c4[@]}" ;;
       5) time_one 5 "${c5[@]}" ;;
       6) time_one 6 "${c6[@]}" ;;
+      7) time_one 7 "${c7[@]}" ;;
     esac
   }
   rounds "$n" # in a changing order: see bench/lib.sh
@@ -181,6 +184,7 @@ run_case() {
   ratios s3rver 0 1 3
   [ "$n" = 4 ] || {
     ratios MinIO 4 5 6
+    ratios "MinIO, --verify none" 7 5 6
     awk -v d0="${MW[0]}" -v d1="${MW[4]}" -v l0="${MW[1]}" -v l1="${MW[5]}" -v c0="${MW[3]}" -v c1="${MW[6]}" 'BEGIN {
       printf "  MinIO vs s3rver (wall time): dbsetup %.2fx, litestream %.2fx, curl %.2fx\n", d0 / d1, l0 / l1, c0 / c1 }'
   }
