@@ -105,6 +105,13 @@ for c in wrong other root none; do
   assert_contains "$T/ref.out" "check AWS_SESSION_TOKEN" "$c: hint"
   ok "$c session token: exit 69 at once naming InvalidTokenId and AWS_SESSION_TOKEN"
 done
+# Expired temporary credentials: MinIO forgets them (CheckKey: not valid
+# once expired), so their key id is unknown. AssumeRole cannot make any
+# shorter than 900 s, so an unknown temporary key id stands in for one.
+refused "expired credentials" AWS_ACCESS_KEY_ID=ASIAEXPIREDTEMPKEY01
+assert_contains "$T/ref.out" "HTTP 403 InvalidAccessKeyId" "expired: MinIO's code"
+assert_contains "$T/ref.out" "temporary credentials are forgotten once they expire" "expired: hint"
+ok "expired (unknown) temporary credentials: exit 69 at once, the hint says they expire"
 # Through the boot: 69 before the app starts, nothing on the volume.
 rm -rf "$vol"
 AWS_SESSION_TOKEN=${AWS_SESSION_TOKEN%??????}AAAAAA boot --restore-timeout 30
