@@ -10,6 +10,7 @@
 
 #include "boot.h"
 #include "config.h"
+#include "doctor.h"
 #include "exitcode.h"
 #include "log.h"
 #include "prisma_migrate.h"
@@ -27,6 +28,8 @@ static int run_subcommand(int argc, char** argv, int* status) {
     *status = dbs_restore_cli_generations(argc - 1, argv + 1);
   else if (strcmp(argv[1], "migrate") == 0)
     *status = dbs_prisma_migrate_cli(argc - 1, argv + 1);
+  else if (strcmp(argv[1], "doctor") == 0)
+    *status = dbs_doctor_main(argc - 1, argv + 1);
   else
     return 0;
   return 1;

@@ -4,6 +4,7 @@
 #include "boot.h"
 
 #include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +30,9 @@
 void dbs_boot_init(struct dbs_boot* b, const struct dbs_config* cfg) {
   memset(b, 0, sizeof(*b));
   b->cfg = cfg;
+  /* Setup commands (migrate, seed, litestream restore) get as long after a
+   * stop signal as the app would. */
+  dbs_proc_set_stop_timeout(cfg->stop_timeout_ms);
 }
 
 bool dbs_boot_has_db(const struct dbs_boot* b) {
@@ -211,19 +215,67 @@ int dbs_boot_user(struct dbs_boot* b) {
   return 0;
 }
 
+static int check_setup(struct dbs_boot* b);
+static int check_replication(struct dbs_boot* b);
+
+/* nftw callback: removes a directory once its entries are gone (rmdir
+ * fails, harmlessly, on one that is not empty). */
+static int rmdir_empty(const char* path, const struct stat* st, int flag,
+                       struct FTW* ftw) {
+  (void)st;
+  (void)ftw;
+  if (flag == FTW_DP)
+    (void)rmdir(path);
+  return 0;
+}
+
 int dbs_boot_lock(struct dbs_boot* b) {
   char err[ERRLEN] = "";
   pid_t holder = 0;
+  struct stat st;
 
-  b->target =
-      dbs_volume_prepare(b->cfg->volume, b->disc.db_path, err, sizeof(err));
+  /* Check before you change: what needs no target first, then what does,
+   * undoing the volume directory prepare created for it on a refusal. */
+  int rc = check_setup(b);
+  if (rc != 0)
+    return rc;
+  bool had_volume = stat(b->cfg->volume, &st) == 0;
+  b->target = b->plan != NULL
+                  ? dbs_volume_prepare_check(b->cfg->volume, b->disc.db_path,
+                                             &b->plan->volume, err, sizeof(err))
+                  : dbs_volume_prepare(b->cfg->volume, b->disc.db_path, err,
+                                       sizeof(err));
   if (b->target == NULL) {
     dbs_log_errorx("%s", err);
     return errno == EINVAL   ? DBS_EXIT_USAGE
            : errno == ENOMEM ? DBS_EXIT_SOFTWARE
                              : DBS_EXIT_CANTCREAT;
   }
-  int rc = dbs_volume_lock(b->cfg->volume, &holder, err, sizeof(err));
+  rc = check_replication(b);
+  if (rc != 0) {
+    if (!had_volume &&
+        b->plan == NULL) { /* empty directories only: it was made just now */
+      (void)nftw(b->cfg->volume, rmdir_empty, 16, FTW_DEPTH | FTW_PHYS);
+      if (stat(b->cfg->volume, &st) != 0)
+        dbs_log_info("removed the volume directory %s again (it did not "
+                     "exist before this boot)",
+                     b->cfg->volume);
+    }
+    return rc;
+  }
+  if (b->plan != NULL) {
+    b->plan->lock_checked = true;
+    rc = dbs_volume_lock_check(b->cfg->volume, &holder, err, sizeof(err));
+    b->plan->lock_holder = holder;
+    if (rc == -ENOSYS) { /* cannot tell: the boot's flock will */
+      dbs_log_warnx("%s", err);
+      rc = 0;
+    }
+    if (rc == -EWOULDBLOCK && b->plan->ignore_lock)
+      rc = 0; /* reported; the rest is checked as if it were free */
+  } else {
+    rc = dbs_volume_lock(b->cfg->volume, &holder, err, sizeof(err));
+  }
   if (rc != 0) {
     dbs_log_errorx("%s", err);
     if (rc == -EWOULDBLOCK)
@@ -236,7 +288,10 @@ int dbs_boot_lock(struct dbs_boot* b) {
 
 int dbs_boot_link(struct dbs_boot* b) {
   char err[ERRLEN] = "";
-  int rc = dbs_volume_link(b->disc.db_path, b->target, err, sizeof(err));
+  int rc = b->plan != NULL
+               ? dbs_volume_link_check(b->disc.db_path, b->target,
+                                       &b->plan->link, err, sizeof(err))
+               : dbs_volume_link(b->disc.db_path, b->target, err, sizeof(err));
   if (rc != 0) {
     dbs_log_errorx("%s", err);
     return rc == -ENOMEM   ? DBS_EXIT_SOFTWARE
@@ -252,8 +307,11 @@ static int chown_for_user(struct dbs_boot* b) {
   char err[ERRLEN] = "";
   if (!b->have_creds || geteuid() != 0)
     return 0;
-  int rc = dbs_volume_chown(b->cfg->volume, b->target, b->creds.uid,
-                            b->creds.gid, err, sizeof(err));
+  int rc =
+      b->plan != NULL
+          ? dbs_volume_chown_check(b->cfg->volume, b->target, err, sizeof(err))
+          : dbs_volume_chown(b->cfg->volume, b->target, b->creds.uid,
+                             b->creds.gid, err, sizeof(err));
   if (rc != 0) {
     dbs_log_errorx("%s", err);
     return rc == -EMLINK   ? DBS_EXIT_DATAERR
@@ -263,6 +321,10 @@ static int chown_for_user(struct dbs_boot* b) {
   return 0;
 }
 
+/* How long dbsetup waits beyond --stop-timeout for a native migration
+ * that interrupts itself at that timeout, before it kills the child. */
+#define MIGRATE_KILL_GRACE_MS 2000
+
 /*
  * Runs fn(arg) in a forked child and returns its result (0-255), or -1 when
  * the child could not run or died of a signal (logged). Restores and native
@@ -270,14 +332,20 @@ static int chown_for_user(struct dbs_boot* b) {
  * and the restore's threads and buffers live and die with the child, so
  * the supervisor that stays up for the app's lifetime stays small; the
  * child also dies with dbsetup (parent-death signal). A stop signal is
- * passed on to the child, which dies of it at once (the caller checks
- * dbs_proc_stop_signal and cleans up): a docker stop or fly deploy during
- * a long restore does not wait for it to end, even with dbsetup as PID 1.
+ * passed on to the child. Without on_stop the child dies of it at once (the
+ * caller checks dbs_proc_stop_signal and cleans up): a docker stop or fly
+ * deploy during a long restore does not wait for it to end, even with
+ * dbsetup as PID 1. With on_stop (a migration) the child handles TERM and
+ * INT with it, ignores HUP, and gets SIGKILL only when it still runs
+ * kill_after_ms after the stop signal, or at a second one; *killed tells.
  */
 static int run_in_child(const char* what, int (*fn)(struct dbs_boot*),
-                        struct dbs_boot* b) {
+                        struct dbs_boot* b, void (*on_stop)(int),
+                        unsigned kill_after_ms, bool* killed) {
   pid_t parent = getpid();
   sigset_t old;
+  if (killed != NULL)
+    *killed = false;
   dbs_proc_hold_signals(&old);
   pid_t pid = fork();
   if (pid < 0) {
@@ -290,6 +358,15 @@ static int run_in_child(const char* what, int (*fn)(struct dbs_boot*),
     static const int dfl[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT};
     for (size_t i = 0; i < sizeof(dfl) / sizeof(dfl[0]); i++)
       signal(dfl[i], SIG_DFL);
+    if (on_stop != NULL) {
+      struct sigaction sa;
+      memset(&sa, 0, sizeof(sa));
+      sigemptyset(&sa.sa_mask);
+      sa.sa_handler = on_stop;
+      sigaction(SIGTERM, &sa, NULL);
+      sigaction(SIGINT, &sa, NULL);
+      signal(SIGHUP, SIG_IGN);
+    }
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
       _exit(DBS_EXIT_SOFTWARE);
@@ -300,7 +377,11 @@ static int run_in_child(const char* what, int (*fn)(struct dbs_boot*),
   int st;
   char who[64];
   snprintf(who, sizeof(who), "the %s", what);
-  dbs_proc_wait_forwarding(pid, false, who, &st);
+  dbs_proc_set_stop_timeout(on_stop != NULL ? kill_after_ms : 0);
+  int k = dbs_proc_wait_forwarding(pid, false, who, &st);
+  dbs_proc_set_stop_timeout(b->cfg->stop_timeout_ms);
+  if (killed != NULL)
+    *killed = k != 0;
   dbs_proc_release_signals(&old);
   if (WIFEXITED(st))
     return WEXITSTATUS(st);
@@ -329,7 +410,8 @@ static int find_ls_entry(struct dbs_boot* b) {
   if (b->cfg->no_restore && b->cfg->no_replicate)
     return 0;
   dbs_log_errorx("%s replicates %s but the app's database is %s (on the "
-                 "volume: %s): fix dbs[].path in %s or set --db",
+                 "volume: %s): fix dbs[].path in %s or set --db (nothing was "
+                 "changed)",
                  b->ls.file, b->ls.dbs[0].path, b->disc.db_path, b->target,
                  b->ls.file);
   return DBS_EXIT_CONFIG;
@@ -379,7 +461,7 @@ static int restore_external(struct dbs_boot* b) {
       dbs_proc_run_shell(cmd, NULL, b->have_creds ? &b->creds : NULL, &status);
   free(cmd);
   if (dbs_proc_stop_signal() != 0) /* discards what it wrote (fresh) */
-    return stopped_during_setup(b, "litestream restore");
+    return stopped_during_setup(b, "the litestream restore");
   if (rc != 0 || dbs_proc_exit_code(status) != 0) {
     dbs_log_errorx("litestream restore of %s failed (exit %d): the backup "
                    "storage may be unreachable; not starting with a fresh "
@@ -402,6 +484,8 @@ static int restore_child(struct dbs_boot* b) {
   enum dbs_restore_result res = DBS_RESTORE_EINTERNAL;
   int rc = dbs_restore_boot(b->ls_db->replicas, b->ls_db->nreplicas,
                             b->cfg->replica, b->target, &b->restore_opts, &res);
+  if (b->plan != NULL)
+    b->plan->restore = res;
   if (rc != 0)
     return rc;
   switch (res) {
@@ -418,21 +502,15 @@ static int restore_child(struct dbs_boot* b) {
 
 int dbs_boot_restore(struct dbs_boot* b) {
   char err[ERRLEN] = "";
-  int rc = find_ls_entry(b);
-  if (rc != 0)
-    return rc;
-
-  if ((rc = find_bin(b)) != 0)
-    return rc;
-  if (b->ls_db != NULL && replica_bucket_empty(b->ls_db)) {
-    dbs_log_warnx("%s: the replica bucket is empty after expanding the "
-                  "environment (BUCKET_NAME unset?): restore and "
-                  "replication are OFF for %s",
-                  b->ls.file, b->target);
-    b->replication_off = true;
+  int rc;
+  int state = b->plan != NULL
+                  ? dbs_volume_db_check(b->target, err, sizeof(err))
+                  : dbs_volume_db_state(b->target, err, sizeof(err));
+  if (b->plan != NULL) {
+    b->plan->db_state = state;
+    if (state == DBS_DB_EMPTY) /* the boot removes it: missing */
+      state = DBS_DB_MISSING;
   }
-
-  int state = dbs_volume_db_state(b->target, err, sizeof(err));
   if (state == -EILSEQ || state == -EISDIR || state == -EINVAL ||
       state == -ELOOP || state == -EMLINK) {
     dbs_log_errorx("%s", err);
@@ -448,7 +526,16 @@ int dbs_boot_restore(struct dbs_boot* b) {
   }
 
   /* Missing: a stale WAL beside it would be replayed into the restore. */
-  if (dbs_volume_remove_stale(b->target) != 0) {
+  if (b->plan != NULL) {
+    static const char* const sc[] = {"-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < 3 && !b->plan->stale; i++) {
+      char* p = NULL;
+      if (asprintf(&p, "%s%s", b->target, sc[i]) < 0)
+        return DBS_EXIT_SOFTWARE;
+      b->plan->stale = lstat(p, &(struct stat){0}) == 0;
+      free(p);
+    }
+  } else if (dbs_volume_remove_stale(b->target) != 0) {
     dbs_log_error("cannot remove stale -wal/-shm beside %s", b->target);
     return DBS_EXIT_CANTCREAT;
   }
@@ -467,7 +554,16 @@ int dbs_boot_restore(struct dbs_boot* b) {
       .timeout_ms = b->cfg->restore_timeout_ms,
   };
   b->restore_opts = ro;
-  rc = run_in_child("restore", restore_child, b);
+  if (b->plan != NULL) {
+    /* The restore's own choice, listing and planning only, in-process. */
+    b->restore_opts.dry_run = true;
+    b->restore_opts.progress = false;
+    b->restore_opts.summary = &b->plan->restore_point;
+    b->plan->restore_tried = true;
+    rc = restore_child(b);
+  } else {
+    rc = run_in_child("restore", restore_child, b, NULL, 0, NULL);
+  }
   if (dbs_proc_stop_signal() != 0) {
     /* Stopped: a finished restore stays; a cut one leaves nothing. */
     if (rc == CHILD_RESTORED)
@@ -476,11 +572,12 @@ int dbs_boot_restore(struct dbs_boot* b) {
       dbs_log_error("cannot remove the leftovers of the interrupted "
                     "restore beside %s (the next restore does)",
                     b->target);
-    return stopped_during_setup(b, "restore");
+    return stopped_during_setup(b, "the restore");
   }
   switch (rc) {
   case CHILD_RESTORED:
     b->fresh = false;
+    b->restored = true;
     break;
   case CHILD_NO_BACKUP:
     dbs_log_info("no backup of %s exists: starting with a new database",
@@ -488,6 +585,14 @@ int dbs_boot_restore(struct dbs_boot* b) {
     b->no_backup = true;
     break;
   case CHILD_UNSUPPORTED:
+    if (b->plan != NULL) {
+      if (b->litestream_bin == NULL)
+        return restore_external(b);     /* refuses before running anything */
+      b->plan->restore_external = true; /* its outcome is not predicted */
+      b->fresh = false;
+      b->restored = true;
+      break;
+    }
     rc = restore_external(b);
     if (rc != 0)
       return rc;
@@ -495,12 +600,14 @@ int dbs_boot_restore(struct dbs_boot* b) {
      * only when its listing found no backup. */
     b->fresh =
         dbs_volume_db_state(b->target, err, sizeof(err)) != DBS_DB_EXISTS;
+    b->restored = !b->fresh;
     b->no_backup = b->fresh;
     break;
   default:
     /* The restore logged why and left nothing at the target; a child that
      * died may have left a partial .tmp, which the next restore removes. */
-    dbs_volume_remove_db(b->target);
+    if (b->plan == NULL)
+      dbs_volume_remove_db(b->target);
     return rc > 0 && rc < CHILD_RESTORED ? rc : DBS_EXIT_SOFTWARE;
   }
   return chown_for_user(b);
@@ -536,7 +643,7 @@ static int run_setup_command(struct dbs_boot* b, const char* what,
 /* A fresh database whose migrate or seed failed must not survive: the
  * next boot starts fresh again and nothing half-made reaches the backup. */
 static void discard_fresh(struct dbs_boot* b, const char* why) {
-  if (!b->fresh)
+  if (!b->fresh || b->plan != NULL)
     return;
   if (dbs_volume_remove_db(b->target) == 0)
     dbs_log_warnx("%s: removed the new database %s so the next boot starts "
@@ -546,20 +653,26 @@ static void discard_fresh(struct dbs_boot* b, const char* why) {
     dbs_log_error("%s: cannot remove the new database %s", why, b->target);
 }
 
-/* A stop signal (docker stop, fly deploy) interrupted a setup command:
- * not the command's fault. A fresh database is discarded as after any
- * failure; dbsetup exits 128+N as if the app had been stopped. */
+/* A stop signal (docker stop, fly deploy) came during a setup phase: not
+ * the phase's fault. A fresh database is discarded as after any failure;
+ * dbsetup exits 128+N as if the app had been stopped. */
 static int stopped_during_setup(struct dbs_boot* b, const char* what) {
   int sig = dbs_proc_stop_signal();
-  dbs_log_warnx("%s interrupted by signal %d: stopping", what, sig);
-  discard_fresh(b, "interrupted");
+  char name[16];
+  dbs_proc_signal_name(sig, name);
+  dbs_log_warnx("%s interrupted by signal %d (%s): stopping before the app "
+                "starts; exit status %d is 128+%s, the usual status of a "
+                "stopped container",
+                what, sig, name, DBS_EXIT_SIGNAL_BASE + sig, name);
+  discard_fresh(b, "stopped during setup");
   return DBS_EXIT_SIGNAL_BASE + sig;
 }
 
 /* Native Prisma migrations; runs in a child (run_in_child). Returns 0,
- * DBS_EXIT_CONFIG, DBS_EXIT_CANTCREAT or DBS_EXIT_MIGRATE. */
+ * DBS_EXIT_CONFIG, DBS_EXIT_CANTCREAT, DBS_EXIT_MIGRATE, or 128+N after a
+ * stop signal N that came between migrations (see dbs_boot_migrate). */
 static int migrate_child(struct dbs_boot* b) {
-  char err[ERRLEN] = "";
+  char err[ERRLEN * 4] = "";
   if (b->have_creds && geteuid() == 0) {
     int rc = dbs_privdrop_apply(&b->creds);
     if (rc != 0) {
@@ -568,11 +681,21 @@ static int migrate_child(struct dbs_boot* b) {
       return DBS_EXIT_NOPERM;
     }
   }
+  dbs_prisma_migrate_set_stop_timeout(b->cfg->stop_timeout_ms);
   int rc = dbs_prisma_migrate_deploy(b->target, b->disc.migrations_dir, NULL,
                                      err, sizeof(err));
   if (rc == 0)
     return 0;
-  dbs_log_errorx("%s", err);
+  if (rc == -EINTR) {
+    dbs_log_info("%s", err);
+    return DBS_EXIT_SIGNAL_BASE + SIGTERM;
+  }
+  if (rc == -ETIMEDOUT && b->fresh)
+    dbs_log_warnx("a migration of the new database %s was still running at "
+                  "the stop timeout: interrupted it",
+                  b->target);
+  else
+    dbs_log_errorx("%s", err);
   if (rc == -ENOENT || rc == -ENOTDIR)
     return DBS_EXIT_CONFIG;
   if (rc == -EACCES || rc == -EROFS)
@@ -580,15 +703,131 @@ static int migrate_child(struct dbs_boot* b) {
   return DBS_EXIT_MIGRATE;
 }
 
+/* The child of a native migration was killed while stopping (a second
+ * stop signal, or it ignored the stop timeout): a migration it had
+ * started is recorded as failed. Names it and the way out. */
+static void explain_killed_migration(struct dbs_boot* b) {
+  char names[512] = "";
+  if (b->fresh)
+    return; /* the new database is discarded: nothing to resolve */
+  int n = dbs_prisma_migrate_unfinished(b->target, names, sizeof(names));
+  if (n <= 0)
+    return;
+  dbs_log_errorx("migration %s was killed while it ran: it is recorded as "
+                 "failed and its finished statements stay applied, so the "
+                 "next boot exits 80 (P3009) until it is resolved: undo its "
+                 "partial changes, then `npx prisma migrate resolve "
+                 "--rolled-back %s` (the next boot runs it again), or "
+                 "complete them and `npx prisma migrate resolve --applied "
+                 "%s`",
+                 names, names, names);
+}
+
+/* A --migrate command was killed at the stop timeout: say what that may
+ * have left. */
+static void explain_killed_command(void) {
+  dbs_log_errorx("the migrate command was killed before it finished: its "
+                 "migration may be half-applied. Check with `npx prisma "
+                 "migrate status` (or your tool's equivalent) and resolve "
+                 "it (`npx prisma migrate resolve --rolled-back NAME`), or "
+                 "give it a longer --stop-timeout");
+}
+
+/* The migrate phase of a dry run: reads the state a native deploy would
+ * start from (the database opened read-only, and only when no -wal, -shm
+ * or -journal is beside it: opening it then could create or change one),
+ * and predicts P3009 for a failed migration. */
+static int dry_migrate(struct dbs_boot* b) {
+  struct dbs_boot_plan* pl = b->plan;
+  char err[ERRLEN * 4] = "";
+  if (b->cfg->migrate != NULL || b->disc.migrations_dir == NULL)
+    return 0;
+  if (b->restored) {
+    pl->migrate_after_restore = true;
+    return 0;
+  }
+  static const char* const sc[] = {"-wal", "-shm", "-journal"};
+  for (size_t i = 0; i < 3 && !b->fresh; i++) {
+    char* p = NULL;
+    if (asprintf(&p, "%s%s", b->target, sc[i]) < 0)
+      return DBS_EXIT_SOFTWARE;
+    bool there = lstat(p, &(struct stat){0}) == 0;
+    free(p);
+    if (there) {
+      snprintf(pl->migrate_note, sizeof(pl->migrate_note),
+               "not read: %s%s exists (the database is in use, or was not "
+               "closed cleanly), and reading it could change it",
+               b->target, sc[i]);
+      return 0;
+    }
+  }
+  struct dbs_prisma_status st;
+  /* A database the boot creates is missing or empty: all pending. */
+  int rc = dbs_prisma_migrate_status(b->target, b->disc.migrations_dir, &st,
+                                     err, sizeof(err));
+  if (rc == -ENOMEM)
+    return DBS_EXIT_SOFTWARE;
+  if (rc != 0) {
+    snprintf(pl->migrate_note, sizeof(pl->migrate_note), "not read: %.900s",
+             err);
+    return 0;
+  }
+  pl->migrate_read = true;
+  pl->napplied = st.napplied;
+  pl->npending = st.npending;
+  pl->nfailed = st.nfailed;
+  char names[512] = "";
+  for (size_t i = 0; i < st.n; i++)
+    if (st.entries[i].state == DBS_PRISMA_FAILED &&
+        strlen(names) + strlen(st.entries[i].name) + 3 < sizeof(names))
+      snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+               names[0] ? ", " : "", st.entries[i].name);
+  dbs_prisma_status_free(&st);
+  if (pl->nfailed == 0)
+    return 0;
+  if (b->cfg->migrate_failure == DBS_MIGRATE_FAILURE_CONTINUE) {
+    pl->migrate_continue = true;
+    dbs_log_warnx("migration %s is recorded as failed: the migration would "
+                  "fail (P3009) and the app start anyway "
+                  "(--migrate-failure=continue)",
+                  names);
+    return 0;
+  }
+  dbs_log_errorx("migration %s is recorded as failed in %s, so the "
+                 "migration would fail (P3009): undo its partial changes, "
+                 "then `npx prisma migrate resolve --rolled-back %s` (the "
+                 "boot runs it again), or complete them and `npx prisma "
+                 "migrate resolve --applied %s`",
+                 names, b->target, names, names);
+  return DBS_EXIT_MIGRATE;
+}
+
 int dbs_boot_migrate(struct dbs_boot* b) {
   const struct dbs_config* cfg = b->cfg;
   int code;
 
+  if (b->plan != NULL)
+    return dry_migrate(b);
   if (cfg->migrate != NULL) {
     code = run_setup_command(b, "migrate", cfg->migrate);
+    if (dbs_proc_stop_signal() != 0) {
+      if (code == DBS_EXIT_SIGNAL_BASE + SIGKILL)
+        explain_killed_command();
+      return stopped_during_setup(b, "the migrate command");
+    }
   } else if (b->disc.migrations_dir != NULL) {
-    /* In a child, as the --user, like any other migration command. */
-    int rc = run_in_child("migrate", migrate_child, b);
+    /* In a child, as the --user, like any other migration command. A stop
+     * lets the running migration script finish (up to --stop-timeout,
+     * after which the child interrupts it itself), then stops. */
+    bool killed = false;
+    int rc = run_in_child(
+        "migrate", migrate_child, b, dbs_prisma_migrate_request_stop,
+        cfg->stop_timeout_ms + MIGRATE_KILL_GRACE_MS, &killed);
+    if (dbs_proc_stop_signal() != 0) {
+      if (killed)
+        explain_killed_migration(b);
+      return stopped_during_setup(b, "the migration phase");
+    }
     if (rc == DBS_EXIT_CONFIG)
       return rc;
     if (rc == DBS_EXIT_CANTCREAT || rc == DBS_EXIT_NOPERM) {
@@ -603,8 +842,6 @@ int dbs_boot_migrate(struct dbs_boot* b) {
   }
   if (code == 0)
     return 0;
-  if (dbs_proc_stop_signal() != 0)
-    return stopped_during_setup(b, "migration");
   if (b->fresh) {
     dbs_log_errorx("migration failed (status %d) on a new database", code);
     discard_fresh(b, "migration failed");
@@ -626,20 +863,216 @@ int dbs_boot_migrate(struct dbs_boot* b) {
 
 int dbs_boot_seed(struct dbs_boot* b) {
   const char* seed = b->cfg->seed ? b->cfg->seed : b->disc.seed;
+  if (seed != NULL && !b->fresh && b->restored)
+    dbs_log_info("seed: skipped, the database was restored from its backup "
+                 "(a seed runs only for a new database)");
+  else if (seed != NULL && !b->fresh)
+    dbs_log_debug("seed: skipped, the database exists");
   if (!b->fresh || seed == NULL)
     return 0;
+  if (b->plan != NULL) {
+    b->plan->seed_runs = true;
+    return 0;
+  }
   if (dbs_proc_stop_signal() != 0) /* it came during the migration */
-    return stopped_during_setup(b, "setup");
+    return stopped_during_setup(b, "setup (before the seed)");
   int code = run_setup_command(b, "seed", seed);
   if (code == 0) {
     dbs_log_info("seed: done");
     return 0;
   }
   if (dbs_proc_stop_signal() != 0)
-    return stopped_during_setup(b, "seed");
+    return stopped_during_setup(b, "the seed");
   dbs_log_errorx("seed failed (status %d): %s", code, seed);
   discard_fresh(b, "seed failed");
   return DBS_EXIT_SEED;
+}
+
+/* ---- checks before the first change ------------------------------------ */
+
+/* Finds the litestream binary when this boot will need it: to replicate
+ * the database (litestream replicate), or to restore a missing one from a
+ * replica type dbsetup does not read. Returns 0 or an exit status. */
+static int check_litestream(struct dbs_boot* b) {
+  const struct dbs_config* cfg = b->cfg;
+  int rc = find_bin(b);
+  if (rc != 0)
+    return rc;
+  if (b->ls_db != NULL && replica_bucket_empty(b->ls_db)) {
+    dbs_log_warnx("%s: the replica bucket is empty after expanding the "
+                  "environment (BUCKET_NAME unset?): restore and "
+                  "replication are OFF for %s",
+                  b->ls.file, b->target);
+    b->replication_off = true;
+  }
+  if (b->litestream_bin != NULL || b->ls_db == NULL || b->replication_off ||
+      b->ls_db->nreplicas == 0)
+    return 0;
+  if (cfg->replicate == NULL && !cfg->no_replicate) {
+    dbs_log_errorx("%s replicates %s but no litestream binary was found: "
+                   "install it, set --litestream, or pass --no-replicate "
+                   "(nothing was changed)",
+                   b->ls.file, b->target);
+    return DBS_EXIT_CONFIG;
+  }
+  struct stat st;
+  bool missing = stat(b->target, &st) != 0 || st.st_size == 0;
+  for (size_t i = 0; i < b->ls_db->nreplicas && missing && !cfg->no_restore;
+       i++)
+    if (b->ls_db->replicas[i].kind == DBS_REPLICA_OTHER) {
+      dbs_log_errorx("the replica %s of %s is of type %s, which only the "
+                     "litestream binary restores, and none was found: "
+                     "install it, set --litestream, or pass --no-restore "
+                     "(nothing was changed)",
+                     b->ls_db->replicas[i].name, b->target,
+                     b->ls_db->replicas[i].type);
+      return DBS_EXIT_CONFIG;
+    }
+  return 0;
+}
+
+/* True when word names an executable file: a path, or a name found in
+ * dir (may be NULL) or PATH. */
+static bool executable_found(const char* word, const char* dir) {
+  if (strchr(word, '/') != NULL)
+    return access(word, X_OK) == 0;
+  const char* path = getenv("PATH");
+  char* list = NULL;
+  if (asprintf(&list, "%s:%s", dir ? dir : "",
+               path && *path ? path : "/usr/local/bin:/usr/bin:/bin") < 0)
+    return true; /* cannot tell: the command's start will */
+  bool found = false;
+  for (char *save = NULL, *d = strtok_r(list, ":", &save); d && !found;
+       d = strtok_r(NULL, ":", &save)) {
+    char* p = NULL;
+    struct stat st;
+    if (*d == '\0' || asprintf(&p, "%s/%s", d, word) < 0)
+      continue;
+    found = stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
+    free(p);
+  }
+  free(list);
+  return found;
+}
+
+/* Runs /bin/sh -n (parse only) on cmd; true when sh accepts it. sh prints
+ * the syntax error itself. */
+static bool shell_parses(const char* cmd) {
+  char* argv[] = {"/bin/sh", "-n", "-c", (char*)cmd, NULL};
+  struct dbs_proc_opts o = {
+      .argv = argv, .stdin_null = true, .stdout_fd = -1, .stderr_fd = -1};
+  pid_t pid;
+  int st;
+  if (dbs_proc_spawn(&o, &pid) != 0)
+    return true; /* cannot tell: running it will */
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+    ;
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* A setup command (a /bin/sh -c string): it must parse, and a plain first
+ * word must be a builtin or found in node_modules/.bin or PATH. what names
+ * it and where it came from. Returns 0 or an exit status. */
+static int check_shell_command(const char* what, const char* cmd) {
+  if (!shell_parses(cmd)) {
+    dbs_log_errorx("%s is not a valid /bin/sh command: %s (fix its syntax; "
+                   "nothing was changed)",
+                   what, cmd);
+    return DBS_EXIT_CONFIG;
+  }
+  size_t n = strspn(cmd, " \t\n");
+  const char* w = cmd + n;
+  size_t len = strcspn(w, " \t\n;&|<>()");
+  char word[256];
+  if (len == 0 || len >= sizeof(word))
+    return 0;
+  memcpy(word, w, len);
+  word[len] = '\0';
+  /* Only a plain command name: not an assignment, quoting or expansion. */
+  if (strspn(word, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                   "0123456789_./+-") != len)
+    return 0;
+  static const char* const builtins[] = {
+      "break",  "cd",     "command", "continue", "eval",  "exec",
+      "exit",   "export", "false",   "getopts",  "if",    "for",
+      "while",  "until",  "case",    "local",    "read",  "readonly",
+      "return", "set",    "shift",   "test",     "times", "trap",
+      "true",   "type",   "ulimit",  "umask",    "unset", "wait",
+      "echo",   "printf", "pwd",     "alias",    "!",     "."};
+  for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
+    if (strcmp(word, builtins[i]) == 0)
+      return 0;
+  char* bin = node_bin_dir();
+  bool found = executable_found(word, bin);
+  free(bin);
+  if (found)
+    return 0;
+  dbs_log_errorx("%s: '%s' not found (looked in ./node_modules/.bin and "
+                 "PATH): install it or fix the command (nothing was "
+                 "changed): %s",
+                 what, word, cmd);
+  return DBS_EXIT_NOTFOUND;
+}
+
+/* The app command, run with execvp: it must exist and be executable. */
+static int check_app_command(const struct dbs_boot* b) {
+  const char* cmd = b->cfg->argv[0];
+  if (b->plan != NULL && b->plan->no_app)
+    return 0;
+  if (executable_found(cmd, NULL))
+    return 0;
+  bool exists = strchr(cmd, '/') != NULL && access(cmd, F_OK) == 0;
+  dbs_log_errorx("cannot run the app '%s': %s (nothing was changed)", cmd,
+                 exists ? "not executable (chmod +x it)"
+                        : "command not found (check its name and PATH)");
+  return exists ? DBS_EXIT_NOEXEC : DBS_EXIT_NOTFOUND;
+}
+
+/*
+ * Check before you change: dbs_boot_lock runs these before its first change
+ * to the volume or the app's path (the lock file, the link, a baked
+ * database moved aside, a restore); --user and the configuration files
+ * were checked before. check_setup: the migrations folder and its
+ * migration_lock.toml, the migrate, seed and replicate commands (they
+ * parse, their first word is found), and the app command. check_replication
+ * (needs the target): litestream.yml against the database, and the
+ * litestream binary when replication or a restore needs it. Each returns 0
+ * or the exit status, after logging the problem and the fix.
+ */
+static int check_replication(struct dbs_boot* b) {
+  int rc = find_ls_entry(b);
+  return rc != 0 ? rc : check_litestream(b);
+}
+
+static int check_setup(struct dbs_boot* b) {
+  const struct dbs_config* cfg = b->cfg;
+  char err[ERRLEN * 2] = "";
+  int rc;
+  if (cfg->migrate == NULL && b->disc.migrations_dir != NULL) {
+    rc = dbs_prisma_migrate_check(b->disc.migrations_dir, err, sizeof(err));
+    if (rc != 0) {
+      dbs_log_errorx("%s (nothing was changed)", err);
+      return rc == -EPROTO   ? DBS_EXIT_MIGRATE
+             : rc == -ENOMEM ? DBS_EXIT_SOFTWARE
+                             : DBS_EXIT_CONFIG;
+    }
+  }
+  const char* seed = cfg->seed ? cfg->seed : b->disc.seed;
+  if (cfg->migrate != NULL &&
+      (rc = check_shell_command("the migrate command (--migrate)",
+                                cfg->migrate)) != 0)
+    return rc;
+  if (seed != NULL && !shell_parses(seed)) {
+    dbs_log_errorx("the seed command (%s) is not a valid /bin/sh command: "
+                   "%s (fix its syntax; nothing was changed)",
+                   cfg->seed ? "--seed" : "package.json prisma.seed", seed);
+    return DBS_EXIT_CONFIG;
+  }
+  if (cfg->replicate != NULL && !cfg->no_replicate &&
+      (rc = check_shell_command("the replicator command (--replicate)",
+                                cfg->replicate)) != 0)
+    return rc;
+  return check_app_command(b);
 }
 
 /* Chooses the replicator: --replicate, else litestream replicate for a
@@ -739,6 +1172,8 @@ static void replicator_timing(struct dbs_boot* b,
 
 int dbs_boot_supervise(struct dbs_boot* b) {
   int rc = dbs_boot_has_db(b) ? choose_replicator(b) : 0;
+  if (rc == 0 && b->plan != NULL && !dbs_boot_has_db(b))
+    rc = check_app_command(b); /* the supervisor's exec would fail */
   if (rc != 0)
     return rc;
   struct dbs_supervise_opts sup = {
@@ -753,6 +1188,12 @@ int dbs_boot_supervise(struct dbs_boot* b) {
     replicator_timing(b, &sup);
   else if (sup.replicator_stop_timeout_ms == DBS_CONFIG_TIMEOUT_AUTO)
     sup.replicator_stop_timeout_ms = REPLICATOR_STOP_DEFAULT_MS;
+  if (b->plan != NULL) {
+    b->plan->stop_timeout_ms = sup.stop_timeout_ms;
+    b->plan->replicator_stop_timeout_ms = sup.replicator_stop_timeout_ms;
+    b->plan->replicator_first_sync_ms = sup.replicator_first_sync_ms;
+    return 0;
+  }
   return dbs_supervise_run(&sup);
 }
 

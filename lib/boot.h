@@ -15,6 +15,38 @@
 #include "litestream_config.h"
 #include "privdrop.h"
 #include "restore.h"
+#include "volume.h"
+
+/*
+ * A dry run (dbsetup doctor): every phase makes its checks and decisions
+ * as in a boot and returns the same status, but changes nothing (no
+ * directory, link, lock, restore, migration, seed or child); what it would
+ * do is recorded here.
+ */
+struct dbs_boot_plan {
+  bool no_app;      /* no app command given: not checked */
+  bool ignore_lock; /* a held lock does not stop the dry run (doctor
+                       --ignore-lock: the next boot, once it is free) */
+  struct dbs_volume_info volume; /* lock: the volume */
+  struct dbs_link_plan link;     /* link: what would happen */
+  bool lock_checked;
+  pid_t lock_holder;  /* lock: the pid in a held lock, 0 if free */
+  int db_state;       /* restore: DBS_DB_* when reached, else -1 */
+  bool stale;         /* restore: -wal/-shm/-journal beside a missing DB */
+  bool restore_tried; /* the replicas were listed */
+  enum dbs_restore_result restore; /* ... and what a restore would do */
+  struct dbs_restore_summary restore_point; /* ... RESTORED: which point */
+  bool restore_external;      /* litestream restore would run: not predicted */
+  bool migrate_read;          /* migrations: the database's state was read */
+  bool migrate_after_restore; /* ... not: it would be restored first */
+  char migrate_note[1024];    /* ... why it was not read */
+  unsigned napplied, npending, nfailed;
+  bool migrate_continue; /* failed, but --migrate-failure=continue */
+  bool seed_runs;        /* the seed would run */
+  /* supervise: the stop timing the supervisor would get */
+  unsigned stop_timeout_ms, replicator_stop_timeout_ms;
+  unsigned replicator_first_sync_ms;
+};
 
 /* State carried from phase to phase. Owns every pointer in it. */
 struct dbs_boot {
@@ -26,6 +58,7 @@ struct dbs_boot {
   const struct dbs_db_config* ls_db; /* litestream.yml entry of target */
   bool replication_off;              /* bucket empty: warned */
   bool fresh;                        /* no DB before this boot */
+  bool restored;                     /* restored from its backup by this boot */
   struct dbs_creds creds;
   bool have_creds;
   char* litestream_bin;                 /* found binary, or NULL */
@@ -35,6 +68,7 @@ struct dbs_boot {
   bool no_backup;  /* the restore established that no backup exists */
   char* replicate; /* replicator command, or NULL */
   struct dbs_restore_opts restore_opts; /* for the restore child */
+  struct dbs_boot_plan* plan;           /* non-NULL: a dry run (doctor) */
 };
 
 /* Sets up b for cfg (borrowed; must outlive b). */
@@ -54,7 +88,8 @@ int dbs_boot_restore(struct dbs_boot* b);
 int dbs_boot_migrate(struct dbs_boot* b);
 int dbs_boot_seed(struct dbs_boot* b);
 
-/* Runs the replicator and the app; returns dbsetup's exit status. */
+/* Runs the replicator and the app; returns dbsetup's exit status. In a
+ * dry run: chooses the replicator and returns 0. */
 int dbs_boot_supervise(struct dbs_boot* b);
 
 void dbs_boot_free(struct dbs_boot* b);

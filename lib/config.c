@@ -55,7 +55,8 @@ static const struct opt_desc opts[] = {
      "replicator command, run with /bin/sh -c (default: litestream replicate "
      "when litestream.yml has the database)"},
     {"stop-timeout", 1, OPT_STOP_TIMEOUT, "DBSETUP_STOP_TIMEOUT", "SECS",
-     "time the app gets after a stop signal before SIGKILL (7)"},
+     "time the app gets after a stop signal before SIGKILL, and a running "
+     "migration, migrate or seed command to finish (7)"},
     {"replicator-stop-timeout", 1, OPT_REPLICATOR_STOP_TIMEOUT,
      "DBSETUP_REPLICATOR_STOP_TIMEOUT", "SECS",
      "time the replicator gets for its final sync after the app is gone "
@@ -275,7 +276,7 @@ static int apply(struct dbs_config* cfg, const struct opt_desc* o,
   dbs_log_errorx(
       "invalid value '%s' for %s%s (expected %s; see dbsetup --help)",
       val ? val : "", from, from[0] == '-' ? o->name : "",
-      o->arg ? o->arg : "1 or 0");
+      o->arg ? o->arg : "1/true/yes/on or 0/false/no/off");
   return -EINVAL;
 }
 
@@ -333,19 +334,28 @@ int dbs_config_parse(struct dbs_config* cfg, int argc, char** argv) {
       break;
     if (longidx >= 0 && c != '?' && c != ':' &&
         !dbs_config_long_in_full(argv[at], longopts[longidx].name)) {
-      dbs_log_errorx("option '%s' is abbreviated: write it in full, --%s",
+      dbs_log_errorx("option '%s' is abbreviated: write it in full, --%s "
+                     "(see dbsetup --help)",
                      argv[at], longopts[longidx].name);
       return -EINVAL;
     }
     if (c == '?' || c == ':') {
+      /* getopt sets optopt to a long option's id when its value is
+       * missing, to the letter of an unknown short one, else to 0. */
       const char* bad = argv[optind - 1];
-      if (optopt != 0 && optopt < 1000 && c == '?')
-        dbs_log_errorx("unknown option '-%c' (see dbsetup --help; put the app "
-                       "command after --)",
+      if (optopt >= OPT_REPLICATE && strchr(bad, '=') != NULL)
+        dbs_log_errorx("option '%.*s' takes no value (see dbsetup --help; "
+                       "its variable takes 1/true/yes/on or 0/false/no/off)",
+                       (int)strcspn(bad, "="), bad);
+      else if (optopt >= OPT_REPLICATE)
+        dbs_log_errorx("option '%s' needs a value (see dbsetup --help)", bad);
+      else if (optopt != 0)
+        dbs_log_errorx("unknown option '-%c' (see dbsetup --help; put the "
+                       "app command after --)",
                        optopt);
       else
-        dbs_log_errorx("unknown option or missing value: '%s' (see dbsetup "
-                       "--help; put the app command after --)",
+        dbs_log_errorx("unknown option '%s' (see dbsetup --help; put the app "
+                       "command after --)",
                        bad);
       return -EINVAL;
     }
@@ -399,7 +409,11 @@ void dbs_config_usage(FILE* out) {
           "Usage: dbsetup [OPTIONS] [--] COMMAND [ARG...]\n"
           "       dbsetup restore [OPTIONS] DB_PATH|REPLICA_URL\n"
           "       dbsetup generations [OPTIONS] DB_PATH|REPLICA_URL\n"
-          "       dbsetup migrate [--status] [--schema F] [--db PATH]\n\n"
+          "       dbsetup doctor [--json] [--quick-check] [--ignore-lock]\n"
+          "                      [--fly-toml F] [OPTIONS] [--] [COMMAND...]\n"
+          "       dbsetup migrate [--status] [--schema F] [--db PATH]\n"
+          "                       [--prisma-migrations DIR] "
+          "[--litestream-config F]\n\n"
           "Sets up the app's SQLite database (discover, link onto the volume,\n"
           "restore from its Litestream backup, migrate, seed once), then runs\n"
           "COMMAND and its replicator under supervision.\n\nOptions (each also "
@@ -418,7 +432,8 @@ void dbs_config_usage(FILE* out) {
       out,
       "\nExit status:\n"
       "  0-255  the app's own exit status\n"
-      "  128+N  the app died of signal N\n"
+      "  128+N  the app died of signal N, or a stop signal N came during\n"
+      "         setup (143 = 128+SIGTERM after docker stop)\n"
       "  64     usage error (bad option or value)\n"
       "  65     a database file that is not SQLite, a symlink or hard link on "
       "the\n"
@@ -431,7 +446,8 @@ void dbs_config_usage(FILE* out) {
       "  75     another dbsetup holds the volume lock\n"
       "  77     --user needs root; dbsetup must not be installed setuid\n"
       "  78     configuration error (litestream.yml, Prisma schema, path "
-      "mismatch)\n"
+      "mismatch,\n"
+      "         litestream binary missing, a command that does not parse)\n"
       "  80     migration failed\n"
       "  81     seed failed\n"
       "  126    the command is not executable\n"

@@ -2202,6 +2202,15 @@ static void check_db_snapshots(struct ctx* c, struct raw_cfg* raw) {
 }
 
 /* Builds the resolved config from the raw one. */
+/* A duration in ns rounded up to whole ms, without overflowing near
+ * INT64_MAX (a saturated duration such as 9223372036854775807 stays the
+ * largest value instead of wrapping negative). */
+static int64_t ns_to_ms_ceil(int64_t ns) {
+  if (ns <= 0)
+    return ns / 1000000;
+  return ns / 1000000 + (ns % 1000000 != 0);
+}
+
 static void resolve_all(struct ctx* c, struct raw_cfg* raw,
                         struct dbs_litestream_config* out) {
   bool oom = false;
@@ -2219,7 +2228,7 @@ static void resolve_all(struct ctx* c, struct raw_cfg* raw,
   }
   out->shutdown_sync_timeout_ms =
       raw->shutdown_sync_timeout_set
-          ? (raw->shutdown_sync_timeout_ns + 999999) / 1000000
+          ? ns_to_ms_ceil(raw->shutdown_sync_timeout_ns)
           : -1;
   if (v05)
     check_db_snapshots(c, raw);
@@ -2247,9 +2256,8 @@ static void resolve_all(struct ctx* c, struct raw_cfg* raw,
               i + 1);
       return;
     }
-    d->monitor_interval_ms = rd->monitor_interval_set
-                                 ? (rd->monitor_interval_ns + 999999) / 1000000
-                                 : -1;
+    d->monitor_interval_ms =
+        rd->monitor_interval_set ? ns_to_ms_ceil(rd->monitor_interval_ns) : -1;
     db_replicas(c, rd, i, &list, &nlist);
     if (c->rc != 0)
       return;

@@ -541,6 +541,19 @@ void dbs_log_line(const char* prefix, const char* s, size_t len) {
   emit(prefix, s, len);
 }
 
+/* The last error line, redacted, for dbsetup doctor's verdict. */
+static bool remember_errors;
+static char last_error[LOG_LINE_MAX];
+
+void dbs_log_remember_errors(bool on) {
+  remember_errors = on;
+  last_error[0] = '\0';
+}
+
+const char* dbs_log_last_error(void) {
+  return last_error;
+}
+
 void dbs_log_vlog(enum dbs_log_level level, int errnum, const char* fmt,
                   va_list ap) {
   char small[1024], *msg = small;
@@ -578,6 +591,8 @@ void dbs_log_vlog(enum dbs_log_level level, int errnum, const char* fmt,
     emit(prefix, "out of memory formatting a log line", 35);
   else
     emit(prefix, m.p, m.len);
+  if (remember_errors && level >= DBS_LOG_ERROR && !m.oom)
+    dbs_log_redact(m.p, last_error, sizeof(last_error));
   free(m.p);
 }
 

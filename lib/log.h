@@ -86,6 +86,15 @@ void dbs_log_vlog(enum dbs_log_level level, int errnum, const char* fmt,
                   va_list ap);
 
 /*
+ * From dbs_log_remember_errors(true) on, the text of the last line logged
+ * at error level (redacted, without the "dbsetup: error: " prefix) is kept
+ * for dbs_log_last_error ("" before any). dbsetup doctor names the reason
+ * of its verdict with it.
+ */
+void dbs_log_remember_errors(bool on);
+const char* dbs_log_last_error(void);
+
+/*
  * Writes what is pending for stderr as far as its reader takes it now.
  * Returns true when nothing is left pending. The supervisor calls it
  * while lines are pending (any later log line also tries first).

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,8 @@
 #include "discover.h"
 #include "dynlib.h"
 #include "exitcode.h"
+#include "litestream_bin.h"
+#include "litestream_config.h"
 #include "log.h"
 
 #define MIGRATIONS_TABLE "_prisma_migrations"
@@ -49,6 +52,13 @@ static const char create_table_sql[] =
 
 /* ---- small helpers ---------------------------------------------------- */
 
+/* A stop asked for by a signal handler (dbs_prisma_migrate_request_stop):
+ * the first signal, when it came (CLOCK_MONOTONIC ms), and whether a second
+ * one asked to stop at once. Written only by the handler, in this thread. */
+static volatile sig_atomic_t stop_sig, stop_now;
+static volatile uint64_t stop_at_ms;
+static unsigned stop_timeout_ms = 7000;
+
 static int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -59,6 +69,34 @@ static uint64_t mono_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void dbs_prisma_migrate_request_stop(int sig) {
+  if (stop_sig != 0) {
+    stop_now = 1;
+    return;
+  }
+  struct timespec ts; /* clock_gettime is async-signal-safe */
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  stop_at_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  stop_sig = sig;
+}
+
+void dbs_prisma_migrate_set_stop_timeout(unsigned ms) {
+  stop_timeout_ms = ms;
+}
+
+/* SQLite's progress handler while a script runs: non-zero interrupts it,
+ * once the stop timeout ran out after a stop request. */
+static int stop_progress(void* arg) {
+  (void)arg;
+  if (stop_sig == 0)
+    return 0;
+  return stop_now || mono_ms() - stop_at_ms >= stop_timeout_ms;
+}
+
+static const char* stop_name(void) {
+  return stop_sig == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
 static void set_err(char* err, size_t errlen, const char* fmt, ...)
@@ -794,7 +832,16 @@ static int apply_one(sqlite3* db, const char* dir, const char* name,
     goto fail;
   }
   char dberr[1024];
+  dbs_log_info("applying migration %s", name);
+  /* A stop lets the script finish, up to the stop timeout. */
+  sqlite3_progress_handler(db, 1000, stop_progress, NULL);
   int code = run_script(db, script, len, dberr, sizeof(dberr));
+  sqlite3_progress_handler(db, 0, NULL, NULL);
+  bool cut = code == SQLITE_INTERRUPT && stop_sig != 0;
+  if (cut)
+    snprintf(dberr, sizeof(dberr),
+             "interrupted: still running %.1f s after %s (the stop timeout)",
+             stop_timeout_ms / 1000.0, stop_name());
   if (code != SQLITE_OK) {
     /* A script that opened a transaction and failed inside it would keep
      * it open; Prisma's connection rolls it back when it closes. Roll back
@@ -817,6 +864,22 @@ static int apply_one(sqlite3* db, const char* dir, const char* name,
     if (src != SQLITE_OK)
       dbs_log_warnx("cannot record the failure of %s: %s", name,
                     sqlite3_errmsg(db));
+    if (cut) {
+      set_err(err, errlen,
+              "migration %s was still running %.1f s after %s (the stop "
+              "timeout, --stop-timeout): interrupted it. The statements it "
+              "ran before stay applied (SQLite runs Prisma migrations "
+              "without a transaction) and it is recorded as failed, so the "
+              "next deploy stops with P3009 until it is resolved: "
+              "undo its partial changes, then `npx prisma migrate resolve "
+              "--rolled-back %s` (the next boot runs it again), or complete "
+              "them and `npx prisma migrate resolve --applied %s`; give "
+              "long migrations a longer --stop-timeout (and the platform's "
+              "kill timeout above it)",
+              name, stop_timeout_ms / 1000.0, stop_name(), name, name);
+      rc = -ETIMEDOUT;
+      goto fail;
+    }
     set_err(err, errlen,
             "P3018: A migration failed to apply. New migrations cannot be "
             "applied before the error is recovered from. Read more about how "
@@ -853,6 +916,43 @@ fail:
   return rc;
 }
 
+/* The checks of the folder a deploy makes before it opens the database.
+ * Returns 0 or a negative errno with a message in err. */
+static int check_folder(const char* migrations_dir,
+                        struct dbs_prisma_result* res, char* err,
+                        size_t errlen) {
+  struct stat st;
+  if (stat(migrations_dir, &st) != 0) {
+    int rc = -errno;
+    set_err(err, errlen,
+            "the Prisma migrations folder %s is missing: %s (create it with "
+            "`npx prisma migrate dev`, or set --prisma-migrations)",
+            migrations_dir, strerror(errno));
+    return rc;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    set_err(err, errlen,
+            "the Prisma migrations folder %s is not a directory (set "
+            "--prisma-migrations to the folder holding the migrations)",
+            migrations_dir);
+    return -ENOTDIR;
+  }
+  return check_lock_file(migrations_dir, res, err, errlen);
+}
+
+int dbs_prisma_migrate_check(const char* migrations_dir, char* err,
+                             size_t errlen) {
+  struct dbs_prisma_result res;
+  struct mig_dir* dirs = NULL;
+  size_t ndirs = 0;
+  memset(&res, 0, sizeof(res));
+  int rc = check_folder(migrations_dir, &res, err, errlen);
+  if (rc == 0 &&
+      (rc = list_dirs(migrations_dir, &dirs, &ndirs, err, errlen)) == 0)
+    free_dirs(dirs, ndirs);
+  return rc;
+}
+
 int dbs_prisma_migrate_deploy(const char* db_path, const char* migrations_dir,
                               struct dbs_prisma_result* res, char* err,
                               size_t errlen) {
@@ -870,23 +970,7 @@ int dbs_prisma_migrate_deploy(const char* db_path, const char* migrations_dir,
   if (err != NULL && errlen > 0)
     err[0] = '\0';
 
-  struct stat st;
-  if (stat(migrations_dir, &st) != 0) {
-    rc = -errno;
-    set_err(err, errlen,
-            "the Prisma migrations folder %s is missing: %s (create it with "
-            "`npx prisma migrate dev`, or set --prisma-migrations)",
-            migrations_dir, strerror(errno));
-    return rc;
-  }
-  if (!S_ISDIR(st.st_mode)) {
-    set_err(err, errlen,
-            "the Prisma migrations folder %s is not a directory (set "
-            "--prisma-migrations to the folder holding the migrations)",
-            migrations_dir);
-    return -ENOTDIR;
-  }
-  if ((rc = check_lock_file(migrations_dir, res, err, errlen)) != 0)
+  if ((rc = check_folder(migrations_dir, res, err, errlen)) != 0)
     return rc;
   if ((rc = list_dirs(migrations_dir, &dirs, &ndirs, err, errlen)) != 0)
     return rc;
@@ -996,6 +1080,14 @@ int dbs_prisma_migrate_deploy(const char* db_path, const char* migrations_dir,
       done = !rows[j].rolled_back && strcmp(rows[j].name, dirs[i].name) == 0;
     if (done)
       continue;
+    if (stop_sig != 0) {
+      set_err(err, errlen,
+              "%s arrived: stopped before migration %s, after %u applied by "
+              "this run (the next boot applies the rest)",
+              stop_name(), dirs[i].name, res->applied);
+      rc = -EINTR;
+      goto fail;
+    }
     if ((rc = apply_one(db, migrations_dir, dirs[i].name, res, err, errlen)) !=
         0)
       goto fail;
@@ -1017,6 +1109,36 @@ fail:
   free_dirs(dirs, ndirs);
   if (rc != 0)
     res->elapsed_ms = mono_ms() - t0;
+  return rc;
+}
+
+int dbs_prisma_migrate_unfinished(const char* db_path, char* names, size_t n) {
+  sqlite3* db = NULL;
+  sqlite3_stmt* st = NULL;
+  int count = 0;
+  if (n > 0)
+    names[0] = '\0';
+  /* dbsetup (root) reads what a --user child wrote: no symlink. */
+  int src = sqlite3_open_v2(db_path, &db,
+                            SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW, NULL);
+  if (src == SQLITE_OK)
+    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+  if (src == SQLITE_OK)
+    src = sqlite3_prepare_v2(
+        db,
+        "SELECT \"migration_name\" FROM \"_prisma_migrations\" WHERE "
+        "\"finished_at\" IS NULL AND \"rolled_back_at\" IS NULL ORDER BY "
+        "\"started_at\"",
+        -1, &st, NULL);
+  while (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+    const char* name = (const char*)sqlite3_column_text(st, 0);
+    add_err(names, n, "%s%s", count > 0 ? ", " : "", name ? name : "");
+    count++;
+    src = SQLITE_OK;
+  }
+  int rc = src == SQLITE_DONE || src == SQLITE_OK ? count : -EIO;
+  sqlite3_finalize(st);
+  sqlite3_close_v2(db);
   return rc;
 }
 
@@ -1231,6 +1353,7 @@ static void cli_usage(FILE* out) {
   fprintf(out,
           "usage: dbsetup migrate [--status] [--db PATH] "
           "[--prisma-migrations DIR] [--schema FILE]\n"
+          "                       [--litestream-config F]\n"
           "Applies pending Prisma migrations natively, as `prisma migrate "
           "deploy` does on SQLite.\n"
           "  --status                 list applied, pending and failed "
@@ -1239,6 +1362,12 @@ static void cli_usage(FILE* out) {
           "  --prisma-migrations DIR  the migrations folder "
           "(DBSETUP_PRISMA_MIGRATIONS; default <schema dir>/migrations)\n"
           "  --schema FILE            the Prisma schema (DBSETUP_SCHEMA)\n"
+          "  --litestream-config F    litestream.yml, whose database is used "
+          "when nothing\n"
+          "                           else names one "
+          "(DBSETUP_LITESTREAM_CONFIG, LITESTREAM_CONFIG,\n"
+          "                           default ./litestream.yml, "
+          "/etc/litestream.yml)\n"
           "  -q / -v                  warnings only / debug "
           "(DBSETUP_LOG_LEVEL)\n"
           "Exit: 0 ok, 64 usage, 65 not an SQLite database, 73 database not "
@@ -1333,7 +1462,11 @@ int dbs_prisma_migrate_cli(int argc, char** argv) {
   const char* db = env_or_null("DBSETUP_DB");
   const char* dir = env_or_null("DBSETUP_PRISMA_MIGRATIONS");
   const char* schema = env_or_null("DBSETUP_SCHEMA");
-  bool status = false;
+  /* litestream.yml as at boot: DBSETUP_ wins over litestream's own. */
+  const char* lsconfig = env_or_null("DBSETUP_LITESTREAM_CONFIG")
+                             ? env_or_null("DBSETUP_LITESTREAM_CONFIG")
+                             : env_or_null("LITESTREAM_CONFIG");
+  bool status = false, expand = true;
   int rc;
   enum dbs_log_level level;
 
@@ -1363,9 +1496,9 @@ int dbs_prisma_migrate_cli(int argc, char** argv) {
       return 0;
     }
     static const char* const names[] = {"--db", "--prisma-migrations",
-                                        "--schema"};
-    const char** slots[] = {&db, &dir, &schema};
-    for (size_t k = 0; k < 3; k++) {
+                                        "--schema", "--litestream-config"};
+    const char** slots[] = {&db, &dir, &schema, &lsconfig};
+    for (size_t k = 0; k < 4; k++) {
       size_t l = strlen(names[k]);
       if (strncmp(a, names[k], l) == 0 && (a[l] == '\0' || a[l] == '=')) {
         slot = slots[k];
@@ -1375,16 +1508,16 @@ int dbs_prisma_migrate_cli(int argc, char** argv) {
         else if (i + 1 < argc)
           *slot = argv[++i];
         else {
-          dbs_log_errorx("dbsetup migrate: %s needs a value", name);
+          dbs_log_errorx("option '%s' needs a value (see dbsetup migrate "
+                         "--help)",
+                         name);
           return DBS_EXIT_USAGE;
         }
         break;
       }
     }
     if (slot == NULL) {
-      dbs_log_errorx("dbsetup migrate: unknown argument %s (see dbsetup "
-                     "migrate --help)",
-                     a);
+      dbs_log_errorx("unknown option '%s' (see dbsetup migrate --help)", a);
       return DBS_EXIT_USAGE;
     }
     if (**slot == '\0') {
@@ -1393,11 +1526,39 @@ int dbs_prisma_migrate_cli(int argc, char** argv) {
     }
   }
   /* The same discovery as a boot: --db, DATABASE_URL, the Prisma schema's
-   * sqlite datasource; the folder from --prisma-migrations or
-   * <schema dir>/migrations. (litestream.yml is not read here.) */
+   * sqlite datasource, litestream.yml's database; the folder from
+   * --prisma-migrations or <schema dir>/migrations. */
   struct dbs_config cfg;
   struct dbs_discovery found;
+  struct dbs_litestream_config ls;
+  bool have_ls = false;
   char err[8192];
+  const char* noexp = getenv("DBSETUP_NO_EXPAND_ENV");
+  bool no_expand = false;
+  if (noexp != NULL && dbs_config_parse_bool(noexp, &no_expand) != 0) {
+    dbs_log_errorx("invalid value '%s' for DBSETUP_NO_EXPAND_ENV (expected "
+                   "1/true/yes/on or 0/false/no/off)",
+                   noexp);
+    return DBS_EXIT_USAGE;
+  }
+  expand = !no_expand;
+  char* lspath = NULL;
+  rc = dbs_litestream_bin_find_config(lsconfig, &lspath, err, sizeof(err));
+  if (rc == -ENOENT && lsconfig != NULL) {
+    log_lines(err);
+    return DBS_EXIT_CONFIG;
+  }
+  if (rc == -ENOMEM)
+    return DBS_EXIT_SOFTWARE;
+  if (rc == 0) {
+    rc = dbs_litestream_config_load(lspath, expand, &ls, err, sizeof(err));
+    free(lspath);
+    if (rc != 0) {
+      log_lines(err);
+      return rc == -ENOMEM ? DBS_EXIT_SOFTWARE : DBS_EXIT_CONFIG;
+    }
+    have_ls = true;
+  }
   memset(&cfg, 0, sizeof(cfg));
   cfg.db = db;
   cfg.schema = schema;
@@ -1405,7 +1566,9 @@ int dbs_prisma_migrate_cli(int argc, char** argv) {
   cfg.seed = ""; /* migrate never seeds: skip package.json's prisma.seed */
   cfg.volume =
       env_or_null("DBSETUP_VOLUME") ? env_or_null("DBSETUP_VOLUME") : "/data";
-  rc = dbs_discover(&cfg, NULL, &found, err, sizeof(err));
+  rc = dbs_discover(&cfg, have_ls ? &ls : NULL, &found, err, sizeof(err));
+  if (have_ls)
+    dbs_litestream_config_free(&ls);
   if (rc != 0) {
     log_lines(err);
     return rc == -ENOMEM ? DBS_EXIT_SOFTWARE : DBS_EXIT_CONFIG;
@@ -1439,12 +1602,30 @@ int dbs_prisma_migrate_cli(int argc, char** argv) {
     return rc;
   }
   struct dbs_prisma_result res;
+  /* TERM or INT (Ctrl-C) lets the running migration finish, as at boot;
+   * a second one interrupts it. */
+  unsigned ms;
+  const char* st = env_or_null("DBSETUP_STOP_TIMEOUT");
+  if (st != NULL && dbs_config_parse_seconds(st, &ms) == 0)
+    dbs_prisma_migrate_set_stop_timeout(ms);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = dbs_prisma_migrate_request_stop;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
   dbs_log_info("migrating %s with %s", found.db_path, found.migrations_dir);
   rc = dbs_prisma_migrate_deploy(found.db_path, found.migrations_dir, &res, err,
                                  sizeof(err));
   dbs_discover_free(&found);
-  if (rc == 0)
+  if (rc == 0 && stop_sig == 0)
     return 0;
-  log_lines(err);
+  if (rc != 0)
+    log_lines(err);
+  if (stop_sig != 0) { /* stopped: 128+N, as a killed command would */
+    dbs_log_warnx("stopped by %s: exit status %d is 128+%s", stop_name(),
+                  DBS_EXIT_SIGNAL_BASE + stop_sig, stop_name());
+    return DBS_EXIT_SIGNAL_BASE + stop_sig;
+  }
   return exit_for(rc);
 }

@@ -65,9 +65,17 @@ struct dbs_prisma_status {
  * UTF-8. Logs one info line per applied migration with its duration and a
  * summary line ("2 migrations applied in 14 ms" / "no pending migrations").
  *
+ * A stop (dbs_prisma_migrate_request_stop) lets the running migration
+ * script finish, up to the stop timeout, and starts no further one.
+ *
  * Returns 0, or a negative errno with a message naming the problem and the
  * fix in err (several lines for P3009, one per failed migration):
  *   -EPROTO   a Prisma error; res->code holds its code (exit DBS_EXIT_MIGRATE)
+ *   -EINTR    a stop came: every migration started has finished, the rest
+ *             stay pending
+ *   -ETIMEDOUT  a stop came and a script still ran at the stop timeout: it
+ *             was interrupted and recorded as failed (res->code "P3018"; the
+ *             message says how to resolve it)
  *   -ENOENT / -ENOTDIR  migrations_dir missing or not a directory (config)
  *   -EACCES / -EROFS    the database cannot be created or written
  *   -EIO      any other SQLite or I/O failure (exit DBS_EXIT_MIGRATE)
@@ -76,6 +84,36 @@ struct dbs_prisma_status {
 int dbs_prisma_migrate_deploy(const char* db_path, const char* migrations_dir,
                               struct dbs_prisma_result* res, char* err,
                               size_t errlen);
+
+/*
+ * The checks a deploy makes of migrations_dir before it touches the
+ * database, without opening it: the folder exists, is a directory and can
+ * be listed, and migration_lock.toml names sqlite. Returns 0, -ENOENT /
+ * -ENOTDIR / -EACCES (folder; configuration), -EPROTO (P3019), -ENOMEM,
+ * with the message in err.
+ */
+int dbs_prisma_migrate_check(const char* migrations_dir, char* err,
+                             size_t errlen);
+
+/*
+ * Asks a running deploy to stop (async-signal-safe: call it from a SIGTERM
+ * or SIGINT handler): the script running now may finish, for up to the
+ * stop timeout after this first call; no further migration starts. A
+ * second call interrupts the running script at once.
+ */
+void dbs_prisma_migrate_request_stop(int sig);
+
+/* The time a running script gets after a stop request (7 s by default):
+ * --stop-timeout. */
+void dbs_prisma_migrate_set_stop_timeout(unsigned ms);
+
+/*
+ * The migrations recorded in db_path as started and not finished (and not
+ * rolled back), which make the next deploy fail with P3009: their names,
+ * comma-separated, into names. Opens the database read-only, never through
+ * a symlink, and never loads libcrypto. Returns how many, or a negative errno.
+ */
+int dbs_prisma_migrate_unfinished(const char* db_path, char* names, size_t n);
 
 /*
  * Reads what deploy would see, without creating or changing anything: the
@@ -91,10 +129,13 @@ void dbs_prisma_status_free(struct dbs_prisma_status* st);
 
 /*
  * `dbsetup migrate [--status] [--schema F] [--db PATH]
- * [--prisma-migrations DIR] [-q|-v]`; argv[0] is "migrate". Environment:
- * DBSETUP_DB, DBSETUP_SCHEMA, DBSETUP_PRISMA_MIGRATIONS, DBSETUP_VOLUME,
+ * [--prisma-migrations DIR] [--litestream-config F] [-q|-v]`; argv[0] is
+ * "migrate". Environment: DBSETUP_DB, DBSETUP_SCHEMA,
+ * DBSETUP_PRISMA_MIGRATIONS, DBSETUP_LITESTREAM_CONFIG (then
+ * LITESTREAM_CONFIG, ./litestream.yml, /etc/litestream.yml),
+ * DBSETUP_NO_EXPAND_ENV, DBSETUP_VOLUME, DBSETUP_STOP_TIMEOUT,
  * DBSETUP_LOG_LEVEL, DATABASE_URL. The database and the folder are found
- * by dbs_discover as at boot (litestream.yml is not read); a non-sqlite
+ * by dbs_discover as at boot; a non-sqlite
  * datasource is refused unless --db is given. Returns the exit status: 0,
  * DBS_EXIT_USAGE, DBS_EXIT_CONFIG, DBS_EXIT_DATAERR (not an SQLite file),
  * DBS_EXIT_CANTCREAT (database cannot be created/opened) or

@@ -33,6 +33,10 @@ static bool start_ignored[_NSIG];
 /* The first stop signal dbs_proc_run_shell received. */
 static int shell_stop_sig;
 
+/* How long a foreground child may run on after the first stop signal
+ * before it gets SIGKILL (0: no limit). */
+static unsigned stop_kill_ms;
+
 /* The guardian, as dbsetup sees it (see proc.h). */
 static struct {
   pid_t pid;                     /* 0: not running */
@@ -530,19 +534,24 @@ void dbs_proc_release_signals(const sigset_t* old) {
   sigprocmask(SIG_SETMASK, old, NULL);
 }
 
-void dbs_proc_wait_forwarding(pid_t pid, bool group, const char* what,
-                              int* status) {
+void dbs_proc_set_stop_timeout(unsigned ms) {
+  stop_kill_ms = ms;
+}
+
+int dbs_proc_wait_forwarding(pid_t pid, bool group, const char* what,
+                             int* status) {
   sigset_t set;
   held_set(&set);
   pid_t to = group ? -pid : pid;
-  int nstop = 0;
+  int nstop = 0, killed = 0;
+  double kill_at = 0; /* after the first stop signal, with a limit */
   for (;;) {
     int st;
     pid_t r;
     while ((r = waitpid(-1, &st, WNOHANG)) > 0) {
       if (r == pid) {
         *status = st;
-        return;
+        return killed;
       }
       dbs_log_debug("reaped orphan %d (status %d)", (int)r,
                     dbs_proc_exit_code(st));
@@ -550,9 +559,24 @@ void dbs_proc_wait_forwarding(pid_t pid, bool group, const char* what,
     if (r < 0 && errno == ECHILD) { /* cannot happen: we are the waiter */
       dbs_log_errorx("%s (pid %d) was reaped by someone else", what, (int)pid);
       *status = DBS_EXIT_SOFTWARE << 8;
-      return;
+      return killed;
     }
     struct timespec ts = {1, 0};
+    if (kill_at > 0 && !killed) {
+      double left = kill_at - now_s();
+      if (left <= 0) {
+        dbs_log_warnx("%s still runs %.1f s after the stop signal "
+                      "(--stop-timeout): sending SIGKILL",
+                      what, stop_kill_ms / 1000.0);
+        kill(to, SIGKILL);
+        killed = 1;
+        continue;
+      }
+      if (left < 1) {
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long)(left * 1e9) + 1;
+      }
+    }
     siginfo_t si;
     int sig = sigtimedwait(&set, &si, &ts);
     if (sig <= 0 || sig == SIGCHLD)
@@ -562,8 +586,11 @@ void dbs_proc_wait_forwarding(pid_t pid, bool group, const char* what,
       if (++nstop >= 2) {
         dbs_log_info("second stop signal: sending SIGKILL to %s", what);
         kill(to, SIGKILL);
+        killed = 1;
         continue;
       }
+      if (stop_kill_ms > 0)
+        kill_at = now_s() + stop_kill_ms / 1000.0;
     }
     char name[16];
     dbs_log_info("forwarding %s to %s (pid %d)",

@@ -93,11 +93,12 @@ void dbs_proc_guard_stop(void);
  * group while it runs when stdin is a TTY), with dir_prepend_path (e.g.
  * ./node_modules/.bin, absolute) prepended to PATH when not NULL, and
  * creds. TERM, INT, HUP and QUIT that arrive meanwhile are forwarded to
- * its process group; a second TERM or INT sends SIGKILL. Orphans that
- * exit meanwhile are reaped. Returns the wait status through *status and
- * 0, or -errno when it could not start (logged). A stop signal received
- * is remembered: see dbs_proc_stop_signal(). It waits with waitpid(-1):
- * the caller must have no other child of its own running.
+ * its process group; a second TERM or INT sends SIGKILL, and so does the
+ * stop timeout (dbs_proc_set_stop_timeout) running out after the first.
+ * Orphans that exit meanwhile are reaped. Returns the wait status through
+ * *status and 0, or -errno when it could not start (logged). A stop signal
+ * received is remembered: see dbs_proc_stop_signal(). It waits with
+ * waitpid(-1): the caller must have no other child of its own running.
  */
 int dbs_proc_run_shell(const char* cmd, const char* dir_prepend_path,
                        const struct dbs_creds* creds, int* status);
@@ -110,14 +111,23 @@ int dbs_proc_run_shell(const char* cmd, const char* dir_prepend_path,
  * dbs_proc_wait_forwarding waits for pid, forwarding those signals to it
  * (to its process group if group), a second TERM or INT sending SIGKILL,
  * and reaping orphans meanwhile; the child's wait status goes to *status.
- * A stop signal is remembered (dbs_proc_stop_signal). what names the child
- * in the log. dbs_proc_release_signals consumes what arrived since and
- * restores *old.
+ * A stop signal is remembered (dbs_proc_stop_signal); when the child still
+ * runs the stop timeout (dbs_proc_set_stop_timeout) after the first one, it
+ * gets SIGKILL. what names the child in the log. Returns 1 when the wait
+ * sent SIGKILL (deadline or second stop signal), else 0.
+ * dbs_proc_release_signals consumes what arrived since and restores *old.
  */
 void dbs_proc_hold_signals(sigset_t* old);
-void dbs_proc_wait_forwarding(pid_t pid, bool group, const char* what,
-                              int* status);
+int dbs_proc_wait_forwarding(pid_t pid, bool group, const char* what,
+                             int* status);
 void dbs_proc_release_signals(const sigset_t* old);
+
+/*
+ * Sets how long a foreground child (dbs_proc_run_shell, and the waits of
+ * dbs_proc_wait_forwarding) may go on after the first stop signal before
+ * it gets SIGKILL: --stop-timeout. 0 (the default) waits for it to end.
+ */
+void dbs_proc_set_stop_timeout(unsigned ms);
 
 /*
  * Returns the first stop signal (SIGTERM or SIGINT) a foreground wait

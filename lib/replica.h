@@ -47,12 +47,14 @@ struct dbs_replica_listing {
   size_t ngens;
 };
 
-/* What to restore: litestream's -generation, -index and -timestamp. */
+/* What to restore: litestream's -generation, -index and -timestamp, and
+ * litestream 0.5's -txid (LTX replicas only; v0.3 ignores it). */
 struct dbs_restore_target {
   const char* generation; /* NULL: any */
   int64_t index;          /* -1: none (latest) */
   bool has_timestamp;
   int64_t timestamp_ns; /* Unix ns, with has_timestamp */
+  uint64_t txid;        /* 0: none */
 };
 
 /* One WAL index to apply: segments [first, first + n) of the plan. */

@@ -23,6 +23,8 @@
 
 #include "exitcode.h"
 #include "log.h"
+#include "ltx.h"
+#include "ltx_replica.h"
 #include "lz4stream.h"
 #include "sqlite_readahead.h"
 #include "storage_file.h"
@@ -100,6 +102,19 @@ static int64_t now_ns(void) {
 
 /* ---- progress -------------------------------------------------------- */
 
+/* A byte count for people: "812 bytes", "14.2 kB", "3.1 MB", "2.40 GB". */
+static const char* fmt_size(double bytes, char* buf, size_t n) {
+  if (bytes < 1000)
+    snprintf(buf, n, "%.0f byte%s", bytes, bytes == 1 ? "" : "s");
+  else if (bytes < 1e6)
+    snprintf(buf, n, "%.1f kB", bytes / 1e3);
+  else if (bytes < 1e9)
+    snprintf(buf, n, "%.1f MB", bytes / 1e6);
+  else
+    snprintf(buf, n, "%.2f GB", bytes / 1e9);
+  return buf;
+}
+
 struct progress {
   bool enabled, tty;
   int64_t start_ns, last_ns;
@@ -121,22 +136,27 @@ static void progress_tick(struct progress* p, bool force) {
   p->last_ns = now;
   double secs = (double)(now - p->start_ns) / 1e9;
   uint64_t b = atomic_load(&p->bytes);
-  double rate = secs > 0 ? (double)b / secs / 1e6 : 0;
+  double rate = secs > 0 ? (double)b / secs : 0;
   double pct =
       p->total_bytes ? 100.0 * (double)b / (double)p->total_bytes : 100;
+  /* One unit for the line, the total's, so that the numbers compare. */
+  double div = p->total_bytes >= 1000000000 ? 1e9
+               : p->total_bytes >= 1000000  ? 1e6
+                                            : 1e3;
+  const char* unit = div == 1e9 ? "GB" : div == 1e6 ? "MB" : "kB";
   if (p->tty) {
     dbs_log_status_open();
     fprintf(stderr,
-            "\rdbsetup: restoring: %.1f / %.1f MB (%.0f%%), %.1f MB/s, "
+            "\rdbsetup: restoring: %.1f / %.1f %s (%.0f%%), %.1f %s/s, "
             "%zu/%zu objects\033[K",
-            (double)b / 1e6, (double)p->total_bytes / 1e6, pct, rate,
-            atomic_load(&p->objects), p->total_objects);
+            (double)b / div, (double)p->total_bytes / div, unit, pct,
+            rate / div, unit, atomic_load(&p->objects), p->total_objects);
     fflush(stderr);
   } else {
-    dbs_log_info("restoring: %.1f / %.1f MB downloaded (%.0f%%), %.1f MB/s, "
+    dbs_log_info("restoring: %.1f / %.1f %s downloaded (%.0f%%), %.1f %s/s, "
                  "%zu/%zu objects",
-                 (double)b / 1e6, (double)p->total_bytes / 1e6, pct, rate,
-                 atomic_load(&p->objects), p->total_objects);
+                 (double)b / div, (double)p->total_bytes / div, unit, pct,
+                 rate / div, unit, atomic_load(&p->objects), p->total_objects);
   }
 }
 
@@ -783,19 +803,22 @@ done:
   return rc;
 }
 
-static int verify(struct apply* a, struct dbs_restore_error* e) {
-  if (a->o->verify == DBS_VERIFY_NONE)
+/* Runs the integrity check v on the database at path; what names the
+ * source in the message. */
+static int verify_db(const char* path, enum dbs_verify v, const char* what,
+                     struct dbs_restore_error* e) {
+  if (v == DBS_VERIFY_NONE)
     return 0;
   sqlite3* db = NULL;
   char res[512] = "";
   int row[1];
-  const char* sql = a->o->verify == DBS_VERIFY_FULL ? "PRAGMA integrity_check"
-                                                    : "PRAGMA quick_check";
+  const char* sql =
+      v == DBS_VERIFY_FULL ? "PRAGMA integrity_check" : "PRAGMA quick_check";
   /* Page-at-a-time reads cost a system call each; the read-ahead VFS
    * halves the check's time on a 1 GB database (restore-results.txt). */
   const char* vfs =
       dbs_sqlite_readahead_register() == 0 ? DBS_SQLITE_READAHEAD_VFS : NULL;
-  int rc = open_db(a->tmp, vfs, &db);
+  int rc = open_db(path, vfs, &db);
   if (rc == SQLITE_OK)
     rc = sql_exec_row(db, sql, row, 0, res, sizeof(res));
   if (rc != SQLITE_OK) {
@@ -809,13 +832,17 @@ static int verify(struct apply* a, struct dbs_restore_error* e) {
   }
   sqlite3_close(db);
   if (strcmp(res, "ok") != 0) {
-    set_err(e, DBS_RESTORE_ECORRUPT,
-            "the restored database fails %s: %s "
-            "(generation %s)",
-            sql + 7, res, a->plan->generation);
+    set_err(e, DBS_RESTORE_ECORRUPT, "the restored database fails %s: %s (%s)",
+            sql + 7, res, what);
     return -1;
   }
   return 0;
+}
+
+static int verify(struct apply* a, struct dbs_restore_error* e) {
+  char what[64];
+  snprintf(what, sizeof(what), "generation %s", a->plan->generation);
+  return verify_db(a->tmp, a->o->verify, what, e);
 }
 
 static int fsync_path(const char* path, bool dir) {
@@ -876,7 +903,7 @@ int dbs_restore_remove_leftovers(const char* output) {
       rc = -errno;
     free(p);
   }
-  /* Staged WAL files: <base>.tmp-XXXXXXXX-wal. */
+  /* Staged WAL and LTX files: <base>.tmp-XXXXXXXX-wal and -ltx. */
   char *dir = dir_of(output), *copy = strdup(output);
   if (dir == NULL || copy == NULL) {
     free(dir);
@@ -892,7 +919,9 @@ int dbs_restore_remove_leftovers(const char* output) {
       const char* n = de->d_name;
       size_t nl = strlen(n);
       if (nl != bl + 17 || strncmp(n, base, bl) != 0 ||
-          strncmp(n + bl, ".tmp-", 5) != 0 || strcmp(n + bl + 13, "-wal") != 0)
+          strncmp(n + bl, ".tmp-", 5) != 0 ||
+          (strcmp(n + bl + 13, "-wal") != 0 &&
+           strcmp(n + bl + 13, "-ltx") != 0))
         continue;
       bool hex = true;
       for (size_t i = bl + 5; i < bl + 13; i++)
@@ -911,6 +940,66 @@ int dbs_restore_remove_leftovers(const char* output) {
   free(dir);
   free(copy);
   return rc;
+}
+
+static const char* const sidecars[] = {"-wal", "-shm", "-journal"};
+
+/*
+ * May output be restored to? Missing: yes. An existing regular file: with
+ * force, or when empty and empty_ok (litestream 0.5 removes an empty
+ * output; 0.3.13 refuses any), replaced at the rename; SQLite sidecars
+ * beside it only with force.
+ */
+static int check_output(const char* output, const struct dbs_restore_opts* o,
+                        bool empty_ok, struct dbs_restore_error* e) {
+  struct stat sb;
+  if (lstat(output, &sb) != 0)
+    return 0;
+  if (!S_ISREG(sb.st_mode)) {
+    set_err(e, DBS_RESTORE_ETARGET,
+            "cannot restore, output path exists and is not a regular file: "
+            "%s",
+            output);
+    return -1;
+  }
+  if ((sb.st_size > 0 || !empty_ok) && !o->force) {
+    set_err(e, DBS_RESTORE_ETARGET,
+            "cannot restore, output path already exists: %s (-force replaces "
+            "it once the restore is complete)",
+            output);
+    return -1;
+  }
+  for (size_t i = 0; i < 3 && !o->force; i++) {
+    char* p = suffixed(output, sidecars[i]);
+    bool there = p != NULL && lstat(p, &sb) == 0;
+    if (there)
+      set_err(e, DBS_RESTORE_ETARGET,
+              "cannot restore, SQLite sidecar path already exists: %s (-force "
+              "removes it)",
+              p);
+    free(p);
+    if (there)
+      return -1;
+  }
+  return 0;
+}
+
+/* Renames tmp onto output; an output replaced loses its sidecars first,
+ * or SQLite would replay the old WAL into the new database. */
+static int replace_output(const char* tmp, const char* output) {
+  struct stat sb;
+  if (lstat(output, &sb) == 0) {
+    for (size_t i = 0; i < 3; i++) {
+      char* p = suffixed(output, sidecars[i]);
+      if (p == NULL)
+        return -1;
+      int rc = unlink(p) != 0 && errno != ENOENT ? -1 : 0;
+      free(p);
+      if (rc != 0)
+        return -1;
+    }
+  }
+  return rename(tmp, output);
 }
 
 /* Removes every file this restore may have created beside output. */
@@ -1033,14 +1122,8 @@ static int apply_plan(struct dbs_storage* st,
     set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
     goto done;
   }
-  struct stat sb;
-  if (lstat(output, &sb) == 0) {
-    set_err(e, DBS_RESTORE_ETARGET,
-            "cannot restore, output path already "
-            "exists: %s",
-            output);
+  if (check_output(output, o, false, e) != 0)
     goto done;
-  }
   int mrc = mkdir_p(dir);
   if (mrc != 0) {
     set_err(e, DBS_RESTORE_ETARGET, "cannot create directory %s: %s", dir,
@@ -1072,9 +1155,15 @@ static int apply_plan(struct dbs_storage* st,
       set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
       goto done;
     }
-    dbs_log_info("applying WAL indexes %08x..%08x (%zu segments)",
-                 plan->indexes[0].index,
-                 plan->indexes[plan->nindexes - 1].index, plan->nsegments);
+    if (plan->nindexes == 1)
+      dbs_log_info("applying WAL index %08x (%zu segment%s)",
+                   plan->indexes[0].index, plan->nsegments,
+                   plan->nsegments == 1 ? "" : "s");
+    else
+      dbs_log_info("applying WAL indexes %08x..%08x (%zu segment%s)",
+                   plan->indexes[0].index,
+                   plan->indexes[plan->nindexes - 1].index, plan->nsegments,
+                   plan->nsegments == 1 ? "" : "s");
     for (; nthreads < par; nthreads++)
       if (pthread_create(&threads[nthreads], NULL, worker, &a) != 0)
         break;
@@ -1111,7 +1200,7 @@ static int apply_plan(struct dbs_storage* st,
             strerror(-frc));
     goto done;
   }
-  if (rename(a.tmp, output) != 0) {
+  if (replace_output(a.tmp, output) != 0) {
     set_err(e, DBS_RESTORE_ETARGET, "cannot rename %s to %s: %s", a.tmp, output,
             strerror(errno));
     goto done;
@@ -1135,11 +1224,14 @@ done:
   if (rc == 0 && o->progress) {
     double secs = (double)(now_ns() - a.prog.start_ns) / 1e9;
     struct stat fst;
-    double mb = stat(output, &fst) == 0 ? (double)fst.st_size / 1e6 : 0;
-    dbs_log_info("restored %s: %.1f MB, generation %s, snapshot %08x, %zu WAL "
-                 "indexes applied, %.2f s, %.1f MB/s",
-                 output, mb, plan->generation, plan->snapshot.index,
-                 plan->nindexes, secs, secs > 0 ? mb / secs : 0);
+    double size = stat(output, &fst) == 0 ? (double)fst.st_size : 0;
+    char sz[32], speed[32];
+    dbs_log_info("restored %s: %s, generation %s, snapshot %08x, %zu WAL "
+                 "index%s applied, %.2f s, %s/s",
+                 output, fmt_size(size, sz, sizeof(sz)), plan->generation,
+                 plan->snapshot.index, plan->nindexes,
+                 plan->nindexes == 1 ? "" : "es", secs,
+                 fmt_size(secs > 0 ? size / secs : 0, speed, sizeof(speed)));
   }
   free(threads);
   free(a.tmp);
@@ -1226,39 +1318,999 @@ static int v3_apply(void* p, struct dbs_storage* st, const char* output,
   return apply_plan(st, &s->plan, output, o, e);
 }
 
+static void v3_print(void* p, FILE* f) {
+  struct v3_state* s = p;
+  const struct dbs_restore_plan* pl = &s->plan;
+  fprintf(f, "Restore plan (litestream v0.3 generation %s):\n", pl->generation);
+  fprintf(f, "  snapshot %08x (%lld bytes)\n", pl->snapshot.index,
+          (long long)pl->snapshot.size);
+  for (size_t i = 0; i < pl->nsegments; i++)
+    fprintf(f, "  wal %08x_%08x (%lld bytes)\n", pl->segments[i].index,
+            pl->segments[i].offset, (long long)pl->segments[i].size);
+}
+
+static void v3_summarize(void* p, struct dbs_restore_summary* out) {
+  struct v3_state* s = p;
+  const struct dbs_restore_plan* pl = &s->plan;
+  uint32_t last = pl->nindexes > 0 ? pl->indexes[pl->nindexes - 1].index
+                                   : pl->snapshot.index;
+  snprintf(out->format, sizeof(out->format), "litestream-v0.3");
+  snprintf(out->point, sizeof(out->point),
+           "generation %s, snapshot index %u, WAL up to index %u",
+           pl->generation, pl->snapshot.index, last);
+  out->updated_ns = s->listing.gens[s->gen].updated_ns;
+  out->bytes = pl->total_bytes;
+  out->objects = 1 + pl->nsegments;
+}
+
 const struct dbs_restore_format dbs_restore_format_v3 = {
     .name = "litestream-v0.3",
     .find = v3_find,
     .plan = v3_plan,
     .apply = v3_apply,
     .free = v3_free,
+    .print = v3_print,
+    .summarize = v3_summarize,
+};
+
+/* ---- the v0.5 (LTX) format ------------------------------------------- */
+
+bool dbs_restore_storage_is_s3(struct dbs_storage* st) {
+  return strncmp(st->ops->describe(st), "s3://", 5) == 0;
+}
+
+static bool storage_is_s3(struct dbs_storage* st) {
+  return dbs_restore_storage_is_s3(st);
+}
+
+bool dbs_restore_prefers_v3(int64_t v3_updated_ns, int64_t ltx_updated_ns) {
+  return v3_updated_ns > ltx_updated_ns;
+}
+
+struct ltx_state {
+  struct dbs_ltx_listing l;
+  struct dbs_ltx_plan plan;
+};
+
+static void ltx_free(void* p) {
+  struct ltx_state* s = p;
+  if (s == NULL)
+    return;
+  dbs_ltx_plan_free(&s->plan);
+  dbs_ltx_listing_free(&s->l);
+  free(s);
+}
+
+/* Logs what lies under a replica path that no litestream layout explains. */
+static void log_unknown(struct dbs_storage* st,
+                        const struct dbs_ltx_listing* l) {
+  if (l->nunknown == 0)
+    return;
+  char names[512] = "";
+  size_t len = 0;
+  for (size_t i = 0; i < l->nunknown && i < 8; i++)
+    len += (size_t)snprintf(names + len,
+                            len < sizeof(names) ? sizeof(names) - len : 0,
+                            "%s%s", i ? ", " : "", l->unknown[i]);
+  dbs_log_warnx("%s holds %zu object(s) of no layout litestream writes, "
+                "ignored: %s%s",
+                st->ops->describe(st), l->nunknown, names,
+                l->nunknown > 8 ? ", ..." : "");
+}
+
+/*
+ * Lists the LTX levels. A listing error is an error: "no backup" needs
+ * every layout's listing to succeed empty. Files of S3's beta layout
+ * alone are a backup too, refused in plan.
+ */
+static int ltx_find(struct dbs_storage* st, const char* path,
+                    const struct dbs_restore_target* t, void** state,
+                    int64_t* updated_ns, struct dbs_restore_error* e) {
+  (void)t;
+  *state = NULL;
+  struct ltx_state* s = calloc(1, sizeof(*s));
+  if (s == NULL) {
+    set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
+    return -1;
+  }
+  int rc = dbs_ltx_load(st, path, storage_is_s3(st), &s->l);
+  if (rc != 0) {
+    set_err(e, storage_result(rc), "cannot list the LTX levels of %s: %s",
+            st->ops->describe(st), st->error[0] ? st->error : strerror(-rc));
+    free(s);
+    return -1;
+  }
+  log_unknown(st, &s->l);
+  if (s->l.n == 0 && s->l.legacy == NULL) {
+    ltx_free(s);
+    return 0;
+  }
+  *updated_ns = dbs_ltx_listing_updated_ns(&s->l);
+  *state = s;
+  return 0;
+}
+
+static int ltx_plan(void* p, const struct dbs_restore_target* t,
+                    struct dbs_restore_error* e) {
+  struct ltx_state* s = p;
+  if (s->l.n == 0) {
+    set_err(e, DBS_RESTORE_ECORRUPT,
+            "%s holds only objects of litestream v0.5.0-beta1's layout "
+            "(legacy LTX v1 files), which litestream 0.5 releases do not read "
+            "either: restore them with litestream v0.5.0-beta1",
+            s->l.legacy);
+    return -1;
+  }
+  struct dbs_ltx_target lt = {.txid = t->txid,
+                              .has_timestamp = t->has_timestamp,
+                              .timestamp_ns = t->timestamp_ns};
+  char msg[sizeof(e->msg)];
+  int rc = dbs_ltx_plan_calc(&s->l, &lt, &s->plan, msg, sizeof(msg));
+  if (rc == 0)
+    return 0;
+  set_err(e,
+          rc == -ENOENT   ? DBS_RESTORE_NO_BACKUP
+          : rc == -ENOMEM ? DBS_RESTORE_EINTERNAL
+                          : DBS_RESTORE_ECORRUPT,
+          "%s", msg);
+  return -1;
+}
+
+/* Consecutive pages are written with one pwrite of up to this much. */
+#define LTX_WRITE_BUF (256u << 10)
+
+/* Applies the plan's files to the output in order. */
+struct ltx_apply {
+  struct dbs_storage* st;
+  const struct dbs_ltx_file* file; /* being decoded */
+  struct dbs_ltx_dec* dec;
+  struct progress prog;
+  int fd;
+  uint32_t page_size; /* of the first file; every file must match */
+  uint32_t commit;    /* of the last file decoded */
+  uint8_t* have;      /* bitmap of the pages written, by pgno */
+  size_t have_bits;
+  uint8_t* buf; /* consecutive pages not yet written */
+  uint32_t buf_pgno, buf_n;
+  uint64_t written, flushed;
+  int werr;
+  char why[300];
+  /* S3: files after the first are downloaded ahead by workers into
+   * <tmp>-XXXXXXXX-ltx (plan position) while the main thread decodes. */
+  const struct dbs_ltx_plan* plan;
+  const char* tmp;
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  size_t next, applied, window;
+  int* state; /* IDX_* per plan position */
+  bool stop;
+  struct dbs_restore_error perr; /* first worker error */
+};
+
+static int ltx_flush(struct ltx_apply* a) {
+  if (a->buf_n == 0)
+    return 0;
+  size_t n = (size_t)a->buf_n * a->page_size;
+  int rc = write_at(a->fd, a->buf, n, (off_t)(a->buf_pgno - 1) * a->page_size);
+  a->buf_n = 0;
+  if (rc != 0) {
+    a->werr = rc;
+    return rc;
+  }
+  a->written += n;
+  if (a->written - a->flushed >= WRITEBACK_WINDOW) {
+    /* Writeback of what is written so far, without waiting for it. */
+    (void)sync_file_range(a->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    a->flushed = a->written;
+  }
+  return 0;
+}
+
+static int ltx_on_header(void* arg, const struct dbs_ltx_header* h) {
+  struct ltx_apply* a = arg;
+  const struct dbs_ltx_file* f = a->file;
+  if (h->min_txid != f->min_txid || h->max_txid != f->max_txid) {
+    snprintf(a->why, sizeof(a->why),
+             "its header holds TXIDs %016llx-%016llx, not those of its name",
+             (unsigned long long)h->min_txid, (unsigned long long)h->max_txid);
+    return -EBADMSG;
+  }
+  if (a->page_size == 0) {
+    a->page_size = h->page_size;
+    a->buf =
+        malloc(LTX_WRITE_BUF > h->page_size ? LTX_WRITE_BUF : h->page_size);
+    if (a->buf == NULL)
+      return -ENOMEM;
+  } else if (h->page_size != a->page_size) {
+    snprintf(a->why, sizeof(a->why),
+             "its page size %u differs from the %u of the files before it",
+             h->page_size, a->page_size);
+    return -EBADMSG;
+  }
+  if (h->commit >= a->have_bits) { /* bit pgno, 0..commit */
+    size_t bytes = ((size_t)h->commit + 8) / 8;
+    uint8_t* p = realloc(a->have, bytes);
+    if (p == NULL)
+      return -ENOMEM;
+    size_t old = (a->have_bits + 7) / 8;
+    memset(p + old, 0, bytes - old);
+    a->have = p;
+    a->have_bits = (size_t)bytes * 8;
+  }
+  a->commit = h->commit;
+  return 0;
+}
+
+static int ltx_on_page(void* arg, uint32_t pgno, const uint8_t* data) {
+  struct ltx_apply* a = arg;
+  size_t cap = LTX_WRITE_BUF / a->page_size;
+  if (cap == 0)
+    cap = 1;
+  if (a->buf_n > 0 && (pgno != a->buf_pgno + a->buf_n || a->buf_n >= cap)) {
+    int rc = ltx_flush(a);
+    if (rc != 0)
+      return rc;
+  }
+  if (a->buf_n == 0)
+    a->buf_pgno = pgno;
+  memcpy(a->buf + (size_t)a->buf_n * a->page_size, data, a->page_size);
+  a->buf_n++;
+  a->have[pgno / 8] |= (uint8_t)(1u << (pgno % 8));
+  return 0;
+}
+
+static int ltx_sink(void* arg, const uint8_t* buf, size_t len) {
+  struct ltx_apply* a = arg;
+  atomic_fetch_add(&a->prog.bytes, len);
+  progress_tick(&a->prog, false);
+  return dbs_ltx_dec_write(a->dec, buf, len);
+}
+
+/* An object's name for messages: the path of a file replica's object,
+ * else the key. */
+static void obj_name(struct dbs_storage* st, const char* key, char* buf,
+                     size_t len) {
+  const char* d = st->ops->describe(st);
+  if (strncmp(d, "file://", 7) == 0)
+    snprintf(buf, len, "%s/%s", d + 7, key);
+  else
+    snprintf(buf, len, "%s", key);
+}
+
+/* Fills e for a failed download of the object called name. */
+static void download_err(struct dbs_storage* st, int rc, const char* name,
+                         struct dbs_restore_error* e) {
+  if (rc == -ENOMEM)
+    set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
+  else if (rc == DBS_STORAGE_ENOTFOUND)
+    set_err(e, DBS_RESTORE_ECORRUPT,
+            "LTX file %s was listed but is missing: %s", name, st->error);
+  else if (rc == DBS_STORAGE_ECORRUPT)
+    set_err(e, DBS_RESTORE_ECORRUPT, "corrupt object %s", name);
+  else
+    set_err(e, storage_result(rc), "cannot download %s from %s: %s", name,
+            st->ops->describe(st), st->error[0] ? st->error : strerror(-rc));
+}
+
+static char* staged_ltx(const char* tmp, size_t k) {
+  char* p = NULL;
+  if (asprintf(&p, "%s-%08zx-ltx", tmp, k) < 0)
+    return NULL;
+  return p;
+}
+
+/* Feeds a staged file to the decoder: the decoder's result, or -1 with
+ * *rerr set when the file cannot be read. */
+static int feed_staged(struct ltx_apply* a, const char* path, int* rerr) {
+  *rerr = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *rerr = -errno;
+    return -1;
+  }
+  uint8_t* buf = malloc(128u << 10);
+  int rc = buf ? 0 : -ENOMEM;
+  while (rc == 0) {
+    ssize_t n = read(fd, buf, 128u << 10);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      *rerr = -errno;
+      rc = -1;
+    }
+    if (n <= 0)
+      break;
+    rc = dbs_ltx_dec_write(a->dec, buf, (size_t)n);
+  }
+  free(buf);
+  close(fd);
+  return rc;
+}
+
+/* Applies file k of the plan, streamed or from its staged copy; fills e
+ * on failure. */
+static int ltx_apply_file(struct ltx_apply* a, size_t k,
+                          struct dbs_restore_error* e) {
+  const struct dbs_ltx_file* f = a->plan->files[k];
+  char name[600];
+  obj_name(a->st, f->key, name, sizeof(name));
+  a->file = f;
+  a->why[0] = '\0';
+  struct dbs_ltx_callbacks cb = {ltx_on_header, ltx_on_page, a};
+  dbs_ltx_dec_reset(a->dec, &cb);
+  int rc;
+  bool staged = a->state != NULL && k > 0;
+  char* path = NULL;
+  if (staged) {
+    path = staged_ltx(a->tmp, k);
+    int rerr = 0;
+    rc = path ? feed_staged(a, path, &rerr) : -ENOMEM;
+    if (rerr != 0) {
+      set_err(e, DBS_RESTORE_ETARGET, "cannot read %s: %s", path,
+              strerror(-rerr));
+      unlink(path);
+      free(path);
+      return -1;
+    }
+  } else {
+    rc = a->st->ops->get(a->st, f->key, ltx_sink, a);
+  }
+  if (rc == 0)
+    rc = dbs_ltx_dec_finish(a->dec);
+  if (rc == 0)
+    rc = ltx_flush(a);
+  if (path != NULL) {
+    unlink(path);
+    free(path);
+  }
+  if (rc == 0) {
+    if (!staged)
+      atomic_fetch_add(&a->prog.objects, 1);
+    return 0;
+  }
+  if (a->werr != 0)
+    set_err(e, DBS_RESTORE_ETARGET, "cannot write the restored database: %s",
+            strerror(-a->werr));
+  else if (rc == DBS_LTX_ELEGACY || rc == DBS_LTX_ECORRUPT)
+    set_err(e, DBS_RESTORE_ECORRUPT, "corrupt LTX file %s: %s", name,
+            dbs_ltx_dec_error(a->dec));
+  else if (rc == -EBADMSG)
+    set_err(e, DBS_RESTORE_ECORRUPT, "corrupt LTX file %s: %s", name, a->why);
+  else
+    download_err(a->st, rc, name, e);
+  return -1;
+}
+
+/* Staged download: bytes to the file, counted for progress. */
+struct stage_sink {
+  int fd;
+  struct progress* prog;
+  int werr;
+};
+
+static int stage_write(void* arg, const uint8_t* buf, size_t len) {
+  struct stage_sink* s = arg;
+  atomic_fetch_add(&s->prog->bytes, len);
+  int rc = write_all(s->fd, buf, len);
+  if (rc != 0)
+    s->werr = rc;
+  return rc;
+}
+
+static int ltx_download(struct ltx_apply* a, size_t k,
+                        struct dbs_restore_error* e) {
+  const struct dbs_ltx_file* f = a->plan->files[k];
+  char name[600];
+  obj_name(a->st, f->key, name, sizeof(name));
+  char* path = staged_ltx(a->tmp, k);
+  if (path == NULL) {
+    set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
+    return -1;
+  }
+  struct stage_sink ss = {.prog = &a->prog};
+  ss.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (ss.fd < 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot create %s: %s", path,
+            strerror(errno));
+    free(path);
+    return -1;
+  }
+  int rc = a->st->ops->get(a->st, f->key, stage_write, &ss);
+  if (close(ss.fd) != 0 && rc == 0 && ss.werr == 0)
+    ss.werr = -errno;
+  if (rc == 0 && ss.werr == 0) {
+    atomic_fetch_add(&a->prog.objects, 1);
+    free(path);
+    return 0;
+  }
+  if (ss.werr != 0)
+    set_err(e, DBS_RESTORE_ETARGET, "cannot write %s: %s", path,
+            strerror(-ss.werr));
+  else
+    download_err(a->st, rc, name, e);
+  unlink(path);
+  free(path);
+  return -1;
+}
+
+static void* ltx_worker(void* arg) {
+  struct ltx_apply* a = arg;
+  struct dbs_restore_error e = {0};
+  pthread_mutex_lock(&a->mu);
+  for (;;) {
+    while (!a->stop && a->next < a->plan->n &&
+           a->next >= a->applied + a->window)
+      pthread_cond_wait(&a->cond, &a->mu);
+    if (a->stop || a->next >= a->plan->n)
+      break;
+    size_t k = a->next++;
+    a->state[k] = IDX_BUSY;
+    pthread_mutex_unlock(&a->mu);
+    int rc = ltx_download(a, k, &e);
+    pthread_mutex_lock(&a->mu);
+    a->state[k] = rc == 0 ? IDX_READY : IDX_FAILED;
+    if (rc != 0 && !a->stop) {
+      a->perr = e;
+      a->stop = true;
+    }
+    pthread_cond_broadcast(&a->cond);
+  }
+  pthread_mutex_unlock(&a->mu);
+  return NULL;
+}
+
+/* Waits for staged file k; ticks progress meanwhile. */
+static int ltx_wait_ready(struct ltx_apply* a, size_t k,
+                          struct dbs_restore_error* e) {
+  pthread_mutex_lock(&a->mu);
+  while (a->state[k] != IDX_READY && !a->stop) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 250000000;
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&a->cond, &a->mu, &ts);
+    pthread_mutex_unlock(&a->mu);
+    progress_tick(&a->prog, false);
+    pthread_mutex_lock(&a->mu);
+  }
+  int rc = 0;
+  if (a->state[k] != IDX_READY) {
+    *e = a->perr;
+    rc = -1;
+  }
+  pthread_mutex_unlock(&a->mu);
+  return rc;
+}
+
+/* Removes what the LTX apply may have left beside output. */
+static void ltx_cleanup(const char* tmp) {
+  static const char* const sfx[] = {"", "-wal", "-shm", "-journal"};
+  for (size_t i = 0; i < 4; i++) {
+    char* p = suffixed(tmp, sfx[i]);
+    if (p != NULL)
+      unlink(p);
+    free(p);
+  }
+}
+
+static int ltx_apply_plan(void* p, struct dbs_storage* st, const char* output,
+                          const struct dbs_restore_opts* o,
+                          struct dbs_restore_error* e) {
+  struct ltx_state* s = p;
+  const struct dbs_ltx_plan* plan = &s->plan;
+  struct ltx_apply a = {.st = st, .fd = -1, .plan = plan};
+  pthread_t* threads = NULL;
+  size_t nthreads = 0;
+  int rc = -1;
+  bool created = false;
+  pthread_mutex_init(&a.mu, NULL);
+  pthread_cond_init(&a.cond, NULL);
+  a.prog.enabled = o->progress;
+  a.prog.tty = isatty(STDERR_FILENO);
+  a.prog.start_ns = now_ns();
+  a.prog.total_bytes = (uint64_t)plan->total_bytes;
+  a.prog.total_objects = plan->n;
+  char* tmp = suffixed(output, ".tmp");
+  char* dir = dir_of(output);
+  a.tmp = tmp;
+  if (tmp == NULL || dir == NULL || dbs_ltx_dec_new(&a.dec) != 0) {
+    set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
+    goto done;
+  }
+  if (check_output(output, o, true, e) != 0)
+    goto done;
+  int mrc = mkdir_p(dir);
+  if (mrc != 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot create directory %s: %s", dir,
+            strerror(-mrc));
+    goto done;
+  }
+  if (dbs_restore_remove_leftovers(output) != 0) {
+    set_err(e, DBS_RESTORE_ETARGET,
+            "cannot remove the leftovers of an earlier restore beside %s: %s",
+            output, strerror(errno));
+    goto done;
+  }
+  a.fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (a.fd < 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot create %s: %s", tmp,
+            strerror(errno));
+    goto done;
+  }
+  created = true;
+  const struct dbs_ltx_file* last = plan->files[plan->n - 1];
+  dbs_log_info("restoring LTX TXIDs %016llx-%016llx from %zu file(s) of %s "
+               "into %s",
+               (unsigned long long)plan->files[0]->min_txid,
+               (unsigned long long)last->max_txid, plan->n,
+               st->ops->describe(st), tmp);
+  /* S3: download ahead in parallel (a round trip per object otherwise);
+   * a file replica is read in place. */
+  unsigned par = o->parallelism ? o->parallelism : 8;
+  if (storage_is_s3(st) && plan->n > 1) {
+    a.window = par * 2 > 16 ? par * 2 : 16;
+    a.next = 1;
+    a.state = calloc(plan->n, sizeof(*a.state));
+    threads = calloc(par, sizeof(*threads));
+    if (a.state == NULL || threads == NULL) {
+      set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
+      goto done;
+    }
+    for (; nthreads < par; nthreads++)
+      if (pthread_create(&threads[nthreads], NULL, ltx_worker, &a) != 0)
+        break;
+    if (nthreads == 0) {
+      set_err(e, DBS_RESTORE_EINTERNAL, "cannot start download threads");
+      goto done;
+    }
+  }
+  for (size_t i = 0; i < plan->n; i++) {
+    if (a.state != NULL && i > 0 && ltx_wait_ready(&a, i, e) != 0)
+      goto done;
+    if (ltx_apply_file(&a, i, e) != 0)
+      goto done;
+    if (a.state != NULL) {
+      pthread_mutex_lock(&a.mu);
+      a.applied = i + 1;
+      pthread_cond_broadcast(&a.cond);
+      pthread_mutex_unlock(&a.mu);
+    }
+  }
+  /* Every page 1..Commit but the lock page must have come from some file;
+   * the lock page stays a hole, which reads as zeros. */
+  uint32_t lock = dbs_ltx_lock_pgno(a.page_size);
+  for (uint32_t pg = 1; pg <= a.commit; pg++)
+    if (pg != lock && (a.have[pg / 8] & (1u << (pg % 8))) == 0) {
+      set_err(e, DBS_RESTORE_ECORRUPT,
+              "page %u of the database (commit %u pages) is in no file of "
+              "the plan ending at %s: the backup is incomplete",
+              pg, a.commit, last->key);
+      goto done;
+    }
+  if (ftruncate(a.fd, (off_t)a.commit * a.page_size) != 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot resize %s: %s", tmp,
+            strerror(errno));
+    goto done;
+  }
+  if (close(a.fd) != 0) {
+    a.fd = -1;
+    set_err(e, DBS_RESTORE_ETARGET, "cannot write %s: %s", tmp,
+            strerror(errno));
+    goto done;
+  }
+  a.fd = -1;
+  char what[64];
+  snprintf(what, sizeof(what), "LTX TXID %016llx",
+           (unsigned long long)last->max_txid);
+  if (verify_db(tmp, o->verify, what, e) != 0)
+    goto done;
+  char *w = suffixed(tmp, "-wal"), *sh = suffixed(tmp, "-shm");
+  if (w != NULL)
+    unlink(w);
+  if (sh != NULL)
+    unlink(sh);
+  free(w);
+  free(sh);
+  int frc = fsync_path(tmp, false);
+  if (frc != 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot fsync %s: %s", tmp, strerror(-frc));
+    goto done;
+  }
+  if (replace_output(tmp, output) != 0) {
+    set_err(e, DBS_RESTORE_ETARGET, "cannot rename %s to %s: %s", tmp, output,
+            strerror(errno));
+    goto done;
+  }
+  if ((frc = fsync_path(dir, true)) != 0)
+    dbs_log_warnx("cannot fsync directory %s: %s", dir, strerror(-frc));
+  rc = 0;
+done:
+  if (threads != NULL) {
+    pthread_mutex_lock(&a.mu);
+    a.stop = true;
+    pthread_cond_broadcast(&a.cond);
+    pthread_mutex_unlock(&a.mu);
+    for (size_t i = 0; i < nthreads; i++)
+      pthread_join(threads[i], NULL);
+    for (size_t k = 1; k < plan->n; k++) {
+      char* sp = staged_ltx(tmp, k);
+      if (sp != NULL)
+        unlink(sp);
+      free(sp);
+    }
+  }
+  if (a.fd >= 0)
+    close(a.fd);
+  progress_tick(&a.prog, false);
+  progress_end(&a.prog);
+  if (rc != 0 && created)
+    ltx_cleanup(tmp);
+  if (rc == 0 && o->progress) {
+    double secs = (double)(now_ns() - a.prog.start_ns) / 1e9;
+    double size = (double)a.commit * a.page_size;
+    char sz[32], speed[32];
+    dbs_log_info("restored %s: %s, LTX TXID %016llx, %zu file%s, %.2f s, "
+                 "%s/s",
+                 output, fmt_size(size, sz, sizeof(sz)),
+                 (unsigned long long)last->max_txid, plan->n,
+                 plan->n == 1 ? "" : "s", secs,
+                 fmt_size(secs > 0 ? size / secs : 0, speed, sizeof(speed)));
+  }
+  dbs_ltx_dec_free(a.dec);
+  free(threads);
+  free(a.state);
+  pthread_mutex_destroy(&a.mu);
+  pthread_cond_destroy(&a.cond);
+  free(a.have);
+  free(a.buf);
+  free(tmp);
+  free(dir);
+  return rc;
+}
+
+static void fmt_utc(int64_t ns, char* buf, size_t len);
+
+/* litestream 0.5's dry-run table. */
+static void ltx_print(void* p, FILE* f) {
+  struct ltx_state* s = p;
+  const struct dbs_ltx_plan* pl = &s->plan;
+  fprintf(f, "Restore plan (litestream 0.5 LTX):\n");
+  fprintf(f, "  txid range: %016llx - %016llx\n\n",
+          (unsigned long long)pl->files[0]->min_txid,
+          (unsigned long long)pl->files[pl->n - 1]->max_txid);
+  fprintf(f, "Files to fetch:\n");
+  fprintf(f, "%-5s  %-37s  %-16s  %-16s  %-10s  %s\n", "level", "file",
+          "min_txid", "max_txid", "size", "timestamp");
+  for (size_t i = 0; i < pl->n; i++) {
+    const struct dbs_ltx_file* x = pl->files[i];
+    char ts[32];
+    fmt_utc(x->time_ns, ts, sizeof(ts));
+    fprintf(f, "%-5d  %016llx-%016llx.ltx  %016llx  %016llx  %-10lld  %s\n",
+            x->level, (unsigned long long)x->min_txid,
+            (unsigned long long)x->max_txid, (unsigned long long)x->min_txid,
+            (unsigned long long)x->max_txid, (long long)x->size, ts);
+  }
+}
+
+static void ltx_summarize(void* p, struct dbs_restore_summary* out) {
+  struct ltx_state* s = p;
+  const struct dbs_ltx_plan* pl = &s->plan;
+  snprintf(out->format, sizeof(out->format), "litestream-v0.5");
+  if (pl->n == 0)
+    return;
+  snprintf(out->point, sizeof(out->point), "TXID %016llx (%zu LTX file%s)",
+           (unsigned long long)pl->files[pl->n - 1]->max_txid, pl->n,
+           pl->n == 1 ? "" : "s");
+  out->updated_ns = dbs_ltx_listing_updated_ns(&s->l);
+  out->bytes = pl->total_bytes;
+  out->objects = pl->n;
+}
+
+const struct dbs_restore_format dbs_restore_format_ltx = {
+    .name = "litestream-v0.5",
+    .find = ltx_find,
+    .plan = ltx_plan,
+    .apply = ltx_apply_plan,
+    .free = ltx_free,
+    .print = ltx_print,
+    .summarize = ltx_summarize,
 };
 
 /* ---- choosing among replicas ----------------------------------------- */
+
+/* The newest v0.3 snapshot time <= ts over all generations, 0 if none. */
+static int64_t v3_best_snapshot_ns(const struct v3_state* s, int64_t ts) {
+  int64_t best = 0;
+  for (size_t g = 0; g < s->listing.ngens; g++) {
+    const struct dbs_replica_generation* gen = &s->listing.gens[g];
+    for (size_t i = 0; i < gen->nsnapshots; i++) {
+      int64_t t = gen->snapshots[i].time_ns;
+      if (t <= ts && t > best)
+        best = t;
+    }
+  }
+  return best;
+}
+
+/* The newest LTX snapshot (level 9) time < ts, 0 if none. */
+static int64_t ltx_best_snapshot_ns(const struct ltx_state* s, int64_t ts) {
+  int64_t best = 0;
+  for (size_t i = 0; i < s->l.n; i++) {
+    const struct dbs_ltx_file* f = &s->l.files[i];
+    if (f->level == DBS_LTX_SNAPSHOT_LEVEL && f->time_ns < ts)
+      best = f->time_ns; /* list order, as litestream takes the last */
+  }
+  return best;
+}
+
+static void fmt_utc(int64_t ns, char* buf, size_t len) {
+  time_t t = (time_t)(ns / 1000000000);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/*
+ * Both layouts at one location: litestream v0.5.16's shouldUseV3Restore.
+ * Without a timestamp the most recently written wins (v0.3 only if its
+ * newest object is strictly newer); with one, v0.3 if its best snapshot
+ * at or before it is newer than LTX's best snapshot before it.
+ */
+static bool choose_v3(const struct dbs_restore_source* src,
+                      const struct v3_state* v3, int64_t v3_updated,
+                      const struct ltx_state* lx, int64_t ltx_updated,
+                      const struct dbs_restore_target* t) {
+  bool use_v3;
+  char a[32], b[32];
+  if (t->has_timestamp) {
+    int64_t vs = v3_best_snapshot_ns(v3, t->timestamp_ns);
+    int64_t ls = ltx_best_snapshot_ns(lx, t->timestamp_ns);
+    use_v3 = vs != 0 && (ls == 0 || vs > ls);
+    fmt_utc(vs, a, sizeof(a));
+    fmt_utc(ls, b, sizeof(b));
+    dbs_log_info("replica %s holds both a v0.3 backup (generations/) and a "
+                 "v0.5 LTX backup: restoring %s, as litestream 0.5 does (best "
+                 "snapshot before the timestamp: v0.3 %s, LTX %s)",
+                 src->name ? src->name : "?",
+                 use_v3 ? "the v0.3 generations" : "the LTX files",
+                 vs ? a : "none", ls ? b : "none");
+    return use_v3;
+  }
+  use_v3 = dbs_restore_prefers_v3(v3_updated, ltx_updated);
+  fmt_utc(v3_updated, a, sizeof(a));
+  fmt_utc(ltx_updated, b, sizeof(b));
+  dbs_log_info("replica %s holds both a v0.3 backup (generations/, last "
+               "written %s) and a v0.5 LTX backup (last written %s): "
+               "restoring %s, as litestream 0.5 does (the most recently "
+               "written wins)",
+               src->name ? src->name : "?", a, b,
+               use_v3 ? "the v0.3 generations" : "the LTX files");
+  return use_v3;
+}
+
+/* Is ts within [first, last] object time of the LTX files and the v0.3
+ * generation found (fast timestamps: mtime or LastModified)? */
+static bool ltx_time_in_bounds(const struct ltx_state* lx,
+                               const struct v3_state* v3, int64_t ts) {
+  int64_t lo = 0, hi = 0;
+  for (size_t i = 0; i < lx->l.n; i++) {
+    int64_t t = lx->l.files[i].time_ns;
+    if (lo == 0 || t < lo)
+      lo = t;
+    if (t > hi)
+      hi = t;
+  }
+  if (v3 != NULL && v3->gen >= 0) {
+    const struct dbs_replica_generation* g = &v3->listing.gens[v3->gen];
+    if (g->created_ns != 0 && (lo == 0 || g->created_ns < lo))
+      lo = g->created_ns;
+    if (g->updated_ns > hi)
+      hi = g->updated_ns;
+  }
+  return !(ts < lo || ts > hi);
+}
+
+/* Reads the first bytes of an object: an LTX header. */
+struct head_sink {
+  uint8_t b[DBS_LTX_HEADER_SIZE];
+  size_t n;
+};
+
+static int head_write(void* arg, const uint8_t* buf, size_t len) {
+  struct head_sink* h = arg;
+  size_t take = sizeof(h->b) - h->n < len ? sizeof(h->b) - h->n : len;
+  memcpy(h->b + h->n, buf, take);
+  h->n += take;
+  return h->n == sizeof(h->b) ? -ECANCELED : 0;
+}
+
+struct head_job {
+  struct dbs_storage* st;
+  struct ltx_state* lx;
+  pthread_mutex_t mu;
+  size_t next;
+  bool failed;
+  struct dbs_restore_error err;
+};
+
+static void* head_worker(void* arg) {
+  struct head_job* j = arg;
+  for (;;) {
+    pthread_mutex_lock(&j->mu);
+    size_t i = j->next++;
+    bool stop = j->failed || i >= j->lx->l.n;
+    pthread_mutex_unlock(&j->mu);
+    if (stop)
+      return NULL;
+    struct dbs_ltx_file* f = &j->lx->l.files[i];
+    struct head_sink h = {.n = 0};
+    int rc = j->st->ops->get(j->st, f->key, head_write, &h);
+    struct dbs_ltx_header hd;
+    char why[256] = "";
+    if (rc == -ECANCELED || (rc == 0 && h.n == sizeof(h.b))) {
+      if (dbs_ltx_header_parse(h.b, &hd, why, sizeof(why)) == 0) {
+        int64_t sec = hd.timestamp_ms / 1000, ms = hd.timestamp_ms % 1000;
+        if (ms < 0) {
+          ms += 1000;
+          sec--;
+        }
+        /* Saturated: a header's timestamp is untrusted. */
+        f->time_ns = dbs_storage_time_ns(sec, ms * 1000000);
+        continue;
+      }
+    }
+    pthread_mutex_lock(&j->mu);
+    if (!j->failed) {
+      j->failed = true;
+      if (rc == -ECANCELED || rc == 0)
+        set_err(&j->err, DBS_RESTORE_ECORRUPT, "LTX file %s: %s", f->key,
+                why[0] ? why : "shorter than an LTX header");
+      else
+        set_err(&j->err, storage_result(rc), "cannot read %s from %s: %s",
+                f->key, j->st->ops->describe(j->st),
+                j->st->error[0] ? j->st->error : strerror(-rc));
+    }
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+  }
+}
+
+/*
+ * The time of each S3 LTX file for -timestamp: litestream 0.5 takes the
+ * object's litestream-timestamp metadata, which is its LTX header's
+ * timestamp (written on upload since v0.5.1); this reads the header
+ * itself, several objects at once. (Objects uploaded by v0.5.0 have no
+ * metadata; litestream then takes LastModified, this the header.)
+ */
+static int ltx_header_times(struct dbs_storage* st, struct ltx_state* lx,
+                            const struct dbs_restore_opts* o,
+                            struct dbs_restore_error* e) {
+  struct head_job j = {.st = st, .lx = lx};
+  pthread_mutex_init(&j.mu, NULL);
+  unsigned par = o->parallelism ? o->parallelism : 8;
+  if (par > lx->l.n)
+    par = (unsigned)lx->l.n;
+  pthread_t th[64];
+  unsigned nt = 0;
+  for (; nt < par && nt < 64; nt++)
+    if (pthread_create(&th[nt], NULL, head_worker, &j) != 0)
+      break;
+  if (nt == 0)
+    head_worker(&j);
+  for (unsigned i = 0; i < nt; i++)
+    pthread_join(th[i], NULL);
+  pthread_mutex_destroy(&j.mu);
+  if (j.failed) {
+    *e = j.err;
+    return -1;
+  }
+  return 0;
+}
+
+/*
+ * Finds what a source holds and which format litestream would restore
+ * for t. Sets *fmt and *state (NULL: nothing matching). Returns 0 or -1
+ * with e filled in (a listing failed; a flag of the other format).
+ */
+static int find_source(const struct dbs_restore_source* src,
+                       const struct dbs_restore_target* t,
+                       const struct dbs_restore_opts* o,
+                       const struct dbs_restore_format** fmt, void** state,
+                       int64_t* updated, struct dbs_restore_error* e) {
+  void *lx = NULL, *v3 = NULL;
+  int64_t lu = 0, vu = 0;
+  *state = NULL;
+  *fmt = NULL;
+  if (ltx_find(src->storage, src->path, t, &lx, &lu, e) != 0)
+    return -1;
+  if (v3_find(src->storage, src->path, t, &v3, &vu, e) != 0) {
+    ltx_free(lx);
+    return -1;
+  }
+  bool v3_flags = t->generation != NULL || t->index >= 0;
+  if (lx != NULL && v3 == NULL && v3_flags) {
+    set_err(e, DBS_RESTORE_EUSAGE,
+            "-generation and -index select a litestream v0.3 backup, but "
+            "%s holds only a litestream 0.5 (LTX) backup: use -txid or "
+            "-timestamp",
+            src->storage->ops->describe(src->storage));
+    ltx_free(lx);
+    return -1;
+  }
+  if (t->txid != 0 && lx == NULL && v3 != NULL) {
+    set_err(e, DBS_RESTORE_EUSAGE,
+            "-txid selects a litestream 0.5 (LTX) backup, but %s holds only "
+            "litestream v0.3 generations: use -generation/-index or "
+            "-timestamp",
+            src->storage->ops->describe(src->storage));
+    v3_free(v3);
+    return -1;
+  }
+  if (lx != NULL && t->has_timestamp && o->url_mode && !v3_flags &&
+      !ltx_time_in_bounds(lx, v3, t->timestamp_ns)) {
+    /* litestream 0.5's URL mode (CalcRestoreTarget): "timestamp does not
+     * exist", exit 1. */
+    ltx_free(lx);
+    v3_free(v3);
+    return 0;
+  }
+  if (lx != NULL && t->has_timestamp && storage_is_s3(src->storage) &&
+      ltx_header_times(src->storage, lx, o, e) != 0) {
+    ltx_free(lx);
+    v3_free(v3);
+    return -1;
+  }
+  bool use_v3;
+  if (lx == NULL || v3_flags)
+    use_v3 = v3 != NULL;
+  else if (v3 == NULL || t->txid != 0)
+    use_v3 = false;
+  else
+    use_v3 = choose_v3(src, v3, vu, lx, lu, t);
+  if (use_v3) {
+    ltx_free(lx);
+    *fmt = &dbs_restore_format_v3;
+    *state = v3;
+    *updated = vu;
+  } else {
+    v3_free(v3);
+    *fmt = &dbs_restore_format_ltx;
+    *state = lx;
+    *updated = lu;
+  }
+  return 0;
+}
 
 enum dbs_restore_result
 dbs_restore_run(const struct dbs_restore_source* srcs, size_t n,
                 const struct dbs_restore_target* t, const char* output,
                 const struct dbs_restore_opts* o, struct dbs_restore_error* e) {
-  const struct dbs_restore_format* fmt = &dbs_restore_format_v3;
+  const struct dbs_restore_format* fmt = NULL;
   void* best = NULL;
   size_t best_i = 0;
   int64_t best_updated = 0;
   memset(e, 0, sizeof(*e));
   for (size_t i = 0; i < n; i++) {
+    const struct dbs_restore_format* f = NULL;
     void* st = NULL;
     int64_t updated = 0;
-    if (fmt->find(srcs[i].storage, srcs[i].path, t, &st, &updated, e) != 0) {
-      fmt->free(best);
+    if (find_source(&srcs[i], t, o, &f, &st, &updated, e) != 0) {
+      if (fmt != NULL)
+        fmt->free(best);
       return e->result;
     }
-    if (st != NULL && updated > best_updated) {
-      fmt->free(best);
+    if (st != NULL && (best == NULL || updated > best_updated)) {
+      if (fmt != NULL)
+        fmt->free(best);
+      fmt = f;
       best = st;
       best_i = i;
       best_updated = updated;
-    } else {
-      fmt->free(st);
+    } else if (st != NULL) {
+      f->free(st);
     }
   }
   if (best == NULL) {
@@ -1266,8 +2318,22 @@ dbs_restore_run(const struct dbs_restore_source* srcs, size_t n,
     return e->result;
   }
   enum dbs_restore_result r = DBS_RESTORE_RESTORED;
-  if (fmt->plan(best, t, e) != 0 ||
-      fmt->apply(best, srcs[best_i].storage, output, o, e) != 0)
+  if (fmt->plan(best, t, e) != 0) {
+    r = e->result;
+  } else if (o->dry_run) {
+    if (o->summary != NULL) {
+      memset(o->summary, 0, sizeof(*o->summary));
+      snprintf(o->summary->format, sizeof(o->summary->format), "%s", fmt->name);
+      if (fmt->summarize != NULL) /* else: the layout only */
+        fmt->summarize(best, o->summary);
+      snprintf(o->summary->replica, sizeof(o->summary->replica), "%s",
+               srcs[best_i].name ? srcs[best_i].name : "");
+    } else if (fmt->print != NULL) {
+      fmt->print(best, stdout);
+      fflush(stdout);
+    }
+    e->result = DBS_RESTORE_RESTORED;
+  } else if (fmt->apply(best, srcs[best_i].storage, output, o, e) != 0)
     r = e->result;
   else
     e->result = DBS_RESTORE_RESTORED;
@@ -1378,9 +2444,7 @@ int dbs_restore_boot(const struct dbs_replica_config* replicas, size_t n,
   case DBS_RESTORE_RESTORED:
     status = 0;
     break;
-  case DBS_RESTORE_NO_BACKUP:
-    dbs_log_info("no backup found for %s: starting with a fresh database",
-                 target);
+  case DBS_RESTORE_NO_BACKUP: /* the boot says so, once */
     status = 0;
     break;
   default:

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "litestream_config.h"
@@ -34,11 +35,30 @@ struct dbs_restore_error {
   char msg[1024];
 };
 
+/* What a restore would restore (dry_run): the chosen point. */
+struct dbs_restore_summary {
+  char replica[64];   /* the replica's name in litestream.yml */
+  char format[32];    /* "litestream-v0.3" */
+  char point[96];     /* "generation G, index I" */
+  int64_t updated_ns; /* its newest object's time */
+  int64_t bytes;      /* compressed bytes a restore downloads */
+  size_t objects;     /* objects a restore downloads */
+};
+
 struct dbs_restore_opts {
   unsigned parallelism;   /* WAL indexes downloaded at once; 0: 8 */
   enum dbs_verify verify; /* integrity check before the rename */
   bool progress;          /* progress lines and a final summary */
   unsigned timeout_ms;    /* storage retry budget (S3); 0: 120 s */
+  /* litestream 0.5's restore flags (dbsetup restore): */
+  bool dry_run;  /* list and plan, then stop before the first download or
+                    write and report RESTORED: the plan goes into *summary
+                    when not NULL (dbsetup doctor), else to stdout */
+  bool force;    /* replace an existing output and its -wal/-shm/-journal,
+                    only once the restore is complete and verified */
+  bool url_mode; /* the replica came from a URL: a -timestamp outside an
+                    LTX replica's time range matches nothing */
+  struct dbs_restore_summary* summary;
 };
 
 /* One replica to consider: a storage and the replica path inside it. */
@@ -65,9 +85,24 @@ struct dbs_restore_format {
   int (*apply)(void* state, struct dbs_storage* s, const char* output,
                const struct dbs_restore_opts* o, struct dbs_restore_error* e);
   void (*free)(void* state);
+  /* Prints the planned objects (after plan) for -dry-run. */
+  void (*print)(void* state, FILE* f);
+  /* Describes the planned point (after plan) for a dry run. */
+  void (*summarize)(void* state, struct dbs_restore_summary* out);
 };
 
 extern const struct dbs_restore_format dbs_restore_format_v3;
+extern const struct dbs_restore_format dbs_restore_format_ltx;
+
+/* True for the S3 storage (LTX levels "<path>/%04x/"), false for file. */
+bool dbs_restore_storage_is_s3(struct dbs_storage* st);
+
+/*
+ * With v0.3 generations and LTX files at one location and no -txid or
+ * -timestamp: litestream 0.5.16 restores v0.3 only if its newest object
+ * is strictly newer than the newest LTX file.
+ */
+bool dbs_restore_prefers_v3(int64_t v3_updated_ns, int64_t ltx_updated_ns);
 
 /* The exit status for a result: 0 for RESTORED, 65, 69, 64, 73 or 70. */
 int dbs_restore_exit_status(enum dbs_restore_result r);

@@ -18,8 +18,10 @@
 
 #include "config.h"
 #include "exitcode.h"
+#include "litestream_bin.h"
 #include "litestream_config.h"
 #include "log.h"
+#include "ltx_replica.h"
 #include "restore.h"
 
 #define EXIT_NO_BACKUP 1 /* litestream's status for "no matching backups" */
@@ -221,6 +223,8 @@ struct cli {
   int64_t index;
   const char* timestamp;
   bool if_db_not_exists, if_replica_exists;
+  uint64_t txid; /* litestream 0.5's -txid; 0: none */
+  bool dry_run, force;
   unsigned parallelism;
   enum dbs_verify verify;
   unsigned timeout_ms; /* storage retry budget; 0: the default */
@@ -239,6 +243,10 @@ enum {
   OPT_PARALLELISM,
   OPT_VERIFY,
   OPT_TIMEOUT,
+  OPT_TXID,
+  OPT_INTEGRITY,
+  OPT_DRY_RUN,
+  OPT_FORCE,
 };
 
 static const struct option restore_opts[] = {
@@ -254,33 +262,68 @@ static const struct option restore_opts[] = {
     {"parallelism", required_argument, NULL, OPT_PARALLELISM},
     {"verify", required_argument, NULL, OPT_VERIFY},
     {"restore-timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"txid", required_argument, NULL, OPT_TXID},
+    {"integrity-check", required_argument, NULL, OPT_INTEGRITY},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"force", no_argument, NULL, OPT_FORCE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
+/* Where the config comes from when no flag names it, as at boot. */
+#define CONFIG_DEFAULT                                                         \
+  "(default $DBSETUP_LITESTREAM_CONFIG,\n"                                     \
+  "                            $LITESTREAM_CONFIG, ./litestream.yml,\n"        \
+  "                            /etc/litestream.yml)\n"
+
+static void generations_usage(FILE* f) {
+  fprintf(f,
+          "usage: dbsetup generations [options] DB_PATH|REPLICA_URL\n"
+          "Lists each generation of each replica: first and last timestamps, "
+          "lag,\nsnapshot count and WAL index range; for litestream 0.5 (LTX) "
+          "replicas each\nlevel's files, TXID range, bytes and times.\n"
+          "  --litestream-config PATH  litestream.yml " CONFIG_DEFAULT
+          "  --no-expand-env           do not expand $VARS in the config\n"
+          "  --replica NAME            list this replica only\n"
+          "environment: DBSETUP_LITESTREAM_CONFIG, DBSETUP_NO_EXPAND_ENV, "
+          "DBSETUP_RESTORE_TIMEOUT,\n"
+          "DBSETUP_LOG_LEVEL\n"
+          "exit: 0 ok, 64 usage, 65 corrupt replica, 69 storage "
+          "unavailable, 78 litestream.yml\n");
+}
+
 static void restore_usage(FILE* f) {
-  fprintf(
-      f,
-      "usage: dbsetup restore [options] DB_PATH|REPLICA_URL\n"
-      "  --litestream-config PATH  litestream.yml (default $LITESTREAM_CONFIG"
-      " or /etc/litestream.yml)\n"
-      "  --no-expand-env           do not expand $VARS in the config\n"
-      "  -o PATH                   output path (required with a URL)\n"
-      "  --replica NAME            restore from this replica only\n"
-      "  --generation ID           restore from this generation\n"
-      "  --index N                 restore up to this hex WAL index\n"
-      "  --timestamp RFC3339       restore to this point in time\n"
-      "  --if-db-not-exists        exit 0 if the output already exists\n"
-      "  --if-replica-exists       exit 0 if no backup is found\n"
-      "  --parallelism N           WAL downloads at once (default 8)\n"
-      "  --verify full|quick|none  integrity check (default quick)\n"
-      "  --restore-timeout SECS    retry unreachable storage this long "
-      "without\n"
-      "                            progress (default 120)\n"
-      "environment: DBSETUP_RESTORE_TIMEOUT, DBSETUP_LOG_LEVEL\n"
-      "exit: 0 ok, 1 no matching backups, 64 usage, 65 corrupt or "
-      "encrypted replica, 69 storage unavailable, 73 output not "
-      "writable or exists, 78 litestream.yml\n");
+  fprintf(f, "usage: dbsetup restore [options] DB_PATH|REPLICA_URL\n"
+             "  --litestream-config PATH  litestream.yml " CONFIG_DEFAULT
+             "  --no-expand-env           do not expand $VARS in the config\n"
+             "  -o PATH                   output path (required with a URL)\n"
+             "  --replica NAME            restore from this replica only\n"
+             "  --generation ID           restore from this generation\n"
+             "  --index N                 restore up to this hex WAL index\n"
+             "  --timestamp RFC3339       restore to this point in time\n"
+             "  --txid TXID               litestream 0.5 (LTX) replicas: "
+             "restore up\n"
+             "                            to this transaction (16 hex "
+             "digits)\n"
+             "  --integrity-check none|quick|full  the same as --verify\n"
+             "  --dry-run                 print the restore plan, restore "
+             "nothing\n"
+             "  --force                   replace an existing output (and "
+             "its\n"
+             "                            -wal/-shm/-journal) once restored\n"
+             "  --if-db-not-exists        exit 0 if the output already exists\n"
+             "  --if-replica-exists       exit 0 if no backup is found\n"
+             "  --parallelism N           WAL downloads at once (default 8)\n"
+             "  --verify full|quick|none  integrity check (default quick)\n"
+             "  --restore-timeout SECS    retry unreachable storage this long "
+             "without\n"
+             "                            progress (default 120)\n"
+             "environment: DBSETUP_LITESTREAM_CONFIG, DBSETUP_NO_EXPAND_ENV, "
+             "DBSETUP_RESTORE_TIMEOUT,\n"
+             "DBSETUP_LOG_LEVEL\n"
+             "exit: 0 ok, 1 no matching backups, 64 usage, 65 corrupt or "
+             "encrypted replica, 69 storage unavailable, 73 output not "
+             "writable or exists, 78 litestream.yml\n");
 }
 
 /* Parses the shared options; returns 0, or an exit status to stop with
@@ -302,6 +345,13 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
     }
     dbs_log_set_level(lvl);
   }
+  env = getenv("DBSETUP_NO_EXPAND_ENV");
+  if (env != NULL && dbs_config_parse_bool(env, &c->no_expand_env) != 0) {
+    dbs_log_errorx("invalid value '%s' for DBSETUP_NO_EXPAND_ENV (expected "
+                   "1/true/yes/on or 0/false/no/off)",
+                   env);
+    return DBS_EXIT_USAGE;
+  }
   env = getenv("DBSETUP_RESTORE_TIMEOUT");
   if (env != NULL && *env != '\0' &&
       dbs_config_parse_seconds(env, &c->timeout_ms) != 0) {
@@ -315,10 +365,12 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
                                 restore_opts, &longidx)) != -1) {
     if (longidx >= 0 && ch != '?' && ch != ':' &&
         !dbs_config_long_in_full(argv[at], restore_opts[longidx].name)) {
-      dbs_log_errorx("%s: option '%s' is abbreviated: write it in full, -%s",
-                     argv[0], argv[at], restore_opts[longidx].name);
+      dbs_log_errorx("option '%s' is abbreviated: write it in full, -%s "
+                     "(see dbsetup %s --help)",
+                     argv[at], restore_opts[longidx].name, argv[0]);
       return DBS_EXIT_USAGE;
     }
+    const char* tok = argv[at < argc ? at : argc - 1]; /* this option */
     longidx = -1;
     at = optind;
     switch (ch) {
@@ -332,12 +384,25 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
       c->replica = optarg;
       break;
     case 'h':
-      restore_usage(stdout);
+      if (restore)
+        restore_usage(stdout);
+      else
+        generations_usage(stdout);
       return -1;
     default:
+      if (ch == '?' && optopt != 0 && optopt != '?' &&
+          (optopt >= OPT_CONFIG || optopt == 'o')) {
+        dbs_log_errorx("option '%s' needs a value (see dbsetup %s --help)",
+                       argv[optind - 1], argv[0]);
+        return DBS_EXIT_USAGE;
+      }
       if (!restore || ch == '?' || ch == ':') {
-        dbs_log_errorx("%s: unknown option or missing value: %s (see --help)",
-                       argv[0], argv[optind - 1]);
+        if (ch == '?' && optopt != 0)
+          dbs_log_errorx("unknown option '-%c' (see dbsetup %s --help)", optopt,
+                         argv[0]);
+        else
+          dbs_log_errorx("unknown option '%s' (see dbsetup %s --help)",
+                         ch == '?' ? argv[optind - 1] : tok, argv[0]);
         return DBS_EXIT_USAGE;
       }
       switch (ch) {
@@ -387,6 +452,27 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
           return DBS_EXIT_USAGE;
         }
         break;
+      case OPT_TXID: {
+        /* ltx.ParseTXID: exactly 16 hex digits. */
+        bool okx = strlen(optarg) == 16;
+        for (size_t i = 0; okx && i < 16; i++)
+          okx = isxdigit((unsigned char)optarg[i]) != 0;
+        if (!okx) {
+          dbs_log_errorx("invalid -txid %s: must be 16 hex digits, e.g. "
+                         "00000000000004d2",
+                         optarg);
+          return DBS_EXIT_USAGE;
+        }
+        c->txid = strtoull(optarg, NULL, 16);
+        break;
+      }
+      case OPT_DRY_RUN:
+        c->dry_run = true;
+        break;
+      case OPT_FORCE:
+        c->force = true;
+        break;
+      case OPT_INTEGRITY:
       case OPT_VERIFY:
         if (strcmp(optarg, "full") == 0)
           c->verify = DBS_VERIFY_FULL;
@@ -395,14 +481,15 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
         else if (strcmp(optarg, "none") == 0)
           c->verify = DBS_VERIFY_NONE;
         else {
-          dbs_log_errorx("invalid --verify %s: use full, quick or none",
+          dbs_log_errorx("invalid -%s %s: use full, quick or none",
+                         ch == OPT_INTEGRITY ? "integrity-check" : "-verify",
                          optarg);
           return DBS_EXIT_USAGE;
         }
         break;
       default:
-        dbs_log_errorx("%s: unknown option: %s (see --help)", argv[0],
-                       argv[optind - 1]);
+        dbs_log_errorx("unknown option '%s' (see dbsetup %s --help)",
+                       argv[optind - 1], argv[0]);
         return DBS_EXIT_USAGE;
       }
     }
@@ -455,19 +542,33 @@ static int load_replicas(struct cli* c, struct replicas* r) {
     r->n = 1;
     return 0;
   }
-  const char* path = c->config;
-  if (path == NULL)
-    path = getenv("LITESTREAM_CONFIG");
-  if (path == NULL || path[0] == '\0')
-    path = "/etc/litestream.yml";
+  /* As at boot: the flag, DBSETUP_LITESTREAM_CONFIG, LITESTREAM_CONFIG,
+   * then ./litestream.yml and /etc/litestream.yml. */
+  const char* explicit = c->config;
+  const char* env = getenv("DBSETUP_LITESTREAM_CONFIG");
+  if (explicit == NULL && env != NULL && env[0] != '\0')
+    explicit = env;
+  env = getenv("LITESTREAM_CONFIG");
+  if (explicit == NULL && env != NULL && env[0] != '\0')
+    explicit = env;
   char err[512] = "";
-  int rc = dbs_litestream_config_load(path, !c->no_expand_env, &r->cfg, err,
-                                      sizeof(err));
+  char* path = NULL;
+  int rc = dbs_litestream_bin_find_config(explicit, &path, err, sizeof(err));
+  if (rc == -ENOMEM)
+    return DBS_EXIT_SOFTWARE;
   if (rc != 0) {
-    if (rc == -ENOENT)
-      dbs_log_errorx("config file not found: %s", path);
-    else
-      dbs_log_errorx("%s", err[0] ? err : "cannot read litestream.yml");
+    dbs_log_errorx("config file not found: %s",
+                   explicit ? explicit
+                            : "no --litestream-config, no "
+                              "DBSETUP_LITESTREAM_CONFIG or LITESTREAM_CONFIG, "
+                              "no ./litestream.yml or /etc/litestream.yml");
+    return DBS_EXIT_CONFIG;
+  }
+  rc = dbs_litestream_config_load(path, !c->no_expand_env, &r->cfg, err,
+                                  sizeof(err));
+  free(path);
+  if (rc != 0) {
+    dbs_log_errorx("%s", err[0] ? err : "cannot read litestream.yml");
     return DBS_EXIT_CONFIG;
   }
   r->have_cfg = true;
@@ -541,7 +642,8 @@ int dbs_restore_cli_main(int argc, char** argv) {
   int st = parse(&c, argc, argv, true);
   if (st != 0)
     return st < 0 ? 0 : st;
-  struct dbs_restore_target t = {.generation = c.generation, .index = c.index};
+  struct dbs_restore_target t = {
+      .generation = c.generation, .index = c.index, .txid = c.txid};
   if (c.timestamp != NULL && c.timestamp[0] != '\0') {
     if (dbs_restore_cli_parse_time(c.timestamp, &t.timestamp_ns) != 0) {
       dbs_log_errorx("invalid -timestamp, must specify in ISO 8601 format "
@@ -552,6 +654,15 @@ int dbs_restore_cli_main(int argc, char** argv) {
   }
   if (t.index >= 0 && t.has_timestamp) {
     dbs_log_errorx("cannot specify index & timestamp to restore");
+    return DBS_EXIT_USAGE;
+  }
+  if (t.txid != 0 && t.has_timestamp) {
+    dbs_log_errorx("cannot specify txid & timestamp to restore");
+    return DBS_EXIT_USAGE;
+  }
+  if (t.txid != 0 && (t.index >= 0 || t.generation != NULL)) {
+    dbs_log_errorx("-txid is litestream 0.5's flag (LTX replicas) and "
+                   "-generation/-index are litestream v0.3's: use one kind");
     return DBS_EXIT_USAGE;
   }
   if (is_url(c.arg) && c.output == NULL && c.config == NULL) {
@@ -578,8 +689,11 @@ int dbs_restore_cli_main(int argc, char** argv) {
   }
   struct dbs_restore_opts o = {.parallelism = c.parallelism,
                                .verify = c.verify,
-                               .progress = true,
-                               .timeout_ms = c.timeout_ms};
+                               .progress = !c.dry_run,
+                               .timeout_ms = c.timeout_ms,
+                               .dry_run = c.dry_run,
+                               .force = c.force,
+                               .url_mode = r.have_url};
   st = open_sources(&c, &r, &o, &srcs, &ns);
   if (st != 0)
     goto done;
@@ -654,6 +768,42 @@ static int64_t db_updated_ns(const char* db) {
   return t;
 }
 
+/* Prints the LTX files of one replica by level, like `litestream ltx`
+ * summed up: files, TXID range, bytes, first and last time. */
+static void print_ltx_levels(const char* name,
+                             const struct dbs_ltx_listing* l) {
+  printf("%-8s  %-5s  %-5s  %-16s  %-16s  %-12s  %-20s  %s\n", "name", "level",
+         "files", "min_txid", "max_txid", "bytes", "first", "last");
+  for (int lv = DBS_LTX_SNAPSHOT_LEVEL; lv >= 0; lv--) {
+    size_t nf = 0;
+    uint64_t lo = 0, hi = 0;
+    int64_t bytes = 0, t0 = 0, t1 = 0;
+    for (size_t i = 0; i < l->n; i++) {
+      const struct dbs_ltx_file* f = &l->files[i];
+      if (f->level != lv)
+        continue;
+      if (nf == 0 || f->min_txid < lo)
+        lo = f->min_txid;
+      if (f->max_txid > hi)
+        hi = f->max_txid;
+      if (nf == 0 || f->time_ns < t0)
+        t0 = f->time_ns;
+      if (f->time_ns > t1)
+        t1 = f->time_ns;
+      bytes += f->size;
+      nf++;
+    }
+    if (nf == 0)
+      continue;
+    char a[32], b[32];
+    fmt_time(t0, a, sizeof(a));
+    fmt_time(t1, b, sizeof(b));
+    printf("%-8s  L%-4d  %-5zu  %016llx  %016llx  %-12lld  %-20s  %s\n", name,
+           lv, nf, (unsigned long long)lo, (unsigned long long)hi,
+           (long long)bytes, a, b);
+  }
+}
+
 int dbs_restore_cli_generations(int argc, char** argv) {
   struct cli c;
   int st = parse(&c, argc, argv, false);
@@ -674,22 +824,33 @@ int dbs_restore_cli_generations(int argc, char** argv) {
   int64_t ref = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
   if (r.db_path != NULL)
     ref = db_updated_ns(r.db_path);
-  printf("%-8s  %-16s  %-9s  %-20s  %-20s  %-9s  %s\n", "name", "generation",
-         "lag", "start", "end", "snapshots", "wal");
+  bool header = false;
   for (size_t i = 0; i < ns; i++) {
+    struct dbs_storage* sto = srcs[i].storage;
     struct dbs_replica_listing l;
-    int rc = dbs_replica_load(srcs[i].storage, srcs[i].path, &l);
+    struct dbs_ltx_listing lx;
+    int rc = dbs_replica_load(sto, srcs[i].path, &l);
+    if (rc == 0) {
+      rc = dbs_ltx_load(sto, srcs[i].path, dbs_restore_storage_is_s3(sto), &lx);
+      if (rc != 0)
+        dbs_replica_listing_free(&l);
+    }
     if (rc != 0) {
-      dbs_log_errorx(
-          "cannot list generations of replica %s (%s): %s", srcs[i].name,
-          srcs[i].storage->ops->describe(srcs[i].storage),
-          srcs[i].storage->error[0] ? srcs[i].storage->error : strerror(-rc));
+      dbs_log_errorx("cannot list the backups of replica %s (%s): %s",
+                     srcs[i].name, sto->ops->describe(sto),
+                     sto->error[0] ? sto->error : strerror(-rc));
       st = rc == DBS_STORAGE_ECORRUPT ? DBS_EXIT_DATAERR : DBS_EXIT_UNAVAILABLE;
       continue;
     }
+    int64_t v3_updated = 0;
     for (size_t g = 0; g < l.ngens; g++) {
       const struct dbs_replica_generation* gen = &l.gens[g];
       char start[32], end[32], lag[32], wal[32];
+      if (!header) {
+        printf("%-8s  %-16s  %-9s  %-20s  %-20s  %-9s  %s\n", "name",
+               "generation", "lag", "start", "end", "snapshots", "wal");
+        header = true;
+      }
       fmt_time(gen->created_ns, start, sizeof(start));
       fmt_time(gen->updated_ns, end, sizeof(end));
       int64_t lag_ns;
@@ -703,9 +864,38 @@ int dbs_restore_cli_generations(int argc, char** argv) {
         snprintf(wal, sizeof(wal), "-");
       printf("%-8s  %-16s  %-9s  %-20s  %-20s  %-9zu  %s\n", srcs[i].name,
              gen->name, lag, start, end, gen->nsnapshots, wal);
+      if (gen->updated_ns > v3_updated)
+        v3_updated = gen->updated_ns;
     }
+    if (lx.n > 0) {
+      if (header)
+        printf("\n");
+      print_ltx_levels(srcs[i].name, &lx);
+      header = true;
+    }
+    if (lx.legacy != NULL)
+      printf("%s: %s holds litestream v0.5.0-beta1 files (legacy LTX v1), "
+             "which no restore reads\n",
+             srcs[i].name, lx.legacy);
+    if (lx.n > 0 && l.ngens > 0) {
+      int64_t ltx_updated = dbs_ltx_listing_updated_ns(&lx);
+      char a[32], b[32];
+      fmt_time(v3_updated, a, sizeof(a));
+      fmt_time(ltx_updated, b, sizeof(b));
+      printf("%s: both layouts: v0.3 generations last written %s, LTX files "
+             "last written %s: a restore without -txid uses the %s (the "
+             "most recently written, as litestream 0.5 chooses)\n",
+             srcs[i].name, a, b,
+             dbs_restore_prefers_v3(v3_updated, ltx_updated)
+                 ? "v0.3 generations"
+                 : "LTX files");
+    }
+    dbs_ltx_listing_free(&lx);
     dbs_replica_listing_free(&l);
   }
+  if (!header)
+    printf("%-8s  %-16s  %-9s  %-20s  %-20s  %-9s  %s\n", "name", "generation",
+           "lag", "start", "end", "snapshots", "wal");
 done:
   close_sources(srcs, ns);
   replicas_free(&r);

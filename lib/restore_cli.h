@@ -8,8 +8,10 @@
 /*
  * dbsetup restore [--litestream-config F] [-o PATH] [--replica NAME]
  *   [--generation ID] [--index N] [--timestamp RFC3339]
+ *   [--txid TXID] [--dry-run] [--force]
  *   [--if-db-not-exists] [--if-replica-exists] [--parallelism N]
- *   [--verify full|quick|none] [--no-expand-env] DB_PATH|REPLICA_URL
+ *   [--verify|--integrity-check full|quick|none] [--no-expand-env]
+ *   DB_PATH|REPLICA_URL
  * argv[0] is the subcommand name. Options may be written with one dash
  * as litestream spells them. Returns the exit status: 0, 1 ("no matching
  * backups found"), 64 usage, 65 corrupt/encrypted replica, 69 storage,

@@ -307,6 +307,52 @@ static int xml_parse_all(struct xml_ctx* x, const char* buf, size_t len) {
   return ok ? 0 : -1;
 }
 
+/* Test hook for test/fuzz (storage_s3.h). */
+int dbs_storage_s3_parse_answer(int what, const char* body, size_t len,
+                                size_t chunk, struct dbs_storage_list* out,
+                                char* text, size_t textlen) {
+  struct xml_ctx x = {.kind = what == 0   ? XML_LIST
+                              : what == 1 ? XML_ERROR
+                                          : XML_LOCATION};
+  XML_Parser p = XML_ParserCreate(NULL);
+  int rc = p == NULL ? -ENOMEM : 0;
+  out->entries = NULL;
+  out->n = 0;
+  if (p != NULL) {
+    XML_SetUserData(p, &x);
+    XML_SetElementHandler(p, xml_start, xml_end);
+    XML_SetCharacterDataHandler(p, xml_chars);
+    for (size_t off = 0; rc == 0 && off < len;) {
+      size_t n = chunk == 0 || len - off < chunk ? len - off : chunk;
+      if (XML_Parse(p, body + off, (int)n, 0) != XML_STATUS_OK)
+        rc = -EBADMSG;
+      off += n;
+    }
+    if (rc == 0 && XML_Parse(p, "", 0, 1) != XML_STATUS_OK)
+      rc = -EBADMSG;
+    XML_ParserFree(p);
+  }
+  if (rc == 0 && x.bad)
+    rc = -EBADMSG;
+  if (x.kind == XML_LIST) {
+    fmt(text, textlen, "%s|%s", x.truncated ? "true" : "false",
+        x.next_marker ? x.next_marker : "");
+    if (rc == 0) { /* the keys now belong to out */
+      out->entries = x.entries;
+      out->n = x.n;
+      x.entries = NULL;
+      x.n = 0;
+    }
+  } else if (x.kind == XML_ERROR) {
+    fmt(text, textlen, "%s|%s|%s|%s|%s", x.code, x.message, x.region,
+        x.endpoint, x.bucket);
+  } else {
+    fmt(text, textlen, "%s", x.saw_location ? x.location : "");
+  }
+  xml_ctx_free(&x);
+  return rc;
+}
+
 /* ---------- one HTTP exchange ---------- */
 
 enum body_mode { BODY_XML, BODY_SINK };
@@ -333,7 +379,9 @@ struct xfer {
   char etag[160];      /* the object's, from its first good answer */
   char resp_etag[160]; /* this answer's */
   bool etag_changed;
-  bool resuming; /* this attempt asked for a Range */
+  bool bad_range; /* a resumed get answered from past what we have, or more
+                     bytes than the object's size */
+  bool resuming;  /* this attempt asked for a Range */
   char request_id[128];
   char bucket_region[64]; /* x-amz-bucket-region, on redirects */
   long retry_after_s;
@@ -408,6 +456,10 @@ static size_t on_body(char* buf, size_t size, size_t n, void* ud) {
     p += drop;
     left -= drop;
   }
+  if (left > 0 && x->total >= 0 && x->delivered + (int64_t)left > x->total) {
+    x->bad_range = true; /* more bytes than the object has */
+    return 0;
+  }
   if (left > 0) {
     int rc = x->sink(x->arg, p, left);
     if (rc != 0) {
@@ -455,6 +507,20 @@ static size_t on_body_status(char* buf, size_t size, size_t n, void* ud) {
       }
       if (x->resuming && x->status == 200)
         x->skip = x->delivered;
+      /* A 206 must start where we asked (bytes=delivered-); one that starts
+       * earlier repeats bytes we have (skip them), one that starts later,
+       * or says nothing parseable, would leave a hole. */
+      if (x->resuming && x->status == 206) {
+        int64_t start = -1;
+        if (strncasecmp(x->content_range, "bytes ", 6) == 0 &&
+            isdigit((unsigned char)x->content_range[6]))
+          start = strtoll(x->content_range + 6, NULL, 10);
+        if (start < 0 || start > x->delivered) {
+          x->bad_range = true;
+          return 0;
+        }
+        x->skip = x->delivered - start;
+      }
       note_total(x);
     }
   }
@@ -791,6 +857,16 @@ static int attempt(struct s3* s, const struct request* rq, struct xfer* x,
     *out = OUT_FAIL;
     set_error(s, "%s s3://%s/%s: the receiver stopped (%d)", rq->op, s->bucket,
               rq->key ? rq->key : "", rc);
+    goto fail;
+  }
+  if (x->bad_range) {
+    *out = OUT_FAIL;
+    set_error(s,
+              "%s s3://%s/%s: the server's answer does not fit the object "
+              "(at byte %" PRId64 " of %" PRId64 ", Content-Range '%s')",
+              rq->op, s->bucket, rq->key, x->delivered, x->total,
+              x->content_range);
+    rc = DBS_STORAGE_ECORRUPT;
     goto fail;
   }
   if (x->etag_changed) {

@@ -66,4 +66,18 @@ int dbs_storage_s3_open(const struct dbs_replica_config* r,
                         const struct dbs_s3_options* o,
                         struct dbs_storage** out);
 
+/*
+ * Test hook (test/fuzz): parses body as the answer to a ListObjects (what
+ * 0), an error answer (1) or a GetBucketLocation (2), fed to expat in
+ * pieces of chunk bytes (0: at once) as libcurl hands them over. A
+ * listing's entries go to out (the caller frees it with
+ * dbs_storage_list_free; empty unless 0 is returned) and text gets
+ * "<truncated>|<next marker>"; an error answer's fields go to text as
+ * "code|message|region|endpoint|bucket", a location as it reads. Returns 0,
+ * -EBADMSG (dbsetup would refuse the answer) or -ENOMEM.
+ */
+int dbs_storage_s3_parse_answer(int what, const char* body, size_t len,
+                                size_t chunk, struct dbs_storage_list* out,
+                                char* text, size_t textlen);
+
 #endif

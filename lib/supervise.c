@@ -942,7 +942,13 @@ int dbs_supervise_run(const struct dbs_supervise_opts* opts) {
   if ((rc = uv_loop_close(&s->loop)) != 0)
     dbs_log_warnx("event loop still busy at exit: %s", uv_strerror(rc));
   int code = s->exit_code >= 0 ? s->exit_code : DBS_EXIT_SOFTWARE;
-  dbs_log_info("exiting with status %d (supervised for %.2f s)", code,
+  char why[128] = "", name[16];
+  if (s->nstop > 0 && code > DBS_EXIT_SIGNAL_BASE && code < 128 + NSIG)
+    snprintf(why, sizeof(why),
+             " = 128+%s: the app ended on the stop, as "
+             "expected",
+             dbs_proc_signal_name(code - DBS_EXIT_SIGNAL_BASE, name));
+  dbs_log_info("exiting with status %d%s (supervised for %.2f s)", code, why,
                secs_since(t0));
   free(s);
   return code;

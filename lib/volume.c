@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -195,6 +196,41 @@ static int mkdir_p(const char* path, mode_t mode) {
 }
 
 /*
+ * What mkdir_p(path) would meet, without creating anything: 0 when every
+ * component exists as a directory or the deepest existing one is a
+ * directory this process may create entries in; else -errno as mkdir_p
+ * would fail (-ENOTDIR, -EACCES, -EROFS).
+ */
+static int mkdir_p_check(const char* path) {
+  char* p = strdup(path);
+  struct stat st;
+  int rc = 0;
+  if (p == NULL)
+    return -ENOMEM;
+  bool missing = false;
+  for (;;) {
+    if (stat(p, &st) == 0) {
+      if (!S_ISDIR(st.st_mode))
+        rc = -ENOTDIR;
+      else if (missing && access(p, W_OK | X_OK) != 0)
+        rc = -errno;
+      break;
+    }
+    if (errno != ENOENT) {
+      rc = -errno;
+      break;
+    }
+    missing = true;
+    char* slash = strrchr(p, '/');
+    if (slash == NULL || slash == p)
+      break; /* "/" exists */
+    *slash = '\0';
+  }
+  free(p);
+  return rc;
+}
+
+/*
  * True when dir (canonical) is on a mounted filesystem other than the
  * container's root: the longest mount point in /proc/self/mountinfo that
  * contains dir is not "/". A volume may be a mount point or lie below one.
@@ -243,8 +279,12 @@ static bool on_mounted_volume(const char* dir) {
   return stat(dir, &st) == 0 && stat("/", &rst) == 0 && st.st_dev != rst.st_dev;
 }
 
-char* dbs_volume_prepare(const char* volume, const char* app_path, char* err,
-                         size_t errlen) {
+/*
+ * dbs_volume_prepare, or with info (dry run) its checks only: nothing is
+ * created or logged, and what it would do goes into *info.
+ */
+static char* prepare(const char* volume, const char* app_path,
+                     struct dbs_volume_info* info, char* err, size_t errlen) {
   char *vol = NULL, *real = NULL, *app = NULL, *dir = NULL, *cdir = NULL;
   char* target = NULL;
   const char* base;
@@ -287,7 +327,7 @@ char* dbs_volume_prepare(const char* volume, const char* app_path, char* err,
       errno = rc;
       goto fail;
     }
-    if ((rc = mkdir_p(vol, 0755)) < 0) {
+    if ((rc = info ? mkdir_p_check(vol) : mkdir_p(vol, 0755)) < 0) {
       set_err(err, errlen,
               "volume %s does not exist and cannot be created: %s (mount a "
               "writable volume there or set --volume)",
@@ -296,10 +336,11 @@ char* dbs_volume_prepare(const char* volume, const char* app_path, char* err,
       goto fail;
     }
     created = true;
-    dbs_log_warnx("volume %s did not exist: created it, but the database "
-                  "there will not outlive this container (mount a volume at "
-                  "%s, e.g. fly.toml [mounts] destination = \"%s\")",
-                  vol, vol, vol);
+    if (info == NULL)
+      dbs_log_warnx("volume %s did not exist: created it, but the database "
+                    "there will not outlive this container (mount a volume at "
+                    "%s, e.g. fly.toml [mounts] destination = \"%s\")",
+                    vol, vol, vol);
   } else if (!S_ISDIR(st.st_mode)) {
     set_err(err, errlen,
             "volume %s is not a directory (mount a volume there or set "
@@ -308,20 +349,24 @@ char* dbs_volume_prepare(const char* volume, const char* app_path, char* err,
     errno = ENOTDIR;
     goto fail;
   }
-  if ((real = realpath(vol, NULL)) == NULL) {
+  if (info != NULL) {
+    info->exists = !created;
+    info->mounted = !created && on_mounted_volume(vol);
+  }
+  if ((real = created && info ? canonical(vol) : realpath(vol, NULL)) == NULL) {
     rc = errno;
     set_err(err, errlen, "cannot resolve volume %s: %s", vol, strerror(rc));
     errno = rc;
     goto fail;
   }
-  if (!created && !on_mounted_volume(real))
+  if (info == NULL && !created && !on_mounted_volume(real))
     dbs_log_warnx("volume %s is not a mount point (nor inside one): the "
                   "database there will be lost with this container (mount a "
                   "volume at %s)",
                   vol, vol);
   /* access() honours read-only mounts for root too, and we never run
    * setuid, so the real ids are the ones that matter. */
-  if (access(real, W_OK | X_OK) != 0) {
+  if ((info == NULL || !created) && access(real, W_OK | X_OK) != 0) {
     rc = errno;
     if (rc == EROFS)
       set_err(err, errlen,
@@ -345,7 +390,9 @@ char* dbs_volume_prepare(const char* volume, const char* app_path, char* err,
     goto fail;
   }
   if (is_within(cdir, real)) {
-    if ((rc = mkdir_p(cdir, 0755)) < 0) {
+    if (info != NULL && stat(cdir, &st) != 0)
+      info->target_dir_missing = true;
+    if ((rc = info ? mkdir_p_check(cdir) : mkdir_p(cdir, 0755)) < 0) {
       set_err(err, errlen, "cannot create %s on the volume: %s", cdir,
               strerror(-rc));
       errno = -rc;
@@ -375,6 +422,18 @@ fail:;
   free(cdir);
   errno = saved;
   return NULL;
+}
+
+char* dbs_volume_prepare(const char* volume, const char* app_path, char* err,
+                         size_t errlen) {
+  return prepare(volume, app_path, NULL, err, errlen);
+}
+
+char* dbs_volume_prepare_check(const char* volume, const char* app_path,
+                               struct dbs_volume_info* info, char* err,
+                               size_t errlen) {
+  memset(info, 0, sizeof(*info));
+  return prepare(volume, app_path, info, err, errlen);
 }
 
 /* Atomically makes path a symlink to target (temporary link + rename). */
@@ -492,7 +551,7 @@ static int rename_noreplace(const char* from, const char* to) {
  * (malloc'd) in *aside.
  */
 static int move_aside(const char* path, const char* base, long long size,
-                      const char* target, char** aside, char* err,
+                      const char* target, bool dry, char** aside, char* err,
                       size_t errlen) {
   char suffix[32];
   struct stat st;
@@ -520,7 +579,7 @@ static int move_aside(const char* path, const char* base, long long size,
       free(a);
       continue;
     }
-    rc = rename_noreplace(path, a);
+    rc = dry ? 0 : rename_noreplace(path, a);
     if (rc == 0)
       *aside = a;
     else
@@ -530,6 +589,8 @@ static int move_aside(const char* path, const char* base, long long size,
     set_err(err, errlen, "cannot move %s aside: %s", path, strerror(-rc));
     return rc;
   }
+  if (dry)
+    return 0;
   dbs_log_warnx("%s is a database file baked into the image (%lld bytes): "
                 "moved it aside to %s so the app uses %s on the volume; keep "
                 "it out of the image by adding '**/%s*' to .dockerignore",
@@ -596,8 +657,21 @@ static int check_baked_db(const char* app, char* err, size_t errlen) {
   return rc;
 }
 
-int dbs_volume_link(const char* app_path, const char* target, char* err,
-                    size_t errlen) {
+/* 0 when this process could create an entry in dir (made by mkdir_p if
+ * missing), else -errno. Creates nothing. */
+static int can_create_in(const char* dir) {
+  struct stat st;
+  if (stat(dir, &st) != 0)
+    return mkdir_p_check(dir);
+  if (!S_ISDIR(st.st_mode))
+    return -ENOTDIR;
+  return access(dir, W_OK | X_OK) == 0 ? 0 : -errno;
+}
+
+/* dbs_volume_link, or with plan (dry run) its checks only: nothing is
+ * created, moved or logged, and what it would do goes into *plan. */
+static int link_impl(const char* app_path, const char* target,
+                     struct dbs_link_plan* plan, char* err, size_t errlen) {
   char *app = NULL, *dir = NULL, *cdir = NULL, *self = NULL, *old = NULL;
   char* aside = NULL;
   const char* base;
@@ -613,6 +687,8 @@ int dbs_volume_link(const char* app_path, const char* target, char* err,
     if ((self = join(cdir, base)) == NULL)
       goto nomem;
     if (strcmp(self, target) == 0) {
+      if (plan != NULL)
+        plan->action = DBS_LINK_SAME;
       rc = 0;
       goto out;
     }
@@ -622,6 +698,16 @@ int dbs_volume_link(const char* app_path, const char* target, char* err,
     if (errno != ENOENT) {
       rc = -errno;
       set_err(err, errlen, "cannot look at %s: %s", app, strerror(-rc));
+      goto out;
+    }
+    if (plan != NULL) {
+      plan->action = DBS_LINK_CREATE;
+      if ((rc = can_create_in(dir)) < 0)
+        set_err(err, errlen,
+                "cannot link %s -> %s: %s (if the image's filesystem is "
+                "read-only, point --db and the app at a path inside the "
+                "volume)",
+                app, target, strerror(-rc));
       goto out;
     }
     if ((rc = mkdir_p(dir, 0755)) < 0) {
@@ -662,12 +748,25 @@ int dbs_volume_link(const char* app_path, const char* target, char* err,
       goto out;
     }
     if (link_points_to(dir, old, target)) {
-      dbs_log_debug("%s already links to %s", app, target);
+      if (plan != NULL)
+        plan->action = DBS_LINK_KEEP;
+      else
+        dbs_log_debug("%s already links to %s", app, target);
       rc = 0;
       goto out;
     }
     struct stat tst;
     bool dangling = stat(app, &tst) != 0;
+    if (plan != NULL) {
+      plan->action = DBS_LINK_REPLACE;
+      plan->dangling = dangling;
+      plan->old = old;
+      old = NULL;
+      if ((rc = can_create_in(dir)) < 0)
+        set_err(err, errlen, "cannot replace the symlink %s -> %s: %s", app,
+                plan->old, strerror(-rc));
+      goto out;
+    }
     if ((rc = replace_link(app, dir, base, target)) < 0) {
       set_err(err, errlen, "cannot replace the symlink %s -> %s: %s", app, old,
               strerror(-rc));
@@ -698,9 +797,18 @@ int dbs_volume_link(const char* app_path, const char* target, char* err,
 
   if ((rc = check_baked_db(app, err, errlen)) < 0)
     goto out;
-  if ((rc = move_aside(app, base, (long long)st.st_size, target, &aside, err,
-                       errlen)) < 0)
+  if ((rc = move_aside(app, base, (long long)st.st_size, target, plan != NULL,
+                       &aside, err, errlen)) < 0)
     goto out;
+  if (plan != NULL) {
+    plan->action = DBS_LINK_MOVE_ASIDE;
+    plan->size = (long long)st.st_size;
+    plan->aside = aside;
+    aside = NULL;
+    if ((rc = can_create_in(dir)) < 0)
+      set_err(err, errlen, "cannot move %s aside: %s", app, strerror(-rc));
+    goto out;
+  }
   if ((rc = replace_link(app, dir, base, target)) < 0) {
     set_err(err, errlen, "cannot link %s -> %s: %s", app, target,
             strerror(-rc));
@@ -719,6 +827,24 @@ out:
   free(old);
   free(aside);
   return rc;
+}
+
+int dbs_volume_link(const char* app_path, const char* target, char* err,
+                    size_t errlen) {
+  return link_impl(app_path, target, NULL, err, errlen);
+}
+
+int dbs_volume_link_check(const char* app_path, const char* target,
+                          struct dbs_link_plan* plan, char* err,
+                          size_t errlen) {
+  memset(plan, 0, sizeof(*plan));
+  return link_impl(app_path, target, plan, err, errlen);
+}
+
+void dbs_volume_link_plan_free(struct dbs_link_plan* plan) {
+  free(plan->old);
+  free(plan->aside);
+  memset(plan, 0, sizeof(*plan));
 }
 
 /*
@@ -840,13 +966,141 @@ fail:
   return rc;
 }
 
+/*
+ * Who holds a flock on the file st describes, from /proc/locks (flock
+ * locks are invisible to fcntl F_GETLK): the pid (> 0), 0 when nobody
+ * does, -1 when held by a pid this namespace cannot see, -2 when
+ * /proc/locks cannot be read.
+ */
+static long flock_holder(const struct stat* st) {
+  FILE* f = fopen("/proc/locks", "re");
+  char line[256];
+  long found = 0;
+  if (f == NULL)
+    return -2;
+  while (found == 0 && fgets(line, sizeof(line), f) != NULL) {
+    /* "N: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE START END"; blocked
+     * waiters are "N: -> FLOCK ..." and are skipped. */
+    char type[16], kind[16], mode[16];
+    long pid;
+    unsigned maj, min;
+    unsigned long ino;
+    const char* q = strchr(line, ':');
+    if (q == NULL || strstr(q, "->") != NULL)
+      continue;
+    if (sscanf(q + 1, " %15s %15s %15s %ld %x:%x:%lu", type, kind, mode, &pid,
+               &maj, &min, &ino) != 7 ||
+        strcmp(type, "FLOCK") != 0)
+      continue;
+    if (maj == major(st->st_dev) && min == minor(st->st_dev) &&
+        ino == (unsigned long)st->st_ino)
+      found = pid > 0 ? pid : -1;
+  }
+  fclose(f);
+  return found;
+}
+
+int dbs_volume_lock_check(const char* volume, pid_t* holder, char* err,
+                          size_t errlen) {
+  struct stat st;
+  int rc = 0;
+  char* path = join(volume, LOCK_NAME);
+  *holder = 0;
+  if (path == NULL) {
+    set_err(err, errlen, "out of memory");
+    return -ENOMEM;
+  }
+  if (lstat(path, &st) != 0) {
+    rc = errno == ENOENT ? 0 : -errno; /* created by the boot */
+    if (rc != 0)
+      set_err(err, errlen, "cannot open the volume lock %s: %s", path,
+              strerror(-rc));
+    goto out;
+  }
+  if (S_ISLNK(st.st_mode)) {
+    rc = -ELOOP;
+    set_err(err, errlen,
+            "the volume lock %s is a symbolic link: dbsetup does not "
+            "follow it (remove it: dbsetup creates the lock itself)",
+            path);
+    goto out;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    rc = -EINVAL;
+    set_err(err, errlen,
+            "the volume lock %s is not a regular file (remove it: dbsetup "
+            "creates the lock itself)",
+            path);
+    goto out;
+  }
+  if ((rc = refuse_hardlink(path, &st, "the volume lock",
+                            "Remove it (dbsetup creates the lock itself)", err,
+                            errlen)) < 0)
+    goto out;
+  if (access(path, R_OK | W_OK) != 0) {
+    rc = -errno;
+    set_err(err, errlen, "cannot open the volume lock %s: %s%s", path,
+            strerror(-rc),
+            (rc == -EACCES || rc == -EROFS) ? " (mount the volume read-write)"
+                                            : "");
+    goto out;
+  }
+  long pid = flock_holder(&st);
+  if (pid == -2) {
+    rc = -ENOSYS;
+    set_err(err, errlen,
+            "cannot read /proc/locks: whether %s is held is "
+            "unknown",
+            path);
+    goto out;
+  }
+  if (pid == 0)
+    goto out;
+  char host[64] = "", who[128] = "pid unknown";
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+  if (fd >= 0) {
+    char buf[128];
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+    close(fd);
+    if (n > 0) {
+      buf[n] = '\0';
+      char* end;
+      long wpid = strtol(buf, &end, 10);
+      if (wpid > 0 && wpid <= INT_MAX) {
+        *holder = (pid_t)wpid;
+        if (*end == ' ') {
+          end++;
+          end[strcspn(end, "\n")] = '\0';
+          snprintf(host, sizeof(host), "%s", end);
+        }
+      }
+    }
+  }
+  if (*holder > 0 && host[0] != '\0')
+    snprintf(who, sizeof(who), "pid %ld on host %s", (long)*holder, host);
+  else if (*holder > 0)
+    snprintf(who, sizeof(who), "pid %ld", (long)*holder);
+  else if (pid > 0)
+    snprintf(who, sizeof(who), "pid %ld", pid);
+  rc = -EWOULDBLOCK;
+  set_err(err, errlen,
+          "another dbsetup (%s) is using the volume %s: it holds %s. "
+          "Only one dbsetup may run per volume; stop the other one first",
+          who, volume, path);
+out:
+  free(path);
+  return rc;
+}
+
 void dbs_volume_unlock(void) {
   if (lock_fd >= 0)
     close(lock_fd);
   lock_fd = -1;
 }
 
-int dbs_volume_db_state(const char* target, char* err, size_t errlen) {
+/* dbs_volume_db_state; with dry, an empty file is DBS_DB_EMPTY, left as
+ * it is. */
+static int db_state(const char* target, bool dry, char* err, size_t errlen) {
   unsigned char head[16];
   struct stat st;
   int rc;
@@ -911,6 +1165,10 @@ int dbs_volume_db_state(const char* target, char* err, size_t errlen) {
               target, target);
       goto out;
     }
+    if (dry) {
+      rc = DBS_DB_EMPTY;
+      goto out;
+    }
     if (unlink(target) != 0) {
       rc = -errno;
       set_err(err, errlen, "cannot remove the empty database %s: %s", target,
@@ -945,6 +1203,14 @@ int dbs_volume_db_state(const char* target, char* err, size_t errlen) {
 out:
   close(fd);
   return rc;
+}
+
+int dbs_volume_db_state(const char* target, char* err, size_t errlen) {
+  return db_state(target, false, err, errlen);
+}
+
+int dbs_volume_db_check(const char* target, char* err, size_t errlen) {
+  return db_state(target, true, err, errlen);
 }
 
 /* Removes path if present, logging why. Returns 0 or -errno. */
@@ -1076,8 +1342,9 @@ static int check_hardlinks(const char* tgt, const char* meta, char* err,
   return 0;
 }
 
-int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
-                     gid_t gid, char* err, size_t errlen) {
+/* dbs_volume_chown; with dry, its refusals only (nothing chowned). */
+static int chown_impl(const char* volume, const char* target, uid_t uid,
+                      gid_t gid, bool dry, char* err, size_t errlen) {
   char *real = NULL, *tgt = NULL, *dir = NULL, *meta = NULL, *p = NULL;
   const char *base, *failed = volume;
   struct stat st;
@@ -1085,6 +1352,10 @@ int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
 
   if ((real = realpath(volume, NULL)) == NULL) {
     rc = -errno;
+    if (dry && rc == -ENOENT) /* the boot creates it, empty */
+      rc = 0;
+    if (dry)
+      goto out;
     goto fail;
   }
   failed = real;
@@ -1099,6 +1370,8 @@ int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
       goto nomem;
     goto out;
   }
+  if (dry)
+    goto out; /* rc is 0 */
   if (chown(real, uid, gid) != 0) {
     rc = -errno;
     goto fail;
@@ -1164,4 +1437,14 @@ out:
   free(meta);
   free(p);
   return rc;
+}
+
+int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
+                     gid_t gid, char* err, size_t errlen) {
+  return chown_impl(volume, target, uid, gid, false, err, errlen);
+}
+
+int dbs_volume_chown_check(const char* volume, const char* target, char* err,
+                           size_t errlen) {
+  return chown_impl(volume, target, 0, 0, true, err, errlen);
 }

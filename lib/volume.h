@@ -2,6 +2,7 @@
 #ifndef DBS_VOLUME_H
 #define DBS_VOLUME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -9,6 +10,7 @@
 enum dbs_db_state {
   DBS_DB_MISSING = 0, /* no file (or zero bytes, after a warning) */
   DBS_DB_EXISTS,      /* a file starting with the SQLite header */
+  DBS_DB_EMPTY,       /* zero bytes (dbs_volume_db_check only) */
 };
 
 /*
@@ -29,6 +31,23 @@ enum dbs_db_state {
 char* dbs_volume_prepare(const char* volume, const char* app_path, char* err,
                          size_t errlen);
 
+/* What dbs_volume_prepare would find (dbs_volume_prepare_check). */
+struct dbs_volume_info {
+  bool exists;             /* the volume directory exists (else: created) */
+  bool mounted;            /* it is a mount point or inside one */
+  bool target_dir_missing; /* the target's directory would be created */
+};
+
+/*
+ * The checks of dbs_volume_prepare and the target it would return, with
+ * nothing created or logged (dbsetup doctor): a missing volume or target
+ * directory must be creatable. Same returns and errno as
+ * dbs_volume_prepare; *info says what it would create.
+ */
+char* dbs_volume_prepare_check(const char* volume, const char* app_path,
+                               struct dbs_volume_info* info, char* err,
+                               size_t errlen);
+
 /*
  * Makes app_path a symlink to target (as returned by dbs_volume_prepare):
  * missing → create parents (0755) and link; right link (same text, or
@@ -48,6 +67,32 @@ char* dbs_volume_prepare(const char* volume, const char* app_path, char* err,
 int dbs_volume_link(const char* app_path, const char* target, char* err,
                     size_t errlen);
 
+/* What dbs_volume_link would do (dbs_volume_link_check). */
+enum dbs_link_action {
+  DBS_LINK_SAME,       /* app_path is the target: nothing */
+  DBS_LINK_KEEP,       /* the right link is there */
+  DBS_LINK_CREATE,     /* nothing there: link */
+  DBS_LINK_REPLACE,    /* a wrong or dangling link: replace it */
+  DBS_LINK_MOVE_ASIDE, /* a baked-in database: move it aside, then link */
+};
+struct dbs_link_plan {
+  enum dbs_link_action action;
+  bool dangling;  /* REPLACE: the old link is dangling */
+  char* old;      /* REPLACE: the old link's text */
+  char* aside;    /* MOVE_ASIDE: the name it would get */
+  long long size; /* MOVE_ASIDE: its size */
+};
+
+/*
+ * The decision and checks of dbs_volume_link, with nothing created, moved
+ * or logged (dbsetup doctor): same returns as dbs_volume_link (a directory
+ * that cannot be written is -EACCES/-EROFS). Free *plan with
+ * dbs_volume_link_plan_free, also after an error.
+ */
+int dbs_volume_link_check(const char* app_path, const char* target,
+                          struct dbs_link_plan* plan, char* err, size_t errlen);
+void dbs_volume_link_plan_free(struct dbs_link_plan* plan);
+
 /*
  * Takes an exclusive non-blocking flock on <volume>/.dbsetup.lock, writes
  * "<pid> <hostname>" into it, and keeps the fd (close-on-exec, so children
@@ -61,6 +106,18 @@ int dbs_volume_link(const char* app_path, const char* target, char* err,
  */
 int dbs_volume_lock(const char* volume, pid_t* holder, char* err,
                     size_t errlen);
+
+/*
+ * What dbs_volume_lock would meet, taking no lock and creating nothing
+ * (dbsetup doctor): the same refusals of the lock file (-ELOOP, -EINVAL,
+ * -EMLINK, -EACCES), and -EWOULDBLOCK when /proc/locks shows a flock on
+ * it, with the pid written in it in *holder and the same message. A
+ * missing lock file is 0. -ENOSYS when /proc/locks cannot be read.
+ * A holder in another PID namespace may not be listed (the kernel hides
+ * it): doctor then says the volume is free.
+ */
+int dbs_volume_lock_check(const char* volume, pid_t* holder, char* err,
+                          size_t errlen);
 
 /* Releases the lock taken by dbs_volume_lock (tests; exit does it too). */
 void dbs_volume_unlock(void);
@@ -78,6 +135,10 @@ void dbs_volume_unlock(void);
  * go to err.
  */
 int dbs_volume_db_state(const char* target, char* err, size_t errlen);
+
+/* dbs_volume_db_state without its one change: an empty file is reported
+ * as DBS_DB_EMPTY and left alone (dbsetup doctor). */
+int dbs_volume_db_check(const char* target, char* err, size_t errlen);
 
 /*
  * Removes <target>-wal, -shm and -journal left beside a missing database
@@ -106,5 +167,10 @@ int dbs_volume_remove_db(const char* target);
  */
 int dbs_volume_chown(const char* volume, const char* target, uid_t uid,
                      gid_t gid, char* err, size_t errlen);
+
+/* The refusals of dbs_volume_chown (-EMLINK, with the same message),
+ * chowning nothing (dbsetup doctor). A missing volume is 0. */
+int dbs_volume_chown_check(const char* volume, const char* target, char* err,
+                           size_t errlen);
 
 #endif

@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Sets everything up on a fresh Debian 12 machine and runs the whole test
-# suite twice: a -Werror build, then an ASan+UBSan build.
-# Environment: DBS_TEST_EXCLUDE (ctest -LE regex), DBS_SKIP_ASAN=1.
+# suite twice: a -Werror build, then an ASan+UBSan build; then the fuzz targets.
+# Environment: DBS_TEST_EXCLUDE (ctest -LE regex), DBS_SKIP_ASAN=1,
+# DBS_SKIP_FUZZ=1, DBS_FUZZ_SECONDS (per fuzz target, default 12).
 set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test.sh: run it as root (sudo bash scripts/test.sh): the tests use PID" \
+    "namespaces, --user switches, chown and podman" >&2
+  exit 1
+fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/deps.sh
@@ -32,5 +38,9 @@ if [ "${DBS_SKIP_ASAN:-0}" != 1 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     run_suite build/asan "container|bench${user_exclude:+|$user_exclude}" \
     -DDBSETUP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+fi
+if [ "${DBS_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== fuzz (libFuzzer, ASan+UBSan): corpus replay, then ${DBS_FUZZ_SECONDS:-12} s per target"
+  bash test/fuzz/run.sh "${DBS_FUZZ_SECONDS:-12}"
 fi
 echo "== all tests passed in $(( $(date +%s) - start )) s"

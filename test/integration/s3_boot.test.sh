@@ -128,7 +128,7 @@ rm -f "$T/tty.db"
 run script -qefc "'$DBSETUP' restore -config litestream.yml -o '$T/tty.db' '$vol/dev.db'" \
   /dev/null >"$T/tty.out" 2>&1
 assert_eq 0 "$rc" "restore on a terminal"
-n=$(grep -o $'\rdbsetup: restoring: [0-9.]* / [0-9.]* MB ([0-9]*%), [0-9.]* MB/s, [0-9]*/[0-9]* objects\e\[K' "$T/tty.out" | wc -l)
+n=$(grep -o $'\rdbsetup: restoring: [0-9.]* / [0-9.]* [kMG]B ([0-9]*%), [0-9.]* [kMG]B/s, [0-9]*/[0-9]* objects\e\[K' "$T/tty.out" | wc -l)
 [ "$n" -ge 3 ] || { cat -A "$T/tty.out"; fail "terminal: $n progress updates"; }
 grep -q $'\e\\[K\r*$' "$T/tty.out" || { cat -A "$T/tty.out"; fail "terminal: the progress line is not ended"; }
 grep -q "^dbsetup: info: restored $T/tty.db" "$T/tty.out" ||
@@ -138,7 +138,7 @@ ok "terminal: $n in-place progress updates, then the summary on its own line"
 rm -f "$T/notty.db"
 run "$DBSETUP" restore -config litestream.yml -o "$T/notty.db" "$vol/dev.db" >"$T/notty.out" 2>&1
 assert_eq 0 "$rc" "restore to a file"
-grep -q "^dbsetup: info: restoring: [0-9.]* / [0-9.]* MB downloaded ([0-9]*%), [0-9.]* MB/s, [0-9]*/[0-9]* objects$" "$T/notty.out" ||
+grep -q "^dbsetup: info: restoring: [0-9.]* / [0-9.]* \([kMG]B\) downloaded ([0-9]*%), [0-9.]* \1/s, [0-9]*/[0-9]* objects$" "$T/notty.out" ||
   { cat "$T/notty.out"; fail "no progress line"; }
 ! grep -q $'\r' "$T/notty.out" || fail "carriage returns in a log file"
 ok "not a terminal: progress as info lines, no carriage returns"

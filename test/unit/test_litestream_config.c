@@ -474,6 +474,17 @@ static void test_rules_v05_and_any(void** state) {
   assert_int_equal(c.shutdown_sync_timeout_ms, -1);
   assert_int_equal(c.dbs[0].monitor_interval_ms, -1);
   dbs_litestream_config_free(&c);
+  /* The largest duration (a bare integer is nanoseconds, as in yaml.v2)
+   * rounds up to whole ms without wrapping negative (the fuzzer's find). */
+  assert_int_equal(
+      parse_r("shutdown-sync-timeout: 9223372036854775807\n"
+              "dbs: [{path: /a, monitor-interval: 9223372036854775807, "
+              "replica: {path: /b}}]",
+              DBS_LS_RULES_V05, &c),
+      0);
+  assert_int_equal(c.shutdown_sync_timeout_ms, 9223372036855LL);
+  assert_int_equal(c.dbs[0].monitor_interval_ms, 9223372036855LL);
+  dbs_litestream_config_free(&c);
 
   EXPECT_ERR_R(DBS_LS_RULES_V05,
                "dbs: [{path: /a, replica: {path: /b}, replicas: [{path: /c}]}]",

@@ -58,6 +58,32 @@ static void test_env_secrets_registered(void** state) {
                            "ep=https://u:[REDACTED]@h");
 }
 
+/* dbsetup doctor's verdict: the last error line, redacted, without the
+ * prefix; warnings and info lines do not replace it; quiet levels still
+ * keep it. */
+static void log_for_verdict(void) {
+  dbs_log_errorx("first error");
+  dbs_log_errorx("cannot reach https://u:" ENV_EP_PW "@h with %s", ENV_SECRET);
+  dbs_log_warnx("a warning after it");
+  dbs_log_info("an info line");
+}
+
+static void test_last_error_kept_redacted(void** state) {
+  (void)state;
+  assert_string_equal(dbs_log_last_error(), "");
+  dbs_log_errorx("before remembering");
+  assert_string_equal(dbs_log_last_error(), "");
+  dbs_log_remember_errors(true);
+  enum dbs_log_level lv = dbs_log_get_level();
+  dbs_log_set_level(DBS_LOG_ERROR);
+  free(capture_stderr(log_for_verdict));
+  dbs_log_set_level(lv);
+  assert_string_equal(dbs_log_last_error(),
+                      "cannot reach https://u:[REDACTED]@h with [REDACTED]");
+  dbs_log_remember_errors(false);
+  assert_string_equal(dbs_log_last_error(), "");
+}
+
 #define CUT_SECRET "S3cret-across-the-cut-0123456789"
 
 static void log_long_line(void) {
@@ -215,6 +241,7 @@ int main(void) {
   setenv("AWS_ENDPOINT_URL_S3", "http://EpUser:" ENV_EP_PW "@127.0.0.1:1", 1);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_env_secrets_registered),
+      cmocka_unit_test(test_last_error_kept_redacted),
       cmocka_unit_test(test_long_message_redacted_whole),
       cmocka_unit_test(test_redact_part_holds_back_a_possible_secret),
       cmocka_unit_test(test_no_fixed_limit),

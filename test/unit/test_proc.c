@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -260,6 +261,21 @@ static void test_run_shell_forwards_stop_signals(void** state) {
                    0);
   assert_true(WIFSIGNALED(st));
   assert_int_equal(WTERMSIG(st), SIGKILL);
+  /* With a stop timeout, one stop signal is enough: SIGKILL after it. */
+  struct timespec t0, t1;
+  dbs_proc_set_stop_timeout(300);
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  assert_int_equal(dbs_proc_run_shell("trap '' TERM INT; kill -TERM $PPID; "
+                                      "sleep 5",
+                                      NULL, NULL, &st),
+                   0);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  dbs_proc_set_stop_timeout(0);
+  assert_true(WIFSIGNALED(st));
+  assert_int_equal(WTERMSIG(st), SIGKILL);
+  long ms =
+      (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+  assert_true(ms >= 250 && ms < 3000);
   assert_no_children();
 }
 

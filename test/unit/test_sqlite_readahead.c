@@ -69,8 +69,8 @@ static const char* const queries[] = {
     "PRAGMA integrity_check",
     "PRAGMA quick_check",
     "SELECT count(*) || ' ' || sum(length(b)) || ' ' || hex(max(k)) FROM t",
-    "SELECT group_concat(id) FROM (SELECT id FROM t WHERE k > '8' "
-    "ORDER BY k LIMIT 50)",
+    ("SELECT group_concat(id) FROM (SELECT id FROM t WHERE k > '8' "
+     "ORDER BY k LIMIT 50)"),
 };
 
 static void test_same_answers(void** state) {

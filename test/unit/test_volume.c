@@ -990,6 +990,164 @@ static void test_prepare_link_use(void** state) {
   free(t);
 }
 
+/* ---- the dry-run checks (dbsetup doctor) ---- */
+
+static char tree_buf[65536];
+static int tree_entry(const char* p, const struct stat* st, int flag,
+                      struct FTW* ftw) {
+  (void)flag;
+  (void)ftw;
+  size_t o = strlen(tree_buf);
+  snprintf(tree_buf + o, sizeof(tree_buf) - o, "%s %o %lld %lld.%09ld\n", p,
+           (unsigned)st->st_mode, (long long)st->st_size,
+           (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+  return 0;
+}
+
+/* A listing of everything under tmp (malloc'd): paths, modes, sizes,
+ * mtimes. */
+static char* tree(void) {
+  tree_buf[0] = '\0';
+  nftw(tmp, tree_entry, 16, FTW_PHYS);
+  return strdup(tree_buf);
+}
+
+static void test_checks_change_nothing_and_decide_as_the_actions(void** state) {
+  (void)state;
+  struct dbs_volume_info info;
+  struct dbs_link_plan plan;
+  make_dir(P("app"));
+  char* before = tree();
+  char* t = dbs_volume_prepare_check(P("vol"), P("app/dev.db"), &info, err,
+                                     sizeof(err));
+  assert_non_null(t);
+  assert_false(info.exists);
+  assert_false(exists(P("vol")));
+  char* t2 = dbs_volume_prepare(P("vol"), P("app/dev.db"), err, sizeof(err));
+  assert_string_equal(t, t2);
+  free(t2);
+  free(before);
+
+  /* Missing: create. */
+  before = tree();
+  assert_int_equal(
+      dbs_volume_link_check(P("app/dev.db"), t, &plan, err, sizeof(err)), 0);
+  assert_int_equal(plan.action, DBS_LINK_CREATE);
+  char* after = tree();
+  assert_string_equal(before, after);
+  free(before);
+  free(after);
+  dbs_volume_link_plan_free(&plan);
+  assert_int_equal(dbs_volume_link(P("app/dev.db"), t, err, sizeof(err)), 0);
+  /* Right link: keep. */
+  assert_int_equal(
+      dbs_volume_link_check(P("app/dev.db"), t, &plan, err, sizeof(err)), 0);
+  assert_int_equal(plan.action, DBS_LINK_KEEP);
+  dbs_volume_link_plan_free(&plan);
+  /* Wrong link: replace, naming the old text. */
+  assert_int_equal(unlink(P("app/dev.db")), 0);
+  assert_int_equal(symlink("/elsewhere/x.db", P("app/dev.db")), 0);
+  before = tree();
+  assert_int_equal(
+      dbs_volume_link_check(P("app/dev.db"), t, &plan, err, sizeof(err)), 0);
+  assert_int_equal(plan.action, DBS_LINK_REPLACE);
+  assert_true(plan.dangling);
+  assert_string_equal(plan.old, "/elsewhere/x.db");
+  after = tree();
+  assert_string_equal(before, after);
+  free(before);
+  free(after);
+  dbs_volume_link_plan_free(&plan);
+  /* Baked-in database: moved aside to the name the action uses. */
+  assert_int_equal(unlink(P("app/dev.db")), 0);
+  make_db(P("app/dev.db"));
+  write_file(P("app/dev.db.in-image"), "x", 1);
+  before = tree();
+  assert_int_equal(
+      dbs_volume_link_check(P("app/dev.db"), t, &plan, err, sizeof(err)), 0);
+  assert_int_equal(plan.action, DBS_LINK_MOVE_ASIDE);
+  char want[PATH_MAX];
+  snprintf(want, sizeof(want), "%s", P("app/dev.db.in-image.1"));
+  assert_string_equal(plan.aside, want);
+  after = tree();
+  assert_string_equal(before, after);
+  free(before);
+  free(after);
+  dbs_volume_link_plan_free(&plan);
+  capture_start();
+  int rc = dbs_volume_link(P("app/dev.db"), t, err, sizeof(err));
+  capture_end();
+  assert_int_equal(rc, 0);
+  assert_true(exists(want));
+  /* Not SQLite: refused by both, untouched. */
+  assert_int_equal(unlink(P("app/dev.db")), 0);
+  write_file(P("app/dev.db"), "config = true\n", 14);
+  assert_int_equal(
+      dbs_volume_link_check(P("app/dev.db"), t, &plan, err, sizeof(err)),
+      -EILSEQ);
+  dbs_volume_link_plan_free(&plan);
+  assert_int_equal(dbs_volume_link(P("app/dev.db"), t, err, sizeof(err)),
+                   -EILSEQ);
+
+  /* An empty database is reported, not removed. */
+  write_file(t, "", 0);
+  assert_int_equal(dbs_volume_db_check(t, err, sizeof(err)), DBS_DB_EMPTY);
+  assert_true(exists(t));
+  free(t);
+}
+
+static void test_lock_check_reports_holder_without_locking(void** state) {
+  (void)state;
+  pid_t holder = -1;
+  make_dir(P("vol"));
+  /* No lock file: free, and none is created. */
+  assert_int_equal(dbs_volume_lock_check(P("vol"), &holder, err, sizeof(err)),
+                   0);
+  assert_int_equal(holder, 0);
+  assert_false(exists(P("vol/.dbsetup.lock")));
+  /* Held by another process: named, as dbs_volume_lock names it. */
+  int ready[2];
+  assert_int_equal(pipe(ready), 0);
+  pid_t child = fork();
+  assert_true(child >= 0);
+  if (child == 0) {
+    pid_t h;
+    char e[512];
+    close(ready[0]);
+    int rc = dbs_volume_lock(P("vol"), &h, e, sizeof(e));
+    if (write(ready[1], &rc, sizeof(rc)) != sizeof(rc))
+      _exit(1);
+    pause();
+    _exit(0);
+  }
+  close(ready[1]);
+  int crc = -1;
+  assert_int_equal(read(ready[0], &crc, sizeof(crc)), (ssize_t)sizeof(crc));
+  close(ready[0]);
+  assert_int_equal(crc, 0);
+  char* before = tree();
+  assert_int_equal(dbs_volume_lock_check(P("vol"), &holder, err, sizeof(err)),
+                   -EWOULDBLOCK);
+  assert_int_equal(holder, child);
+  assert_non_null(strstr(err, "another dbsetup"));
+  char* after = tree();
+  assert_string_equal(before, after);
+  free(before);
+  free(after);
+  kill(child, SIGKILL);
+  waitpid(child, NULL, 0);
+  /* Released: free again; this process can still take it. */
+  assert_int_equal(dbs_volume_lock_check(P("vol"), &holder, err, sizeof(err)),
+                   0);
+  assert_int_equal(dbs_volume_lock(P("vol"), &holder, err, sizeof(err)), 0);
+  dbs_volume_unlock();
+  /* A symlink: refused as the lock refuses it. */
+  assert_int_equal(unlink(P("vol/.dbsetup.lock")), 0);
+  assert_int_equal(symlink("/etc/passwd", P("vol/.dbsetup.lock")), 0);
+  assert_int_equal(dbs_volume_lock_check(P("vol"), &holder, err, sizeof(err)),
+                   -ELOOP);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1025,6 +1183,8 @@ int main(void) {
       T(test_chown),
       T(test_chown_hardlink_refused),
       T(test_prepare_link_use),
+      T(test_checks_change_nothing_and_decide_as_the_actions),
+      T(test_lock_check_reports_holder_without_locking),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
