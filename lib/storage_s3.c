@@ -1276,8 +1276,12 @@ static int s3_list(struct dbs_storage* st, const char* prefix, int delimiter,
     return rc;
   const char* bare = prefix + strspn(prefix, "/");
   struct dbs_storage_list alt = {0};
-  if ((rc = list_prefix(s, bare, delimiter, &alt)) != 0)
-    return rc;
+  if (list_prefix(s, bare, delimiter, &alt) != 0) {
+    /* (on AWS a policy may allow only the prefix as given: the empty
+     * listing stands, as before this check) */
+    dbs_log_debug("s3: s3://%s/%s not listable, not checked", s->bucket, bare);
+    return 0;
+  }
   size_t n = alt.n;
   dbs_storage_list_free(&alt);
   if (n == 0)
