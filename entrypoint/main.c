@@ -12,6 +12,7 @@
 #include "config.h"
 #include "doctor.h"
 #include "exitcode.h"
+#include "litefs.h"
 #include "log.h"
 #include "prisma_migrate.h"
 #include "privdrop.h"
@@ -80,6 +81,12 @@ int main(int argc, char** argv) {
    * get back, and become a subreaper when not PID 1. */
   if (dbs_supervise_init() != 0)
     dbs_fatal(DBS_EXIT_SOFTWARE, "cannot initialise supervision");
+  /* LiteFS's exec command: litefs forwards a terminal's SIGINT itself, so
+   * leave its process group (else the app would get a second SIGINT, an
+   * escalation to SIGKILL), and end as its exit contract wants. */
+  bool under_litefs = dbs_litefs_parent_is_litefs();
+  if (under_litefs && setpgid(0, 0) != 0)
+    dbs_log_warn("cannot leave litefs's process group");
 
   dbs_boot_init(&boot, &cfg);
   if ((status = dbs_boot_user(&boot)) != 0 ||
@@ -94,5 +101,7 @@ int main(int argc, char** argv) {
   status = dbs_boot_supervise(&boot);
 out:
   dbs_boot_free(&boot);
+  if (under_litefs)
+    dbs_litefs_exit_on_stop(dbs_supervise_stop_signal(), status);
   return status;
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "exitcode.h"
+#include "litefs.h"
 #include "litestream_bin.h"
 #include "log.h"
 #include "prisma_migrate.h"
@@ -235,8 +236,12 @@ int dbs_boot_lock(struct dbs_boot* b) {
   struct stat st;
 
   /* Check before you change: what needs no target first, then what does,
-   * undoing the volume directory prepare created for it on a refusal. */
-  int rc = check_setup(b);
+   * undoing the volume directory prepare created for it on a refusal.
+   * First the database setups LiteFS would break (litefs.h). */
+  int rc = dbs_litefs_check_setup(b->disc.db_path, b->cfg->volume,
+                                  dbs_litefs_in_charge());
+  if (rc == 0)
+    rc = check_setup(b);
   if (rc != 0)
     return rc;
   bool had_volume = stat(b->cfg->volume, &st) == 0;

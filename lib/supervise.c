@@ -169,6 +169,13 @@ struct sup {
   uv_timer_t out_timer; /* retries pending output while there is some */
 };
 
+/* The first stop signal (TERM or INT) supervision received, or 0. */
+static int first_stop_sig;
+
+int dbs_supervise_stop_signal(void) {
+  return first_stop_sig != 0 ? first_stop_sig : dbs_proc_stop_signal();
+}
+
 static double secs_since(uint64_t ns) {
   return (double)(uv_hrtime() - ns) / 1e9;
 }
@@ -815,6 +822,8 @@ static void on_signal(uv_signal_t* h, int sig) {
   dbs_proc_signal_name(sig, name);
   if (sig == SIGTERM || sig == SIGINT) {
     s->nstop++;
+    if (first_stop_sig == 0)
+      first_stop_sig = sig;
     if (s->app.state == DBS_CHILD_UP) {
       s->app.stop_sig = sig;
       dbs_log_info("received %s: stopping the app", name);

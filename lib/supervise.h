@@ -49,6 +49,12 @@ int dbs_supervise_init(void);
  */
 int dbs_supervise_run(const struct dbs_supervise_opts* opts);
 
+/*
+ * The first stop signal (SIGTERM or SIGINT) that reached dbsetup, during
+ * supervision or during a setup command (dbs_proc_stop_signal), or 0.
+ */
+int dbs_supervise_stop_signal(void);
+
 /* Replicator restarts: 1 s doubling to 60 s, reset after 60 s of uptime. */
 #define DBS_BACKOFF_MIN_MS 1000u
 #define DBS_BACKOFF_MAX_MS 60000u

@@ -12,7 +12,7 @@ if [ "${1:-}" = example ]; then
 else
   pkgs=("${build[@]}" git libcmocka-dev
     sqlite3 lz4 tini hyperfine time util-linux procps psmisc curl openssl
-    clang-format jq nodejs npm
+    clang-format jq nodejs npm fuse3 # fuse3: LiteFS (the litefs tests)
     clang libclang-rt-14-dev) # the fuzz targets: clang, and libFuzzer in the rt package
 fi
 missing=()

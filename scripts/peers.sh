@@ -8,6 +8,9 @@
 #   litestream-v0.5.18/litestream  newest 0.5 (LTX pages as LZ4 blocks)
 #   litestream-v0.5.15/litestream  last release writing LZ4-frame pages
 #   litestream05 -> litestream-v0.5.18/litestream
+#   litefs-v0.5.14/litefs          LiteFS (FUSE replication), for the
+#                                  LiteFS tests (they need fuse3 and root)
+#   litefs -> litefs-v0.5.14/litefs
 #   minio-<pseudo-version>/minio   MinIO server (the second S3 server of the
 #                                  tests; MinIO publishes no semver module
 #                                  tags, so a pinned commit pseudo-version)
@@ -52,6 +55,9 @@ ln -sfn litestream-v0.5.18/litestream litestream05
 litestream-v0.5.15/litestream version | grep -q '^v0.5.15' ||
   { echo "peers: litestream-v0.5.15 is not v0.5.15" >&2; exit 1; }
 ./litestream05 version | grep -q '^v0.5.18' || { echo "peers: litestream05 is not v0.5.18" >&2; exit 1; }
+go_peer litefs github.com/superfly/litefs/cmd/litefs v0.5.14
+ln -sfn litefs-v0.5.14/litefs litefs
+./litefs version | grep -q 'v0.5.14' || { echo "peers: litefs is not v0.5.14" >&2; exit 1; }
 # MinIO (a few minutes to build the first time, ~150 MB): the production S3
 # server the S3 suites also run against (DBS_S3_SERVER=minio, lib_s3.sh).
 minio_version=v0.0.0-20260212201848-7aac2a2c5b7c

@@ -309,6 +309,18 @@ def sigv4():
         write("sigv4", b"\0".join(c))
 
 
+def litefs():
+    lits = unit("test_litefs.c")
+    lines = [l for l in lits if b" - " in l]
+    ymls = [l for l in lits if b"fuse" in l or b"lease" in l]
+    infos = [l for l in lits if l.startswith(b"{")]
+    exps = [l for l in lits if b"$" in l]
+    n = max(len(lines), len(ymls), len(infos), len(exps))
+    for i in range(n):
+        parts = [lst[i % len(lst)] for lst in (lines, ymls, infos, exps)]
+        write("litefs", b"\0".join(parts))
+
+
 # LTX files and their restore plan (litestream 0.5) get a target when the LTX
 # module is in lib/: fuzz_ltx.c, with a def ltx() here writing seeds from its
 # unit tests' files (README, "Fuzzing").
@@ -316,7 +328,7 @@ def sigv4():
 
 def main():
     for f in (litestream_config, discover, s3_xml, s3_http, lz4stream,
-              replica, migrate_sql, sigv4):
+              replica, migrate_sql, sigv4, litefs):
         f()
     for d in sorted(glob.glob(os.path.join(HERE, "corpus", "*"))):
         print("%-20s %d inputs" % (os.path.basename(d), len(os.listdir(d))))

@@ -7,9 +7,13 @@ PTYRUN=$DBS_TOOLS/ptyrun
 
 for mode in "${MODES[@]}"; do
   d=$T/$mode; mkdir -p "$d"
-  # sh dies of SIGINT by default (the tty sends it to the foreground group).
+  # The app dies of SIGINT by default (the tty sends it to the foreground
+  # group). It starts no command once it is ready (see the Ctrl-Z case
+  # below): a ^C that lands while dash is setting up a vfork reaches sh
+  # (which holds it until its foreground command ends) but not the command
+  # it is starting, so `touch ready; sleep 20` could run 20 s more.
   run in_mode "$mode" "$PTYRUN" -w "$d/ready" -- \
-    "$DBSETUP" -- sh -c "touch $d/ready; sleep 20" >"$d/out" 2>"$d/ptyrun.err"
+    "$DBSETUP" -- sh -c ": >$d/ready; exec sleep 20" >"$d/out" 2>"$d/ptyrun.err"
   assert_eq 130 "$rc" "$mode: exit status after Ctrl-C"
   assert_contains "$d/out" "exited with signal SIGINT (exit code 130)" "$mode: app died of SIGINT"
   assert_not_contains "$d/out" "received SIGINT" "$mode: Ctrl-C went to the app's group, not dbsetup"
@@ -35,9 +39,15 @@ for mode in "${MODES[@]}"; do
   # Ctrl-Z stops the app (the foreground group) and dbsetup stops too, so
   # that the shell sees its job stopped; continued (fg), dbsetup gives the
   # terminal back to the app and continues it, and the app finishes.
+  # The app starts nothing once it is ready: dash starts a foreground
+  # command with vfork, and a Ctrl-Z between that vfork and the exec stops
+  # the new child while sh waits for it in the kernel, where no stop signal
+  # reaches it. sh then never stops, and neither dbsetup nor a job-control
+  # shell (bash -m does the same) is told of any stop. So the ready file is
+  # written by sh itself (no touch) after `sleep` was started with fork (&).
   rm -f "$d/zready"
   run in_mode "$mode" "$PTYRUN" -z -w "$d/zready" -- "$DBSETUP" -- \
-    sh -c "touch $d/zready; sleep 1; echo APP-FINISHED" >"$d/z" 2>"$d/z.err"
+    sh -c "sleep 2 & : >$d/zready; wait; echo APP-FINISHED" >"$d/z" 2>"$d/z.err"
   assert_eq 0 "$rc" "$mode: exit status after Ctrl-Z and fg"
   assert_contains "$d/z.err" "ptyrun: stopped" "$mode: dbsetup stopped with the app"
   assert_contains "$d/z" "the app was stopped (SIGTSTP, Ctrl-Z): stopping dbsetup too" "$mode: logged"
