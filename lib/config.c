@@ -33,6 +33,7 @@ enum opt_id {
   OPT_RESTORE_TIMEOUT,
   OPT_VERIFY,
   OPT_PRISMA_MIGRATIONS,
+  OPT_PRISMA_CONFIG,
   OPT_LOG_LEVEL,
   OPT_VERSION,
   OPT_HELP = 'h',
@@ -70,7 +71,7 @@ static const struct opt_desc opts[] = {
      "the persistent volume (/data)"},
     {"schema", 1, OPT_SCHEMA, "DBSETUP_SCHEMA", "PATH",
      "Prisma schema (default: package.json prisma.schema, ./schema.prisma, "
-     "./prisma/schema.prisma)"},
+     "./prisma/schema.prisma; prisma.config.ts schema comes first)"},
     {"litestream-config", 1, OPT_LITESTREAM_CONFIG, "DBSETUP_LITESTREAM_CONFIG",
      "PATH",
      "litestream.yml (default: $LITESTREAM_CONFIG, ./litestream.yml, "
@@ -88,7 +89,8 @@ static const struct opt_desc opts[] = {
      "on a failed migration, exit 80 (default) or start the "
      "app anyway so an operator can repair"},
     {"seed", 1, OPT_SEED, "DBSETUP_SEED", "CMD",
-     "seed command for a fresh database (default: package.json prisma.seed)"},
+     "seed command for a fresh database (default: prisma.config.ts "
+     "migrations.seed, else package.json prisma.seed)"},
     {"no-restore", 0, OPT_NO_RESTORE, "DBSETUP_NO_RESTORE", NULL,
      "never restore a missing database from its backup"},
     {"no-replicate", 0, OPT_NO_REPLICATE, "DBSETUP_NO_REPLICATE", NULL,
@@ -107,7 +109,12 @@ static const struct opt_desc opts[] = {
      "check a restored database with PRAGMA integrity_check/quick_check "
      "(quick)"},
     {"prisma-migrations", 1, OPT_PRISMA_MIGRATIONS, "DBSETUP_PRISMA_MIGRATIONS",
-     "DIR", "Prisma migrations folder (default: <schema dir>/migrations)"},
+     "DIR",
+     "Prisma migrations folder (default: prisma.config.ts migrations.path, "
+     "<schema dir>/migrations)"},
+    {"prisma-config", 1, OPT_PRISMA_CONFIG, "DBSETUP_PRISMA_CONFIG", "PATH",
+     "Prisma config file, as prisma --config (default: ./prisma.config.ts "
+     "and the other names Prisma looks for)"},
     {"log-level", 1, OPT_LOG_LEVEL, "DBSETUP_LOG_LEVEL",
      "debug|info|warn|error", "log level (info)"},
     {"verbose", 0, OPT_VERBOSE, NULL, NULL, "-v: log level debug"},
@@ -258,6 +265,9 @@ static int apply(struct dbs_config* cfg, const struct opt_desc* o,
     return 0;
   case OPT_PRISMA_MIGRATIONS:
     cfg->prisma_migrations = *val ? val : NULL;
+    return 0;
+  case OPT_PRISMA_CONFIG:
+    cfg->prisma_config = *val ? val : NULL;
     return 0;
   case OPT_LOG_LEVEL:
     if (dbs_log_parse_level(val, &lvl) != 0)

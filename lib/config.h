@@ -49,6 +49,7 @@ struct dbs_config {
   enum dbs_verify verify;      /* --verify (quick) */
   /* Native Prisma migrations. */
   const char* prisma_migrations; /* --prisma-migrations DIR */
+  const char* prisma_config;     /* --prisma-config PATH */
 };
 
 /* What dbs_config_parse asks the caller to do. */

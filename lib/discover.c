@@ -16,6 +16,7 @@
 #include <yaml.h>
 
 #include "log.h"
+#include "prisma_config.h"
 
 #define SCHEMA_MAX_BYTES                                                       \
   (16u << 20)                /* a schema larger than this is a mistake */
@@ -1044,7 +1045,8 @@ static int schema_load(const char* path, bool folder, struct schema* s,
  * error (Prisma refuses it too); the defaults are optional.
  */
 static int schema_find(const struct dbs_config* cfg, const struct pkg* pkg,
-                       const char* cwd, char** out, bool* folder, char* err,
+                       const struct dbs_prisma_config* pc, const char* cwd,
+                       const char* base, char** out, bool* folder, char* err,
                        size_t errlen) {
   const char* given = NULL;
   char* p = NULL;
@@ -1053,6 +1055,18 @@ static int schema_find(const struct dbs_config* cfg, const struct pkg* pkg,
   if (cfg->schema != NULL && cfg->schema[0] != '\0') {
     given = "--schema";
     p = path_join(cwd, cfg->schema);
+  } else if (pc != NULL && pc->schema.present) {
+    if (!pc->schema.readable || pc->schema.value == NULL ||
+        pc->schema.value[0] == '\0')
+      return seterr(err, errlen,
+                    "%s:%u: dbsetup cannot read the value of schema "
+                    "without running the file%s%s%s; pass --schema",
+                    pc->file, pc->schema.line,
+                    pc->schema.env ? " (it reads " : "",
+                    pc->schema.env ? pc->schema.env : "",
+                    pc->schema.env ? ", which is unset)" : "");
+    given = "prisma.config";
+    p = path_join(pc->dir, pc->schema.value);
   } else if (pkg->schema != NULL) {
     given = "package.json";
     p = path_join(pkg->dir, pkg->schema);
@@ -1068,6 +1082,12 @@ static int schema_find(const struct dbs_config* cfg, const struct pkg* pkg,
         rc = seterr(err, errlen,
                     "--schema %s: no such file or folder (%s); fix the path",
                     cfg->schema, p);
+      else if (strcmp(given, "prisma.config") == 0)
+        rc = seterr(err, errlen,
+                    "%s:%u: schema \"%s\" names %s, which does not exist "
+                    "(Prisma resolves it against the config file's folder); "
+                    "fix the config or pass --schema",
+                    pc->file, pc->schema.line, pc->schema.value, p);
       else
         rc = seterr(err, errlen,
                     "%s:%u: prisma.schema \"%s\" names %s, which does not "
@@ -1082,7 +1102,7 @@ static int schema_find(const struct dbs_config* cfg, const struct pkg* pkg,
   static const char* const defaults[] = {"schema.prisma",
                                          "prisma/schema.prisma"};
   for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
-    p = path_join(cwd, defaults[i]);
+    p = path_join(base, defaults[i]);
     if (p == NULL)
       return -ENOMEM;
     if (is_file(p)) {
@@ -1092,23 +1112,6 @@ static int schema_find(const struct dbs_config* cfg, const struct pkg* pkg,
     free(p);
   }
   return 0;
-}
-
-/* A Prisma config file (Prisma 7 keeps the datasource url there). */
-static const char* prisma_config_file(const char* cwd) {
-  static const char* const names[] = {
-      "prisma.config.ts",  "prisma.config.mts",  "prisma.config.cts",
-      "prisma.config.js",  "prisma.config.mjs",  "prisma.config.cjs",
-      ".config/prisma.ts", ".config/prisma.mts", ".config/prisma.cts",
-      ".config/prisma.js", ".config/prisma.mjs", ".config/prisma.cjs"};
-  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-    char* p = path_join(cwd, names[i]);
-    bool found = p != NULL && is_file(p);
-    free(p);
-    if (found)
-      return names[i];
-  }
-  return NULL;
 }
 
 /* Checks the datasources: at most one, each with a provider. */
@@ -1140,6 +1143,8 @@ const char* dbs_discover_source_name(enum dbs_db_source source) {
     return "the Prisma schema";
   case DBS_DB_LITESTREAM:
     return "litestream.yml";
+  case DBS_DB_PRISMA_CONFIG:
+    return "the Prisma config";
   case DBS_DB_NONE:
     break;
   }
@@ -1156,6 +1161,7 @@ void dbs_discover_free(struct dbs_discovery* d) {
   free(d->url_env);
   free(d->migrations_dir);
   free(d->seed);
+  free(d->prisma_config);
   free(d->set_env_name);
   free(d->set_env_value);
   memset(d, 0, sizeof(*d));
@@ -1202,16 +1208,119 @@ static int schema_db_path(const struct datasource* ds, char** out, char* err,
   return rc;
 }
 
+/* Config extensions Prisma 7 loads (others it refuses). */
+static bool config_ext_ok(const char* p) {
+  static const char* const ok[] = {".js",  ".ts",  ".mjs",
+                                   ".cjs", ".mts", ".cts"};
+  const char* dot = strrchr(p, '.');
+  const char* slash = strrchr(p, '/');
+  if (dot == NULL || (slash != NULL && dot < slash))
+    return false;
+  for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+    if (strcmp(dot, ok[i]) == 0)
+      return true;
+  return false;
+}
+
+/*
+ * Finds and reads the Prisma config: --prisma-config (against the cwd),
+ * else the names Prisma 7 looks for in the cwd. *found is false when there
+ * is none.
+ */
+static int config_load(const struct dbs_config* cfg, const char* cwd,
+                       struct dbs_prisma_config* pc, bool* found, char* err,
+                       size_t errlen) {
+  char* path = NULL;
+  char* unsupported = NULL;
+  int rc;
+  *found = false;
+  if (cfg->prisma_config != NULL && cfg->prisma_config[0] != '\0') {
+    path = path_join(cwd, cfg->prisma_config);
+    if (path == NULL)
+      return -ENOMEM;
+    if (!is_file(path)) {
+      rc = seterr(err, errlen,
+                  "--prisma-config %s: no such file (%s); fix the path",
+                  cfg->prisma_config, path);
+      free(path);
+      return rc;
+    }
+    if (!config_ext_ok(path)) {
+      rc = seterr(err, errlen,
+                  "--prisma-config %s: Prisma loads only .ts, .mts, .cts, "
+                  ".js, .mjs and .cjs config files; rename it",
+                  cfg->prisma_config);
+      free(path);
+      return rc;
+    }
+  } else {
+    rc = dbs_prisma_config_find(cwd, &path, &unsupported);
+    if (rc < 0)
+      return rc;
+    if (unsupported != NULL) {
+      rc = seterr(err, errlen,
+                  "%s: Prisma finds this config file and refuses it "
+                  "(\"Unsupported Prisma config file extension\"); rename it "
+                  "to prisma.config.ts, or remove it",
+                  unsupported);
+      free(unsupported);
+      return rc;
+    }
+    if (path == NULL)
+      return 0;
+  }
+  dbs_log_debug("reading the Prisma config %s", path);
+  rc = dbs_prisma_config_read(path, cwd, pc, err, errlen);
+  free(path);
+  if (rc < 0)
+    return rc;
+  if (!pc->found_export) {
+    /* Nothing exported that dbsetup can see: every key is unknown. */
+    struct dbs_prisma_config_value* vs[] = {&pc->schema, &pc->migrations_path,
+                                            &pc->seed, &pc->url};
+    for (size_t i = 0; i < 4; i++) {
+      vs[i]->present = true;
+      vs[i]->readable = false;
+      vs[i]->line = 1;
+    }
+  }
+  *found = true;
+  return 0;
+}
+
+/* "X: dbsetup cannot read KEY without running the file" + the fix. */
+static int config_unreadable(const struct dbs_prisma_config* pc,
+                             const struct dbs_prisma_config_value* v,
+                             const char* key, const char* fix, char* err,
+                             size_t errlen) {
+  return seterr(err, errlen,
+                "%s:%u: dbsetup reads prisma.config without running it and "
+                "cannot tell the value of %s%s (it reads string literals, "
+                "env(\"X\"), process.env.X with || or ?? \"default\", and "
+                "path.join of those); %s",
+                pc->file, v->line, key,
+                pc->found_export ? ""
+                                 : " (no `export default defineConfig({...})` "
+                                   "found)",
+                fix);
+}
+
 int dbs_discover(const struct dbs_config* cfg,
                  const struct dbs_litestream_config* ls,
                  struct dbs_discovery* out, char* err, size_t errlen) {
   struct dbs_discovery d = {0};
   struct pkg pkg = {0};
   struct schema schema = {0};
+  struct dbs_prisma_config pc = {0};
   const struct datasource* ds = NULL;
   char cwd[PATH_MAX];
   char* schema_db = NULL; /* the path Prisma opens, when the schema decides */
-  bool folder = false, sqlite = false;
+  char* config_db = NULL; /* the path the app opens, from the config's url */
+  char* cli_db = NULL;    /* the path `prisma migrate` opens, from it */
+  const char* base;       /* where the Prisma CLI resolves relative paths */
+  bool folder = false, sqlite = false, have_pc = false, prisma7 = false;
+  bool url_unset = false; /* the config's url reads an unset variable */
+  bool no_url = false;    /* an sqlite datasource with no url anywhere */
   int rc;
 
   memset(out, 0, sizeof(*out));
@@ -1220,20 +1329,50 @@ int dbs_discover(const struct dbs_config* cfg,
   if (getcwd(cwd, sizeof(cwd)) == NULL)
     return seterr(err, errlen, "cannot get the working directory: %s",
                   strerror(errno));
+  base = cwd;
 
-  /* package.json is read only when it can tell us something. */
-  if ((cfg->schema == NULL || cfg->schema[0] == '\0') || cfg->seed == NULL) {
+  /* The Prisma config: Prisma 7 keeps the url there, Prisma 6.x may use it
+   * for the schema, migrations and seed. The CLI runs from the cwd, or
+   * with --config from the config's folder (its schema engine is started
+   * there and opens a relative url from there). */
+  rc = config_load(cfg, cwd, &pc, &have_pc, err, errlen);
+  if (rc < 0)
+    goto fail;
+  if (have_pc) {
+    d.prisma_config = strdup(pc.file);
+    if (d.prisma_config == NULL)
+      goto nomem;
+    if (cfg->prisma_config != NULL && cfg->prisma_config[0] != '\0')
+      base = pc.dir;
+    prisma7 = pc.url.present;
+  }
+
+  /* package.json is read only when it can tell us something; Prisma 7
+   * reads none of it. */
+  if (!prisma7 &&
+      ((cfg->schema == NULL || cfg->schema[0] == '\0') || cfg->seed == NULL)) {
     rc = pkg_load(cwd, &pkg, err, errlen);
     if (rc < 0)
       goto fail;
   }
-  if (cfg->seed == NULL && pkg.seed != NULL) {
+  if (cfg->seed == NULL && have_pc && pc.seed.present) {
+    if (!pc.seed.readable || pc.seed.value == NULL) {
+      rc =
+          config_unreadable(&pc, &pc.seed, "migrations.seed",
+                            "pass --seed (or --seed '' for none)", err, errlen);
+      goto fail;
+    }
+    d.seed = strdup(pc.seed.value);
+    if (d.seed == NULL)
+      goto nomem;
+  } else if (cfg->seed == NULL && pkg.seed != NULL) {
     d.seed = strdup(pkg.seed);
     if (d.seed == NULL)
       goto nomem;
   }
 
-  rc = schema_find(cfg, &pkg, cwd, &d.schema_path, &folder, err, errlen);
+  rc = schema_find(cfg, &pkg, have_pc ? &pc : NULL, cwd, base, &d.schema_path,
+                   &folder, err, errlen);
   if (rc < 0)
     goto fail;
   if (d.schema_path != NULL) {
@@ -1256,12 +1395,32 @@ int dbs_discover(const struct dbs_config* cfg,
     }
   }
 
-  /* Migrations: the option, else <schema dir>/migrations (the folder of a
+  /* Migrations: the option, else the config's migrations.path (against
+   * the config's folder), else <schema dir>/migrations (the folder of a
    * multi-file schema, or of its datasource file). */
   if (cfg->prisma_migrations != NULL && cfg->prisma_migrations[0] != '\0') {
     d.migrations_dir = path_join(cwd, cfg->prisma_migrations);
     if (d.migrations_dir == NULL)
       goto nomem;
+  } else if (have_pc && pc.migrations_path.present) {
+    if (!pc.migrations_path.readable || pc.migrations_path.value == NULL ||
+        pc.migrations_path.value[0] == '\0') {
+      rc = config_unreadable(&pc, &pc.migrations_path, "migrations.path",
+                             "pass --prisma-migrations", err, errlen);
+      goto fail;
+    }
+    char* m = path_join(pc.dir, pc.migrations_path.value);
+    if (m == NULL)
+      goto nomem;
+    if (is_dir(m)) {
+      d.migrations_dir = m;
+    } else {
+      /* Prisma deploys nothing from a missing folder, and so do we. */
+      dbs_log_warnx("%s:%u: migrations.path names %s, which does not exist: "
+                    "no migrations to apply",
+                    pc.file, pc.migrations_path.line, m);
+      free(m);
+    }
   } else if (d.schema_path != NULL) {
     const char* dirs[2] = {NULL, ds != NULL ? ds->dir : NULL};
     char* sdir = folder ? strdup(d.schema_path) : path_dir(d.schema_path);
@@ -1290,6 +1449,55 @@ int dbs_discover(const struct dbs_config* cfg,
       goto fail;
   }
 
+  /* The config's datasource.url, for an sqlite schema (or none found). The
+   * app's driver adapter (better-sqlite3, libsql) opens a relative path
+   * against the app's working directory, which is ours; the Prisma CLI
+   * against its base (see above). */
+  if (prisma7 && (ds == NULL || sqlite) && pc.url.readable) {
+    const char* url = pc.url.value;
+    if (url == NULL) {
+      url_unset = true;
+    } else if (url[0] == '\0') {
+      rc = seterr(err, errlen,
+                  "%s:%u: datasource.url is empty%s%s%s; set it like "
+                  "file:/data/app.db",
+                  pc.file, pc.url.line, pc.url.env ? " (" : "",
+                  pc.url.env ? pc.url.env : "",
+                  pc.url.env ? " is set to \"\")" : "");
+      goto fail;
+    } else if (sqlite_url_scheme(url) != 0) {
+      rc = url_path(url, cwd, &config_db);
+      if (rc == 0)
+        rc = url_path(url, base, &cli_db);
+      if (rc == -EINVAL) {
+        rc = seterr(err, errlen,
+                    "%s:%u: datasource.url \"%s\" has no path after file:; "
+                    "name a file, like file:./dev.db",
+                    pc.file, pc.url.line, url);
+        goto fail;
+      }
+      if (rc < 0)
+        goto fail;
+      if (strchr(url, '?') != NULL)
+        dbs_log_warnx("%s:%u: datasource.url has a query string: the "
+                      "better-sqlite3 adapter keeps it in the file name "
+                      "(the Prisma CLI and libsql cut it); remove it",
+                      pc.file, pc.url.line);
+    } else if (sqlite) {
+      rc = seterr(err, errlen,
+                  "%s:%u: the sqlite datasource.url%s%s does not start with "
+                  "file: (it must be like file:./dev.db or "
+                  "file:/data/app.db); fix it",
+                  pc.file, pc.url.line, pc.url.env ? " from " : "",
+                  pc.url.env ? pc.url.env : "");
+      goto fail;
+    } else {
+      dbs_log_info("%s: datasource.url is not a file: URL and no schema "
+                   "says sqlite: no database to set up",
+                   pc.file);
+    }
+  }
+
   const char* dburl = getenv("DATABASE_URL");
   if (cfg->db != NULL && cfg->db[0] != '\0') {
     d.source = DBS_DB_OPTION;
@@ -1297,14 +1505,15 @@ int dbs_discover(const struct dbs_config* cfg,
     if (d.db_path == NULL)
       goto nomem;
   } else if (dburl != NULL && sqlite_url_scheme(dburl) != 0) {
-    /* Prisma resolves an env URL against the schema's folder, like a
-     * literal one; anything else reading DATABASE_URL gets the cwd. */
-    const char* base = cwd;
+    /* Prisma 6 resolves an env URL against the schema's folder, like a
+     * literal one; Prisma 7's adapters and anything else reading
+     * DATABASE_URL get the cwd. */
+    const char* dbase = cwd;
     if (sqlite && ds->url_env != NULL &&
         strcmp(ds->url_env, "DATABASE_URL") == 0)
-      base = ds->dir;
+      dbase = ds->dir;
     d.source = DBS_DB_DATABASE_URL;
-    rc = url_path(dburl, base, &d.db_path);
+    rc = url_path(dburl, dbase, &d.db_path);
     if (rc == -EINVAL) {
       rc = seterr(err, errlen,
                   "DATABASE_URL=%s has no path after the scheme; set it like "
@@ -1318,6 +1527,35 @@ int dbs_discover(const struct dbs_config* cfg,
     dbs_log_info("the Prisma schema's datasource (%s) uses provider \"%s\", "
                  "not sqlite: no database to set up",
                  d.datasource, ds->provider);
+  } else if (config_db != NULL) {
+    d.source = DBS_DB_PRISMA_CONFIG;
+    d.db_path = strdup(config_db);
+    if (d.db_path == NULL)
+      goto nomem;
+  } else if (prisma7 && url_unset && pc.url.env != NULL) {
+    /* datasource.url reads X and X is unset: give every child X. */
+    d.source = DBS_DB_PRISMA_CONFIG;
+    const char* volume = cfg->volume != NULL ? cfg->volume : "/data";
+    char* vol = path_join(cwd, volume);
+    if (vol == NULL)
+      goto nomem;
+    d.db_path = path_join(vol, "sqlite.db");
+    free(vol);
+    if (d.db_path == NULL)
+      goto nomem;
+  } else if (prisma7 && !pc.url.readable && (ds == NULL || sqlite)) {
+    if (ls != NULL && ls->ndbs == 1) {
+      dbs_log_warnx("%s:%u: dbsetup cannot read datasource.url without "
+                    "running the file: using litestream.yml's database; "
+                    "pass --db to make sure it is the one the app opens",
+                    pc.file, pc.url.line);
+    } else {
+      rc = config_unreadable(&pc, &pc.url, "datasource.url",
+                             "pass --db (or DATABASE_URL=file:...) with the "
+                             "file the app opens",
+                             err, errlen);
+      goto fail;
+    }
   } else if (sqlite && ds->has_url) {
     d.source = DBS_DB_PRISMA;
     if (schema_db != NULL) {
@@ -1335,20 +1573,7 @@ int dbs_discover(const struct dbs_config* cfg,
         goto nomem;
     }
   } else if (sqlite) {
-    const char* conf = prisma_config_file(cwd);
-    if (conf == NULL) {
-      rc = seterr(err, errlen,
-                  "%s: datasource %s has no url; add url = "
-                  "env(\"DATABASE_URL\") (Prisma 6), or with Prisma 7 "
-                  "(url in prisma.config.ts) pass --db or "
-                  "DATABASE_URL=file:...",
-                  d.datasource, ds->name);
-      goto fail;
-    }
-    dbs_log_info("the Prisma schema's datasource (%s) has no url (Prisma 7 "
-                 "keeps it in %s, which dbsetup does not evaluate): pass "
-                 "--db or DATABASE_URL=file:... to name the database",
-                 d.datasource, conf);
+    no_url = true; /* unless litestream.yml names it (below) */
   }
 
   if (d.source == DBS_DB_NONE && !(ds != NULL && !sqlite) && ls != NULL &&
@@ -1366,33 +1591,72 @@ int dbs_discover(const struct dbs_config* cfg,
       goto nomem;
   }
 
-  /* The schema's env URL variable is unset: set it to the database chosen
-   * so that the app opens the same file. */
-  if (sqlite && ds->url_env != NULL && getenv_nonempty(ds->url_env) == NULL &&
-      d.db_path != NULL) {
-    d.set_env_name = strdup(ds->url_env);
+  if (no_url && d.source == DBS_DB_NONE) {
+    if (have_pc)
+      rc = seterr(err, errlen,
+                  "%s: datasource %s has no url, and %s has no "
+                  "datasource.url; add datasource: { url: "
+                  "env(\"DATABASE_URL\") } to the config (Prisma 7), or pass "
+                  "--db or DATABASE_URL=file:...",
+                  d.datasource, ds->name, pc.file);
+    else
+      rc = seterr(err, errlen,
+                  "%s: datasource %s has no url and there is no "
+                  "prisma.config.ts in %s; add url = env(\"DATABASE_URL\") "
+                  "(Prisma 6), pass --prisma-config with the config file "
+                  "(Prisma 7), or pass --db or DATABASE_URL=file:...",
+                  d.datasource, ds->name, cwd);
+    goto fail;
+  }
+
+  /* The url's variable is unset: set it to the database chosen so that
+   * the app (and prisma.config.ts) opens the same file. */
+  const char* unset_env = NULL;
+  if (prisma7 && url_unset && pc.url.env != NULL && (ds == NULL || sqlite))
+    unset_env = pc.url.env;
+  else if (sqlite && ds->url_env != NULL &&
+           getenv_nonempty(ds->url_env) == NULL)
+    unset_env = ds->url_env;
+  if (unset_env != NULL && d.db_path != NULL) {
+    d.set_env_name = strdup(unset_env);
     if (asprintf(&d.set_env_value, "file:%s", d.db_path) < 0)
       d.set_env_value = NULL;
     if (d.set_env_name == NULL || d.set_env_value == NULL)
       goto nomem;
     dbs_log_info("%s is not set (read by %s): setting %s=%s for every child",
-                 ds->url_env, d.datasource, d.set_env_name, d.set_env_value);
+                 unset_env, unset_env == pc.url.env ? pc.file : d.datasource,
+                 d.set_env_name, d.set_env_value);
   }
 
-  /* The app opens what the schema says, whatever --db claims. */
+  /* The app opens what the schema or config says, whatever --db claims. */
   if (schema_db != NULL && d.db_path != NULL &&
       strcmp(schema_db, d.db_path) != 0)
     dbs_log_warnx("%s names %s but the Prisma schema (%s) makes the app open "
                   "%s; make them agree",
                   dbs_discover_source_name(d.source), d.db_path, d.datasource,
                   schema_db);
+  if (config_db != NULL && d.db_path != NULL &&
+      strcmp(config_db, d.db_path) != 0)
+    dbs_log_warnx("%s names %s but %s:%u (datasource.url) makes the app open "
+                  "%s; make them agree",
+                  dbs_discover_source_name(d.source), d.db_path, pc.file,
+                  pc.url.line, config_db);
+  if (config_db != NULL && cli_db != NULL && strcmp(config_db, cli_db) != 0)
+    dbs_log_warnx("%s:%u: datasource.url is relative: the app, started in "
+                  "%s, opens %s, but `prisma migrate --config` resolves it "
+                  "against %s and opens %s; write an absolute path (like "
+                  "file:/data/app.db), or start from the config's folder",
+                  pc.file, pc.url.line, cwd, config_db, pc.dir, cli_db);
 
   if (d.db_path != NULL)
     dbs_log_debug("database: %s (from %s)", d.db_path,
                   dbs_discover_source_name(d.source));
   free(schema_db);
+  free(config_db);
+  free(cli_db);
   schema_free(&schema);
   pkg_free(&pkg);
+  dbs_prisma_config_free(&pc);
   *out = d;
   return 0;
 
@@ -1400,8 +1664,11 @@ nomem:
   rc = -ENOMEM;
 fail:
   free(schema_db);
+  free(config_db);
+  free(cli_db);
   schema_free(&schema);
   pkg_free(&pkg);
+  dbs_prisma_config_free(&pc);
   dbs_discover_free(&d);
   return rc;
 }

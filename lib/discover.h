@@ -12,11 +12,12 @@
 #include "litestream_config.h"
 
 enum dbs_db_source {
-  DBS_DB_NONE = 0,     /* nothing found: dbsetup stays a plain init */
-  DBS_DB_OPTION,       /* --db / DBSETUP_DB */
-  DBS_DB_DATABASE_URL, /* DATABASE_URL=file:... (or sqlite:...) */
-  DBS_DB_PRISMA,       /* the Prisma schema's sqlite datasource */
-  DBS_DB_LITESTREAM,   /* litestream.yml's single dbs entry */
+  DBS_DB_NONE = 0,      /* nothing found: dbsetup stays a plain init */
+  DBS_DB_OPTION,        /* --db / DBSETUP_DB */
+  DBS_DB_DATABASE_URL,  /* DATABASE_URL=file:... (or sqlite:...) */
+  DBS_DB_PRISMA,        /* the Prisma schema's sqlite datasource */
+  DBS_DB_LITESTREAM,    /* litestream.yml's single dbs entry */
+  DBS_DB_PRISMA_CONFIG, /* prisma.config.ts datasource.url (Prisma 7) */
 };
 
 /* Everything owned by the struct; free with dbs_discover_free. */
@@ -29,7 +30,9 @@ struct dbs_discovery {
   char* url_env;        /* X when the datasource says url = env("X") */
   char* migrations_dir; /* absolute: --prisma-migrations, or
                            <schema dir>/migrations if that exists */
-  char* seed;           /* package.json prisma.seed when cfg->seed is NULL */
+  char* seed;           /* prisma.config.ts migrations.seed, else
+                           package.json prisma.seed (cfg->seed NULL) */
+  char* prisma_config;  /* absolute path of the Prisma config file read */
   /* The schema reads url = env("X") and X is unset or empty: every child
    * must get X=set_env_value (the caller does the setenv). The value is
    * file:<db_path> when --db/litestream.yml named the DB, else

@@ -440,6 +440,126 @@ int dbs_replica_plan(const struct dbs_replica_listing* l,
   return 0;
 }
 
+void dbs_replica_bounds(const struct dbs_replica_listing* l,
+                        int64_t* created_ns, int64_t* updated_ns) {
+  *created_ns = *updated_ns = 0;
+  for (size_t i = 0; i < l->ngens; i++) {
+    const struct dbs_replica_generation* g = &l->gens[i];
+    if (g->updated_ns == 0)
+      continue; /* no objects */
+    if (*created_ns == 0 || g->created_ns < *created_ns)
+      *created_ns = g->created_ns;
+    if (g->updated_ns > *updated_ns)
+      *updated_ns = g->updated_ns;
+  }
+}
+
+/* One snapshot of one generation, for litestream 0.5's choice. */
+struct v05_snap {
+  int64_t time_ns;
+  size_t gen, snap;
+};
+
+/* Up to this many snapshots are ordered exactly as litestream 0.5's O(n^2)
+ * swap sort orders them (it decides which of several snapshots with the
+ * same time comes last); beyond, ties go to the last listed. */
+#define V05_EXACT_SORT_MAX 4096
+
+int dbs_replica_plan_v05(const struct dbs_replica_listing* l,
+                         const struct dbs_restore_target* t, size_t* gen,
+                         struct dbs_restore_plan* plan, char* err,
+                         size_t errlen) {
+  memset(plan, 0, sizeof(*plan));
+  size_t n = 0;
+  for (size_t g = 0; g < l->ngens; g++)
+    n += l->gens[g].nsnapshots;
+  if (n == 0) {
+    snprintf(err, errlen,
+             "no snapshots available in any litestream v0.3 generation%s",
+             l->ngens ? "" : " (there is none)");
+    return -ENOENT;
+  }
+  /* Generations in name order, each's snapshots in index order: the order
+   * in which litestream 0.5 gathers them. */
+  struct v05_snap* c = calloc(n, sizeof(*c));
+  if (c == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return -ENOMEM;
+  }
+  size_t k = 0;
+  for (size_t g = 0; g < l->ngens; g++)
+    for (size_t i = 0; i < l->gens[g].nsnapshots; i++)
+      c[k++] = (struct v05_snap){l->gens[g].snapshots[i].time_ns, g, i};
+  long best = -1;
+  if (n <= V05_EXACT_SORT_MAX) {
+    /* sortSnapshotsV3ByCreatedAt, then findBestSnapshotV3: the last one
+     * at or before the timestamp. */
+    for (size_t i = 0; i + 1 < n; i++)
+      for (size_t j = i + 1; j < n; j++)
+        if (c[i].time_ns > c[j].time_ns) {
+          struct v05_snap x = c[i];
+          c[i] = c[j];
+          c[j] = x;
+        }
+    for (size_t i = n; i-- > 0;)
+      if (!t->has_timestamp || c[i].time_ns <= t->timestamp_ns) {
+        best = (long)i;
+        break;
+      }
+  } else {
+    for (size_t i = 0; i < n; i++)
+      if ((!t->has_timestamp || c[i].time_ns <= t->timestamp_ns) &&
+          (best < 0 || c[i].time_ns >= c[best].time_ns))
+        best = (long)i;
+  }
+  if (best < 0) {
+    int64_t first = c[0].time_ns;
+    for (size_t i = 1; i < n; i++)
+      if (c[i].time_ns < first)
+        first = c[i].time_ns;
+    free(c);
+    time_t sec = (time_t)(first / 1000000000);
+    struct tm tm;
+    char when[40] = "?";
+    if (gmtime_r(&sec, &tm) != NULL)
+      strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    snprintf(err, errlen,
+             "no litestream v0.3 snapshot at or before the requested time "
+             "(the first was written at %s)",
+             when);
+    return -ENOENT;
+  }
+  const struct dbs_replica_generation* g = &l->gens[c[best].gen];
+  const struct dbs_replica_snapshot* snap = &g->snapshots[c[best].snap];
+  *gen = c[best].gen;
+  free(c);
+
+  /* filterWALSegmentsV3: index at or above the snapshot's and, with a
+   * timestamp, not written after it. The rest is dbs_replica_plan's
+   * checks on a generation holding just that snapshot and segments. */
+  struct dbs_replica_generation fg = *g;
+  fg.snapshots = (struct dbs_replica_snapshot*)snap;
+  fg.nsnapshots = 1;
+  fg.nsegments = 0;
+  fg.segments = calloc(g->nsegments ? g->nsegments : 1, sizeof(*fg.segments));
+  if (fg.segments == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < g->nsegments; i++) {
+    const struct dbs_replica_segment* sg = &g->segments[i];
+    if (sg->index < snap->index)
+      continue;
+    if (t->has_timestamp && sg->time_ns > t->timestamp_ns)
+      continue;
+    fg.segments[fg.nsegments++] = *sg;
+  }
+  struct dbs_restore_target latest = {.index = -1};
+  int rc = dbs_replica_plan(l, &fg, &latest, plan, err, errlen);
+  free(fg.segments);
+  return rc;
+}
+
 void dbs_restore_plan_free(struct dbs_restore_plan* plan) {
   free(plan->gen_root);
   free(plan->segments);

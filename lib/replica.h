@@ -144,6 +144,29 @@ int dbs_replica_plan(const struct dbs_replica_listing* l,
                      const struct dbs_restore_target* t,
                      struct dbs_restore_plan* plan, char* err, size_t errlen);
 
+/*
+ * Plans a restore of the v0.3 generations as litestream 0.5 does when it
+ * reads them (RestoreV3, since v0.5.7; used where LTX files share the
+ * location): the snapshot is the newest at or before t's timestamp (or the
+ * newest) over ALL generations by CreatedAt, ties ordered as litestream's
+ * swap sort leaves them; the WAL segments are that generation's with an
+ * index at or above the snapshot's and, with a timestamp, written at or
+ * before it (a filter, not a cut-off). Then the checks of dbs_replica_plan
+ * (every index from the snapshot's consecutive, each starting at offset 0).
+ * t->generation and t->index must be unset. Returns the chosen generation's
+ * position in *gen and 0, -ENOENT (no snapshot at or before the target),
+ * -EBADMSG or -ENOMEM, with a message in err.
+ */
+int dbs_replica_plan_v05(const struct dbs_replica_listing* l,
+                         const struct dbs_restore_target* t, size_t* gen,
+                         struct dbs_restore_plan* plan, char* err,
+                         size_t errlen);
+
+/* The time bounds over every object of every generation (litestream 0.5's
+ * TimeBoundsV3); both 0 when there is none. */
+void dbs_replica_bounds(const struct dbs_replica_listing* l,
+                        int64_t* created_ns, int64_t* updated_ns);
+
 void dbs_restore_plan_free(struct dbs_restore_plan* plan);
 
 #endif

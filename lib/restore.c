@@ -1248,6 +1248,10 @@ done:
 struct v3_state {
   struct dbs_replica_listing listing;
   long gen;
+  /* Read as litestream 0.5 reads v0.3 generations (LTX files share the
+   * location): every generation at once (RestoreV3), not 0.3.13's one. */
+  bool ls05;
+  int64_t created_ns, updated_ns; /* over what this state may restore */
   struct dbs_restore_plan plan;
   bool planned;
 };
@@ -1261,9 +1265,16 @@ static void v3_free(void* p) {
   free(s);
 }
 
-static int v3_find(struct dbs_storage* st, const char* path,
-                   const struct dbs_restore_target* t, void** state,
-                   int64_t* updated_ns, struct dbs_restore_error* e) {
+/*
+ * Lists the v0.3 generations. ls05: litestream 0.5's rules (a location
+ * 0.5 has written): the state exists when any v0.3 object does, its bounds
+ * span every generation (TimeBoundsV3). Else 0.3.13's: the generation
+ * CalcRestoreTarget picks for t, or no state.
+ */
+static int v3_find_mode(struct dbs_storage* st, const char* path,
+                        const struct dbs_restore_target* t, bool ls05,
+                        void** state, int64_t* updated_ns,
+                        struct dbs_restore_error* e) {
   *state = NULL;
   struct v3_state* s = calloc(1, sizeof(*s));
   if (s == NULL) {
@@ -1277,22 +1288,48 @@ static int v3_find(struct dbs_storage* st, const char* path,
     free(s);
     return -1;
   }
-  s->gen = dbs_replica_choose(&s->listing, t);
-  if (s->gen < 0) {
-    v3_free(s);
-    return 0;
+  s->ls05 = ls05;
+  if (ls05) {
+    s->gen = -1;
+    dbs_replica_bounds(&s->listing, &s->created_ns, &s->updated_ns);
+    if (s->updated_ns == 0) {
+      v3_free(s);
+      return 0;
+    }
+  } else {
+    s->gen = dbs_replica_choose(&s->listing, t);
+    if (s->gen < 0) {
+      v3_free(s);
+      return 0;
+    }
+    s->created_ns = s->listing.gens[s->gen].created_ns;
+    s->updated_ns = s->listing.gens[s->gen].updated_ns;
   }
-  *updated_ns = s->listing.gens[s->gen].updated_ns;
+  *updated_ns = s->updated_ns;
   *state = s;
   return 0;
+}
+
+static int v3_find(struct dbs_storage* st, const char* path,
+                   const struct dbs_restore_target* t, void** state,
+                   int64_t* updated_ns, struct dbs_restore_error* e) {
+  return v3_find_mode(st, path, t, false, state, updated_ns, e);
 }
 
 static int v3_plan(void* p, const struct dbs_restore_target* t,
                    struct dbs_restore_error* e) {
   struct v3_state* s = p;
   char msg[sizeof(e->msg)];
-  int rc = dbs_replica_plan(&s->listing, &s->listing.gens[s->gen], t, &s->plan,
-                            msg, sizeof(msg));
+  int rc;
+  if (s->ls05) {
+    size_t g = 0;
+    rc = dbs_replica_plan_v05(&s->listing, t, &g, &s->plan, msg, sizeof(msg));
+    if (rc == 0)
+      s->gen = (long)g;
+  } else {
+    rc = dbs_replica_plan(&s->listing, &s->listing.gens[s->gen], t, &s->plan,
+                          msg, sizeof(msg));
+  }
   if (rc == 0) {
     s->planned = true;
     return 0;
@@ -1300,12 +1337,15 @@ static int v3_plan(void* p, const struct dbs_restore_target* t,
   /* A point the generation does not reach (no snapshot at or before it,
    * or an index past its highest) is "no matching backup", not damage.
    * Without a target every snapshot qualifies, so a boot never gets here
-   * with NO_BACKUP; a generation without snapshots stays corrupt. */
+   * with NO_BACKUP; a generation without snapshots stays corrupt (as does
+   * a location whose v0.3 generations hold WAL segments but no snapshot,
+   * litestream 0.5's "no snapshots available"). */
   enum dbs_restore_result r = DBS_RESTORE_ECORRUPT;
   if (rc == -ENOMEM)
     r = DBS_RESTORE_EINTERNAL;
-  else if (rc == -ERANGE ||
-           (rc == -ENOENT && s->listing.gens[s->gen].nsnapshots > 0))
+  else if (s->ls05 ? rc == -ENOENT && t->has_timestamp
+                   : rc == -ERANGE || (rc == -ENOENT &&
+                                       s->listing.gens[s->gen].nsnapshots > 0))
     r = DBS_RESTORE_NO_BACKUP;
   set_err(e, r, "%s", msg);
   return -1;
@@ -1338,7 +1378,7 @@ static void v3_summarize(void* p, struct dbs_restore_summary* out) {
   snprintf(out->point, sizeof(out->point),
            "generation %s, snapshot index %u, WAL up to index %u",
            pl->generation, pl->snapshot.index, last);
-  out->updated_ns = s->listing.gens[s->gen].updated_ns;
+  out->updated_ns = s->updated_ns;
   out->bytes = pl->total_bytes;
   out->objects = 1 + pl->nsegments;
 }
@@ -2092,7 +2132,8 @@ static bool choose_v3(const struct dbs_restore_source* src,
 }
 
 /* Is ts within [first, last] object time of the LTX files and the v0.3
- * generation found (fast timestamps: mtime or LastModified)? */
+ * objects found (fast timestamps: mtime or LastModified)? litestream 0.5's
+ * CalcRestoreTarget, with v3 read by its rules (every generation). */
 static bool ltx_time_in_bounds(const struct ltx_state* lx,
                                const struct v3_state* v3, int64_t ts) {
   int64_t lo = 0, hi = 0;
@@ -2103,12 +2144,11 @@ static bool ltx_time_in_bounds(const struct ltx_state* lx,
     if (t > hi)
       hi = t;
   }
-  if (v3 != NULL && v3->gen >= 0) {
-    const struct dbs_replica_generation* g = &v3->listing.gens[v3->gen];
-    if (g->created_ns != 0 && (lo == 0 || g->created_ns < lo))
-      lo = g->created_ns;
-    if (g->updated_ns > hi)
-      hi = g->updated_ns;
+  if (v3 != NULL && v3->updated_ns != 0) {
+    if (v3->created_ns != 0 && (lo == 0 || v3->created_ns < lo))
+      lo = v3->created_ns;
+    if (v3->updated_ns > hi)
+      hi = v3->updated_ns;
   }
   return !(ts < lo || ts > hi);
 }
@@ -2226,11 +2266,16 @@ static int find_source(const struct dbs_restore_source* src,
   *fmt = NULL;
   if (ltx_find(src->storage, src->path, t, &lx, &lu, e) != 0)
     return -1;
-  if (v3_find(src->storage, src->path, t, &v3, &vu, e) != 0) {
+  bool v3_flags = t->generation != NULL || t->index >= 0;
+  /* Where litestream 0.5 has written (LTX files exist), its rules decide
+   * everything, v0.3 generations included; -generation and -index, which
+   * 0.5 does not have, keep 0.3.13's. A v0.3-only location keeps 0.3.13's
+   * rules. */
+  bool ls05 = lx != NULL && !v3_flags;
+  if (v3_find_mode(src->storage, src->path, t, ls05, &v3, &vu, e) != 0) {
     ltx_free(lx);
     return -1;
   }
-  bool v3_flags = t->generation != NULL || t->index >= 0;
   if (lx != NULL && v3 == NULL && v3_flags) {
     set_err(e, DBS_RESTORE_EUSAGE,
             "-generation and -index select a litestream v0.3 backup, but "

@@ -7,7 +7,8 @@
 # restore equals litestream restore 0.5.18, which reads both layouts and
 # takes the one written most recently: latest (v0.3 after the first stage,
 # LTX after the second, v0.3 again after the third), -txid points (LTX),
-# and -timestamp points of each era.
+# and -timestamp points of each era and between them (where 0.5 has
+# written, its rules for the v0.3 generations apply).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ltx_lib.sh"
 ltx_need "$LS05" v0.5.18
@@ -85,6 +86,31 @@ while read -r step txid ts dg op; do
   ltx_compare "v0.3 then v0.5: -timestamp $ts (v0.5 step $step)" -timestamp "$ts" "$URL2"
 done < <(awk 'NR % 2 == 1' "$LTX_D/points")
 
+# The two eras meet: litestream 0.5 reads the v0.3 generations by its own
+# rules once LTX files share the location (time bounds over both layouts,
+# the newest v0.3 snapshot at or before the time over all generations, the
+# WAL segments written by then), not by 0.3.13's (the time must fall
+# inside one generation's bounds). Both points restore the last v0.3 state
+# (0.5 started from the same database): between the last v0.3 object and
+# the first LTX file (0.3.13's rule finds no generation there), and 1 ms
+# after the first LTX file while no LTX snapshot (L9) is older.
+_mtime_ns() { find "$@" -type f -exec stat -c '%.9Y' {} + | tr -d . | sort -n; }
+_ts_of_ns() { date -u -d "@$(($1 / 1000000000)).$(printf %09d $(($1 % 1000000000)))" +%Y-%m-%dT%H:%M:%S.%NZ; }
+v3_last=$(_mtime_ns "$T/stage2/generations" | tail -1)
+ltx_first=$(_mtime_ns "$T/stage2/ltx" | head -1)
+l9_first=$(_mtime_ns "$T/stage2/ltx/9" | head -1)
+v3_state=$(tail -1 "$LTX_D/points03" | cut -d' ' -f4)
+[ "$ltx_first" -gt $((v3_last + 2)) ] || fail "no time between the v0.3 era ($v3_last) and the first LTX file ($ltx_first)"
+LTX_WANT=$v3_state
+ltx_compare "v0.3 then v0.5: -timestamp between the eras" -timestamp "$(_ts_of_ns $(((v3_last + ltx_first) / 2)))" "$URL2"
+if [ "$l9_first" -gt $((ltx_first + 1000000)) ]; then
+  LTX_WANT=$v3_state
+  ltx_compare "v0.3 then v0.5: -timestamp 1 ms after the first LTX file, before any LTX snapshot" \
+    -timestamp "$(_ts_of_ns $((ltx_first + 1000000)))" "$URL2"
+else
+  echo "# (the first LTX snapshot is as old as the first LTX file: no point between them)"
+fi
+
 # Stage 3: back to v0.3.13, which writes last.
 v03_phase 4
 LTX_WANT=$(tail -1 "$LTX_D/points03" | cut -d' ' -f4)
@@ -92,5 +118,5 @@ ltx_compare "v0.3, v0.5, v0.3 again: latest (v0.3, written last)" "$LTX_URL"
 mid=$(sed -n 6p "$LTX_D/points")
 LTX_WANT=$(echo "$mid" | cut -d' ' -f4)
 ltx_compare "v0.3, v0.5, v0.3 again: -txid $(echo "$mid" | cut -d' ' -f2)" -txid "$(echo "$mid" | cut -d' ' -f2)" "$LTX_URL"
-ltx_report 25
+ltx_report 27
 done_testing

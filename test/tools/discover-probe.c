@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   line("url_env", d.url_env);
   line("migrations_dir", d.migrations_dir);
   line("seed", d.seed);
+  line("prisma_config", d.prisma_config);
   line("set_env_name", d.set_env_name);
   line("set_env_value", d.set_env_value);
   dbs_discover_free(&d);

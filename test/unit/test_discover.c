@@ -447,14 +447,15 @@ static void test_unparseable_schemas(void** state) {
   }
 }
 
-/* Prisma 7: no url in the schema; it lives in prisma.config.ts. */
+/* Prisma 7: no url in the schema, and none in prisma.config.ts either:
+ * Prisma itself cannot run, so neither does dbsetup unless --db,
+ * DATABASE_URL or litestream.yml names the file. */
 static void test_prisma7_without_url(void** state) {
   (void)state;
   put("prisma/schema.prisma", "datasource db {\n  provider = \"sqlite\"\n}\n");
   put("prisma.config.ts", "export default {}\n");
-  assert_int_equal(run(NULL), 0);
-  assert_int_equal(d.source, DBS_DB_NONE);
-  assert_string_equal(d.provider, "sqlite");
+  expect_einval(NULL, "has no datasource.url", "prisma.config.ts", "--db",
+                NULL);
   setenv("DATABASE_URL", "file:./dev.db", 1);
   expect_db(DBS_DB_DATABASE_URL, at("dev.db"));
   unsetenv("DATABASE_URL");
@@ -463,6 +464,163 @@ static void test_prisma7_without_url(void** state) {
   assert_int_equal(run(&ls), 0);
   assert_int_equal(d.source, DBS_DB_LITESTREAM);
   assert_string_equal(d.db_path, "/data/ls.db");
+  /* No config at all: the message says where it was looked for. */
+  unlink("prisma.config.ts");
+  expect_einval(NULL, "no prisma.config.ts in", "--prisma-config", NULL);
+}
+
+/* What `prisma init` sets up in Prisma 7: the config at the root, the
+ * schema in prisma/, a relative url. The adapter opens it against the
+ * app's working directory (the root), not the schema's folder. */
+static void test_prisma7_layout(void** state) {
+  (void)state;
+  put("prisma/schema.prisma", schema_with(""));
+  mkdir("prisma/migrations", 0755);
+  mkdir("db", 0755);
+  mkdir("db/migrations", 0755);
+  put("package.json", "{\"prisma\": {\"seed\": \"node old-seed.js\"}}\n");
+  put("prisma.config.ts",
+      "import 'dotenv/config'\n"
+      "import { defineConfig, env } from 'prisma/config'\n"
+      "export default defineConfig({\n"
+      "  schema: 'prisma/schema.prisma',\n"
+      "  migrations: { path: 'db/migrations', seed: 'tsx prisma/seed.ts' },\n"
+      "  datasource: { url: process.env.DATABASE_URL ?? 'file:./dev.db' },\n"
+      "})\n");
+  expect_db(DBS_DB_PRISMA_CONFIG, at("dev.db"));
+  assert_string_equal(dbs_discover_source_name(d.source), "the Prisma config");
+  assert_string_equal(d.prisma_config, at("prisma.config.ts"));
+  assert_string_equal(d.schema_path, at("prisma/schema.prisma"));
+  assert_string_equal(d.migrations_dir, at("db/migrations"));
+  /* migrations.seed; package.json is not read by Prisma 7. */
+  assert_string_equal(d.seed, "tsx prisma/seed.ts");
+  assert_null(d.set_env_name);
+  /* DATABASE_URL set: the adapter and the CLI both get it, against the
+   * working directory. */
+  setenv("DATABASE_URL", "file:./other.db", 1);
+  expect_db(DBS_DB_DATABASE_URL, at("other.db"));
+  unsetenv("DATABASE_URL");
+  /* Run from elsewhere without --prisma-config: Prisma finds no config
+   * there, and neither does dbsetup. */
+  assert_int_equal(chdir("db"), 0);
+  assert_int_equal(run(NULL), 0);
+  assert_int_equal(d.source, DBS_DB_NONE);
+  assert_null(d.prisma_config);
+  /* With --prisma-config (as prisma --config): the CLI resolves the url
+   * against the config's folder, the app against its own cwd. */
+  cfg.prisma_config = "../prisma.config.ts";
+  capture_start();
+  int rc = run(NULL);
+  const char* log = capture_stop();
+  assert_int_equal(rc, 0);
+  assert_int_equal(d.source, DBS_DB_PRISMA_CONFIG);
+  assert_string_equal(d.db_path, at("db/dev.db"));
+  assert_string_equal(d.schema_path, at("prisma/schema.prisma"));
+  assert_string_equal(d.migrations_dir, at("db/migrations"));
+  assert_non_null(strstr(log, "prisma migrate --config"));
+  assert_non_null(strstr(log, at("dev.db")));
+  assert_non_null(strstr(log, at("db/dev.db")));
+  cfg.prisma_config = "../missing.ts";
+  expect_einval(NULL, "--prisma-config ../missing.ts", "no such file", NULL);
+  assert_int_equal(chdir(".."), 0);
+  cfg.prisma_config = NULL;
+  /* An absolute url: no difference to warn about. */
+  put("prisma.config.ts", "export default { schema: 'prisma/schema.prisma', "
+                          "datasource: { url: 'file:/data/app.db' } }\n");
+  expect_db(DBS_DB_PRISMA_CONFIG, "/data/app.db");
+  /* --db wins, with a warning when it is not the file the app opens. */
+  cfg.db = "/data/other.db";
+  capture_start();
+  rc = run(NULL);
+  log = capture_stop();
+  assert_int_equal(rc, 0);
+  assert_string_equal(d.db_path, "/data/other.db");
+  assert_non_null(strstr(log, "datasource.url"));
+  assert_non_null(strstr(log, "/data/app.db"));
+}
+
+/* env("DATABASE_URL") unset: every child gets it, on the volume. */
+static void test_prisma7_env_unset(void** state) {
+  (void)state;
+  put("prisma/schema.prisma", schema_with(""));
+  put("prisma.config.ts",
+      "import { defineConfig, env } from 'prisma/config'\n"
+      "export default defineConfig({ schema: 'prisma/schema.prisma',\n"
+      "  datasource: { url: env('DATABASE_URL') } })\n");
+  put(".env", "DATABASE_URL=file:./from-dotenv.db\n");
+  expect_db(DBS_DB_PRISMA_CONFIG, "/data/sqlite.db");
+  assert_string_equal(d.set_env_name, "DATABASE_URL");
+  assert_string_equal(d.set_env_value, "file:/data/sqlite.db");
+  /* With dotenv imported, Prisma sees .env, and so does dbsetup. */
+  put("prisma.config.ts",
+      "import 'dotenv/config'\n"
+      "import { defineConfig, env } from 'prisma/config'\n"
+      "export default defineConfig({ schema: 'prisma/schema.prisma',\n"
+      "  datasource: { url: env('DATABASE_URL') } })\n");
+  expect_db(DBS_DB_PRISMA_CONFIG, at("from-dotenv.db"));
+  assert_null(d.set_env_name);
+}
+
+/* What dbsetup cannot read statically is an error naming the flag. */
+static void test_prisma7_unreadable(void** state) {
+  (void)state;
+  put("prisma/schema.prisma", schema_with(""));
+  put("prisma.config.ts",
+      "import { defineConfig } from 'prisma/config'\n"
+      "export default defineConfig({\n"
+      "  schema: 'prisma/schema.prisma',\n"
+      "  datasource: { url: `file:${process.env.DIR}/dev.db` },\n"
+      "})\n");
+  expect_einval(NULL, "prisma.config.ts:4", "datasource.url", "--db", NULL);
+  cfg.db = "/data/x.db";
+  expect_db(DBS_DB_OPTION, "/data/x.db");
+  cfg.db = NULL;
+  struct dbs_db_config dbs[1] = {{.path = (char*)"/data/ls.db"}};
+  struct dbs_litestream_config ls = {.dbs = dbs, .ndbs = 1};
+  assert_int_equal(run(&ls), 0);
+  assert_int_equal(d.source, DBS_DB_LITESTREAM);
+  put("prisma.config.ts", "export default { schema: getSchema(), "
+                          "datasource: { url: 'file:./a.db' } }\n");
+  expect_einval(NULL, "prisma.config.ts:1", "schema", "--schema", NULL);
+  cfg.schema = "prisma/schema.prisma";
+  expect_db(DBS_DB_PRISMA_CONFIG, at("a.db"));
+  put("prisma.config.ts", "export default { migrations: { seed: cmd }, "
+                          "datasource: { url: 'file:./a.db' } }\n");
+  expect_einval(NULL, "migrations.seed", "--seed", NULL);
+  cfg.seed = "";
+  expect_db(DBS_DB_PRISMA_CONFIG, at("a.db"));
+  put("prisma.config.ts", "export default { migrations: { path: p }, "
+                          "datasource: { url: 'file:./a.db' } }\n");
+  expect_einval(NULL, "migrations.path", "--prisma-migrations", NULL);
+  put("prisma.config.json", "{}");
+  unlink("prisma.config.ts");
+  expect_einval(NULL, "prisma.config.json", "Unsupported", NULL);
+}
+
+/* Prisma 7 with a multi-file schema folder named by the config. */
+static void test_prisma7_schema_folder(void** state) {
+  (void)state;
+  put("prisma/schema/models/user.prisma", "model User {\n  id Int @id\n}\n");
+  put("prisma/schema/base.prisma",
+      "datasource db {\n  provider = \"sqlite\"\n}\n");
+  mkdir("prisma/schema/migrations", 0755);
+  put("prisma.config.ts", "export default { schema: 'prisma/schema', "
+                          "datasource: { url: 'file:./f.db' } }\n");
+  expect_db(DBS_DB_PRISMA_CONFIG, at("f.db"));
+  assert_string_equal(d.schema_path, at("prisma/schema"));
+  assert_string_equal(d.migrations_dir, at("prisma/schema/migrations"));
+  assert_string_equal(d.provider, "sqlite");
+  /* A postgres schema: the config's url is not a file. */
+  put("prisma/schema/base.prisma",
+      "datasource db {\n  provider = \"postgresql\"\n}\n");
+  put("prisma.config.ts", "export default { schema: 'prisma/schema', "
+                          "datasource: { url: 'postgres://x/y' } }\n");
+  assert_int_equal(run(NULL), 0);
+  assert_int_equal(d.source, DBS_DB_NONE);
+  /* An sqlite schema with a URL that is not file: is refused. */
+  put("prisma/schema/base.prisma",
+      "datasource db {\n  provider = \"sqlite\"\n}\n");
+  expect_einval(NULL, "does not start with file:", NULL);
 }
 
 /* A schema in the shape real apps write (test/fixtures/discover). */
@@ -663,6 +821,11 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_unparseable_schemas, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_prisma7_without_url, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_prisma7_layout, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_prisma7_env_unset, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_prisma7_unreadable, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_prisma7_schema_folder, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_realistic_schema, setup, teardown),
       cmocka_unit_test_setup_teardown(test_package_json_schema_and_seed, setup,

@@ -335,6 +335,93 @@ static void test_metadata_overflow(void** state) {
   assert_int_equal(dbs_storage_time_ns(1, 5), 1000000005);
 }
 
+/* litestream 0.5's reading of v0.3 generations (RestoreV3): the snapshot
+ * is chosen over every generation by time, WAL segments are filtered by
+ * time rather than cut at the first later one, and snapshots of equal time
+ * are ordered as its swap sort leaves them. */
+static void test_plan_v05(void** state) {
+  (void)state;
+  struct dbs_replica_listing l = {0};
+  struct dbs_restore_plan p;
+  char err[512];
+  size_t g = 99;
+  struct dbs_restore_target t = {.index = -1};
+  l.root = strdup("generations/");
+  /* Generation a: the newest WAL segment (t=90), the older snapshot.
+   * Generation b: the newest snapshot (t=60). 0.3.13 takes a (latest
+   * updated); 0.5 takes b's snapshot. */
+  struct dbs_storage_entry sa[] = {S("00000000", 10), S("00000002", 30)};
+  struct dbs_storage_entry wa[] = {W("00000002", "00000000", 31),
+                                   W("00000002", "00001038", 90)};
+  struct dbs_storage_entry sb[] = {S("00000000", 60)};
+  struct dbs_storage_entry wb[] = {
+      W("00000000", "00000000", 61), W("00000000", "00001038", 70),
+      W("00000000", "00002070", 65), W("00000001", "00000000", 72)};
+  add(&l, "aaaaaaaaaaaaaaaa", sa, 2, wa, 2);
+  add(&l, "bbbbbbbbbbbbbbbb", sb, 1, wb, 4);
+  assert_int_equal(dbs_replica_choose(&l, &t), 0);
+  assert_int_equal(dbs_replica_plan_v05(&l, &t, &g, &p, err, sizeof(err)), 0);
+  assert_int_equal(g, 1);
+  assert_int_equal(p.snapshot.index, 0);
+  assert_int_equal(p.nindexes, 2);
+  assert_int_equal(p.nsegments, 4);
+  dbs_restore_plan_free(&p);
+  int64_t lo, hi;
+  dbs_replica_bounds(&l, &lo, &hi);
+  assert_int_equal(lo, NS(10));
+  assert_int_equal(hi, NS(90));
+
+  /* At 66: b's snapshot; its segments written by then, 0/2070 (65)
+   * included although 0/1038 (70) is not: a filter, so the plan has an
+   * offset hole that applying refuses, as litestream does ("missing WAL
+   * segment"). */
+  t.has_timestamp = true;
+  t.timestamp_ns = NS(66);
+  assert_int_equal(dbs_replica_plan_v05(&l, &t, &g, &p, err, sizeof(err)), 0);
+  assert_int_equal(g, 1);
+  assert_int_equal(p.nsegments, 2);
+  assert_int_equal(p.segments[1].offset, 0x2070);
+  dbs_restore_plan_free(&p);
+
+  /* At 59: a's snapshot 2 (t=30), with 2/0 only. */
+  t.timestamp_ns = NS(59);
+  assert_int_equal(dbs_replica_plan_v05(&l, &t, &g, &p, err, sizeof(err)), 0);
+  assert_int_equal(g, 0);
+  assert_int_equal(p.snapshot.index, 2);
+  assert_int_equal(p.nsegments, 1);
+  dbs_restore_plan_free(&p);
+
+  /* Before every snapshot. */
+  t.timestamp_ns = NS(9);
+  assert_int_equal(dbs_replica_plan_v05(&l, &t, &g, &p, err, sizeof(err)),
+                   -ENOENT);
+  assert_non_null(strstr(err, "1970-01-01T00:00:10Z"));
+  dbs_replica_listing_free(&l);
+
+  /* Equal times: gathered as c@5, d@5, e@1, the swap sort leaves e, d, c,
+   * so litestream takes c (a stable sort would take d). */
+  l.root = strdup("generations/");
+  struct dbs_storage_entry s5[] = {S("00000000", 5)};
+  struct dbs_storage_entry s1[] = {S("00000000", 1)};
+  add(&l, "cccccccccccccccc", s5, 1, NULL, 0);
+  add(&l, "dddddddddddddddd", s5, 1, NULL, 0);
+  add(&l, "eeeeeeeeeeeeeeee", s1, 1, NULL, 0);
+  t.has_timestamp = false;
+  assert_int_equal(dbs_replica_plan_v05(&l, &t, &g, &p, err, sizeof(err)), 0);
+  assert_int_equal(g, 0);
+  dbs_restore_plan_free(&p);
+  dbs_replica_listing_free(&l);
+
+  /* WAL segments but no snapshot anywhere: "no snapshots available". */
+  l.root = strdup("generations/");
+  struct dbs_storage_entry w1[] = {W("00000000", "00000000", 3)};
+  add(&l, "ffffffffffffffff", NULL, 0, w1, 1);
+  assert_int_equal(dbs_replica_plan_v05(&l, &t, &g, &p, err, sizeof(err)),
+                   -ENOENT);
+  assert_non_null(strstr(err, "no snapshots available"));
+  dbs_replica_listing_free(&l);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_names),
@@ -344,6 +431,7 @@ int main(void) {
       cmocka_unit_test(test_plan_errors),
       cmocka_unit_test(test_plan_gap_before_alloc),
       cmocka_unit_test(test_metadata_overflow),
+      cmocka_unit_test(test_plan_v05),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
