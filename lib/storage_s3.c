@@ -610,13 +610,21 @@ static int classify_http(struct s3* s, const struct request* rq, struct xfer* x,
              s->bucket, where(s));
     hint = hintbuf;
   } else if (strcmp(code, "InvalidAccessKeyId") == 0) {
-    hint = "the access key id is unknown there: check "
-           "LITESTREAM_ACCESS_KEY_ID / AWS_ACCESS_KEY_ID or access-key-id in "
-           "litestream.yml";
+    /* MinIO forgets temporary credentials once they expire: their key id
+     * becomes unknown rather than its token expired. */
+    hint = empty(s->token)
+               ? "the access key id is unknown there: check "
+                 "LITESTREAM_ACCESS_KEY_ID / AWS_ACCESS_KEY_ID or "
+                 "access-key-id in litestream.yml"
+               : "the access key id is unknown there: temporary credentials "
+                 "are forgotten once they expire; get new ones "
+                 "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, "
+                 "AWS_SESSION_TOKEN)";
   } else if (strcmp(code, "SignatureDoesNotMatch") == 0) {
     hint = "check LITESTREAM_SECRET_ACCESS_KEY / AWS_SECRET_ACCESS_KEY or "
            "secret-access-key in litestream.yml";
   } else if (strcmp(code, "InvalidToken") == 0 ||
+             strcmp(code, "InvalidTokenId") == 0 || /* MinIO */
              strcmp(code, "ExpiredToken") == 0 ||
              strcmp(code, "TokenRefreshRequired") == 0) {
     hint = "check AWS_SESSION_TOKEN: it expired or belongs to other "
@@ -1124,9 +1132,9 @@ static int append_entries(struct dbs_storage_list* out, size_t* cap,
   return 0;
 }
 
-static int s3_list(struct dbs_storage* st, const char* prefix, int delimiter,
-                   struct dbs_storage_list* out) {
-  struct s3* s = (struct s3*)st;
+/* Lists every entry below prefix, page by page (see s3_list). */
+static int list_prefix(struct s3* s, const char* prefix, int delimiter,
+                       struct dbs_storage_list* out) {
   char *region = NULL, *host = NULL, *path = NULL, *marker = NULL;
   struct xml_ctx xml = {.kind = XML_LIST};
   struct xfer x = {.s = s, .mode = BODY_XML, .xml = &xml, .total = -1};
@@ -1251,6 +1259,41 @@ fail:
   free(host);
   free(path);
   return rc;
+}
+
+/* A prefix with a leading '/' (litestream.yml "path: /app"): AWS keeps the
+ * slash in object keys, but MinIO and s3rver drop it when they store an
+ * object and then list nothing under the prefix as given, so the replica
+ * litestream 0.3 writes there looks empty, to litestream too. An empty
+ * listing means "no backup" and the boot would start a fresh database over
+ * the real one: when the prefix as given is empty, the same prefix without
+ * the slash must be empty as well, else the listing is refused. */
+static int s3_list(struct dbs_storage* st, const char* prefix, int delimiter,
+                   struct dbs_storage_list* out) {
+  struct s3* s = (struct s3*)st;
+  int rc = list_prefix(s, prefix, delimiter, out);
+  if (rc != 0 || out->n > 0 || prefix == NULL || prefix[0] != '/')
+    return rc;
+  const char* bare = prefix + strspn(prefix, "/");
+  struct dbs_storage_list alt = {0};
+  if (list_prefix(s, bare, delimiter, &alt) != 0) {
+    /* (on AWS a policy may allow only the prefix as given: the empty
+     * listing stands, as before this check) */
+    dbs_log_debug("s3: s3://%s/%s not listable, not checked", s->bucket, bare);
+    return 0;
+  }
+  size_t n = alt.n;
+  dbs_storage_list_free(&alt);
+  if (n == 0)
+    return 0;
+  set_error(s,
+            "list s3://%s/%s at %s: nothing is listed below this prefix, "
+            "but %zu entries are below %s: this server drops the leading "
+            "'/' of object keys, so the replica is stored without it "
+            "(litestream 0.3 cannot restore it either); remove the leading "
+            "'/' from path in litestream.yml",
+            s->bucket, prefix, where(s), n, bare);
+  return DBS_STORAGE_EDENIED;
 }
 
 /* ---------- get ---------- */

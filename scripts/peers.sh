@@ -11,6 +11,10 @@
 #   litefs-v0.5.14/litefs          LiteFS (FUSE replication), for the
 #                                  LiteFS tests (they need fuse3 and root)
 #   litefs -> litefs-v0.5.14/litefs
+#   minio-<pseudo-version>/minio   MinIO server (the second S3 server of the
+#                                  tests; MinIO publishes no semver module
+#                                  tags, so a pinned commit pseudo-version)
+#   minio -> minio-<pseudo-version>/minio
 # Needs Go >= 1.25 (/usr/local/go/bin or PATH): without it this fails.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,6 +58,12 @@ litestream-v0.5.15/litestream version | grep -q '^v0.5.15' ||
 go_peer litefs github.com/superfly/litefs/cmd/litefs v0.5.14
 ln -sfn litefs-v0.5.14/litefs litefs
 ./litefs version | grep -q 'v0.5.14' || { echo "peers: litefs is not v0.5.14" >&2; exit 1; }
+# MinIO (a few minutes to build the first time, ~150 MB): the production S3
+# server the S3 suites also run against (DBS_S3_SERVER=minio, lib_s3.sh).
+minio_version=v0.0.0-20260212201848-7aac2a2c5b7c
+go_peer minio github.com/minio/minio "$minio_version"
+ln -sfn "minio-$minio_version/minio" minio
+./minio --version | grep -q '^minio version' || { echo "peers: minio does not run" >&2; exit 1; }
 # Further peers add themselves here through their own setup scripts.
 for s in "$root"/test/tools/*/setup-peer.sh; do
   [ -e "$s" ] || continue

@@ -17,6 +17,8 @@ bash scripts/peers.sh
 # podman and the local images the container tests start from (about 4.5 min
 # on a fresh machine, seconds when cached); the tests would wait for it too.
 bash scripts/container-setup.sh --example >/dev/null
+# Say which engine the container tests use (they fail, never skip, without it).
+echo "== container tests run in real containers: $(podman --version 2>&1 | head -1 || true)"
 jobs=$(nproc)
 run_suite() { # build-dir, label-exclude regex, extra cmake args...
   local dir=$1 exclude=$2; shift 2

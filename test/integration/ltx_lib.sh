@@ -113,9 +113,17 @@ ltx_files() {
   [ -d "$d" ] || return 0
   ls "$d" | sed -n 's/^\([0-9a-f]\{16\}-[0-9a-f]\{16\}\.ltx\)\(\._S3rver_object\)\{0,1\}$/\1/p' | sort -u
 }
-# ltx_obj LEVEL NAME: the path of that object's bytes.
+# ltx_obj LEVEL NAME: the path of that object's bytes (MinIO keeps no
+# plain file per object: there, a copy fetched for reading).
 ltx_obj() {
-  if [ "$LTX_KIND" = file ]; then echo "$(ltx_level_dir "$1")/$2"; else echo "$(ltx_level_dir "$1")/$2._S3rver_object"; fi
+  if [ "$LTX_KIND" = file ]; then
+    echo "$(ltx_level_dir "$1")/$2"
+  elif s3_is s3rver; then
+    echo "$(ltx_level_dir "$1")/$2._S3rver_object"
+  else
+    s3_get_file "$(printf '%s/%04x/%s' "$LTX_S3PATH" "$1" "$2")" "$T/ltx-obj-$1-$2"
+    echo "$T/ltx-obj-$1-$2"
+  fi
 }
 # ltx_max_txid [LEVEL]: the newest MaxTXID at LEVEL (default 0), or 0.
 ltx_max_txid() {

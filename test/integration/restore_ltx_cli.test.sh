@@ -96,11 +96,17 @@ ok "S3 replica: latest, every -txid and -timestamp as litestream 0.5 restores th
 # (downloaded ahead by a worker and
 # decoded from its staged copy): 65 naming it, nothing beside the output.
 # (A flip in compressed bytes may decode to the same page, and pass.)
-obj=$(ls "$S3_DIR/data/$S3_BUCKET/prod/db/0000/"*.ltx._S3rver_object | tail -1)
-python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[103]^=1; open(p,"wb").write(b)' "$obj"
+# (read and written back through lib_s3.sh: either server's store)
+key=$(AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$S3_SECRET_ACCESS_KEY \
+  "$DBS_TOOLS/s3probe" --bucket "$S3_BUCKET" --endpoint "$S3_ENDPOINT" list prod/db/0000/ |
+  awk '$2 ~ /\.ltx$/ {k = $2} END {print k}')
+[ -n "$key" ] || fail "no L0 object listed"
+s3_get_file "$key" "$T/l0.ltx"
+python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[103]^=1; open(p,"wb").write(b)' "$T/l0.ltx"
+s3_put_file "$key" "$T/l0.ltx"
 run "$DBSETUP" restore -o "$T/s3bad/db" -config "$T/s/ls.yml" "$T/s/db.sqlite" 2>"$T/s3bad.err"
 assert_eq 65 "$rc" "S3 flipped bit: exit status"
-assert_contains "$T/s3bad.err" "corrupt LTX file prod/db/0000/$(basename "$obj" ._S3rver_object)" "S3 flipped bit: names it"
+assert_contains "$T/s3bad.err" "corrupt LTX file $key" "S3 flipped bit: names it"
 assert_eq "" "$(ls -A "$T/s3bad")" "S3 flipped bit: nothing beside the output"
 ok "S3: a flipped bit in a prefetched object is 65 naming it, nothing left beside the output"
 

@@ -96,12 +96,33 @@ for f in "$T"/c*/dbs.err "$T/ep.err"; do
 done
 ok "no secret or signature in any dbsetup output"
 
+# A replica path with a leading '/': AWS keeps the slash in object keys,
+# MinIO and s3rver store litestream's objects without it (here: as app/…,
+# what "path: app" wrote) and list nothing below "/app/". litestream 0.3
+# then finds no backup of its own replica; dbsetup must not call that "no
+# backup" (the boot would start a fresh database over the real one): 69,
+# naming the fix, also with --if-replica-exists.
+sed 's|^\( *path:\) app$|\1 /app|' "$F/ls.yml" >"$T/slash.yml"
+grep -q "path: /app$" "$T/slash.yml" || fail "slash.yml"
+run "$LITESTREAM" restore -config "$T/slash.yml" -o "$T/deny/ls.db" "$DB" >"$T/slash-ls.out" 2>&1
+assert_eq 1 "$rc" "leading '/': litestream finds no backup"
+assert_contains "$T/slash-ls.out" "no matching backups found" "leading '/': litestream's message"
+for flag in "" --if-replica-exists; do
+  run "$DBSETUP" restore -config "$T/slash.yml" $flag -o "$T/deny/db" "$DB" >"$T/deny.out" 2>&1
+  assert_eq 69 "$rc" "leading '/' $flag: exit"
+  assert_contains "$T/deny.out" "remove the leading '/' from path in litestream.yml" "leading '/' $flag: hint"
+  assert_eq "" "$(ls -A "$T/deny")" "leading '/' $flag: nothing at the target"
+done
+ok "path: /app where the server stored app/: exit 69 naming the fix, not 'no backup' (litestream: no backup)"
+
 # A server that requires a session token: litestream and dbsetup both take
 # AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.
 s3_stop
 export DBS_S3RVER_SESSION_TOKEN="IQoJb3JpZ2luX2VjEXAMPLE/session+token=="
-export AWS_SESSION_TOKEN=$DBS_S3RVER_SESSION_TOKEN
 s3_start
+# (MinIO: temporary credentials from STS AssumeRole; s3rver: the same keys)
+export AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$S3_SECRET_ACCESS_KEY
+export AWS_SESSION_TOKEN=$S3_SESSION_TOKEN
 s3_make_replica "$T/tok" app 1 4
 same "AWS_SESSION_TOKEN" -config "$T/tok/ls.yml" $(o a) "$T/tok/db.sqlite" \
   -- -config "$T/tok/ls.yml" $(o b) "$T/tok/db.sqlite"

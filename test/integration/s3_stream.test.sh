@@ -29,7 +29,12 @@ ok "a 96 MB GET streams with peak RSS within 8 MB of a tiny GET's"
 fp_start --fault reset:1:big --reset-after $((40 * 1024 * 1024))
 big2=$(rss "$FP_ENDPOINT" big)
 assert_eq "$want" "$(sha256sum <"$T/out" | cut -d' ' -f1)" "96 MB content after reset"
-grep -q "range=bytes=41943040- fault=none" "$FP_LOG" || { cat "$FP_LOG"; fail "no resume at 40 MB"; }
+# Resumed where the data received ended: at 40 MB, or a little before when
+# the reset (RST) dropped bytes still unread in the socket buffer (a fast
+# server such as MinIO fills it).
+at=$(sed -n 's/.*range=bytes=\([0-9]*\)- fault=none.*/\1/p' "$FP_LOG")
+[ -n "$at" ] && [ "$at" -gt $((32 * 1024 * 1024)) ] && [ "$at" -le 41943040 ] ||
+  { cat "$FP_LOG"; fail "no resume near 40 MB"; }
 [ "$big2" -lt $((base + 8192)) ] || fail "resumed get grew RSS to $big2 kB"
-ok "a 96 MB GET reset at 40 MB resumes there, intact, still bounded (${big2} kB)"
+ok "a 96 MB GET reset at 40 MB resumes at byte $at, intact, still bounded (${big2} kB)"
 done_testing
