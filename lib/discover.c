@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "prisma_config.h"
+#include "strbuf.h"
 
 #define SCHEMA_MAX_BYTES                                                       \
   (16u << 20)                /* a schema larger than this is a mistake */
@@ -446,47 +447,6 @@ static bool tok_punct(const struct token* t, char c) {
   return t->type == TOK_PUNCT && t->punct == c;
 }
 
-/* Appends the UTF-8 encoding of cp to *o. */
-static void utf8_put(char** o, uint32_t cp) {
-  unsigned char* u = (unsigned char*)*o;
-  if (cp < 0x80) {
-    *u++ = (unsigned char)cp;
-  } else if (cp < 0x800) {
-    *u++ = (unsigned char)(0xc0 | (cp >> 6));
-    *u++ = (unsigned char)(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    *u++ = (unsigned char)(0xe0 | (cp >> 12));
-    *u++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-    *u++ = (unsigned char)(0x80 | (cp & 0x3f));
-  } else {
-    *u++ = (unsigned char)(0xf0 | (cp >> 18));
-    *u++ = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-    *u++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-    *u++ = (unsigned char)(0x80 | (cp & 0x3f));
-  }
-  *o = (char*)u;
-}
-
-static int hex4(const char* p, const char* end, uint32_t* out) {
-  uint32_t v = 0;
-  if (end - p < 4)
-    return -1;
-  for (int i = 0; i < 4; i++) {
-    char c = p[i];
-    v <<= 4;
-    if (c >= '0' && c <= '9')
-      v |= (uint32_t)(c - '0');
-    else if (c >= 'a' && c <= 'f')
-      v |= (uint32_t)(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F')
-      v |= (uint32_t)(c - 'A' + 10);
-    else
-      return -1;
-  }
-  *out = v;
-  return 0;
-}
-
 /*
  * Reads a string literal (lx->p at the opening quote). Prisma strings end
  * at the line: a control character before the closing quote is an error.
@@ -523,44 +483,14 @@ static int lex_string(struct lexer* lx, struct token* t) {
     }
     if (p == lx->end)
       continue; /* reported as unclosed on the next round */
-    c = *p++;
-    uint32_t cp, lo;
-    switch (c) {
-    case 'n':
-      *o++ = '\n';
-      break;
-    case 't':
-      *o++ = '\t';
-      break;
-    case 'r':
-      *o++ = '\r';
-      break;
-    case 'b':
-      *o++ = '\b';
-      break;
-    case 'f':
-      *o++ = '\f';
-      break;
-    case 'u':
-      if (hex4(p, lx->end, &cp) < 0) {
-        *o++ = 'u';
-        break;
-      }
-      p += 4;
-      if (cp >= 0xd800 && cp < 0xdc00 && lx->end - p >= 6 && p[0] == '\\' &&
-          p[1] == 'u' && hex4(p + 2, lx->end, &lo) == 0 && lo >= 0xdc00 &&
-          lo < 0xe000) {
-        cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-        p += 6;
-      }
-      if (cp == 0 || (cp >= 0xd800 && cp < 0xe000))
-        cp = 0xfffd;
-      utf8_put(&o, cp); /* at most 4 bytes for at least 6 read */
-      break;
-    default:
-      *o++ = c; /* \" \\ \/ and anything else: the character itself */
-      break;
+    long cp = dbs_strbuf_unescape_json(p, lx->end, &p);
+    if (cp < 0) {
+      *o++ = *p++; /* \" \\ \/ and anything else: the character itself */
+      continue;
     }
+    if (cp == 0 || (cp >= 0xd800 && cp < 0xe000))
+      cp = 0xfffd;
+    dbs_strbuf_put_utf8(&o, (uint32_t)cp); /* no longer than the escape */
   }
   *o = '\0';
   t->type = TOK_STRING;

@@ -270,16 +270,6 @@ static void url_free(struct url* u) {
   memset(u, 0, sizeof(*u));
 }
 
-static int hexval(int c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* Percent-decodes s[0..n) into a new string; NULL with *bad on bad escape. */
 static char* pct_decode(const char* s, size_t n, bool* bad) {
   char* o = malloc(n + 1);
@@ -288,14 +278,14 @@ static char* pct_decode(const char* s, size_t n, bool* bad) {
     return NULL;
   for (size_t i = 0; i < n; i++) {
     if (s[i] == '%') {
-      if (i + 2 >= n || hexval((unsigned char)s[i + 1]) < 0 ||
-          hexval((unsigned char)s[i + 2]) < 0) {
+      if (i + 2 >= n || dbs_strbuf_unhex((unsigned char)s[i + 1]) < 0 ||
+          dbs_strbuf_unhex((unsigned char)s[i + 2]) < 0) {
         free(o);
         *bad = true;
         return NULL;
       }
-      o[w++] = (char)(hexval((unsigned char)s[i + 1]) * 16 +
-                      hexval((unsigned char)s[i + 2]));
+      o[w++] = (char)(dbs_strbuf_unhex((unsigned char)s[i + 1]) * 16 +
+                      dbs_strbuf_unhex((unsigned char)s[i + 2]));
       i += 2;
     } else {
       o[w++] = s[i];
@@ -323,8 +313,8 @@ static int url_parse_(const char* s, struct url* u, char* err, size_t errlen) {
   /* Drop the fragment, whose escapes Go still checks. */
   size_t n = strcspn(s, "#");
   for (const char* f = s + n; *f; f++) {
-    if (*f == '%' &&
-        (hexval((unsigned char)f[1]) < 0 || hexval((unsigned char)f[2]) < 0)) {
+    if (*f == '%' && (dbs_strbuf_unhex((unsigned char)f[1]) < 0 ||
+                      dbs_strbuf_unhex((unsigned char)f[2]) < 0)) {
       snprintf(err, errlen, "parse %s: invalid URL escape in fragment", s);
       return -EINVAL;
     }
@@ -379,8 +369,9 @@ static int url_parse_(const char* s, struct url* u, char* err, size_t errlen) {
           snprintf(err, errlen, "parse %s: net/url: invalid userinfo", s);
           return -EINVAL;
         }
-        if (*c == '%' && (c + 2 >= at || hexval((unsigned char)c[1]) < 0 ||
-                          hexval((unsigned char)c[2]) < 0)) {
+        if (*c == '%' &&
+            (c + 2 >= at || dbs_strbuf_unhex((unsigned char)c[1]) < 0 ||
+             dbs_strbuf_unhex((unsigned char)c[2]) < 0)) {
           snprintf(err, errlen, "parse %s: invalid URL escape in userinfo", s);
           return -EINVAL;
         }
@@ -435,9 +426,9 @@ static int url_parse_(const char* s, struct url* u, char* err, size_t errlen) {
     for (size_t k = 0; k < an; k++) {
       if (auth[k] != '%')
         continue;
-      if (k + 2 >= an || hexval((unsigned char)auth[k + 1]) < 0 ||
-          hexval((unsigned char)auth[k + 2]) < 0 ||
-          (hexval((unsigned char)auth[k + 1]) < 8 &&
+      if (k + 2 >= an || dbs_strbuf_unhex((unsigned char)auth[k + 1]) < 0 ||
+          dbs_strbuf_unhex((unsigned char)auth[k + 2]) < 0 ||
+          (dbs_strbuf_unhex((unsigned char)auth[k + 1]) < 8 &&
            strncmp(auth + k, "%25", 3) != 0)) {
         snprintf(err, errlen, "parse %s: invalid URL escape \"%.*s\"", s,
                  (int)(k + 3 <= an ? 3 : an - k), auth + k);

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "strbuf.h"
+
 #define CONFIG_MAX_BYTES (1u << 20)
 #define DEPTH_MAX 64
 
@@ -134,43 +136,13 @@ static int toks_push(struct toks* t, const struct tok* k) {
   return 0;
 }
 
-static void put_utf8(char** o, uint32_t cp) {
-  unsigned char* u = (unsigned char*)*o;
-  if (cp < 0x80) {
-    *u++ = (unsigned char)cp;
-  } else if (cp < 0x800) {
-    *u++ = (unsigned char)(0xc0 | (cp >> 6));
-    *u++ = (unsigned char)(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    *u++ = (unsigned char)(0xe0 | (cp >> 12));
-    *u++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-    *u++ = (unsigned char)(0x80 | (cp & 0x3f));
-  } else {
-    *u++ = (unsigned char)(0xf0 | (cp >> 18));
-    *u++ = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-    *u++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-    *u++ = (unsigned char)(0x80 | (cp & 0x3f));
-  }
-  *o = (char*)u;
-}
-
-static int hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* n hex digits at p (p + n <= end), or -1. */
 static long hexn(const char* p, const char* end, int n) {
   long v = 0;
   if (end - p < n)
     return -1;
   for (int i = 0; i < n; i++) {
-    int h = hexval(p[i]);
+    int h = dbs_strbuf_unhex((unsigned char)p[i]);
     if (h < 0)
       return -1;
     v = v * 16 + h;
@@ -227,24 +199,13 @@ static int lex_string(const char** pp, const char* end, unsigned* line,
     }
     if (p == end)
       continue;
+    long v = dbs_strbuf_unescape_json(p, end, &p);
+    if (v >= 0) {
+      dbs_strbuf_put_utf8(&o, v >= 0xd800 && v < 0xe000 ? 0xfffd : (uint32_t)v);
+      continue;
+    }
     c = *p++;
-    long v;
     switch (c) {
-    case 'n':
-      *o++ = '\n';
-      break;
-    case 't':
-      *o++ = '\t';
-      break;
-    case 'r':
-      *o++ = '\r';
-      break;
-    case 'b':
-      *o++ = '\b';
-      break;
-    case 'f':
-      *o++ = '\f';
-      break;
     case 'v':
       *o++ = '\v';
       break;
@@ -265,36 +226,25 @@ static int lex_string(const char** pp, const char* end, unsigned* line,
         break;
       }
       p += 2;
-      put_utf8(&o, (uint32_t)v);
+      dbs_strbuf_put_utf8(&o, (uint32_t)v);
       break;
     case 'u':
       if (p < end && *p == '{') {
         const char* q2 = p + 1;
         v = 0;
-        while (q2 < end && hexval(*q2) >= 0 && v <= 0x10ffff)
-          v = v * 16 + hexval(*q2++);
+        while (q2 < end && dbs_strbuf_unhex((unsigned char)*q2) >= 0 &&
+               v <= 0x10ffff)
+          v = v * 16 + dbs_strbuf_unhex((unsigned char)*q2++);
         if (q2 < end && *q2 == '}' && q2 > p + 1 && v <= 0x10ffff) {
           p = q2 + 1;
-          put_utf8(&o, v >= 0xd800 && v < 0xe000 ? 0xfffd : (uint32_t)v);
+          dbs_strbuf_put_utf8(&o,
+                              v >= 0xd800 && v < 0xe000 ? 0xfffd : (uint32_t)v);
           break;
         }
         *o++ = 'u';
         break;
       }
-      if ((v = hexn(p, end, 4)) < 0) {
-        *o++ = 'u';
-        break;
-      }
-      p += 4;
-      if (v >= 0xd800 && v < 0xdc00 && end - p >= 6 && p[0] == '\\' &&
-          p[1] == 'u') {
-        long lo = hexn(p + 2, end, 4);
-        if (lo >= 0xdc00 && lo < 0xe000) {
-          v = 0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00);
-          p += 6;
-        }
-      }
-      put_utf8(&o, v >= 0xd800 && v < 0xe000 ? 0xfffd : (uint32_t)v);
+      *o++ = 'u'; /* not four hex digits */
       break;
     default:
       *o++ = c;

@@ -299,6 +299,116 @@ static int walcheck_feed(struct walcheck* w, const uint8_t* p, size_t n) {
 
 enum { IDX_PENDING = 0, IDX_BUSY, IDX_READY, IDX_FAILED };
 
+/*
+ * Download ahead, shared by the v0.3 and LTX applies: worker threads fetch
+ * positions next..n-1 in order, at most window positions past the last one
+ * applied, while the main thread applies them in order. The caller sets
+ * n, next (the first position fetched), window, state (n IDX_* entries,
+ * zeroed) and prog, and calls ahead_init before the threads start and
+ * ahead_destroy after they are joined. The first error stops everything;
+ * a waiter then gets it.
+ */
+struct ahead {
+  pthread_mutex_t mu;
+  pthread_cond_t cond;
+  size_t n, next, applied, window;
+  int* state; /* IDX_* per position */
+  bool stop;
+  struct dbs_restore_error err; /* first worker error */
+  struct progress* prog;        /* ticked while waiting */
+};
+
+static void ahead_init(struct ahead* d) {
+  pthread_mutex_init(&d->mu, NULL);
+  pthread_cond_init(&d->cond, NULL);
+}
+
+static void ahead_destroy(struct ahead* d) {
+  pthread_mutex_destroy(&d->mu);
+  pthread_cond_destroy(&d->cond);
+}
+
+/* Records a worker's error e (the first one wins) and stops every worker. */
+static void ahead_fail(struct ahead* d, const struct dbs_restore_error* e) {
+  pthread_mutex_lock(&d->mu);
+  if (!d->stop) {
+    d->err = *e;
+    d->stop = true;
+    pthread_cond_broadcast(&d->cond);
+  }
+  pthread_mutex_unlock(&d->mu);
+}
+
+/* A worker's next position to fetch in *k (marked busy), once the window
+ * allows; false when stopped or none is left. */
+static bool ahead_take(struct ahead* d, size_t* k) {
+  pthread_mutex_lock(&d->mu);
+  while (!d->stop && d->next < d->n && d->next >= d->applied + d->window)
+    pthread_cond_wait(&d->cond, &d->mu);
+  bool got = !d->stop && d->next < d->n;
+  if (got) {
+    *k = d->next++;
+    d->state[*k] = IDX_BUSY;
+  }
+  pthread_mutex_unlock(&d->mu);
+  return got;
+}
+
+/* A worker is done with position k: rc 0 ready, else failed with e. */
+static void ahead_done(struct ahead* d, size_t k, int rc,
+                       const struct dbs_restore_error* e) {
+  pthread_mutex_lock(&d->mu);
+  d->state[k] = rc == 0 ? IDX_READY : IDX_FAILED;
+  if (rc != 0 && !d->stop) {
+    d->err = *e;
+    d->stop = true;
+  }
+  pthread_cond_broadcast(&d->cond);
+  pthread_mutex_unlock(&d->mu);
+}
+
+/* Waits for position k; ticks progress meanwhile. -1 with the first
+ * worker error in *e when the download stopped first. */
+static int ahead_wait(struct ahead* d, size_t k, struct dbs_restore_error* e) {
+  pthread_mutex_lock(&d->mu);
+  while (d->state[k] != IDX_READY && !d->stop) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 250000000;
+    if (ts.tv_nsec >= 1000000000) {
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&d->cond, &d->mu, &ts);
+    pthread_mutex_unlock(&d->mu);
+    progress_tick(d->prog, false);
+    pthread_mutex_lock(&d->mu);
+  }
+  int rc = 0;
+  if (d->state[k] != IDX_READY) {
+    *e = d->err;
+    rc = -1;
+  }
+  pthread_mutex_unlock(&d->mu);
+  return rc;
+}
+
+/* The main thread has applied positions 0..count-1: slides the window. */
+static void ahead_applied(struct ahead* d, size_t count) {
+  pthread_mutex_lock(&d->mu);
+  d->applied = count;
+  pthread_cond_broadcast(&d->cond);
+  pthread_mutex_unlock(&d->mu);
+}
+
+/* Stops the workers (they finish the fetch under way), before joining. */
+static void ahead_stop(struct ahead* d) {
+  pthread_mutex_lock(&d->mu);
+  d->stop = true;
+  pthread_cond_broadcast(&d->cond);
+  pthread_mutex_unlock(&d->mu);
+}
+
 struct apply {
   struct dbs_storage* st;
   const struct dbs_restore_plan* plan;
@@ -306,14 +416,8 @@ struct apply {
   char* tmp;
   uint32_t page_size;
   struct progress prog;
-  /* The worker pool, under mu. */
-  pthread_mutex_t mu;
-  pthread_cond_t cond;
-  size_t next, applied, window;
-  int* state;
+  struct ahead dl;  /* the worker pool: one position per WAL index */
   uint32_t* commit; /* db size in pages after each index */
-  bool stop;
-  struct dbs_restore_error werr; /* first worker error */
 };
 
 static char* staged_path(const struct apply* a, uint32_t index) {
@@ -565,31 +669,13 @@ static void* worker(void* arg) {
   bool ok = dbs_lz4stream_new(WAL_OUT_CHUNK, &z) == 0;
   if (ok)
     dbs_lz4stream_allow_trailing(z, true); /* checked in download_index */
-  pthread_mutex_lock(&a->mu);
-  if (!ok && !a->stop) {
-    set_err(&a->werr, DBS_RESTORE_EINTERNAL, "out of memory");
-    a->stop = true;
-    pthread_cond_broadcast(&a->cond);
+  if (!ok) {
+    set_err(&e, DBS_RESTORE_EINTERNAL, "out of memory");
+    ahead_fail(&a->dl, &e);
   }
-  while (ok) {
-    while (!a->stop && a->next < a->plan->nindexes &&
-           a->next >= a->applied + a->window)
-      pthread_cond_wait(&a->cond, &a->mu);
-    if (a->stop || a->next >= a->plan->nindexes)
-      break;
-    size_t k = a->next++;
-    a->state[k] = IDX_BUSY;
-    pthread_mutex_unlock(&a->mu);
-    int rc = download_index(a, k, z, &e);
-    pthread_mutex_lock(&a->mu);
-    a->state[k] = rc == 0 ? IDX_READY : IDX_FAILED;
-    if (rc != 0 && !a->stop) {
-      a->werr = e;
-      a->stop = true;
-    }
-    pthread_cond_broadcast(&a->cond);
-  }
-  pthread_mutex_unlock(&a->mu);
+  size_t k;
+  while (ok && ahead_take(&a->dl, &k))
+    ahead_done(&a->dl, k, download_index(a, k, z, &e), &e);
   dbs_lz4stream_free(z);
   return NULL;
 }
@@ -1073,31 +1159,6 @@ done:
   return rc;
 }
 
-/* Waits for index k's download; ticks progress meanwhile. */
-static int wait_ready(struct apply* a, size_t k, struct dbs_restore_error* e) {
-  pthread_mutex_lock(&a->mu);
-  while (a->state[k] != IDX_READY && !a->stop) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 250000000;
-    if (ts.tv_nsec >= 1000000000) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000;
-    }
-    pthread_cond_timedwait(&a->cond, &a->mu, &ts);
-    pthread_mutex_unlock(&a->mu);
-    progress_tick(&a->prog, false);
-    pthread_mutex_lock(&a->mu);
-  }
-  int rc = 0;
-  if (a->state[k] != IDX_READY) {
-    *e = a->werr;
-    rc = -1;
-  }
-  pthread_mutex_unlock(&a->mu);
-  return rc;
-}
-
 static int apply_plan(struct dbs_storage* st,
                       const struct dbs_restore_plan* plan, const char* output,
                       const struct dbs_restore_opts* o,
@@ -1107,18 +1168,19 @@ static int apply_plan(struct dbs_storage* st,
   size_t nthreads = 0;
   int rc = -1;
   bool created = false;
-  pthread_mutex_init(&a.mu, NULL);
-  pthread_cond_init(&a.cond, NULL);
+  ahead_init(&a.dl);
   a.prog.enabled = o->progress;
   a.prog.tty = isatty(STDERR_FILENO);
   a.prog.start_ns = now_ns();
   a.prog.total_bytes = (uint64_t)plan->total_bytes;
   a.prog.total_objects = 1 + plan->nsegments;
   a.tmp = suffixed(output, ".tmp");
-  a.state = calloc(plan->nindexes + 1, sizeof(*a.state));
+  a.dl.n = plan->nindexes;
+  a.dl.prog = &a.prog;
+  a.dl.state = calloc(plan->nindexes + 1, sizeof(*a.dl.state));
   a.commit = calloc(plan->nindexes + 1, sizeof(*a.commit));
   char* dir = dir_of(output);
-  if (a.tmp == NULL || a.state == NULL || a.commit == NULL || dir == NULL) {
+  if (a.tmp == NULL || a.dl.state == NULL || a.commit == NULL || dir == NULL) {
     set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
     goto done;
   }
@@ -1149,7 +1211,7 @@ static int apply_plan(struct dbs_storage* st,
     const char* how = getenv("DBS_RESTORE_APPLY");
     bool checkpoint = how != NULL && strcmp(how, "checkpoint") == 0;
     unsigned par = o->parallelism ? o->parallelism : 8;
-    a.window = par * 2 > 16 ? par * 2 : 16;
+    a.dl.window = par * 2 > 16 ? par * 2 : 16;
     threads = calloc(par, sizeof(*threads));
     if (threads == NULL) {
       set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
@@ -1172,15 +1234,12 @@ static int apply_plan(struct dbs_storage* st,
       goto done;
     }
     for (size_t k = 0; k < plan->nindexes; k++) {
-      if (wait_ready(&a, k, e) != 0)
+      if (ahead_wait(&a.dl, k, e) != 0)
         goto done;
       if ((checkpoint ? apply_index(&a, k, e) : apply_index_direct(&a, k, e)) !=
           0)
         goto done;
-      pthread_mutex_lock(&a.mu);
-      a.applied = k + 1;
-      pthread_cond_broadcast(&a.cond);
-      pthread_mutex_unlock(&a.mu);
+      ahead_applied(&a.dl, k + 1);
       progress_tick(&a.prog, false);
     }
   }
@@ -1210,10 +1269,7 @@ static int apply_plan(struct dbs_storage* st,
   rc = 0;
 done:
   if (threads != NULL) {
-    pthread_mutex_lock(&a.mu);
-    a.stop = true;
-    pthread_cond_broadcast(&a.cond);
-    pthread_mutex_unlock(&a.mu);
+    ahead_stop(&a.dl);
     for (size_t i = 0; i < nthreads; i++)
       pthread_join(threads[i], NULL);
   }
@@ -1235,11 +1291,10 @@ done:
   }
   free(threads);
   free(a.tmp);
-  free(a.state);
+  free(a.dl.state);
   free(a.commit);
   free(dir);
-  pthread_mutex_destroy(&a.mu);
-  pthread_cond_destroy(&a.cond);
+  ahead_destroy(&a.dl);
   return rc;
 }
 
@@ -1519,12 +1574,7 @@ struct ltx_apply {
    * <tmp>-XXXXXXXX-ltx (plan position) while the main thread decodes. */
   const struct dbs_ltx_plan* plan;
   const char* tmp;
-  pthread_mutex_t mu;
-  pthread_cond_t cond;
-  size_t next, applied, window;
-  int* state; /* IDX_* per plan position */
-  bool stop;
-  struct dbs_restore_error perr; /* first worker error */
+  struct ahead dl; /* one position per plan file; state NULL: none */
 };
 
 static int ltx_flush(struct ltx_apply* a) {
@@ -1679,7 +1729,7 @@ static int ltx_apply_file(struct ltx_apply* a, size_t k,
   struct dbs_ltx_callbacks cb = {ltx_on_header, ltx_on_page, a};
   dbs_ltx_dec_reset(a->dec, &cb);
   int rc;
-  bool staged = a->state != NULL && k > 0;
+  bool staged = a->dl.state != NULL && k > 0;
   char* path = NULL;
   if (staged) {
     path = staged_ltx(a->tmp, k);
@@ -1776,53 +1826,10 @@ static int ltx_download(struct ltx_apply* a, size_t k,
 static void* ltx_worker(void* arg) {
   struct ltx_apply* a = arg;
   struct dbs_restore_error e = {0};
-  pthread_mutex_lock(&a->mu);
-  for (;;) {
-    while (!a->stop && a->next < a->plan->n &&
-           a->next >= a->applied + a->window)
-      pthread_cond_wait(&a->cond, &a->mu);
-    if (a->stop || a->next >= a->plan->n)
-      break;
-    size_t k = a->next++;
-    a->state[k] = IDX_BUSY;
-    pthread_mutex_unlock(&a->mu);
-    int rc = ltx_download(a, k, &e);
-    pthread_mutex_lock(&a->mu);
-    a->state[k] = rc == 0 ? IDX_READY : IDX_FAILED;
-    if (rc != 0 && !a->stop) {
-      a->perr = e;
-      a->stop = true;
-    }
-    pthread_cond_broadcast(&a->cond);
-  }
-  pthread_mutex_unlock(&a->mu);
+  size_t k;
+  while (ahead_take(&a->dl, &k))
+    ahead_done(&a->dl, k, ltx_download(a, k, &e), &e);
   return NULL;
-}
-
-/* Waits for staged file k; ticks progress meanwhile. */
-static int ltx_wait_ready(struct ltx_apply* a, size_t k,
-                          struct dbs_restore_error* e) {
-  pthread_mutex_lock(&a->mu);
-  while (a->state[k] != IDX_READY && !a->stop) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += 250000000;
-    if (ts.tv_nsec >= 1000000000) {
-      ts.tv_sec++;
-      ts.tv_nsec -= 1000000000;
-    }
-    pthread_cond_timedwait(&a->cond, &a->mu, &ts);
-    pthread_mutex_unlock(&a->mu);
-    progress_tick(&a->prog, false);
-    pthread_mutex_lock(&a->mu);
-  }
-  int rc = 0;
-  if (a->state[k] != IDX_READY) {
-    *e = a->perr;
-    rc = -1;
-  }
-  pthread_mutex_unlock(&a->mu);
-  return rc;
 }
 
 /* Removes what the LTX apply may have left beside output. */
@@ -1846,8 +1853,7 @@ static int ltx_apply_plan(void* p, struct dbs_storage* st, const char* output,
   size_t nthreads = 0;
   int rc = -1;
   bool created = false;
-  pthread_mutex_init(&a.mu, NULL);
-  pthread_cond_init(&a.cond, NULL);
+  ahead_init(&a.dl);
   a.prog.enabled = o->progress;
   a.prog.tty = isatty(STDERR_FILENO);
   a.prog.start_ns = now_ns();
@@ -1891,11 +1897,13 @@ static int ltx_apply_plan(void* p, struct dbs_storage* st, const char* output,
    * a file replica is read in place. */
   unsigned par = o->parallelism ? o->parallelism : 8;
   if (storage_is_s3(st) && plan->n > 1) {
-    a.window = par * 2 > 16 ? par * 2 : 16;
-    a.next = 1;
-    a.state = calloc(plan->n, sizeof(*a.state));
+    a.dl.n = plan->n;
+    a.dl.window = par * 2 > 16 ? par * 2 : 16;
+    a.dl.next = 1;
+    a.dl.prog = &a.prog;
+    a.dl.state = calloc(plan->n, sizeof(*a.dl.state));
     threads = calloc(par, sizeof(*threads));
-    if (a.state == NULL || threads == NULL) {
+    if (a.dl.state == NULL || threads == NULL) {
       set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
       goto done;
     }
@@ -1908,16 +1916,12 @@ static int ltx_apply_plan(void* p, struct dbs_storage* st, const char* output,
     }
   }
   for (size_t i = 0; i < plan->n; i++) {
-    if (a.state != NULL && i > 0 && ltx_wait_ready(&a, i, e) != 0)
+    if (a.dl.state != NULL && i > 0 && ahead_wait(&a.dl, i, e) != 0)
       goto done;
     if (ltx_apply_file(&a, i, e) != 0)
       goto done;
-    if (a.state != NULL) {
-      pthread_mutex_lock(&a.mu);
-      a.applied = i + 1;
-      pthread_cond_broadcast(&a.cond);
-      pthread_mutex_unlock(&a.mu);
-    }
+    if (a.dl.state != NULL)
+      ahead_applied(&a.dl, i + 1);
   }
   /* Every page 1..Commit but the lock page must have come from some file;
    * the lock page stays a hole, which reads as zeros. */
@@ -1969,10 +1973,7 @@ static int ltx_apply_plan(void* p, struct dbs_storage* st, const char* output,
   rc = 0;
 done:
   if (threads != NULL) {
-    pthread_mutex_lock(&a.mu);
-    a.stop = true;
-    pthread_cond_broadcast(&a.cond);
-    pthread_mutex_unlock(&a.mu);
+    ahead_stop(&a.dl);
     for (size_t i = 0; i < nthreads; i++)
       pthread_join(threads[i], NULL);
     for (size_t k = 1; k < plan->n; k++) {
@@ -2001,9 +2002,8 @@ done:
   }
   dbs_ltx_dec_free(a.dec);
   free(threads);
-  free(a.state);
-  pthread_mutex_destroy(&a.mu);
-  pthread_cond_destroy(&a.cond);
+  free(a.dl.state);
+  ahead_destroy(&a.dl);
   free(a.have);
   free(a.buf);
   free(tmp);

@@ -85,10 +85,29 @@ static inline void fuzz_quiet(void) {
 }
 
 /*
+ * libFuzzer's entry points. FUZZ_INITIALIZE(setup) defines
+ * LLVMFuzzerInitialize: only errors are logged (fuzz_quiet), then
+ * setup(), the target's own one-time preparation (fuzz_no_setup: none).
+ */
+int LLVMFuzzerInitialize(int* argc, char*** argv);
+int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+
+static inline void fuzz_no_setup(void) {}
+
+#define FUZZ_INITIALIZE(setup)                                                 \
+  int LLVMFuzzerInitialize(int* argc, char*** argv) {                          \
+    (void)argc;                                                                \
+    (void)argv;                                                                \
+    fuzz_quiet();                                                              \
+    setup();                                                                   \
+    return 0;                                                                  \
+  }
+
+/*
  * A fresh private directory under $TMPDIR (else /dev/shm, else /tmp: the
  * targets write files for every input), made the working
- * directory; removed at exit by the target's own cleanup. Returns its
- * path (static storage).
+ * directory; the target's cleanup at exit removes it (fuzz_remove_scratch_dir).
+ * Returns its path (static storage).
  */
 static inline const char* fuzz_scratch_dir(const char* name) {
   static char dir[256];
@@ -101,6 +120,14 @@ static inline const char* fuzz_scratch_dir(const char* name) {
     abort();
   }
   return dir;
+}
+
+/* Leaves the working directory (a scratch directory the caller has
+ * emptied) for "/" and removes it: for a target's cleanup at exit. */
+static inline void fuzz_remove_scratch_dir(void) {
+  char cwd[4096];
+  if (getcwd(cwd, sizeof(cwd)) != NULL && chdir("/") == 0)
+    rmdir(cwd);
 }
 
 /* Writes len bytes of s to path (relative to the working directory). */

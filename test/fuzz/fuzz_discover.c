@@ -51,22 +51,15 @@ static void check_path(const char* p) {
 
 static void cleanup_at_exit(void) {
   clean();
-  char cwd[4096];
-  if (getcwd(cwd, sizeof(cwd)) != NULL && chdir("/") == 0)
-    rmdir(cwd);
+  fuzz_remove_scratch_dir();
 }
 
-int LLVMFuzzerInitialize(int* argc, char*** argv);
-int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
-
-int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  (void)argc;
-  (void)argv;
-  fuzz_quiet();
+static void setup(void) {
   fuzz_scratch_dir("discover");
   atexit(cleanup_at_exit);
-  return 0;
 }
+
+FUZZ_INITIALIZE(setup)
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1)

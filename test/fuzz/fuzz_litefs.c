@@ -16,18 +16,13 @@
 #include "fuzz.h"
 #include "litefs.h"
 
-int LLVMFuzzerInitialize(int* argc, char*** argv);
-int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
-
-int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  (void)argc;
-  (void)argv;
-  fuzz_quiet();
+static void setup(void) {
   fuzz_scratch_dir("litefs");
   setenv("FUZZ_A", "iad", 1);
   setenv("FUZZ_B", "iad", 1);
-  return 0;
 }
+
+FUZZ_INITIALIZE(setup)
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > (1u << 16))

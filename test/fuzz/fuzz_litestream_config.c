@@ -33,13 +33,7 @@ static void check_replica(const struct dbs_replica_config* r) {
     FUZZ_CHECK(strstr(r->endpoint, "://") != NULL);
 }
 
-int LLVMFuzzerInitialize(int* argc, char*** argv);
-int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
-
-int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  (void)argc;
-  (void)argv;
-  fuzz_quiet();
+static void setup(void) {
   /* Values that the seeds' ${...} expand to, so that expansion reaches the
    * URL and path rules with real text. */
   setenv("BUCKET_NAME", "fuzz-bucket", 1);
@@ -51,8 +45,9 @@ int LLVMFuzzerInitialize(int* argc, char*** argv) {
   setenv("AWS_SECRET_ACCESS_KEY", "fuzz-secret-value", 1);
   setenv("AWS_SESSION_TOKEN", "fuzz-session-token", 1);
   setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:9", 1);
-  return 0;
 }
+
+FUZZ_INITIALIZE(setup)
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1)

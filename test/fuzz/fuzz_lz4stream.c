@@ -165,15 +165,7 @@ static void differential(const uint8_t* frame, size_t len, uint8_t seed) {
   free(b.buf);
 }
 
-int LLVMFuzzerInitialize(int* argc, char*** argv);
-int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
-
-int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  (void)argc;
-  (void)argv;
-  fuzz_quiet();
-  return 0;
-}
+FUZZ_INITIALIZE(fuzz_no_setup)
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2)

@@ -87,9 +87,7 @@ static void clean(void) {
 
 static void cleanup_at_exit(void) {
   clean();
-  char cwd[4096];
-  if (getcwd(cwd, sizeof(cwd)) != NULL && chdir("/") == 0)
-    rmdir(cwd);
+  fuzz_remove_scratch_dir();
 }
 
 /* True if the scripts could change the records or the transaction state
@@ -113,20 +111,15 @@ static int sign(int v) {
   return (v > 0) - (v < 0);
 }
 
-int LLVMFuzzerInitialize(int* argc, char*** argv);
-int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
-
-int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  (void)argc;
-  (void)argv;
-  fuzz_quiet();
+static void setup(void) {
   fuzz_scratch_dir("migrate");
   atexit(cleanup_at_exit);
   sqlite3_hard_heap_limit64(256 << 20);
   sqlite3_auto_extension((void (*)(void))fence);
   unsetenv("PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK");
-  return 0;
 }
+
+FUZZ_INITIALIZE(setup)
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1 || size > (256u << 10))

@@ -16,21 +16,15 @@ static char dir[256];
 static void cleanup_at_exit(void) {
   unlink("prisma.config.ts");
   unlink(".env");
-  if (chdir("/") == 0)
-    rmdir(dir);
+  fuzz_remove_scratch_dir();
 }
 
-int LLVMFuzzerInitialize(int* argc, char*** argv);
-int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
-
-int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  (void)argc;
-  (void)argv;
-  fuzz_quiet();
+static void setup(void) {
   snprintf(dir, sizeof(dir), "%s", fuzz_scratch_dir("prisma-config"));
   atexit(cleanup_at_exit);
-  return 0;
 }
+
+FUZZ_INITIALIZE(setup)
 
 static void check_value(const struct dbs_prisma_config_value* v) {
   if (!v->present) {

@@ -157,15 +157,7 @@ static void check_plan(const struct dbs_replica_listing* l,
   dbs_restore_plan_free(&p);
 }
 
-int LLVMFuzzerInitialize(int* argc, char*** argv);
-int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
-
-int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  (void)argc;
-  (void)argv;
-  fuzz_quiet();
-  return 0;
-}
+FUZZ_INITIALIZE(fuzz_no_setup)
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   char* text = strndup((const char*)data, size);

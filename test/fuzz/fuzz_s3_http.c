@@ -255,13 +255,7 @@ static int sink(void* arg, const uint8_t* buf, size_t len) {
   return 0;
 }
 
-int LLVMFuzzerInitialize(int* argc, char*** argv);
-int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
-
-int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  (void)argc;
-  (void)argv;
-  fuzz_quiet();
+static void setup(void) {
   static int ls;
   ls = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET,
@@ -275,8 +269,9 @@ int LLVMFuzzerInitialize(int* argc, char*** argv) {
   if (pthread_create(&t, NULL, serve, &ls) != 0)
     abort();
   pthread_detach(t);
-  return 0;
 }
+
+FUZZ_INITIALIZE(setup)
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1 || size > (64u << 10))

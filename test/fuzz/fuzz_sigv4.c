@@ -96,15 +96,7 @@ static void hex(const unsigned char* d, size_t n, char* out) {
     sprintf(out + 2 * i, "%02x", d[i]);
 }
 
-int LLVMFuzzerInitialize(int* argc, char*** argv);
-int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
-
-int LLVMFuzzerInitialize(int* argc, char*** argv) {
-  (void)argc;
-  (void)argv;
-  fuzz_quiet();
-  return 0;
-}
+FUZZ_INITIALIZE(fuzz_no_setup)
 
 int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   struct fuzz_parts parts;

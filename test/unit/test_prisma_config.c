@@ -253,6 +253,30 @@ static void test_url_forms(void** state) {
   check_value(&c.url, want, NULL);
 }
 
+/* JS string escapes: the JSON ones (shared with schema.prisma, strbuf.c)
+ * and JS's own (\v \0 \x \u{...}, line continuation). */
+static void test_string_escapes(void** state) {
+  (void)state;
+  static const char* const cases[][2] = {
+      {"'file:\\u0041\\x42\\u{43}.db'", "file:ABC.db"},
+      {"'file:\\uD83D\\uDE00.db'", "file:\xf0\x9f\x98\x80.db"},
+      {"'file:\\u{1F600}.db'", "file:\xf0\x9f\x98\x80.db"},
+      {"'file:\\uD83D.db'", "file:\xef\xbf\xbd.db"},
+      {"'file:\\uDE00\\uD83D.db'", "file:\xef\xbf\xbd\xef\xbf\xbd.db"},
+      {"'file:a\\t\\nb\\r\\f\\b\\v'", "file:a\t\nb\r\f\b\v"},
+      {"'file:\\q\\u12\\x4.db'", "file:qu12x4.db"},
+      {"'file:a\\\nb.db'", "file:ab.db"},
+      {"\"file:\\\"x\\\\.db\"", "file:\"x\\.db"},
+  };
+  char text[512];
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    snprintf(text, sizeof(text), "export default { datasource: { url: %s } }\n",
+             cases[i][0]);
+    assert_int_equal(read_text(text), 0);
+    check_value(&c.url, cases[i][1], NULL);
+  }
+}
+
 static void test_export_shapes(void** state) {
   (void)state;
   assert_int_equal(
@@ -363,6 +387,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_find_order, setup, teardown),
       cmocka_unit_test_setup_teardown(test_init_template, setup, teardown),
       cmocka_unit_test_setup_teardown(test_url_forms, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_string_escapes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_export_shapes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_unreadable, setup, teardown),
       cmocka_unit_test_setup_teardown(test_broken_files, setup, teardown),
