@@ -37,12 +37,14 @@ o() { echo "-o" "$T/c$((n + 1))/$1/db"; }
 
 # Keys in litestream.yml.
 same "config, latest" -config "$F/ls.yml" $(o a) "$DB" -- -config "$F/ls.yml" $(o b) "$DB"
-# S3 LastModified has whole seconds: the newest object's time is inside
-# the newest generation's bounds for both tools.
+# The newest object's LastModified, to the millisecond, is inside the
+# newest generation's bounds for both tools. (Rounded to the second it may
+# fall before that generation's start: MinIO keeps milliseconds, and a
+# generation written within one second has then no bounds holding it.)
 last_ms=$(AWS_ACCESS_KEY_ID=$S3_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$S3_SECRET_ACCESS_KEY \
   "$DBS_TOOLS/s3probe" --bucket "$S3_BUCKET" --endpoint "$S3_ENDPOINT" list app/ |
   awk '$4 > m {m = $4} END {print m}')
-ts=$(date -u -d "@$((last_ms / 1000))" +%Y-%m-%dT%H:%M:%SZ)
+ts=$(date -u -d "@$((last_ms / 1000))" +%Y-%m-%dT%H:%M:%S).$(printf %03d $((last_ms % 1000)))Z
 same "config, timestamp $ts" -config "$F/ls.yml" -timestamp "$ts" $(o a) "$DB" \
   -- -config "$F/ls.yml" -timestamp "$ts" $(o b) "$DB"
 gen=$("$DBSETUP" generations -config "$F/ls.yml" "$DB" | awk 'NR==2 {print $2}')
