@@ -23,18 +23,20 @@
 
 /* What the command line and the environment ask for. */
 struct migrate_args {
-  const char* db;       /* --db, DBSETUP_DB */
-  const char* dir;      /* --prisma-migrations */
-  const char* schema;   /* --schema */
-  const char* lsconfig; /* --litestream-config */
-  bool status;          /* --status */
+  const char* db;            /* --db, DBSETUP_DB */
+  const char* dir;           /* --prisma-migrations */
+  const char* schema;        /* --schema */
+  const char* prisma_config; /* --prisma-config */
+  const char* lsconfig;      /* --litestream-config */
+  bool status;               /* --status */
 };
 
 static void cli_usage(FILE* out) {
   fprintf(out,
           "usage: dbsetup migrate [--status] [--db PATH] "
           "[--prisma-migrations DIR] [--schema FILE]\n"
-          "                       [--litestream-config F]\n"
+          "                       [--prisma-config F] [--litestream-config "
+          "F]\n"
           "Applies pending Prisma migrations natively, as `prisma migrate "
           "deploy` does on SQLite.\n"
           "  --status                 list applied, pending and failed "
@@ -43,6 +45,10 @@ static void cli_usage(FILE* out) {
           "  --prisma-migrations DIR  the migrations folder "
           "(DBSETUP_PRISMA_MIGRATIONS; default <schema dir>/migrations)\n"
           "  --schema FILE            the Prisma schema (DBSETUP_SCHEMA)\n"
+          "  --prisma-config F        the Prisma config file, as prisma "
+          "--config (DBSETUP_PRISMA_CONFIG;\n"
+          "                           default ./prisma.config.ts and the "
+          "other names Prisma looks for)\n"
           "  --litestream-config F    litestream.yml, whose database is used "
           "when nothing\n"
           "                           else names one "
@@ -157,17 +163,14 @@ static int level_from_env(void) {
 }
 
 /* The options with a value (--name V or --name=V), their slots in a. */
-static const char* const value_options[] = {
-    "--db",
-    "--prisma-migrations",
-    "--schema",
-    "--litestream-config",
-};
+static const char* const value_options[] = {"--db", "--prisma-migrations",
+                                            "--schema", "--litestream-config",
+                                            "--prisma-config"};
 enum { NVALUE_OPTIONS = sizeof(value_options) / sizeof(value_options[0]) };
 
 static const char** value_slot(struct migrate_args* a, size_t k) {
   const char** slots[NVALUE_OPTIONS] = {&a->db, &a->dir, &a->schema,
-                                        &a->lsconfig};
+                                        &a->lsconfig, &a->prisma_config};
   return slots[k];
 }
 
@@ -206,6 +209,7 @@ static int parse_args(struct migrate_args* a, int argc, char** argv) {
   a->db = env_or_null("DBSETUP_DB");
   a->dir = env_or_null("DBSETUP_PRISMA_MIGRATIONS");
   a->schema = env_or_null("DBSETUP_SCHEMA");
+  a->prisma_config = env_or_null("DBSETUP_PRISMA_CONFIG");
   /* litestream.yml as at boot: DBSETUP_ wins over litestream's own. */
   a->lsconfig = env_or_null("DBSETUP_LITESTREAM_CONFIG")
                     ? env_or_null("DBSETUP_LITESTREAM_CONFIG")
@@ -275,6 +279,7 @@ static int find_target(const struct migrate_args* a,
   struct dbs_discover_opts opts = {
       .db = a->db,
       .schema = a->schema,
+      .prisma_config = a->prisma_config,
       .prisma_migrations = a->dir,
       .volume = env_or_null("DBSETUP_VOLUME") ? env_or_null("DBSETUP_VOLUME")
                                               : "/data",

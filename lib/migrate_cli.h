@@ -4,9 +4,9 @@
 
 /*
  * `dbsetup migrate [--status] [--schema F] [--db PATH]
- * [--prisma-migrations DIR] [--litestream-config F]
+ * [--prisma-migrations DIR] [--prisma-config F] [--litestream-config F]
  * [-q|-v]`; argv[0] is "migrate". Environment: DBSETUP_DB, DBSETUP_SCHEMA,
- * DBSETUP_PRISMA_MIGRATIONS,
+ * DBSETUP_PRISMA_MIGRATIONS, DBSETUP_PRISMA_CONFIG,
  * DBSETUP_LITESTREAM_CONFIG (then LITESTREAM_CONFIG, ./litestream.yml,
  * /etc/litestream.yml), DBSETUP_NO_EXPAND_ENV, DBSETUP_VOLUME,
  * DBSETUP_STOP_TIMEOUT, DBSETUP_LOG_LEVEL, DATABASE_URL. The database and
