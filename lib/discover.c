@@ -16,6 +16,7 @@
 
 #include "discover_internal.h"
 #include "log.h"
+#include "path.h"
 #include "prisma_config.h"
 
 int dbs_discover_seterr(char* err, size_t errlen, const char* fmt, ...) {
@@ -28,56 +29,7 @@ int dbs_discover_seterr(char* err, size_t errlen, const char* fmt, ...) {
   return -EINVAL;
 }
 
-/* ---- Paths ---------------------------------------------------------- */
-
-/*
- * Cleans an absolute path in place, lexically as Node's path.resolve
- * does: repeated slashes, "." and ".." segments, and a trailing slash go.
- */
-static void path_clean(char* p) {
-  size_t w = 0, r = 0;
-  while (p[r] != '\0') {
-    while (p[r] == '/')
-      r++;
-    size_t s = r;
-    while (p[r] != '\0' && p[r] != '/')
-      r++;
-    size_t len = r - s;
-    if (len == 0 || (len == 1 && p[s] == '.'))
-      continue;
-    if (len == 2 && p[s] == '.' && p[s + 1] == '.') {
-      while (w > 0 && p[w - 1] != '/')
-        w--;
-      if (w > 0)
-        w--;
-      continue;
-    }
-    p[w++] = '/';
-    memmove(p + w, p + s, len);
-    w += len;
-  }
-  if (w == 0)
-    p[w++] = '/';
-  p[w] = '\0';
-}
-
-char* dbs_discover_path_join(const char* dir, const char* rel) {
-  char* p;
-  if (rel[0] == '/')
-    p = strdup(rel);
-  else if (asprintf(&p, "%s/%s", dir, rel) < 0)
-    p = NULL;
-  if (p != NULL)
-    path_clean(p);
-  return p;
-}
-
-char* dbs_discover_path_dir(const char* p) {
-  const char* slash = strrchr(p, '/');
-  if (slash == NULL || slash == p)
-    return strdup("/");
-  return strndup(p, (size_t)(slash - p));
-}
+/* ---- Files ----------------------------------------------------------- */
 
 bool dbs_discover_is_file(const char* p) {
   struct stat st;
@@ -122,7 +74,7 @@ static int url_path(const char* url, const char* base, char** out) {
   char* raw = strndup(p, len);
   if (raw == NULL)
     return -ENOMEM;
-  *out = dbs_discover_path_join(base, raw);
+  *out = dbs_path_node_resolve(base, raw);
   free(raw);
   return *out != NULL ? 0 : -ENOMEM;
 }
@@ -144,7 +96,7 @@ static int schema_find(const struct dbs_discover_opts* o,
   *folder = false;
   if (opt_given(o->schema)) {
     given = "--schema";
-    p = dbs_discover_path_join(cwd, o->schema);
+    p = dbs_path_node_resolve(cwd, o->schema);
   } else if (pc != NULL && pc->schema.present) {
     if (!pc->schema.readable || pc->schema.value == NULL ||
         pc->schema.value[0] == '\0')
@@ -156,10 +108,10 @@ static int schema_find(const struct dbs_discover_opts* o,
           pc->schema.env ? pc->schema.env : "",
           pc->schema.env ? ", which is unset)" : "");
     given = "prisma.config";
-    p = dbs_discover_path_join(pc->dir, pc->schema.value);
+    p = dbs_path_node_resolve(pc->dir, pc->schema.value);
   } else if (pkg->schema != NULL) {
     given = "package.json";
-    p = dbs_discover_path_join(pkg->dir, pkg->schema);
+    p = dbs_path_node_resolve(pkg->dir, pkg->schema);
   }
   if (given != NULL) {
     if (p == NULL)
@@ -195,7 +147,7 @@ static int schema_find(const struct dbs_discover_opts* o,
   static const char* const defaults[] = {"schema.prisma",
                                          "prisma/schema.prisma"};
   for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
-    p = dbs_discover_path_join(base, defaults[i]);
+    p = dbs_path_node_resolve(base, defaults[i]);
     if (p == NULL)
       return -ENOMEM;
     if (dbs_discover_is_file(p)) {
@@ -314,7 +266,7 @@ static int config_load(const struct dbs_discover_opts* o, const char* cwd,
   int rc;
   *found = false;
   if (opt_given(o->prisma_config)) {
-    path = dbs_discover_path_join(cwd, o->prisma_config);
+    path = dbs_path_node_resolve(cwd, o->prisma_config);
     if (path == NULL)
       return -ENOMEM;
     if (!dbs_discover_is_file(path)) {
@@ -501,7 +453,7 @@ static int migrations_from_config(struct disc* x) {
       pc->migrations_path.value[0] == '\0')
     return config_unreadable(pc, &pc->migrations_path, "migrations.path",
                              "pass --prisma-migrations", x->err, x->errlen);
-  char* m = dbs_discover_path_join(pc->dir, pc->migrations_path.value);
+  char* m = dbs_path_node_resolve(pc->dir, pc->migrations_path.value);
   if (m == NULL)
     return -ENOMEM;
   if (dbs_discover_is_dir(m)) {
@@ -520,15 +472,15 @@ static int migrations_from_config(struct disc* x) {
  * schema file, else of its datasource file; when it exists. */
 static int migrations_beside_schema(struct disc* x) {
   const char* dirs[2] = {NULL, x->ds != NULL ? x->ds->dir : NULL};
-  char* sdir = x->folder ? strdup(x->d.schema_path)
-                         : dbs_discover_path_dir(x->d.schema_path);
+  char* sdir =
+      x->folder ? strdup(x->d.schema_path) : dbs_path_dirname(x->d.schema_path);
   if (sdir == NULL)
     return -ENOMEM;
   dirs[0] = sdir;
   for (size_t i = 0; i < 2 && x->d.migrations_dir == NULL; i++) {
     if (dirs[i] == NULL)
       continue;
-    char* m = dbs_discover_path_join(dirs[i], "migrations");
+    char* m = dbs_path_node_resolve(dirs[i], "migrations");
     if (m == NULL) {
       free(sdir);
       return -ENOMEM;
@@ -547,7 +499,7 @@ static int migrations_beside_schema(struct disc* x) {
 static int choose_migrations(struct disc* x) {
   if (opt_given(x->o->prisma_migrations)) {
     x->d.migrations_dir =
-        dbs_discover_path_join(x->cwd, x->o->prisma_migrations);
+        dbs_path_node_resolve(x->cwd, x->o->prisma_migrations);
     return x->d.migrations_dir != NULL ? 0 : -ENOMEM;
   }
   if (x->have_pc && x->pc.migrations_path.present)
@@ -646,10 +598,10 @@ static int db_from_database_url(struct disc* x, const char* dburl) {
 static int db_on_volume(struct disc* x, enum dbs_db_source source) {
   const char* volume = x->o->volume != NULL ? x->o->volume : "/data";
   x->d.source = source;
-  char* vol = dbs_discover_path_join(x->cwd, volume);
+  char* vol = dbs_path_node_resolve(x->cwd, volume);
   if (vol == NULL)
     return -ENOMEM;
-  x->d.db_path = dbs_discover_path_join(vol, "sqlite.db");
+  x->d.db_path = dbs_path_node_resolve(vol, "sqlite.db");
   free(vol);
   return x->d.db_path != NULL ? 0 : -ENOMEM;
 }
@@ -676,7 +628,7 @@ static int choose_database(struct disc* x) {
   const char* dburl = getenv("DATABASE_URL");
   if (opt_given(x->o->db)) {
     x->d.source = DBS_DB_OPTION;
-    x->d.db_path = dbs_discover_path_join(x->cwd, x->o->db);
+    x->d.db_path = dbs_path_node_resolve(x->cwd, x->o->db);
     return x->d.db_path != NULL ? 0 : -ENOMEM;
   }
   if (dburl != NULL && sqlite_url_scheme(dburl) != 0)
@@ -721,7 +673,7 @@ static int fall_back_to_litestream(struct disc* x) {
         "one; pass --db (or DATABASE_URL=file:...)",
         ls->file != NULL ? ls->file : "litestream.yml", ls->ndbs);
   x->d.source = DBS_DB_LITESTREAM;
-  x->d.db_path = dbs_discover_path_join(x->cwd, ls->dbs[0].path);
+  x->d.db_path = dbs_path_node_resolve(x->cwd, ls->dbs[0].path);
   return x->d.db_path != NULL ? 0 : -ENOMEM;
 }
 

@@ -14,13 +14,6 @@
 int dbs_discover_seterr(char* err, size_t errlen, const char* fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* rel resolved against the absolute dir and cleaned lexically as Node's
- * path.resolve does. NULL (errno ENOMEM) or a string the caller frees. */
-char* dbs_discover_path_join(const char* dir, const char* rel);
-
-/* The directory part of an absolute path; NULL or the caller's string. */
-char* dbs_discover_path_dir(const char* p);
-
 /* stat(2) says a regular file / a directory (symlinks followed). */
 bool dbs_discover_is_file(const char* p);
 bool dbs_discover_is_dir(const char* p);

@@ -8,6 +8,7 @@
 
 #include "discover_internal.h"
 #include "log.h"
+#include "path.h"
 
 void dbs_discover_pkg_free(struct dbs_discover_pkg* pkg) {
   free(pkg->path);
@@ -230,7 +231,7 @@ int dbs_discover_pkg_load(const char* cwd, struct dbs_discover_pkg* pkg,
   if (dir == NULL)
     return -ENOMEM;
   for (;;) {
-    char* candidate = dbs_discover_path_join(dir, "package.json");
+    char* candidate = dbs_path_node_resolve(dir, "package.json");
     if (candidate == NULL) {
       rc = -ENOMEM;
       break;
@@ -244,7 +245,7 @@ int dbs_discover_pkg_load(const char* cwd, struct dbs_discover_pkg* pkg,
     free(candidate);
     if (strcmp(dir, "/") == 0)
       break;
-    char* up = dbs_discover_path_dir(dir);
+    char* up = dbs_path_dirname(dir);
     free(dir);
     dir = up;
     if (dir == NULL) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "discover_internal.h"
+#include "path.h"
 #include "strbuf.h"
 
 #define SCHEMA_MAX_BYTES                                                       \
@@ -502,7 +503,7 @@ static int schema_parse_text(const char* file, const char* text, size_t len,
     ds->line = kw.line;
     ds->name = strndup(name.start, name.len);
     ds->file = strdup(file);
-    ds->dir = dbs_discover_path_dir(file);
+    ds->dir = dbs_path_dirname(file);
     if (ds->name == NULL || ds->file == NULL || ds->dir == NULL) {
       rc = -ENOMEM;
       break;
@@ -585,7 +586,7 @@ static int schema_collect(const char* dir, unsigned depth, char*** files,
   while ((e = readdir(d)) != NULL) {
     if (e->d_name[0] == '.' || strcmp(e->d_name, "node_modules") == 0)
       continue;
-    char* p = dbs_discover_path_join(dir, e->d_name);
+    char* p = dbs_path_node_resolve(dir, e->d_name);
     if (p == NULL) {
       rc = -ENOMEM;
       break;

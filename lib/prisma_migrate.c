@@ -19,6 +19,7 @@
 
 #include "dynlib.h"
 #include "log.h"
+#include "path.h"
 #include "prisma_migrate_internal.h"
 
 #define MIGRATIONS_TABLE "_prisma_migrations"
@@ -134,19 +135,6 @@ void dbs_prisma_format_ms(int64_t ms, char* out, size_t n) {
     snprintf(out, n, "%s.%03d UTC", base, frac);
   else
     snprintf(out, n, "%s UTC", base);
-}
-
-static char* path_join(const char* a, const char* b) {
-  size_t la = strlen(a), lb = strlen(b);
-  char* p = malloc(la + lb + 2);
-  if (p == NULL)
-    return NULL;
-  memcpy(p, a, la);
-  size_t o = la;
-  if (o == 0 || p[o - 1] != '/')
-    p[o++] = '/';
-  memcpy(p + o, b, lb + 1);
-  return p;
 }
 
 /* Reads a whole file. On success *out (NUL-terminated, owned by the caller)
@@ -285,30 +273,18 @@ static int read_script(const char* path, char** out, size_t* len) {
   return 0;
 }
 
-/* mkdir -p of the directory part of path. Returns 0 or -errno. */
+/* mkdir -p of the directory part of path (relative to the working
+ * directory when relative). Returns 0 or -errno. */
 static int make_parents(const char* path) {
-  char* copy = strdup(path);
-  if (copy == NULL)
+  char* abs = dbs_path_absolute(path);
+  if (abs == NULL)
+    return -errno;
+  char* dir = dbs_path_dirname(abs);
+  free(abs);
+  if (dir == NULL)
     return -ENOMEM;
-  char* slash = strrchr(copy, '/');
-  int rc = 0;
-  if (slash == NULL || slash == copy)
-    goto out;
-  *slash = '\0';
-  for (char* p = copy + 1; *p != '\0'; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
-      rc = -errno;
-      goto out;
-    }
-    *p = '/';
-  }
-  if (mkdir(copy, 0755) != 0 && errno != EEXIST)
-    rc = -errno;
-out:
-  free(copy);
+  int rc = dbs_path_mkdir_p(dir, 0755);
+  free(dir);
   return rc;
 }
 
@@ -522,7 +498,7 @@ fail:
  * A missing file is fine. Returns 0, or -EPROTO (P3019) / -errno. */
 static int check_lock_file(const char* dir, struct dbs_prisma_result* res,
                            char* err, size_t errlen) {
-  char* path = path_join(dir, "migration_lock.toml");
+  char* path = dbs_path_join(dir, "migration_lock.toml");
   char* text = NULL;
   size_t len = 0;
   int rc;
@@ -914,13 +890,13 @@ static int record_finish(sqlite3* db, const struct mig_run* m, char* err,
 static int apply_one(sqlite3* db, const char* dir, const char* name,
                      struct dbs_prisma_result* res, char* err, size_t errlen) {
   struct mig_run m = {.name = name};
-  char* mdir = path_join(dir, name);
+  char* mdir = dbs_path_join(dir, name);
   char dberr[1024];
   bool cut;
   int rc;
   uint64_t t0 = mono_ms();
 
-  m.file = mdir ? path_join(mdir, "migration.sql") : NULL;
+  m.file = mdir ? dbs_path_join(mdir, "migration.sql") : NULL;
   free(mdir);
   if (m.file == NULL)
     return -ENOMEM;
@@ -1284,8 +1260,8 @@ out:
 /* Whether an applied migration's migration.sql changed since. */
 static bool status_modified(const char* migrations_dir, const char* name,
                             const char* checksum) {
-  char* path = path_join(migrations_dir, name);
-  char* file = path ? path_join(path, "migration.sql") : NULL;
+  char* path = dbs_path_join(migrations_dir, name);
+  char* file = path ? dbs_path_join(path, "migration.sql") : NULL;
   char* script = NULL;
   size_t len = 0;
   bool modified = false;
