@@ -448,6 +448,48 @@ static void val_free(struct val* v) {
   memset(v, 0, sizeof(*v));
 }
 
+/* p past spaces and tabs, up to end. */
+static const char* skip_sp(const char* p, const char* end) {
+  while (p < end && (*p == ' ' || *p == '\t'))
+    p++;
+  return p;
+}
+
+/* A .env value (r at its first character, eol its line's end): a quoted
+ * one without its quotes, else cut at " #" and trailing blanks. NULL
+ * when out of memory. */
+static char* dotenv_value(const char* r, const char* eol) {
+  if (r < eol && (*r == '"' || *r == '\'' || *r == '`')) {
+    const char* close = memchr(r + 1, *r, (size_t)(eol - r - 1));
+    if (close != NULL) {
+      char* v = strndup(r + 1, (size_t)(close - r - 1));
+      if (v != NULL)
+        return v;
+    }
+  }
+  const char* vend = r;
+  while (vend < eol &&
+         !(*vend == '#' && (vend == r || vend[-1] == ' ' || vend[-1] == '\t')))
+    vend++;
+  while (vend > r && (vend[-1] == ' ' || vend[-1] == '\t' || vend[-1] == '\r'))
+    vend--;
+  return strndup(r, (size_t)(vend - r));
+}
+
+/* NAME's value when the line [p, eol) defines it, else NULL. */
+static char* dotenv_line(const char* p, const char* eol, const char* name,
+                         size_t nlen) {
+  const char* q = skip_sp(p, eol);
+  if ((size_t)(eol - q) > 7 && memcmp(q, "export ", 7) == 0)
+    q = skip_sp(q + 7, eol);
+  if (!((size_t)(eol - q) > nlen && memcmp(q, name, nlen) == 0))
+    return NULL;
+  const char* r = skip_sp(q + nlen, eol);
+  if (!(r < eol && (*r == '=' || *r == ':')))
+    return NULL;
+  return dotenv_value(skip_sp(r + 1, eol), eol);
+}
+
 /*
  * The value of NAME in .env text, as dotenv parses it: KEY=VALUE lines,
  * optional "export ", quotes stripped (double quotes expand \n), an
@@ -461,47 +503,10 @@ static char* dotenv_lookup(const char* text, const char* name) {
     const char* eol = strchr(p, '\n');
     if (eol == NULL)
       eol = p + strlen(p);
-    const char* q = p;
-    while (q < eol && (*q == ' ' || *q == '\t'))
-      q++;
-    if ((size_t)(eol - q) > 7 && memcmp(q, "export ", 7) == 0)
-      q += 7;
-    while (q < eol && (*q == ' ' || *q == '\t'))
-      q++;
-    if ((size_t)(eol - q) > nlen && memcmp(q, name, nlen) == 0) {
-      const char* r = q + nlen;
-      while (r < eol && (*r == ' ' || *r == '\t'))
-        r++;
-      if (r < eol && (*r == '=' || *r == ':')) {
-        r++;
-        while (r < eol && (*r == ' ' || *r == '\t'))
-          r++;
-        const char* vend = eol;
-        char* v = NULL;
-        if (r < eol && (*r == '"' || *r == '\'' || *r == '`')) {
-          char qc = *r;
-          const char* close = memchr(r + 1, qc, (size_t)(eol - r - 1));
-          if (close != NULL) {
-            v = strndup(r + 1, (size_t)(close - r - 1));
-          }
-        }
-        if (v == NULL) {
-          const char* hash = r;
-          while (hash < vend &&
-                 !(*hash == '#' &&
-                   (hash == r || hash[-1] == ' ' || hash[-1] == '\t')))
-            hash++;
-          vend = hash;
-          while (vend > r &&
-                 (vend[-1] == ' ' || vend[-1] == '\t' || vend[-1] == '\r'))
-            vend--;
-          v = strndup(r, (size_t)(vend - r));
-        }
-        if (v != NULL) {
-          free(found);
-          found = v;
-        }
-      }
+    char* v = dotenv_line(p, eol, name, nlen);
+    if (v != NULL) {
+      free(found);
+      found = v;
     }
     p = *eol != '\0' ? eol + 1 : eol;
   }
