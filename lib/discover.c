@@ -749,11 +749,26 @@ static void warn_disagreements(const struct disc* x) {
                   x->cli_db);
 }
 
+/* The steps, in order: each reads what the ones before it found. */
+static int (*const steps[])(struct disc*) = {
+    read_prisma_config,      /* prisma.config.ts: Prisma 7 or 6.x extras */
+    read_package_json,       /* prisma.schema, prisma.seed (not Prisma 7) */
+    choose_seed,             /* migrations.seed, else prisma.seed */
+    read_schema,             /* the schema and its one datasource */
+    choose_migrations,       /* option, migrations.path, <schema dir> */
+    read_schema_url,         /* the file the schema's url names */
+    read_config_url,         /* the file datasource.url names */
+    choose_database,         /* --db, DATABASE_URL, config, schema */
+    fall_back_to_litestream, /* litestream.yml's single database */
+    require_url,             /* an sqlite datasource must name a file */
+    set_unset_env,           /* give the children the url's variable */
+};
+
 int dbs_discover_run(const struct dbs_discover_opts* opts,
                      const struct dbs_litestream_config* ls,
                      struct dbs_discovery* out, char* err, size_t errlen) {
   struct disc x = {.o = opts, .ls = ls, .err = err, .errlen = errlen};
-  int rc;
+  int rc = 0;
 
   assert(opts != NULL && out != NULL);
   memset(out, 0, sizeof(*out));
@@ -764,27 +779,8 @@ int dbs_discover_run(const struct dbs_discover_opts* opts,
         err, errlen, "cannot get the working directory: %s", strerror(errno));
   x.base = x.cwd;
 
-  rc = read_prisma_config(&x);
-  if (rc == 0)
-    rc = read_package_json(&x);
-  if (rc == 0)
-    rc = choose_seed(&x);
-  if (rc == 0)
-    rc = read_schema(&x);
-  if (rc == 0)
-    rc = choose_migrations(&x);
-  if (rc == 0)
-    rc = read_schema_url(&x);
-  if (rc == 0)
-    rc = read_config_url(&x);
-  if (rc == 0)
-    rc = choose_database(&x);
-  if (rc == 0)
-    rc = fall_back_to_litestream(&x);
-  if (rc == 0)
-    rc = require_url(&x);
-  if (rc == 0)
-    rc = set_unset_env(&x);
+  for (size_t i = 0; rc == 0 && i < sizeof(steps) / sizeof(steps[0]); i++)
+    rc = steps[i](&x);
   if (rc < 0) {
     disc_release(&x);
     dbs_discover_free(&x.d);
