@@ -22,6 +22,7 @@
 #include "litestream_config.h"
 #include "log.h"
 #include "ltx_replica.h"
+#include "path.h"
 #include "restore.h"
 
 #define EXIT_NO_BACKUP 1 /* litestream's status for "no matching backups" */
@@ -163,7 +164,8 @@ static bool is_url(const char* s) {
   return p > s && strncmp(p, "://", 3) == 0;
 }
 
-/* litestream's expand(): ~ and ~/x from the home directory, else absolute. */
+/* The -o path: ~ and ~/x from the home directory, else absolute (the
+ * kernel resolves "." and ".." when the file is created). */
 static char* expand_path(const char* s) {
   char* out = NULL;
   if (strcmp(s, "~") == 0 || strncmp(s, "~/", 2) == 0) {
@@ -572,9 +574,14 @@ static int load_replicas(struct cli* c, struct replicas* r) {
     return DBS_EXIT_CONFIG;
   }
   r->have_cfg = true;
-  r->db_path = expand_path(c->arg);
-  if (r->db_path == NULL) {
-    dbs_log_errorx("cannot resolve %s", c->arg);
+  /* As litestream: the argument expanded as the config's paths are. */
+  char xerr[256] = "";
+  if (dbs_path_litestream_expand(c->arg, &r->db_path, xerr, sizeof(xerr)) !=
+      0) {
+    if (xerr[0] != '\0')
+      dbs_log_errorx("%s", xerr);
+    else
+      dbs_log_errorx("cannot resolve %s", c->arg);
     return DBS_EXIT_USAGE;
   }
   r->db = dbs_litestream_config_find_db(&r->cfg, r->db_path);
