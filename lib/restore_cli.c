@@ -328,24 +328,15 @@ static void restore_usage(FILE* f) {
              "writable or exists, 78 litestream.yml\n");
 }
 
-/* Parses the shared options; returns 0, or an exit status to stop with
- * (-1 for help). */
-static int parse(struct cli* c, int argc, char** argv, bool restore) {
-  memset(c, 0, sizeof(*c));
-  c->index = -1;
-  c->parallelism = 8;
-  c->verify = DBS_VERIFY_QUICK;
-  /* The variables dbsetup's boot reads apply here too; flags win. */
+/* The variables dbsetup's boot reads apply here too (flags win). Returns 0
+ * or DBS_EXIT_USAGE. */
+static int parse_env(struct cli* c) {
   const char* env = getenv("DBSETUP_LOG_LEVEL");
-  enum dbs_log_level lvl;
-  if (env != NULL && *env != '\0') {
-    if (dbs_log_parse_level(env, &lvl) != 0) {
-      dbs_log_errorx("invalid DBSETUP_LOG_LEVEL %s: use debug, info, warn or "
-                     "error",
-                     env);
-      return DBS_EXIT_USAGE;
-    }
-    dbs_log_set_level(lvl);
+  if (dbs_config_set_log_level(env) != 0) {
+    dbs_log_errorx("invalid DBSETUP_LOG_LEVEL %s: use debug, info, warn or "
+                   "error",
+                   env);
+    return DBS_EXIT_USAGE;
   }
   env = getenv("DBSETUP_NO_EXPAND_ENV");
   if (env != NULL && dbs_config_parse_bool(env, &c->no_expand_env) != 0) {
@@ -360,6 +351,213 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
     dbs_log_errorx("invalid DBSETUP_RESTORE_TIMEOUT %s: seconds", env);
     return DBS_EXIT_USAGE;
   }
+  return 0;
+}
+
+/* One option's value into c: 0 or DBS_EXIT_USAGE (after logging). ch is
+ * the option's id, v its value (NULL for a flag). */
+typedef int (*cli_setter)(struct cli* c, int ch, const char* v);
+
+static int set_config(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  c->config = v;
+  return 0;
+}
+
+static int set_no_expand(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  (void)v;
+  c->no_expand_env = true;
+  return 0;
+}
+
+static int set_replica(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  c->replica = v;
+  return 0;
+}
+
+static int set_output(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  c->output = v;
+  return 0;
+}
+
+static int set_generation(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  c->generation = v;
+  return 0;
+}
+
+static int set_index(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  int irc = parse_index(v, &c->index);
+  if (irc == -ERANGE) {
+    dbs_log_errorx("invalid -index %s: WAL indexes start at 0", v);
+    return DBS_EXIT_USAGE;
+  }
+  if (irc != 0) {
+    dbs_log_errorx("invalid -index %s: invalid hexadecimal format "
+                   "(hex digits only, e.g. -index 0000002a, at most "
+                   "7fffffff)",
+                   v);
+    return DBS_EXIT_USAGE;
+  }
+  return 0;
+}
+
+static int set_timestamp(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  c->timestamp = v;
+  return 0;
+}
+
+static int set_if_db(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  (void)v;
+  c->if_db_not_exists = true;
+  return 0;
+}
+
+static int set_if_replica(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  (void)v;
+  c->if_replica_exists = true;
+  return 0;
+}
+
+static int set_parallelism(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  if (dbs_config_parse_parallelism(v, &c->parallelism) != 0) {
+    dbs_log_errorx("invalid --parallelism %s: use 1 to %d", v,
+                   DBS_CONFIG_PARALLELISM_MAX);
+    return DBS_EXIT_USAGE;
+  }
+  return 0;
+}
+
+static int set_timeout(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  if (dbs_config_parse_seconds(v, &c->timeout_ms) != 0) {
+    dbs_log_errorx("invalid --restore-timeout %s: seconds", v);
+    return DBS_EXIT_USAGE;
+  }
+  return 0;
+}
+
+static int set_txid(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  /* ltx.ParseTXID: exactly 16 hex digits. */
+  bool okx = strlen(v) == 16;
+  for (size_t i = 0; okx && i < 16; i++)
+    okx = isxdigit((unsigned char)v[i]) != 0;
+  if (!okx) {
+    dbs_log_errorx("invalid -txid %s: must be 16 hex digits, e.g. "
+                   "00000000000004d2",
+                   v);
+    return DBS_EXIT_USAGE;
+  }
+  c->txid = strtoull(v, NULL, 16);
+  return 0;
+}
+
+static int set_dry_run(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  (void)v;
+  c->dry_run = true;
+  return 0;
+}
+
+static int set_force(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  (void)v;
+  c->force = true;
+  return 0;
+}
+
+/* --verify and its litestream 0.5 name --integrity-check. */
+static int set_verify(struct cli* c, int ch, const char* v) {
+  if (dbs_config_parse_verify(v, &c->verify) != 0) {
+    dbs_log_errorx("invalid -%s %s: use full, quick or none",
+                   ch == OPT_INTEGRITY ? "integrity-check" : "-verify", v);
+    return DBS_EXIT_USAGE;
+  }
+  return 0;
+}
+
+/* The options by id; restore_only ones are unknown to generations. */
+static const struct {
+  int id;
+  bool restore_only;
+  cli_setter set;
+} cli_setters[] = {
+    {OPT_CONFIG, false, set_config},
+    {OPT_NO_EXPAND, false, set_no_expand},
+    {OPT_REPLICA, false, set_replica},
+    {'o', true, set_output},
+    {OPT_GENERATION, true, set_generation},
+    {OPT_INDEX, true, set_index},
+    {OPT_TIMESTAMP, true, set_timestamp},
+    {OPT_IF_DB, true, set_if_db},
+    {OPT_IF_REPLICA, true, set_if_replica},
+    {OPT_PARALLELISM, true, set_parallelism},
+    {OPT_TIMEOUT, true, set_timeout},
+    {OPT_TXID, true, set_txid},
+    {OPT_DRY_RUN, true, set_dry_run},
+    {OPT_FORCE, true, set_force},
+    {OPT_INTEGRITY, true, set_verify},
+    {OPT_VERIFY, true, set_verify},
+};
+
+/*
+ * Applies what getopt returned for one option (not -h): its setter, or
+ * the usage error for a missing value or an option this command does not
+ * take. tok is the option's token. Returns 0 or DBS_EXIT_USAGE.
+ */
+static int take_option(struct cli* c, int ch, const char* tok, bool restore,
+                       char** argv) {
+  cli_setter set = NULL;
+  bool restore_only = false;
+  for (size_t i = 0; i < sizeof(cli_setters) / sizeof(cli_setters[0]); i++)
+    if (cli_setters[i].id == ch) {
+      set = cli_setters[i].set;
+      restore_only = cli_setters[i].restore_only;
+    }
+  if (set != NULL && !restore_only)
+    return set(c, ch, optarg);
+  if (ch == '?' && optopt != 0 && optopt != '?' &&
+      (optopt >= OPT_CONFIG || optopt == 'o')) {
+    dbs_log_errorx("option '%s' needs a value (see dbsetup %s --help)",
+                   argv[optind - 1], argv[0]);
+    return DBS_EXIT_USAGE;
+  }
+  if (!restore || ch == '?' || ch == ':') {
+    if (ch == '?' && optopt != 0)
+      dbs_log_errorx("unknown option '-%c' (see dbsetup %s --help)", optopt,
+                     argv[0]);
+    else
+      dbs_log_errorx("unknown option '%s' (see dbsetup %s --help)",
+                     ch == '?' ? argv[optind - 1] : tok, argv[0]);
+    return DBS_EXIT_USAGE;
+  }
+  if (set == NULL) {
+    dbs_log_errorx("unknown option '%s' (see dbsetup %s --help)",
+                   argv[optind - 1], argv[0]);
+    return DBS_EXIT_USAGE;
+  }
+  return set(c, ch, optarg);
+}
+
+/* Parses the shared options; returns 0, or an exit status to stop with
+ * (-1 for help). */
+static int parse(struct cli* c, int argc, char** argv, bool restore) {
+  memset(c, 0, sizeof(*c));
+  c->index = -1;
+  c->parallelism = 8;
+  c->verify = DBS_VERIFY_QUICK;
+  int rc = parse_env(c);
+  if (rc != 0)
+    return rc;
   optind = 1;
   opterr = 0;
   int ch, longidx = -1, at = optind;
@@ -375,126 +573,15 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
     const char* tok = argv[at < argc ? at : argc - 1]; /* this option */
     longidx = -1;
     at = optind;
-    switch (ch) {
-    case OPT_CONFIG:
-      c->config = optarg;
-      break;
-    case OPT_NO_EXPAND:
-      c->no_expand_env = true;
-      break;
-    case OPT_REPLICA:
-      c->replica = optarg;
-      break;
-    case 'h':
+    if (ch == 'h') {
       if (restore)
         restore_usage(stdout);
       else
         generations_usage(stdout);
       return -1;
-    default:
-      if (ch == '?' && optopt != 0 && optopt != '?' &&
-          (optopt >= OPT_CONFIG || optopt == 'o')) {
-        dbs_log_errorx("option '%s' needs a value (see dbsetup %s --help)",
-                       argv[optind - 1], argv[0]);
-        return DBS_EXIT_USAGE;
-      }
-      if (!restore || ch == '?' || ch == ':') {
-        if (ch == '?' && optopt != 0)
-          dbs_log_errorx("unknown option '-%c' (see dbsetup %s --help)", optopt,
-                         argv[0]);
-        else
-          dbs_log_errorx("unknown option '%s' (see dbsetup %s --help)",
-                         ch == '?' ? argv[optind - 1] : tok, argv[0]);
-        return DBS_EXIT_USAGE;
-      }
-      switch (ch) {
-      case 'o':
-        c->output = optarg;
-        break;
-      case OPT_GENERATION:
-        c->generation = optarg;
-        break;
-      case OPT_INDEX: {
-        int irc = parse_index(optarg, &c->index);
-        if (irc == -ERANGE) {
-          dbs_log_errorx("invalid -index %s: WAL indexes start at 0", optarg);
-          return DBS_EXIT_USAGE;
-        }
-        if (irc != 0) {
-          dbs_log_errorx("invalid -index %s: invalid hexadecimal format "
-                         "(hex digits only, e.g. -index 0000002a, at most "
-                         "7fffffff)",
-                         optarg);
-          return DBS_EXIT_USAGE;
-        }
-        break;
-      }
-      case OPT_TIMESTAMP:
-        c->timestamp = optarg;
-        break;
-      case OPT_IF_DB:
-        c->if_db_not_exists = true;
-        break;
-      case OPT_IF_REPLICA:
-        c->if_replica_exists = true;
-        break;
-      case OPT_PARALLELISM: {
-        char* end;
-        long v = strtol(optarg, &end, 10);
-        if (*end != '\0' || end == optarg || v < 1 || v > 256) {
-          dbs_log_errorx("invalid --parallelism %s: use 1 to 256", optarg);
-          return DBS_EXIT_USAGE;
-        }
-        c->parallelism = (unsigned)v;
-        break;
-      }
-      case OPT_TIMEOUT:
-        if (dbs_config_parse_seconds(optarg, &c->timeout_ms) != 0) {
-          dbs_log_errorx("invalid --restore-timeout %s: seconds", optarg);
-          return DBS_EXIT_USAGE;
-        }
-        break;
-      case OPT_TXID: {
-        /* ltx.ParseTXID: exactly 16 hex digits. */
-        bool okx = strlen(optarg) == 16;
-        for (size_t i = 0; okx && i < 16; i++)
-          okx = isxdigit((unsigned char)optarg[i]) != 0;
-        if (!okx) {
-          dbs_log_errorx("invalid -txid %s: must be 16 hex digits, e.g. "
-                         "00000000000004d2",
-                         optarg);
-          return DBS_EXIT_USAGE;
-        }
-        c->txid = strtoull(optarg, NULL, 16);
-        break;
-      }
-      case OPT_DRY_RUN:
-        c->dry_run = true;
-        break;
-      case OPT_FORCE:
-        c->force = true;
-        break;
-      case OPT_INTEGRITY:
-      case OPT_VERIFY:
-        if (strcmp(optarg, "full") == 0)
-          c->verify = DBS_VERIFY_FULL;
-        else if (strcmp(optarg, "quick") == 0)
-          c->verify = DBS_VERIFY_QUICK;
-        else if (strcmp(optarg, "none") == 0)
-          c->verify = DBS_VERIFY_NONE;
-        else {
-          dbs_log_errorx("invalid -%s %s: use full, quick or none",
-                         ch == OPT_INTEGRITY ? "integrity-check" : "-verify",
-                         optarg);
-          return DBS_EXIT_USAGE;
-        }
-        break;
-      default:
-        dbs_log_errorx("unknown option '%s' (see dbsetup %s --help)",
-                       argv[optind - 1], argv[0]);
-        return DBS_EXIT_USAGE;
-      }
     }
+    if ((rc = take_option(c, ch, tok, restore, argv)) != 0)
+      return rc;
   }
   if (optind >= argc || argv[optind][0] == '\0') {
     dbs_log_errorx("database path or replica URL required");
