@@ -64,26 +64,87 @@ struct opt_desc {
 
 #define FIELD(f) offsetof(struct dbs_config, f)
 
+/* The field of cfg an option row stores into. */
+#define AT(cfg, o, type) ((type*)(void*)((char*)(cfg) + (o)->off))
+
+/* A string option: "" is unset. */
 static int set_string(struct dbs_config* cfg, const struct opt_desc* o,
-                      const char* val);
+                      const char* val) {
+  *AT(cfg, o, const char*) = *val ? val : NULL;
+  return 0;
+}
+
+/* A string option that has a default and no "unset" (--volume). */
 static int set_nonempty(struct dbs_config* cfg, const struct opt_desc* o,
-                        const char* val);
+                        const char* val) {
+  if (*val == '\0')
+    return -EINVAL;
+  *AT(cfg, o, const char*) = val;
+  return 0;
+}
+
 static int set_seconds(struct dbs_config* cfg, const struct opt_desc* o,
-                       const char* val);
+                       const char* val) {
+  return dbs_config_parse_seconds(val, AT(cfg, o, unsigned));
+}
+
+/* A flag: no value (on the command line) is true; a variable's value is a
+ * boolean. */
 static int set_flag(struct dbs_config* cfg, const struct opt_desc* o,
-                    const char* val);
+                    const char* val) {
+  bool b = true;
+  if (val != NULL && dbs_config_parse_bool(val, &b) != 0)
+    return -EINVAL;
+  *AT(cfg, o, bool) = b;
+  return 0;
+}
+
 static int set_migrate_failure(struct dbs_config* cfg, const struct opt_desc* o,
-                               const char* val);
+                               const char* val) {
+  enum dbs_migrate_failure* f = AT(cfg, o, enum dbs_migrate_failure);
+  if (strcmp(val, "exit") == 0)
+    *f = DBS_MIGRATE_FAILURE_EXIT;
+  else if (strcmp(val, "continue") == 0)
+    *f = DBS_MIGRATE_FAILURE_CONTINUE;
+  else
+    return -EINVAL;
+  return 0;
+}
+
 static int set_parallelism(struct dbs_config* cfg, const struct opt_desc* o,
-                           const char* val);
+                           const char* val) {
+  return dbs_config_parse_parallelism(val, AT(cfg, o, unsigned));
+}
+
 static int set_verify(struct dbs_config* cfg, const struct opt_desc* o,
-                      const char* val);
+                      const char* val) {
+  return dbs_config_parse_verify(val, AT(cfg, o, enum dbs_verify));
+}
+
 static int set_log_level(struct dbs_config* cfg, const struct opt_desc* o,
-                         const char* val);
+                         const char* val) {
+  (void)cfg;
+  (void)o;
+  return dbs_config_set_log_level(val);
+}
+
 static int set_verbose(struct dbs_config* cfg, const struct opt_desc* o,
-                       const char* val);
+                       const char* val) {
+  (void)cfg;
+  (void)o;
+  (void)val;
+  dbs_log_set_level(DBS_LOG_DEBUG);
+  return 0;
+}
+
 static int set_quiet(struct dbs_config* cfg, const struct opt_desc* o,
-                     const char* val);
+                     const char* val) {
+  (void)cfg;
+  (void)o;
+  (void)val;
+  dbs_log_set_level(DBS_LOG_WARN);
+  return 0;
+}
 
 static const struct opt_desc opts[] = {
     {"replicate", 1, OPT_REPLICATE, "DBSETUP_REPLICATE", "CMD",
@@ -251,88 +312,6 @@ int dbs_config_set_log_level(const char* s) {
   if (dbs_log_parse_level(s, &lvl) != 0)
     return -EINVAL;
   dbs_log_set_level(lvl);
-  return 0;
-}
-
-/* The field of cfg an option row stores into. */
-#define AT(cfg, o, type) ((type*)(void*)((char*)(cfg) + (o)->off))
-
-/* A string option: "" is unset. */
-static int set_string(struct dbs_config* cfg, const struct opt_desc* o,
-                      const char* val) {
-  *AT(cfg, o, const char*) = *val ? val : NULL;
-  return 0;
-}
-
-/* A string option that has a default and no "unset" (--volume). */
-static int set_nonempty(struct dbs_config* cfg, const struct opt_desc* o,
-                        const char* val) {
-  if (*val == '\0')
-    return -EINVAL;
-  *AT(cfg, o, const char*) = val;
-  return 0;
-}
-
-static int set_seconds(struct dbs_config* cfg, const struct opt_desc* o,
-                       const char* val) {
-  return dbs_config_parse_seconds(val, AT(cfg, o, unsigned));
-}
-
-/* A flag: no value (on the command line) is true; a variable's value is a
- * boolean. */
-static int set_flag(struct dbs_config* cfg, const struct opt_desc* o,
-                    const char* val) {
-  bool b = true;
-  if (val != NULL && dbs_config_parse_bool(val, &b) != 0)
-    return -EINVAL;
-  *AT(cfg, o, bool) = b;
-  return 0;
-}
-
-static int set_migrate_failure(struct dbs_config* cfg, const struct opt_desc* o,
-                               const char* val) {
-  enum dbs_migrate_failure* f = AT(cfg, o, enum dbs_migrate_failure);
-  if (strcmp(val, "exit") == 0)
-    *f = DBS_MIGRATE_FAILURE_EXIT;
-  else if (strcmp(val, "continue") == 0)
-    *f = DBS_MIGRATE_FAILURE_CONTINUE;
-  else
-    return -EINVAL;
-  return 0;
-}
-
-static int set_parallelism(struct dbs_config* cfg, const struct opt_desc* o,
-                           const char* val) {
-  return dbs_config_parse_parallelism(val, AT(cfg, o, unsigned));
-}
-
-static int set_verify(struct dbs_config* cfg, const struct opt_desc* o,
-                      const char* val) {
-  return dbs_config_parse_verify(val, AT(cfg, o, enum dbs_verify));
-}
-
-static int set_log_level(struct dbs_config* cfg, const struct opt_desc* o,
-                         const char* val) {
-  (void)cfg;
-  (void)o;
-  return dbs_config_set_log_level(val);
-}
-
-static int set_verbose(struct dbs_config* cfg, const struct opt_desc* o,
-                       const char* val) {
-  (void)cfg;
-  (void)o;
-  (void)val;
-  dbs_log_set_level(DBS_LOG_DEBUG);
-  return 0;
-}
-
-static int set_quiet(struct dbs_config* cfg, const struct opt_desc* o,
-                     const char* val) {
-  (void)cfg;
-  (void)o;
-  (void)val;
-  dbs_log_set_level(DBS_LOG_WARN);
   return 0;
 }
 
