@@ -53,66 +53,92 @@ static int days_in(int month, int year) {
  * (any number of digits, the first 9 count), then "Z" or a zone
  * "+hh:mm"/"-hh:mm" with hh <= 24 and mm <= 60, and nothing after it.
  */
-int dbs_restore_cli_parse_time(const char* s, int64_t* ns) {
+/* "2006-01-02T" at s into tm (the day checked later, against the month).
+ * Returns the rest, or NULL. */
+static const char* parse_date(const char* s, struct tm* tm) {
   int year = digits(s, 4);
   if (year < 0 || s[4] != '-')
-    return -EINVAL;
+    return NULL;
   int month = digits(s + 5, 2);
   if (month < 1 || month > 12 || s[7] != '-')
-    return -EINVAL;
+    return NULL;
   int day = digits(s + 8, 2);
   if (day < 0 || s[10] != 'T')
-    return -EINVAL;
-  const char* p = s + 11;
+    return NULL;
+  tm->tm_year = year - 1900;
+  tm->tm_mon = month - 1;
+  tm->tm_mday = day;
+  return s + 11;
+}
+
+/* "15:04:05" (the hour of 1 or 2 digits) at p into tm. Returns the rest,
+ * or NULL. */
+static const char* parse_clock(const char* p, struct tm* tm) {
   if (!isdigit((unsigned char)p[0]))
-    return -EINVAL;
-  int hour = p[0] - '0';
-  p++;
+    return NULL;
+  int hour = *p++ - '0';
   if (isdigit((unsigned char)p[0]))
     hour = hour * 10 + (*p++ - '0');
   if (hour > 23 || *p++ != ':')
-    return -EINVAL;
+    return NULL;
   int min = digits(p, 2);
   if (min < 0 || min > 59 || p[2] != ':')
-    return -EINVAL;
+    return NULL;
   p += 3;
   int sec = digits(p, 2);
   if (sec < 0 || sec > 59)
+    return NULL;
+  tm->tm_hour = hour;
+  tm->tm_min = min;
+  tm->tm_sec = sec;
+  return p + 2;
+}
+
+/* An optional fraction after '.' or ',' at p (the first 9 digits count)
+ * into *frac in ns. Returns the rest. */
+static const char* parse_frac(const char* p, int64_t* frac) {
+  *frac = 0;
+  if (!((p[0] == '.' || p[0] == ',') && isdigit((unsigned char)p[1])))
+    return p;
+  int n = 0;
+  for (p++; isdigit((unsigned char)*p); p++)
+    if (n < 9) {
+      *frac = *frac * 10 + (*p - '0');
+      n++;
+    }
+  for (; n < 9; n++)
+    *frac *= 10;
+  return p;
+}
+
+/* "Z" or "+hh:mm"/"-hh:mm" at p into *off in seconds east. Returns the
+ * rest, or NULL. */
+static const char* parse_zone(const char* p, int64_t* off) {
+  *off = 0;
+  if (*p == 'Z')
+    return p + 1;
+  if (strlen(p) < 6 || (p[0] != '+' && p[0] != '-') || p[3] != ':')
+    return NULL;
+  int hh = digits(p + 1, 2), mm = digits(p + 4, 2);
+  if (hh < 0 || mm < 0 || hh > 24 || mm > 60)
+    return NULL;
+  *off = (int64_t)(hh * 60 + mm) * 60;
+  if (p[0] == '-')
+    *off = -*off;
+  return p + 6;
+}
+
+int dbs_restore_cli_parse_time(const char* s, int64_t* ns) {
+  struct tm tm = {0};
+  int64_t frac, off;
+  const char* p = parse_date(s, &tm);
+  if (p != NULL)
+    p = parse_clock(p, &tm);
+  if (p != NULL)
+    p = parse_zone(parse_frac(p, &frac), &off);
+  if (p == NULL || *p != '\0' || tm.tm_mday < 1 ||
+      tm.tm_mday > days_in(tm.tm_mon + 1, tm.tm_year + 1900))
     return -EINVAL;
-  p += 2;
-  int64_t frac = 0;
-  if ((p[0] == '.' || p[0] == ',') && isdigit((unsigned char)p[1])) {
-    int n = 0;
-    for (p++; isdigit((unsigned char)*p); p++)
-      if (n < 9) {
-        frac = frac * 10 + (*p - '0');
-        n++;
-      }
-    for (; n < 9; n++)
-      frac *= 10;
-  }
-  int64_t off = 0;
-  if (*p == 'Z') {
-    p++;
-  } else {
-    if (strlen(p) < 6 || (p[0] != '+' && p[0] != '-') || p[3] != ':')
-      return -EINVAL;
-    int hh = digits(p + 1, 2), mm = digits(p + 4, 2);
-    if (hh < 0 || mm < 0 || hh > 24 || mm > 60)
-      return -EINVAL;
-    off = (int64_t)(hh * 60 + mm) * 60;
-    if (p[0] == '-')
-      off = -off;
-    p += 6;
-  }
-  if (*p != '\0' || day < 1 || day > days_in(month, year))
-    return -EINVAL;
-  struct tm tm = {.tm_year = year - 1900,
-                  .tm_mon = month - 1,
-                  .tm_mday = day,
-                  .tm_hour = hour,
-                  .tm_min = min,
-                  .tm_sec = sec};
   time_t t = timegm(&tm);
   /* Years 0000..1677 and 2262..9999 lie outside int64 ns: saturated,
    * they still order before or after every object. */
@@ -166,7 +192,7 @@ static bool is_url(const char* s) {
 
 /* The -o path: ~ and ~/x from the home directory, else absolute (the
  * kernel resolves "." and ".." when the file is created). */
-static char* expand_path(const char* s) {
+static char* output_path(const char* s) {
   char* out = NULL;
   if (strcmp(s, "~") == 0 || strncmp(s, "~/", 2) == 0) {
     const char* home = getenv("HOME");
@@ -182,11 +208,11 @@ static char* expand_path(const char* s) {
   }
   if (s[0] == '/')
     return strdup(s);
-  char cwd[PATH_MAX];
-  if (getcwd(cwd, sizeof(cwd)) == NULL)
+  char* cwd = getcwd(NULL, 0);
+  if (cwd == NULL)
     return NULL;
-  if (asprintf(&out, "%s/%s", cwd, s) < 0)
-    return NULL;
+  out = dbs_path_join(cwd, s);
+  free(cwd);
   return out;
 }
 
@@ -770,7 +796,7 @@ int dbs_restore_cli_main(int argc, char** argv) {
   st = load_replicas(&c, &r);
   if (st != 0)
     goto done;
-  output = c.output ? expand_path(c.output) : strdup(r.db_path);
+  output = c.output ? output_path(c.output) : strdup(r.db_path);
   if (output == NULL) {
     st = DBS_EXIT_SOFTWARE;
     goto done;
