@@ -1,6 +1,7 @@
 /* The LTX file format: CRC-64/ISO, header rules, a streaming decoder. */
 #include "ltx.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <lz4.h>
 #include <lz4frame.h>
@@ -219,6 +220,7 @@ static int fail(struct dbs_ltx_dec* d, int rc, const char* fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int fail(struct dbs_ltx_dec* d, int rc, const char* fmt, ...) {
+  assert(rc < 0);
   if (fmt != NULL) {
     va_list ap;
     va_start(ap, fmt);
@@ -249,6 +251,7 @@ uint64_t dbs_ltx_dec_frame_pages(const struct dbs_ltx_dec* d) {
 /* Gathers up to need bytes into d->small; true once it holds need. */
 static bool gather(struct dbs_ltx_dec* d, size_t need, const uint8_t** p,
                    size_t* n) {
+  assert(need <= sizeof(d->small) && d->nsmall < need);
   size_t take = need - d->nsmall < *n ? need - d->nsmall : *n;
   memcpy(d->small + d->nsmall, *p, take);
   d->nsmall += take;
@@ -340,6 +343,7 @@ static int on_page_header(struct dbs_ltx_dec* d) {
 }
 
 static int deliver(struct dbs_ltx_dec* d) {
+  assert(d->have_header && d->page_cap > d->h.page_size);
   d->crc = dbs_ltx_crc64(d->crc, d->page, d->h.page_size);
   d->prev_pgno = d->pgno;
   d->pages++;
@@ -433,6 +437,7 @@ int dbs_ltx_dec_write(struct dbs_ltx_dec* d, const uint8_t* p, size_t n) {
       }
       break;
     case ST_PAGE_BLOCK: {
+      assert(d->cgot < d->clen && d->clen <= d->cbuf_cap);
       size_t take = d->clen - d->cgot < n ? d->clen - d->cgot : n;
       memcpy(d->cbuf + d->cgot, p, take);
       d->cgot += take;
