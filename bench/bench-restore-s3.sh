@@ -73,7 +73,7 @@ mirror() {
 
 # replicate DIR NWRITES: litestream to s3://bench/DIRNAME, one WAL index per write.
 replicate() {
-  local d=$1 n=$2 lp i
+  local d=$1 n=$2 lp
   cat >"$d/ls.yml" <<YML
 dbs:
   - path: $d/db
@@ -92,11 +92,7 @@ YML
   "$LITESTREAM" replicate -config "$d/ls.yml" >"$d/ls.log" 2>&1 &
   lp=$!
   until ls "$W/s3/bench/$(basename "$d")"/generations/*/snapshots/*.lz4._S3rver_object >/dev/null 2>&1; do sleep 0.1; done
-  for i in $(seq 1 "$n"); do
-    sqlite3 -cmd ".timeout 5000" "$d/db" "UPDATE t SET v = hex(randomblob(1000)) WHERE id % 977 = $i % 977;
-      INSERT INTO t(v) VALUES (hex(randomblob(1000)));" >/dev/null
-    sleep 0.05
-  done
+  writes "$d/db" "$n" 0.05
   sleep 1
   kill -INT "$lp"; wait "$lp" || true
 }

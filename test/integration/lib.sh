@@ -34,6 +34,19 @@ wait_for() { # seconds command...: polls every 50 ms until command succeeds
     sleep 0.05
   done
 }
+# file_replica_yml FILE DB REPLICA: writes FILE, a litestream.yml that
+# replicates DB to the file replica REPLICA, checking every 100 ms.
+file_replica_yml() {
+  cat >"$1" <<YML
+dbs:
+  - path: $2
+    monitor-interval: 100ms
+    replicas:
+      - type: file
+        path: $3
+        sync-interval: 100ms
+YML
+}
 # Runs a command, storing its exit status in $rc without tripping set -e.
 run() { set +e; "$@"; rc=$?; set -e; }
 done_testing() { echo "$ntests passed, 0 failed"; }
