@@ -5,7 +5,13 @@
 set -euo pipefail
 : "${DBSETUP:?run through ctest}" "${DBS_TOOLS:?}" "${DBS_SRC:?}" "${DBS_PEERS:?}"
 LITESTREAM=$DBS_PEERS/litestream
-T=$(mktemp -d "${TMPDIR:-/tmp}/dbs-test.XXXXXX")
+# Scratch: under the ctest run's directory (test/scratch.sh), named after
+# the test, else in TMPDIR; removed when the test passes.
+if [ -n "${DBS_SCRATCH:-}" ] && [ -d "$DBS_SCRATCH/" ]; then
+  T=$(mktemp -d "$(cd "$DBS_SCRATCH/" && pwd -P)/$(basename "$0" .test.sh)${DBS_S3_SERVER:+.$DBS_S3_SERVER}.XXXXXX")
+else
+  T=$(mktemp -d "${TMPDIR:-/tmp}/dbs-test.XXXXXX")
+fi
 _cleanups=()
 on_exit() { # runs registered cleanups, newest first, then removes $T
   local rc=$?
