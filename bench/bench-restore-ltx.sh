@@ -116,13 +116,7 @@ case " $CASES " in *" snap "*)
   run_case "snapshot-only case (${SNAP_DB_MB} MB)" "$W/snap" ;;
 esac
 case " $CASES " in *" s3many "*)
-  export AWS_ACCESS_KEY_ID=AKIADBSBENCH00000001 AWS_SECRET_ACCESS_KEY=dbs-bench-secret-value-0123456789
-  DBS_S3RVER_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID DBS_S3RVER_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
-    node "${DBS_PEERS:-.peers}/s3rver/node_modules/s3rver/bin/s3rver.js" -s -d "$W/s3" -a 127.0.0.1 -p 0 \
-    --configure-bucket bench >"$W/s3.log" 2>&1 &
-  S3PID=$!
-  until grep -q "S3rver listening on" "$W/s3.log"; do sleep 0.1; done
-  EP=http://127.0.0.1:$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$W/s3.log")
+  start_s3rver
   mkdir -p "$W/s3many"
   fill "$W/s3many/db" "$MANY_DB_MB"
   replicate "$W/s3many" "$MANY_WRITES"

@@ -35,13 +35,7 @@ finish() {
 trap finish EXIT
 . "$(dirname "$0")/lib.sh"
 
-export AWS_ACCESS_KEY_ID=AKIADBSBENCH00000001 AWS_SECRET_ACCESS_KEY=dbs-bench-secret-value-0123456789
-DBS_S3RVER_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID DBS_S3RVER_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
-  node "$DBS_PEERS/s3rver/node_modules/s3rver/bin/s3rver.js" -s -d "$W/s3" -a 127.0.0.1 -p 0 \
-  --configure-bucket bench >"$W/s3.log" 2>&1 &
-S3PID=$!
-until grep -q "S3rver listening on" "$W/s3.log"; do sleep 0.1; done
-EP=http://127.0.0.1:$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$W/s3.log")
+start_s3rver
 SIGN=(--aws-sigv4 aws:amz:us-east-1:s3 --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"
   -H x-amz-content-sha256:UNSIGNED-PAYLOAD)
 MEP=

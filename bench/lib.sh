@@ -22,6 +22,20 @@ writes() {
   done
 }
 
+# start_s3rver: the patched s3rver of $DBS_PEERS (default .peers) on
+# 127.0.0.1, storing in $W/s3, with bucket "bench" and the bench's
+# credentials exported (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); sets
+# S3PID (the caller's exit trap stops it) and EP, its endpoint URL.
+start_s3rver() {
+  export AWS_ACCESS_KEY_ID=AKIADBSBENCH00000001 AWS_SECRET_ACCESS_KEY=dbs-bench-secret-value-0123456789
+  DBS_S3RVER_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID DBS_S3RVER_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
+    node "${DBS_PEERS:-.peers}/s3rver/node_modules/s3rver/bin/s3rver.js" -s -d "$W/s3" -a 127.0.0.1 -p 0 \
+    --configure-bucket bench >"$W/s3.log" 2>&1 &
+  S3PID=$!
+  until grep -q "S3rver listening on" "$W/s3.log"; do sleep 0.1; done
+  EP=http://127.0.0.1:$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$W/s3.log")
+}
+
 # time_one N CMD...: one timed run into a fresh $W/out (removed, then
 # `sync`, untimed); appends the wall seconds and peak RSS (KB) to WALLS[N]
 # and RSSS[N].
