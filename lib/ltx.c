@@ -260,6 +260,19 @@ static bool gather(struct dbs_ltx_dec* d, size_t need, const uint8_t** p,
   return d->nsmall == need;
 }
 
+/* Grows *buf (holding *cap bytes) to at least need bytes. Returns 0 or
+ * -ENOMEM (*buf unchanged). */
+static int grow(uint8_t** buf, size_t* cap, size_t need) {
+  if (*cap >= need)
+    return 0;
+  uint8_t* p = realloc(*buf, need);
+  if (p == NULL)
+    return -ENOMEM;
+  *buf = p;
+  *cap = need;
+  return 0;
+}
+
 static int on_header(struct dbs_ltx_dec* d) {
   int rc = dbs_ltx_header_parse(d->small, &d->h, d->error, sizeof(d->error));
   if (rc != 0)
@@ -267,22 +280,11 @@ static int on_header(struct dbs_ltx_dec* d) {
   d->have_header = true;
   d->crc = dbs_ltx_crc64(d->crc, d->small, DBS_LTX_HEADER_SIZE);
   d->lock = dbs_ltx_lock_pgno(d->h.page_size);
-  size_t need = (size_t)d->h.page_size + 1;
-  if (d->page_cap < need) {
-    uint8_t* p = realloc(d->page, need);
-    if (p == NULL)
-      return fail(d, -ENOMEM, "out of memory");
-    d->page = p;
-    d->page_cap = need;
-  }
-  size_t cneed = (size_t)LZ4_compressBound((int)d->h.page_size);
-  if (d->cbuf_cap < cneed) {
-    uint8_t* p = realloc(d->cbuf, cneed);
-    if (p == NULL)
-      return fail(d, -ENOMEM, "out of memory");
-    d->cbuf = p;
-    d->cbuf_cap = cneed;
-  }
+  /* One byte more than a page: a frame decoding to more is detected. */
+  if (grow(&d->page, &d->page_cap, (size_t)d->h.page_size + 1) != 0 ||
+      grow(&d->cbuf, &d->cbuf_cap,
+           (size_t)LZ4_compressBound((int)d->h.page_size)) != 0)
+    return fail(d, -ENOMEM, "out of memory");
   if (d->cb.header != NULL && (rc = d->cb.header(d->cb.arg, &d->h)) != 0)
     return fail(d, rc, NULL);
   d->stage = ST_PAGE_HDR;
