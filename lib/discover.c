@@ -596,7 +596,8 @@ static int db_from_database_url(struct disc* x, const char* dburl) {
 /* The url's variable is unset: <volume>/sqlite.db (Fly's name), which
  * every child gets in that variable (see set_unset_env). */
 static int db_on_volume(struct disc* x, enum dbs_db_source source) {
-  const char* volume = x->o->volume != NULL ? x->o->volume : "/data";
+  const char* volume =
+      x->o->volume != NULL ? x->o->volume : DBS_CONFIG_DEFAULT_VOLUME;
   x->d.source = source;
   char* vol = dbs_path_node_resolve(x->cwd, volume);
   if (vol == NULL)

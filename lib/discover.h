@@ -48,7 +48,7 @@ struct dbs_discover_opts {
   const char* schema;            /* --schema: a file or a folder */
   const char* prisma_config;     /* --prisma-config */
   const char* prisma_migrations; /* --prisma-migrations */
-  const char* volume;            /* --volume; NULL reads "/data" */
+  const char* volume;            /* --volume; NULL: DBS_CONFIG_DEFAULT_VOLUME */
   bool want_seed; /* find the project's seed command (no --seed given) */
 };
 

@@ -150,15 +150,11 @@ static const char* env_or_null(const char* name) {
 
 /* DBSETUP_LOG_LEVEL, before the options (-q/-v) override it. */
 static int level_from_env(void) {
-  enum dbs_log_level level;
-  if (env_or_null("DBSETUP_LOG_LEVEL") == NULL)
-    return GO_ON;
-  if (dbs_log_parse_level(getenv("DBSETUP_LOG_LEVEL"), &level) != 0) {
-    dbs_log_errorx("DBSETUP_LOG_LEVEL=%s: use debug, info, warn or error",
-                   getenv("DBSETUP_LOG_LEVEL"));
+  const char* env = getenv("DBSETUP_LOG_LEVEL");
+  if (dbs_config_set_log_level(env) != 0) {
+    dbs_log_errorx("DBSETUP_LOG_LEVEL=%s: use debug, info, warn or error", env);
     return DBS_EXIT_USAGE;
   }
-  dbs_log_set_level(level);
   return GO_ON;
 }
 
@@ -282,7 +278,7 @@ static int find_target(const struct migrate_args* a,
       .prisma_config = a->prisma_config,
       .prisma_migrations = a->dir,
       .volume = env_or_null("DBSETUP_VOLUME") ? env_or_null("DBSETUP_VOLUME")
-                                              : "/data",
+                                              : DBS_CONFIG_DEFAULT_VOLUME,
       .want_seed = false,
   };
   int rc = dbs_discover_run(&opts, ls, found, err, sizeof(err));
