@@ -3,6 +3,7 @@
  * path style), and the signed URL and headers as they go on the wire.
  */
 #define _GNU_SOURCE /* strndup */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -119,6 +120,7 @@ int dbs_s3_address(struct dbs_s3* s, const char* region, const char* key,
 }
 
 static void push(struct dbs_s3_wire* w, const char* name, const char* value) {
+  assert(w->nheaders < sizeof(w->headers) / sizeof(w->headers[0]));
   w->headers[w->nheaders++] = (struct dbs_sigv4_pair){name, value};
 }
 

@@ -3,6 +3,7 @@
  * the body into a parser or a sink, resume a get with Range), the retry
  * loop with backoff and full jitter, and the pool of kept-alive handles.
  */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -83,6 +84,7 @@ static CURL* pool_get(struct dbs_s3* s) {
 }
 
 static void pool_put(struct dbs_s3* s, CURL* h) {
+  assert(h != NULL);
   pthread_mutex_lock(&s->lock);
   if (s->npool < s->pool_max) {
     s->pool[s->npool++] = h;
@@ -154,6 +156,7 @@ static void keep_errbody(struct dbs_s3_xfer* x, const char* buf, size_t len) {
 /* A good answer's bytes for the sink: those already delivered are skipped,
  * more than the object has abort. Returns len, or 0 to abort. */
 static size_t to_sink(struct dbs_s3_xfer* x, const char* buf, size_t len) {
+  assert(x->mode == DBS_S3_BODY_SINK && x->sink != NULL);
   const uint8_t* p = (const uint8_t*)buf;
   size_t left = len;
   if (x->skip > 0) {
@@ -473,6 +476,8 @@ static int attempt_once(struct dbs_s3* s, const struct dbs_s3_request* rq,
 int dbs_s3_run(struct dbs_s3* s, const struct dbs_s3_request* rq,
                struct dbs_s3_xfer* x, void (*setup)(struct dbs_s3_xfer*),
                void (*teardown)(struct dbs_s3_xfer*)) {
+  assert(x->s == s);
+  assert(x->mode == DBS_S3_BODY_SINK || x->xml != NULL);
   int64_t start = dbs_s3_now_ms();
   int64_t deadline = start + s->timeout_ms;
   unsigned seed = jitter_seed();

@@ -1,5 +1,6 @@
 /* S3's XML answers (expat): ListObjects pages, error bodies, locations. */
 #define _GNU_SOURCE /* strptime, timegm */
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -212,6 +213,7 @@ int dbs_s3_xml_parse_all(struct dbs_s3_xml* x, const char* buf, size_t len) {
 }
 
 void dbs_s3_xml_begin(struct dbs_s3_xfer* x) {
+  assert(x->mode == DBS_S3_BODY_XML && x->xml != NULL && x->xp == NULL);
   enum dbs_s3_xml_kind kind = x->xml->kind;
   size_t max_entries = x->xml->max_entries;
   dbs_s3_xml_free(x->xml);
