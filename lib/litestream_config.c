@@ -1,49 +1,25 @@
-/* Reads litestream.yml the way litestream 0.3.13 or 0.5 does (see the
- * header). */
+/*
+ * Reads litestream.yml the way litestream 0.3.13 or 0.5 does (see the
+ * header): the text is expanded (gocompat.c), decoded by yaml.v2's rules
+ * (ls_yaml.c) into the keys litestream reads (ls_fields.c), then resolved
+ * here, database by database, each replica by ls_replica.c.
+ */
 #define _GNU_SOURCE
 #include "litestream_config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
-#include <regex.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
 
 #include "gocompat.h"
-#include "log.h"
+#include "litestream_config_internal.h"
 #include "ls_yaml.h"
 #include "strbuf.h"
-
-/* ---------------------------------------------------------------------- */
-/* Small string helpers.                                                  */
-
-/* Returns a copy of s, or NULL for NULL or "". Sets *oom on failure. */
-static char* dup_nonempty(const char* s, bool* oom) {
-  if (s == NULL || *s == '\0')
-    return NULL;
-  char* c = strdup(s);
-  if (c == NULL)
-    *oom = true;
-  return c;
-}
-
-static bool empty(const char* s) {
-  return s == NULL || *s == '\0';
-}
-
-char* dbs_litestream_config_expand_env(const char* text, size_t len,
-                                       size_t* outlen) {
-  return dbs_go_expand_env(text, len, outlen, NULL, NULL);
-}
 
 /* ---------------------------------------------------------------------- */
 /* Paths: Go's filepath.Abs and litestream's expand().                    */
@@ -65,12 +41,7 @@ static char* path_abs(const char* p) {
   return c;
 }
 
-/*
- * litestream's expand(): "~" and "~/x" use the home directory of the real
- * uid from the passwd database (Go's os/user, cgo build); anything else is
- * made absolute. Returns 0, -ENOMEM, or -ENOENT with a message in err.
- */
-static int path_expand(const char* s, char** out, char* err, size_t errlen) {
+int dbs_ls_path_expand(const char* s, char** out, char* err, size_t errlen) {
   const char* in = s ? s : "";
   *out = NULL;
   if (strcmp(in, "~") != 0 && strncmp(in, "~/", 2) != 0) {
@@ -85,7 +56,7 @@ static int path_expand(const char* s, char** out, char* err, size_t errlen) {
              in, (unsigned)getuid());
     return -ENOENT;
   }
-  if (empty(pw->pw_dir)) {
+  if (dbs_ls_empty(pw->pw_dir)) {
     snprintf(err, errlen, "cannot expand path %s, no home directory available",
              in);
     return -ENOENT;
@@ -100,1081 +71,10 @@ static int path_expand(const char* s, char** out, char* err, size_t errlen) {
   return *out ? 0 : -ENOMEM;
 }
 
-/* litestream's isURL: ^\w+:// */
-static bool is_url(const char* s) {
-  if (s == NULL)
-    return false;
-  size_t i = 0;
-  while (s[i] == '_' || (s[i] >= '0' && s[i] <= '9') ||
-         (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z'))
-    i++;
-  return i > 0 && strncmp(s + i, "://", 3) == 0;
+char* dbs_litestream_config_expand_env(const char* text, size_t len,
+                                       size_t* outlen) {
+  return dbs_go_expand_env(text, len, outlen, NULL, NULL);
 }
-
-/* s3.ParseHost's provider table. */
-struct provider {
-  const char* re;
-  const char* endpoint_fmt; /* %s is the region */
-  bool http;
-  const char* fixed_region;
-};
-
-static const struct provider providers[] = {
-    {"^((.+)\\.)?localhost$", "localhost", true, "us-east-1"},
-    {"^((.+)\\.)?s3.([^.]+)\\.backblazeb2.com$", "s3.%s.backblazeb2.com", false,
-     NULL},
-    {"^((.+)\\.)?s3.filebase.com$", "s3.filebase.com", false, NULL},
-    {"^((.+)\\.)?([^.]+)\\.digitaloceanspaces.com$",
-     "%s.digitaloceanspaces.com", false, NULL},
-    {"^((.+)\\.)?s3.([^.]+)\\.scw\\.cloud$", "s3.%s.scw.cloud", false, NULL},
-    {"^((.+)\\.)?([^.]+)\\.linodeobjects.com$", "%s.linodeobjects.com", false,
-     NULL},
-};
-
-static char* sub(const char* s, const regmatch_t* m) {
-  if (m->rm_so < 0)
-    return strdup("");
-  return strndup(s + m->rm_so, (size_t)(m->rm_eo - m->rm_so));
-}
-
-/*
- * s3.ParseHost: fills bucket, region, endpoint (all may end up NULL) and
- * whether a provider host forces path style. Returns 0 or -ENOMEM.
- */
-static int parse_host(const char* hostport, char** bucket, char** region,
-                      char** endpoint, bool* path_style) {
-  char *host = NULL, *port = NULL;
-  int rc = -ENOMEM;
-  *bucket = *region = *endpoint = NULL;
-  *path_style = false;
-  /* net.SplitHostPort; on failure the whole string is the host. */
-  const char* hp = hostport ? hostport : "";
-  if (hp[0] == '[') {
-    const char* rb = strchr(hp, ']');
-    if (rb != NULL && rb[1] == ':' && strchr(rb + 2, ':') == NULL) {
-      host = strndup(hp + 1, (size_t)(rb - hp - 1));
-      port = strdup(rb + 2);
-    }
-  } else {
-    const char* c = strchr(hp, ':');
-    if (c != NULL && strchr(c + 1, ':') == NULL) {
-      host = strndup(hp, (size_t)(c - hp));
-      port = strdup(c + 1);
-    }
-  }
-  if (host == NULL) {
-    free(port);
-    port = NULL;
-    host = strdup(hp);
-  }
-  if (host == NULL)
-    goto out;
-
-  for (size_t i = 0; i < sizeof(providers) / sizeof(providers[0]); i++) {
-    regex_t re;
-    regmatch_t m[4];
-    if (regcomp(&re, providers[i].re, REG_EXTENDED) != 0)
-      goto out;
-    int nomatch = regexec(&re, host, 4, m, 0);
-    regfree(&re);
-    if (nomatch)
-      continue;
-    char* b = sub(host, &m[2]);
-    char* r = providers[i].fixed_region ? strdup(providers[i].fixed_region)
-              : m[3].rm_so >= 0         ? sub(host, &m[3])
-                                        : strdup("");
-    if (b == NULL || r == NULL) {
-      free(b);
-      free(r);
-      goto out;
-    }
-    char ep[512];
-    int len =
-        snprintf(ep, sizeof(ep), "%s://", providers[i].http ? "http" : "https");
-    len += snprintf(ep + len, sizeof(ep) - (size_t)len,
-                    providers[i].endpoint_fmt, r);
-    if (!empty(port)) {
-      snprintf(ep + len, sizeof(ep) - (size_t)len, ":%s", port);
-    }
-    bool oom = false;
-    *bucket = dup_nonempty(b, &oom);
-    *region = dup_nonempty(r, &oom);
-    *endpoint = dup_nonempty(ep, &oom);
-    free(b);
-    free(r);
-    *path_style = true;
-    rc = oom ? -ENOMEM : 0;
-    goto out;
-  }
-  /* Anything else: the host (without port) is the bucket, on AWS. */
-  bool oom = false;
-  *bucket = dup_nonempty(host, &oom);
-  rc = oom ? -ENOMEM : 0;
-out:
-  free(host);
-  free(port);
-  return rc;
-}
-
-/* Raw replica fields as written, before litestream's rules apply. */
-struct raw_replica {
-  char *type, *name, *path, *url;
-  char *access_key_id, *secret_access_key, *region, *bucket, *endpoint;
-  int force_path_style; /* -1 unset */
-  int skip_verify;      /* -1 unset */
-  char *account_name, *account_key, *host, *user, *password, *key_path;
-  size_t nage;
-  yaml_node_t *node, *bucket_node, *url_node, *path_node, *age_node;
-  int64_t sync_interval_ns;
-  yaml_node_t* sync_interval_node; /* NULL: not written */
-};
-
-static void raw_replica_free(struct raw_replica* r) {
-  free(r->type);
-  free(r->name);
-  free(r->path);
-  free(r->url);
-  free(r->access_key_id);
-  free(r->secret_access_key);
-  free(r->region);
-  free(r->bucket);
-  free(r->endpoint);
-  free(r->account_name);
-  free(r->account_key);
-  free(r->host);
-  free(r->user);
-  free(r->password);
-  free(r->key_path);
-}
-
-struct raw_age {
-  size_t n;
-};
-
-static void age_field(struct dbs_ls_ctx* c, void* obj, const char* key,
-                      yaml_node_t* v, const char* where) {
-  struct raw_age* a = obj;
-  char w[256];
-  snprintf(w, sizeof(w), "%s.%s", where, key);
-  if (!strcmp(key, "identities") || !strcmp(key, "recipients"))
-    a->n += dbs_ls_yaml_check_str_list(c, v, w);
-}
-
-static void replica_field(struct dbs_ls_ctx* c, void* obj, const char* key,
-                          yaml_node_t* v, const char* where) {
-  struct raw_replica* r = obj;
-  char w[256];
-  snprintf(w, sizeof(w), "%s.%s", where, key);
-  static const struct {
-    const char* key;
-    size_t off;
-  } strs[] = {
-#define F(k, f) {k, offsetof(struct raw_replica, f)}
-      F("type", type),
-      F("name", name),
-      F("path", path),
-      F("url", url),
-      F("access-key-id", access_key_id),
-      F("secret-access-key", secret_access_key),
-      F("region", region),
-      F("bucket", bucket),
-      F("endpoint", endpoint),
-      F("account-name", account_name),
-      F("account-key", account_key),
-      F("host", host),
-      F("user", user),
-      F("password", password),
-      F("key-path", key_path),
-#undef F
-  };
-  for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-    if (strcmp(key, strs[i].key) == 0) {
-      yaml_node_t* at = NULL;
-      dbs_ls_yaml_get_str(c, v, w, (char**)((char*)r + strs[i].off), &at);
-      if (!strcmp(key, "bucket"))
-        r->bucket_node = at;
-      else if (!strcmp(key, "url"))
-        r->url_node = at;
-      else if (!strcmp(key, "path"))
-        r->path_node = at;
-      return;
-    }
-  }
-  if (!strcmp(key, "force-path-style")) {
-    dbs_ls_yaml_get_bool(c, v, w, &r->force_path_style);
-  } else if (!strcmp(key, "skip-verify")) {
-    int b = -1;
-    dbs_ls_yaml_get_bool(c, v, w, &b);
-    r->skip_verify = b;
-  } else if (!strcmp(key, "sync-interval")) {
-    bool set = false;
-    dbs_ls_yaml_get_duration(c, v, w, &r->sync_interval_ns, &set);
-    r->sync_interval_node = set ? v : NULL;
-  } else if (!strcmp(key, "retention") ||
-             !strcmp(key, "retention-check-interval") ||
-             !strcmp(key, "snapshot-interval") ||
-             !strcmp(key, "validation-interval")) {
-    /* 0.5 has none of these per replica (validation-interval is parsed
-     * into a duration and unused): it ignores them silently. */
-    if (c->rules != DBS_LS_RULES_V05 || !strcmp(key, "validation-interval"))
-      dbs_ls_yaml_get_duration(c, v, w, NULL, NULL);
-    if (c->rules == DBS_LS_RULES_V05)
-      dbs_ls_yaml_warn(
-          c, c->key, "%s: litestream 0.5 ignores this 0.3 setting%s; remove it",
-          w,
-          !strcmp(key, "validation-interval")
-              ? " (validation is the global validation.interval now)"
-              : " (retention is global now: snapshot.interval, "
-                "snapshot.retention, l0-retention)");
-  } else if (!strcmp(key, "age")) {
-    struct raw_age a = {0};
-    r->age_node = c->key;
-    dbs_ls_yaml_walk_map(c, v, w, age_field, &a);
-    r->nage = a.n;
-  } else if (c->rules == DBS_LS_RULES_V05 &&
-             (!strcmp(key, "sign-payload") ||
-              !strcmp(key, "require-content-md5") ||
-              !strcmp(key, "auto-recover") ||
-              !strcmp(key, "concurrent-writes"))) {
-    int b;
-    dbs_ls_yaml_get_bool(c, v, w, &b);
-  } else if (c->rules == DBS_LS_RULES_V05 &&
-             (!strcmp(key, "max-sync-ltx-files") ||
-              !strcmp(key, "concurrency"))) {
-    dbs_ls_yaml_check_int(c, v, w);
-  }
-  /* Unknown keys are ignored, as yaml.v2 does. */
-}
-
-struct raw_db {
-  char* path;
-  char* meta_path;
-  char* dir; /* 0.5's directory replication */
-  struct raw_replica* replicas;
-  size_t nreplicas;
-  struct raw_replica single; /* replica: (0.5), when replica_node */
-  yaml_node_t *node, *path_node, *replica_node, *replicas_node;
-  struct raw_snapshot* snapshot; /* NULL: none written */
-  int64_t monitor_interval_ns;
-  bool monitor_interval_set;
-};
-
-static void raw_db_free(struct raw_db* d) {
-  free(d->path);
-  free(d->meta_path);
-  free(d->dir);
-  for (size_t i = 0; i < d->nreplicas; i++)
-    raw_replica_free(&d->replicas[i]);
-  free(d->replicas);
-  raw_replica_free(&d->single);
-  free(d->snapshot);
-}
-
-/* 0.5's snapshot: {interval, retention} (global, or per database). */
-struct raw_snapshot {
-  int64_t interval_ns, retention_ns;
-  yaml_node_t *interval_node, *retention_node; /* NULL: not written */
-};
-
-static void snapshot_field(struct dbs_ls_ctx* c, void* obj, const char* key,
-                           yaml_node_t* v, const char* where) {
-  struct raw_snapshot* sn = obj;
-  char w[256];
-  snprintf(w, sizeof(w), "%s.%s", where, key);
-  bool set = false;
-  if (!strcmp(key, "interval")) {
-    dbs_ls_yaml_get_duration(c, v, w, &sn->interval_ns, &set);
-    sn->interval_node = set ? v : NULL;
-  } else if (!strcmp(key, "retention")) {
-    dbs_ls_yaml_get_duration(c, v, w, &sn->retention_ns, &set);
-    sn->retention_node = set ? v : NULL;
-  }
-}
-
-/* Checks a snapshot section as 0.5's Validate does. */
-static void check_snapshot(struct dbs_ls_ctx* c, const struct raw_snapshot* sn,
-                           const char* field) {
-  if (sn->interval_node != NULL && sn->interval_ns <= 0)
-    dbs_ls_yaml_fail(c, sn->interval_node,
-                     "%s.interval: snapshot interval must be greater than 0",
-                     field);
-  else if (sn->retention_node != NULL && sn->retention_ns <= 0)
-    dbs_ls_yaml_fail(c, sn->retention_node,
-                     "%s.retention: snapshot retention must be greater than 0",
-                     field);
-}
-
-/* Decodes one replica mapping e into r (fresh). */
-static void read_replica(struct dbs_ls_ctx* c, yaml_node_t* e,
-                         const char* where, struct raw_replica* r) {
-  r->force_path_style = -1;
-  r->skip_verify = -1;
-  r->node = e;
-  if (dbs_ls_yaml_is_null(e)) {
-    dbs_ls_yaml_fail(c, e, "%s is empty", where);
-    return;
-  }
-  dbs_ls_yaml_walk_map(c, e, where, replica_field, r);
-}
-
-static void db_field(struct dbs_ls_ctx* c, void* obj, const char* key,
-                     yaml_node_t* v, const char* where) {
-  struct raw_db* d = obj;
-  char w[256];
-  snprintf(w, sizeof(w), "%s.%s", where, key);
-  bool v05 = c->rules == DBS_LS_RULES_V05;
-  if (!strcmp(key, "path")) {
-    dbs_ls_yaml_get_str(c, v, w, &d->path, &d->path_node);
-  } else if (!strcmp(key, "meta-path")) {
-    dbs_ls_yaml_get_str(c, v, w, &d->meta_path, NULL);
-  } else if (!strcmp(key, "monitor-interval")) {
-    bool set = false;
-    dbs_ls_yaml_get_duration(c, v, w, &d->monitor_interval_ns, &set);
-    d->monitor_interval_set = set;
-  } else if (!strcmp(key, "checkpoint-interval") ||
-             (v05 && !strcmp(key, "busy-timeout"))) {
-    dbs_ls_yaml_get_duration(c, v, w, NULL, NULL);
-  } else if (!strcmp(key, "min-checkpoint-page-count") ||
-             (v05 && (!strcmp(key, "truncate-page-n") ||
-                      !strcmp(key, "max-sync-wal-bytes")))) {
-    dbs_ls_yaml_check_int(c, v, w);
-  } else if (!strcmp(key, "max-checkpoint-page-count")) {
-    if (v05)
-      dbs_ls_yaml_warn(
-          c, c->key,
-          "%s: litestream 0.5 ignores this 0.3 setting (it has "
-          "min-checkpoint-page-count and truncate-page-n); remove it",
-          w);
-    else
-      dbs_ls_yaml_check_int(c, v, w);
-  } else if (c->rules != DBS_LS_RULES_V03 && !strcmp(key, "dir")) {
-    dbs_ls_yaml_get_str(c, v, w, &d->dir, NULL);
-  } else if (v05 && !strcmp(key, "snapshot")) {
-    free(d->snapshot);
-    d->snapshot = calloc(1, sizeof(*d->snapshot));
-    if (d->snapshot == NULL) {
-      dbs_ls_yaml_oom(c);
-      return;
-    }
-    dbs_ls_yaml_walk_map(c, v, w, snapshot_field, d->snapshot);
-  } else if (!strcmp(key, "replica")) {
-    d->replica_node = c->key;
-    raw_replica_free(&d->single);
-    memset(&d->single, 0, sizeof(d->single));
-    if (c->rules != DBS_LS_RULES_V03 && !dbs_ls_yaml_is_null(v))
-      read_replica(c, v, w, &d->single);
-    else if (dbs_ls_yaml_is_null(v))
-      d->replica_node = NULL; /* yaml.v2: a nil *ReplicaConfig */
-  } else if (!strcmp(key, "replicas")) {
-    d->replicas_node = c->key;
-    for (size_t i = 0; i < d->nreplicas; i++)
-      raw_replica_free(&d->replicas[i]);
-    free(d->replicas);
-    d->replicas = NULL;
-    d->nreplicas = 0;
-    if (dbs_ls_yaml_is_null(v))
-      return;
-    if (v->type != YAML_SEQUENCE_NODE) {
-      dbs_ls_yaml_fail(c, v,
-                       "%s must be a list (each entry starting with '-'), not "
-                       "%s",
-                       w, dbs_ls_yaml_kind(v));
-      return;
-    }
-    size_t n =
-        (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-    d->replicas = calloc(n ? n : 1, sizeof(*d->replicas));
-    if (d->replicas == NULL) {
-      dbs_ls_yaml_oom(c);
-      return;
-    }
-    for (size_t i = 0; i < n && c->rc == 0; i++) {
-      yaml_node_t* e = dbs_ls_yaml_node(c, v->data.sequence.items.start[i]);
-      char wi[300];
-      snprintf(wi, sizeof(wi), "%s[%zu]", w, i);
-      read_replica(c, e, wi, &d->replicas[d->nreplicas++]);
-    }
-  }
-}
-
-struct raw_cfg {
-  char *access_key_id, *secret_access_key, *exec;
-  struct raw_db* dbs;
-  size_t ndbs;
-  struct raw_replica global; /* 0.5: replica settings at the top level */
-  struct raw_snapshot snapshot;
-  int64_t shutdown_sync_timeout_ns;
-  bool shutdown_sync_timeout_set;
-};
-
-static void raw_cfg_free(struct raw_cfg* r) {
-  free(r->exec);
-  free(r->access_key_id);
-  free(r->secret_access_key);
-  for (size_t i = 0; i < r->ndbs; i++)
-    raw_db_free(&r->dbs[i]);
-  free(r->dbs);
-  raw_replica_free(&r->global);
-}
-
-/* 0.5's ReplicaSettings keys, which the top level may set for every
- * replica (type, name, path and url are per replica only). */
-static bool replica_setting(const char* key) {
-  static const char* const keys[] = {"sync-interval",
-                                     "validation-interval",
-                                     "max-sync-ltx-files",
-                                     "auto-recover",
-                                     "access-key-id",
-                                     "secret-access-key",
-                                     "region",
-                                     "bucket",
-                                     "endpoint",
-                                     "force-path-style",
-                                     "sign-payload",
-                                     "require-content-md5",
-                                     "skip-verify",
-                                     "account-name",
-                                     "account-key",
-                                     "host",
-                                     "user",
-                                     "password",
-                                     "key-path",
-                                     "concurrent-writes",
-                                     "age",
-                                     NULL};
-  for (size_t i = 0; keys[i] != NULL; i++)
-    if (!strcmp(key, keys[i]))
-      return true;
-  return false;
-}
-
-static void level_field(struct dbs_ls_ctx* c, void* obj, const char* key,
-                        yaml_node_t* v, const char* where) {
-  char w[256];
-  snprintf(w, sizeof(w), "%s.%s", where, key);
-  if (!strcmp(key, "interval")) {
-    int64_t ns = 0;
-    dbs_ls_yaml_get_duration(c, v, w, &ns, NULL);
-    *(int64_t*)obj = ns;
-  }
-}
-
-static void retention_field(struct dbs_ls_ctx* c, void* obj, const char* key,
-                            yaml_node_t* v, const char* where) {
-  char w[256];
-  int b;
-  snprintf(w, sizeof(w), "%s.%s", where, key);
-  if (!strcmp(key, "enabled"))
-    dbs_ls_yaml_get_bool(c, v, w, &b);
-}
-
-static void validation_field(struct dbs_ls_ctx* c, void* obj, const char* key,
-                             yaml_node_t* v, const char* where) {
-  char w[256];
-  snprintf(w, sizeof(w), "%s.%s", where, key);
-  if (!strcmp(key, "interval"))
-    dbs_ls_yaml_get_duration(c, v, w, NULL, NULL);
-}
-
-/*
- * 0.5's global keys, with the checks of its Validate. Returns false when
- * key is not one of them.
- */
-static bool top_field_v05(struct dbs_ls_ctx* c, struct raw_cfg* r,
-                          const char* key, yaml_node_t* v) {
-  int64_t ns = 0;
-  bool set = false;
-  int b;
-  if (!strcmp(key, "levels")) {
-    if (dbs_ls_yaml_is_null(v))
-      return true;
-    if (v->type != YAML_SEQUENCE_NODE) {
-      dbs_ls_yaml_fail(c, v, "levels must be a list ('- interval: 5m'), not %s",
-                       dbs_ls_yaml_kind(v));
-      return true;
-    }
-    size_t i = 0;
-    for (yaml_node_item_t* it = v->data.sequence.items.start;
-         it < v->data.sequence.items.top && c->rc == 0; it++, i++) {
-      yaml_node_t* e = dbs_ls_yaml_node(c, *it);
-      char w[64];
-      snprintf(w, sizeof(w), "levels[%zu]", i);
-      ns = 0;
-      dbs_ls_yaml_walk_map(c, e, w, level_field, &ns);
-      if (c->rc == 0 && ns <= 0)
-        dbs_ls_yaml_fail(
-            c, e,
-            "levels[%zu].interval: compaction interval must be greater "
-            "than 0",
-            i);
-    }
-  } else if (!strcmp(key, "snapshot")) {
-    dbs_ls_yaml_walk_map(c, v, "snapshot", snapshot_field, &r->snapshot);
-    if (c->rc == 0)
-      check_snapshot(c, &r->snapshot, "snapshot");
-  } else if (!strcmp(key, "l0-retention")) {
-    dbs_ls_yaml_get_duration(c, v, key, &ns, &set);
-    if (set && ns < 0)
-      dbs_ls_yaml_fail(c, v, "l0-retention: l0 retention must not be negative");
-  } else if (!strcmp(key, "l0-retention-check-interval") ||
-             !strcmp(key, "shutdown-sync-interval")) {
-    dbs_ls_yaml_get_duration(c, v, key, &ns, &set);
-    if (set && ns <= 0)
-      dbs_ls_yaml_fail(c, v, "%s: must be greater than 0", key);
-  } else if (!strcmp(key, "shutdown-sync-timeout")) {
-    dbs_ls_yaml_get_duration(c, v, key, &r->shutdown_sync_timeout_ns,
-                             &r->shutdown_sync_timeout_set);
-    if (r->shutdown_sync_timeout_set && r->shutdown_sync_timeout_ns < 0)
-      dbs_ls_yaml_fail(c, v, "shutdown-sync-timeout must be >= 0");
-  } else if (!strcmp(key, "heartbeat-interval")) {
-    dbs_ls_yaml_get_duration(c, v, key, NULL, NULL);
-  } else if (!strcmp(key, "verify-compaction")) {
-    dbs_ls_yaml_get_bool(c, v, key, &b);
-  } else if (!strcmp(key, "retention")) {
-    if (!dbs_ls_yaml_is_null(v) && v->type != YAML_MAPPING_NODE)
-      dbs_ls_yaml_fail(c, v,
-                       "retention: litestream 0.5 takes 'retention: {enabled: "
-                       "true}' here, not a duration (retention times are "
-                       "snapshot.retention and l0-retention now)");
-    else
-      dbs_ls_yaml_walk_map(c, v, "retention", retention_field, NULL);
-  } else if (!strcmp(key, "validation")) {
-    dbs_ls_yaml_walk_map(c, v, "validation", validation_field, NULL);
-  } else if (replica_setting(key) && strcmp(key, "access-key-id") != 0 &&
-             strcmp(key, "secret-access-key") != 0) {
-    replica_field(c, &r->global, key, v, "litestream.yml");
-  } else {
-    return false;
-  }
-  return true;
-}
-
-static void logging_field(struct dbs_ls_ctx* c, void* obj, const char* key,
-                          yaml_node_t* v, const char* where) {
-  char w[256], *tmp = NULL;
-  snprintf(w, sizeof(w), "%s.%s", where, key);
-  if (!strcmp(key, "level") || !strcmp(key, "type")) {
-    dbs_ls_yaml_get_str(c, v, w, &tmp, NULL);
-    free(tmp);
-  } else if (!strcmp(key, "stderr")) {
-    int b;
-    dbs_ls_yaml_get_bool(c, v, w, &b);
-  }
-}
-
-static void top_field(struct dbs_ls_ctx* c, void* obj, const char* key,
-                      yaml_node_t* v, const char* where) {
-  struct raw_cfg* r = obj;
-  char* tmp = NULL;
-  if (c->rules == DBS_LS_RULES_V05 && top_field_v05(c, r, key, v))
-    return;
-  if (c->rules == DBS_LS_RULES_ANY && replica_setting(key) &&
-      strcmp(key, "access-key-id") != 0 &&
-      strcmp(key, "secret-access-key") != 0) {
-    replica_field(c, &r->global, key, v, "litestream.yml");
-    return;
-  }
-  if (!strcmp(key, "access-key-id")) {
-    dbs_ls_yaml_get_str(c, v, key, &r->access_key_id, NULL);
-  } else if (!strcmp(key, "secret-access-key")) {
-    dbs_ls_yaml_get_str(c, v, key, &r->secret_access_key, NULL);
-  } else if (!strcmp(key, "exec")) {
-    dbs_ls_yaml_get_str(c, v, key, &r->exec, NULL);
-  } else if (!strcmp(key, "addr")) {
-    dbs_ls_yaml_get_str(c, v, key, &tmp, NULL);
-    free(tmp);
-  } else if (!strcmp(key, "logging")) {
-    dbs_ls_yaml_walk_map(c, v, "logging", logging_field, NULL);
-  } else if (!strcmp(key, "dbs")) {
-    for (size_t i = 0; i < r->ndbs; i++)
-      raw_db_free(&r->dbs[i]);
-    free(r->dbs);
-    r->dbs = NULL;
-    r->ndbs = 0;
-    if (dbs_ls_yaml_is_null(v))
-      return;
-    if (v->type != YAML_SEQUENCE_NODE) {
-      dbs_ls_yaml_fail(c, v,
-                       "dbs must be a list (each entry starting with '-'), not "
-                       "%s",
-                       dbs_ls_yaml_kind(v));
-      return;
-    }
-    size_t n =
-        (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
-    r->dbs = calloc(n ? n : 1, sizeof(*r->dbs));
-    if (r->dbs == NULL) {
-      dbs_ls_yaml_oom(c);
-      return;
-    }
-    for (size_t i = 0; i < n && c->rc == 0; i++) {
-      yaml_node_t* e = dbs_ls_yaml_node(c, v->data.sequence.items.start[i]);
-      struct raw_db* d = &r->dbs[r->ndbs++];
-      d->node = e;
-      char w[64];
-      snprintf(w, sizeof(w), "dbs[%zu]", i);
-      if (dbs_ls_yaml_is_null(e)) {
-        dbs_ls_yaml_fail(c, e, "%s is empty", w);
-        return;
-      }
-      dbs_ls_yaml_walk_map(c, e, w, db_field, d);
-    }
-  }
-}
-
-/* ---------------------------------------------------------------------- */
-/* Replica rules (litestream's NewReplicaFromConfig and friends).         */
-
-void dbs_replica_config_free(struct dbs_replica_config* r) {
-  if (r == NULL)
-    return;
-  free(r->name);
-  free(r->type);
-  free(r->url);
-  free(r->path);
-  free(r->bucket);
-  free(r->endpoint);
-  free(r->region);
-  free(r->access_key_id);
-  free(r->secret_access_key);
-  free(r->session_token);
-  memset(r, 0, sizeof(*r));
-}
-
-/* aws-sdk-go's AddScheme: https:// unless a scheme is there. */
-static char* endpoint_with_scheme(const char* e) {
-  if (empty(e))
-    return NULL;
-  const char* sep = strstr(e, "://");
-  if (sep != NULL && sep > e && memchr(e, ':', (size_t)(sep - e)) == NULL)
-    return strdup(e);
-  size_t n = strlen(e) + 9;
-  char* o = malloc(n);
-  if (o != NULL)
-    snprintf(o, n, "https://%s", e);
-  return o;
-}
-
-/* Cleans an s3 key prefix as path.Join would use it; NULL for the root. */
-static int clean_prefix(const char* p, char** out) {
-  *out = NULL;
-  if (empty(p))
-    return 0;
-  char* c = dbs_strbuf_path_clean(p);
-  if (c == NULL)
-    return -ENOMEM;
-  if (strcmp(c, ".") == 0) {
-    free(c);
-    return 0;
-  }
-  *out = c;
-  return 0;
-}
-
-static void register_secret(const char* s) {
-  if (!empty(s))
-    (void)dbs_log_add_secret(s);
-}
-
-/* Registers the password of a URL's userinfo. */
-static void register_url_secret(const char* url) {
-  if (!empty(url))
-    (void)dbs_log_add_url_secret(url);
-}
-
-/* litestream 0.5's BoolQueryValue: -1 absent, else 1 for true/1/t/yes
- * (any case), 0 for anything else. */
-static int query_bool(const char* q, const char* k1, const char* k2,
-                      bool* oom) {
-  char* v = dbs_go_query_get(q, k1, oom);
-  if (v == NULL && k2 != NULL)
-    v = dbs_go_query_get(q, k2, oom);
-  if (v == NULL)
-    return -1;
-  int r = !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "t") ||
-          !strcasecmp(v, "yes");
-  free(v);
-  return r;
-}
-
-/* litestream 0.5's EnsureEndpointScheme: http:// for local hosts. */
-static char* endpoint_scheme_v05(const char* e) {
-  if (!strncmp(e, "http://", 7) || !strncmp(e, "https://", 8))
-    return strdup(e);
-  size_t hl = strcspn(e, ":/");
-  char host[256];
-  snprintf(host, sizeof(host), "%.*s", (int)(hl < 255 ? hl : 255), e);
-  size_t n = strlen(host);
-  bool local = !strcmp(host, "localhost") || !strcmp(host, "127.0.0.1") ||
-               !strncmp(host, "192.168.", 8) || !strncmp(host, "10.", 3) ||
-               !strncmp(host, "172.16.", 7) || !strncmp(host, "172.17.", 7) ||
-               !strncmp(host, "172.18.", 7) || !strncmp(host, "172.19.", 7) ||
-               !strncmp(host, "172.2", 5) || !strncmp(host, "172.30.", 7) ||
-               !strncmp(host, "172.31.", 7) ||
-               (n >= 6 && !strcmp(host + n - 6, ".local")) ||
-               (n >= 10 && !strcmp(host + n - 10, ".localhost"));
-  char* o = NULL;
-  if (asprintf(&o, "%s://%s", local ? "http" : "https", e) < 0)
-    return NULL;
-  return o;
-}
-
-/*
- * Builds r from raw as litestream does. bucket_from_env tells whether an
- * empty s3 bucket came from env expansion (then bucket_empty, no error).
- * Error messages go to msg; returns 0, -EINVAL or -ENOMEM.
- */
-static int resolve_replica(const struct raw_replica* raw, bool bucket_from_env,
-                           enum dbs_ls_rules rules,
-                           struct dbs_replica_config* r, char* msg,
-                           size_t msglen) {
-  struct dbs_go_url u = {0};
-  bool oom = false;
-  int rc = 0;
-  memset(r, 0, sizeof(*r));
-
-  if (is_url(raw->path)) {
-    snprintf(msg, msglen,
-             "replica path cannot be a url, please use the 'url' field "
-             "instead: %s",
-             raw->path);
-    return -EINVAL;
-  }
-  /* ReplicaType(): the URL scheme, else type:, else file. */
-  const char* type = NULL;
-  bool url_ok = false;
-  if (!empty(raw->url)) {
-    char e[256];
-    rc = dbs_go_url_parse(raw->url, &u, e, sizeof(e));
-    if (rc == -ENOMEM)
-      return rc;
-    url_ok = rc == 0;
-    if (url_ok && u.scheme != NULL)
-      type = u.scheme;
-  }
-  if (type == NULL)
-    type = !empty(raw->type) ? raw->type : "file";
-  r->type = strdup(type);
-  r->url = dup_nonempty(raw->url, &oom);
-  if (r->type == NULL || oom) {
-    rc = -ENOMEM;
-    goto fail;
-  }
-  register_url_secret(raw->url);
-
-  /* ParseReplicaURL's errors, for the types that call it. */
-  bool needs_url =
-      !empty(raw->url) &&
-      (!strcmp(type, "file") || !strcmp(type, "s3") || !strcmp(type, "gcs") ||
-       !strcmp(type, "gs") || !strcmp(type, "abs") || !strcmp(type, "sftp"));
-  if (needs_url && !url_ok) {
-    rc = dbs_go_url_parse(raw->url, &u, msg, msglen);
-    rc = rc ? rc : -EINVAL;
-    goto fail;
-  }
-  if (needs_url && u.scheme == NULL &&
-      (!strcmp(type, "file") || !strcmp(type, "s3") || !strcmp(type, "gcs"))) {
-    snprintf(msg, msglen, "replica url scheme required: %s", raw->url);
-    rc = -EINVAL;
-    goto fail;
-  }
-
-  if (!strcmp(type, "file")) {
-    r->kind = DBS_REPLICA_FILE;
-    if (!empty(raw->url) && !empty(raw->path)) {
-      snprintf(msg, msglen, "cannot specify url & path for file replica");
-      rc = -EINVAL;
-      goto fail;
-    }
-    char* p = NULL;
-    if (!empty(raw->url)) {
-      /* u.String() without the scheme, then path.Clean. */
-      struct dbs_strbuf b = {0};
-      dbs_strbuf_add(&b, "", 0);
-      if (u.opaque != NULL) {
-        dbs_strbuf_adds(&b, u.opaque);
-      } else {
-        if (!empty(u.host) || u.user != NULL) {
-          dbs_strbuf_adds(&b, "//");
-          if (u.user != NULL) {
-            dbs_strbuf_adds(&b, u.user);
-            dbs_strbuf_adds(&b, "@");
-          }
-          dbs_strbuf_adds(&b, u.host ? u.host : "");
-        }
-        char* ep = dbs_go_url_escaped_path(&u);
-        if (ep == NULL) {
-          free(b.p);
-          rc = -ENOMEM;
-          goto fail;
-        }
-        if (*ep != '\0' && *ep != '/' && b.len > 0)
-          dbs_strbuf_adds(&b, "/");
-        dbs_strbuf_adds(&b, ep);
-        free(ep);
-      }
-      if (b.oom) {
-        free(b.p);
-        rc = -ENOMEM;
-        goto fail;
-      }
-      p = dbs_strbuf_path_clean(b.p);
-      free(b.p);
-      if (p == NULL) {
-        rc = -ENOMEM;
-        goto fail;
-      }
-    } else {
-      p = dup_nonempty(raw->path, &oom);
-      if (oom) {
-        rc = -ENOMEM;
-        goto fail;
-      }
-    }
-    if (empty(p)) {
-      free(p);
-      snprintf(msg, msglen, "file replica path required");
-      rc = -EINVAL;
-      goto fail;
-    }
-    rc = path_expand(p, &r->path, msg, msglen);
-    free(p);
-    if (rc != 0)
-      goto fail;
-  } else if (!strcmp(type, "s3")) {
-    r->kind = DBS_REPLICA_S3;
-    if (!empty(raw->url) && !empty(raw->path)) {
-      snprintf(msg, msglen, "cannot specify url & path for s3 replica");
-      rc = -EINVAL;
-      goto fail;
-    }
-    if (!empty(raw->url) && !empty(raw->bucket)) {
-      snprintf(msg, msglen, "cannot specify url & bucket for s3 replica");
-      rc = -EINVAL;
-      goto fail;
-    }
-    const char* path = raw->path;
-    char *upath = NULL, *ubucket = NULL, *uregion = NULL, *uendpoint = NULL;
-    bool upath_style = false;
-    int query_skip_verify = -1;
-    r->force_path_style = !empty(raw->endpoint);
-    if (raw->force_path_style >= 0) {
-      r->force_path_style = raw->force_path_style;
-      r->force_path_style_explicit = true;
-    }
-    if (!empty(raw->url)) {
-      /* TrimPrefix(path.Clean(u.Path), "/") */
-      char* c = dbs_strbuf_path_clean(u.path);
-      if (c == NULL) {
-        rc = -ENOMEM;
-        goto fail;
-      }
-      upath = strdup(c[0] == '/' ? c + 1 : c);
-      free(c);
-      if (upath == NULL ||
-          parse_host(u.host, &ubucket, &uregion, &uendpoint, &upath_style)) {
-        free(upath);
-        rc = -ENOMEM;
-        goto fail;
-      }
-      if (empty(path))
-        path = upath;
-      /* 0.5 takes endpoint, region, forcePathStyle and skipVerify from
-       * the URL's query too (0.3 ignores the query). */
-      if (rules != DBS_LS_RULES_V03 && u.query != NULL) {
-        char* qe = dbs_go_query_get(u.query, "endpoint", &oom);
-        if (qe != NULL) {
-          free(uendpoint);
-          uendpoint = endpoint_scheme_v05(qe);
-          if (uendpoint == NULL)
-            oom = true;
-          char* fps = dbs_go_query_get(u.query, "forcePathStyle", &oom);
-          if (fps == NULL || strcmp(fps, "false") != 0)
-            upath_style = true;
-          free(fps);
-          free(qe);
-        }
-        char* qr = dbs_go_query_get(u.query, "region", &oom);
-        if (qr != NULL) {
-          free(uregion);
-          uregion = qr;
-        }
-        int b = query_bool(u.query, "forcePathStyle", "force-path-style", &oom);
-        if (b >= 0) {
-          upath_style = b;
-          if (raw->force_path_style < 0)
-            r->force_path_style_explicit = true;
-        }
-        char* sv = dbs_go_query_get(u.query, "skipVerify", &oom);
-        if (sv != NULL)
-          query_skip_verify = !strcmp(sv, "true");
-        free(sv);
-      }
-    }
-    rc = clean_prefix(path, &r->path);
-    r->bucket = dup_nonempty(!empty(raw->bucket) ? raw->bucket : ubucket, &oom);
-    r->region = dup_nonempty(!empty(raw->region) ? raw->region : uregion, &oom);
-    r->endpoint =
-        endpoint_with_scheme(!empty(raw->endpoint) ? raw->endpoint : uendpoint);
-    if (!empty(raw->endpoint) || !empty(uendpoint))
-      oom = oom || r->endpoint == NULL;
-    /* 0.3 lets the URL's path style override a written false; 0.5 only
-     * fills in an unwritten one. */
-    if (!r->force_path_style &&
-        (rules == DBS_LS_RULES_V03 || raw->force_path_style < 0))
-      r->force_path_style = upath_style;
-    free(upath);
-    free(ubucket);
-    free(uregion);
-    free(uendpoint);
-    if (rc != 0 || oom) {
-      rc = -ENOMEM;
-      goto fail;
-    }
-    r->skip_verify =
-        query_skip_verify >= 0 ? query_skip_verify > 0 : raw->skip_verify > 0;
-    r->access_key_id = dup_nonempty(raw->access_key_id, &oom);
-    r->secret_access_key = dup_nonempty(raw->secret_access_key, &oom);
-    if (oom) {
-      rc = -ENOMEM;
-      goto fail;
-    }
-    if (r->bucket == NULL) {
-      if (!bucket_from_env) {
-        snprintf(msg, msglen,
-                 "bucket required for s3 replica (set bucket: "
-                 "or url: s3://BUCKET/PATH)");
-        rc = -EINVAL;
-        goto fail;
-      }
-      r->bucket_empty = true;
-    }
-  } else if ((!strcmp(type, "gcs") && rules != DBS_LS_RULES_V05) ||
-             (!strcmp(type, "gs") && rules != DBS_LS_RULES_V03) ||
-             !strcmp(type, "abs")) {
-    r->kind = DBS_REPLICA_OTHER;
-    if (!empty(raw->url) && !empty(raw->path)) {
-      snprintf(msg, msglen, "cannot specify url & path for %s replica", type);
-      rc = -EINVAL;
-      goto fail;
-    }
-    if (!empty(raw->url) && !empty(raw->bucket)) {
-      snprintf(msg, msglen, "cannot specify url & bucket for %s replica", type);
-      rc = -EINVAL;
-      goto fail;
-    }
-    const char* b = !empty(raw->bucket) ? raw->bucket : u.host;
-    if (empty(b)) {
-      snprintf(msg, msglen, "bucket required for %s replica", type);
-      rc = -EINVAL;
-      goto fail;
-    }
-    r->bucket = dup_nonempty(b, &oom);
-    if (!empty(raw->path)) {
-      r->path = dup_nonempty(raw->path, &oom);
-    } else if (!empty(raw->url)) {
-      char* c = dbs_strbuf_path_clean(u.path);
-      if (c == NULL) {
-        rc = -ENOMEM;
-        goto fail;
-      }
-      r->path = dup_nonempty(c[0] == '/' ? c + 1 : c, &oom);
-      free(c);
-    }
-    if (oom) {
-      rc = -ENOMEM;
-      goto fail;
-    }
-  } else if (!strcmp(type, "sftp")) {
-    r->kind = DBS_REPLICA_OTHER;
-    if (!empty(raw->url) && !empty(raw->path)) {
-      snprintf(msg, msglen, "cannot specify url & path for sftp replica");
-      rc = -EINVAL;
-      goto fail;
-    }
-    if (!empty(raw->url) && !empty(raw->host)) {
-      snprintf(msg, msglen, "cannot specify url & host for sftp replica");
-      rc = -EINVAL;
-      goto fail;
-    }
-    const char* host = !empty(raw->host) ? raw->host : u.host;
-    char* uuser = NULL;
-    if (u.user != NULL)
-      uuser = strndup(u.user, strcspn(u.user, ":"));
-    const char* user = !empty(raw->user) ? raw->user : uuser;
-    if (empty(host)) {
-      snprintf(msg, msglen, "host required for sftp replica");
-      rc = -EINVAL;
-    } else if (empty(user)) {
-      snprintf(msg, msglen, "user required for sftp replica");
-      rc = -EINVAL;
-    }
-    free(uuser);
-    if (rc == -EINVAL)
-      goto fail;
-    r->path = dup_nonempty(!empty(raw->path) ? raw->path : u.path, &oom);
-    if (oom) {
-      rc = -ENOMEM;
-      goto fail;
-    }
-  } else if (rules != DBS_LS_RULES_V03 &&
-             (!strcmp(type, "webdav") || !strcmp(type, "nats") ||
-              !strcmp(type, "oss"))) {
-    r->kind = DBS_REPLICA_OTHER; /* litestream 0.5 checks the rest */
-  } else {
-    snprintf(msg, msglen, "unknown replica type in config: \"%s\" (%s)", type,
-             rules == DBS_LS_RULES_V03
-                 ? "litestream 0.3 knows file, s3, gcs, abs and sftp"
-             : rules == DBS_LS_RULES_V05
-                 ? "litestream 0.5 knows file, s3, gs, abs, sftp, webdav, "
-                   "nats and oss"
-                 : "litestream knows file, s3, gcs or gs, abs, sftp, "
-                   "webdav, nats and oss");
-    rc = -EINVAL;
-    goto fail;
-  }
-  register_secret(raw->access_key_id);
-  register_secret(raw->secret_access_key);
-  register_secret(raw->account_key);
-  register_secret(raw->password);
-  register_url_secret(raw->endpoint);
-  r->has_age = raw->nage > 0;
-  r->name = strdup(!empty(raw->name) ? raw->name : type);
-  if (r->name == NULL) {
-    rc = -ENOMEM;
-    goto fail;
-  }
-  dbs_go_url_free(&u);
-  return 0;
-fail:
-  dbs_go_url_free(&u);
-  dbs_replica_config_free(r);
-  return rc == 0 ? -EINVAL : rc;
-}
-
-int dbs_litestream_config_parse_url(const char* url,
-                                    struct dbs_replica_config* r, char* err,
-                                    size_t errlen) {
-  struct raw_replica raw = {0};
-  raw.force_path_style = -1;
-  raw.skip_verify = -1;
-  raw.url = (char*)url;
-  char msg[512];
-  memset(r, 0, sizeof(*r));
-  if (empty(url)) {
-    snprintf(err, errlen, "replica url required");
-    return -EINVAL;
-  }
-  int rc = resolve_replica(&raw, false, DBS_LS_RULES_ANY, r, msg, sizeof(msg));
-  if (rc == -EINVAL)
-    snprintf(err, errlen, "%s", msg);
-  else if (rc == -ENOMEM)
-    snprintf(err, errlen, "out of memory");
-  return rc;
-}
-
-/* ---------------------------------------------------------------------- */
-/* Loading.                                                               */
 
 void dbs_litestream_config_free(struct dbs_litestream_config* cfg) {
   if (cfg == NULL)
@@ -1198,9 +98,12 @@ void dbs_litestream_config_free(struct dbs_litestream_config* cfg) {
   memset(cfg, 0, sizeof(*cfg));
 }
 
+/* ---------------------------------------------------------------------- */
+/* Loading.                                                               */
+
 /* Copies *dst from src when *dst is unset. Returns false on ENOMEM. */
 static bool inherit_str(char** dst, const char* src) {
-  if (!empty(*dst) || empty(src))
+  if (!dbs_ls_empty(*dst) || dbs_ls_empty(src))
     return true;
   free(*dst);
   *dst = strdup(src);
@@ -1209,8 +112,8 @@ static bool inherit_str(char** dst, const char* src) {
 
 /* 0.5's ReplicaSettings.SetDefaults: r takes what it leaves unset from the
  * top level g. Returns false on ENOMEM. */
-static bool inherit_settings(struct raw_replica* r,
-                             const struct raw_replica* g) {
+static bool inherit_settings(struct dbs_ls_raw_replica* r,
+                             const struct dbs_ls_raw_replica* g) {
   bool ok = inherit_str(&r->access_key_id, g->access_key_id) &&
             inherit_str(&r->secret_access_key, g->secret_access_key) &&
             inherit_str(&r->region, g->region) &&
@@ -1242,8 +145,8 @@ static bool inherit_settings(struct raw_replica* r,
  * The replica entries of rd by the rules: *list and *n (n may be 0).
  * Raises the errors of the rules about replica:/replicas:.
  */
-static void db_replicas(struct dbs_ls_ctx* c, struct raw_db* rd, size_t i,
-                        struct raw_replica** list, size_t* n) {
+static void db_replicas(struct dbs_ls_ctx* c, struct dbs_ls_raw_db* rd,
+                        size_t i, struct dbs_ls_raw_replica** list, size_t* n) {
   bool single = rd->replica_node != NULL;
   *list = single ? &rd->single : rd->replicas;
   *n = single ? 1 : rd->nreplicas;
@@ -1291,15 +194,16 @@ static void db_replicas(struct dbs_ls_ctx* c, struct raw_db* rd, size_t i,
 }
 
 /* 0.5's per-database snapshot settings must agree across databases. */
-static void check_db_snapshots(struct dbs_ls_ctx* c, struct raw_cfg* raw) {
-  const struct raw_snapshot *iv = NULL, *rt = NULL;
+static void check_db_snapshots(struct dbs_ls_ctx* c,
+                               struct dbs_ls_raw_cfg* raw) {
+  const struct dbs_ls_raw_snapshot *iv = NULL, *rt = NULL;
   for (size_t i = 0; i < raw->ndbs && c->rc == 0; i++) {
-    const struct raw_snapshot* sn = raw->dbs[i].snapshot;
+    const struct dbs_ls_raw_snapshot* sn = raw->dbs[i].snapshot;
     if (sn == NULL)
       continue;
     char f[64];
     snprintf(f, sizeof(f), "dbs[%zu].snapshot", i);
-    check_snapshot(c, sn, f);
+    dbs_ls_check_snapshot(c, sn, f);
     if (sn->interval_node != NULL) {
       if (iv != NULL && iv->interval_ns != sn->interval_ns &&
           raw->snapshot.interval_node == NULL)
@@ -1333,17 +237,17 @@ static int64_t ns_to_ms_ceil(int64_t ns) {
   return ns / 1000000 + (ns % 1000000 != 0);
 }
 
-static void resolve_all(struct dbs_ls_ctx* c, struct raw_cfg* raw,
+static void resolve_all(struct dbs_ls_ctx* c, struct dbs_ls_raw_cfg* raw,
                         struct dbs_litestream_config* out) {
   bool oom = false;
   bool v05 = c->rules == DBS_LS_RULES_V05;
-  out->access_key_id = dup_nonempty(raw->access_key_id, &oom);
-  out->secret_access_key = dup_nonempty(raw->secret_access_key, &oom);
-  out->exec = dup_nonempty(raw->exec, &oom);
-  register_secret(raw->access_key_id);
-  register_secret(raw->secret_access_key);
-  register_secret(raw->global.account_key);
-  register_secret(raw->global.password);
+  out->access_key_id = dbs_ls_dup_nonempty(raw->access_key_id, &oom);
+  out->secret_access_key = dbs_ls_dup_nonempty(raw->secret_access_key, &oom);
+  out->exec = dbs_ls_dup_nonempty(raw->exec, &oom);
+  dbs_ls_register_secret(raw->access_key_id);
+  dbs_ls_register_secret(raw->secret_access_key);
+  dbs_ls_register_secret(raw->global.account_key);
+  dbs_ls_register_secret(raw->global.password);
   if (oom) {
     dbs_ls_yaml_oom(c);
     return;
@@ -1360,9 +264,9 @@ static void resolve_all(struct dbs_ls_ctx* c, struct raw_cfg* raw,
     return;
   }
   for (size_t i = 0; i < raw->ndbs && c->rc == 0; i++) {
-    struct raw_db* rd = &raw->dbs[i];
+    struct dbs_ls_raw_db* rd = &raw->dbs[i];
     struct dbs_db_config* d = &out->dbs[out->ndbs++];
-    struct raw_replica* list;
+    struct dbs_ls_raw_replica* list;
     size_t nlist;
     if (rd->dir != NULL) {
       dbs_ls_yaml_fail(
@@ -1373,7 +277,7 @@ static void resolve_all(struct dbs_ls_ctx* c, struct raw_cfg* raw,
           i);
       return;
     }
-    if (v05 && empty(rd->path)) {
+    if (v05 && dbs_ls_empty(rd->path)) {
       dbs_ls_yaml_fail(
           c, rd->node,
           "database config #%zu: must specify either 'path' or 'dir'", i + 1);
@@ -1385,7 +289,7 @@ static void resolve_all(struct dbs_ls_ctx* c, struct raw_cfg* raw,
     if (c->rc != 0)
       return;
     char msg[512];
-    int rc = path_expand(rd->path, &d->path, msg, sizeof(msg));
+    int rc = dbs_ls_path_expand(rd->path, &d->path, msg, sizeof(msg));
     if (rc == -ENOMEM) {
       dbs_ls_yaml_oom(c);
       return;
@@ -1405,7 +309,7 @@ static void resolve_all(struct dbs_ls_ctx* c, struct raw_cfg* raw,
         return;
       }
     }
-    if (!empty(rd->meta_path)) {
+    if (!dbs_ls_empty(rd->meta_path)) {
       d->meta_path = strdup(rd->meta_path);
     } else {
       const char* slash = strrchr(d->path, '/');
@@ -1426,17 +330,19 @@ static void resolve_all(struct dbs_ls_ctx* c, struct raw_cfg* raw,
       return;
     }
     for (size_t k = 0; k < nlist; k++) {
-      struct raw_replica* rr = &list[k];
+      struct dbs_ls_raw_replica* rr = &list[k];
       char where[64];
       if (rd->replica_node != NULL)
         snprintf(where, sizeof(where), "dbs[%zu].replica", i);
       else
         snprintf(where, sizeof(where), "dbs[%zu].replicas[%zu]", i, k);
       /* propagateGlobalSettings: 0.3 has only the credentials. */
-      if (empty(rr->access_key_id) && !empty(raw->access_key_id) &&
+      if (dbs_ls_empty(rr->access_key_id) &&
+          !dbs_ls_empty(raw->access_key_id) &&
           (rr->access_key_id = strdup(raw->access_key_id)) == NULL)
         oom = true;
-      if (empty(rr->secret_access_key) && !empty(raw->secret_access_key) &&
+      if (dbs_ls_empty(rr->secret_access_key) &&
+          !dbs_ls_empty(raw->secret_access_key) &&
           (rr->secret_access_key = strdup(raw->secret_access_key)) == NULL)
         oom = true;
       if (c->rules != DBS_LS_RULES_V03 && !inherit_settings(rr, &raw->global))
@@ -1470,8 +376,8 @@ static void resolve_all(struct dbs_ls_ctx* c, struct raw_cfg* raw,
                   c, dbs_ls_yaml_src_line(c, bn[j]->start_mark.line)))
             from_env = true;
       }
-      rc = resolve_replica(rr, from_env, c->rules, &d->replicas[k], msg,
-                           sizeof(msg));
+      rc = dbs_ls_replica_resolve(rr, from_env, c->rules, &d->replicas[k], msg,
+                                  sizeof(msg));
       if (rc == -ENOMEM) {
         dbs_ls_yaml_oom(c);
         return;
@@ -1504,7 +410,7 @@ static int parse_named(const char* file, const char* text, size_t len,
   yaml_parser_t parser;
   yaml_document_t doc;
   bool have_parser = false, have_doc = false;
-  struct raw_cfg raw = {0};
+  struct dbs_ls_raw_cfg raw = {0};
   struct dbs_ls_ctx c = {.file = file,
                          .rules = rules,
                          .src = text,
@@ -1557,10 +463,7 @@ static int parse_named(const char* file, const char* text, size_t len,
   have_doc = true;
   c.doc = &doc;
   yaml_node_t* root = yaml_document_get_root_node(&doc);
-  raw.global.force_path_style = -1;
-  raw.global.skip_verify = -1;
-  if (root != NULL)
-    dbs_ls_yaml_walk_map(&c, root, "litestream.yml", top_field, &raw);
+  dbs_ls_fields_read(&c, root, &raw);
   if (c.rc == 0)
     resolve_all(&c, &raw, out);
   out->rules = rules;
@@ -1572,7 +475,7 @@ done:
     yaml_document_delete(&doc);
   if (have_parser)
     yaml_parser_delete(&parser);
-  raw_cfg_free(&raw);
+  dbs_ls_raw_cfg_free(&raw);
   free(linemap);
   free(x);
   if (c.rc != 0) {
@@ -1613,7 +516,7 @@ int dbs_litestream_config_load_rules(const char* path, bool expand_env,
                                      char* err, size_t errlen) {
   memset(out, 0, sizeof(*out));
   char* abs = NULL;
-  int rc = path_expand(path, &abs, err, errlen);
+  int rc = dbs_ls_path_expand(path, &abs, err, errlen);
   if (rc != 0)
     return rc;
   FILE* f = fopen(abs, "rb");
@@ -1657,7 +560,7 @@ int dbs_litestream_config_load_rules(const char* path, bool expand_env,
 }
 
 /* ---------------------------------------------------------------------- */
-/* Matching and the environment.                                          */
+/* Matching.                                                              */
 
 /* The path with symlinks resolved as far as it exists. */
 static char* canonical(const char* p) {
@@ -1701,58 +604,4 @@ dbs_litestream_config_find_db(const struct dbs_litestream_config* cfg,
   }
   free(want);
   return found;
-}
-
-/* os.LookupEnv: NULL when unset (set-but-empty is "") */
-static const char* lookup(const char* name) {
-  return getenv(name);
-}
-
-int dbs_litestream_config_apply_env(struct dbs_replica_config* r) {
-  if (r == NULL || r->kind != DBS_REPLICA_S3)
-    return 0;
-  bool oom = false;
-  if (empty(r->access_key_id) && empty(r->secret_access_key)) {
-    /* applyLitestreamEnv, then aws-sdk-go's EnvProvider. */
-    const char* id = lookup("AWS_ACCESS_KEY_ID");
-    if (id == NULL)
-      id = lookup("LITESTREAM_ACCESS_KEY_ID");
-    if (empty(id))
-      id = lookup("AWS_ACCESS_KEY");
-    const char* secret = lookup("AWS_SECRET_ACCESS_KEY");
-    if (secret == NULL)
-      secret = lookup("LITESTREAM_SECRET_ACCESS_KEY");
-    if (empty(secret))
-      secret = lookup("AWS_SECRET_KEY");
-    if (!empty(id) && !empty(secret)) {
-      free(r->access_key_id);
-      free(r->secret_access_key);
-      free(r->session_token);
-      r->access_key_id = dup_nonempty(id, &oom);
-      r->secret_access_key = dup_nonempty(secret, &oom);
-      r->session_token = dup_nonempty(lookup("AWS_SESSION_TOKEN"), &oom);
-    }
-  }
-  register_secret(r->access_key_id);
-  register_secret(r->secret_access_key);
-  register_secret(r->session_token);
-  if (empty(r->endpoint) && !empty(lookup("AWS_ENDPOINT_URL_S3"))) {
-    free(r->endpoint);
-    r->endpoint = endpoint_with_scheme(lookup("AWS_ENDPOINT_URL_S3"));
-    if (r->endpoint == NULL)
-      oom = true;
-    r->endpoint_from_env = true;
-    register_url_secret(r->endpoint);
-    if (!r->force_path_style_explicit)
-      r->force_path_style = true;
-  }
-  if (empty(r->region)) {
-    free(r->region);
-    r->region = NULL;
-    if (!empty(lookup("AWS_REGION")))
-      r->region = dup_nonempty(lookup("AWS_REGION"), &oom);
-    else if (!empty(r->endpoint))
-      r->region = dup_nonempty("us-east-1", &oom);
-  }
-  return oom ? -ENOMEM : 0;
 }
