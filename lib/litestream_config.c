@@ -99,7 +99,7 @@ void dbs_litestream_config_free(struct dbs_litestream_config* cfg) {
 }
 
 /* ---------------------------------------------------------------------- */
-/* Loading.                                                               */
+/* Replicas: what they inherit, and the rules across them.                */
 
 /* Copies *dst from src when *dst is unset. Returns false on ENOMEM. */
 static bool inherit_str(char** dst, const char* src) {
@@ -139,6 +139,22 @@ static bool inherit_settings(struct dbs_ls_raw_replica* r,
     r->age_node = g->age_node;
   }
   return ok;
+}
+
+/* What rr takes from the top level raw: the credentials
+ * (propagateGlobalSettings, all 0.3 has), and under 0.5 and ANY every
+ * replica setting. Returns false on ENOMEM. */
+static bool inherit_top(const struct dbs_ls_ctx* c,
+                        const struct dbs_ls_raw_cfg* raw,
+                        struct dbs_ls_raw_replica* rr) {
+  if (dbs_ls_empty(rr->access_key_id) && !dbs_ls_empty(raw->access_key_id) &&
+      (rr->access_key_id = strdup(raw->access_key_id)) == NULL)
+    return false;
+  if (dbs_ls_empty(rr->secret_access_key) &&
+      !dbs_ls_empty(raw->secret_access_key) &&
+      (rr->secret_access_key = strdup(raw->secret_access_key)) == NULL)
+    return false;
+  return c->rules == DBS_LS_RULES_V03 || inherit_settings(rr, &raw->global);
 }
 
 /*
@@ -207,27 +223,44 @@ static void check_db_snapshots(struct dbs_ls_ctx* c,
     if (sn->interval_node != NULL) {
       if (iv != NULL && iv->interval_ns != sn->interval_ns &&
           raw->snapshot.interval_node == NULL)
-        dbs_ls_yaml_fail(
-            c, sn->interval_node,
-            "%s: conflicting database snapshot intervals (litestream 0.5 "
-            "takes one snapshot interval for all databases)",
-            f);
+        dbs_ls_yaml_fail(c, sn->interval_node,
+                         "%s: conflicting database snapshot intervals "
+                         "(litestream 0.5 takes one snapshot interval for "
+                         "all databases)",
+                         f);
       iv = sn;
     }
     if (sn->retention_node != NULL) {
       if (rt != NULL && rt->retention_ns != sn->retention_ns &&
           raw->snapshot.retention_node == NULL)
-        dbs_ls_yaml_fail(
-            c, sn->retention_node,
-            "%s: conflicting database snapshot retentions (litestream 0.5 "
-            "takes one snapshot retention for all databases)",
-            f);
+        dbs_ls_yaml_fail(c, sn->retention_node,
+                         "%s: conflicting database snapshot retentions "
+                         "(litestream 0.5 takes one snapshot retention for "
+                         "all databases)",
+                         f);
       rt = sn;
     }
   }
 }
 
-/* Builds the resolved config from the raw one. */
+/* An empty bucket is "from the environment" when the line of its bucket:
+ * or url: held a $ before expansion. */
+static bool bucket_from_env(const struct dbs_ls_ctx* c,
+                            const struct dbs_ls_raw_replica* rr) {
+  if (!c->expanded)
+    return false;
+  const yaml_node_t* bn[2] = {rr->url_node, rr->bucket_node};
+  for (size_t j = 0; j < 2; j++)
+    if (bn[j] != NULL &&
+        dbs_ls_yaml_src_line_has_dollar(
+            c, dbs_ls_yaml_src_line(c, bn[j]->start_mark.line)))
+      return true;
+  return false;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Resolving the raw config, step by step.                                */
+
 /* A duration in ns rounded up to whole ms, without overflowing near
  * INT64_MAX (a saturated duration such as 9223372036854775807 stays the
  * largest value instead of wrapping negative). */
@@ -237,10 +270,140 @@ static int64_t ns_to_ms_ceil(int64_t ns) {
   return ns / 1000000 + (ns % 1000000 != 0);
 }
 
+/* Replica k of database i: inherited settings, 0.5's checks, then
+ * litestream's rules for its type (ls_replica.c), into d->replicas[k]. */
+static void resolve_db_replica(struct dbs_ls_ctx* c, struct dbs_ls_raw_cfg* raw,
+                               const struct dbs_ls_raw_db* rd, size_t i,
+                               size_t k, struct dbs_ls_raw_replica* rr,
+                               struct dbs_db_config* d) {
+  bool v05 = c->rules == DBS_LS_RULES_V05;
+  char where[64], msg[512];
+  if (rd->replica_node != NULL)
+    snprintf(where, sizeof(where), "dbs[%zu].replica", i);
+  else
+    snprintf(where, sizeof(where), "dbs[%zu].replicas[%zu]", i, k);
+  if (!inherit_top(c, raw, rr)) {
+    dbs_ls_yaml_oom(c);
+    return;
+  }
+  if (v05 && rr->nage > 0) {
+    dbs_ls_yaml_fail(c, rr->age_node ? rr->age_node : rr->node,
+                     "%s: age encryption is not currently supported, if you "
+                     "need encryption please revert back to Litestream v0.3.x",
+                     where);
+    return;
+  }
+  if (v05 && rr->sync_interval_node != NULL && rr->sync_interval_ns <= 0) {
+    dbs_ls_yaml_fail(c, rr->sync_interval_node,
+                     "%s.sync-interval: sync interval must be greater than 0",
+                     where);
+    return;
+  }
+  int rc = dbs_ls_replica_resolve(rr, bucket_from_env(c, rr), c->rules,
+                                  &d->replicas[k], msg, sizeof(msg));
+  if (rc == -ENOMEM) {
+    dbs_ls_yaml_oom(c);
+    return;
+  } else if (rc != 0) {
+    dbs_ls_yaml_fail(c, rr->node, "%s: %s", where, msg);
+    return;
+  }
+  d->nreplicas++;
+  for (size_t j = 0; j < k; j++) {
+    if (strcmp(d->replicas[j].name, d->replicas[k].name) == 0) {
+      dbs_ls_yaml_fail(c, rr->node,
+                       "%s: duplicate replica name: \"%s\" "
+                       "(give each replica its own name:)",
+                       where, d->replicas[k].name);
+      return;
+    }
+  }
+}
+
+/* Database i's path (litestream's expand()), unique under 0.5, and its
+ * meta-path (the default "<dir>/.<name>-litestream" when not written). */
+static void resolve_db_paths(struct dbs_ls_ctx* c,
+                             const struct dbs_ls_raw_db* rd, size_t i,
+                             const struct dbs_litestream_config* out,
+                             struct dbs_db_config* d) {
+  char msg[512];
+  int rc = dbs_ls_path_expand(rd->path, &d->path, msg, sizeof(msg));
+  if (rc == -ENOMEM) {
+    dbs_ls_yaml_oom(c);
+    return;
+  } else if (rc != 0) {
+    dbs_ls_yaml_fail(c, rd->path_node ? rd->path_node : rd->node,
+                     "dbs[%zu].path: %s", i, msg);
+    return;
+  }
+  for (size_t j = 0; c->rules == DBS_LS_RULES_V05 && j < i; j++) {
+    if (strcmp(out->dbs[j].path, d->path) == 0) {
+      dbs_ls_yaml_fail(c, rd->path_node ? rd->path_node : rd->node,
+                       "database config #%zu: duplicate path \"%s\" (already "
+                       "used by database config #%zu); each database can be "
+                       "listed only once",
+                       i + 1, rd->path, j + 1);
+      return;
+    }
+  }
+  if (!dbs_ls_empty(rd->meta_path)) {
+    d->meta_path = strdup(rd->meta_path);
+  } else {
+    const char* slash = strrchr(d->path, '/');
+    size_t dn = (size_t)(slash - d->path) + 1;
+    size_t n = strlen(d->path) + 16;
+    d->meta_path = malloc(n);
+    if (d->meta_path != NULL)
+      snprintf(d->meta_path, n, "%.*s.%s-litestream", (int)dn, d->path,
+               slash + 1);
+  }
+  if (d->meta_path == NULL)
+    dbs_ls_yaml_oom(c);
+}
+
+/* Database i: what dbsetup refuses, its paths, then its replicas. */
+static void resolve_db(struct dbs_ls_ctx* c, struct dbs_ls_raw_cfg* raw,
+                       size_t i, const struct dbs_litestream_config* out,
+                       struct dbs_db_config* d) {
+  struct dbs_ls_raw_db* rd = &raw->dbs[i];
+  struct dbs_ls_raw_replica* list;
+  size_t nlist;
+  if (rd->dir != NULL) {
+    dbs_ls_yaml_fail(c, rd->node,
+                     "dbs[%zu]: 'dir:' (directory replication) is not "
+                     "something dbsetup sets up: it restores and replicates "
+                     "one database; write that database as 'path:'",
+                     i);
+    return;
+  }
+  if (c->rules == DBS_LS_RULES_V05 && dbs_ls_empty(rd->path)) {
+    dbs_ls_yaml_fail(c, rd->node,
+                     "database config #%zu: must specify either 'path' or "
+                     "'dir'",
+                     i + 1);
+    return;
+  }
+  d->monitor_interval_ms =
+      rd->monitor_interval_set ? ns_to_ms_ceil(rd->monitor_interval_ns) : -1;
+  db_replicas(c, rd, i, &list, &nlist);
+  if (c->rc == 0)
+    resolve_db_paths(c, rd, i, out, d);
+  if (c->rc != 0)
+    return;
+  d->replicas = calloc(nlist ? nlist : 1, sizeof(*d->replicas));
+  if (d->replicas == NULL) {
+    dbs_ls_yaml_oom(c);
+    return;
+  }
+  for (size_t k = 0; k < nlist && c->rc == 0; k++)
+    resolve_db_replica(c, raw, rd, i, k, &list[k], d);
+}
+
+/* Builds the resolved config from the raw one: the top level, then each
+ * database in order. */
 static void resolve_all(struct dbs_ls_ctx* c, struct dbs_ls_raw_cfg* raw,
                         struct dbs_litestream_config* out) {
   bool oom = false;
-  bool v05 = c->rules == DBS_LS_RULES_V05;
   out->access_key_id = dbs_ls_dup_nonempty(raw->access_key_id, &oom);
   out->secret_access_key = dbs_ls_dup_nonempty(raw->secret_access_key, &oom);
   out->exec = dbs_ls_dup_nonempty(raw->exec, &oom);
@@ -256,160 +419,74 @@ static void resolve_all(struct dbs_ls_ctx* c, struct dbs_ls_raw_cfg* raw,
       raw->shutdown_sync_timeout_set
           ? ns_to_ms_ceil(raw->shutdown_sync_timeout_ns)
           : -1;
-  if (v05)
+  if (c->rules == DBS_LS_RULES_V05)
     check_db_snapshots(c, raw);
   out->dbs = calloc(raw->ndbs ? raw->ndbs : 1, sizeof(*out->dbs));
   if (out->dbs == NULL) {
     dbs_ls_yaml_oom(c);
     return;
   }
-  for (size_t i = 0; i < raw->ndbs && c->rc == 0; i++) {
-    struct dbs_ls_raw_db* rd = &raw->dbs[i];
-    struct dbs_db_config* d = &out->dbs[out->ndbs++];
-    struct dbs_ls_raw_replica* list;
-    size_t nlist;
-    if (rd->dir != NULL) {
-      dbs_ls_yaml_fail(
-          c, rd->node,
-          "dbs[%zu]: 'dir:' (directory replication) is not something "
-          "dbsetup sets up: it restores and replicates one database; "
-          "write that database as 'path:'",
-          i);
-      return;
-    }
-    if (v05 && dbs_ls_empty(rd->path)) {
-      dbs_ls_yaml_fail(
-          c, rd->node,
-          "database config #%zu: must specify either 'path' or 'dir'", i + 1);
-      return;
-    }
-    d->monitor_interval_ms =
-        rd->monitor_interval_set ? ns_to_ms_ceil(rd->monitor_interval_ns) : -1;
-    db_replicas(c, rd, i, &list, &nlist);
-    if (c->rc != 0)
-      return;
-    char msg[512];
-    int rc = dbs_ls_path_expand(rd->path, &d->path, msg, sizeof(msg));
-    if (rc == -ENOMEM) {
-      dbs_ls_yaml_oom(c);
-      return;
-    } else if (rc != 0) {
-      dbs_ls_yaml_fail(c, rd->path_node ? rd->path_node : rd->node,
-                       "dbs[%zu].path: %s", i, msg);
-      return;
-    }
-    for (size_t j = 0; v05 && j < i; j++) {
-      if (strcmp(out->dbs[j].path, d->path) == 0) {
-        dbs_ls_yaml_fail(
-            c, rd->path_node ? rd->path_node : rd->node,
-            "database config #%zu: duplicate path \"%s\" (already used "
-            "by database config #%zu); each database can be listed only "
-            "once",
-            i + 1, rd->path, j + 1);
-        return;
-      }
-    }
-    if (!dbs_ls_empty(rd->meta_path)) {
-      d->meta_path = strdup(rd->meta_path);
-    } else {
-      const char* slash = strrchr(d->path, '/');
-      size_t dn = (size_t)(slash - d->path) + 1;
-      size_t n = strlen(d->path) + 16;
-      d->meta_path = malloc(n);
-      if (d->meta_path != NULL)
-        snprintf(d->meta_path, n, "%.*s.%s-litestream", (int)dn, d->path,
-                 slash + 1);
-    }
-    if (d->meta_path == NULL) {
-      dbs_ls_yaml_oom(c);
-      return;
-    }
-    d->replicas = calloc(nlist ? nlist : 1, sizeof(*d->replicas));
-    if (d->replicas == NULL) {
-      dbs_ls_yaml_oom(c);
-      return;
-    }
-    for (size_t k = 0; k < nlist; k++) {
-      struct dbs_ls_raw_replica* rr = &list[k];
-      char where[64];
-      if (rd->replica_node != NULL)
-        snprintf(where, sizeof(where), "dbs[%zu].replica", i);
-      else
-        snprintf(where, sizeof(where), "dbs[%zu].replicas[%zu]", i, k);
-      /* propagateGlobalSettings: 0.3 has only the credentials. */
-      if (dbs_ls_empty(rr->access_key_id) &&
-          !dbs_ls_empty(raw->access_key_id) &&
-          (rr->access_key_id = strdup(raw->access_key_id)) == NULL)
-        oom = true;
-      if (dbs_ls_empty(rr->secret_access_key) &&
-          !dbs_ls_empty(raw->secret_access_key) &&
-          (rr->secret_access_key = strdup(raw->secret_access_key)) == NULL)
-        oom = true;
-      if (c->rules != DBS_LS_RULES_V03 && !inherit_settings(rr, &raw->global))
-        oom = true;
-      if (oom) {
-        dbs_ls_yaml_oom(c);
-        return;
-      }
-      if (v05 && rr->nage > 0) {
-        dbs_ls_yaml_fail(
-            c, rr->age_node ? rr->age_node : rr->node,
-            "%s: age encryption is not currently supported, if you need "
-            "encryption please revert back to Litestream v0.3.x",
-            where);
-        return;
-      }
-      if (v05 && rr->sync_interval_node != NULL && rr->sync_interval_ns <= 0) {
-        dbs_ls_yaml_fail(
-            c, rr->sync_interval_node,
-            "%s.sync-interval: sync interval must be greater than 0", where);
-        return;
-      }
-      /* An empty bucket is "from the environment" when the line of its
-       * bucket: or url: held a $ before expansion. */
-      bool from_env = false;
-      if (c->expanded) {
-        yaml_node_t* bn[2] = {rr->url_node, rr->bucket_node};
-        for (size_t j = 0; j < 2; j++)
-          if (bn[j] != NULL &&
-              dbs_ls_yaml_src_line_has_dollar(
-                  c, dbs_ls_yaml_src_line(c, bn[j]->start_mark.line)))
-            from_env = true;
-      }
-      rc = dbs_ls_replica_resolve(rr, from_env, c->rules, &d->replicas[k], msg,
-                                  sizeof(msg));
-      if (rc == -ENOMEM) {
-        dbs_ls_yaml_oom(c);
-        return;
-      } else if (rc != 0) {
-        dbs_ls_yaml_fail(c, rr->node, "%s: %s", where, msg);
-        return;
-      }
-      d->nreplicas++;
-      for (size_t j = 0; j < k; j++) {
-        if (strcmp(d->replicas[j].name, d->replicas[k].name) == 0) {
-          dbs_ls_yaml_fail(c, rr->node,
-                           "%s: duplicate replica name: \"%s\" "
-                           "(give each replica its own name:)",
-                           where, d->replicas[k].name);
-          return;
-        }
-      }
-    }
-  }
+  for (size_t i = 0; i < raw->ndbs && c->rc == 0; i++)
+    resolve_db(c, raw, i, out, &out->dbs[out->ndbs++]);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Loading.                                                               */
+
+/* The text to decode: text expanded (c gets the line map, which the
+ * caller frees as c->linemap) or copied, NUL-terminated, in *x. Returns
+ * false on ENOMEM (recorded in c). */
+static bool source_text(struct dbs_ls_ctx* c, char** x, size_t* xlen) {
+  if (c->expanded) {
+    unsigned* linemap = NULL;
+    *x = dbs_go_expand_env(c->src, c->srclen, xlen, &linemap, &c->nlines);
+    c->linemap = linemap;
+  } else if ((*x = malloc(c->srclen + 1)) != NULL) {
+    memcpy(*x, c->src, c->srclen);
+    (*x)[c->srclen] = '\0';
+    *xlen = c->srclen;
+  }
+  if (*x == NULL)
+    dbs_ls_yaml_oom(c);
+  return *x != NULL;
+}
+
+/* libyaml's document of x into *doc (the caller deletes it). Returns
+ * false with the parser's error at its source position (or ENOMEM) in
+ * c. */
+static bool load_document(struct dbs_ls_ctx* c, const char* x, size_t xlen,
+                          yaml_document_t* doc) {
+  yaml_parser_t parser;
+  if (!yaml_parser_initialize(&parser)) {
+    dbs_ls_yaml_oom(c);
+    return false;
+  }
+  yaml_parser_set_input_string(&parser, (const unsigned char*)x, xlen);
+  bool ok = yaml_parser_load(&parser, doc);
+  if (!ok) {
+    c->rc = -EINVAL;
+    yaml_mark_t m = parser.problem_mark;
+    char extra[256] = "";
+    if (parser.context != NULL)
+      snprintf(extra, sizeof(extra), " (%s at line %u)", parser.context,
+               dbs_ls_yaml_src_line(c, parser.context_mark.line) + 1);
+    snprintf(c->err, c->errlen, "%s:%u:%zu: %s%s", c->file,
+             dbs_ls_yaml_src_line(c, m.line) + 1, m.column + 1,
+             parser.problem ? parser.problem : "invalid YAML", extra);
+  }
+  yaml_parser_delete(&parser);
+  return ok;
+}
+
+/* Parses text as the file named `file`: expansion, YAML, the keys
+ * litestream reads, then resolution. out->file is kept. */
 static int parse_named(const char* file, const char* text, size_t len,
                        bool expand_env, enum dbs_ls_rules rules,
                        struct dbs_litestream_config* out, char* err,
                        size_t errlen) {
   char* x = NULL;
-  size_t xlen = len;
-  unsigned* linemap = NULL;
-  size_t nlines = 0;
-  yaml_parser_t parser;
+  size_t xlen = 0;
   yaml_document_t doc;
-  bool have_parser = false, have_doc = false;
   struct dbs_ls_raw_cfg raw = {0};
   struct dbs_ls_ctx c = {.file = file,
                          .rules = rules,
@@ -424,59 +501,18 @@ static int parse_named(const char* file, const char* text, size_t len,
   if (errlen > 0)
     err[0] = '\0';
 
-  if (expand_env) {
-    x = dbs_go_expand_env(text, len, &xlen, &linemap, &nlines);
-    if (x == NULL) {
-      dbs_ls_yaml_oom(&c);
-      goto done;
-    }
-  } else {
-    x = malloc(len + 1);
-    if (x == NULL) {
-      dbs_ls_yaml_oom(&c);
-      goto done;
-    }
-    memcpy(x, text, len);
-    x[len] = '\0';
-  }
-  c.linemap = linemap;
-  c.nlines = nlines;
-
-  if (!yaml_parser_initialize(&parser)) {
-    dbs_ls_yaml_oom(&c);
-    goto done;
-  }
-  have_parser = true;
-  yaml_parser_set_input_string(&parser, (const unsigned char*)x, xlen);
-  if (!yaml_parser_load(&parser, &doc)) {
-    c.rc = -EINVAL;
-    yaml_mark_t m = parser.problem_mark;
-    char extra[256] = "";
-    if (parser.context != NULL)
-      snprintf(extra, sizeof(extra), " (%s at line %u)", parser.context,
-               dbs_ls_yaml_src_line(&c, parser.context_mark.line) + 1);
-    snprintf(err, errlen, "%s:%u:%zu: %s%s", file,
-             dbs_ls_yaml_src_line(&c, m.line) + 1, m.column + 1,
-             parser.problem ? parser.problem : "invalid YAML", extra);
-    goto done;
-  }
-  have_doc = true;
-  c.doc = &doc;
-  yaml_node_t* root = yaml_document_get_root_node(&doc);
-  dbs_ls_fields_read(&c, root, &raw);
-  if (c.rc == 0)
-    resolve_all(&c, &raw, out);
-  out->rules = rules;
-  out->warnings = c.warnings;
-  out->nwarnings = c.nwarnings;
-
-done:
-  if (have_doc)
+  if (source_text(&c, &x, &xlen) && load_document(&c, x, xlen, &doc)) {
+    c.doc = &doc;
+    dbs_ls_fields_read(&c, yaml_document_get_root_node(&doc), &raw);
+    if (c.rc == 0)
+      resolve_all(&c, &raw, out);
+    out->rules = rules;
+    out->warnings = c.warnings;
+    out->nwarnings = c.nwarnings;
     yaml_document_delete(&doc);
-  if (have_parser)
-    yaml_parser_delete(&parser);
+  }
   dbs_ls_raw_cfg_free(&raw);
-  free(linemap);
+  free((void*)c.linemap);
   free(x);
   if (c.rc != 0) {
     keep_file = out->file;
