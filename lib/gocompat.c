@@ -206,6 +206,21 @@ char* dbs_go_url_unescape(const char* s, size_t n, bool* bad) {
   return o;
 }
 
+/* Decodes p[0..n), the URL s's `what` ("host", "path"), into *out.
+ * Returns 0, -EINVAL with url.Parse's message, or -ENOMEM. */
+static int url_unescape(const char* s, const char* p, size_t n,
+                        const char* what, char** out, char* err,
+                        size_t errlen) {
+  bool bad = false;
+  *out = dbs_go_url_unescape(p, n, &bad);
+  if (*out != NULL)
+    return 0;
+  if (!bad)
+    return -ENOMEM;
+  snprintf(err, errlen, "parse %s: invalid URL escape in %s", s, what);
+  return -EINVAL;
+}
+
 /* url.Parse's first checks on the whole of s: no control character, and
  * valid escapes in the fragment, which Go checks although it is dropped. */
 static int url_check_chars(const char* s, size_t n, char* err, size_t errlen) {
@@ -332,14 +347,7 @@ static int url_host(const char* s, const char* host, size_t n,
       return -EINVAL;
     }
   }
-  bool bad = false;
-  u->host = dbs_go_url_unescape(host, n, &bad);
-  if (u->host != NULL)
-    return 0;
-  if (!bad)
-    return -ENOMEM;
-  snprintf(err, errlen, "parse %s: invalid URL escape in host", s);
-  return -EINVAL;
+  return url_unescape(s, host, n, "host", &u->host, err, errlen);
 }
 
 /* parseAuthority on auth[0..n): userinfo (up to the last '@'), then the
@@ -364,17 +372,10 @@ static int url_authority(const char* s, const char* auth, size_t n,
 /* Sets u->rawpath and u->path (decoded) from p[0..n). */
 static int url_path(const char* s, const char* p, size_t n,
                     struct dbs_go_url* u, char* err, size_t errlen) {
-  bool bad = false;
   u->rawpath = strndup(p, n);
   if (u->rawpath == NULL)
     return -ENOMEM;
-  u->path = dbs_go_url_unescape(p, n, &bad);
-  if (u->path != NULL)
-    return 0;
-  if (!bad)
-    return -ENOMEM;
-  snprintf(err, errlen, "parse %s: invalid URL escape in path", s);
-  return -EINVAL;
+  return url_unescape(s, p, n, "path", &u->path, err, errlen);
 }
 
 /* url.Parse's steps, leaving what it parsed in u on failure. */

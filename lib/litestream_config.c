@@ -438,9 +438,7 @@ static void resolve_all(struct dbs_ls_ctx* c, struct dbs_ls_raw_cfg* raw,
  * false on ENOMEM (recorded in c). */
 static bool source_text(struct dbs_ls_ctx* c, char** x, size_t* xlen) {
   if (c->expanded) {
-    unsigned* linemap = NULL;
-    *x = dbs_go_expand_env(c->src, c->srclen, xlen, &linemap, &c->nlines);
-    c->linemap = linemap;
+    *x = dbs_go_expand_env(c->src, c->srclen, xlen, &c->linemap, &c->nlines);
   } else if ((*x = malloc(c->srclen + 1)) != NULL) {
     memcpy(*x, c->src, c->srclen);
     (*x)[c->srclen] = '\0';
@@ -512,7 +510,7 @@ static int parse_named(const char* file, const char* text, size_t len,
     yaml_document_delete(&doc);
   }
   dbs_ls_raw_cfg_free(&raw);
-  free((void*)c.linemap);
+  free(c.linemap);
   free(x);
   if (c.rc != 0) {
     keep_file = out->file;

@@ -450,70 +450,46 @@ static int resolve_sftp(const struct replica_in* in,
 #define V03 RULE(DBS_LS_RULES_V03)
 #define V05 RULE(DBS_LS_RULES_V05)
 #define ANY RULE(DBS_LS_RULES_ANY)
+#define ALL (V03 | V05 | ANY)
 
 /* A field that cannot be written together with url:. */
 struct exclusive {
   const char* name;
   size_t off; /* of its char* in struct dbs_ls_raw_replica */
 };
-#define EXCL(f)                                                                \
+#define EX(f)                                                                  \
   { #f, offsetof(struct dbs_ls_raw_replica, f) }
 
-static const struct replica_type {
+/* What litestream does with a type's url: (ParseReplicaURL or not). */
+enum url_rule {
+  URL_IGNORED, /* not parsed here (litestream 0.5 checks it) */
+  URL_PARSED,  /* parsed; its errors are the config's */
+  URL_SCHEME,  /* parsed, and a url without a scheme is an error */
+};
+
+struct replica_type {
   const char* name;
-  unsigned rules;    /* RULE() of the rules whose litestream knows it */
-  bool parses_url;   /* litestream calls ParseReplicaURL on its url: */
-  bool needs_scheme; /* ... which must then have a scheme */
+  unsigned rules; /* RULE() of the rules whose litestream knows it */
+  enum url_rule url;
   enum dbs_replica_type kind;
   struct exclusive exclusive[2]; /* in litestream's order of checks */
   resolve_fn resolve;            /* NULL: litestream 0.5 checks the rest */
-} types[] = {
-    {"file",
-     V03 | V05 | ANY,
-     true,
-     true,
-     DBS_REPLICA_FILE,
-     {EXCL(path)},
-     resolve_file},
-    {"s3",
-     V03 | V05 | ANY,
-     true,
-     true,
-     DBS_REPLICA_S3,
-     {EXCL(path), EXCL(bucket)},
-     resolve_s3},
-    {"gcs",
-     V03 | ANY,
-     true,
-     true,
-     DBS_REPLICA_OTHER,
-     {EXCL(path), EXCL(bucket)},
-     resolve_bucket},
-    {"gs",
-     V05 | ANY,
-     true,
-     false,
-     DBS_REPLICA_OTHER,
-     {EXCL(path), EXCL(bucket)},
-     resolve_bucket},
-    {"abs",
-     V03 | V05 | ANY,
-     true,
-     false,
-     DBS_REPLICA_OTHER,
-     {EXCL(path), EXCL(bucket)},
-     resolve_bucket},
-    {"sftp",
-     V03 | V05 | ANY,
-     true,
-     false,
-     DBS_REPLICA_OTHER,
-     {EXCL(path), EXCL(host)},
-     resolve_sftp},
-    {"webdav", V05 | ANY, false, false, DBS_REPLICA_OTHER, {{0}}, NULL},
-    {"nats", V05 | ANY, false, false, DBS_REPLICA_OTHER, {{0}}, NULL},
-    {"oss", V05 | ANY, false, false, DBS_REPLICA_OTHER, {{0}}, NULL},
 };
+
+/* clang-format off */
+static const struct replica_type types[] = {
+    /* name    rules    url:         kind               url: excludes           resolver */
+    {"file",   ALL,     URL_SCHEME,  DBS_REPLICA_FILE,  {EX(path)},             resolve_file},
+    {"s3",     ALL,     URL_SCHEME,  DBS_REPLICA_S3,    {EX(path), EX(bucket)}, resolve_s3},
+    {"gcs",    V03|ANY, URL_SCHEME,  DBS_REPLICA_OTHER, {EX(path), EX(bucket)}, resolve_bucket},
+    {"gs",     V05|ANY, URL_PARSED,  DBS_REPLICA_OTHER, {EX(path), EX(bucket)}, resolve_bucket},
+    {"abs",    ALL,     URL_PARSED,  DBS_REPLICA_OTHER, {EX(path), EX(bucket)}, resolve_bucket},
+    {"sftp",   ALL,     URL_PARSED,  DBS_REPLICA_OTHER, {EX(path), EX(host)},   resolve_sftp},
+    {"webdav", V05|ANY, URL_IGNORED, DBS_REPLICA_OTHER, {{0}},                  NULL},
+    {"nats",   V05|ANY, URL_IGNORED, DBS_REPLICA_OTHER, {{0}},                  NULL},
+    {"oss",    V05|ANY, URL_IGNORED, DBS_REPLICA_OTHER, {{0}},                  NULL},
+};
+/* clang-format on */
 
 static const struct replica_type* find_type(const char* name) {
   for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
@@ -538,7 +514,7 @@ static bool is_url(const char* s) {
 static int check_url(const struct replica_in* in, const struct replica_type* t,
                      bool url_ok) {
   const char* url = in->raw->url;
-  if (t == NULL || !t->parses_url || dbs_ls_empty(url))
+  if (t == NULL || t->url == URL_IGNORED || dbs_ls_empty(url))
     return 0;
   if (!url_ok) {
     struct dbs_go_url u;
@@ -546,7 +522,7 @@ static int check_url(const struct replica_in* in, const struct replica_type* t,
     dbs_go_url_free(&u);
     return rc ? rc : -EINVAL;
   }
-  if (t->needs_scheme && in->u->scheme == NULL) {
+  if (t->url == URL_SCHEME && in->u->scheme == NULL) {
     snprintf(in->msg, in->msglen, "replica url scheme required: %s", url);
     return -EINVAL;
   }

@@ -20,7 +20,7 @@
 struct dbs_ls_ctx {
   const char* file; /* the name errors start with */
   yaml_document_t* doc;
-  const unsigned* linemap; /* expanded line -> source line, or NULL */
+  unsigned* linemap; /* expanded line -> source line, or NULL */
   size_t nlines;
   const char* src; /* text before expansion */
   size_t srclen;
