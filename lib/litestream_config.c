@@ -8,68 +8,16 @@
 #include "litestream_config.h"
 
 #include <errno.h>
-#include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <yaml.h>
 
 #include "gocompat.h"
 #include "litestream_config_internal.h"
 #include "ls_yaml.h"
+#include "path.h"
 #include "strbuf.h"
-
-/* ---------------------------------------------------------------------- */
-/* Paths: Go's filepath.Abs and litestream's expand().                    */
-
-/* filepath.Abs: cwd joined and cleaned. */
-static char* path_abs(const char* p) {
-  if (p != NULL && p[0] == '/')
-    return dbs_strbuf_path_clean(p);
-  char cwd[PATH_MAX];
-  if (getcwd(cwd, sizeof(cwd)) == NULL)
-    return NULL;
-  size_t n = strlen(cwd) + 1 + (p ? strlen(p) : 0) + 1;
-  char* j = malloc(n);
-  if (j == NULL)
-    return NULL;
-  snprintf(j, n, "%s/%s", cwd, p ? p : "");
-  char* c = dbs_strbuf_path_clean(j);
-  free(j);
-  return c;
-}
-
-int dbs_ls_path_expand(const char* s, char** out, char* err, size_t errlen) {
-  const char* in = s ? s : "";
-  *out = NULL;
-  if (strcmp(in, "~") != 0 && strncmp(in, "~/", 2) != 0) {
-    *out = path_abs(in);
-    return *out ? 0 : -ENOMEM;
-  }
-  struct passwd* pw = getpwuid(getuid());
-  if (pw == NULL) {
-    snprintf(err, errlen,
-             "cannot expand %s: uid %u has no passwd entry (litestream "
-             "needs one for ~; write the path in full)",
-             in, (unsigned)getuid());
-    return -ENOENT;
-  }
-  if (dbs_ls_empty(pw->pw_dir)) {
-    snprintf(err, errlen, "cannot expand path %s, no home directory available",
-             in);
-    return -ENOENT;
-  }
-  size_t n = strlen(pw->pw_dir) + strlen(in) + 2;
-  char* j = malloc(n);
-  if (j == NULL)
-    return -ENOMEM;
-  snprintf(j, n, "%s/%s", pw->pw_dir, in[1] ? in + 2 : "");
-  *out = dbs_strbuf_path_clean(j);
-  free(j);
-  return *out ? 0 : -ENOMEM;
-}
 
 char* dbs_litestream_config_expand_env(const char* text, size_t len,
                                        size_t* outlen) {
@@ -327,7 +275,7 @@ static void resolve_db_paths(struct dbs_ls_ctx* c,
                              const struct dbs_litestream_config* out,
                              struct dbs_db_config* d) {
   char msg[512];
-  int rc = dbs_ls_path_expand(rd->path, &d->path, msg, sizeof(msg));
+  int rc = dbs_path_litestream_expand(rd->path, &d->path, msg, sizeof(msg));
   if (rc == -ENOMEM) {
     dbs_ls_yaml_oom(c);
     return;
@@ -550,7 +498,7 @@ int dbs_litestream_config_load_rules(const char* path, bool expand_env,
                                      char* err, size_t errlen) {
   memset(out, 0, sizeof(*out));
   char* abs = NULL;
-  int rc = dbs_ls_path_expand(path, &abs, err, errlen);
+  int rc = dbs_path_litestream_expand(path, &abs, err, errlen);
   if (rc != 0)
     return rc;
   FILE* f = fopen(abs, "rb");
@@ -596,29 +544,20 @@ int dbs_litestream_config_load_rules(const char* path, bool expand_env,
 /* ---------------------------------------------------------------------- */
 /* Matching.                                                              */
 
-/* The path with symlinks resolved as far as it exists. */
-static char* canonical(const char* p) {
-  char* r = realpath(p, NULL);
-  if (r != NULL)
-    return r;
-  char* abs = path_abs(p);
-  if (abs == NULL)
-    return NULL;
-  char* slash = strrchr(abs, '/');
-  if (slash == NULL || slash == abs)
-    return abs;
-  *slash = '\0';
-  char* dir = realpath(abs, NULL);
-  *slash = '/';
-  if (dir == NULL)
-    return abs;
-  size_t n = strlen(dir) + strlen(slash) + 1;
-  char* j = malloc(n);
-  if (j != NULL)
-    snprintf(j, n, "%s%s", strcmp(dir, "/") == 0 ? "" : dir, slash);
-  free(dir);
-  free(abs);
-  return j;
+/*
+ * How a path is compared: litestream's form first (filepath.Abs: the
+ * working directory joined, cleaned lexically, so "link/../db" is "db"
+ * whatever link points at), then dbs_path_canonical of that, so that
+ * symlinks to the same file match too. *lexical and *canon are malloc'd;
+ * *canon is NULL when the path cannot be resolved (a file in the way,
+ * no permission): then only the lexical form is compared.
+ */
+static int match_forms(const char* p, char** lexical, char** canon) {
+  *canon = NULL;
+  if ((*lexical = dbs_path_go_abs(p)) == NULL)
+    return -ENOMEM;
+  *canon = dbs_path_canonical(*lexical);
+  return 0;
 }
 
 const struct dbs_db_config*
@@ -626,16 +565,21 @@ dbs_litestream_config_find_db(const struct dbs_litestream_config* cfg,
                               const char* db_path) {
   if (cfg == NULL || db_path == NULL)
     return NULL;
-  char* want = canonical(db_path);
-  if (want == NULL)
+  char *want, *want_canon;
+  if (match_forms(db_path, &want, &want_canon) != 0)
     return NULL;
   const struct dbs_db_config* found = NULL;
   for (size_t i = 0; i < cfg->ndbs && found == NULL; i++) {
-    char* have = canonical(cfg->dbs[i].path);
-    if (have != NULL && strcmp(have, want) == 0)
+    char *have, *have_canon;
+    if (match_forms(cfg->dbs[i].path, &have, &have_canon) != 0)
+      break;
+    if (strcmp(have, want) == 0 || (have_canon != NULL && want_canon != NULL &&
+                                    strcmp(have_canon, want_canon) == 0))
       found = &cfg->dbs[i];
     free(have);
+    free(have_canon);
   }
   free(want);
+  free(want_canon);
   return found;
 }

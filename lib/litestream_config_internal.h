@@ -113,15 +113,6 @@ void dbs_ls_check_snapshot(struct dbs_ls_ctx* c,
 /* Resolution.                                                            */
 
 /*
- * litestream's expand() for a config path: "~" and "~/x" use the home
- * directory of the real uid from the passwd database (Go's os/user, cgo
- * build); anything else is made absolute as filepath.Abs does. Sets *out
- * (the caller frees it) and returns 0, -ENOMEM, or -ENOENT with a message
- * in err. (litestream_config.c)
- */
-int dbs_ls_path_expand(const char* s, char** out, char* err, size_t errlen);
-
-/*
  * Builds r from raw as litestream's NewReplicaFromConfig does under
  * `rules`, with dbsetup's stricter additions (see litestream_config.h).
  * bucket_from_env tells whether an empty s3 bucket came from env

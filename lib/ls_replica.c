@@ -14,6 +14,7 @@
 
 #include "gocompat.h"
 #include "litestream_config_internal.h"
+#include "path.h"
 #include "strbuf.h"
 
 void dbs_replica_config_free(struct dbs_replica_config* r) {
@@ -334,7 +335,7 @@ static int resolve_file(const struct replica_in* in,
     snprintf(in->msg, in->msglen, "file replica path required");
     return -EINVAL;
   }
-  int rc = dbs_ls_path_expand(p, &r->path, in->msg, in->msglen);
+  int rc = dbs_path_litestream_expand(p, &r->path, in->msg, in->msglen);
   free(p);
   return rc;
 }
