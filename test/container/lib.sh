@@ -13,6 +13,10 @@ CT_STATE=${DBS_CONTAINER_STATE:-/var/cache/dbsetup-container}
 # DBS_CONTAINER_TAG: another tag than `test` (scripts/container-setup.sh).
 CT_IMAGE=localhost/dbsetup-example:${DBS_CONTAINER_TAG:-test}
 CT_IMAGE7=localhost/dbsetup-example7:${DBS_CONTAINER_TAG:-test}
+# Container names start with this (TAG- with another tag), so that a second
+# tree's tests never remove the lead's containers.
+CT_PREFIX=
+[ "${DBS_CONTAINER_TAG:-test}" = test ] || CT_PREFIX=$DBS_CONTAINER_TAG-
 CT_S3_KEY=AKIADBSCONTAINER0001 CT_S3_SECRET=dbs-container-secret/Key+0123456789
 _ct_containers=()
 
