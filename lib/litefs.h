@@ -118,18 +118,36 @@ bool dbs_litefs_in_charge(void);
 const char* dbs_litefs_parent_config(char* buf, size_t n);
 
 /*
- * The bad setups refused before anything changes, while dbsetup cannot
- * yet set a database up under LiteFS (issue 16). db_path is the absolute
+ * 0 when LiteFS can serve a database under name (a file name in its flat
+ * mount), else -EINVAL with err saying why: ".primary" and ".lag" are
+ * LiteFS's own files, and a name ending in -journal, -wal, -shm, -pos or
+ * -lock is taken for a side file of another database.
+ */
+int dbs_litefs_check_name(const char* name, char* err, size_t errlen);
+
+/*
+ * The LiteFS mount that serves db_path, or NULL when LiteFS does not serve
+ * it: LiteFS serves it when it is mounted and in charge (litefs_in_charge:
+ * dbsetup is its exec command, or litefs is PID 1) or db_path lies in a
+ * mount. Then the mount is litefs.yml's fuse.dir, else the one holding
+ * db_path, else the only one (NULL when that leaves several).
+ */
+const char* dbs_litefs_serving(const char* db_path, bool litefs_in_charge,
+                               const struct dbs_litefs_mount* mounts,
+                               size_t nmounts,
+                               const struct dbs_litefs_config* cfg);
+
+/*
+ * The bad setups refused before anything changes. db_path is the absolute
  * path the app opens, volume dbsetup's volume; mounts the LiteFS mounts
  * in our mountinfo; cfg litefs.yml or NULL. In order:
  *   - db_path inside data.dir (LiteFS's own files);
- *   - the volume inside a LiteFS mount or fuse.dir (its lock would become
- *     a database);
- *   - LiteFS mounted and in charge (litefs_in_charge: dbsetup its exec
- *     command, or litefs PID 1) or
- *     db_path under a mount: the database would be linked onto the
- *     volume beside LiteFS, never replicated, and migrated and seeded on
- *     every node;
+ *   - the volume inside a LiteFS mount or fuse.dir, or inside
+ *     <data.dir>/dbs (its lock would become a database);
+ *   - LiteFS serves the database (dbs_litefs_serving) but several mounts
+ *     leave it unclear which one;
+ *   - db_path in a subdirectory of the serving mount (LiteFS is flat), or
+ *     a name LiteFS cannot serve (dbs_litefs_check_name);
  *   - no LiteFS mount, but db_path under litefs.yml's fuse.dir: dbsetup
  *     runs before LiteFS, whose mount would hide what it made there.
  * Returns 0, or 78 (DBS_EXIT_CONFIG) with err naming the fix.
@@ -141,13 +159,79 @@ int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
                             char* err, size_t errlen);
 
 /*
- * dbs_litefs_refuse_setup with this process's facts (mountinfo, whether
- * litefs is in charge, litefs.yml as litefs read it), logging the refusal.
- * Returns 0 or 78. Reads only: the boot (dbs_boot_lock) and doctor call
- * it alike.
+ * POST http://<api_addr>/import?name=<name> with the SQLite file open at
+ * src_fd as the body, streamed (LiteFS turns it into one transaction that
+ * replaces the database, and replicas receive it). Each step (connect,
+ * each 64 KiB sent, the answer) is bounded by idle_ms. Returns 0 (HTTP
+ * 200), -EAGAIN (503: this node is not the primary), -EPROTO (another
+ * answer, quoted in err) or another -errno (LiteFS unreachable).
+ */
+int dbs_litefs_import(const char* api_addr, const char* name, int src_fd,
+                      unsigned idle_ms, char* err, size_t errlen);
+
+/* ---- the boot under LiteFS (litefs_boot.c) ----------------------------
+ * dbsetup as LiteFS's exec command: the app's path is linked to
+ * <fuse.dir>/<name>; the volume keeps only dbsetup's lock and temporary
+ * files (never in the mount or <data.dir>/dbs). The role comes from GET
+ * /info. The primary restores a missing database to a file on the volume,
+ * checks it and imports it (POST /import), migrates (without
+ * locking_mode=EXCLUSIVE, which LiteFS refuses in WAL mode), seeds a new
+ * one, and runs litestream (static lease only). A replica does none of
+ * that: it waits until the database and every local migration have
+ * arrived (DBSETUP_LITEFS_REPLICA_WAIT seconds, 300 by default), else 75.
+ */
+struct dbs_boot;
+
+/*
+ * The checks of the lock phase, first of all: dbs_litefs_refuse_setup
+ * with this process's facts (mountinfo, whether litefs is in charge,
+ * litefs.yml as litefs read it), then, when LiteFS serves the database,
+ * --user (user) without fuse.allow-other, and the role from GET /info
+ * (retried for 10 s: 69 when LiteFS does not answer). Reads only: the
+ * boot and doctor call it alike. Returns 0, 64, 69 or 78 after logging.
  */
 int dbs_litefs_check_setup(const char* db_path, const char* volume,
-                           bool litefs_in_charge);
+                           bool litefs_in_charge, bool user);
+
+/* After dbs_litefs_check_setup: LiteFS serves the database (on), this
+ * node is a replica, and the database's path in the mount (NULL: not on). */
+bool dbs_litefs_on(void);
+bool dbs_litefs_replica(void);
+const char* dbs_litefs_target(void);
+
+/*
+ * True (and logged) when this node is a LiteFS replica, which leaves what
+ * (a migration, the replicator) to the primary.
+ */
+bool dbs_litefs_skip(const char* what);
+
+/*
+ * litestream.yml against LiteFS, after the boot found its entry for the
+ * database (b->ls_db): when litestream would replicate it, the lease must
+ * be static, its path the database in the mount, and its meta-path outside
+ * the mount and <data.dir>/dbs. Returns 0 or 78 after logging the fix.
+ */
+int dbs_litefs_check_litestream(const struct dbs_boot* b);
+
+/*
+ * The restore phase under LiteFS (restore: the boot's restore of b->target
+ * on the volume). Primary: a database in the mount stays; a missing one
+ * (no file, or no pages) is restored by restore() into
+ * <volume>/.dbsetup-restore-<name>, checked (header, size, quick_check),
+ * imported (POST /import) and the file removed; without a backup it is
+ * new (b->fresh). Replica: waits for the database and the migrations.
+ * Returns 0 or an exit status (75: lost primary or waited in vain).
+ */
+int dbs_litefs_boot_restore(struct dbs_boot* b,
+                            int (*restore)(struct dbs_boot*));
+
+/*
+ * After a write step (what: "the migration", "the seed") failed on the
+ * primary: true (logged) when GET /info now says this node is no longer
+ * the primary, or LiteFS no longer answers. The boot then exits 75 and
+ * keeps the database.
+ */
+bool dbs_litefs_lost_primary(const char* what);
 
 /*
  * True when dbsetup's parent is `litefs` (its /proc/PPID/comm): dbsetup
