@@ -196,7 +196,7 @@ lfs_db_app() {
 trap 'exit 0' TERM INT
 echo "app $LFS_NODE: started" >>"$T/events"
 while :; do
-  if sqlite3 "$T/$LFS_NODE/app/app.db" 'SELECT title FROM "Post" ORDER BY id' \
+  if sqlite3 -cmd '.timeout 2000' "$T/$LFS_NODE/app/app.db" 'SELECT title FROM "Post" ORDER BY id' \
     >"$T/served-$LFS_NODE.tmp" 2>/dev/null; then
     mv "$T/served-$LFS_NODE.tmp" "$T/served-$LFS_NODE"
   fi
@@ -218,5 +218,5 @@ lfs_db_exec() { # NODE [dbsetup options...]
 }
 # The rows of _prisma_migrations of NODE's database, as sqlite3 prints them.
 lfs_migrations() {
-  sqlite3 "$T/$1/mnt/app.db" 'SELECT id, checksum, migration_name, finished_at, rolled_back_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name'
+  sqlite3 -cmd '.timeout 5000' "$T/$1/mnt/app.db" 'SELECT id, checksum, migration_name, finished_at, rolled_back_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name'
 }
