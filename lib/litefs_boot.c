@@ -180,6 +180,29 @@ static int take_role(const char* db_path, const char* vol, const char* dir,
   return 0;
 }
 
+/* True when path is a symlink whose target lies in one of the mounts. */
+static bool linked_into(const char* path, const struct dbs_litefs_mount* m,
+                        size_t n) {
+  char link[4096], full[8200];
+  ssize_t len = readlink(path, link, sizeof(link) - 1);
+  if (len <= 0)
+    return false;
+  link[len] = '\0';
+  const char* slash = strrchr(path, '/');
+  if (link[0] != '/' && slash != NULL)
+    snprintf(full, sizeof(full), "%.*s/%s", (int)(slash - path), path, link);
+  else
+    snprintf(full, sizeof(full), "%s", link);
+  char* clean = dbs_strbuf_path_clean(full);
+  bool yes = false;
+  for (size_t i = 0; clean != NULL && i < n && !yes; i++) {
+    size_t dl = strlen(m[i].dir);
+    yes = strncmp(clean, m[i].dir, dl) == 0 && clean[dl] == '/';
+  }
+  free(clean);
+  return yes;
+}
+
 int dbs_litefs_check_setup(const char* db_path, const char* volume,
                            bool litefs_in_charge, bool user) {
   struct dbs_litefs_mount* mounts = NULL;
@@ -207,6 +230,9 @@ int dbs_litefs_check_setup(const char* db_path, const char* volume,
   else
     snprintf(vol, sizeof(vol), "%s", volume);
   const struct dbs_litefs_config* c = have_cfg ? &cfg : NULL;
+  /* An app path already linked into a mount is served too (doctor from a
+   * shell on a node whose PID 1 is not litefs, a second boot). */
+  litefs_in_charge = litefs_in_charge || linked_into(db_path, mounts, n);
   rc = dbs_litefs_refuse_setup(db_path, vol, litefs_in_charge, mounts, n, c,
                                err, sizeof(err));
   if (rc != 0) {

@@ -56,6 +56,23 @@ done
 assert_eq ".dbsetup.lock litefs" "$(ls -A "$T/a/vol" | tr '\n' ' ' | sed 's/ $//')" "A's volume"
 ok "nothing in dbs/ or the mount beside the app's database; the lock on the volume"
 
+# doctor from a shell on each node (its litefs.yml in the cwd, the app's
+# path already linked into the mount): the target in the mount, the link
+# kept; counts of migrations on the primary only (a replica migrates
+# nothing).
+for n in a b; do
+  cp "$T/$n.yml" "$T/$n/litefs.yml"
+  run env -C "$T/$n" "$DBSETUP" doctor --ignore-lock --volume "$T/$n/vol" --db "$T/$n/app/app.db" \
+    --prisma-migrations "$T/migrations" --seed "$T/seed.sh" -- "$T/dbapp.sh" >"$T/doc-$n" 2>&1
+  assert_eq 0 "$rc" "doctor on $n (output: $(cat "$T/doc-$n"))"
+  assert_contains "$T/doc-$n" "target: $T/$n/mnt/app.db" "doctor on $n"
+  assert_contains "$T/doc-$n" "link: $T/$n/app/app.db -> $T/$n/mnt/app.db: in place (kept)" "doctor on $n"
+  rm "$T/$n/litefs.yml"
+done
+assert_contains "$T/doc-a" "applied: 3" "doctor on a"
+assert_not_contains "$T/doc-b" "applied:" "doctor on b"
+ok "doctor on each node follows LiteFS: the database in the mount, migrations on the primary only"
+
 # A restart of both: nothing migrated or seeded again; B finds the data.
 lfs_teardown
 : >"$T/events"
