@@ -9,7 +9,10 @@
 #   the fresh database); LiteFS rolled the script's write back, so the next
 #   boot stops at Prisma's P3009 for the migration recorded as started,
 #   naming `prisma migrate resolve --rolled-back` (as after any migration
-#   killed while it ran).
+#   killed while it ran);
+# - the seed of a new database fails on the primary: 81, the database
+#   dropped through LiteFS (no pages left, on the replica too), so the next
+#   boot starts fresh and seeds.
 # Before (807b48e) dbsetup refused both setups (78).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/litefs_lib.sh"
@@ -72,4 +75,34 @@ run env -C "$T/cwd" "$DBSETUP" --volume "$T/avol" --db "$T/a/mnt/app.db" --prism
 assert_eq 80 "$rc" "the next boot (log: $(cat "$T/dbs2.log"))"
 assert_contains "$T/dbs2.log" "npx prisma migrate resolve --rolled-back 20240101000000_slow" "the next boot's advice"
 ok "after LiteFS restarts: the database kept, the script's write rolled back, the next boot names the resolve (P3009)"
+lfs_teardown
+
+# A failing seed: the new database is dropped cluster-wide (LiteFS keeps
+# the name with no pages), and the next boot makes it again and seeds.
+rm -rf "$T/a" "$T/b" "$T/events"
+printf '#!/bin/sh\necho "badseed $LFS_NODE" >>"$T/events"\nsqlite3 "$T/$LFS_NODE/app/app.db" "INSERT INTO \\"User\\"(email) VALUES (1)"\nexit 5\n' >"$T/badseed.sh"
+chmod +x "$T/badseed.sh"
+lfs_config a "$DBSETUP --volume $T/a/vol --db $T/a/app/app.db --prisma-migrations $T/migrations --seed $T/badseed.sh -- $T/dbapp.sh"
+lfs_config b
+lfs_start a
+lfs_wait_exit a 60
+assert_eq 81 "$rc" "litefs a's status (dbsetup's 81; log: $(cat "$T/a.log"))"
+assert_contains "$T/a.log" "seed failed: removed the new database $T/a/mnt/app.db" "A's log"
+lfs_config a
+lfs_start a
+lfs_wait_ready a 30
+lfs_start b
+lfs_wait_ready b 30
+_dropped() { [ "$(stat -c %s "$T/$1/mnt/app.db" 2>/dev/null || echo 0)" = 0 ]; }
+_dropped a || fail "A's database still has pages"
+_dropped b || fail "B received pages of the dropped database"
+ok "a failed seed on the primary: 81, the new database dropped through LiteFS (0 bytes on A and B)"
+lfs_teardown
+lfs_config a "$(lfs_db_exec a)"
+lfs_start a
+lfs_wait_ready a 30
+_served() { [ "$(cat "$T/served-$1" 2>/dev/null)" = "$2" ]; }
+wait_for 30 _served a seeded || { cat "$T/a.log" >&2; fail "A did not start fresh and seed"; }
+assert_contains "$T/a.log" "database $T/a/mnt/app.db is new (LiteFS primary)" "A's log"
+ok "the next boot takes the dropped database for new: migrates and seeds"
 done_testing
