@@ -18,6 +18,7 @@
 
 #include "exitcode.h"
 #include "litefs.h"
+#include "litefs_boot.h"
 #include "litestream_bin.h"
 #include "log.h"
 #include "prisma_migrate.h"

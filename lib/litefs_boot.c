@@ -1,5 +1,5 @@
 /*
- * The boot under LiteFS (litefs.h): dbsetup as LiteFS's exec command.
+ * The boot under LiteFS (litefs_boot.h): dbsetup as LiteFS's exec command.
  * ../shared/docs/litefs.md has the facts (LiteFS v0.5.14) this follows.
  */
 #define _GNU_SOURCE
@@ -17,6 +17,7 @@
 #include "boot.h"
 #include "exitcode.h"
 #include "litefs.h"
+#include "litefs_boot.h"
 #include "log.h"
 #include "prisma_migrate.h"
 #include "proc.h"
