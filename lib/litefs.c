@@ -812,6 +812,32 @@ static int recv_all(int fd, struct dbs_strbuf* resp, int64_t deadline) {
   return resp->p == NULL ? -ECONNRESET : 0;
 }
 
+/* Reads until the end of a response's headers ("\r\n\r\n") is in
+ * *resp, before deadline. Returns 0, -EPROTO (no such end in 64 KiB) or
+ * -errno (-ECONNRESET: closed first). */
+static int recv_head(int fd, struct dbs_strbuf* resp, int64_t deadline) {
+  while (resp->p == NULL || strstr(resp->p, "\r\n\r\n") == NULL) {
+    char buf[512];
+    ssize_t r = recv(fd, buf, sizeof(buf), 0);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+      int rc = wait_fd(fd, POLLIN, deadline);
+      if (rc != 0)
+        return rc;
+      continue;
+    }
+    if (r < 0)
+      return -errno;
+    if (r == 0)
+      return -ECONNRESET;
+    if (resp->len + (size_t)r > 65536)
+      return -EPROTO;
+    dbs_strbuf_add(resp, buf, (size_t)r);
+    if (resp->oom)
+      return -ENOMEM;
+  }
+  return 0;
+}
+
 /* The status of an HTTP/1.x response and its body (after the headers;
  * NULL when the framing is not LiteFS's plain one). */
 static int http_status(const char* resp, const char** body) {
@@ -920,10 +946,23 @@ int dbs_litefs_import(const char* api_addr, const char* name, int src_fd,
   int rl = snprintf(req, sizeof(req),
                     "POST /import?name=%s HTTP/1.1\r\nHost: %s\r\n"
                     "Content-Type: application/octet-stream\r\n"
-                    "Content-Length: %lld\r\nConnection: close\r\n\r\n",
+                    "Content-Length: %lld\r\nExpect: 100-continue\r\n"
+                    "Connection: close\r\n\r\n",
                     qname, api_addr, (long long)st.st_size);
   if ((rc = send_all(fd, req, (size_t)rl, now_ms() + idle_ms)) != 0)
     goto fail;
+  /* The body only after "100 Continue": a replica answers 503 at once,
+   * and closes the connection on a body it does not read. */
+  if ((rc = recv_head(fd, &resp, now_ms() + idle_ms)) != 0)
+    goto fail;
+  const char* body;
+  if (http_status(resp.p, &body) != 100) {
+    if ((rc = recv_all(fd, &resp, now_ms() + idle_ms)) != 0 && rc != -EPROTO)
+      goto fail;
+    goto answer;
+  }
+  resp.len = 0;
+  resp.p[0] = '\0';
   /* Streamed: one buffer at a time, each within idle_ms. */
   char* buf = malloc(1 << 16);
   if (buf == NULL) {
@@ -957,7 +996,7 @@ int dbs_litefs_import(const char* api_addr, const char* name, int src_fd,
     }
     goto fail;
   }
-  const char* body;
+answer:;
   int status = http_status(resp.p, &body);
   if (status == 200) {
     rc = 0;
