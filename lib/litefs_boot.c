@@ -538,7 +538,8 @@ static int import_restored(const char* path) {
   int64_t t0 = mono_ms();
   dbs_log_info("LiteFS: importing the restored database (%lld bytes) as %s "
                "(POST http://%s/import): LiteFS replaces the database with "
-               "it and replicas receive it as a snapshot",
+               "it and replicas receive it as a snapshot (a replica holding "
+               "newer data is reset to it)",
                (long long)st.st_size, lfs.name, lfs.api);
   int rc = dbs_litefs_import(lfs.api, lfs.name, fd, IMPORT_IDLE_MS, err,
                              sizeof(err));
