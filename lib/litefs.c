@@ -23,6 +23,7 @@
 #include <yaml.h>
 
 #include "log.h"
+#include "path.h"
 #include "proc.h"
 #include "strbuf.h"
 
@@ -787,12 +788,15 @@ static int send_all(int fd, const char* buf, size_t len, int64_t deadline) {
   return 0;
 }
 
-/* Reads the whole response (Connection: close) before deadline into
- * *resp, at most 64 KiB. Returns 0, -EPROTO (too large) or -errno. */
-static int recv_all(int fd, struct dbs_strbuf* resp, int64_t deadline) {
-  for (;;) {
+/* Reads the response into *resp before deadline, at most 64 KiB: with
+ * head, until the end of its headers ("\r\n\r\n") is in; else the whole
+ * of it (Connection: close). Returns 0, -EPROTO (too large), -ECONNRESET
+ * (closed before anything, or before the headers' end) or -errno. */
+static int recv_resp(int fd, struct dbs_strbuf* resp, bool head,
+                     int64_t deadline) {
+  while (!head || resp->p == NULL || strstr(resp->p, "\r\n\r\n") == NULL) {
     char buf[4096];
-    ssize_t r = recv(fd, buf, sizeof(buf), 0);
+    ssize_t r = recv(fd, buf, head ? 512 : sizeof(buf), 0);
     if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
       int rc = wait_fd(fd, POLLIN, deadline);
       if (rc != 0)
@@ -801,41 +805,17 @@ static int recv_all(int fd, struct dbs_strbuf* resp, int64_t deadline) {
     }
     if (r < 0)
       return -errno;
+    if (r == 0 && head)
+      return -ECONNRESET;
     if (r == 0)
       break;
-    if (resp->len + (size_t)r > 65536)
-      return -EPROTO;
-    dbs_strbuf_add(resp, buf, (size_t)r);
-  }
-  if (resp->oom)
-    return -ENOMEM;
-  return resp->p == NULL ? -ECONNRESET : 0;
-}
-
-/* Reads until the end of a response's headers ("\r\n\r\n") is in
- * *resp, before deadline. Returns 0, -EPROTO (no such end in 64 KiB) or
- * -errno (-ECONNRESET: closed first). */
-static int recv_head(int fd, struct dbs_strbuf* resp, int64_t deadline) {
-  while (resp->p == NULL || strstr(resp->p, "\r\n\r\n") == NULL) {
-    char buf[512];
-    ssize_t r = recv(fd, buf, sizeof(buf), 0);
-    if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
-      int rc = wait_fd(fd, POLLIN, deadline);
-      if (rc != 0)
-        return rc;
-      continue;
-    }
-    if (r < 0)
-      return -errno;
-    if (r == 0)
-      return -ECONNRESET;
     if (resp->len + (size_t)r > 65536)
       return -EPROTO;
     dbs_strbuf_add(resp, buf, (size_t)r);
     if (resp->oom)
       return -ENOMEM;
   }
-  return 0;
+  return resp->p == NULL ? -ECONNRESET : 0;
 }
 
 /* The status of an HTTP/1.x response and its body (after the headers;
@@ -870,7 +850,7 @@ int dbs_litefs_get_info(const char* api_addr, unsigned timeout_ms,
                     "application/json\r\nConnection: close\r\n\r\n",
                     api_addr);
   if ((rc = send_all(fd, req, (size_t)rl, deadline)) != 0 ||
-      (rc = recv_all(fd, &resp, deadline)) != 0) {
+      (rc = recv_resp(fd, &resp, false, deadline)) != 0) {
     if (rc == -EPROTO) {
       snprintf(err, errlen, "GET http://%s/info: response too large", api_addr);
       goto out;
@@ -953,11 +933,12 @@ int dbs_litefs_import(const char* api_addr, const char* name, int src_fd,
     goto fail;
   /* The body only after "100 Continue": a replica answers 503 at once,
    * and closes the connection on a body it does not read. */
-  if ((rc = recv_head(fd, &resp, now_ms() + idle_ms)) != 0)
+  if ((rc = recv_resp(fd, &resp, true, now_ms() + idle_ms)) != 0)
     goto fail;
   const char* body;
   if (http_status(resp.p, &body) != 100) {
-    if ((rc = recv_all(fd, &resp, now_ms() + idle_ms)) != 0 && rc != -EPROTO)
+    if ((rc = recv_resp(fd, &resp, false, now_ms() + idle_ms)) != 0 &&
+        rc != -EPROTO)
       goto fail;
     goto answer;
   }
@@ -988,7 +969,7 @@ int dbs_litefs_import(const char* api_addr, const char* name, int src_fd,
     sent += r;
   }
   free(buf);
-  if ((rc = recv_all(fd, &resp, now_ms() + idle_ms)) != 0) {
+  if ((rc = recv_resp(fd, &resp, false, now_ms() + idle_ms)) != 0) {
     if (rc == -EPROTO) {
       snprintf(err, errlen, "POST http://%s/import: response too large",
                api_addr);
@@ -1098,23 +1079,17 @@ const char* dbs_litefs_parent_config(char* buf, size_t n) {
   return buf;
 }
 
-/* True when path is dir or inside it (both cleaned, absolute). */
-static bool path_under(const char* path, const char* dir) {
+bool dbs_litefs_under(const char* path, const char* dir) {
   char* p = dbs_strbuf_path_clean(path);
   char* d = dbs_strbuf_path_clean(dir);
-  bool yes = false;
-  if (p != NULL && d != NULL) {
-    size_t dl = strlen(d);
-    yes = strcmp(d, "/") == 0 ||
-          (strncmp(p, d, dl) == 0 && (p[dl] == '\0' || p[dl] == '/'));
-  }
+  bool yes = p != NULL && d != NULL && dbs_path_is_within(p, d);
   free(p);
   free(d);
   return yes;
 }
 
 static bool same_path(const char* a, const char* b) {
-  return path_under(a, b) && path_under(b, a);
+  return dbs_litefs_under(a, b) && dbs_litefs_under(b, a);
 }
 
 int dbs_litefs_check_name(const char* name, char* err, size_t errlen) {
@@ -1156,7 +1131,8 @@ const char* dbs_litefs_serving(const char* db_path, bool litefs_in_charge,
                                const struct dbs_litefs_config* cfg) {
   bool serving = false;
   for (size_t i = 0; i < nmounts; i++)
-    serving = serving || litefs_in_charge || path_under(db_path, mounts[i].dir);
+    serving =
+        serving || litefs_in_charge || dbs_litefs_under(db_path, mounts[i].dir);
   if (!serving)
     return NULL;
   /* litefs.yml's fuse.dir, else the mount holding the database, else the
@@ -1165,7 +1141,7 @@ const char* dbs_litefs_serving(const char* db_path, bool litefs_in_charge,
     if (same_path(mounts[i].dir, cfg->fuse_dir))
       return mounts[i].dir;
   for (size_t i = 0; i < nmounts; i++)
-    if (path_under(db_path, mounts[i].dir))
+    if (dbs_litefs_under(db_path, mounts[i].dir))
       return mounts[i].dir;
   return nmounts == 1 ? mounts[0].dir : NULL;
 }
@@ -1177,7 +1153,7 @@ int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
                             char* err, size_t errlen) {
   const char* name = strrchr(db_path, '/');
   name = name != NULL ? name + 1 : db_path;
-  if (cfg != NULL && path_under(db_path, cfg->data_dir)) {
+  if (cfg != NULL && dbs_litefs_under(db_path, cfg->data_dir)) {
     snprintf(err, errlen,
              "the database %s is inside LiteFS's data.dir %s (%s): those "
              "are LiteFS's own files, and writing them outside LiteFS "
@@ -1190,7 +1166,7 @@ int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
     const char* dir = i < nmounts   ? mounts[i].dir
                       : cfg != NULL ? cfg->fuse_dir
                                     : NULL;
-    if (dir != NULL && path_under(volume, dir)) {
+    if (dir != NULL && dbs_litefs_under(volume, dir)) {
       snprintf(err, errlen,
                "the volume %s is inside the LiteFS mount %s: every file "
                "dbsetup made there (its lock, a restore's temporary file) "
@@ -1202,8 +1178,8 @@ int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
   }
   if (cfg != NULL) {
     char* dbs = NULL;
-    bool in =
-        asprintf(&dbs, "%s/dbs", cfg->data_dir) >= 0 && path_under(volume, dbs);
+    bool in = asprintf(&dbs, "%s/dbs", cfg->data_dir) >= 0 &&
+              dbs_litefs_under(volume, dbs);
     free(dbs);
     if (in) {
       snprintf(err, errlen,
@@ -1217,7 +1193,8 @@ int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
   }
   bool serving = false;
   for (size_t i = 0; i < nmounts; i++)
-    serving = serving || litefs_in_charge || path_under(db_path, mounts[i].dir);
+    serving =
+        serving || litefs_in_charge || dbs_litefs_under(db_path, mounts[i].dir);
   const char* dir =
       dbs_litefs_serving(db_path, litefs_in_charge, mounts, nmounts, cfg);
   if (serving && dir == NULL) {
@@ -1230,7 +1207,7 @@ int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
   }
   if (dir != NULL) {
     char e[512];
-    if (path_under(db_path, dir)) {
+    if (dbs_litefs_under(db_path, dir)) {
       char* d = dbs_strbuf_path_clean(db_path);
       char* m = dbs_strbuf_path_clean(dir);
       bool flat = d != NULL && m != NULL && strrchr(d, '/') != NULL &&
@@ -1256,8 +1233,8 @@ int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
   }
   bool in_mount = false;
   for (size_t i = 0; i < nmounts; i++)
-    in_mount = in_mount || path_under(db_path, mounts[i].dir);
-  if (!in_mount && cfg != NULL && path_under(db_path, cfg->fuse_dir)) {
+    in_mount = in_mount || dbs_litefs_under(db_path, mounts[i].dir);
+  if (!in_mount && cfg != NULL && dbs_litefs_under(db_path, cfg->fuse_dir)) {
     snprintf(err, errlen,
              "the database %s is in LiteFS's fuse.dir %s (%s), but LiteFS "
              "is not mounted there: dbsetup is running before LiteFS, whose "

@@ -117,6 +117,10 @@ bool dbs_litefs_in_charge(void);
  */
 const char* dbs_litefs_parent_config(char* buf, size_t n);
 
+/* True when path is dir or inside it, both absolute and compared after
+ * Go's path.Clean (no file system access). */
+bool dbs_litefs_under(const char* path, const char* dir);
+
 /*
  * 0 when LiteFS can serve a database under name (a file name in its flat
  * mount), else -EINVAL with err saying why: ".primary" and ".lag" are

@@ -194,13 +194,9 @@ static bool linked_into(const char* path, const struct dbs_litefs_mount* m,
     snprintf(full, sizeof(full), "%.*s/%s", (int)(slash - path), path, link);
   else
     snprintf(full, sizeof(full), "%s", link);
-  char* clean = dbs_strbuf_path_clean(full);
   bool yes = false;
-  for (size_t i = 0; clean != NULL && i < n && !yes; i++) {
-    size_t dl = strlen(m[i].dir);
-    yes = strncmp(clean, m[i].dir, dl) == 0 && clean[dl] == '/';
-  }
-  free(clean);
+  for (size_t i = 0; i < n && !yes; i++)
+    yes = dbs_litefs_under(full, m[i].dir);
   return yes;
 }
 
@@ -265,21 +261,6 @@ bool dbs_litefs_skip(const char* what) {
   return true;
 }
 
-/* True when path is dir or inside it (both cleaned). */
-static bool under(const char* path, const char* dir) {
-  char* p = dbs_strbuf_path_clean(path);
-  char* d = dbs_strbuf_path_clean(dir);
-  bool yes = false;
-  if (p != NULL && d != NULL) {
-    size_t dl = strlen(d);
-    yes = strcmp(d, "/") == 0 ||
-          (strncmp(p, d, dl) == 0 && (p[dl] == '\0' || p[dl] == '/'));
-  }
-  free(p);
-  free(d);
-  return yes;
-}
-
 int dbs_litefs_check_litestream(const struct dbs_boot* b) {
   const struct dbs_db_config* db = b->ls_db;
   const char* file = b->ls.file;
@@ -319,8 +300,8 @@ int dbs_litefs_check_litestream(const struct dbs_boot* b) {
     free(meta);
     return DBS_EXIT_SOFTWARE;
   }
-  bool in_mount = under(meta, lfs.mount);
-  bool in_dbs = dbs != NULL && under(meta, dbs);
+  bool in_mount = dbs_litefs_under(meta, lfs.mount);
+  bool in_dbs = dbs != NULL && dbs_litefs_under(meta, dbs);
   free(dbs);
   if (in_mount || in_dbs) {
     dbs_log_errorx("%s: litestream's meta-path for %s is %s, inside %s: %s. "
