@@ -1125,15 +1125,21 @@ int dbs_litefs_check_name(const char* name, char* err, size_t errlen) {
   return 0;
 }
 
+/* True when one of the mounts holds path. */
+static bool in_a_mount(const char* path, const struct dbs_litefs_mount* mounts,
+                       size_t nmounts) {
+  for (size_t i = 0; i < nmounts; i++)
+    if (dbs_litefs_under(path, mounts[i].dir))
+      return true;
+  return false;
+}
+
 const char* dbs_litefs_serving(const char* db_path, bool litefs_in_charge,
                                const struct dbs_litefs_mount* mounts,
                                size_t nmounts,
                                const struct dbs_litefs_config* cfg) {
-  bool serving = false;
-  for (size_t i = 0; i < nmounts; i++)
-    serving =
-        serving || litefs_in_charge || dbs_litefs_under(db_path, mounts[i].dir);
-  if (!serving)
+  if (nmounts == 0 ||
+      !(litefs_in_charge || in_a_mount(db_path, mounts, nmounts)))
     return NULL;
   /* litefs.yml's fuse.dir, else the mount holding the database, else the
    * only mount. */
@@ -1144,6 +1150,74 @@ const char* dbs_litefs_serving(const char* db_path, bool litefs_in_charge,
     if (dbs_litefs_under(db_path, mounts[i].dir))
       return mounts[i].dir;
   return nmounts == 1 ? mounts[0].dir : NULL;
+}
+
+/* The volume (dbsetup's lock, its temporary files) must be outside every
+ * mount, fuse.dir and <data.dir>/dbs. Returns 0 or 78. */
+static int refuse_volume(const char* volume,
+                         const struct dbs_litefs_mount* mounts, size_t nmounts,
+                         const struct dbs_litefs_config* cfg, char* err,
+                         size_t errlen) {
+  for (size_t i = 0; i <= nmounts; i++) {
+    const char* dir = i < nmounts   ? mounts[i].dir
+                      : cfg != NULL ? cfg->fuse_dir
+                                    : NULL;
+    if (dir != NULL && dbs_litefs_under(volume, dir)) {
+      snprintf(err, errlen,
+               "the volume %s is inside the LiteFS mount %s: every file "
+               "dbsetup made there (its lock, a restore's temporary file) "
+               "would become a LiteFS database; set --volume to the "
+               "persistent volume that holds LiteFS's data.dir",
+               volume, dir);
+      return 78;
+    }
+  }
+  if (cfg == NULL)
+    return 0;
+  char* dbs = NULL;
+  bool in = asprintf(&dbs, "%s/dbs", cfg->data_dir) >= 0 &&
+            dbs_litefs_under(volume, dbs);
+  free(dbs);
+  if (!in)
+    return 0;
+  snprintf(err, errlen,
+           "the volume %s is inside %s/dbs (%s): LiteFS takes every entry "
+           "there for a database, so dbsetup's lock and temporary files "
+           "would break its next start; set --volume to the persistent "
+           "volume that holds data.dir, e.g. %s",
+           volume, cfg->data_dir, cfg->path, cfg->data_dir);
+  return 78;
+}
+
+/* The database served by the mount dir: at its top (LiteFS is flat),
+ * under a name LiteFS takes for a database. Returns 0 or 78. */
+static int refuse_served(const char* db_path, const char* name, const char* dir,
+                         char* err, size_t errlen) {
+  char e[512];
+  if (dbs_litefs_under(db_path, dir)) {
+    char* d = dbs_strbuf_path_clean(db_path);
+    char* m = dbs_strbuf_path_clean(dir);
+    bool flat = d != NULL && m != NULL && strrchr(d, '/') != NULL &&
+                (size_t)(strrchr(d, '/') - d) == strlen(m);
+    free(d);
+    free(m);
+    if (!flat) {
+      snprintf(err, errlen,
+               "the database %s is in a subdirectory of the LiteFS mount "
+               "%s, but LiteFS keeps databases only at the top of its mount "
+               "(it has no directories): use %s/%s",
+               db_path, dir, dir, name);
+      return 78;
+    }
+  }
+  if (dbs_litefs_check_name(name, e, sizeof(e)) != 0) {
+    snprintf(err, errlen,
+             "%s: LiteFS cannot serve the database %s under that name; "
+             "rename it (DATABASE_URL / --db), e.g. to app.db",
+             e, db_path);
+    return 78;
+  }
+  return 0;
 }
 
 int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
@@ -1162,42 +1236,13 @@ int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
              db_path, cfg->data_dir, cfg->path, cfg->fuse_dir, name);
     return 78;
   }
-  for (size_t i = 0; i <= nmounts; i++) {
-    const char* dir = i < nmounts   ? mounts[i].dir
-                      : cfg != NULL ? cfg->fuse_dir
-                                    : NULL;
-    if (dir != NULL && dbs_litefs_under(volume, dir)) {
-      snprintf(err, errlen,
-               "the volume %s is inside the LiteFS mount %s: every file "
-               "dbsetup made there (its lock, a restore's temporary file) "
-               "would become a LiteFS database; set --volume to the "
-               "persistent volume that holds LiteFS's data.dir",
-               volume, dir);
-      return 78;
-    }
-  }
-  if (cfg != NULL) {
-    char* dbs = NULL;
-    bool in = asprintf(&dbs, "%s/dbs", cfg->data_dir) >= 0 &&
-              dbs_litefs_under(volume, dbs);
-    free(dbs);
-    if (in) {
-      snprintf(err, errlen,
-               "the volume %s is inside %s/dbs (%s): LiteFS takes every "
-               "entry there for a database, so dbsetup's lock and temporary "
-               "files would break its next start; set --volume to the "
-               "persistent volume that holds data.dir, e.g. %s",
-               volume, cfg->data_dir, cfg->path, cfg->data_dir);
-      return 78;
-    }
-  }
-  bool serving = false;
-  for (size_t i = 0; i < nmounts; i++)
-    serving =
-        serving || litefs_in_charge || dbs_litefs_under(db_path, mounts[i].dir);
+  int rc = refuse_volume(volume, mounts, nmounts, cfg, err, errlen);
+  if (rc != 0)
+    return rc;
+  bool in_mount = in_a_mount(db_path, mounts, nmounts);
   const char* dir =
       dbs_litefs_serving(db_path, litefs_in_charge, mounts, nmounts, cfg);
-  if (serving && dir == NULL) {
+  if (dir == NULL && nmounts > 0 && (litefs_in_charge || in_mount)) {
     snprintf(err, errlen,
              "LiteFS has %zu mounts and litefs.yml (%s) names none of them "
              "as its fuse.dir: dbsetup cannot tell which one holds the "
@@ -1205,35 +1250,8 @@ int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
              nmounts, cfg != NULL ? cfg->path : "not found", db_path);
     return 78;
   }
-  if (dir != NULL) {
-    char e[512];
-    if (dbs_litefs_under(db_path, dir)) {
-      char* d = dbs_strbuf_path_clean(db_path);
-      char* m = dbs_strbuf_path_clean(dir);
-      bool flat = d != NULL && m != NULL && strrchr(d, '/') != NULL &&
-                  (size_t)(strrchr(d, '/') - d) == strlen(m);
-      free(d);
-      free(m);
-      if (!flat) {
-        snprintf(err, errlen,
-                 "the database %s is in a subdirectory of the LiteFS mount "
-                 "%s, but LiteFS keeps databases only at the top of its "
-                 "mount (it has no directories): use %s/%s",
-                 db_path, dir, dir, name);
-        return 78;
-      }
-    }
-    if (dbs_litefs_check_name(name, e, sizeof(e)) != 0) {
-      snprintf(err, errlen,
-               "%s: LiteFS cannot serve the database %s under that name; "
-               "rename it (DATABASE_URL / --db), e.g. to app.db",
-               e, db_path);
-      return 78;
-    }
-  }
-  bool in_mount = false;
-  for (size_t i = 0; i < nmounts; i++)
-    in_mount = in_mount || dbs_litefs_under(db_path, mounts[i].dir);
+  if (dir != NULL)
+    return refuse_served(db_path, name, dir, err, errlen);
   if (!in_mount && cfg != NULL && dbs_litefs_under(db_path, cfg->fuse_dir)) {
     snprintf(err, errlen,
              "the database %s is in LiteFS's fuse.dir %s (%s), but LiteFS "
