@@ -111,6 +111,24 @@ static int replica_wait_env(long* out) {
   return 0;
 }
 
+/* The paths of lfs. Returns 0 or -ENOMEM. */
+static int state_paths(const char* dir, const char* name, const char* vol,
+                       const struct dbs_litefs_config* cfg) {
+  lfs.mount = strdup(dir);
+  lfs.name = strdup(name);
+  lfs.volume = strdup(vol);
+  lfs.lease = strdup(cfg != NULL ? cfg->lease_type : "");
+  lfs.data_dir = cfg != NULL ? strdup(cfg->data_dir) : NULL;
+  lfs.cfg_path = cfg != NULL ? strdup(cfg->path) : NULL;
+  if (asprintf(&lfs.target, "%s/%s", dir, name) < 0)
+    lfs.target = NULL;
+  bool oom = lfs.mount == NULL || lfs.name == NULL || lfs.volume == NULL ||
+             lfs.lease == NULL || lfs.target == NULL;
+  return oom || (cfg != NULL && (lfs.data_dir == NULL || lfs.cfg_path == NULL))
+             ? -ENOMEM
+             : 0;
+}
+
 /* Sets lfs up for the serving mount dir; logs the role. */
 static int take_role(const char* db_path, const char* vol, const char* dir,
                      bool allow_other, bool user,
@@ -137,17 +155,7 @@ static int take_role(const char* db_path, const char* vol, const char* dir,
   int rc = replica_wait_env(&lfs.wait_s);
   if (rc != 0)
     return rc;
-  lfs.mount = strdup(dir);
-  lfs.name = strdup(name);
-  lfs.volume = strdup(vol);
-  lfs.lease = strdup(cfg != NULL ? cfg->lease_type : "");
-  lfs.data_dir = cfg != NULL ? strdup(cfg->data_dir) : NULL;
-  lfs.cfg_path = cfg != NULL ? strdup(cfg->path) : NULL;
-  if (asprintf(&lfs.target, "%s/%s", dir, name) < 0)
-    lfs.target = NULL;
-  if (lfs.mount == NULL || lfs.name == NULL || lfs.volume == NULL ||
-      lfs.lease == NULL || lfs.target == NULL ||
-      (cfg != NULL && (lfs.data_dir == NULL || lfs.cfg_path == NULL)))
+  if (state_paths(dir, name, vol, cfg) != 0)
     return DBS_EXIT_SOFTWARE;
   struct dbs_litefs_info info;
   int64_t t0 = mono_ms();
