@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "boot.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -233,7 +234,6 @@ static int rmdir_empty(const char* path, const struct stat* st, int flag,
 
 int dbs_boot_lock(struct dbs_boot* b) {
   char err[ERRLEN] = "";
-  pid_t holder = 0;
   struct stat st;
 
   /* Check before you change: what needs no target first, then what does,
@@ -277,8 +277,8 @@ int dbs_boot_lock(struct dbs_boot* b) {
   }
   if (b->plan != NULL) {
     b->plan->lock_checked = true;
-    rc = dbs_volume_lock_check(b->cfg->volume, &holder, err, sizeof(err));
-    b->plan->lock_holder = holder;
+    rc = dbs_volume_lock_check(b->cfg->volume, &b->plan->lock_holder, err,
+                               sizeof(err));
     if (rc == -ENOSYS) { /* cannot tell: the boot's flock will */
       dbs_log_warnx("%s", err);
       rc = 0;
@@ -286,7 +286,8 @@ int dbs_boot_lock(struct dbs_boot* b) {
     if (rc == -EWOULDBLOCK && b->plan->ignore_lock)
       rc = 0; /* reported; the rest is checked as if it were free */
   } else {
-    rc = dbs_volume_lock(b->cfg->volume, &holder, err, sizeof(err));
+    /* The holder's pid is in the message already. */
+    rc = dbs_volume_lock(b->cfg->volume, &(pid_t){0}, err, sizeof(err));
   }
   if (rc != 0) {
     dbs_log_errorx("%s", err);
@@ -300,6 +301,7 @@ int dbs_boot_lock(struct dbs_boot* b) {
 
 int dbs_boot_link(struct dbs_boot* b) {
   char err[ERRLEN] = "";
+  assert(b->target != NULL); /* dbs_boot_lock returned 0 */
   int rc = b->plan != NULL
                ? dbs_volume_link_check(b->disc.db_path, b->target,
                                        &b->plan->link, err, sizeof(err))
@@ -501,6 +503,7 @@ _Static_assert(DBS_EXIT_SIGNAL_BASE + 64 < CHILD_RESTORED,
 
 static int restore_child(struct dbs_boot* b) {
   enum dbs_restore_result res = DBS_RESTORE_EINTERNAL;
+  assert(b->ls_db != NULL && b->ls_db->nreplicas > 0);
   int rc = dbs_restore_boot(b->ls_db->replicas, b->ls_db->nreplicas,
                             b->cfg->replica, b->target, &b->restore_opts, &res);
   if (b->plan != NULL)
@@ -519,40 +522,32 @@ static int restore_child(struct dbs_boot* b) {
   }
 }
 
-static int restore_db(struct dbs_boot* b);
-
-int dbs_boot_restore(struct dbs_boot* b) {
-  return dbs_litefs_on() ? dbs_litefs_boot_restore(b, restore_db)
-                         : restore_db(b);
+/* Sets *state to the state of the database at the target (enum
+ * dbs_db_state). Returns 0, or an exit status after logging why it cannot
+ * be used. A dry run reports an empty file, which the boot removes, as
+ * missing. */
+static int target_state(struct dbs_boot* b, int* state) {
+  char err[ERRLEN] = "";
+  int st = b->plan != NULL ? dbs_volume_db_check(b->target, err, sizeof(err))
+                           : dbs_volume_db_state(b->target, err, sizeof(err));
+  if (b->plan != NULL) {
+    b->plan->db_state = st;
+    if (st == DBS_DB_EMPTY) /* the boot removes it: missing */
+      st = DBS_DB_MISSING;
+  }
+  *state = st;
+  if (st >= 0)
+    return 0;
+  dbs_log_errorx("%s", err);
+  return st == -EILSEQ || st == -EISDIR || st == -EINVAL || st == -ELOOP ||
+                 st == -EMLINK
+             ? DBS_EXIT_DATAERR
+             : DBS_EXIT_CANTCREAT;
 }
 
-/* Restores a missing b->target from its backup. */
-static int restore_db(struct dbs_boot* b) {
-  char err[ERRLEN] = "";
-  int rc;
-  int state = b->plan != NULL
-                  ? dbs_volume_db_check(b->target, err, sizeof(err))
-                  : dbs_volume_db_state(b->target, err, sizeof(err));
-  if (b->plan != NULL) {
-    b->plan->db_state = state;
-    if (state == DBS_DB_EMPTY) /* the boot removes it: missing */
-      state = DBS_DB_MISSING;
-  }
-  if (state == -EILSEQ || state == -EISDIR || state == -EINVAL ||
-      state == -ELOOP || state == -EMLINK) {
-    dbs_log_errorx("%s", err);
-    return DBS_EXIT_DATAERR;
-  }
-  if (state < 0) {
-    dbs_log_errorx("%s", err);
-    return DBS_EXIT_CANTCREAT;
-  }
-  if (state == DBS_DB_EXISTS) {
-    dbs_log_info("database %s exists", b->target);
-    return chown_for_user(b);
-  }
-
-  /* Missing: a stale WAL beside it would be replayed into the restore. */
+/* Missing: a stale WAL beside it would be replayed into the restore.
+ * Removes it (a dry run notes it). Returns 0 or an exit status. */
+static int clear_stale(struct dbs_boot* b) {
   if (b->plan != NULL) {
     static const char* const sc[] = {"-wal", "-shm", "-journal"};
     for (size_t i = 0; i < 3 && !b->plan->stale; i++) {
@@ -566,14 +561,12 @@ static int restore_db(struct dbs_boot* b) {
     dbs_log_error("cannot remove stale -wal/-shm beside %s", b->target);
     return DBS_EXIT_CANTCREAT;
   }
-  b->fresh = true;
-  if (b->cfg->no_restore || b->ls_db == NULL || b->replication_off ||
-      b->ls_db->nreplicas == 0) {
-    dbs_log_info("database %s is new%s", b->target,
-                 b->cfg->no_restore ? " (--no-restore)" : "");
-    return chown_for_user(b);
-  }
+  return 0;
+}
 
+/* Runs the native restore: in a child, or in-process as a dry run that
+ * lists and plans only. Returns restore_child's result (or -1). */
+static int run_restore(struct dbs_boot* b) {
   struct dbs_restore_opts ro = {
       .parallelism = b->cfg->parallelism,
       .verify = b->cfg->verify,
@@ -581,16 +574,91 @@ static int restore_db(struct dbs_boot* b) {
       .timeout_ms = b->cfg->restore_timeout_ms,
   };
   b->restore_opts = ro;
+  if (b->plan == NULL)
+    return run_in_child("restore", restore_child, b, NULL, 0, NULL);
+  /* The restore's own choice, listing and planning only, in-process. */
+  b->restore_opts.dry_run = true;
+  b->restore_opts.progress = false;
+  b->restore_opts.summary = &b->plan->restore_point;
+  b->plan->restore_tried = true;
+  return restore_child(b);
+}
+
+/* A replica type the native restore does not read: litestream restores
+ * it (a dry run only checks that it could). Returns 0 or an exit status. */
+static int restore_unsupported(struct dbs_boot* b) {
+  char err[ERRLEN] = "";
   if (b->plan != NULL) {
-    /* The restore's own choice, listing and planning only, in-process. */
-    b->restore_opts.dry_run = true;
-    b->restore_opts.progress = false;
-    b->restore_opts.summary = &b->plan->restore_point;
-    b->plan->restore_tried = true;
-    rc = restore_child(b);
-  } else {
-    rc = run_in_child("restore", restore_child, b, NULL, 0, NULL);
+    if (b->litestream_bin == NULL)
+      return restore_external(b);     /* refuses before running anything */
+    b->plan->restore_external = true; /* its outcome is not predicted */
+    b->fresh = false;
+    b->restored = true;
+    return 0;
   }
+  int rc = restore_external(b);
+  if (rc != 0)
+    return rc;
+  /* litestream restore -if-replica-exists exits 0 without a database
+   * only when its listing found no backup. */
+  b->fresh = dbs_volume_db_state(b->target, err, sizeof(err)) != DBS_DB_EXISTS;
+  b->restored = !b->fresh;
+  b->no_backup = b->fresh;
+  return 0;
+}
+
+/* Acts on the restore's result rc (run_restore). Returns 0 or an exit
+ * status. */
+static int restore_outcome(struct dbs_boot* b, int rc) {
+  switch (rc) {
+  case CHILD_RESTORED:
+    b->fresh = false;
+    b->restored = true;
+    return 0;
+  case CHILD_NO_BACKUP:
+    dbs_log_info("no backup of %s exists: starting with a new database",
+                 b->target);
+    b->no_backup = true;
+    return 0;
+  case CHILD_UNSUPPORTED:
+    return restore_unsupported(b);
+  default:
+    /* The restore logged why and left nothing at the target; a child that
+     * died may have left a partial .tmp, which the next restore removes. */
+    if (b->plan == NULL)
+      dbs_volume_remove_db(b->target);
+    return rc > 0 && rc < CHILD_RESTORED ? rc : DBS_EXIT_SOFTWARE;
+  }
+}
+
+static int restore_db(struct dbs_boot* b);
+
+int dbs_boot_restore(struct dbs_boot* b) {
+  return dbs_litefs_on() ? dbs_litefs_boot_restore(b, restore_db)
+                         : restore_db(b);
+}
+
+/* Restores a missing b->target from its backup. */
+static int restore_db(struct dbs_boot* b) {
+  int state;
+  assert(b->target != NULL);
+  int rc = target_state(b, &state);
+  if (rc != 0)
+    return rc;
+  if (state == DBS_DB_EXISTS) {
+    dbs_log_info("database %s exists", b->target);
+    return chown_for_user(b);
+  }
+  if ((rc = clear_stale(b)) != 0)
+    return rc;
+  b->fresh = true;
+  if (b->cfg->no_restore || b->ls_db == NULL || b->replication_off ||
+      b->ls_db->nreplicas == 0) {
+    dbs_log_info("database %s is new%s", b->target,
+                 b->cfg->no_restore ? " (--no-restore)" : "");
+    return chown_for_user(b);
+  }
+  rc = run_restore(b);
   if (dbs_proc_stop_signal() != 0) {
     /* Stopped: a finished restore stays; a cut one leaves nothing. */
     if (rc == CHILD_RESTORED)
@@ -601,43 +669,8 @@ static int restore_db(struct dbs_boot* b) {
                     b->target);
     return stopped_during_setup(b, "the restore");
   }
-  switch (rc) {
-  case CHILD_RESTORED:
-    b->fresh = false;
-    b->restored = true;
-    break;
-  case CHILD_NO_BACKUP:
-    dbs_log_info("no backup of %s exists: starting with a new database",
-                 b->target);
-    b->no_backup = true;
-    break;
-  case CHILD_UNSUPPORTED:
-    if (b->plan != NULL) {
-      if (b->litestream_bin == NULL)
-        return restore_external(b);     /* refuses before running anything */
-      b->plan->restore_external = true; /* its outcome is not predicted */
-      b->fresh = false;
-      b->restored = true;
-      break;
-    }
-    rc = restore_external(b);
-    if (rc != 0)
-      return rc;
-    /* litestream restore -if-replica-exists exits 0 without a database
-     * only when its listing found no backup. */
-    b->fresh =
-        dbs_volume_db_state(b->target, err, sizeof(err)) != DBS_DB_EXISTS;
-    b->restored = !b->fresh;
-    b->no_backup = b->fresh;
-    break;
-  default:
-    /* The restore logged why and left nothing at the target; a child that
-     * died may have left a partial .tmp, which the next restore removes. */
-    if (b->plan == NULL)
-      dbs_volume_remove_db(b->target);
-    return rc > 0 && rc < CHILD_RESTORED ? rc : DBS_EXIT_SOFTWARE;
-  }
-  return chown_for_user(b);
+  rc = restore_outcome(b, rc);
+  return rc != 0 ? rc : chown_for_user(b);
 }
 
 /* The directory holding node_modules/.bin, absolute, or NULL. */
@@ -832,6 +865,7 @@ static int dry_migrate(struct dbs_boot* b) {
 int dbs_boot_migrate(struct dbs_boot* b) {
   const struct dbs_config* cfg = b->cfg;
   int code;
+  assert(b->target != NULL);
 
   if (dbs_litefs_skip("migration"))
     return 0;

@@ -19,6 +19,7 @@
 #include <yaml.h>
 
 #include "log.h"
+#include "path.h"
 #include "strbuf.h"
 
 /* ---------------------------------------------------------------------- */
@@ -2524,29 +2525,20 @@ int dbs_litestream_config_load_rules(const char* path, bool expand_env,
 /* ---------------------------------------------------------------------- */
 /* Matching and the environment.                                          */
 
-/* The path with symlinks resolved as far as it exists. */
-static char* canonical(const char* p) {
-  char* r = realpath(p, NULL);
-  if (r != NULL)
-    return r;
-  char* abs = path_abs(p);
-  if (abs == NULL)
-    return NULL;
-  char* slash = strrchr(abs, '/');
-  if (slash == NULL || slash == abs)
-    return abs;
-  *slash = '\0';
-  char* dir = realpath(abs, NULL);
-  *slash = '/';
-  if (dir == NULL)
-    return abs;
-  size_t n = strlen(dir) + strlen(slash) + 1;
-  char* j = malloc(n);
-  if (j != NULL)
-    snprintf(j, n, "%s%s", strcmp(dir, "/") == 0 ? "" : dir, slash);
-  free(dir);
-  free(abs);
-  return j;
+/*
+ * How a path is compared: litestream's form first (filepath.Abs: the
+ * working directory joined, cleaned lexically, so "link/../db" is "db"
+ * whatever link points at), then dbs_path_canonical of that, so that
+ * symlinks to the same file match too. *lexical and *canon are malloc'd;
+ * *canon is NULL when the path cannot be resolved (a file in the way,
+ * no permission): then only the lexical form is compared.
+ */
+static int match_forms(const char* p, char** lexical, char** canon) {
+  *canon = NULL;
+  if ((*lexical = dbs_path_go_abs(p)) == NULL)
+    return -ENOMEM;
+  *canon = dbs_path_canonical(*lexical);
+  return 0;
 }
 
 const struct dbs_db_config*
@@ -2554,17 +2546,22 @@ dbs_litestream_config_find_db(const struct dbs_litestream_config* cfg,
                               const char* db_path) {
   if (cfg == NULL || db_path == NULL)
     return NULL;
-  char* want = canonical(db_path);
-  if (want == NULL)
+  char *want, *want_canon;
+  if (match_forms(db_path, &want, &want_canon) != 0)
     return NULL;
   const struct dbs_db_config* found = NULL;
   for (size_t i = 0; i < cfg->ndbs && found == NULL; i++) {
-    char* have = canonical(cfg->dbs[i].path);
-    if (have != NULL && strcmp(have, want) == 0)
+    char *have, *have_canon;
+    if (match_forms(cfg->dbs[i].path, &have, &have_canon) != 0)
+      break;
+    if (strcmp(have, want) == 0 || (have_canon != NULL && want_canon != NULL &&
+                                    strcmp(have_canon, want_canon) == 0))
       found = &cfg->dbs[i];
     free(have);
+    free(have_canon);
   }
   free(want);
+  free(want_canon);
   return found;
 }
 

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* pipe2, execvpe, sigabbrev_np */
 #include "proc.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -161,7 +162,7 @@ static void __attribute__((noreturn)) child_fail(int fd, int step, int err) {
   do
     n = write(fd, &ce, sizeof(ce));
   while (n < 0 && errno == EINTR);
-  _exit(err == ENOENT ? DBS_EXIT_NOTFOUND : DBS_EXIT_NOEXEC);
+  _exit(dbs_proc_spawn_exit_code(-err));
 }
 
 /*
@@ -327,6 +328,7 @@ int dbs_proc_guard_start(void) {
   }
   (void)setpgid(pid, pid);
   (void)fcntl(p[1], F_SETFL, O_NONBLOCK); /* never block dbsetup */
+  assert(guard.fd < 0);
   guard.pid = pid;
   guard.fd = p[1];
   guard.stopping = false;
@@ -338,7 +340,8 @@ int dbs_proc_guard_start(void) {
 }
 
 void dbs_proc_guard_set(enum dbs_proc_guard_slot slot, pid_t pgid) {
-  if (slot <= DBS_GUARD_NONE || slot >= DBS_GUARD_NSLOTS)
+  assert(slot >= DBS_GUARD_NONE && slot < DBS_GUARD_NSLOTS && pgid >= 0);
+  if (slot == DBS_GUARD_NONE)
     return;
   guard.pgids[slot] = pgid;
   guard_send(slot, pgid);
@@ -411,6 +414,7 @@ int dbs_proc_spawn(const struct dbs_proc_opts* o, pid_t* pidp) {
   struct child_err ce;
   ssize_t n;
 
+  assert(o->argv != NULL && o->argv[0] != NULL);
   if (!proc_inited) {
     int rc = dbs_proc_init();
     if (rc != 0)
@@ -541,6 +545,7 @@ void dbs_proc_set_stop_timeout(unsigned ms) {
 int dbs_proc_wait_forwarding(pid_t pid, bool group, const char* what,
                              int* status) {
   sigset_t set;
+  assert(pid > 0); /* -0 would be dbsetup's own group */
   held_set(&set);
   pid_t to = group ? -pid : pid;
   int nstop = 0, killed = 0;
