@@ -85,4 +85,20 @@ wait_for 30 _started a || fail "A's app did not start again"
 wait_for 30 _started b || fail "B's app did not start again"
 assert_not_contains "$T/events" "seed" "events after the restart"
 ok "after a restart of both nodes: no seed, both apps start"
+lfs_teardown
+
+# --user with fuse.allow-other: the migration, the seed and the app run as
+# nobody and use the database in the mount (LiteFS's files are root's;
+# nothing is chowned there).
+rm -rf "$T/a" "$T/b" "$T/events" "$T/served-a"
+chmod 1777 "$T"
+chmod -R a+rX "$T/migrations" "$T/seed.sh" "$T/dbapp.sh"
+lfs_config a "$(lfs_db_exec a --user nobody)"
+sed -i 's|^fuse: { dir: \(.*\) }$|fuse: { dir: \1, allow-other: true }|' "$T/a.yml"
+lfs_start a
+lfs_wait_ready a 30
+wait_for 30 _served a seeded || { cat "$T/a.log" >&2; fail "A with --user does not serve its database"; }
+assert_eq nobody "$(stat -c %U "$T/events")" "the app's user"
+assert_contains "$T/a.log" "applied migration 20240103000000_audit_trigger" "A's log"
+ok "--user nobody with fuse.allow-other: migrated, seeded and served as nobody"
 done_testing
