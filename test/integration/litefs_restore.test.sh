@@ -81,12 +81,16 @@ _meta() { [ -d "$T/a/vol/app.db-litestream/generations" ]; }
 wait_for 10 _meta || fail "litestream made no meta-path directory on A's volume"
 assert_eq ".dbsetup.lock app.db-litestream litefs" "$(ls -A "$T/a/vol" | sort | tr '\n' ' ' | sed 's/ $//')" "A's volume"
 assert_eq "app.db" "$(ls -A "$T/a/vol/litefs/dbs")" "A's dbs/ with litestream running"
+kill -TERM "$LFS_PID_a"
+lfs_wait_exit a 30
+assert_eq 0 "$rc" "litefs a's status after SIGTERM"
+! lfs_mounted a || fail "A's mount is left after SIGTERM"
 lfs_teardown
 rm -rf "$T/check.db"
 "$DBS_PEERS/litestream" restore -o "$T/check.db" "file://$T/backup" >/dev/null 2>&1 ||
   fail "the backup does not restore after A's run"
 assert_eq "$(printf '%s\nafter' "$want")" "$(sqlite3 "$T/check.db" 'SELECT title FROM "Post" ORDER BY id')" "the backup after A's run"
-ok "litestream on A backed up a write made through the mount (final sync at the stop)"
+ok "SIGTERM to litefs A with litestream running: litefs exits 0 and unmounts; the backup has a write made through the mount"
 
 # A new migration on the database litestream left in WAL mode: A applies
 # it (LiteFS refuses WAL writes under locking_mode=EXCLUSIVE, which
