@@ -25,6 +25,7 @@
 #include "prisma_migrate.h"
 #include "proc.h"
 #include "restore.h"
+#include "seedcmd.h"
 #include "supervise.h"
 #include "volume.h"
 
@@ -700,6 +701,38 @@ static int run_setup_command(struct dbs_boot* b, const char* what,
   return dbs_proc_exit_code(status);
 }
 
+/* The seed from the Prisma config or package.json, run as `prisma db seed`
+ * runs it: split at spaces, no shell (seedcmd.h). Returns its exit code, or
+ * -1 if it did not start. */
+static int run_prisma_seed(struct dbs_boot* b, const char* cmd) {
+  char** argv = NULL;
+  size_t argc = 0;
+  int status = 0;
+  if (dbs_seedcmd_split(cmd, &argv, &argc) != 0) {
+    dbs_log_errorx("seed: out of memory");
+    return -1;
+  }
+  if (argc == 0) {
+    free(argv);
+    dbs_log_info("seed: %s is empty: no seed", b->disc.seed_from);
+    return 0;
+  }
+  char* bin = node_bin_dir();
+  dbs_log_info("seed: running %s (from %s, as prisma db seed runs it: no "
+               "shell)",
+               cmd, b->disc.seed_from);
+  int rc = dbs_proc_run_argv(argv, cmd, bin, b->have_creds ? &b->creds : NULL,
+                             &status);
+  free(bin);
+  free(argv);
+  if (rc != 0) {
+    errno = -rc;
+    dbs_log_error("seed: cannot start %s", cmd);
+    return -1;
+  }
+  return dbs_proc_exit_code(status);
+}
+
 /* A fresh database whose migrate or seed failed must not survive: the
  * next boot starts fresh again and nothing half-made reaches the backup. */
 static void discard_fresh(struct dbs_boot* b, const char* why) {
@@ -943,7 +976,8 @@ int dbs_boot_seed(struct dbs_boot* b) {
   }
   if (dbs_proc_stop_signal() != 0) /* it came during the migration */
     return stopped_during_setup(b, "setup (before the seed)");
-  int code = run_setup_command(b, "seed", seed);
+  int code = b->cfg->seed ? run_setup_command(b, "seed", seed)
+                          : run_prisma_seed(b, seed);
   if (code == 0) {
     dbs_log_info("seed: done");
     return 0;
@@ -1113,6 +1147,23 @@ static int check_replication(struct dbs_boot* b) {
   return rc != 0 ? rc : check_litestream(b);
 }
 
+/* Prisma runs its seed without a shell: shell syntax in it is passed to
+ * the command as arguments. Say so before anything runs. */
+static void warn_shell_seed(const char* from, const char* seed) {
+  char** argv = NULL;
+  size_t argc = 0;
+  if (dbs_seedcmd_split(seed, &argv, &argc) != 0)
+    return;
+  const char* w = dbs_seedcmd_shell_word(argv);
+  if (w != NULL)
+    dbs_log_warnx("the seed command (%s) is run as prisma db seed runs it, "
+                  "without a shell: the word %s reaches %s as an argument, "
+                  "not as shell syntax (put the commands in a script, or "
+                  "pass --seed for a /bin/sh command): %s",
+                  from, w, argv[0], seed);
+  free(argv);
+}
+
 static int check_setup(struct dbs_boot* b) {
   const struct dbs_config* cfg = b->cfg;
   char err[ERRLEN * 2] = "";
@@ -1131,12 +1182,14 @@ static int check_setup(struct dbs_boot* b) {
       (rc = check_shell_command("the migrate command (--migrate)",
                                 cfg->migrate)) != 0)
     return rc;
-  if (seed != NULL && !shell_parses(seed)) {
-    dbs_log_errorx("the seed command (%s) is not a valid /bin/sh command: "
-                   "%s (fix its syntax; nothing was changed)",
-                   cfg->seed ? "--seed" : "package.json prisma.seed", seed);
+  if (cfg->seed != NULL && !shell_parses(cfg->seed)) {
+    dbs_log_errorx("the seed command (--seed) is not a valid /bin/sh "
+                   "command: %s (fix its syntax; nothing was changed)",
+                   cfg->seed);
     return DBS_EXIT_CONFIG;
   }
+  if (cfg->seed == NULL && seed != NULL)
+    warn_shell_seed(b->disc.seed_from, seed);
   if (cfg->replicate != NULL && !cfg->no_replicate &&
       (rc = check_shell_command("the replicator command (--replicate)",
                                 cfg->replicate)) != 0)
