@@ -19,6 +19,7 @@
 
 #include "exitcode.h"
 #include "litefs.h"
+#include "litefs_boot.h"
 #include "litestream_bin.h"
 #include "log.h"
 #include "prisma_migrate.h"
@@ -240,7 +241,7 @@ int dbs_boot_lock(struct dbs_boot* b) {
    * undoing the volume directory prepare created for it on a refusal.
    * First the database setups LiteFS would break (litefs.h). */
   int rc = dbs_litefs_check_setup(b->disc.db_path, b->cfg->volume,
-                                  dbs_litefs_in_charge());
+                                  dbs_litefs_in_charge(), b->have_creds);
   if (rc == 0)
     rc = check_setup(b);
   if (rc != 0)
@@ -251,6 +252,10 @@ int dbs_boot_lock(struct dbs_boot* b) {
                                              &b->plan->volume, err, sizeof(err))
                   : dbs_volume_prepare(b->cfg->volume, b->disc.db_path, err,
                                        sizeof(err));
+  if (b->target != NULL && dbs_litefs_on()) { /* <fuse.dir>/<name> */
+    free(b->target);
+    b->target = strdup(dbs_litefs_target());
+  }
   if (b->target == NULL) {
     dbs_log_errorx("%s", err);
     return errno == EINVAL   ? DBS_EXIT_USAGE
@@ -258,6 +263,8 @@ int dbs_boot_lock(struct dbs_boot* b) {
                              : DBS_EXIT_CANTCREAT;
   }
   rc = check_replication(b);
+  if (rc == 0)
+    rc = dbs_litefs_check_litestream(b);
   if (rc != 0) {
     if (!had_volume &&
         b->plan == NULL) { /* empty directories only: it was made just now */
@@ -313,7 +320,7 @@ int dbs_boot_link(struct dbs_boot* b) {
  * user the children run as. */
 static int chown_for_user(struct dbs_boot* b) {
   char err[ERRLEN] = "";
-  if (!b->have_creds || geteuid() != 0)
+  if (!b->have_creds || geteuid() != 0 || dbs_litefs_on()) /* FUSE: no-op */
     return 0;
   int rc =
       b->plan != NULL
@@ -625,7 +632,15 @@ static int restore_outcome(struct dbs_boot* b, int rc) {
   }
 }
 
+static int restore_db(struct dbs_boot* b);
+
 int dbs_boot_restore(struct dbs_boot* b) {
+  return dbs_litefs_on() ? dbs_litefs_boot_restore(b, restore_db)
+                         : restore_db(b);
+}
+
+/* Restores a missing b->target from its backup. */
+static int restore_db(struct dbs_boot* b) {
   int state;
   assert(b->target != NULL);
   int rc = target_state(b, &state);
@@ -885,10 +900,14 @@ int dbs_boot_migrate(struct dbs_boot* b) {
   int code;
   assert(b->target != NULL);
 
+  if (dbs_litefs_skip("migration"))
+    return 0;
   if (b->plan != NULL)
     return dry_migrate(b);
   if (cfg->migrate != NULL) {
     code = run_setup_command(b, "migrate", cfg->migrate);
+    if (code != 0 && dbs_litefs_lost_primary("the migration"))
+      return DBS_EXIT_TEMPFAIL;
     if (dbs_proc_stop_signal() != 0) {
       if (code == DBS_EXIT_SIGNAL_BASE + SIGKILL)
         explain_killed_command();
@@ -902,6 +921,8 @@ int dbs_boot_migrate(struct dbs_boot* b) {
     int rc = run_in_child(
         "migrate", migrate_child, b, dbs_prisma_migrate_request_stop,
         cfg->stop_timeout_ms + MIGRATE_KILL_GRACE_MS, &killed);
+    if (rc != 0 && dbs_litefs_lost_primary("the migration"))
+      return DBS_EXIT_TEMPFAIL;
     if (dbs_proc_stop_signal() != 0) {
       if (killed)
         explain_killed_migration(b);
@@ -963,6 +984,8 @@ int dbs_boot_seed(struct dbs_boot* b) {
   }
   if (dbs_proc_stop_signal() != 0)
     return stopped_during_setup(b, "the seed");
+  if (dbs_litefs_lost_primary("the seed"))
+    return DBS_EXIT_TEMPFAIL;
   dbs_log_errorx("seed failed (status %d): %s", code, seed);
   discard_fresh(b, "seed failed");
   return DBS_EXIT_SEED;
@@ -1270,14 +1293,17 @@ static void replicator_timing(struct dbs_boot* b,
 }
 
 int dbs_boot_supervise(struct dbs_boot* b) {
-  int rc = dbs_boot_has_db(b) ? choose_replicator(b) : 0;
+  bool lfs_replica = dbs_boot_has_db(b) && dbs_litefs_skip("replicator");
+  int rc = dbs_boot_has_db(b) && !lfs_replica ? choose_replicator(b) : 0;
   if (rc == 0 && b->plan != NULL && !dbs_boot_has_db(b))
     rc = check_app_command(b); /* the supervisor's exec would fail */
   if (rc != 0)
     return rc;
   struct dbs_supervise_opts sup = {
       .app_argv = b->cfg->argv,
-      .replicate = b->cfg->replicate ? b->cfg->replicate : b->replicate,
+      .replicate = lfs_replica         ? NULL
+                   : b->cfg->replicate ? b->cfg->replicate
+                                       : b->replicate,
       .stop_timeout_ms = b->cfg->stop_timeout_ms,
       .replicator_stop_timeout_ms = b->cfg->replicator_stop_timeout_ms,
       .signal_child_only = b->cfg->signal_child_only,
