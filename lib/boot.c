@@ -19,11 +19,13 @@
 
 #include "exitcode.h"
 #include "litefs.h"
+#include "litefs_boot.h"
 #include "litestream_bin.h"
 #include "log.h"
 #include "prisma_migrate.h"
 #include "proc.h"
 #include "restore.h"
+#include "seedcmd.h"
 #include "supervise.h"
 #include "volume.h"
 
@@ -239,7 +241,7 @@ int dbs_boot_lock(struct dbs_boot* b) {
    * undoing the volume directory prepare created for it on a refusal.
    * First the database setups LiteFS would break (litefs.h). */
   int rc = dbs_litefs_check_setup(b->disc.db_path, b->cfg->volume,
-                                  dbs_litefs_in_charge());
+                                  dbs_litefs_in_charge(), b->have_creds);
   if (rc == 0)
     rc = check_setup(b);
   if (rc != 0)
@@ -250,6 +252,10 @@ int dbs_boot_lock(struct dbs_boot* b) {
                                              &b->plan->volume, err, sizeof(err))
                   : dbs_volume_prepare(b->cfg->volume, b->disc.db_path, err,
                                        sizeof(err));
+  if (b->target != NULL && dbs_litefs_on()) { /* <fuse.dir>/<name> */
+    free(b->target);
+    b->target = strdup(dbs_litefs_target());
+  }
   if (b->target == NULL) {
     dbs_log_errorx("%s", err);
     return errno == EINVAL   ? DBS_EXIT_USAGE
@@ -257,6 +263,8 @@ int dbs_boot_lock(struct dbs_boot* b) {
                              : DBS_EXIT_CANTCREAT;
   }
   rc = check_replication(b);
+  if (rc == 0)
+    rc = dbs_litefs_check_litestream(b);
   if (rc != 0) {
     if (!had_volume &&
         b->plan == NULL) { /* empty directories only: it was made just now */
@@ -312,7 +320,7 @@ int dbs_boot_link(struct dbs_boot* b) {
  * user the children run as. */
 static int chown_for_user(struct dbs_boot* b) {
   char err[ERRLEN] = "";
-  if (!b->have_creds || geteuid() != 0)
+  if (!b->have_creds || geteuid() != 0 || dbs_litefs_on()) /* FUSE: no-op */
     return 0;
   int rc =
       b->plan != NULL
@@ -624,7 +632,15 @@ static int restore_outcome(struct dbs_boot* b, int rc) {
   }
 }
 
+static int restore_db(struct dbs_boot* b);
+
 int dbs_boot_restore(struct dbs_boot* b) {
+  return dbs_litefs_on() ? dbs_litefs_boot_restore(b, restore_db)
+                         : restore_db(b);
+}
+
+/* Restores a missing b->target from its backup. */
+static int restore_db(struct dbs_boot* b) {
   int state;
   assert(b->target != NULL);
   int rc = target_state(b, &state);
@@ -680,6 +696,38 @@ static int run_setup_command(struct dbs_boot* b, const char* what,
   if (rc != 0) {
     errno = -rc;
     dbs_log_error("%s: cannot start /bin/sh", what);
+    return -1;
+  }
+  return dbs_proc_exit_code(status);
+}
+
+/* The seed from the Prisma config or package.json, run as `prisma db seed`
+ * runs it: split at spaces, no shell (seedcmd.h). Returns its exit code, or
+ * -1 if it did not start. */
+static int run_prisma_seed(struct dbs_boot* b, const char* cmd) {
+  char** argv = NULL;
+  size_t argc = 0;
+  int status = 0;
+  if (dbs_seedcmd_split(cmd, &argv, &argc) != 0) {
+    dbs_log_errorx("seed: out of memory");
+    return -1;
+  }
+  if (argc == 0) {
+    free(argv);
+    dbs_log_info("seed: %s is empty: no seed", b->disc.seed_from);
+    return 0;
+  }
+  char* bin = node_bin_dir();
+  dbs_log_info("seed: running %s (from %s, as prisma db seed runs it: no "
+               "shell)",
+               cmd, b->disc.seed_from);
+  int rc = dbs_proc_run_argv(argv, cmd, bin, b->have_creds ? &b->creds : NULL,
+                             &status);
+  free(bin);
+  free(argv);
+  if (rc != 0) {
+    errno = -rc;
+    dbs_log_error("seed: cannot start %s", cmd);
     return -1;
   }
   return dbs_proc_exit_code(status);
@@ -852,10 +900,14 @@ int dbs_boot_migrate(struct dbs_boot* b) {
   int code;
   assert(b->target != NULL);
 
+  if (dbs_litefs_skip("migration"))
+    return 0;
   if (b->plan != NULL)
     return dry_migrate(b);
   if (cfg->migrate != NULL) {
     code = run_setup_command(b, "migrate", cfg->migrate);
+    if (code != 0 && dbs_litefs_lost_primary("the migration"))
+      return DBS_EXIT_TEMPFAIL;
     if (dbs_proc_stop_signal() != 0) {
       if (code == DBS_EXIT_SIGNAL_BASE + SIGKILL)
         explain_killed_command();
@@ -869,6 +921,8 @@ int dbs_boot_migrate(struct dbs_boot* b) {
     int rc = run_in_child(
         "migrate", migrate_child, b, dbs_prisma_migrate_request_stop,
         cfg->stop_timeout_ms + MIGRATE_KILL_GRACE_MS, &killed);
+    if (rc != 0 && dbs_litefs_lost_primary("the migration"))
+      return DBS_EXIT_TEMPFAIL;
     if (dbs_proc_stop_signal() != 0) {
       if (killed)
         explain_killed_migration(b);
@@ -922,13 +976,16 @@ int dbs_boot_seed(struct dbs_boot* b) {
   }
   if (dbs_proc_stop_signal() != 0) /* it came during the migration */
     return stopped_during_setup(b, "setup (before the seed)");
-  int code = run_setup_command(b, "seed", seed);
+  int code = b->cfg->seed ? run_setup_command(b, "seed", seed)
+                          : run_prisma_seed(b, seed);
   if (code == 0) {
     dbs_log_info("seed: done");
     return 0;
   }
   if (dbs_proc_stop_signal() != 0)
     return stopped_during_setup(b, "the seed");
+  if (dbs_litefs_lost_primary("the seed"))
+    return DBS_EXIT_TEMPFAIL;
   dbs_log_errorx("seed failed (status %d): %s", code, seed);
   discard_fresh(b, "seed failed");
   return DBS_EXIT_SEED;
@@ -1090,6 +1147,23 @@ static int check_replication(struct dbs_boot* b) {
   return rc != 0 ? rc : check_litestream(b);
 }
 
+/* Prisma runs its seed without a shell: shell syntax in it is passed to
+ * the command as arguments. Say so before anything runs. */
+static void warn_shell_seed(const char* from, const char* seed) {
+  char** argv = NULL;
+  size_t argc = 0;
+  if (dbs_seedcmd_split(seed, &argv, &argc) != 0)
+    return;
+  const char* w = dbs_seedcmd_shell_word(argv);
+  if (w != NULL)
+    dbs_log_warnx("the seed command (%s) is run as prisma db seed runs it, "
+                  "without a shell: the word %s reaches %s as an argument, "
+                  "not as shell syntax (put the commands in a script, or "
+                  "pass --seed for a /bin/sh command): %s",
+                  from, w, argv[0], seed);
+  free(argv);
+}
+
 static int check_setup(struct dbs_boot* b) {
   const struct dbs_config* cfg = b->cfg;
   char err[ERRLEN * 2] = "";
@@ -1108,12 +1182,14 @@ static int check_setup(struct dbs_boot* b) {
       (rc = check_shell_command("the migrate command (--migrate)",
                                 cfg->migrate)) != 0)
     return rc;
-  if (seed != NULL && !shell_parses(seed)) {
-    dbs_log_errorx("the seed command (%s) is not a valid /bin/sh command: "
-                   "%s (fix its syntax; nothing was changed)",
-                   cfg->seed ? "--seed" : "package.json prisma.seed", seed);
+  if (cfg->seed != NULL && !shell_parses(cfg->seed)) {
+    dbs_log_errorx("the seed command (--seed) is not a valid /bin/sh "
+                   "command: %s (fix its syntax; nothing was changed)",
+                   cfg->seed);
     return DBS_EXIT_CONFIG;
   }
+  if (cfg->seed == NULL && seed != NULL)
+    warn_shell_seed(b->disc.seed_from, seed);
   if (cfg->replicate != NULL && !cfg->no_replicate &&
       (rc = check_shell_command("the replicator command (--replicate)",
                                 cfg->replicate)) != 0)
@@ -1217,14 +1293,17 @@ static void replicator_timing(struct dbs_boot* b,
 }
 
 int dbs_boot_supervise(struct dbs_boot* b) {
-  int rc = dbs_boot_has_db(b) ? choose_replicator(b) : 0;
+  bool lfs_replica = dbs_boot_has_db(b) && dbs_litefs_skip("replicator");
+  int rc = dbs_boot_has_db(b) && !lfs_replica ? choose_replicator(b) : 0;
   if (rc == 0 && b->plan != NULL && !dbs_boot_has_db(b))
     rc = check_app_command(b); /* the supervisor's exec would fail */
   if (rc != 0)
     return rc;
   struct dbs_supervise_opts sup = {
       .app_argv = b->cfg->argv,
-      .replicate = b->cfg->replicate ? b->cfg->replicate : b->replicate,
+      .replicate = lfs_replica         ? NULL
+                   : b->cfg->replicate ? b->cfg->replicate
+                                       : b->replicate,
       .stop_timeout_ms = b->cfg->stop_timeout_ms,
       .replicator_stop_timeout_ms = b->cfg->replicator_stop_timeout_ms,
       .signal_child_only = b->cfg->signal_child_only,

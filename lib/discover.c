@@ -413,10 +413,13 @@ static int choose_seed(struct disc* x) {
       return config_unreadable(&x->pc, &x->pc.seed, "migrations.seed",
                                "pass --seed (or --seed '' for none)", x->err,
                                x->errlen);
+    x->d.seed_from = "the Prisma config's migrations.seed";
     return dup_into(&x->d.seed, x->pc.seed.value);
   }
-  if (x->pkg.seed != NULL)
+  if (x->pkg.seed != NULL) {
+    x->d.seed_from = "package.json prisma.seed";
     return dup_into(&x->d.seed, x->pkg.seed);
+  }
   return 0;
 }
 

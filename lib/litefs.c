@@ -17,11 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <yaml.h>
 
 #include "log.h"
+#include "path.h"
 #include "proc.h"
 #include "strbuf.h"
 
@@ -706,15 +708,15 @@ static int wait_fd(int fd, short events, int64_t deadline) {
   }
 }
 
-int dbs_litefs_get_info(const char* api_addr, unsigned timeout_ms,
-                        struct dbs_litefs_info* out, char* err, size_t errlen) {
+/* Connects to api_addr ("HOST:PORT", IPv6 in brackets) without blocking
+ * past deadline. Returns the socket, or -errno with err set. */
+static int api_connect(const char* api_addr, int64_t deadline, char* err,
+                       size_t errlen) {
   struct sockaddr_storage ss;
   socklen_t sl;
   char host[128];
   const char* colon = strrchr(api_addr, ':');
-  int64_t deadline = now_ms() + timeout_ms;
-  int fd = -1, rc;
-  struct dbs_strbuf resp = {0};
+  int fd, rc;
 
   memset(&ss, 0, sizeof(ss));
   if (colon == NULL || (size_t)(colon - api_addr) >= sizeof(host)) {
@@ -748,7 +750,6 @@ int dbs_litefs_get_info(const char* api_addr, unsigned timeout_ms,
     snprintf(err, errlen, "socket: %s", strerror(-rc));
     return rc;
   }
-
   if (connect(fd, (struct sockaddr*)&ss, sl) != 0) {
     if (errno != EINPROGRESS) {
       rc = -errno;
@@ -764,66 +765,112 @@ int dbs_litefs_get_info(const char* api_addr, unsigned timeout_ms,
       goto fail;
     }
   }
+  return fd;
+fail:
+  close(fd);
+  return rc;
+}
+
+/* Sends len bytes of buf before deadline. Returns 0 or -errno. */
+static int send_all(int fd, const char* buf, size_t len, int64_t deadline) {
+  for (size_t off = 0; off < len;) {
+    ssize_t w = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+    if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+      int rc = wait_fd(fd, POLLOUT, deadline);
+      if (rc != 0)
+        return rc;
+      continue;
+    }
+    if (w < 0)
+      return -errno;
+    off += (size_t)w;
+  }
+  return 0;
+}
+
+/* Reads the response into *resp before deadline, at most 64 KiB: with
+ * head, until the end of its headers ("\r\n\r\n") is in; else the whole
+ * of it (Connection: close). Returns 0, -EPROTO (too large), -ECONNRESET
+ * (closed before anything, or before the headers' end) or -errno. */
+static int recv_resp(int fd, struct dbs_strbuf* resp, bool head,
+                     int64_t deadline) {
+  while (!head || resp->p == NULL || strstr(resp->p, "\r\n\r\n") == NULL) {
+    char buf[4096];
+    ssize_t r = recv(fd, buf, head ? 512 : sizeof(buf), 0);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+      int rc = wait_fd(fd, POLLIN, deadline);
+      if (rc != 0)
+        return rc;
+      continue;
+    }
+    if (r < 0)
+      return -errno;
+    if (r == 0 && head)
+      return -ECONNRESET;
+    if (r == 0)
+      break;
+    if (resp->len + (size_t)r > 65536)
+      return -EPROTO;
+    dbs_strbuf_add(resp, buf, (size_t)r);
+    if (resp->oom)
+      return -ENOMEM;
+  }
+  return resp->p == NULL ? -ECONNRESET : 0;
+}
+
+/* The status of an HTTP/1.x response and its body (after the headers;
+ * NULL when the framing is not LiteFS's plain one). */
+static int http_status(const char* resp, const char** body) {
+  int status = 0;
+  *body = NULL;
+  if (sscanf(resp, "HTTP/1.%*d %d", &status) != 1)
+    return 0;
+  const char* hdr_end = strstr(resp, "\r\n\r\n");
+  if (hdr_end != NULL && strcasestr(resp, "transfer-encoding: chunked") == NULL)
+    *body = hdr_end + 4;
+  return status;
+}
+
+int dbs_litefs_get_info(const char* api_addr, unsigned timeout_ms,
+                        struct dbs_litefs_info* out, char* err, size_t errlen) {
+  int64_t deadline = now_ms() + timeout_ms;
+  struct dbs_strbuf resp = {0};
+  int fd, rc;
   char req[256];
+
+  if ((fd = api_connect(api_addr, deadline, err, errlen)) < 0) {
+    if (fd == -EINVAL)
+      return fd;
+    rc = fd;
+    fd = -1;
+    goto fail;
+  }
   int rl = snprintf(req, sizeof(req),
                     "GET /info HTTP/1.1\r\nHost: %s\r\nAccept: "
                     "application/json\r\nConnection: close\r\n\r\n",
                     api_addr);
-  for (int off = 0; off < rl;) {
-    ssize_t w = send(fd, req + off, (size_t)(rl - off), MSG_NOSIGNAL);
-    if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if ((rc = wait_fd(fd, POLLOUT, deadline)) != 0)
-        goto fail;
-      continue;
-    }
-    if (w < 0) {
-      rc = -errno;
-      goto fail;
-    }
-    off += (int)w;
-  }
-  for (;;) {
-    char buf[4096];
-    ssize_t r = recv(fd, buf, sizeof(buf), 0);
-    if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if ((rc = wait_fd(fd, POLLIN, deadline)) != 0)
-        goto fail;
-      continue;
-    }
-    if (r < 0) {
-      rc = -errno;
-      goto fail;
-    }
-    if (r == 0)
-      break;
-    if (resp.len + (size_t)r > 65536) {
-      rc = -EPROTO;
+  if ((rc = send_all(fd, req, (size_t)rl, deadline)) != 0 ||
+      (rc = recv_resp(fd, &resp, false, deadline)) != 0) {
+    if (rc == -EPROTO) {
       snprintf(err, errlen, "GET http://%s/info: response too large", api_addr);
       goto out;
     }
-    dbs_strbuf_add(&resp, buf, (size_t)r);
-  }
-  if (resp.oom || resp.p == NULL) {
-    rc = resp.oom ? -ENOMEM : -ECONNRESET;
     goto fail;
   }
-  const char* body = resp.p;
-  int status = 0;
-  if (sscanf(body, "HTTP/1.%*d %d", &status) != 1 || status != 200) {
+  const char* js;
+  int status = http_status(resp.p, &js);
+  if (status != 200) {
     rc = -EPROTO;
     snprintf(err, errlen, "GET http://%s/info: %s %d", api_addr,
              status ? "HTTP status" : "not an HTTP response", status);
     goto out;
   }
-  const char* hdr_end = strstr(body, "\r\n\r\n");
-  if (hdr_end == NULL || strcasestr(body, "transfer-encoding: chunked") !=
-                             NULL) { /* LiteFS sends a plain body */
+  if (js == NULL) { /* LiteFS sends a plain body */
     rc = -EPROTO;
     snprintf(err, errlen, "GET http://%s/info: unexpected response framing",
              api_addr);
     goto out;
   }
-  const char* js = hdr_end + 4;
   if (dbs_litefs_parse_info(js, strlen(js), out) != 0) {
     rc = -EPROTO;
     snprintf(err, errlen,
@@ -838,7 +885,121 @@ fail:
            rc == -ETIMEDOUT ? "timed out" : strerror(-rc));
 out:
   free(resp.p);
-  close(fd);
+  if (fd >= 0)
+    close(fd);
+  return rc;
+}
+
+/* Percent-encodes s for a URL query value into buf. */
+static void url_escape(const char* s, char* buf, size_t n) {
+  size_t k = 0;
+  for (; *s != '\0' && k + 4 < n; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+      buf[k++] = (char)c;
+    else
+      k += (size_t)snprintf(buf + k, n - k, "%%%02X", c);
+  }
+  buf[k] = '\0';
+}
+
+int dbs_litefs_import(const char* api_addr, const char* name, int src_fd,
+                      unsigned idle_ms, char* err, size_t errlen) {
+  struct dbs_strbuf resp = {0};
+  struct stat st;
+  char req[1024], qname[800];
+  int fd = -1, rc;
+
+  if (fstat(src_fd, &st) != 0) {
+    rc = -errno;
+    snprintf(err, errlen, "cannot stat the file to import: %s", strerror(-rc));
+    return rc;
+  }
+  if ((fd = api_connect(api_addr, now_ms() + idle_ms, err, errlen)) < 0) {
+    if (fd == -EINVAL)
+      return fd;
+    rc = fd;
+    fd = -1;
+    goto fail;
+  }
+  url_escape(name, qname, sizeof(qname));
+  int rl = snprintf(req, sizeof(req),
+                    "POST /import?name=%s HTTP/1.1\r\nHost: %s\r\n"
+                    "Content-Type: application/octet-stream\r\n"
+                    "Content-Length: %lld\r\nExpect: 100-continue\r\n"
+                    "Connection: close\r\n\r\n",
+                    qname, api_addr, (long long)st.st_size);
+  if ((rc = send_all(fd, req, (size_t)rl, now_ms() + idle_ms)) != 0)
+    goto fail;
+  /* The body only after "100 Continue": a replica answers 503 at once,
+   * and closes the connection on a body it does not read. */
+  if ((rc = recv_resp(fd, &resp, true, now_ms() + idle_ms)) != 0)
+    goto fail;
+  const char* body;
+  if (http_status(resp.p, &body) != 100) {
+    if ((rc = recv_resp(fd, &resp, false, now_ms() + idle_ms)) != 0 &&
+        rc != -EPROTO)
+      goto fail;
+    goto answer;
+  }
+  resp.len = 0;
+  resp.p[0] = '\0';
+  /* Streamed: one buffer at a time, each within idle_ms. */
+  char* buf = malloc(1 << 16);
+  if (buf == NULL) {
+    rc = -ENOMEM;
+    goto fail;
+  }
+  off_t sent = 0;
+  while (sent < st.st_size) {
+    ssize_t r = pread(src_fd, buf, 1 << 16, sent);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0) {
+      rc = r < 0 ? -errno : -EIO; /* shrank under us */
+      free(buf);
+      snprintf(err, errlen, "POST http://%s/import: reading the file: %s",
+               api_addr, r < 0 ? strerror(-rc) : "it shrank");
+      goto out;
+    }
+    if ((rc = send_all(fd, buf, (size_t)r, now_ms() + idle_ms)) != 0) {
+      free(buf);
+      goto fail;
+    }
+    sent += r;
+  }
+  free(buf);
+  if ((rc = recv_resp(fd, &resp, false, now_ms() + idle_ms)) != 0) {
+    if (rc == -EPROTO) {
+      snprintf(err, errlen, "POST http://%s/import: response too large",
+               api_addr);
+      goto out;
+    }
+    goto fail;
+  }
+answer:;
+  int status = http_status(resp.p, &body);
+  if (status == 200) {
+    rc = 0;
+    goto out;
+  }
+  /* LiteFS answers 503 when this node is (no longer) the primary. */
+  rc = status == 503 ? -EAGAIN : -EPROTO;
+  char msg[512] = "";
+  if (body != NULL) {
+    snprintf(msg, sizeof(msg), "%s", body);
+    msg[strcspn(msg, "\r\n")] = '\0';
+  }
+  snprintf(err, errlen, "POST http://%s/import?name=%s: HTTP status %d%s%s",
+           api_addr, qname, status, msg[0] ? ": " : "", msg);
+  goto out;
+fail:
+  snprintf(err, errlen, "POST http://%s/import: %s", api_addr,
+           rc == -ETIMEDOUT ? "timed out" : strerror(-rc));
+out:
+  free(resp.p);
+  if (fd >= 0)
+    close(fd);
   return rc;
 }
 
@@ -918,42 +1079,90 @@ const char* dbs_litefs_parent_config(char* buf, size_t n) {
   return buf;
 }
 
-/* True when path is dir or inside it (both cleaned, absolute). */
-static bool path_under(const char* path, const char* dir) {
+bool dbs_litefs_under(const char* path, const char* dir) {
   char* p = dbs_strbuf_path_clean(path);
   char* d = dbs_strbuf_path_clean(dir);
-  bool yes = false;
-  if (p != NULL && d != NULL) {
-    size_t dl = strlen(d);
-    yes = strcmp(d, "/") == 0 ||
-          (strncmp(p, d, dl) == 0 && (p[dl] == '\0' || p[dl] == '/'));
-  }
+  bool yes = p != NULL && d != NULL && dbs_path_is_within(p, d);
   free(p);
   free(d);
   return yes;
 }
 
-int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
-                            bool litefs_in_charge,
-                            const struct dbs_litefs_mount* mounts,
-                            size_t nmounts, const struct dbs_litefs_config* cfg,
-                            char* err, size_t errlen) {
-  const char* name = strrchr(db_path, '/');
-  name = name != NULL ? name + 1 : db_path;
-  if (cfg != NULL && path_under(db_path, cfg->data_dir)) {
-    snprintf(err, errlen,
-             "the database %s is inside LiteFS's data.dir %s (%s): those "
-             "are LiteFS's own files, and writing them outside LiteFS "
-             "breaks its replication; the app must open the database in "
-             "the LiteFS mount, %s/%s",
-             db_path, cfg->data_dir, cfg->path, cfg->fuse_dir, name);
-    return 78;
+static bool same_path(const char* a, const char* b) {
+  return dbs_litefs_under(a, b) && dbs_litefs_under(b, a);
+}
+
+int dbs_litefs_check_name(const char* name, char* err, size_t errlen) {
+  static const char* const sfx[] = {"-journal", "-wal", "-shm", "-pos",
+                                    "-lock"};
+  size_t n = strlen(name);
+  if (n == 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+      strchr(name, '/') != NULL) {
+    snprintf(err, errlen, "'%s' is not a file name", name);
+    return -EINVAL;
   }
+  if (strcmp(name, ".primary") == 0 || strcmp(name, ".lag") == 0) {
+    snprintf(err, errlen,
+             "the database name %s is one LiteFS reserves for a file of its "
+             "own in the mount",
+             name);
+    return -EINVAL;
+  }
+  for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+    size_t sl = strlen(sfx[i]);
+    if (n >= sl && strcmp(name + n - sl, sfx[i]) == 0) {
+      snprintf(err, errlen,
+               "the database name %s ends in %s: LiteFS takes such a name "
+               "for the %s file of the database %.*s, not for a database",
+               name, sfx[i], sfx[i] + 1, (int)(n - sl), name);
+      return -EINVAL;
+    }
+  }
+  if (n > 200) {
+    snprintf(err, errlen, "the database name %.40s... is too long", name);
+    return -EINVAL;
+  }
+  return 0;
+}
+
+/* True when one of the mounts holds path. */
+static bool in_a_mount(const char* path, const struct dbs_litefs_mount* mounts,
+                       size_t nmounts) {
+  for (size_t i = 0; i < nmounts; i++)
+    if (dbs_litefs_under(path, mounts[i].dir))
+      return true;
+  return false;
+}
+
+const char* dbs_litefs_serving(const char* db_path, bool litefs_in_charge,
+                               const struct dbs_litefs_mount* mounts,
+                               size_t nmounts,
+                               const struct dbs_litefs_config* cfg) {
+  if (nmounts == 0 ||
+      !(litefs_in_charge || in_a_mount(db_path, mounts, nmounts)))
+    return NULL;
+  /* litefs.yml's fuse.dir, else the mount holding the database, else the
+   * only mount. */
+  for (size_t i = 0; cfg != NULL && i < nmounts; i++)
+    if (same_path(mounts[i].dir, cfg->fuse_dir))
+      return mounts[i].dir;
+  for (size_t i = 0; i < nmounts; i++)
+    if (dbs_litefs_under(db_path, mounts[i].dir))
+      return mounts[i].dir;
+  return nmounts == 1 ? mounts[0].dir : NULL;
+}
+
+/* The volume (dbsetup's lock, its temporary files) must be outside every
+ * mount, fuse.dir and <data.dir>/dbs. Returns 0 or 78. */
+static int refuse_volume(const char* volume,
+                         const struct dbs_litefs_mount* mounts, size_t nmounts,
+                         const struct dbs_litefs_config* cfg, char* err,
+                         size_t errlen) {
   for (size_t i = 0; i <= nmounts; i++) {
     const char* dir = i < nmounts   ? mounts[i].dir
                       : cfg != NULL ? cfg->fuse_dir
                                     : NULL;
-    if (dir != NULL && path_under(volume, dir)) {
+    if (dir != NULL && dbs_litefs_under(volume, dir)) {
       snprintf(err, errlen,
                "the volume %s is inside the LiteFS mount %s: every file "
                "dbsetup made there (its lock, a restore's temporary file) "
@@ -963,22 +1172,87 @@ int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
       return 78;
     }
   }
-  const char* serving = NULL;
-  for (size_t i = 0; i < nmounts && serving == NULL; i++)
-    if (litefs_in_charge || path_under(db_path, mounts[i].dir))
-      serving = mounts[i].dir;
-  if (serving != NULL) {
+  if (cfg == NULL)
+    return 0;
+  char* dbs = NULL;
+  bool in = asprintf(&dbs, "%s/dbs", cfg->data_dir) >= 0 &&
+            dbs_litefs_under(volume, dbs);
+  free(dbs);
+  if (!in)
+    return 0;
+  snprintf(err, errlen,
+           "the volume %s is inside %s/dbs (%s): LiteFS takes every entry "
+           "there for a database, so dbsetup's lock and temporary files "
+           "would break its next start; set --volume to the persistent "
+           "volume that holds data.dir, e.g. %s",
+           volume, cfg->data_dir, cfg->path, cfg->data_dir);
+  return 78;
+}
+
+/* The database served by the mount dir: at its top (LiteFS is flat),
+ * under a name LiteFS takes for a database. Returns 0 or 78. */
+static int refuse_served(const char* db_path, const char* name, const char* dir,
+                         char* err, size_t errlen) {
+  char e[512];
+  if (dbs_litefs_under(db_path, dir)) {
+    char* d = dbs_strbuf_path_clean(db_path);
+    char* m = dbs_strbuf_path_clean(dir);
+    bool flat = d != NULL && m != NULL && strrchr(d, '/') != NULL &&
+                (size_t)(strrchr(d, '/') - d) == strlen(m);
+    free(d);
+    free(m);
+    if (!flat) {
+      snprintf(err, errlen,
+               "the database %s is in a subdirectory of the LiteFS mount "
+               "%s, but LiteFS keeps databases only at the top of its mount "
+               "(it has no directories): use %s/%s",
+               db_path, dir, dir, name);
+      return 78;
+    }
+  }
+  if (dbs_litefs_check_name(name, e, sizeof(e)) != 0) {
     snprintf(err, errlen,
-             "LiteFS is mounted at %s, and dbsetup cannot set up a database "
-             "under LiteFS yet: it would link %s onto %s/%s, beside LiteFS "
-             "and never replicated, and migrate and seed it on every node. "
-             "Until dbsetup supports LiteFS, keep it out of litefs.yml's "
-             "exec (or give it no database) and run migrations with `litefs "
-             "run -promote -if-candidate -- ...`",
-             serving, db_path, volume, name);
+             "%s: LiteFS cannot serve the database %s under that name; "
+             "rename it (DATABASE_URL / --db), e.g. to app.db",
+             e, db_path);
     return 78;
   }
-  if (nmounts == 0 && cfg != NULL && path_under(db_path, cfg->fuse_dir)) {
+  return 0;
+}
+
+int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
+                            bool litefs_in_charge,
+                            const struct dbs_litefs_mount* mounts,
+                            size_t nmounts, const struct dbs_litefs_config* cfg,
+                            char* err, size_t errlen) {
+  const char* name = strrchr(db_path, '/');
+  name = name != NULL ? name + 1 : db_path;
+  if (cfg != NULL && dbs_litefs_under(db_path, cfg->data_dir)) {
+    snprintf(err, errlen,
+             "the database %s is inside LiteFS's data.dir %s (%s): those "
+             "are LiteFS's own files, and writing them outside LiteFS "
+             "breaks its replication; the app must open the database in "
+             "the LiteFS mount, %s/%s",
+             db_path, cfg->data_dir, cfg->path, cfg->fuse_dir, name);
+    return 78;
+  }
+  int rc = refuse_volume(volume, mounts, nmounts, cfg, err, errlen);
+  if (rc != 0)
+    return rc;
+  bool in_mount = in_a_mount(db_path, mounts, nmounts);
+  const char* dir =
+      dbs_litefs_serving(db_path, litefs_in_charge, mounts, nmounts, cfg);
+  if (dir == NULL && nmounts > 0 && (litefs_in_charge || in_mount)) {
+    snprintf(err, errlen,
+             "LiteFS has %zu mounts and litefs.yml (%s) names none of them "
+             "as its fuse.dir: dbsetup cannot tell which one holds the "
+             "database %s (start dbsetup from the litefs.yml of its mount)",
+             nmounts, cfg != NULL ? cfg->path : "not found", db_path);
+    return 78;
+  }
+  if (dir != NULL)
+    return refuse_served(db_path, name, dir, err, errlen);
+  if (!in_mount && cfg != NULL && dbs_litefs_under(db_path, cfg->fuse_dir)) {
     snprintf(err, errlen,
              "the database %s is in LiteFS's fuse.dir %s (%s), but LiteFS "
              "is not mounted there: dbsetup is running before LiteFS, whose "
@@ -988,39 +1262,4 @@ int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
     return 78;
   }
   return 0;
-}
-
-int dbs_litefs_check_setup(const char* db_path, const char* volume,
-                           bool litefs_in_charge) {
-  struct dbs_litefs_mount* mounts = NULL;
-  struct dbs_litefs_config cfg;
-  size_t n = 0;
-  char buf[4096], err[2048], vol[8200];
-  bool have_cfg;
-  int rc;
-
-  if ((rc = dbs_litefs_mounts(NULL, &mounts, &n)) != 0) {
-    dbs_log_warnx("cannot read /proc/self/mountinfo (%s): LiteFS mounts "
-                  "not checked",
-                  strerror(-rc));
-    n = 0;
-  }
-  const char* explicit_path =
-      litefs_in_charge ? dbs_litefs_parent_config(buf, sizeof(buf)) : NULL;
-  rc = dbs_litefs_config_load(explicit_path, &cfg, err, sizeof(err));
-  have_cfg = rc == 0;
-  if (rc != 0 && rc != -ENOENT)
-    dbs_log_warnx("%s: not used to check the LiteFS setup", err);
-  if (volume[0] != '/' && getcwd(buf, sizeof(buf)) != NULL)
-    snprintf(vol, sizeof(vol), "%s/%s", buf, volume);
-  else
-    snprintf(vol, sizeof(vol), "%s", volume);
-  rc = dbs_litefs_refuse_setup(db_path, vol, litefs_in_charge, mounts, n,
-                               have_cfg ? &cfg : NULL, err, sizeof(err));
-  if (rc != 0)
-    dbs_log_errorx("%s", err);
-  if (have_cfg)
-    dbs_litefs_config_free(&cfg);
-  dbs_litefs_mounts_free(mounts, n);
-  return rc;
 }

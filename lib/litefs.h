@@ -117,19 +117,41 @@ bool dbs_litefs_in_charge(void);
  */
 const char* dbs_litefs_parent_config(char* buf, size_t n);
 
+/* True when path is dir or inside it, both absolute and compared after
+ * Go's path.Clean (no file system access). */
+bool dbs_litefs_under(const char* path, const char* dir);
+
 /*
- * The bad setups refused before anything changes, while dbsetup cannot
- * yet set a database up under LiteFS (issue 16). db_path is the absolute
+ * 0 when LiteFS can serve a database under name (a file name in its flat
+ * mount), else -EINVAL with err saying why: ".primary" and ".lag" are
+ * LiteFS's own files, and a name ending in -journal, -wal, -shm, -pos or
+ * -lock is taken for a side file of another database.
+ */
+int dbs_litefs_check_name(const char* name, char* err, size_t errlen);
+
+/*
+ * The LiteFS mount that serves db_path, or NULL when LiteFS does not serve
+ * it: LiteFS serves it when it is mounted and in charge (litefs_in_charge:
+ * dbsetup is its exec command, or litefs is PID 1) or db_path lies in a
+ * mount. Then the mount is litefs.yml's fuse.dir, else the one holding
+ * db_path, else the only one (NULL when that leaves several).
+ */
+const char* dbs_litefs_serving(const char* db_path, bool litefs_in_charge,
+                               const struct dbs_litefs_mount* mounts,
+                               size_t nmounts,
+                               const struct dbs_litefs_config* cfg);
+
+/*
+ * The bad setups refused before anything changes. db_path is the absolute
  * path the app opens, volume dbsetup's volume; mounts the LiteFS mounts
  * in our mountinfo; cfg litefs.yml or NULL. In order:
  *   - db_path inside data.dir (LiteFS's own files);
- *   - the volume inside a LiteFS mount or fuse.dir (its lock would become
- *     a database);
- *   - LiteFS mounted and in charge (litefs_in_charge: dbsetup its exec
- *     command, or litefs PID 1) or
- *     db_path under a mount: the database would be linked onto the
- *     volume beside LiteFS, never replicated, and migrated and seeded on
- *     every node;
+ *   - the volume inside a LiteFS mount or fuse.dir, or inside
+ *     <data.dir>/dbs (its lock would become a database);
+ *   - LiteFS serves the database (dbs_litefs_serving) but several mounts
+ *     leave it unclear which one;
+ *   - db_path in a subdirectory of the serving mount (LiteFS is flat), or
+ *     a name LiteFS cannot serve (dbs_litefs_check_name);
  *   - no LiteFS mount, but db_path under litefs.yml's fuse.dir: dbsetup
  *     runs before LiteFS, whose mount would hide what it made there.
  * Returns 0, or 78 (DBS_EXIT_CONFIG) with err naming the fix.
@@ -141,13 +163,15 @@ int dbs_litefs_refuse_setup(const char* db_path, const char* volume,
                             char* err, size_t errlen);
 
 /*
- * dbs_litefs_refuse_setup with this process's facts (mountinfo, whether
- * litefs is in charge, litefs.yml as litefs read it), logging the refusal.
- * Returns 0 or 78. Reads only: the boot (dbs_boot_lock) and doctor call
- * it alike.
+ * POST http://<api_addr>/import?name=<name> with the SQLite file open at
+ * src_fd as the body, streamed (LiteFS turns it into one transaction that
+ * replaces the database, and replicas receive it). Each step (connect,
+ * each 64 KiB sent, the answer) is bounded by idle_ms. Returns 0 (HTTP
+ * 200), -EAGAIN (503: this node is not the primary), -EPROTO (another
+ * answer, quoted in err) or another -errno (LiteFS unreachable).
  */
-int dbs_litefs_check_setup(const char* db_path, const char* volume,
-                           bool litefs_in_charge);
+int dbs_litefs_import(const char* api_addr, const char* name, int src_fd,
+                      unsigned idle_ms, char* err, size_t errlen);
 
 /*
  * True when dbsetup's parent is `litefs` (its /proc/PPID/comm): dbsetup

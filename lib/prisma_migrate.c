@@ -749,9 +749,15 @@ static int bind_exec(sqlite3* db, const char* sql, const char* t1,
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+static bool no_exclusive; /* dbs_prisma_migrate_set_exclusive(false) */
+
+void dbs_prisma_migrate_set_exclusive(bool on) {
+  no_exclusive = !on;
+}
+
 static bool advisory_lock_disabled(void) {
   const char* v = getenv("PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK");
-  return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+  return no_exclusive || (v != NULL && v[0] != '\0' && strcmp(v, "0") != 0);
 }
 
 /* ---- deploy ----------------------------------------------------------- */

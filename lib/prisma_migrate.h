@@ -103,6 +103,10 @@ int dbs_prisma_migrate_check(const char* migrations_dir, char* err,
  */
 void dbs_prisma_migrate_request_stop(int sig);
 
+/* Whether deploy takes locking_mode=EXCLUSIVE (default true); off under
+ * LiteFS, which refuses WAL writes in that mode (litefs_boot.c). */
+void dbs_prisma_migrate_set_exclusive(bool on);
+
 /* The time a running script gets after a stop request (7 s by default):
  * --stop-timeout. */
 void dbs_prisma_migrate_set_stop_timeout(unsigned ms);

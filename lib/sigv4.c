@@ -128,56 +128,39 @@ void dbs_sigv4_signed_free(struct dbs_sigv4_signed* s) {
   memset(s, 0, sizeof(*s));
 }
 
-int dbs_sigv4_sign(const struct dbs_sigv4_request* req,
-                   const struct dbs_sigv4_creds* creds, time_t now,
-                   struct dbs_sigv4_signed* out) {
-  struct qparam* qs = NULL;
-  struct cheader* hs = NULL;
-  size_t nq = 0, nh = 0;
+/* Frees n encoded query parameters and the array. */
+static void qparams_free(struct qparam* qs, size_t n) {
+  for (size_t i = 0; qs && i < n; i++) {
+    free(qs[i].name);
+    free(qs[i].value);
+  }
+  free(qs);
+}
+
+static void cheaders_free(struct cheader* hs, size_t n) {
+  for (size_t i = 0; hs && i < n; i++) {
+    free(hs[i].name);
+    free(hs[i].value);
+  }
+  free(hs);
+}
+
+/* The canonical query string: names and values encoded, sorted by name,
+ * then value. Returns a malloc'd string or NULL when out of memory. */
+static char* canonical_query(const struct dbs_sigv4_request* req) {
   struct dbs_strbuf b = {0};
-  char* secret_key = NULL;
-  size_t slen = 0;
-  int rc = -ENOMEM;
-  const char* service = req->service ? req->service : "s3";
-  const char* payload =
-      req->payload_hash ? req->payload_hash : DBS_SIGV4_EMPTY_SHA256;
-  int token = creds->session_token && creds->session_token[0];
-  const struct dbs_dynlib_crypto* c;
-
-  memset(out, 0, sizeof(*out));
-  if ((rc = dbs_dynlib_crypto(&c)) != 0)
-    return rc;
-  rc = -ENOMEM;
-  if (!req->method || !req->host || !req->path || req->path[0] != '/' ||
-      !req->region || !req->region[0] || !creds->access_key_id ||
-      !creds->secret_access_key)
-    return -EINVAL;
-
-  struct tm tm;
-  if (gmtime_r(&now, &tm) == NULL ||
-      strftime(out->amz_date, sizeof(out->amz_date), "%Y%m%dT%H%M%SZ", &tm) !=
-          16)
-    return -EINVAL;
-  char date[9];
-  memcpy(date, out->amz_date, 8);
-  date[8] = '\0';
-
-  /* Canonical URI: each path byte encoded once, slashes kept. */
-  out->canonical_uri = dbs_sigv4_uri_encode(req->path, 1);
-  if (out->canonical_uri == NULL)
-    goto fail;
-
-  /* Canonical query: names and values encoded, sorted by name, value. */
-  qs = calloc(req->nquery + 1, sizeof(*qs));
+  size_t nq;
+  char* out = NULL;
+  struct qparam* qs = calloc(req->nquery + 1, sizeof(*qs));
   if (qs == NULL)
-    goto fail;
+    return NULL;
   for (nq = 0; nq < req->nquery; nq++) {
     qs[nq].name = dbs_sigv4_uri_encode(req->query[nq].name, 0);
     qs[nq].value = dbs_sigv4_uri_encode(
         req->query[nq].value ? req->query[nq].value : "", 0);
     if (qs[nq].name == NULL || qs[nq].value == NULL) {
-      nq++;
-      goto fail;
+      qparams_free(qs, nq + 1);
+      return NULL;
     }
   }
   qsort(qs, nq, sizeof(*qs), qparam_cmp);
@@ -188,54 +171,86 @@ int dbs_sigv4_sign(const struct dbs_sigv4_request* req,
     dbs_strbuf_putc(&b, '=');
     dbs_strbuf_adds(&b, qs[i].value);
   }
-  if ((out->canonical_query = dbs_strbuf_take(&b)) == NULL)
-    goto fail;
+  out = dbs_strbuf_take(&b);
+  qparams_free(qs, nq);
+  return out;
+}
 
-  /* Canonical headers. */
-  hs = calloc(req->nheaders + 4, sizeof(*hs));
-  if (hs == NULL)
-    goto fail;
+/* Appends name (lowercased) and value (trimmed) to hs[*nh]. Returns 0,
+ * -ENOMEM, or -EINVAL for a caller's header that is empty or one
+ * dbs_sigv4_sign adds itself. */
+static int cheader_add(struct cheader* hs, size_t* nh, const char* name,
+                       const char* value, int reserved_ok) {
+  struct cheader* h = &hs[(*nh)++];
+  h->name = lower_dup(name);
+  h->value = trim_dup(value ? value : "");
+  if (h->name == NULL || h->value == NULL)
+    return -ENOMEM;
+  if (!reserved_ok && (reserved_header(h->name) || h->name[0] == '\0'))
+    return -EINVAL;
+  return 0;
+}
+
+/* The headers to sign, sorted by name: the fixed ones dbsetup sends and
+ * the request's own. Fills *out (the caller frees it with cheaders_free,
+ * also after a failure) and *nh. Returns 0, -ENOMEM or -EINVAL (a
+ * reserved or repeated header). */
+static int canonical_headers(const struct dbs_sigv4_request* req,
+                             const char* payload, const char* token,
+                             const char* amz_date, struct cheader** out,
+                             size_t* nh) {
   const struct dbs_sigv4_pair fixed[] = {
       {"host", req->host},
       {"x-amz-content-sha256", payload},
-      {"x-amz-date", out->amz_date},
-      {"x-amz-security-token", token ? creds->session_token : NULL},
+      {"x-amz-date", amz_date},
+      {"x-amz-security-token", token},
   };
-  for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-    if (fixed[i].value == NULL)
-      continue;
-    hs[nh].name = strdup(fixed[i].name);
-    hs[nh].value = trim_dup(fixed[i].value);
-    nh++;
-    if (hs[nh - 1].name == NULL || hs[nh - 1].value == NULL)
-      goto fail;
-  }
-  for (size_t i = 0; i < req->nheaders; i++) {
-    hs[nh].name = lower_dup(req->headers[i].name);
-    hs[nh].value = trim_dup(req->headers[i].value ? req->headers[i].value : "");
-    nh++;
-    if (hs[nh - 1].name == NULL || hs[nh - 1].value == NULL)
-      goto fail;
-    if (reserved_header(hs[nh - 1].name) || hs[nh - 1].name[0] == '\0') {
-      rc = -EINVAL;
-      goto fail;
-    }
-  }
-  qsort(hs, nh, sizeof(*hs), cheader_cmp);
-  for (size_t i = 1; i < nh; i++) {
-    if (strcmp(hs[i].name, hs[i - 1].name) == 0) {
-      rc = -EINVAL;
-      goto fail;
-    }
-  }
+  int rc = 0;
+  *nh = 0;
+  struct cheader* hs = *out = calloc(req->nheaders + 4, sizeof(*hs));
+  if (hs == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; rc == 0 && i < sizeof(fixed) / sizeof(fixed[0]); i++)
+    if (fixed[i].value != NULL)
+      rc = cheader_add(hs, nh, fixed[i].name, fixed[i].value, 1);
+  for (size_t i = 0; rc == 0 && i < req->nheaders; i++)
+    rc = cheader_add(hs, nh, req->headers[i].name, req->headers[i].value, 0);
+  if (rc)
+    return rc;
+  qsort(hs, *nh, sizeof(*hs), cheader_cmp);
+  for (size_t i = 1; i < *nh; i++)
+    if (strcmp(hs[i].name, hs[i - 1].name) == 0)
+      return -EINVAL;
+  return 0;
+}
+
+/*
+ * Step 1, the canonical request: method, encoded path (each byte encoded
+ * once, slashes kept), canonical query, canonical headers, signed header
+ * names and the payload hash, one per line. Fills out->canonical_uri,
+ * canonical_query, signed_headers and canonical_request (out->amz_date
+ * set). Returns 0, -ENOMEM or -EINVAL.
+ */
+static int canonical_request(const struct dbs_sigv4_request* req,
+                             const char* payload, const char* token,
+                             struct dbs_sigv4_signed* out) {
+  struct dbs_strbuf b = {0};
+  struct cheader* hs = NULL;
+  size_t nh = 0;
+  int rc = -ENOMEM;
+  if ((out->canonical_uri = dbs_sigv4_uri_encode(req->path, 1)) == NULL ||
+      (out->canonical_query = canonical_query(req)) == NULL)
+    goto out;
+  if ((rc = canonical_headers(req, payload, token, out->amz_date, &hs, &nh)))
+    goto out;
+  rc = -ENOMEM;
   for (size_t i = 0; i < nh; i++) {
     if (i)
       dbs_strbuf_putc(&b, ';');
     dbs_strbuf_adds(&b, hs[i].name);
   }
   if ((out->signed_headers = dbs_strbuf_take(&b)) == NULL)
-    goto fail;
-
+    goto out;
   dbs_strbuf_adds(&b, req->method);
   dbs_strbuf_putc(&b, '\n');
   dbs_strbuf_adds(&b, out->canonical_uri);
@@ -252,72 +267,131 @@ int dbs_sigv4_sign(const struct dbs_sigv4_request* req,
   dbs_strbuf_adds(&b, out->signed_headers);
   dbs_strbuf_putc(&b, '\n');
   dbs_strbuf_adds(&b, payload);
-  if ((out->canonical_request = dbs_strbuf_take(&b)) == NULL)
-    goto fail;
+  if ((out->canonical_request = dbs_strbuf_take(&b)) != NULL)
+    rc = 0;
+out:
+  free(b.p);
+  cheaders_free(hs, nh);
+  return rc;
+}
 
+/*
+ * Step 2, the string to sign: the algorithm, the time, the credential
+ * scope and the canonical request's hash. Fills out->string_to_sign.
+ * Returns 0 or -ENOMEM.
+ */
+static int string_to_sign(const char* scope, struct dbs_sigv4_signed* out) {
+  struct dbs_strbuf b = {0};
   char creq_hash[65];
   dbs_sigv4_sha256_hex(out->canonical_request, strlen(out->canonical_request),
                        creq_hash);
-  char scope[256];
-  if ((size_t)snprintf(scope, sizeof(scope), "%s/%s/%s/aws4_request", date,
-                       req->region, service) >= sizeof(scope)) {
-    rc = -EINVAL;
-    goto fail;
-  }
   dbs_strbuf_adds(&b, "AWS4-HMAC-SHA256\n");
   dbs_strbuf_adds(&b, out->amz_date);
   dbs_strbuf_putc(&b, '\n');
   dbs_strbuf_adds(&b, scope);
   dbs_strbuf_putc(&b, '\n');
   dbs_strbuf_adds(&b, creq_hash);
-  if ((out->string_to_sign = dbs_strbuf_take(&b)) == NULL)
-    goto fail;
+  out->string_to_sign = dbs_strbuf_take(&b);
+  return out->string_to_sign ? 0 : -ENOMEM;
+}
 
-  /* Signing key: HMAC chain from "AWS4" + secret over date, region,
-   * service and "aws4_request". */
-  slen = strlen(creds->secret_access_key);
-  secret_key = malloc(slen + 5);
+/*
+ * Step 3, the signing key: an HMAC chain from "AWS4" + secret over the
+ * date, region, service and "aws4_request". Fills k; returns 0 or -ENOMEM.
+ * The caller cleanses k.
+ */
+static int signing_key(const struct dbs_dynlib_crypto* c, const char* secret,
+                       const char* date, const char* region,
+                       const char* service, unsigned char k[32]) {
+  size_t slen = strlen(secret);
+  char* secret_key = malloc(slen + 5);
   if (secret_key == NULL)
-    goto fail;
+    return -ENOMEM;
   memcpy(secret_key, "AWS4", 4);
-  memcpy(secret_key + 4, creds->secret_access_key, slen + 1);
-  unsigned char k[32], sig[32];
-  if (hmac(c, secret_key, slen + 4, date, k) ||
-      hmac(c, k, 32, req->region, k) || hmac(c, k, 32, service, k) ||
-      hmac(c, k, 32, "aws4_request", k) ||
-      hmac(c, k, 32, out->string_to_sign, sig))
-    goto fail;
-  c->cleanse(k, sizeof(k));
-  to_hex(sig, sizeof(sig), out->signature);
+  memcpy(secret_key + 4, secret, slen + 1);
+  int rc = hmac(c, secret_key, slen + 4, date, k) ||
+                   hmac(c, k, 32, region, k) || hmac(c, k, 32, service, k) ||
+                   hmac(c, k, 32, "aws4_request", k)
+               ? -ENOMEM
+               : 0;
+  c->cleanse(secret_key, slen + 4);
+  free(secret_key);
+  return rc;
+}
 
+/*
+ * Step 4, the signature: the string to sign's HMAC under the signing key,
+ * in hex, and the Authorization header that carries it. Fills
+ * out->signature and out->authorization; returns 0 or -ENOMEM.
+ */
+static int signature(const struct dbs_dynlib_crypto* c,
+                     const unsigned char k[32], const char* access_key_id,
+                     const char* scope, struct dbs_sigv4_signed* out) {
+  unsigned char sig[32];
+  if (hmac(c, k, 32, out->string_to_sign, sig))
+    return -ENOMEM;
+  to_hex(sig, sizeof(sig), out->signature);
+  struct dbs_strbuf b = {0};
   dbs_strbuf_adds(&b, "AWS4-HMAC-SHA256 Credential=");
-  dbs_strbuf_adds(&b, creds->access_key_id);
+  dbs_strbuf_adds(&b, access_key_id);
   dbs_strbuf_putc(&b, '/');
   dbs_strbuf_adds(&b, scope);
   dbs_strbuf_adds(&b, ",SignedHeaders=");
   dbs_strbuf_adds(&b, out->signed_headers);
   dbs_strbuf_adds(&b, ",Signature=");
   dbs_strbuf_adds(&b, out->signature);
-  if ((out->authorization = dbs_strbuf_take(&b)) == NULL)
-    goto fail;
-  rc = 0;
+  out->authorization = dbs_strbuf_take(&b);
+  return out->authorization ? 0 : -ENOMEM;
+}
 
+/* The request's required fields are there. */
+static int request_valid(const struct dbs_sigv4_request* req,
+                         const struct dbs_sigv4_creds* creds) {
+  return req->method && req->host && req->path && req->path[0] == '/' &&
+         req->region && req->region[0] && creds->access_key_id &&
+         creds->secret_access_key;
+}
+
+/* SigV4 in its four steps: canonical request, string to sign, signing
+ * key, signature. */
+int dbs_sigv4_sign(const struct dbs_sigv4_request* req,
+                   const struct dbs_sigv4_creds* creds, time_t now,
+                   struct dbs_sigv4_signed* out) {
+  const char* service = req->service ? req->service : "s3";
+  const char* payload =
+      req->payload_hash ? req->payload_hash : DBS_SIGV4_EMPTY_SHA256;
+  const char* token = creds->session_token && creds->session_token[0]
+                          ? creds->session_token
+                          : NULL;
+  const struct dbs_dynlib_crypto* c;
+  struct tm tm;
+  char date[9], scope[256];
+  unsigned char k[32];
+
+  memset(out, 0, sizeof(*out));
+  int rc = dbs_dynlib_crypto(&c);
+  if (rc != 0)
+    return rc;
+  if (!request_valid(req, creds) || gmtime_r(&now, &tm) == NULL ||
+      strftime(out->amz_date, sizeof(out->amz_date), "%Y%m%dT%H%M%SZ", &tm) !=
+          16)
+    return -EINVAL;
+  memcpy(date, out->amz_date, 8);
+  date[8] = '\0';
+  if ((rc = canonical_request(req, payload, token, out)))
+    goto fail;
+  if ((size_t)snprintf(scope, sizeof(scope), "%s/%s/%s/aws4_request", date,
+                       req->region, service) >= sizeof(scope)) {
+    rc = -EINVAL;
+    goto fail;
+  }
+  if ((rc = string_to_sign(scope, out)))
+    goto fail;
+  rc = signing_key(c, creds->secret_access_key, date, req->region, service, k);
+  if (rc == 0)
+    rc = signature(c, k, creds->access_key_id, scope, out);
+  c->cleanse(k, sizeof(k));
 fail:
-  if (secret_key) {
-    c->cleanse(secret_key, slen + 4);
-    free(secret_key);
-  }
-  free(b.p);
-  for (size_t i = 0; qs && i < nq; i++) {
-    free(qs[i].name);
-    free(qs[i].value);
-  }
-  free(qs);
-  for (size_t i = 0; hs && i < nh; i++) {
-    free(hs[i].name);
-    free(hs[i].value);
-  }
-  free(hs);
   if (rc)
     dbs_sigv4_signed_free(out);
   return rc;

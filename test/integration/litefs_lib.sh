@@ -6,8 +6,9 @@
 #
 # lfs_require: ends the test with an explicit SKIP line (status 0) unless
 #   it runs as root with /dev/fuse, fusermount3 (Debian fuse3) and litefs.
-# lfs_config NODE [EXEC]: writes $T/NODE.yml (EXEC, a command line run
-#   through LiteFS's exec:, is optional; without it LiteFS runs alone).
+# lfs_config NODE [EXEC [PRE]]: writes $T/NODE.yml (EXEC, a command line
+#   run through LiteFS's exec:, is optional; without it LiteFS runs alone;
+#   PRE, a command LiteFS runs to its end before EXEC).
 # lfs_start NODE: starts `litefs mount -config $T/NODE.yml` in the
 #   background (its output in $T/NODE.log), sets LFS_PID_NODE, and
 #   registers the teardown. With LFS_SETSID=1, litefs leads a session and
@@ -49,8 +50,8 @@ _lfs_free_port() {
   node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
 
-lfs_config() { # NODE [EXEC]
-  local n=$1 exec=${2:-} port cand=false
+lfs_config() { # NODE [EXEC [PRE]]
+  local n=$1 exec=${2:-} pre=${3:-} port cand=false
   [ "$n" = a ] && cand=true
   if [ -z "${LFS_PORT_a:-}" ]; then
     LFS_PORT_a=$(_lfs_free_port)
@@ -76,6 +77,7 @@ lfs_config() { # NODE [EXEC]
     echo "exit-on-error: true"
     if [ -n "$exec" ]; then
       echo "exec:"
+      [ -z "$pre" ] || echo "  - cmd: \"$pre\""
       echo "  - cmd: \"$exec\""
     fi
   } >"$T/$n.yml"
@@ -178,4 +180,43 @@ lfs_teardown() {
     fi
   done
   LFS_NODES=()
+}
+
+# lfs_db_app: writes $T/dbapp.sh, an app that serves the node's database
+# (its rows of "Post", read with sqlite3 through the app's path
+# $T/NODE/app/app.db, go to $T/served-NODE every 50 ms), logs "app NODE:
+# started" to $T/events and exits 0 on SIGTERM; and $T/seed.sh, a seed
+# that inserts one user and one post and logs "seed NODE". With the blog
+# migrations ($DBS_FIXTURES/prisma/blog/migrations) as
+# $T/migrations, lfs_db_exec prints the exec line of dbsetup for NODE.
+lfs_db_app() {
+  cp -r "$DBS_FIXTURES/prisma/blog/migrations" "$T/migrations"
+  cat >"$T/dbapp.sh" <<'APP'
+#!/bin/sh
+trap 'exit 0' TERM INT
+echo "app $LFS_NODE: started" >>"$T/events"
+while :; do
+  if sqlite3 -cmd '.timeout 2000' "$T/$LFS_NODE/app/app.db" 'SELECT title FROM "Post" ORDER BY id' \
+    >"$T/served-$LFS_NODE.tmp" 2>/dev/null; then
+    mv "$T/served-$LFS_NODE.tmp" "$T/served-$LFS_NODE"
+  fi
+  sleep 0.05
+done
+APP
+  cat >"$T/seed.sh" <<'SEED'
+#!/bin/sh
+echo "seed $LFS_NODE" >>"$T/events"
+exec sqlite3 "$T/$LFS_NODE/app/app.db" \
+  "INSERT INTO \"User\"(email) VALUES ('a@example.com'); INSERT INTO \"Post\"(title, authorId) VALUES ('seeded', 1);"
+SEED
+  chmod +x "$T/dbapp.sh" "$T/seed.sh"
+}
+lfs_db_exec() { # NODE [dbsetup options...]
+  local n=$1
+  shift
+  echo "$DBSETUP --volume $T/$n/vol --db $T/$n/app/app.db --prisma-migrations $T/migrations --seed $T/seed.sh $* -- $T/dbapp.sh"
+}
+# The rows of _prisma_migrations of NODE's database, as sqlite3 prints them.
+lfs_migrations() {
+  sqlite3 -cmd '.timeout 5000' "$T/$1/mnt/app.db" 'SELECT id, checksum, migration_name, finished_at, rolled_back_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name'
 }

@@ -19,12 +19,17 @@ start=$(date +%s%N); "$DBSETUP" restore -o "$T/t.db" "$URL" 2>/dev/null
 dur_us=$(( ($(date +%s%N) - start) / 1000 )); rm "$T/t.db"
 echo "# one restore takes ${dur_us} us"
 
-killed=0 finished=0
-for i in $(seq 1 40); do
+# Kill at a random point of the measured duration, until 10 restores were
+# killed mid-way (at most 120 runs: on a loaded machine a run's duration
+# varies, and a fixed count of runs could interrupt too few).
+killed=0 finished=0 i=0
+while [ "$killed" -lt 10 ] && [ "$i" -lt 120 ]; do
+  i=$((i + 1))
   o=$T/k/db; mkdir -p "$T/k"
   "$DBSETUP" restore -parallelism 3 -o "$o" "$URL" 2>/dev/null &
   pid=$!
-  sleep "0.$(printf %06d $(( (RANDOM * 32768 + RANDOM) % (dur_us + dur_us / 4 + 1) )))"
+  us=$(( (RANDOM * 32768 + RANDOM) % (dur_us + dur_us / 4 + 1) ))
+  sleep "$((us / 1000000)).$(printf %06d $((us % 1000000)))"
   if kill -9 "$pid" 2>/dev/null; then killed=$((killed + 1)); else finished=$((finished + 1)); fi
   wait "$pid" 2>/dev/null || true
   if [ -e "$o" ]; then

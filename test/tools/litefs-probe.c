@@ -5,11 +5,41 @@
  *   api HOST:PORT
  *   info isPrimary=0|1 candidate=0|1 primary=HOSTNAME
  * or "error: ..." lines; exits 0 when /info answered, 1 otherwise.
+ * litefs-probe --import NAME FILE CONFIG: POST /import of FILE as NAME to
+ * the API of CONFIG's http.addr (dbs_litefs_import); prints "import ok" or
+ * "import rc=-ERRNO: message"; exits 0 or 1.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "litefs.h"
+
+static int import(const char* name, const char* file, const char* config) {
+  struct dbs_litefs_config c;
+  char err[1024], api[128];
+  if (dbs_litefs_config_load(config, &c, err, sizeof(err)) != 0) {
+    printf("error: %s\n", err);
+    return 1;
+  }
+  int rc = dbs_litefs_api_addr(c.http_addr, api, sizeof(api));
+  dbs_litefs_config_free(&c);
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  if (rc != 0 || fd < 0) {
+    printf("error: no API address or no %s\n", file);
+    return 1;
+  }
+  rc = dbs_litefs_import(api, name, fd, 60000, err, sizeof(err));
+  close(fd);
+  if (rc == 0)
+    printf("import ok\n");
+  else
+    printf("import rc=%d: %s\n", rc, err);
+  return rc == 0 ? 0 : 1;
+}
 
 int main(int argc, char** argv) {
   struct dbs_litefs_mount* v;
@@ -19,6 +49,8 @@ int main(int argc, char** argv) {
   size_t n;
   int rc;
 
+  if (argc == 5 && strcmp(argv[1], "--import") == 0)
+    return import(argv[2], argv[3], argv[4]);
   if ((rc = dbs_litefs_mounts(NULL, &v, &n)) != 0) {
     printf("error: mountinfo: %d\n", rc);
     return 1;

@@ -356,16 +356,59 @@ static void test_refuse_setup(void** state) {
   assert_int_equal(dbs_litefs_refuse_setup("/litefs", "/litefs", false, NULL, 0,
                                            &c, err, sizeof(err)),
                    78);
-  /* dbsetup as litefs's exec command with a database. */
+  /* dbsetup as litefs's exec command with a database: served by the mount
+   * (linked there). */
   assert_int_equal(dbs_litefs_refuse_setup("/app/db.sqlite", "/data", true, &m,
                                            1, &c, err, sizeof(err)),
-                   78);
-  assert_non_null(strstr(err, "LiteFS is mounted at /litefs"));
-  assert_non_null(strstr(err, "onto /data/db.sqlite"));
+                   0);
+  assert_string_equal(dbs_litefs_serving("/app/db.sqlite", true, &m, 1, &c),
+                      "/litefs");
+  assert_null(dbs_litefs_serving("/app/db.sqlite", false, &m, 1, &c));
   /* The DB in the mount, whoever the parent is. */
   assert_int_equal(dbs_litefs_refuse_setup("/litefs/db.sqlite", "/data", false,
                                            &m, 1, NULL, err, sizeof(err)),
+                   0);
+  assert_string_equal(
+      dbs_litefs_serving("/litefs/db.sqlite", false, &m, 1, NULL), "/litefs");
+  /* LiteFS is flat; names it keeps or takes for side files. */
+  assert_int_equal(dbs_litefs_refuse_setup("/litefs/d/db.sqlite", "/data",
+                                           false, &m, 1, NULL, err,
+                                           sizeof(err)),
                    78);
+  assert_non_null(strstr(err, "in a subdirectory of the LiteFS mount"));
+  static const char* const bad[] = {
+      "/app/x-wal",  "/app/x-shm",    "/app/x-journal", "/app/x-pos",
+      "/app/x-lock", "/app/.primary", "/app/.lag"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    assert_int_equal(dbs_litefs_refuse_setup(bad[i], "/data", true, &m, 1, &c,
+                                             err, sizeof(err)),
+                     78);
+  assert_int_equal(dbs_litefs_check_name("x-walrus", err, sizeof(err)), 0);
+  assert_int_equal(dbs_litefs_check_name(".lagoon", err, sizeof(err)), 0);
+  /* Not served: any name is the app's business. */
+  assert_int_equal(dbs_litefs_refuse_setup("/app/x-wal", "/data", false, &m, 1,
+                                           &c, err, sizeof(err)),
+                   0);
+  /* The volume (lock, temporary files) in data.dir/dbs. */
+  assert_int_equal(dbs_litefs_refuse_setup("/app/db.sqlite",
+                                           "/var/lib/litefs/dbs", true, &m, 1,
+                                           &c, err, sizeof(err)),
+                   78);
+  assert_non_null(strstr(err, "inside /var/lib/litefs/dbs"));
+  assert_int_equal(dbs_litefs_refuse_setup("/app/db.sqlite", "/var/lib/litefs",
+                                           true, &m, 1, &c, err, sizeof(err)),
+                   0);
+  /* Two mounts, litefs.yml naming neither. */
+  struct dbs_litefs_mount two[] = {{.dir = "/l1"}, {.dir = "/l2"}};
+  assert_int_equal(dbs_litefs_refuse_setup("/app/db.sqlite", "/data", true, two,
+                                           2, &c, err, sizeof(err)),
+                   78);
+  /* A LiteFS mount elsewhere does not hide that fuse.dir is not mounted. */
+  struct dbs_litefs_mount other = {.dir = "/elsewhere"};
+  assert_int_equal(dbs_litefs_refuse_setup("/litefs/db.sqlite", "/data", false,
+                                           &other, 1, &c, err, sizeof(err)),
+                   78);
+  assert_non_null(strstr(err, "LiteFS is not mounted there"));
   /* fuse.dir but no mount: dbsetup runs before LiteFS. */
   assert_int_equal(dbs_litefs_refuse_setup("/litefs/db.sqlite", "/data", false,
                                            NULL, 0, &c, err, sizeof(err)),
