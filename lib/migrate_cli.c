@@ -372,7 +372,3 @@ int dbs_migrate_cli_main(int argc, char** argv) {
   dbs_discover_free(&found);
   return st;
 }
-
-int dbs_prisma_migrate_cli(int argc, char** argv) {
-  return dbs_migrate_cli_main(argc, argv);
-}

@@ -131,10 +131,6 @@ int dbs_prisma_migrate_status(const char* db_path, const char* migrations_dir,
 
 void dbs_prisma_status_free(struct dbs_prisma_status* st);
 
-/* The same as dbs_migrate_cli_main (lib/migrate_cli.h), kept until
- * entrypoint/main.c calls that one. */
-int dbs_prisma_migrate_cli(int argc, char** argv);
-
 /*
  * Orders two migration names as Prisma 6/7 do (JavaScript localeCompare
  * under ICU's root collation, non-ignorable punctuation): returns <0, 0, >0.
