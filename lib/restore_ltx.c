@@ -17,6 +17,8 @@
 #include "ltx.h"
 #include "restore_internal.h"
 
+/* ---- the format: listing and plan ---------------------------------- */
+
 static void ltx_free(void* p) {
   struct dbs_restore_ltx_state* s = p;
   if (s == NULL)
@@ -103,6 +105,8 @@ static int ltx_plan(void* p, const struct dbs_restore_target* t,
                       "%s", msg);
   return -1;
 }
+
+/* ---- the apply ------------------------------------------------------- */
 
 /* Consecutive pages are written with one pwrite of up to this much. */
 #define LTX_WRITE_BUF (256u << 10)
@@ -508,6 +512,9 @@ done:;
   return rc;
 }
 
+/* ---- dry run ------------------------------------------------------- */
+
+/* litestream 0.5's dry-run table. */
 static void ltx_print(void* p, FILE* f) {
   struct dbs_restore_ltx_state* s = p;
   const struct dbs_ltx_plan* pl = &s->plan;
@@ -552,6 +559,8 @@ const struct dbs_restore_format dbs_restore_format_ltx = {
     .print = ltx_print,
     .summarize = ltx_summarize,
 };
+
+/* ---- times from the LTX headers (-timestamp on S3) ------------------ */
 
 /* Reads the first bytes of an object: an LTX header. */
 struct head_sink {

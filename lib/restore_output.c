@@ -21,9 +21,10 @@
 #include "restore_internal.h"
 #include "sqlite_readahead.h"
 
-int dbs_restore_write_all(int fd, const uint8_t* p, size_t n) {
+/* Writes all of p at off, or at the file offset when off is -1. */
+static int write_full(int fd, const uint8_t* p, size_t n, off_t off) {
   while (n > 0) {
-    ssize_t w = write(fd, p, n);
+    ssize_t w = off < 0 ? write(fd, p, n) : pwrite(fd, p, n, off);
     if (w < 0) {
       if (errno == EINTR)
         continue;
@@ -31,23 +32,19 @@ int dbs_restore_write_all(int fd, const uint8_t* p, size_t n) {
     }
     p += w;
     n -= (size_t)w;
+    if (off >= 0)
+      off += w;
   }
   return 0;
 }
 
+int dbs_restore_write_all(int fd, const uint8_t* p, size_t n) {
+  return write_full(fd, p, n, -1);
+}
+
 int dbs_restore_write_at(int fd, const uint8_t* p, size_t n, off_t off) {
-  while (n > 0) {
-    ssize_t w = pwrite(fd, p, n, off);
-    if (w < 0) {
-      if (errno == EINTR)
-        continue;
-      return -errno;
-    }
-    p += w;
-    n -= (size_t)w;
-    off += w;
-  }
-  return 0;
+  assert(off >= 0);
+  return write_full(fd, p, n, off);
 }
 
 int dbs_restore_sql_row(sqlite3* db, const char* sql, int* cols, int ncols,

@@ -587,6 +587,8 @@ static void remove_staged(struct apply* a) {
   }
 }
 
+/* Downloads and decodes the plan's snapshot into <tmp>, which it creates,
+ * and takes the page size from its header. */
 static int restore_snapshot(struct apply* a, struct dbs_restore_error* e) {
   struct dbs_lz4stream* z = NULL;
   char* key =
