@@ -1,8 +1,8 @@
 /*
  * dbsetup: the ENTRYPOINT of a container running an SQLite app. It sets up
- * the database (discover, link onto the volume, lock, restore from the
+ * the database (discover, lock the volume, link onto it, restore from the
  * Litestream backup, migrate, seed once), then supervises the replicator
- * and the app. Wiring only: each phase lives in lib/.
+ * and the app. Wiring only: each phase lives in lib/ (lib/README.md).
  */
 #include <stdio.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* The boot phases before supervision: discover, link, lock, restore,
+/* The boot phases before supervision: discover, lock, link, restore,
  * migrate, seed; then the supervisor with the replicator they chose. */
 #define _GNU_SOURCE
 #include "boot.h"
@@ -478,12 +478,19 @@ static int restore_external(struct dbs_boot* b) {
   return 0;
 }
 
-/* What restore_child exits with besides an exit status (1-199). */
-enum {
+/*
+ * What restore_child exits with besides an exit status of exitcode.h
+ * (1-199; 128+N for a stop signal N): the restore's outcomes that are not
+ * failures, above every exit status so that run_in_child's result tells
+ * them apart (lib/README.md, "Errors"). Never dbsetup's own exit status.
+ */
+enum child_result {
   CHILD_RESTORED = 200,
   CHILD_NO_BACKUP = 201,
   CHILD_UNSUPPORTED = 202,
 };
+_Static_assert(DBS_EXIT_SIGNAL_BASE + 64 < CHILD_RESTORED,
+               "child results above every exit status");
 
 static int restore_child(struct dbs_boot* b) {
   enum dbs_restore_result res = DBS_RESTORE_EINTERNAL;

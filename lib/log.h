@@ -4,6 +4,10 @@
  * up: when stderr's reader is behind they wait in a bounded buffer (256
  * KiB), then are dropped and counted ("dbsetup: warn: N line(s) dropped"),
  * and at exit the buffer gets at most 0.5 s to drain.
+ *
+ * What a failing function returns, and who logs it, is lib/README.md's
+ * "Errors" paragraph (the one error convention); its "Map" lists the
+ * modules and their layers.
  */
 #ifndef DBS_LOG_H
 #define DBS_LOG_H

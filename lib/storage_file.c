@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "path.h"
+
 /* Read size: 128 KiB keeps each chunk in the L2 cache until the decoder
  * has consumed it (larger reads measured slower, see restore.c). */
 #define READ_CHUNK (128u << 10)
@@ -20,19 +22,6 @@ struct file_storage {
   char* root;
   char desc[4096 + 8];
 };
-
-static char* join(const char* a, const char* b) {
-  size_t la = strlen(a), lb = strlen(b);
-  char* p = malloc(la + lb + 2);
-  if (p == NULL)
-    return NULL;
-  memcpy(p, a, la);
-  size_t n = la;
-  if (n > 0 && p[n - 1] != '/' && lb > 0)
-    p[n++] = '/';
-  memcpy(p + n, b, lb + 1);
-  return p;
-}
 
 static int list_push(struct dbs_storage_list* out, size_t* cap, char* key,
                      int64_t size, const struct stat* st, int is_prefix) {
@@ -63,7 +52,7 @@ static int list_push(struct dbs_storage_list* out, size_t* cap, char* key,
 static int list_dir(struct file_storage* fs, const char* keydir,
                     const char* namepfx, int delimiter,
                     struct dbs_storage_list* out, size_t* cap) {
-  char* dpath = join(fs->root, keydir);
+  char* dpath = dbs_path_join(fs->root, keydir);
   if (dpath == NULL)
     return -ENOMEM;
   DIR* d = opendir(dpath);
@@ -156,7 +145,7 @@ static int file_list(struct dbs_storage* s, const char* prefix, int delimiter,
 static int file_get(struct dbs_storage* s, const char* key,
                     dbs_storage_sink sink, void* arg) {
   struct file_storage* fs = (struct file_storage*)s;
-  char* path = join(fs->root, key);
+  char* path = dbs_path_join(fs->root, key);
   if (path == NULL)
     return -ENOMEM;
   int rc = 0;

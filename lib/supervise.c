@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "supervise.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -108,6 +109,8 @@ enum dbs_child_state dbs_supervise_transition(enum dbs_child_state state,
                                               enum dbs_child_event event,
                                               bool restart,
                                               enum dbs_child_action* action) {
+  assert(state >= 0 && state < DBS_CHILD_NSTATES);
+  assert(event >= 0 && event < DBS_EV_NEVENTS);
   const struct transition* t = &actions[restart ? 1 : 0][state][event];
   *action = t->action;
   return t->next;
@@ -382,141 +385,181 @@ static bool group_empty(pid_t pgid) {
   return pgid <= 0 || (kill(-pgid, 0) != 0 && errno == ESRCH);
 }
 
+/*
+ * The actions, one function each, as s6-supervise's: what the transition
+ * table says must be done on the way to the next state (already set in
+ * c->state when the action runs).
+ */
+
+static void act_none(struct child* c) {
+  (void)c;
+}
+
+/*
+ * The replicator exited (exited is true) or could not be started: restart
+ * it after its backoff while the app runs, else let it go.
+ */
+static void restart_later(struct child* c, bool exited) {
+  struct sup* s = c->sup;
+  char desc[64];
+  assert(c->restart);
+  uint64_t up_ms = (uv_hrtime() - c->started_ns) / 1000000u;
+  if (s->phase != PH_RUN) {
+    /* The app is gone and the replicator was being given its first-sync
+     * wait: nothing is left to replicate for, so it is not restarted. */
+    dbs_log_warnx("replicator (pid %d) exited with %s after %.2f s; the "
+                  "app is gone: not restarting it",
+                  (int)c->pid, describe_status(c->status, desc, sizeof(desc)),
+                  (double)up_ms / 1000.0);
+    c->state = DBS_CHILD_DOWN;
+    c->pid = 0;
+    if (!group_empty(c->pgid))
+      kill(-c->pgid, SIGTERM); /* the cleanup phase escalates */
+    c->pgid = 0;
+    if (s->repl_warmup) {
+      s->repl_warmup = false;
+      uv_timer_stop(&s->cleanup_timer);
+    }
+    return;
+  }
+  unsigned delay = dbs_supervise_backoff_next(&c->backoff, up_ms);
+  if (exited)
+    dbs_log_warnx("replicator (pid %d) exited with %s after %.2f s while the "
+                  "app runs; restarting in %u s",
+                  (int)c->pid, describe_status(c->status, desc, sizeof(desc)),
+                  (double)up_ms / 1000.0, delay / 1000);
+  else
+    dbs_log_warnx("replicator could not be started; retrying in %u s",
+                  delay / 1000);
+  c->pid = 0;
+  if (!group_empty(c->pgid)) {
+    dbs_log_warnx("replicator's process group %d outlived it: sending "
+                  "SIGTERM",
+                  (int)c->pgid);
+    kill(-c->pgid, SIGTERM);
+  }
+  uv_timer_start(&c->timer, child_timer_cb, delay, 0);
+}
+
+static void act_spawn(struct child* c) {
+  assert(c->pid == 0);
+  if (child_spawn(c) == 0)
+    return;
+  if (!c->restart) { /* the app could not be run: supervision ends */
+    c->state = DBS_CHILD_DOWN;
+    c->sup->exit_code = dbs_proc_exit_code(c->status);
+    return;
+  }
+  /* The replicator failed to start: as if it exited at once. */
+  c->state = DBS_CHILD_BACKOFF;
+  c->started_ns = uv_hrtime();
+  restart_later(c, false);
+}
+
+static void act_retry(struct child* c) {
+  assert(c->pid > 0);
+  restart_later(c, true);
+}
+
+static void act_exited(struct child* c) {
+  struct sup* s = c->sup;
+  char desc[64];
+  assert(c->pid > 0);
+  if (c->state == DBS_CHILD_DOWN)
+    uv_timer_stop(&c->timer);
+  if (c->stop_ns != 0)
+    dbs_log_info("%s (pid %d) exited with %s, %.2f s after the stop signal",
+                 c->name, (int)c->pid,
+                 describe_status(c->status, desc, sizeof(desc)),
+                 secs_since(c->stop_ns));
+  else
+    dbs_log_info("%s (pid %d) exited with %s after %.2f s", c->name,
+                 (int)c->pid, describe_status(c->status, desc, sizeof(desc)),
+                 secs_since(c->started_ns));
+  if (!c->restart) {
+    take_terminal(c->pid);
+    s->exit_code = dbs_proc_exit_code(c->status);
+    if (group_empty(c->pgid))
+      dbs_proc_guard_set(DBS_GUARD_APP, 0);
+  }
+  c->pid = 0;
+  if (c->state == DBS_CHILD_DRAINING) {
+    if (group_empty(c->pgid))
+      child_event(c, DBS_EV_EMPTY);
+    else
+      dbs_log_info("waiting for the rest of %s's process group %d", c->name,
+                   (int)c->pgid);
+  }
+}
+
+static void act_drained(struct child* c) {
+  assert(c->pid == 0);
+  uv_timer_stop(&c->timer);
+  dbs_proc_guard_set(DBS_GUARD_REPLICATOR, 0);
+  if (c->stop_ns != 0)
+    dbs_log_info("%s's process group %d is gone, %.2f s after the stop "
+                 "signal",
+                 c->name, (int)c->pgid, secs_since(c->stop_ns));
+  c->pgid = 0;
+}
+
+static void act_signal(struct child* c) {
+  char name[16];
+  /* kill(-0) would signal dbsetup's own process group. */
+  assert(c->pid > 0 && c->pgid > 0);
+  bool group = c->restart || !c->sup->opts->signal_child_only;
+  c->stop_ns = uv_hrtime();
+  dbs_log_info("sending %s to %s (%s %d); SIGKILL in %.1f s",
+               dbs_proc_signal_name(c->stop_sig, name), c->name,
+               group ? "process group" : "pid", (int)c->pid,
+               (double)c->stop_timeout_ms / 1000.0);
+  /* A stopped process (Ctrl-Z, SIGSTOP) would hold the stop signal until
+   * SIGKILL: continue it so that it can act on it. SIGCONT goes first: it
+   * discards stop signals still pending, and one sent after the stop
+   * signal could discard the SIGSTOP of a ptrace attach the process's
+   * exit path makes (LeakSanitizer's does), which then waits forever. */
+  kill(group ? -c->pgid : c->pid, SIGCONT);
+  kill(group ? -c->pgid : c->pid, c->stop_sig);
+  uv_timer_start(&c->timer, child_timer_cb, c->stop_timeout_ms, 0);
+}
+
+static void act_kill(struct child* c) {
+  assert(c->pgid > 0);
+  uv_timer_stop(&c->timer);
+  if (c->state == DBS_CHILD_DRAINING && c->nkill > 0) {
+    /* Only processes that are not ours to reap can keep it alive. */
+    dbs_log_warnx("%s's process group %d is still there after SIGKILL; "
+                  "going on",
+                  c->name, (int)c->pgid);
+    child_event(c, DBS_EV_EMPTY);
+    return;
+  }
+  child_kill_group(c);
+  if (c->state == DBS_CHILD_DRAINING) { /* no exit event will come */
+    c->nkill++;
+    uv_timer_start(&c->timer, child_timer_cb, CLEANUP_GRACE_MS, 0);
+  }
+}
+
+static void act_cancel(struct child* c) {
+  assert(c->pid == 0);
+  uv_timer_stop(&c->timer);
+  dbs_log_info("%s restart cancelled", c->name);
+}
+
+static void (*const perform[])(struct child*) = {
+    [DBS_ACT_NONE] = act_none,     [DBS_ACT_SPAWN] = act_spawn,
+    [DBS_ACT_EXITED] = act_exited, [DBS_ACT_RETRY] = act_retry,
+    [DBS_ACT_SIGNAL] = act_signal, [DBS_ACT_KILL] = act_kill,
+    [DBS_ACT_CANCEL] = act_cancel, [DBS_ACT_DRAINED] = act_drained,
+};
+
 /* Runs the state machine for one event and performs its action. */
 static void child_event(struct child* c, enum dbs_child_event ev) {
-  struct sup* s = c->sup;
   enum dbs_child_action act;
-  char desc[64], name[16];
   c->state = dbs_supervise_transition(c->state, ev, c->restart, &act);
-
-  switch (act) {
-  case DBS_ACT_NONE:
-    break;
-  case DBS_ACT_SPAWN:
-    if (child_spawn(c) == 0)
-      break;
-    if (!c->restart) { /* the app could not be run: supervision ends */
-      c->state = DBS_CHILD_DOWN;
-      s->exit_code = dbs_proc_exit_code(c->status);
-      break;
-    }
-    /* The replicator failed to start: as if it exited at once. */
-    c->state = DBS_CHILD_BACKOFF;
-    c->started_ns = uv_hrtime();
-    /* fall through */
-  case DBS_ACT_RETRY: {
-    uint64_t up_ms = (uv_hrtime() - c->started_ns) / 1000000u;
-    if (s->phase != PH_RUN) {
-      /* The app is gone and the replicator was being given its first-sync
-       * wait: nothing is left to replicate for, so it is not restarted. */
-      dbs_log_warnx("replicator (pid %d) exited with %s after %.2f s; the "
-                    "app is gone: not restarting it",
-                    (int)c->pid, describe_status(c->status, desc, sizeof(desc)),
-                    (double)up_ms / 1000.0);
-      c->state = DBS_CHILD_DOWN;
-      c->pid = 0;
-      if (!group_empty(c->pgid))
-        kill(-c->pgid, SIGTERM); /* the cleanup phase escalates */
-      c->pgid = 0;
-      if (s->repl_warmup) {
-        s->repl_warmup = false;
-        uv_timer_stop(&s->cleanup_timer);
-      }
-      break;
-    }
-    unsigned delay = dbs_supervise_backoff_next(&c->backoff, up_ms);
-    if (act == DBS_ACT_RETRY)
-      dbs_log_warnx("replicator (pid %d) exited with %s after %.2f s while the "
-                    "app runs; restarting in %u s",
-                    (int)c->pid, describe_status(c->status, desc, sizeof(desc)),
-                    (double)up_ms / 1000.0, delay / 1000);
-    else
-      dbs_log_warnx("replicator could not be started; retrying in %u s",
-                    delay / 1000);
-    c->pid = 0;
-    if (!group_empty(c->pgid)) {
-      dbs_log_warnx("replicator's process group %d outlived it: sending "
-                    "SIGTERM",
-                    (int)c->pgid);
-      kill(-c->pgid, SIGTERM);
-    }
-    uv_timer_start(&c->timer, child_timer_cb, delay, 0);
-    break;
-  }
-  case DBS_ACT_EXITED:
-    if (c->state == DBS_CHILD_DOWN)
-      uv_timer_stop(&c->timer);
-    if (c->stop_ns != 0)
-      dbs_log_info("%s (pid %d) exited with %s, %.2f s after the stop signal",
-                   c->name, (int)c->pid,
-                   describe_status(c->status, desc, sizeof(desc)),
-                   secs_since(c->stop_ns));
-    else
-      dbs_log_info("%s (pid %d) exited with %s after %.2f s", c->name,
-                   (int)c->pid, describe_status(c->status, desc, sizeof(desc)),
-                   secs_since(c->started_ns));
-    if (!c->restart) {
-      take_terminal(c->pid);
-      s->exit_code = dbs_proc_exit_code(c->status);
-      if (group_empty(c->pgid))
-        dbs_proc_guard_set(DBS_GUARD_APP, 0);
-    }
-    c->pid = 0;
-    if (c->state == DBS_CHILD_DRAINING) {
-      if (group_empty(c->pgid))
-        child_event(c, DBS_EV_EMPTY);
-      else
-        dbs_log_info("waiting for the rest of %s's process group %d", c->name,
-                     (int)c->pgid);
-    }
-    break;
-  case DBS_ACT_DRAINED:
-    uv_timer_stop(&c->timer);
-    dbs_proc_guard_set(DBS_GUARD_REPLICATOR, 0);
-    if (c->stop_ns != 0)
-      dbs_log_info("%s's process group %d is gone, %.2f s after the stop "
-                   "signal",
-                   c->name, (int)c->pgid, secs_since(c->stop_ns));
-    c->pgid = 0;
-    break;
-  case DBS_ACT_SIGNAL: {
-    bool group = c->restart || !s->opts->signal_child_only;
-    c->stop_ns = uv_hrtime();
-    dbs_log_info("sending %s to %s (%s %d); SIGKILL in %.1f s",
-                 dbs_proc_signal_name(c->stop_sig, name), c->name,
-                 group ? "process group" : "pid", (int)c->pid,
-                 (double)c->stop_timeout_ms / 1000.0);
-    /* A stopped process (Ctrl-Z, SIGSTOP) would hold the stop signal until
-     * SIGKILL: continue it so that it can act on it. SIGCONT goes first: it
-     * discards stop signals still pending, and one sent after the stop
-     * signal could discard the SIGSTOP of a ptrace attach the process's
-     * exit path makes (LeakSanitizer's does), which then waits forever. */
-    kill(group ? -c->pgid : c->pid, SIGCONT);
-    kill(group ? -c->pgid : c->pid, c->stop_sig);
-    uv_timer_start(&c->timer, child_timer_cb, c->stop_timeout_ms, 0);
-    break;
-  }
-  case DBS_ACT_KILL:
-    uv_timer_stop(&c->timer);
-    if (c->state == DBS_CHILD_DRAINING && c->nkill > 0) {
-      /* Only processes that are not ours to reap can keep it alive. */
-      dbs_log_warnx("%s's process group %d is still there after SIGKILL; "
-                    "going on",
-                    c->name, (int)c->pgid);
-      child_event(c, DBS_EV_EMPTY);
-      break;
-    }
-    child_kill_group(c);
-    if (c->state == DBS_CHILD_DRAINING) { /* no exit event will come */
-      c->nkill++;
-      uv_timer_start(&c->timer, child_timer_cb, CLEANUP_GRACE_MS, 0);
-    }
-    break;
-  case DBS_ACT_CANCEL:
-    uv_timer_stop(&c->timer);
-    dbs_log_info("%s restart cancelled", c->name);
-    break;
-  }
+  assert((size_t)act < sizeof(perform) / sizeof(perform[0]));
+  perform[act](c);
 }
 
 /* ---- Reaping and cleanup ---------------------------------------------- */
@@ -586,6 +629,7 @@ static void reap(struct sup* s) {
     else if (pid == s->repl.pid)
       c = &s->repl;
     if (c != NULL) {
+      assert(pid == c->pid);
       c->status = st;
       child_event(c, DBS_EV_EXIT);
     } else {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "path.h"
 
 #define LOCK_NAME ".dbsetup.lock"
 #define ASIDE_SUFFIX ".in-image"
@@ -54,180 +55,12 @@ static char* cat3(const char* a, const char* b, const char* c) {
   return s;
 }
 
-/* Returns malloc'd dir/name without doubling the slash after "/". */
-static char* join(const char* dir, const char* name) {
-  size_t n = strlen(dir);
-  return cat3(dir, (n > 0 && dir[n - 1] == '/') ? "" : "/", name);
-}
-
-/*
- * Returns a malloc'd absolute version of p (working directory prepended
- * when relative) with repeated and trailing slashes removed, or NULL.
- */
-static char* absolute(const char* p) {
-  char* s;
-  if (p[0] == '/') {
-    s = strdup(p);
-  } else {
-    char* cwd = getcwd(NULL, 0);
-    if (cwd == NULL)
-      return NULL;
-    s = join(cwd, p);
-    free(cwd);
-  }
-  if (s == NULL)
-    return NULL;
-  char* o = s;
-  for (const char* i = s; *i != '\0'; i++)
-    if (!(*i == '/' && o > s && o[-1] == '/'))
-      *o++ = *i;
-  *o = '\0';
-  while (o - s > 1 && o[-1] == '/')
-    *--o = '\0';
-  return s;
-}
-
 /* Splits an absolute, slash-normalized path: *dir (malloc'd), base points
  * into path. Returns 0 or -errno. */
 static int split(const char* path, char** dir, const char** base) {
-  const char* slash = strrchr(path, '/');
-  *base = slash + 1;
-  *dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+  *base = dbs_path_basename(path);
+  *dir = dbs_path_dirname(path);
   return *dir == NULL ? -ENOMEM : 0;
-}
-
-/*
- * Canonicalizes an absolute path whose tail may not exist: realpath of
- * the longest existing prefix, then the remaining components ("." dropped,
- * ".." popped). Returns malloc'd or NULL with errno.
- */
-static char* canonical(const char* path) {
-  char* head = absolute(path);
-  char* tail = NULL;
-  char* real = NULL;
-  if (head == NULL)
-    return NULL;
-  for (;;) {
-    real = realpath(head, NULL);
-    if (real != NULL)
-      break;
-    if (errno != ENOENT || strcmp(head, "/") == 0)
-      goto fail;
-    char* slash = strrchr(head, '/');
-    char* t = tail ? cat3(slash + 1, "/", tail) : strdup(slash + 1);
-    if (t == NULL)
-      goto fail;
-    free(tail);
-    tail = t;
-    if (slash == head)
-      slash[1] = '\0';
-    else
-      *slash = '\0';
-  }
-  free(head);
-  head = NULL;
-  for (char *save = NULL, *c = tail ? strtok_r(tail, "/", &save) : NULL;
-       c != NULL; c = strtok_r(NULL, "/", &save)) {
-    if (strcmp(c, ".") == 0)
-      continue;
-    if (strcmp(c, "..") == 0) {
-      char* slash = strrchr(real, '/');
-      if (slash == real)
-        slash[1] = '\0';
-      else
-        *slash = '\0';
-      continue;
-    }
-    char* r = join(real, c);
-    if (r == NULL)
-      goto fail;
-    free(real);
-    real = r;
-  }
-  free(tail);
-  return real;
-fail:;
-  int saved = errno;
-  free(head);
-  free(tail);
-  free(real);
-  errno = saved;
-  return NULL;
-}
-
-/* True when path (canonical) is dir (canonical) or below it. */
-static bool is_within(const char* path, const char* dir) {
-  size_t n = strlen(dir);
-  if (strcmp(dir, "/") == 0)
-    return true;
-  return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
-/* mkdir -p with mode for every missing component. Returns 0 or -errno. */
-static int mkdir_p(const char* path, mode_t mode) {
-  char* p = strdup(path);
-  int rc = 0;
-  struct stat st;
-  if (p == NULL)
-    return -ENOMEM;
-  for (char* s = p + 1;; s++) {
-    if (*s != '/' && *s != '\0')
-      continue;
-    char c = *s;
-    *s = '\0';
-    if (mkdir(p, mode) != 0 && errno != EEXIST) {
-      rc = -errno;
-      break;
-    }
-    if (stat(p, &st) != 0) {
-      rc = -errno;
-      break;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-      rc = -ENOTDIR;
-      break;
-    }
-    *s = c;
-    if (c == '\0')
-      break;
-  }
-  free(p);
-  return rc;
-}
-
-/*
- * What mkdir_p(path) would meet, without creating anything: 0 when every
- * component exists as a directory or the deepest existing one is a
- * directory this process may create entries in; else -errno as mkdir_p
- * would fail (-ENOTDIR, -EACCES, -EROFS).
- */
-static int mkdir_p_check(const char* path) {
-  char* p = strdup(path);
-  struct stat st;
-  int rc = 0;
-  if (p == NULL)
-    return -ENOMEM;
-  bool missing = false;
-  for (;;) {
-    if (stat(p, &st) == 0) {
-      if (!S_ISDIR(st.st_mode))
-        rc = -ENOTDIR;
-      else if (missing && access(p, W_OK | X_OK) != 0)
-        rc = -errno;
-      break;
-    }
-    if (errno != ENOENT) {
-      rc = -errno;
-      break;
-    }
-    missing = true;
-    char* slash = strrchr(p, '/');
-    if (slash == NULL || slash == p)
-      break; /* "/" exists */
-    *slash = '\0';
-  }
-  free(p);
-  return rc;
 }
 
 /*
@@ -261,7 +94,7 @@ static bool on_mounted_volume(const char* dir) {
       }
     }
     *o = '\0';
-    if (is_within(dir, field) &&
+    if (dbs_path_is_within(dir, field) &&
         (best == NULL || strlen(field) > strlen(best))) {
       free(best);
       best = strdup(field);
@@ -307,7 +140,8 @@ static char* prepare(const char* volume, const char* app_path,
     errno = EINVAL;
     return NULL;
   }
-  if ((vol = absolute(volume)) == NULL || (app = absolute(app_path)) == NULL)
+  if ((vol = dbs_path_absolute(volume)) == NULL ||
+      (app = dbs_path_absolute(app_path)) == NULL)
     goto nomem;
   if ((rc = split(app, &dir, &base)) < 0)
     goto nomem;
@@ -327,7 +161,8 @@ static char* prepare(const char* volume, const char* app_path,
       errno = rc;
       goto fail;
     }
-    if ((rc = info ? mkdir_p_check(vol) : mkdir_p(vol, 0755)) < 0) {
+    if ((rc = info ? dbs_path_mkdir_p_check(vol)
+                   : dbs_path_mkdir_p(vol, 0755)) < 0) {
       set_err(err, errlen,
               "volume %s does not exist and cannot be created: %s (mount a "
               "writable volume there or set --volume)",
@@ -353,7 +188,8 @@ static char* prepare(const char* volume, const char* app_path,
     info->exists = !created;
     info->mounted = !created && on_mounted_volume(vol);
   }
-  if ((real = created && info ? canonical(vol) : realpath(vol, NULL)) == NULL) {
+  if ((real = created && info ? dbs_path_canonical(vol)
+                              : realpath(vol, NULL)) == NULL) {
     rc = errno;
     set_err(err, errlen, "cannot resolve volume %s: %s", vol, strerror(rc));
     errno = rc;
@@ -382,25 +218,26 @@ static char* prepare(const char* volume, const char* app_path,
     goto fail;
   }
 
-  if ((cdir = canonical(dir)) == NULL) {
+  if ((cdir = dbs_path_canonical(dir)) == NULL) {
     rc = errno;
     set_err(err, errlen, "cannot resolve the directory of %s: %s", app,
             strerror(rc));
     errno = rc;
     goto fail;
   }
-  if (is_within(cdir, real)) {
+  if (dbs_path_is_within(cdir, real)) {
     if (info != NULL && stat(cdir, &st) != 0)
       info->target_dir_missing = true;
-    if ((rc = info ? mkdir_p_check(cdir) : mkdir_p(cdir, 0755)) < 0) {
+    if ((rc = info ? dbs_path_mkdir_p_check(cdir)
+                   : dbs_path_mkdir_p(cdir, 0755)) < 0) {
       set_err(err, errlen, "cannot create %s on the volume: %s", cdir,
               strerror(-rc));
       errno = -rc;
       goto fail;
     }
-    target = join(cdir, base);
+    target = dbs_path_join(cdir, base);
   } else {
-    target = join(real, base);
+    target = dbs_path_join(real, base);
   }
   if (target == NULL)
     goto nomem;
@@ -444,7 +281,7 @@ static int replace_link(const char* path, const char* dir, const char* base,
       snprintf(name, sizeof(name), ".%.200s.dbsetup-%ld", base, (long)getpid());
   if (n < 0 || (size_t)n >= sizeof(name))
     return -ENAMETOOLONG;
-  char* tmp = join(dir, name);
+  char* tmp = dbs_path_join(dir, name);
   if (tmp == NULL)
     return -ENOMEM;
   int rc = 0;
@@ -521,10 +358,10 @@ static bool link_points_to(const char* dir, const char* link,
                            const char* target) {
   if (strcmp(link, target) == 0)
     return true;
-  char* full = link[0] == '/' ? strdup(link) : join(dir, link);
+  char* full = link[0] == '/' ? strdup(link) : dbs_path_join(dir, link);
   if (full == NULL)
     return false;
-  char* c = canonical(full);
+  char* c = dbs_path_canonical(full);
   bool same = c != NULL && strcmp(c, target) == 0;
   free(full);
   free(c);
@@ -662,7 +499,7 @@ static int check_baked_db(const char* app, char* err, size_t errlen) {
 static int can_create_in(const char* dir) {
   struct stat st;
   if (stat(dir, &st) != 0)
-    return mkdir_p_check(dir);
+    return dbs_path_mkdir_p_check(dir);
   if (!S_ISDIR(st.st_mode))
     return -ENOTDIR;
   return access(dir, W_OK | X_OK) == 0 ? 0 : -errno;
@@ -678,13 +515,13 @@ static int link_impl(const char* app_path, const char* target,
   struct stat st;
   int rc;
 
-  if ((app = absolute(app_path)) == NULL)
+  if ((app = dbs_path_absolute(app_path)) == NULL)
     goto nomem;
   if ((rc = split(app, &dir, &base)) < 0)
     goto nomem;
-  cdir = canonical(dir);
+  cdir = dbs_path_canonical(dir);
   if (cdir != NULL) {
-    if ((self = join(cdir, base)) == NULL)
+    if ((self = dbs_path_join(cdir, base)) == NULL)
       goto nomem;
     if (strcmp(self, target) == 0) {
       if (plan != NULL)
@@ -710,7 +547,7 @@ static int link_impl(const char* app_path, const char* target,
                 app, target, strerror(-rc));
       goto out;
     }
-    if ((rc = mkdir_p(dir, 0755)) < 0) {
+    if ((rc = dbs_path_mkdir_p(dir, 0755)) < 0) {
       set_err(err, errlen,
               "cannot create %s to link %s -> %s: %s (if the image's "
               "filesystem is read-only, point --db and the app at a path "
@@ -879,7 +716,7 @@ static pid_t read_holder(int fd, char* host, size_t hostlen) {
 int dbs_volume_lock(const char* volume, pid_t* holder, char* err,
                     size_t errlen) {
   int fd = -1, rc;
-  char* path = join(volume, LOCK_NAME);
+  char* path = dbs_path_join(volume, LOCK_NAME);
   *holder = 0;
   if (path == NULL) {
     set_err(err, errlen, "out of memory");
@@ -1004,7 +841,7 @@ int dbs_volume_lock_check(const char* volume, pid_t* holder, char* err,
                           size_t errlen) {
   struct stat st;
   int rc = 0;
-  char* path = join(volume, LOCK_NAME);
+  char* path = dbs_path_join(volume, LOCK_NAME);
   *holder = 0;
   if (path == NULL) {
     set_err(err, errlen, "out of memory");
@@ -1359,11 +1196,11 @@ static int chown_impl(const char* volume, const char* target, uid_t uid,
     goto fail;
   }
   failed = real;
-  if ((tgt = absolute(target)) == NULL || split(tgt, &dir, &base) < 0)
+  if ((tgt = dbs_path_absolute(target)) == NULL || split(tgt, &dir, &base) < 0)
     goto nomem;
   /* litestream keeps its shadow WAL in <dir>/.<name>-litestream. */
   if ((p = cat3(".", base, "-litestream")) == NULL ||
-      (meta = join(dir, p)) == NULL)
+      (meta = dbs_path_join(dir, p)) == NULL)
     goto nomem;
   if ((rc = check_hardlinks(tgt, meta, err, errlen)) < 0) {
     if (rc == -ENOMEM)
@@ -1377,7 +1214,7 @@ static int chown_impl(const char* volume, const char* target, uid_t uid,
     goto fail;
   }
   /* Directories between the volume and the target, each lchown'd. */
-  if (is_within(dir, real) && strcmp(dir, real) != 0) {
+  if (dbs_path_is_within(dir, real) && strcmp(dir, real) != 0) {
     for (char* s = dir + strlen(real) + 1;; s++) {
       if (*s != '/' && *s != '\0')
         continue;
