@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "path.h"
 #include "restore_internal.h"
 #include "sqlite_readahead.h"
 
@@ -131,33 +131,14 @@ static int fsync_path(const char* path, bool dir) {
   return rc;
 }
 
+/* mkdir -p dir (0700), for a dir relative to the working directory too. */
 static int mkdir_p(const char* dir) {
-  char* p = strdup(dir);
-  if (p == NULL)
-    return -ENOMEM;
-  for (char* s = p + 1; *s; s++) {
-    if (*s != '/')
-      continue;
-    *s = '\0';
-    if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-      int e = errno;
-      free(p);
-      return -e;
-    }
-    *s = '/';
-  }
-  int rc = mkdir(p, 0700) != 0 && errno != EEXIST ? -errno : 0;
-  free(p);
+  char* abs = dbs_path_absolute(dir);
+  if (abs == NULL)
+    return -errno;
+  int rc = dbs_path_mkdir_p(abs, 0700);
+  free(abs);
   return rc;
-}
-
-static char* dir_of(const char* path) {
-  char* c = strdup(path);
-  if (c == NULL)
-    return NULL;
-  char* d = strdup(dirname(c));
-  free(c);
-  return d;
 }
 
 int dbs_restore_remove_leftovers(const char* output) {
@@ -181,13 +162,10 @@ int dbs_restore_remove_leftovers(const char* output) {
     free(p);
   }
   /* Staged WAL and LTX files: <base>.tmp-XXXXXXXX-wal and -ltx. */
-  char *dir = dir_of(output), *copy = strdup(output);
-  if (dir == NULL || copy == NULL) {
-    free(dir);
-    free(copy);
+  char* dir = dbs_path_dirname(output);
+  if (dir == NULL)
     return -ENOMEM;
-  }
-  const char* base = basename(copy);
+  const char* base = dbs_path_basename(output);
   size_t bl = strlen(base);
   DIR* d = opendir(dir);
   if (d != NULL) {
@@ -215,7 +193,6 @@ int dbs_restore_remove_leftovers(const char* output) {
     closedir(d);
   }
   free(dir);
-  free(copy);
   return rc;
 }
 
@@ -294,7 +271,7 @@ int dbs_restore_out_prepare(struct dbs_restore_out* out, const char* output,
   out->prog.total_bytes = total_bytes;
   out->prog.total_objects = total_objects;
   out->tmp = dbs_restore_suffixed(output, ".tmp");
-  out->dir = dir_of(output);
+  out->dir = dbs_path_dirname(output);
   if (out->tmp == NULL || out->dir == NULL) {
     dbs_restore_set_err(e, DBS_RESTORE_EINTERNAL, "out of memory");
     return -1;
