@@ -494,11 +494,11 @@ static int ltx_apply_plan(void* p, struct dbs_storage* st, const char* output,
   if (dbs_restore_out_finish(&a.out, o->verify, what, e) != 0)
     goto done;
   rc = 0;
-done:;
-  bool staged = a.dl.state != NULL;
-  dbs_restore_ahead_end(&a.dl);
-  if (staged)
+done:
+  if (a.dl.state != NULL) { /* downloading ahead: stop, remove staged */
+    dbs_restore_ahead_end(&a.dl);
     ltx_remove_staged(&a);
+  }
   if (a.fd >= 0)
     close(a.fd);
   char point[96];
