@@ -114,6 +114,7 @@ bool dbs_restore_ahead_take(struct dbs_restore_ahead* d, size_t* k) {
 void dbs_restore_ahead_done(struct dbs_restore_ahead* d, size_t k, int rc,
                             const struct dbs_restore_error* e) {
   pthread_mutex_lock(&d->mu);
+  assert(k < d->n && d->state[k] == IDX_BUSY);
   d->state[k] = rc == 0 ? IDX_READY : IDX_FAILED;
   if (rc != 0 && !d->stop) {
     d->err = *e;
@@ -125,6 +126,7 @@ void dbs_restore_ahead_done(struct dbs_restore_ahead* d, size_t k, int rc,
 
 int dbs_restore_ahead_wait(struct dbs_restore_ahead* d, size_t k,
                            struct dbs_restore_error* e) {
+  assert(d->state != NULL && k < d->n && k >= d->applied);
   pthread_mutex_lock(&d->mu);
   while (d->state[k] != IDX_READY && !d->stop) {
     struct timespec ts;
