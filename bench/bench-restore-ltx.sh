@@ -43,7 +43,7 @@ trap finish EXIT
 # replicate DIR NWRITES: litestream 0.5 on DIR/db with a file replica (or
 # S3 with $EP set) while NWRITES writes happen; stopped with SIGTERM.
 replicate() {
-  local d=$1 n=$2 lp i replica
+  local d=$1 n=$2 lp replica
   replica="      - type: file
         path: $d/replica"
   [ -z "${EP:-}" ] || replica="      - type: s3
@@ -65,11 +65,7 @@ YML
   until [ -n "$(find "$d/replica" "$W/s3/bench/$(basename "$d")" -name '*.ltx*' 2>/dev/null || true)" ]; do
     sleep 0.1
   done
-  for i in $(seq 1 "$n"); do
-    sqlite3 -cmd ".timeout 5000" "$d/db" "UPDATE t SET v = hex(randomblob(1000)) WHERE id % 977 = $i % 977;
-      INSERT INTO t(v) VALUES (hex(randomblob(1000)));" >/dev/null
-    sleep 0.03
-  done
+  writes "$d/db" "$n" 0.03
   sleep 1
   kill -TERM "$lp"; wait "$lp" || true
 }
@@ -92,7 +88,6 @@ run_case() {
   echo "$name: $(du -m "$d/db" | cut -f1) MB database, $files LTX files ($((bytes / 1024 / 1024)) MB), plan of $(wc -l <"$W/objects") files"
   LABELS=("dbsetup (verify quick)" "dbsetup (verify none)" "litestream 0.5 restore" "floor: ltx-floor")
   WALLS=("" "" "" ""); RSSS=("" "" "" "")
-  echo "  load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   run_cmd() {
     case $1 in
       0) time_one 0 "$DBSETUP" restore -o "$W/out/db" "${src[@]}" ;;
@@ -102,14 +97,8 @@ run_case() {
       3) time_one 3 "$LTX_FLOOR" "$W/out/floor" $(cat "$W/objects") ;;
     esac
   }
-  rounds 4
-  echo "  load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
-  report 4
-  for n in 0 1; do
-    awk -v l="${LABELS[$n]}" -v dw="${MW[n]}" -v lw="${MW[2]}" -v dr="${MR[n]}" -v lr="${MR[2]}" -v fw="${MW[3]}" 'BEGIN {
-      printf "  %s: %.2fx faster than litestream 0.5 (target >= 2), RSS %.2f of litestream'"'"'s (target <= 0.25), %.2fx the floor (target <= 1.5)\n",
-        l, lw / dw, dr / lr, dw / fw }'
-  done
+  measure 4
+  vs_peer "litestream 0.5"
 }
 
 echo "# dbsetup LTX restore benchmark, $(date -u +%FT%TZ), $(nproc) CPUs, RUNS=$RUNS (median)"
@@ -127,13 +116,7 @@ case " $CASES " in *" snap "*)
   run_case "snapshot-only case (${SNAP_DB_MB} MB)" "$W/snap" ;;
 esac
 case " $CASES " in *" s3many "*)
-  export AWS_ACCESS_KEY_ID=AKIADBSBENCH00000001 AWS_SECRET_ACCESS_KEY=dbs-bench-secret-value-0123456789
-  DBS_S3RVER_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID DBS_S3RVER_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
-    node "${DBS_PEERS:-.peers}/s3rver/node_modules/s3rver/bin/s3rver.js" -s -d "$W/s3" -a 127.0.0.1 -p 0 \
-    --configure-bucket bench >"$W/s3.log" 2>&1 &
-  S3PID=$!
-  until grep -q "S3rver listening on" "$W/s3.log"; do sleep 0.1; done
-  EP=http://127.0.0.1:$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$W/s3.log")
+  start_s3rver
   mkdir -p "$W/s3many"
   fill "$W/s3many/db" "$MANY_DB_MB"
   replicate "$W/s3many" "$MANY_WRITES"

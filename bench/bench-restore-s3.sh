@@ -35,13 +35,7 @@ finish() {
 trap finish EXIT
 . "$(dirname "$0")/lib.sh"
 
-export AWS_ACCESS_KEY_ID=AKIADBSBENCH00000001 AWS_SECRET_ACCESS_KEY=dbs-bench-secret-value-0123456789
-DBS_S3RVER_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID DBS_S3RVER_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY \
-  node "$DBS_PEERS/s3rver/node_modules/s3rver/bin/s3rver.js" -s -d "$W/s3" -a 127.0.0.1 -p 0 \
-  --configure-bucket bench >"$W/s3.log" 2>&1 &
-S3PID=$!
-until grep -q "S3rver listening on" "$W/s3.log"; do sleep 0.1; done
-EP=http://127.0.0.1:$(sed -n 's/.*listening on [0-9.]*:\([0-9]*\).*/\1/p' "$W/s3.log")
+start_s3rver
 SIGN=(--aws-sigv4 aws:amz:us-east-1:s3 --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"
   -H x-amz-content-sha256:UNSIGNED-PAYLOAD)
 MEP=
@@ -73,7 +67,7 @@ mirror() {
 
 # replicate DIR NWRITES: litestream to s3://bench/DIRNAME, one WAL index per write.
 replicate() {
-  local d=$1 n=$2 lp i
+  local d=$1 n=$2 lp
   cat >"$d/ls.yml" <<YML
 dbs:
   - path: $d/db
@@ -92,11 +86,7 @@ YML
   "$LITESTREAM" replicate -config "$d/ls.yml" >"$d/ls.log" 2>&1 &
   lp=$!
   until ls "$W/s3/bench/$(basename "$d")"/generations/*/snapshots/*.lz4._S3rver_object >/dev/null 2>&1; do sleep 0.1; done
-  for i in $(seq 1 "$n"); do
-    sqlite3 -cmd ".timeout 5000" "$d/db" "UPDATE t SET v = hex(randomblob(1000)) WHERE id % 977 = $i % 977;
-      INSERT INTO t(v) VALUES (hex(randomblob(1000)));" >/dev/null
-    sleep 0.05
-  done
+  writes "$d/db" "$n" 0.05
   sleep 1
   kill -INT "$lp"; wait "$lp" || true
 }

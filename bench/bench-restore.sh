@@ -43,7 +43,7 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/dbs-bench.XXXXXX")
 # replicate DIR NINDEXES: runs litestream on DIR/db with a file replica,
 # making NINDEXES WAL indexes (a RESTART checkpoint after each write).
 replicate() {
-  local d=$1 n=$2 lp i
+  local d=$1 n=$2 lp
   cat >"$d/ls.yml" <<YML
 dbs:
   - path: $d/db
@@ -58,11 +58,7 @@ YML
   "$LITESTREAM" replicate -config "$d/ls.yml" >"$d/ls.log" 2>&1 &
   lp=$!
   until ls "$d"/replica/generations/*/snapshots/*.lz4 >/dev/null 2>&1; do sleep 0.1; done
-  for i in $(seq 1 "$n"); do
-    sqlite3 -cmd ".timeout 5000" "$d/db" "UPDATE t SET v = hex(randomblob(1000)) WHERE id % 977 = $i % 977;
-      INSERT INTO t(v) VALUES (hex(randomblob(1000)));" >/dev/null
-    sleep 0.05
-  done
+  writes "$d/db" "$n" 0.05
   sleep 1
   kill -INT "$lp"; wait "$lp" || true
 }
@@ -86,7 +82,7 @@ objects() {
 
 run_case() {
   local name=$1 d=$2
-  local objs bytes n
+  local objs bytes
   objs=$(find "$d/replica" -name '*.lz4' | wc -l)
   bytes=$(du -sb "$d/replica" | cut -f1)
   echo "$name: $(du -m "$d/db" | cut -f1) MB database, $objs objects, $((bytes / 1024 / 1024)) MB compressed"
@@ -99,7 +95,6 @@ SH
   LABELS=("dbsetup (verify quick)" "dbsetup (verify none)" "litestream restore"
           "floor: lz4-floor" "lz4 -d CLI + fsync")
   WALLS=("" "" "" "" ""); RSSS=("" "" "" "" "")
-  echo "  load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
   run_cmd() {
     case $1 in
       0) time_one 0 "$DBSETUP" restore -o "$W/out/db" "file://$d/replica" ;;
@@ -110,14 +105,8 @@ SH
       4) time_one 4 bash "$W/lz4cli.sh" ;;
     esac
   }
-  rounds 5
-  echo "  load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"
-  report 5
-  for n in 0 1; do
-    awk -v l="${LABELS[$n]}" -v dw="${MW[n]}" -v lw="${MW[2]}" -v dr="${MR[n]}" -v lr="${MR[2]}" -v fw="${MW[3]}" 'BEGIN {
-      printf "  %s: %.2fx faster than litestream (target >= 2), RSS %.2f of litestream'"'"'s (target <= 0.25), %.2fx the floor (target <= 1.5)\n",
-        l, lw / dw, dr / lr, dw / fw }'
-  done
+  measure 5
+  vs_peer litestream
 }
 
 echo "# dbsetup restore benchmark, $(date -u +%FT%TZ), $(nproc) CPUs, RUNS=$RUNS (median)"

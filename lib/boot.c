@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "boot.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <ftw.h>
 #include <limits.h>
@@ -23,6 +24,7 @@
 #include "prisma_migrate.h"
 #include "proc.h"
 #include "restore.h"
+#include "seedcmd.h"
 #include "supervise.h"
 #include "volume.h"
 
@@ -232,7 +234,6 @@ static int rmdir_empty(const char* path, const struct stat* st, int flag,
 
 int dbs_boot_lock(struct dbs_boot* b) {
   char err[ERRLEN] = "";
-  pid_t holder = 0;
   struct stat st;
 
   /* Check before you change: what needs no target first, then what does,
@@ -270,8 +271,8 @@ int dbs_boot_lock(struct dbs_boot* b) {
   }
   if (b->plan != NULL) {
     b->plan->lock_checked = true;
-    rc = dbs_volume_lock_check(b->cfg->volume, &holder, err, sizeof(err));
-    b->plan->lock_holder = holder;
+    rc = dbs_volume_lock_check(b->cfg->volume, &b->plan->lock_holder, err,
+                               sizeof(err));
     if (rc == -ENOSYS) { /* cannot tell: the boot's flock will */
       dbs_log_warnx("%s", err);
       rc = 0;
@@ -279,7 +280,8 @@ int dbs_boot_lock(struct dbs_boot* b) {
     if (rc == -EWOULDBLOCK && b->plan->ignore_lock)
       rc = 0; /* reported; the rest is checked as if it were free */
   } else {
-    rc = dbs_volume_lock(b->cfg->volume, &holder, err, sizeof(err));
+    /* The holder's pid is in the message already. */
+    rc = dbs_volume_lock(b->cfg->volume, &(pid_t){0}, err, sizeof(err));
   }
   if (rc != 0) {
     dbs_log_errorx("%s", err);
@@ -293,6 +295,7 @@ int dbs_boot_lock(struct dbs_boot* b) {
 
 int dbs_boot_link(struct dbs_boot* b) {
   char err[ERRLEN] = "";
+  assert(b->target != NULL); /* dbs_boot_lock returned 0 */
   int rc = b->plan != NULL
                ? dbs_volume_link_check(b->disc.db_path, b->target,
                                        &b->plan->link, err, sizeof(err))
@@ -494,6 +497,7 @@ _Static_assert(DBS_EXIT_SIGNAL_BASE + 64 < CHILD_RESTORED,
 
 static int restore_child(struct dbs_boot* b) {
   enum dbs_restore_result res = DBS_RESTORE_EINTERNAL;
+  assert(b->ls_db != NULL && b->ls_db->nreplicas > 0);
   int rc = dbs_restore_boot(b->ls_db->replicas, b->ls_db->nreplicas,
                             b->cfg->replica, b->target, &b->restore_opts, &res);
   if (b->plan != NULL)
@@ -512,32 +516,32 @@ static int restore_child(struct dbs_boot* b) {
   }
 }
 
-int dbs_boot_restore(struct dbs_boot* b) {
+/* Sets *state to the state of the database at the target (enum
+ * dbs_db_state). Returns 0, or an exit status after logging why it cannot
+ * be used. A dry run reports an empty file, which the boot removes, as
+ * missing. */
+static int target_state(struct dbs_boot* b, int* state) {
   char err[ERRLEN] = "";
-  int rc;
-  int state = b->plan != NULL
-                  ? dbs_volume_db_check(b->target, err, sizeof(err))
-                  : dbs_volume_db_state(b->target, err, sizeof(err));
+  int st = b->plan != NULL ? dbs_volume_db_check(b->target, err, sizeof(err))
+                           : dbs_volume_db_state(b->target, err, sizeof(err));
   if (b->plan != NULL) {
-    b->plan->db_state = state;
-    if (state == DBS_DB_EMPTY) /* the boot removes it: missing */
-      state = DBS_DB_MISSING;
+    b->plan->db_state = st;
+    if (st == DBS_DB_EMPTY) /* the boot removes it: missing */
+      st = DBS_DB_MISSING;
   }
-  if (state == -EILSEQ || state == -EISDIR || state == -EINVAL ||
-      state == -ELOOP || state == -EMLINK) {
-    dbs_log_errorx("%s", err);
-    return DBS_EXIT_DATAERR;
-  }
-  if (state < 0) {
-    dbs_log_errorx("%s", err);
-    return DBS_EXIT_CANTCREAT;
-  }
-  if (state == DBS_DB_EXISTS) {
-    dbs_log_info("database %s exists", b->target);
-    return chown_for_user(b);
-  }
+  *state = st;
+  if (st >= 0)
+    return 0;
+  dbs_log_errorx("%s", err);
+  return st == -EILSEQ || st == -EISDIR || st == -EINVAL || st == -ELOOP ||
+                 st == -EMLINK
+             ? DBS_EXIT_DATAERR
+             : DBS_EXIT_CANTCREAT;
+}
 
-  /* Missing: a stale WAL beside it would be replayed into the restore. */
+/* Missing: a stale WAL beside it would be replayed into the restore.
+ * Removes it (a dry run notes it). Returns 0 or an exit status. */
+static int clear_stale(struct dbs_boot* b) {
   if (b->plan != NULL) {
     static const char* const sc[] = {"-wal", "-shm", "-journal"};
     for (size_t i = 0; i < 3 && !b->plan->stale; i++) {
@@ -551,14 +555,12 @@ int dbs_boot_restore(struct dbs_boot* b) {
     dbs_log_error("cannot remove stale -wal/-shm beside %s", b->target);
     return DBS_EXIT_CANTCREAT;
   }
-  b->fresh = true;
-  if (b->cfg->no_restore || b->ls_db == NULL || b->replication_off ||
-      b->ls_db->nreplicas == 0) {
-    dbs_log_info("database %s is new%s", b->target,
-                 b->cfg->no_restore ? " (--no-restore)" : "");
-    return chown_for_user(b);
-  }
+  return 0;
+}
 
+/* Runs the native restore: in a child, or in-process as a dry run that
+ * lists and plans only. Returns restore_child's result (or -1). */
+static int run_restore(struct dbs_boot* b) {
   struct dbs_restore_opts ro = {
       .parallelism = b->cfg->parallelism,
       .verify = b->cfg->verify,
@@ -566,16 +568,83 @@ int dbs_boot_restore(struct dbs_boot* b) {
       .timeout_ms = b->cfg->restore_timeout_ms,
   };
   b->restore_opts = ro;
+  if (b->plan == NULL)
+    return run_in_child("restore", restore_child, b, NULL, 0, NULL);
+  /* The restore's own choice, listing and planning only, in-process. */
+  b->restore_opts.dry_run = true;
+  b->restore_opts.progress = false;
+  b->restore_opts.summary = &b->plan->restore_point;
+  b->plan->restore_tried = true;
+  return restore_child(b);
+}
+
+/* A replica type the native restore does not read: litestream restores
+ * it (a dry run only checks that it could). Returns 0 or an exit status. */
+static int restore_unsupported(struct dbs_boot* b) {
+  char err[ERRLEN] = "";
   if (b->plan != NULL) {
-    /* The restore's own choice, listing and planning only, in-process. */
-    b->restore_opts.dry_run = true;
-    b->restore_opts.progress = false;
-    b->restore_opts.summary = &b->plan->restore_point;
-    b->plan->restore_tried = true;
-    rc = restore_child(b);
-  } else {
-    rc = run_in_child("restore", restore_child, b, NULL, 0, NULL);
+    if (b->litestream_bin == NULL)
+      return restore_external(b);     /* refuses before running anything */
+    b->plan->restore_external = true; /* its outcome is not predicted */
+    b->fresh = false;
+    b->restored = true;
+    return 0;
   }
+  int rc = restore_external(b);
+  if (rc != 0)
+    return rc;
+  /* litestream restore -if-replica-exists exits 0 without a database
+   * only when its listing found no backup. */
+  b->fresh = dbs_volume_db_state(b->target, err, sizeof(err)) != DBS_DB_EXISTS;
+  b->restored = !b->fresh;
+  b->no_backup = b->fresh;
+  return 0;
+}
+
+/* Acts on the restore's result rc (run_restore). Returns 0 or an exit
+ * status. */
+static int restore_outcome(struct dbs_boot* b, int rc) {
+  switch (rc) {
+  case CHILD_RESTORED:
+    b->fresh = false;
+    b->restored = true;
+    return 0;
+  case CHILD_NO_BACKUP:
+    dbs_log_info("no backup of %s exists: starting with a new database",
+                 b->target);
+    b->no_backup = true;
+    return 0;
+  case CHILD_UNSUPPORTED:
+    return restore_unsupported(b);
+  default:
+    /* The restore logged why and left nothing at the target; a child that
+     * died may have left a partial .tmp, which the next restore removes. */
+    if (b->plan == NULL)
+      dbs_volume_remove_db(b->target);
+    return rc > 0 && rc < CHILD_RESTORED ? rc : DBS_EXIT_SOFTWARE;
+  }
+}
+
+int dbs_boot_restore(struct dbs_boot* b) {
+  int state;
+  assert(b->target != NULL);
+  int rc = target_state(b, &state);
+  if (rc != 0)
+    return rc;
+  if (state == DBS_DB_EXISTS) {
+    dbs_log_info("database %s exists", b->target);
+    return chown_for_user(b);
+  }
+  if ((rc = clear_stale(b)) != 0)
+    return rc;
+  b->fresh = true;
+  if (b->cfg->no_restore || b->ls_db == NULL || b->replication_off ||
+      b->ls_db->nreplicas == 0) {
+    dbs_log_info("database %s is new%s", b->target,
+                 b->cfg->no_restore ? " (--no-restore)" : "");
+    return chown_for_user(b);
+  }
+  rc = run_restore(b);
   if (dbs_proc_stop_signal() != 0) {
     /* Stopped: a finished restore stays; a cut one leaves nothing. */
     if (rc == CHILD_RESTORED)
@@ -586,43 +655,8 @@ int dbs_boot_restore(struct dbs_boot* b) {
                     b->target);
     return stopped_during_setup(b, "the restore");
   }
-  switch (rc) {
-  case CHILD_RESTORED:
-    b->fresh = false;
-    b->restored = true;
-    break;
-  case CHILD_NO_BACKUP:
-    dbs_log_info("no backup of %s exists: starting with a new database",
-                 b->target);
-    b->no_backup = true;
-    break;
-  case CHILD_UNSUPPORTED:
-    if (b->plan != NULL) {
-      if (b->litestream_bin == NULL)
-        return restore_external(b);     /* refuses before running anything */
-      b->plan->restore_external = true; /* its outcome is not predicted */
-      b->fresh = false;
-      b->restored = true;
-      break;
-    }
-    rc = restore_external(b);
-    if (rc != 0)
-      return rc;
-    /* litestream restore -if-replica-exists exits 0 without a database
-     * only when its listing found no backup. */
-    b->fresh =
-        dbs_volume_db_state(b->target, err, sizeof(err)) != DBS_DB_EXISTS;
-    b->restored = !b->fresh;
-    b->no_backup = b->fresh;
-    break;
-  default:
-    /* The restore logged why and left nothing at the target; a child that
-     * died may have left a partial .tmp, which the next restore removes. */
-    if (b->plan == NULL)
-      dbs_volume_remove_db(b->target);
-    return rc > 0 && rc < CHILD_RESTORED ? rc : DBS_EXIT_SOFTWARE;
-  }
-  return chown_for_user(b);
+  rc = restore_outcome(b, rc);
+  return rc != 0 ? rc : chown_for_user(b);
 }
 
 /* The directory holding node_modules/.bin, absolute, or NULL. */
@@ -647,6 +681,38 @@ static int run_setup_command(struct dbs_boot* b, const char* what,
   if (rc != 0) {
     errno = -rc;
     dbs_log_error("%s: cannot start /bin/sh", what);
+    return -1;
+  }
+  return dbs_proc_exit_code(status);
+}
+
+/* The seed from the Prisma config or package.json, run as `prisma db seed`
+ * runs it: split at spaces, no shell (seedcmd.h). Returns its exit code, or
+ * -1 if it did not start. */
+static int run_prisma_seed(struct dbs_boot* b, const char* cmd) {
+  char** argv = NULL;
+  size_t argc = 0;
+  int status = 0;
+  if (dbs_seedcmd_split(cmd, &argv, &argc) != 0) {
+    dbs_log_errorx("seed: out of memory");
+    return -1;
+  }
+  if (argc == 0) {
+    free(argv);
+    dbs_log_info("seed: %s is empty: no seed", b->disc.seed_from);
+    return 0;
+  }
+  char* bin = node_bin_dir();
+  dbs_log_info("seed: running %s (from %s, as prisma db seed runs it: no "
+               "shell)",
+               cmd, b->disc.seed_from);
+  int rc = dbs_proc_run_argv(argv, cmd, bin, b->have_creds ? &b->creds : NULL,
+                             &status);
+  free(bin);
+  free(argv);
+  if (rc != 0) {
+    errno = -rc;
+    dbs_log_error("seed: cannot start %s", cmd);
     return -1;
   }
   return dbs_proc_exit_code(status);
@@ -817,6 +883,7 @@ static int dry_migrate(struct dbs_boot* b) {
 int dbs_boot_migrate(struct dbs_boot* b) {
   const struct dbs_config* cfg = b->cfg;
   int code;
+  assert(b->target != NULL);
 
   if (b->plan != NULL)
     return dry_migrate(b);
@@ -888,7 +955,8 @@ int dbs_boot_seed(struct dbs_boot* b) {
   }
   if (dbs_proc_stop_signal() != 0) /* it came during the migration */
     return stopped_during_setup(b, "setup (before the seed)");
-  int code = run_setup_command(b, "seed", seed);
+  int code = b->cfg->seed ? run_setup_command(b, "seed", seed)
+                          : run_prisma_seed(b, seed);
   if (code == 0) {
     dbs_log_info("seed: done");
     return 0;
@@ -1056,6 +1124,23 @@ static int check_replication(struct dbs_boot* b) {
   return rc != 0 ? rc : check_litestream(b);
 }
 
+/* Prisma runs its seed without a shell: shell syntax in it is passed to
+ * the command as arguments. Say so before anything runs. */
+static void warn_shell_seed(const char* from, const char* seed) {
+  char** argv = NULL;
+  size_t argc = 0;
+  if (dbs_seedcmd_split(seed, &argv, &argc) != 0)
+    return;
+  const char* w = dbs_seedcmd_shell_word(argv);
+  if (w != NULL)
+    dbs_log_warnx("the seed command (%s) is run as prisma db seed runs it, "
+                  "without a shell: the word %s reaches %s as an argument, "
+                  "not as shell syntax (put the commands in a script, or "
+                  "pass --seed for a /bin/sh command): %s",
+                  from, w, argv[0], seed);
+  free(argv);
+}
+
 static int check_setup(struct dbs_boot* b) {
   const struct dbs_config* cfg = b->cfg;
   char err[ERRLEN * 2] = "";
@@ -1074,12 +1159,14 @@ static int check_setup(struct dbs_boot* b) {
       (rc = check_shell_command("the migrate command (--migrate)",
                                 cfg->migrate)) != 0)
     return rc;
-  if (seed != NULL && !shell_parses(seed)) {
-    dbs_log_errorx("the seed command (%s) is not a valid /bin/sh command: "
-                   "%s (fix its syntax; nothing was changed)",
-                   cfg->seed ? "--seed" : "package.json prisma.seed", seed);
+  if (cfg->seed != NULL && !shell_parses(cfg->seed)) {
+    dbs_log_errorx("the seed command (--seed) is not a valid /bin/sh "
+                   "command: %s (fix its syntax; nothing was changed)",
+                   cfg->seed);
     return DBS_EXIT_CONFIG;
   }
+  if (cfg->seed == NULL && seed != NULL)
+    warn_shell_seed(b->disc.seed_from, seed);
   if (cfg->replicate != NULL && !cfg->no_replicate &&
       (rc = check_shell_command("the replicator command (--replicate)",
                                 cfg->replicate)) != 0)

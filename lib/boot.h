@@ -77,15 +77,26 @@ void dbs_boot_init(struct dbs_boot* b, const struct dbs_config* cfg);
 /* True when a database was found: the DB phases run. */
 bool dbs_boot_has_db(const struct dbs_boot* b);
 
+/*
+ * The phases, each called only after the one before it returned 0 (the
+ * DB phases only when dbs_boot_has_db), each returning 0 or an exit status.
+ */
 /* Resolves --user (exit 64/77 on failure); main() refused setuid. */
 int dbs_boot_user(struct dbs_boot* b);
+/* Finds the app's database, its schema, migrations and seed. */
 int dbs_boot_discover(struct dbs_boot* b);
-/* Prepares the volume and takes its lock (a second dbsetup exits 75 before
- * it touches anything), then links the app's path onto it. */
+/* Checks everything that could refuse the boot, prepares the volume and
+ * takes its lock (a second dbsetup exits 75 before it touches anything);
+ * sets b->target. */
 int dbs_boot_lock(struct dbs_boot* b);
+/* Links the app's database path onto the target. */
 int dbs_boot_link(struct dbs_boot* b);
+/* Keeps an existing database; restores a missing one from its backup, or
+ * starts it new (b->fresh) when there is none. */
 int dbs_boot_restore(struct dbs_boot* b);
+/* Runs the migrations (native Prisma or --migrate). */
 int dbs_boot_migrate(struct dbs_boot* b);
+/* Seeds a database this boot created (b->fresh). */
 int dbs_boot_seed(struct dbs_boot* b);
 
 /* Runs the replicator and the app; returns dbsetup's exit status. In a

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +42,15 @@ enum opt_id {
   OPT_QUIET = 'q',
 };
 
-/* One row per option: its flag, its variable, and its help text. */
+struct opt_desc;
+
+/* Stores one option value into cfg: 0, or -EINVAL for a value it refuses.
+ * val is NULL for a flag without a value. */
+typedef int (*opt_setter)(struct dbs_config* cfg, const struct opt_desc* o,
+                          const char* val);
+
+/* One row per option: its flag, its variable, its help text, and how its
+ * value is stored (setter, into the field at offset off of dbs_config). */
 struct opt_desc {
   const char* name;
   int has_arg;
@@ -49,78 +58,184 @@ struct opt_desc {
   const char* env;
   const char* arg;
   const char* help;
+  opt_setter set; /* NULL: handled by dbs_config_parse (help, version) */
+  size_t off;
 };
+
+#define FIELD(f) offsetof(struct dbs_config, f)
+
+/* The field of cfg an option row stores into. */
+#define AT(cfg, o, type) ((type*)(void*)((char*)(cfg) + (o)->off))
+
+/* A string option: "" is unset. */
+static int set_string(struct dbs_config* cfg, const struct opt_desc* o,
+                      const char* val) {
+  *AT(cfg, o, const char*) = *val ? val : NULL;
+  return 0;
+}
+
+/* A string option that has a default and no "unset" (--volume). */
+static int set_nonempty(struct dbs_config* cfg, const struct opt_desc* o,
+                        const char* val) {
+  if (*val == '\0')
+    return -EINVAL;
+  *AT(cfg, o, const char*) = val;
+  return 0;
+}
+
+static int set_seconds(struct dbs_config* cfg, const struct opt_desc* o,
+                       const char* val) {
+  return dbs_config_parse_seconds(val, AT(cfg, o, unsigned));
+}
+
+/* A flag: no value (on the command line) is true; a variable's value is a
+ * boolean. */
+static int set_flag(struct dbs_config* cfg, const struct opt_desc* o,
+                    const char* val) {
+  bool b = true;
+  if (val != NULL && dbs_config_parse_bool(val, &b) != 0)
+    return -EINVAL;
+  *AT(cfg, o, bool) = b;
+  return 0;
+}
+
+static int set_migrate_failure(struct dbs_config* cfg, const struct opt_desc* o,
+                               const char* val) {
+  enum dbs_migrate_failure* f = AT(cfg, o, enum dbs_migrate_failure);
+  if (strcmp(val, "exit") == 0)
+    *f = DBS_MIGRATE_FAILURE_EXIT;
+  else if (strcmp(val, "continue") == 0)
+    *f = DBS_MIGRATE_FAILURE_CONTINUE;
+  else
+    return -EINVAL;
+  return 0;
+}
+
+static int set_parallelism(struct dbs_config* cfg, const struct opt_desc* o,
+                           const char* val) {
+  return dbs_config_parse_parallelism(val, AT(cfg, o, unsigned));
+}
+
+static int set_verify(struct dbs_config* cfg, const struct opt_desc* o,
+                      const char* val) {
+  return dbs_config_parse_verify(val, AT(cfg, o, enum dbs_verify));
+}
+
+static int set_log_level(struct dbs_config* cfg, const struct opt_desc* o,
+                         const char* val) {
+  (void)cfg;
+  (void)o;
+  return dbs_config_set_log_level(val);
+}
+
+static int set_verbose(struct dbs_config* cfg, const struct opt_desc* o,
+                       const char* val) {
+  (void)cfg;
+  (void)o;
+  (void)val;
+  dbs_log_set_level(DBS_LOG_DEBUG);
+  return 0;
+}
+
+static int set_quiet(struct dbs_config* cfg, const struct opt_desc* o,
+                     const char* val) {
+  (void)cfg;
+  (void)o;
+  (void)val;
+  dbs_log_set_level(DBS_LOG_WARN);
+  return 0;
+}
 
 static const struct opt_desc opts[] = {
     {"replicate", 1, OPT_REPLICATE, "DBSETUP_REPLICATE", "CMD",
      "replicator command, run with /bin/sh -c (default: litestream replicate "
-     "when litestream.yml has the database)"},
+     "when litestream.yml has the database)",
+     set_string, FIELD(replicate)},
     {"stop-timeout", 1, OPT_STOP_TIMEOUT, "DBSETUP_STOP_TIMEOUT", "SECS",
      "time the app gets after a stop signal before SIGKILL, and a running "
-     "migration, migrate or seed command to finish (7)"},
+     "migration, migrate or seed command to finish (7)",
+     set_seconds, FIELD(stop_timeout_ms)},
     {"replicator-stop-timeout", 1, OPT_REPLICATOR_STOP_TIMEOUT,
      "DBSETUP_REPLICATOR_STOP_TIMEOUT", "SECS",
      "time the replicator gets for its final sync after the app is gone "
      "(litestream 0.3: 5; 0.5: its shutdown-sync-timeout, 30 by default, + "
-     "2; --replicate: 2)"},
+     "2; --replicate: 2)",
+     set_seconds, FIELD(replicator_stop_timeout_ms)},
     {"signal-child-only", 0, OPT_SIGNAL_CHILD_ONLY, "DBSETUP_SIGNAL_CHILD_ONLY",
-     NULL, "forward signals to the app's pid, not its process group"},
+     NULL, "forward signals to the app's pid, not its process group", set_flag,
+     FIELD(signal_child_only)},
     {"db", 1, OPT_DB, "DBSETUP_DB", "PATH",
-     "the database path the app opens (default: discovered)"},
+     "the database path the app opens (default: discovered)", set_string,
+     FIELD(db)},
     {"volume", 1, OPT_VOLUME, "DBSETUP_VOLUME", "DIR",
-     "the persistent volume (/data)"},
+     "the persistent volume (/data)", set_nonempty, FIELD(volume)},
     {"schema", 1, OPT_SCHEMA, "DBSETUP_SCHEMA", "PATH",
      "Prisma schema (default: package.json prisma.schema, ./schema.prisma, "
-     "./prisma/schema.prisma; prisma.config.ts schema comes first)"},
+     "./prisma/schema.prisma; prisma.config.ts schema comes first)",
+     set_string, FIELD(schema)},
     {"litestream-config", 1, OPT_LITESTREAM_CONFIG, "DBSETUP_LITESTREAM_CONFIG",
      "PATH",
      "litestream.yml (default: $LITESTREAM_CONFIG, ./litestream.yml, "
-     "/etc/litestream.yml)"},
+     "/etc/litestream.yml)",
+     set_string, FIELD(litestream_config)},
     {"no-expand-env", 0, OPT_NO_EXPAND_ENV, "DBSETUP_NO_EXPAND_ENV", NULL,
-     "do not expand $VARS in litestream.yml"},
+     "do not expand $VARS in litestream.yml", set_flag, FIELD(no_expand_env)},
     {"litestream", 1, OPT_LITESTREAM, "DBSETUP_LITESTREAM", "PATH",
      "the litestream binary (default: PATH, then node_modules/@flydotio/"
-     "litestream-linux-<arch>/litestream)"},
+     "litestream-linux-<arch>/litestream)",
+     set_string, FIELD(litestream)},
     {"migrate", 1, OPT_MIGRATE, "DBSETUP_MIGRATE", "CMD",
      "migration command, run with /bin/sh -c on every boot (default: native "
-     "Prisma migrations when prisma/migrations exists)"},
+     "Prisma migrations when prisma/migrations exists)",
+     set_string, FIELD(migrate)},
     {"migrate-failure", 1, OPT_MIGRATE_FAILURE, "DBSETUP_MIGRATE_FAILURE",
      "exit|continue",
      "on a failed migration, exit 80 (default) or start the "
-     "app anyway so an operator can repair"},
+     "app anyway so an operator can repair",
+     set_migrate_failure, FIELD(migrate_failure)},
     {"seed", 1, OPT_SEED, "DBSETUP_SEED", "CMD",
      "seed command for a fresh database (default: prisma.config.ts "
-     "migrations.seed, else package.json prisma.seed)"},
+     "migrations.seed, else package.json prisma.seed)",
+     set_string, FIELD(seed)},
     {"no-restore", 0, OPT_NO_RESTORE, "DBSETUP_NO_RESTORE", NULL,
-     "never restore a missing database from its backup"},
+     "never restore a missing database from its backup", set_flag,
+     FIELD(no_restore)},
     {"no-replicate", 0, OPT_NO_REPLICATE, "DBSETUP_NO_REPLICATE", NULL,
-     "do not start the replicator"},
+     "do not start the replicator", set_flag, FIELD(no_replicate)},
     {"user", 1, OPT_USER, "DBSETUP_USER", "USER[:GROUP]",
-     "run migrate, seed, replicator and app as this user (root only)"},
+     "run migrate, seed, replicator and app as this user (root only)",
+     set_string, FIELD(user)},
     {"replica", 1, OPT_REPLICA, "DBSETUP_REPLICA", "NAME",
-     "restore from this replica of litestream.yml"},
+     "restore from this replica of litestream.yml", set_string, FIELD(replica)},
     {"parallelism", 1, OPT_PARALLELISM, "DBSETUP_PARALLELISM", "N",
-     "parallel downloads during restore (8)"},
+     "parallel downloads during restore (8)", set_parallelism,
+     FIELD(parallelism)},
     {"restore-timeout", 1, OPT_RESTORE_TIMEOUT, "DBSETUP_RESTORE_TIMEOUT",
      "SECS",
      "give up retrying an unreachable backup after this long without "
-     "progress (120)"},
+     "progress (120)",
+     set_seconds, FIELD(restore_timeout_ms)},
     {"verify", 1, OPT_VERIFY, "DBSETUP_VERIFY", "full|quick|none",
      "check a restored database with PRAGMA integrity_check/quick_check "
-     "(quick)"},
+     "(quick)",
+     set_verify, FIELD(verify)},
     {"prisma-migrations", 1, OPT_PRISMA_MIGRATIONS, "DBSETUP_PRISMA_MIGRATIONS",
      "DIR",
      "Prisma migrations folder (default: prisma.config.ts migrations.path, "
-     "<schema dir>/migrations)"},
+     "<schema dir>/migrations)",
+     set_string, FIELD(prisma_migrations)},
     {"prisma-config", 1, OPT_PRISMA_CONFIG, "DBSETUP_PRISMA_CONFIG", "PATH",
      "Prisma config file, as prisma --config (default: ./prisma.config.ts "
-     "and the other names Prisma looks for)"},
+     "and the other names Prisma looks for)",
+     set_string, FIELD(prisma_config)},
     {"log-level", 1, OPT_LOG_LEVEL, "DBSETUP_LOG_LEVEL",
-     "debug|info|warn|error", "log level (info)"},
-    {"verbose", 0, OPT_VERBOSE, NULL, NULL, "-v: log level debug"},
-    {"quiet", 0, OPT_QUIET, NULL, NULL, "-q: log level warn"},
-    {"version", 0, OPT_VERSION, NULL, NULL, "print the version and exit"},
-    {"help", 0, OPT_HELP, NULL, NULL, "-h: print this help and exit"},
+     "debug|info|warn|error", "log level (info)", set_log_level, 0},
+    {"verbose", 0, OPT_VERBOSE, NULL, NULL, "-v: log level debug", set_verbose,
+     0},
+    {"quiet", 0, OPT_QUIET, NULL, NULL, "-q: log level warn", set_quiet, 0},
+    {"version", 0, OPT_VERSION, NULL, NULL, "print the version and exit", NULL,
+     0},
+    {"help", 0, OPT_HELP, NULL, NULL, "-h: print this help and exit", NULL, 0},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -161,128 +276,50 @@ int dbs_config_parse_bool(const char* s, bool* out) {
   return -EINVAL;
 }
 
-static int parse_uint(const char* s, unsigned min, unsigned max,
-                      unsigned* out) {
-  char* end;
+int dbs_config_parse_parallelism(const char* s, unsigned* out) {
+  unsigned v = 0;
   if (s == NULL || *s == '\0')
     return -EINVAL;
-  errno = 0;
-  unsigned long v = strtoul(s, &end, 10);
-  if (errno != 0 || *end != '\0' || *s == '-' || v < min || v > max)
+  for (const char* p = s; *p != '\0'; p++) {
+    if (*p < '0' || *p > '9')
+      return -EINVAL;
+    v = v * 10 + (unsigned)(*p - '0');
+    if (v > DBS_CONFIG_PARALLELISM_MAX)
+      return -EINVAL;
+  }
+  if (v < 1)
     return -EINVAL;
-  *out = (unsigned)v;
+  *out = v;
+  return 0;
+}
+
+int dbs_config_parse_verify(const char* s, enum dbs_verify* out) {
+  if (strcmp(s, "quick") == 0)
+    *out = DBS_VERIFY_QUICK;
+  else if (strcmp(s, "full") == 0)
+    *out = DBS_VERIFY_FULL;
+  else if (strcmp(s, "none") == 0)
+    *out = DBS_VERIFY_NONE;
+  else
+    return -EINVAL;
+  return 0;
+}
+
+int dbs_config_set_log_level(const char* s) {
+  enum dbs_log_level lvl;
+  if (s == NULL || *s == '\0')
+    return 0;
+  if (dbs_log_parse_level(s, &lvl) != 0)
+    return -EINVAL;
+  dbs_log_set_level(lvl);
   return 0;
 }
 
 /* Applies one option value; from names where it came from for messages. */
 static int apply(struct dbs_config* cfg, const struct opt_desc* o,
                  const char* val, const char* from) {
-  bool b;
-  enum dbs_log_level lvl;
-  switch (o->id) {
-  case OPT_REPLICATE:
-    cfg->replicate = *val ? val : NULL;
+  if (o->set == NULL || o->set(cfg, o, val) == 0)
     return 0;
-  case OPT_STOP_TIMEOUT:
-    if (dbs_config_parse_seconds(val, &cfg->stop_timeout_ms) == 0)
-      return 0;
-    break;
-  case OPT_REPLICATOR_STOP_TIMEOUT:
-    if (dbs_config_parse_seconds(val, &cfg->replicator_stop_timeout_ms) == 0)
-      return 0;
-    break;
-  case OPT_RESTORE_TIMEOUT:
-    if (dbs_config_parse_seconds(val, &cfg->restore_timeout_ms) == 0)
-      return 0;
-    break;
-  case OPT_SIGNAL_CHILD_ONLY:
-  case OPT_NO_EXPAND_ENV:
-  case OPT_NO_RESTORE:
-  case OPT_NO_REPLICATE:
-    if (val == NULL)
-      b = true;
-    else if (dbs_config_parse_bool(val, &b) != 0)
-      break;
-    if (o->id == OPT_SIGNAL_CHILD_ONLY)
-      cfg->signal_child_only = b;
-    if (o->id == OPT_NO_EXPAND_ENV)
-      cfg->no_expand_env = b;
-    if (o->id == OPT_NO_RESTORE)
-      cfg->no_restore = b;
-    if (o->id == OPT_NO_REPLICATE)
-      cfg->no_replicate = b;
-    return 0;
-  case OPT_DB:
-    cfg->db = *val ? val : NULL;
-    return 0;
-  case OPT_VOLUME:
-    if (*val == '\0')
-      break;
-    cfg->volume = val;
-    return 0;
-  case OPT_SCHEMA:
-    cfg->schema = *val ? val : NULL;
-    return 0;
-  case OPT_LITESTREAM_CONFIG:
-    cfg->litestream_config = *val ? val : NULL;
-    return 0;
-  case OPT_LITESTREAM:
-    cfg->litestream = *val ? val : NULL;
-    return 0;
-  case OPT_MIGRATE:
-    cfg->migrate = *val ? val : NULL;
-    return 0;
-  case OPT_MIGRATE_FAILURE:
-    if (strcmp(val, "exit") == 0)
-      cfg->migrate_failure = DBS_MIGRATE_FAILURE_EXIT;
-    else if (strcmp(val, "continue") == 0)
-      cfg->migrate_failure = DBS_MIGRATE_FAILURE_CONTINUE;
-    else
-      break;
-    return 0;
-  case OPT_SEED:
-    cfg->seed = *val ? val : NULL;
-    return 0;
-  case OPT_USER:
-    cfg->user = *val ? val : NULL;
-    return 0;
-  case OPT_REPLICA:
-    cfg->replica = *val ? val : NULL;
-    return 0;
-  case OPT_PARALLELISM:
-    if (parse_uint(val, 1, 64, &cfg->parallelism) == 0)
-      return 0;
-    break;
-  case OPT_VERIFY:
-    if (strcmp(val, "quick") == 0)
-      cfg->verify = DBS_VERIFY_QUICK;
-    else if (strcmp(val, "full") == 0)
-      cfg->verify = DBS_VERIFY_FULL;
-    else if (strcmp(val, "none") == 0)
-      cfg->verify = DBS_VERIFY_NONE;
-    else
-      break;
-    return 0;
-  case OPT_PRISMA_MIGRATIONS:
-    cfg->prisma_migrations = *val ? val : NULL;
-    return 0;
-  case OPT_PRISMA_CONFIG:
-    cfg->prisma_config = *val ? val : NULL;
-    return 0;
-  case OPT_LOG_LEVEL:
-    if (dbs_log_parse_level(val, &lvl) != 0)
-      break;
-    dbs_log_set_level(lvl);
-    return 0;
-  case OPT_VERBOSE:
-    dbs_log_set_level(DBS_LOG_DEBUG);
-    return 0;
-  case OPT_QUIET:
-    dbs_log_set_level(DBS_LOG_WARN);
-    return 0;
-  default:
-    return 0;
-  }
   dbs_log_errorx(
       "invalid value '%s' for %s%s (expected %s; see dbsetup --help)",
       val ? val : "", from, from[0] == '-' ? o->name : "",
@@ -294,7 +331,7 @@ static void set_defaults(struct dbs_config* cfg) {
   memset(cfg, 0, sizeof(*cfg));
   cfg->stop_timeout_ms = 7000;
   cfg->replicator_stop_timeout_ms = DBS_CONFIG_TIMEOUT_AUTO;
-  cfg->volume = "/data";
+  cfg->volume = DBS_CONFIG_DEFAULT_VOLUME;
   cfg->migrate_failure = DBS_MIGRATE_FAILURE_EXIT;
   cfg->parallelism = 8;
   cfg->restore_timeout_ms = 120000;
@@ -309,10 +346,9 @@ bool dbs_config_long_in_full(const char* tok, const char* name) {
   return len == strlen(name) && strncmp(tok, name, len) == 0;
 }
 
-int dbs_config_parse(struct dbs_config* cfg, int argc, char** argv) {
-  struct option longopts[NOPTS + 1];
-  int action = DBS_CONFIG_RUN;
-
+/* The defaults, then the variables (LITESTREAM_CONFIG first). Returns 0 or
+ * -EINVAL after logging the bad variable. */
+static int apply_env(struct dbs_config* cfg) {
   set_defaults(cfg);
   /* Litestream's own variable comes before our default search. */
   const char* lsc = getenv("LITESTREAM_CONFIG");
@@ -325,7 +361,11 @@ int dbs_config_parse(struct dbs_config* cfg, int argc, char** argv) {
     if (apply(cfg, &opts[i], val, opts[i].env) != 0)
       return -EINVAL;
   }
+  return 0;
+}
 
+/* getopt_long's table for opts (NOPTS + 1 entries, zero-terminated). */
+static void make_longopts(struct option* longopts) {
   for (size_t i = 0; i < NOPTS; i++) {
     longopts[i].name = opts[i].name;
     longopts[i].has_arg = opts[i].has_arg ? required_argument : no_argument;
@@ -333,7 +373,42 @@ int dbs_config_parse(struct dbs_config* cfg, int argc, char** argv) {
     longopts[i].val = opts[i].id;
   }
   memset(&longopts[NOPTS], 0, sizeof(longopts[NOPTS]));
+}
 
+/* Logs what getopt refused ('?' or ':'); bad is the offending token. */
+static void log_getopt_error(const char* bad) {
+  /* getopt sets optopt to a long option's id when its value is
+   * missing, to the letter of an unknown short one, else to 0. */
+  if (optopt >= OPT_REPLICATE && strchr(bad, '=') != NULL)
+    dbs_log_errorx("option '%.*s' takes no value (see dbsetup --help; "
+                   "its variable takes 1/true/yes/on or 0/false/no/off)",
+                   (int)strcspn(bad, "="), bad);
+  else if (optopt >= OPT_REPLICATE)
+    dbs_log_errorx("option '%s' needs a value (see dbsetup --help)", bad);
+  else if (optopt != 0)
+    dbs_log_errorx("unknown option '-%c' (see dbsetup --help; put the "
+                   "app command after --)",
+                   optopt);
+  else
+    dbs_log_errorx("unknown option '%s' (see dbsetup --help; put the app "
+                   "command after --)",
+                   bad);
+}
+
+static const struct opt_desc* opt_by_id(int id) {
+  for (size_t i = 0; i < NOPTS; i++)
+    if (opts[i].id == id)
+      return &opts[i];
+  return NULL;
+}
+
+int dbs_config_parse(struct dbs_config* cfg, int argc, char** argv) {
+  struct option longopts[NOPTS + 1];
+  int action = DBS_CONFIG_RUN;
+
+  if (apply_env(cfg) != 0)
+    return -EINVAL;
+  make_longopts(longopts);
   optind = 0; /* reset getopt, including GNU's internal state */
   opterr = 0;
   for (;;) {
@@ -350,37 +425,14 @@ int dbs_config_parse(struct dbs_config* cfg, int argc, char** argv) {
       return -EINVAL;
     }
     if (c == '?' || c == ':') {
-      /* getopt sets optopt to a long option's id when its value is
-       * missing, to the letter of an unknown short one, else to 0. */
-      const char* bad = argv[optind - 1];
-      if (optopt >= OPT_REPLICATE && strchr(bad, '=') != NULL)
-        dbs_log_errorx("option '%.*s' takes no value (see dbsetup --help; "
-                       "its variable takes 1/true/yes/on or 0/false/no/off)",
-                       (int)strcspn(bad, "="), bad);
-      else if (optopt >= OPT_REPLICATE)
-        dbs_log_errorx("option '%s' needs a value (see dbsetup --help)", bad);
-      else if (optopt != 0)
-        dbs_log_errorx("unknown option '-%c' (see dbsetup --help; put the "
-                       "app command after --)",
-                       optopt);
-      else
-        dbs_log_errorx("unknown option '%s' (see dbsetup --help; put the app "
-                       "command after --)",
-                       bad);
+      log_getopt_error(argv[optind - 1]);
       return -EINVAL;
     }
-    const struct opt_desc* o = NULL;
-    for (size_t i = 0; i < NOPTS; i++)
-      if (opts[i].id == c)
-        o = &opts[i];
+    const struct opt_desc* o = opt_by_id(c);
     if (o == NULL)
       return -EINVAL;
-    if (c == OPT_HELP) {
-      action = DBS_CONFIG_HELP;
-      continue;
-    }
-    if (c == OPT_VERSION) {
-      action = DBS_CONFIG_VERSION;
+    if (c == OPT_HELP || c == OPT_VERSION) {
+      action = c == OPT_HELP ? DBS_CONFIG_HELP : DBS_CONFIG_VERSION;
       continue;
     }
     if (apply(cfg, o, o->has_arg ? optarg : NULL, "--") != 0)

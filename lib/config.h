@@ -12,6 +12,13 @@ enum dbs_migrate_failure {
   DBS_MIGRATE_FAILURE_CONTINUE
 };
 
+/* The volume when neither --volume nor DBSETUP_VOLUME names one. */
+#define DBS_CONFIG_DEFAULT_VOLUME "/data"
+
+/* --parallelism: 1 to this many downloads at once (each holds up to one
+ * 4 MiB LZ4 block, so 64 bounds a restore near 330 MB). */
+#define DBS_CONFIG_PARALLELISM_MAX 64
+
 /* A timeout left to dbsetup to choose (see the field). */
 #define DBS_CONFIG_TIMEOUT_AUTO 0xffffffffu
 
@@ -89,5 +96,21 @@ bool dbs_config_long_in_full(const char* tok, const char* name);
 /* Parses "1", "true", "yes", "on" (true) and "0", "false", "no", "off", "".
  * Returns 0 or -EINVAL. */
 int dbs_config_parse_bool(const char* s, bool* out);
+
+/* --parallelism: decimal digits only, 1 to DBS_CONFIG_PARALLELISM_MAX.
+ * Returns 0 or -EINVAL (*out unchanged). */
+int dbs_config_parse_parallelism(const char* s, unsigned* out);
+
+/* --verify / --integrity-check: "full", "quick" or "none". Returns 0 or
+ * -EINVAL (*out unchanged). */
+int dbs_config_parse_verify(const char* s, enum dbs_verify* out);
+
+/*
+ * Sets the log level from a DBSETUP_LOG_LEVEL or --log-level value: debug,
+ * info, warn (or warning), error. NULL or "" leaves the level as it is
+ * (an empty variable is an unset one). Returns 0 or -EINVAL (level
+ * unchanged; the caller names the variable and the fix).
+ */
+int dbs_config_set_log_level(const char* s);
 
 #endif

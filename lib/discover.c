@@ -1295,10 +1295,12 @@ int dbs_discover(const struct dbs_config* cfg,
     d.seed = strdup(pc.seed.value);
     if (d.seed == NULL)
       goto nomem;
+    d.seed_from = "the Prisma config's migrations.seed";
   } else if (cfg->seed == NULL && pkg.seed != NULL) {
     d.seed = strdup(pkg.seed);
     if (d.seed == NULL)
       goto nomem;
+    d.seed_from = "package.json prisma.seed";
   }
 
   rc = schema_find(cfg, &pkg, have_pc ? &pc : NULL, cwd, base, &d.schema_path,

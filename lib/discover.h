@@ -23,16 +23,19 @@ enum dbs_db_source {
 /* Everything owned by the struct; free with dbs_discover_free. */
 struct dbs_discovery {
   enum dbs_db_source source;
-  char* db_path;        /* absolute path the app opens, or NULL */
-  char* schema_path;    /* absolute Prisma schema path (file or folder) */
-  char* provider;       /* datasource provider ("sqlite", "postgresql"...) */
-  char* datasource;     /* "<schema file>:<line>" of the datasource block */
-  char* url_env;        /* X when the datasource says url = env("X") */
-  char* migrations_dir; /* absolute: --prisma-migrations, or
-                           <schema dir>/migrations if that exists */
-  char* seed;           /* prisma.config.ts migrations.seed, else
-                           package.json prisma.seed (cfg->seed NULL) */
-  char* prisma_config;  /* absolute path of the Prisma config file read */
+  char* db_path;         /* absolute path the app opens, or NULL */
+  char* schema_path;     /* absolute Prisma schema path (file or folder) */
+  char* provider;        /* datasource provider ("sqlite", "postgresql"...) */
+  char* datasource;      /* "<schema file>:<line>" of the datasource block */
+  char* url_env;         /* X when the datasource says url = env("X") */
+  char* migrations_dir;  /* absolute: --prisma-migrations, or
+                            <schema dir>/migrations if that exists */
+  char* seed;            /* prisma.config.ts migrations.seed, else
+                            package.json prisma.seed (cfg->seed NULL) */
+  const char* seed_from; /* where seed came from ("package.json
+                            prisma.seed", "<config> migrations.seed"),
+                            static; NULL without seed */
+  char* prisma_config;   /* absolute path of the Prisma config file read */
   /* The schema reads url = env("X") and X is unset or empty: every child
    * must get X=set_env_value (the caller does the setenv). The value is
    * file:<db_path> when --db/litestream.yml named the DB, else

@@ -180,10 +180,11 @@ int dbs_litestream_config_parse_url(const char* url,
                                     size_t errlen);
 
 /*
- * Finds the dbs entry whose path equals db_path after resolving symlinks
- * of both: the whole path when it exists, else the realpath of its
- * directory plus its name, else the path as written. Returns the first
- * matching entry or NULL.
+ * Finds the dbs entry that is db_path: equal as litestream compares them
+ * (filepath.Abs of both: lexical, "link/../db" is "db"), or equal after
+ * dbs_path_canonical of those (symlinks resolved as far as the path
+ * exists, so a link to the same file or a path through a symlinked
+ * directory matches). Returns the first matching entry or NULL.
  */
 const struct dbs_db_config*
 dbs_litestream_config_find_db(const struct dbs_litestream_config* cfg,

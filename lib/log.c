@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* memrchr */
 #include "log.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +56,7 @@ static const char withheld[] = "[line withheld: a secret could not be "
                                "registered for redaction (out of memory)]";
 
 void dbs_log_set_level(enum dbs_log_level level) {
+  assert(level >= DBS_LOG_DEBUG && level <= DBS_LOG_ERROR);
   log_level = level;
 }
 
@@ -412,6 +414,7 @@ static ssize_t out_try_write(const char* p, size_t len) {
 
 /* Appends to the pending buffer (room was checked). Caller holds out_lock. */
 static void out_append(const char* p, size_t len) {
+  assert(out.len + len <= OUT_PENDING_MAX);
   if (out.buf == NULL && (out.buf = malloc(OUT_PENDING_MAX)) == NULL)
     return;
   if (out.off + out.len + len > OUT_PENDING_MAX) {
@@ -557,6 +560,7 @@ const char* dbs_log_last_error(void) {
 void dbs_log_vlog(enum dbs_log_level level, int errnum, const char* fmt,
                   va_list ap) {
   char small[1024], *msg = small;
+  assert(level >= DBS_LOG_DEBUG && level <= DBS_LOG_ERROR);
   if (level < log_level)
     return;
   va_list aq;

@@ -1,6 +1,7 @@
 /* The LTX file format: CRC-64/ISO, header rules, a streaming decoder. */
 #include "ltx.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <lz4.h>
 #include <lz4frame.h>
@@ -219,6 +220,7 @@ static int fail(struct dbs_ltx_dec* d, int rc, const char* fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int fail(struct dbs_ltx_dec* d, int rc, const char* fmt, ...) {
+  assert(rc < 0);
   if (fmt != NULL) {
     va_list ap;
     va_start(ap, fmt);
@@ -249,12 +251,26 @@ uint64_t dbs_ltx_dec_frame_pages(const struct dbs_ltx_dec* d) {
 /* Gathers up to need bytes into d->small; true once it holds need. */
 static bool gather(struct dbs_ltx_dec* d, size_t need, const uint8_t** p,
                    size_t* n) {
+  assert(need <= sizeof(d->small) && d->nsmall < need);
   size_t take = need - d->nsmall < *n ? need - d->nsmall : *n;
   memcpy(d->small + d->nsmall, *p, take);
   d->nsmall += take;
   *p += take;
   *n -= take;
   return d->nsmall == need;
+}
+
+/* Grows *buf (holding *cap bytes) to at least need bytes. Returns 0 or
+ * -ENOMEM (*buf unchanged). */
+static int grow(uint8_t** buf, size_t* cap, size_t need) {
+  if (*cap >= need)
+    return 0;
+  uint8_t* p = realloc(*buf, need);
+  if (p == NULL)
+    return -ENOMEM;
+  *buf = p;
+  *cap = need;
+  return 0;
 }
 
 static int on_header(struct dbs_ltx_dec* d) {
@@ -264,22 +280,11 @@ static int on_header(struct dbs_ltx_dec* d) {
   d->have_header = true;
   d->crc = dbs_ltx_crc64(d->crc, d->small, DBS_LTX_HEADER_SIZE);
   d->lock = dbs_ltx_lock_pgno(d->h.page_size);
-  size_t need = (size_t)d->h.page_size + 1;
-  if (d->page_cap < need) {
-    uint8_t* p = realloc(d->page, need);
-    if (p == NULL)
-      return fail(d, -ENOMEM, "out of memory");
-    d->page = p;
-    d->page_cap = need;
-  }
-  size_t cneed = (size_t)LZ4_compressBound((int)d->h.page_size);
-  if (d->cbuf_cap < cneed) {
-    uint8_t* p = realloc(d->cbuf, cneed);
-    if (p == NULL)
-      return fail(d, -ENOMEM, "out of memory");
-    d->cbuf = p;
-    d->cbuf_cap = cneed;
-  }
+  /* One byte more than a page: a frame decoding to more is detected. */
+  if (grow(&d->page, &d->page_cap, (size_t)d->h.page_size + 1) != 0 ||
+      grow(&d->cbuf, &d->cbuf_cap,
+           (size_t)LZ4_compressBound((int)d->h.page_size)) != 0)
+    return fail(d, -ENOMEM, "out of memory");
   if (d->cb.header != NULL && (rc = d->cb.header(d->cb.arg, &d->h)) != 0)
     return fail(d, rc, NULL);
   d->stage = ST_PAGE_HDR;
@@ -340,6 +345,7 @@ static int on_page_header(struct dbs_ltx_dec* d) {
 }
 
 static int deliver(struct dbs_ltx_dec* d) {
+  assert(d->have_header && d->page_cap > d->h.page_size);
   d->crc = dbs_ltx_crc64(d->crc, d->page, d->h.page_size);
   d->prev_pgno = d->pgno;
   d->pages++;
@@ -433,6 +439,7 @@ int dbs_ltx_dec_write(struct dbs_ltx_dec* d, const uint8_t* p, size_t n) {
       }
       break;
     case ST_PAGE_BLOCK: {
+      assert(d->cgot < d->clen && d->clen <= d->cbuf_cap);
       size_t take = d->clen - d->cgot < n ? d->clen - d->cgot : n;
       memcpy(d->cbuf + d->cgot, p, take);
       d->cgot += take;

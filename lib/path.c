@@ -4,6 +4,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +221,35 @@ char* dbs_path_go_abs(const char* path) {
   char* c = dbs_path_go_clean(j);
   free(j);
   return c;
+}
+
+int dbs_path_litestream_expand(const char* s, char** out, char* err,
+                               size_t errlen) {
+  const char* in = s ? s : "";
+  *out = NULL;
+  if (strcmp(in, "~") != 0 && strncmp(in, "~/", 2) != 0) {
+    *out = dbs_path_go_abs(in);
+    return *out ? 0 : -ENOMEM;
+  }
+  struct passwd* pw = getpwuid(getuid());
+  if (pw == NULL) {
+    snprintf(err, errlen,
+             "cannot expand %s: uid %u has no passwd entry (litestream "
+             "needs one for ~; write the path in full)",
+             in, (unsigned)getuid());
+    return -ENOENT;
+  }
+  if (pw->pw_dir == NULL || pw->pw_dir[0] == '\0') {
+    snprintf(err, errlen, "cannot expand path %s, no home directory available",
+             in);
+    return -ENOENT;
+  }
+  char* j = dbs_path_join(pw->pw_dir, in[1] ? in + 2 : "");
+  if (j == NULL)
+    return -ENOMEM;
+  *out = dbs_path_go_clean(j);
+  free(j);
+  return *out ? 0 : -ENOMEM;
 }
 
 /* Cleans an absolute path in place, lexically, as Node's path.resolve

@@ -10,6 +10,7 @@
 #define DBS_PATH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 /* dir + "/" + name, without doubling the slash when dir ends in one; dir
@@ -78,6 +79,17 @@ char* dbs_path_go_clean(const char* path);
  * getcwd's errno).
  */
 char* dbs_path_go_abs(const char* path);
+
+/*
+ * litestream's expand() for a database path: "~" and "~/x" use the home
+ * directory of the real uid from the passwd database (Go's os/user), then
+ * Go's filepath.Join; anything else is dbs_path_go_abs. Used on both
+ * sides of a comparison with litestream.yml paths, as litestream does.
+ * Returns 0 with *out malloc'd, -ENOMEM, or -ENOENT with one sentence in
+ * err (no passwd entry or no home directory).
+ */
+int dbs_path_litestream_expand(const char* s, char** out, char* err,
+                               size_t errlen);
 
 /*
  * Node's path.resolve(dir, rel) for an absolute dir: rel when absolute,

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* pipe2, execvpe, sigabbrev_np */
 #include "proc.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -161,7 +163,7 @@ static void __attribute__((noreturn)) child_fail(int fd, int step, int err) {
   do
     n = write(fd, &ce, sizeof(ce));
   while (n < 0 && errno == EINTR);
-  _exit(err == ENOENT ? DBS_EXIT_NOTFOUND : DBS_EXIT_NOEXEC);
+  _exit(dbs_proc_spawn_exit_code(-err));
 }
 
 /*
@@ -229,7 +231,9 @@ child_exec(const struct dbs_proc_opts* o, int errfd, bool fg, pid_t parent) {
   }
   sigprocmask(SIG_SETMASK, &start_mask, NULL);
 
-  if (o->envp != NULL)
+  if (o->file != NULL)
+    execve(o->file, o->argv, o->envp != NULL ? o->envp : environ);
+  else if (o->envp != NULL)
     execvpe(o->argv[0], o->argv, o->envp);
   else
     execvp(o->argv[0], o->argv);
@@ -327,6 +331,7 @@ int dbs_proc_guard_start(void) {
   }
   (void)setpgid(pid, pid);
   (void)fcntl(p[1], F_SETFL, O_NONBLOCK); /* never block dbsetup */
+  assert(guard.fd < 0);
   guard.pid = pid;
   guard.fd = p[1];
   guard.stopping = false;
@@ -338,7 +343,8 @@ int dbs_proc_guard_start(void) {
 }
 
 void dbs_proc_guard_set(enum dbs_proc_guard_slot slot, pid_t pgid) {
-  if (slot <= DBS_GUARD_NONE || slot >= DBS_GUARD_NSLOTS)
+  assert(slot >= DBS_GUARD_NONE && slot < DBS_GUARD_NSLOTS && pgid >= 0);
+  if (slot == DBS_GUARD_NONE)
     return;
   guard.pgids[slot] = pgid;
   guard_send(slot, pgid);
@@ -411,6 +417,7 @@ int dbs_proc_spawn(const struct dbs_proc_opts* o, pid_t* pidp) {
   struct child_err ce;
   ssize_t n;
 
+  assert(o->argv != NULL && o->argv[0] != NULL);
   if (!proc_inited) {
     int rc = dbs_proc_init();
     if (rc != 0)
@@ -541,6 +548,7 @@ void dbs_proc_set_stop_timeout(unsigned ms) {
 int dbs_proc_wait_forwarding(pid_t pid, bool group, const char* what,
                              int* status) {
   sigset_t set;
+  assert(pid > 0); /* -0 would be dbsetup's own group */
   held_set(&set);
   pid_t to = group ? -pid : pid;
   int nstop = 0, killed = 0;
@@ -599,9 +607,38 @@ int dbs_proc_wait_forwarding(pid_t pid, bool group, const char* what,
   }
 }
 
-int dbs_proc_run_shell(const char* cmd, const char* dir_prepend_path,
-                       const struct dbs_creds* creds, int* status) {
-  char* argv[] = {"/bin/sh", "-c", (char*)cmd, NULL};
+/* The file execvp would run for word with dir first on PATH, or NULL
+ * (not found: execve of word then fails as execvp would). */
+static char* path_lookup(const char* word, const char* dir) {
+  if (strchr(word, '/') != NULL || *word == '\0')
+    return strdup(word);
+  const char* path = getenv("PATH");
+  char* list = NULL;
+  if (asprintf(&list, "%s:%s", dir ? dir : "",
+               path && *path ? path
+                             : "/usr/local/sbin:/usr/local/bin:/usr/sbin:"
+                               "/usr/bin:/sbin:/bin") < 0)
+    return NULL;
+  char* found = NULL;
+  for (char *save = NULL, *d = strtok_r(list, ":", &save); d && !found;
+       d = strtok_r(NULL, ":", &save)) {
+    char* p = NULL;
+    struct stat st;
+    if (*d == '\0' || asprintf(&p, "%s/%s", d, word) < 0)
+      continue;
+    if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0)
+      found = p;
+    else
+      free(p);
+  }
+  free(list);
+  return found;
+}
+
+/* dbs_proc_run_shell and dbs_proc_run_argv: argv in the foreground. */
+static int run_foreground(char* const argv[], const char* file, const char* cmd,
+                          const char* dir_prepend_path,
+                          const struct dbs_creds* creds, int* status) {
   char **env = NULL, *newpath = NULL;
   sigset_t old;
   pid_t pid;
@@ -614,6 +651,7 @@ int dbs_proc_run_shell(const char* cmd, const char* dir_prepend_path,
   }
   struct dbs_proc_opts o = {
       .argv = argv,
+      .file = file,
       .envp = env,
       .stdin_null = false,
       .stdout_fd = -1,
@@ -643,5 +681,33 @@ out:
   dbs_proc_release_signals(&old);
   free(env);
   free(newpath);
+  return rc;
+}
+
+int dbs_proc_run_shell(const char* cmd, const char* dir_prepend_path,
+                       const struct dbs_creds* creds, int* status) {
+  char* argv[] = {"/bin/sh", "-c", (char*)cmd, NULL};
+  return run_foreground(argv, NULL, cmd, dir_prepend_path, creds, status);
+}
+
+int dbs_proc_run_argv(char* const argv[], const char* cmd,
+                      const char* dir_prepend_path,
+                      const struct dbs_creds* creds, int* status) {
+  char* file = path_lookup(argv[0], dir_prepend_path);
+  if (file == NULL) {
+    dbs_log_errorx("cannot run '%s': command not found (looked in %s%sPATH)",
+                   argv[0], dir_prepend_path ? dir_prepend_path : "",
+                   dir_prepend_path ? " and " : "");
+    *status = 127 << 8;
+    return 0;
+  }
+  int rc = run_foreground(argv, file, cmd, dir_prepend_path, creds, status);
+  free(file);
+  /* As a shell reports a command it cannot start (the reason is logged). */
+  if (rc == -ENOENT || rc == -EACCES || rc == -EPERM || rc == -ENOEXEC ||
+      rc == -ENOTDIR || rc == -EISDIR || rc == -ELOOP) {
+    *status = (rc == -ENOENT || rc == -ENOTDIR ? 127 : 126) << 8;
+    return 0;
+  }
   return rc;
 }

@@ -26,6 +26,8 @@ enum dbs_proc_guard_slot {
 
 struct dbs_proc_opts {
   char* const* argv;              /* argv[0] looked up in PATH (execvp) */
+  const char* file;               /* not NULL: exec this file instead of
+                                     looking argv[0] up */
   char* const* envp;              /* NULL: inherit environ */
   bool stdin_null;                /* /dev/null on fd 0 */
   int stdout_fd;                  /* -1: inherit; else dup'd onto 1 */
@@ -102,6 +104,17 @@ void dbs_proc_guard_stop(void);
  */
 int dbs_proc_run_shell(const char* cmd, const char* dir_prepend_path,
                        const struct dbs_creds* creds, int* status);
+
+/*
+ * As dbs_proc_run_shell, for a command that is not a shell string: argv
+ * (argv[0] looked up in dir_prepend_path, then PATH; the child's PATH has
+ * dir_prepend_path first) run with execve. cmd names it in the log. A
+ * command that cannot start (not found, not executable) returns 0 with the
+ * status a shell gives it: exit 127 or 126 (logged).
+ */
+int dbs_proc_run_argv(char* const argv[], const char* cmd,
+                      const char* dir_prepend_path,
+                      const struct dbs_creds* creds, int* status);
 
 /*
  * A foreground wait for a child of dbsetup's own (how dbs_proc_run_shell

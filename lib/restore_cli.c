@@ -22,6 +22,7 @@
 #include "litestream_config.h"
 #include "log.h"
 #include "ltx_replica.h"
+#include "path.h"
 #include "restore.h"
 
 #define EXIT_NO_BACKUP 1 /* litestream's status for "no matching backups" */
@@ -52,66 +53,92 @@ static int days_in(int month, int year) {
  * (any number of digits, the first 9 count), then "Z" or a zone
  * "+hh:mm"/"-hh:mm" with hh <= 24 and mm <= 60, and nothing after it.
  */
-int dbs_restore_cli_parse_time(const char* s, int64_t* ns) {
+/* "2006-01-02T" at s into tm (the day checked later, against the month).
+ * Returns the rest, or NULL. */
+static const char* parse_date(const char* s, struct tm* tm) {
   int year = digits(s, 4);
   if (year < 0 || s[4] != '-')
-    return -EINVAL;
+    return NULL;
   int month = digits(s + 5, 2);
   if (month < 1 || month > 12 || s[7] != '-')
-    return -EINVAL;
+    return NULL;
   int day = digits(s + 8, 2);
   if (day < 0 || s[10] != 'T')
-    return -EINVAL;
-  const char* p = s + 11;
+    return NULL;
+  tm->tm_year = year - 1900;
+  tm->tm_mon = month - 1;
+  tm->tm_mday = day;
+  return s + 11;
+}
+
+/* "15:04:05" (the hour of 1 or 2 digits) at p into tm. Returns the rest,
+ * or NULL. */
+static const char* parse_clock(const char* p, struct tm* tm) {
   if (!isdigit((unsigned char)p[0]))
-    return -EINVAL;
-  int hour = p[0] - '0';
-  p++;
+    return NULL;
+  int hour = *p++ - '0';
   if (isdigit((unsigned char)p[0]))
     hour = hour * 10 + (*p++ - '0');
   if (hour > 23 || *p++ != ':')
-    return -EINVAL;
+    return NULL;
   int min = digits(p, 2);
   if (min < 0 || min > 59 || p[2] != ':')
-    return -EINVAL;
+    return NULL;
   p += 3;
   int sec = digits(p, 2);
   if (sec < 0 || sec > 59)
+    return NULL;
+  tm->tm_hour = hour;
+  tm->tm_min = min;
+  tm->tm_sec = sec;
+  return p + 2;
+}
+
+/* An optional fraction after '.' or ',' at p (the first 9 digits count)
+ * into *frac in ns. Returns the rest. */
+static const char* parse_frac(const char* p, int64_t* frac) {
+  *frac = 0;
+  if (!((p[0] == '.' || p[0] == ',') && isdigit((unsigned char)p[1])))
+    return p;
+  int n = 0;
+  for (p++; isdigit((unsigned char)*p); p++)
+    if (n < 9) {
+      *frac = *frac * 10 + (*p - '0');
+      n++;
+    }
+  for (; n < 9; n++)
+    *frac *= 10;
+  return p;
+}
+
+/* "Z" or "+hh:mm"/"-hh:mm" at p into *off in seconds east. Returns the
+ * rest, or NULL. */
+static const char* parse_zone(const char* p, int64_t* off) {
+  *off = 0;
+  if (*p == 'Z')
+    return p + 1;
+  if (strlen(p) < 6 || (p[0] != '+' && p[0] != '-') || p[3] != ':')
+    return NULL;
+  int hh = digits(p + 1, 2), mm = digits(p + 4, 2);
+  if (hh < 0 || mm < 0 || hh > 24 || mm > 60)
+    return NULL;
+  *off = (int64_t)(hh * 60 + mm) * 60;
+  if (p[0] == '-')
+    *off = -*off;
+  return p + 6;
+}
+
+int dbs_restore_cli_parse_time(const char* s, int64_t* ns) {
+  struct tm tm = {0};
+  int64_t frac, off;
+  const char* p = parse_date(s, &tm);
+  if (p != NULL)
+    p = parse_clock(p, &tm);
+  if (p != NULL)
+    p = parse_zone(parse_frac(p, &frac), &off);
+  if (p == NULL || *p != '\0' || tm.tm_mday < 1 ||
+      tm.tm_mday > days_in(tm.tm_mon + 1, tm.tm_year + 1900))
     return -EINVAL;
-  p += 2;
-  int64_t frac = 0;
-  if ((p[0] == '.' || p[0] == ',') && isdigit((unsigned char)p[1])) {
-    int n = 0;
-    for (p++; isdigit((unsigned char)*p); p++)
-      if (n < 9) {
-        frac = frac * 10 + (*p - '0');
-        n++;
-      }
-    for (; n < 9; n++)
-      frac *= 10;
-  }
-  int64_t off = 0;
-  if (*p == 'Z') {
-    p++;
-  } else {
-    if (strlen(p) < 6 || (p[0] != '+' && p[0] != '-') || p[3] != ':')
-      return -EINVAL;
-    int hh = digits(p + 1, 2), mm = digits(p + 4, 2);
-    if (hh < 0 || mm < 0 || hh > 24 || mm > 60)
-      return -EINVAL;
-    off = (int64_t)(hh * 60 + mm) * 60;
-    if (p[0] == '-')
-      off = -off;
-    p += 6;
-  }
-  if (*p != '\0' || day < 1 || day > days_in(month, year))
-    return -EINVAL;
-  struct tm tm = {.tm_year = year - 1900,
-                  .tm_mon = month - 1,
-                  .tm_mday = day,
-                  .tm_hour = hour,
-                  .tm_min = min,
-                  .tm_sec = sec};
   time_t t = timegm(&tm);
   /* Years 0000..1677 and 2262..9999 lie outside int64 ns: saturated,
    * they still order before or after every object. */
@@ -163,8 +190,9 @@ static bool is_url(const char* s) {
   return p > s && strncmp(p, "://", 3) == 0;
 }
 
-/* litestream's expand(): ~ and ~/x from the home directory, else absolute. */
-static char* expand_path(const char* s) {
+/* The -o path: ~ and ~/x from the home directory, else absolute (the
+ * kernel resolves "." and ".." when the file is created). */
+static char* output_path(const char* s) {
   char* out = NULL;
   if (strcmp(s, "~") == 0 || strncmp(s, "~/", 2) == 0) {
     const char* home = getenv("HOME");
@@ -180,11 +208,11 @@ static char* expand_path(const char* s) {
   }
   if (s[0] == '/')
     return strdup(s);
-  char cwd[PATH_MAX];
-  if (getcwd(cwd, sizeof(cwd)) == NULL)
+  char* cwd = getcwd(NULL, 0);
+  if (cwd == NULL)
     return NULL;
-  if (asprintf(&out, "%s/%s", cwd, s) < 0)
-    return NULL;
+  out = dbs_path_join(cwd, s);
+  free(cwd);
   return out;
 }
 
@@ -326,24 +354,15 @@ static void restore_usage(FILE* f) {
              "writable or exists, 78 litestream.yml\n");
 }
 
-/* Parses the shared options; returns 0, or an exit status to stop with
- * (-1 for help). */
-static int parse(struct cli* c, int argc, char** argv, bool restore) {
-  memset(c, 0, sizeof(*c));
-  c->index = -1;
-  c->parallelism = 8;
-  c->verify = DBS_VERIFY_QUICK;
-  /* The variables dbsetup's boot reads apply here too; flags win. */
+/* The variables dbsetup's boot reads apply here too (flags win). Returns 0
+ * or DBS_EXIT_USAGE. */
+static int parse_env(struct cli* c) {
   const char* env = getenv("DBSETUP_LOG_LEVEL");
-  enum dbs_log_level lvl;
-  if (env != NULL && *env != '\0') {
-    if (dbs_log_parse_level(env, &lvl) != 0) {
-      dbs_log_errorx("invalid DBSETUP_LOG_LEVEL %s: use debug, info, warn or "
-                     "error",
-                     env);
-      return DBS_EXIT_USAGE;
-    }
-    dbs_log_set_level(lvl);
+  if (dbs_config_set_log_level(env) != 0) {
+    dbs_log_errorx("invalid DBSETUP_LOG_LEVEL %s: use debug, info, warn or "
+                   "error",
+                   env);
+    return DBS_EXIT_USAGE;
   }
   env = getenv("DBSETUP_NO_EXPAND_ENV");
   if (env != NULL && dbs_config_parse_bool(env, &c->no_expand_env) != 0) {
@@ -358,6 +377,213 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
     dbs_log_errorx("invalid DBSETUP_RESTORE_TIMEOUT %s: seconds", env);
     return DBS_EXIT_USAGE;
   }
+  return 0;
+}
+
+/* One option's value into c: 0 or DBS_EXIT_USAGE (after logging). ch is
+ * the option's id, v its value (NULL for a flag). */
+typedef int (*cli_setter)(struct cli* c, int ch, const char* v);
+
+static int set_config(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  c->config = v;
+  return 0;
+}
+
+static int set_no_expand(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  (void)v;
+  c->no_expand_env = true;
+  return 0;
+}
+
+static int set_replica(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  c->replica = v;
+  return 0;
+}
+
+static int set_output(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  c->output = v;
+  return 0;
+}
+
+static int set_generation(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  c->generation = v;
+  return 0;
+}
+
+static int set_index(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  int irc = parse_index(v, &c->index);
+  if (irc == -ERANGE) {
+    dbs_log_errorx("invalid -index %s: WAL indexes start at 0", v);
+    return DBS_EXIT_USAGE;
+  }
+  if (irc != 0) {
+    dbs_log_errorx("invalid -index %s: invalid hexadecimal format "
+                   "(hex digits only, e.g. -index 0000002a, at most "
+                   "7fffffff)",
+                   v);
+    return DBS_EXIT_USAGE;
+  }
+  return 0;
+}
+
+static int set_timestamp(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  c->timestamp = v;
+  return 0;
+}
+
+static int set_if_db(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  (void)v;
+  c->if_db_not_exists = true;
+  return 0;
+}
+
+static int set_if_replica(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  (void)v;
+  c->if_replica_exists = true;
+  return 0;
+}
+
+static int set_parallelism(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  if (dbs_config_parse_parallelism(v, &c->parallelism) != 0) {
+    dbs_log_errorx("invalid --parallelism %s: use 1 to %d", v,
+                   DBS_CONFIG_PARALLELISM_MAX);
+    return DBS_EXIT_USAGE;
+  }
+  return 0;
+}
+
+static int set_timeout(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  if (dbs_config_parse_seconds(v, &c->timeout_ms) != 0) {
+    dbs_log_errorx("invalid --restore-timeout %s: seconds", v);
+    return DBS_EXIT_USAGE;
+  }
+  return 0;
+}
+
+static int set_txid(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  /* ltx.ParseTXID: exactly 16 hex digits. */
+  bool okx = strlen(v) == 16;
+  for (size_t i = 0; okx && i < 16; i++)
+    okx = isxdigit((unsigned char)v[i]) != 0;
+  if (!okx) {
+    dbs_log_errorx("invalid -txid %s: must be 16 hex digits, e.g. "
+                   "00000000000004d2",
+                   v);
+    return DBS_EXIT_USAGE;
+  }
+  c->txid = strtoull(v, NULL, 16);
+  return 0;
+}
+
+static int set_dry_run(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  (void)v;
+  c->dry_run = true;
+  return 0;
+}
+
+static int set_force(struct cli* c, int ch, const char* v) {
+  (void)ch;
+  (void)v;
+  c->force = true;
+  return 0;
+}
+
+/* --verify and its litestream 0.5 name --integrity-check. */
+static int set_verify(struct cli* c, int ch, const char* v) {
+  if (dbs_config_parse_verify(v, &c->verify) != 0) {
+    dbs_log_errorx("invalid -%s %s: use full, quick or none",
+                   ch == OPT_INTEGRITY ? "integrity-check" : "-verify", v);
+    return DBS_EXIT_USAGE;
+  }
+  return 0;
+}
+
+/* The options by id; restore_only ones are unknown to generations. */
+static const struct {
+  int id;
+  bool restore_only;
+  cli_setter set;
+} cli_setters[] = {
+    {OPT_CONFIG, false, set_config},
+    {OPT_NO_EXPAND, false, set_no_expand},
+    {OPT_REPLICA, false, set_replica},
+    {'o', true, set_output},
+    {OPT_GENERATION, true, set_generation},
+    {OPT_INDEX, true, set_index},
+    {OPT_TIMESTAMP, true, set_timestamp},
+    {OPT_IF_DB, true, set_if_db},
+    {OPT_IF_REPLICA, true, set_if_replica},
+    {OPT_PARALLELISM, true, set_parallelism},
+    {OPT_TIMEOUT, true, set_timeout},
+    {OPT_TXID, true, set_txid},
+    {OPT_DRY_RUN, true, set_dry_run},
+    {OPT_FORCE, true, set_force},
+    {OPT_INTEGRITY, true, set_verify},
+    {OPT_VERIFY, true, set_verify},
+};
+
+/*
+ * Applies what getopt returned for one option (not -h): its setter, or
+ * the usage error for a missing value or an option this command does not
+ * take. tok is the option's token. Returns 0 or DBS_EXIT_USAGE.
+ */
+static int take_option(struct cli* c, int ch, const char* tok, bool restore,
+                       char** argv) {
+  cli_setter set = NULL;
+  bool restore_only = false;
+  for (size_t i = 0; i < sizeof(cli_setters) / sizeof(cli_setters[0]); i++)
+    if (cli_setters[i].id == ch) {
+      set = cli_setters[i].set;
+      restore_only = cli_setters[i].restore_only;
+    }
+  if (set != NULL && !restore_only)
+    return set(c, ch, optarg);
+  if (ch == '?' && optopt != 0 && optopt != '?' &&
+      (optopt >= OPT_CONFIG || optopt == 'o')) {
+    dbs_log_errorx("option '%s' needs a value (see dbsetup %s --help)",
+                   argv[optind - 1], argv[0]);
+    return DBS_EXIT_USAGE;
+  }
+  if (!restore || ch == '?' || ch == ':') {
+    if (ch == '?' && optopt != 0)
+      dbs_log_errorx("unknown option '-%c' (see dbsetup %s --help)", optopt,
+                     argv[0]);
+    else
+      dbs_log_errorx("unknown option '%s' (see dbsetup %s --help)",
+                     ch == '?' ? argv[optind - 1] : tok, argv[0]);
+    return DBS_EXIT_USAGE;
+  }
+  if (set == NULL) {
+    dbs_log_errorx("unknown option '%s' (see dbsetup %s --help)",
+                   argv[optind - 1], argv[0]);
+    return DBS_EXIT_USAGE;
+  }
+  return set(c, ch, optarg);
+}
+
+/* Parses the shared options; returns 0, or an exit status to stop with
+ * (-1 for help). */
+static int parse(struct cli* c, int argc, char** argv, bool restore) {
+  memset(c, 0, sizeof(*c));
+  c->index = -1;
+  c->parallelism = 8;
+  c->verify = DBS_VERIFY_QUICK;
+  int rc = parse_env(c);
+  if (rc != 0)
+    return rc;
   optind = 1;
   opterr = 0;
   int ch, longidx = -1, at = optind;
@@ -373,126 +599,15 @@ static int parse(struct cli* c, int argc, char** argv, bool restore) {
     const char* tok = argv[at < argc ? at : argc - 1]; /* this option */
     longidx = -1;
     at = optind;
-    switch (ch) {
-    case OPT_CONFIG:
-      c->config = optarg;
-      break;
-    case OPT_NO_EXPAND:
-      c->no_expand_env = true;
-      break;
-    case OPT_REPLICA:
-      c->replica = optarg;
-      break;
-    case 'h':
+    if (ch == 'h') {
       if (restore)
         restore_usage(stdout);
       else
         generations_usage(stdout);
       return -1;
-    default:
-      if (ch == '?' && optopt != 0 && optopt != '?' &&
-          (optopt >= OPT_CONFIG || optopt == 'o')) {
-        dbs_log_errorx("option '%s' needs a value (see dbsetup %s --help)",
-                       argv[optind - 1], argv[0]);
-        return DBS_EXIT_USAGE;
-      }
-      if (!restore || ch == '?' || ch == ':') {
-        if (ch == '?' && optopt != 0)
-          dbs_log_errorx("unknown option '-%c' (see dbsetup %s --help)", optopt,
-                         argv[0]);
-        else
-          dbs_log_errorx("unknown option '%s' (see dbsetup %s --help)",
-                         ch == '?' ? argv[optind - 1] : tok, argv[0]);
-        return DBS_EXIT_USAGE;
-      }
-      switch (ch) {
-      case 'o':
-        c->output = optarg;
-        break;
-      case OPT_GENERATION:
-        c->generation = optarg;
-        break;
-      case OPT_INDEX: {
-        int irc = parse_index(optarg, &c->index);
-        if (irc == -ERANGE) {
-          dbs_log_errorx("invalid -index %s: WAL indexes start at 0", optarg);
-          return DBS_EXIT_USAGE;
-        }
-        if (irc != 0) {
-          dbs_log_errorx("invalid -index %s: invalid hexadecimal format "
-                         "(hex digits only, e.g. -index 0000002a, at most "
-                         "7fffffff)",
-                         optarg);
-          return DBS_EXIT_USAGE;
-        }
-        break;
-      }
-      case OPT_TIMESTAMP:
-        c->timestamp = optarg;
-        break;
-      case OPT_IF_DB:
-        c->if_db_not_exists = true;
-        break;
-      case OPT_IF_REPLICA:
-        c->if_replica_exists = true;
-        break;
-      case OPT_PARALLELISM: {
-        char* end;
-        long v = strtol(optarg, &end, 10);
-        if (*end != '\0' || end == optarg || v < 1 || v > 256) {
-          dbs_log_errorx("invalid --parallelism %s: use 1 to 256", optarg);
-          return DBS_EXIT_USAGE;
-        }
-        c->parallelism = (unsigned)v;
-        break;
-      }
-      case OPT_TIMEOUT:
-        if (dbs_config_parse_seconds(optarg, &c->timeout_ms) != 0) {
-          dbs_log_errorx("invalid --restore-timeout %s: seconds", optarg);
-          return DBS_EXIT_USAGE;
-        }
-        break;
-      case OPT_TXID: {
-        /* ltx.ParseTXID: exactly 16 hex digits. */
-        bool okx = strlen(optarg) == 16;
-        for (size_t i = 0; okx && i < 16; i++)
-          okx = isxdigit((unsigned char)optarg[i]) != 0;
-        if (!okx) {
-          dbs_log_errorx("invalid -txid %s: must be 16 hex digits, e.g. "
-                         "00000000000004d2",
-                         optarg);
-          return DBS_EXIT_USAGE;
-        }
-        c->txid = strtoull(optarg, NULL, 16);
-        break;
-      }
-      case OPT_DRY_RUN:
-        c->dry_run = true;
-        break;
-      case OPT_FORCE:
-        c->force = true;
-        break;
-      case OPT_INTEGRITY:
-      case OPT_VERIFY:
-        if (strcmp(optarg, "full") == 0)
-          c->verify = DBS_VERIFY_FULL;
-        else if (strcmp(optarg, "quick") == 0)
-          c->verify = DBS_VERIFY_QUICK;
-        else if (strcmp(optarg, "none") == 0)
-          c->verify = DBS_VERIFY_NONE;
-        else {
-          dbs_log_errorx("invalid -%s %s: use full, quick or none",
-                         ch == OPT_INTEGRITY ? "integrity-check" : "-verify",
-                         optarg);
-          return DBS_EXIT_USAGE;
-        }
-        break;
-      default:
-        dbs_log_errorx("unknown option '%s' (see dbsetup %s --help)",
-                       argv[optind - 1], argv[0]);
-        return DBS_EXIT_USAGE;
-      }
     }
+    if ((rc = take_option(c, ch, tok, restore, argv)) != 0)
+      return rc;
   }
   if (optind >= argc || argv[optind][0] == '\0') {
     dbs_log_errorx("database path or replica URL required");
@@ -572,9 +687,14 @@ static int load_replicas(struct cli* c, struct replicas* r) {
     return DBS_EXIT_CONFIG;
   }
   r->have_cfg = true;
-  r->db_path = expand_path(c->arg);
-  if (r->db_path == NULL) {
-    dbs_log_errorx("cannot resolve %s", c->arg);
+  /* As litestream: the argument expanded as the config's paths are. */
+  char xerr[256] = "";
+  if (dbs_path_litestream_expand(c->arg, &r->db_path, xerr, sizeof(xerr)) !=
+      0) {
+    if (xerr[0] != '\0')
+      dbs_log_errorx("%s", xerr);
+    else
+      dbs_log_errorx("cannot resolve %s", c->arg);
     return DBS_EXIT_USAGE;
   }
   r->db = dbs_litestream_config_find_db(&r->cfg, r->db_path);
@@ -676,7 +796,7 @@ int dbs_restore_cli_main(int argc, char** argv) {
   st = load_replicas(&c, &r);
   if (st != 0)
     goto done;
-  output = c.output ? expand_path(c.output) : strdup(r.db_path);
+  output = c.output ? output_path(c.output) : strdup(r.db_path);
   if (output == NULL) {
     st = DBS_EXIT_SOFTWARE;
     goto done;

@@ -2,6 +2,7 @@
  * escape pieces the parsers share. */
 #include "strbuf.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,7 @@ int dbs_strbuf_unhex(int c) {
 }
 
 void dbs_strbuf_put_utf8(char** o, uint32_t cp) {
+  assert(cp <= 0x10ffff); /* the caller's precondition */
   unsigned char* u = (unsigned char*)*o;
   if (cp < 0x80) {
     *u++ = (unsigned char)cp;
@@ -137,6 +139,7 @@ static long hex4(const char* p, const char* end) {
 long dbs_strbuf_unescape_json(const char* p, const char* end,
                               const char** next) {
   long v, lo;
+  assert(p < end);
   switch (*p) {
   case 'n':
     v = '\n';

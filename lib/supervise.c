@@ -653,69 +653,63 @@ static bool proc_is_ours(void) {
   return atoi(buf) == (int)getpid();
 }
 
-/*
- * Sends sig to every descendant of dbsetup, found through /proc (as PID 1
- * that is everything else in the namespace; as a subreaper, orphans are
- * our children). Returns how many were signalled, or -1 when PID 1 had to
- * signal everything blindly because /proc is another namespace's (then
- * reading it would mistake the host's processes for ours).
- */
-static int signal_descendants(int sig) {
-  size_t n = 0, cap = 256;
-  pid_t self = getpid();
-  struct ent {
-    pid_t pid, ppid;
-    bool mine;
-  }* v = malloc(cap * sizeof(*v));
+/* A process of /proc: its parent, and whether it descends from dbsetup. */
+struct proc_ent {
+  pid_t pid, ppid;
+  bool mine;
+};
+
+/* The parent of the process /proc/<name>; false when it is gone. */
+static bool read_ppid(const char* name, int* ppid) {
+  char path[300], buf[512];
+  snprintf(path, sizeof(path), "/proc/%s/stat", name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  ssize_t len = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (len <= 0)
+    return false;
+  buf[len] = '\0';
+  char* p = strrchr(buf, ')'); /* the name may hold spaces and ')' */
+  char state;
+  return p != NULL && sscanf(p + 1, " %c %d", &state, ppid) == 2;
+}
+
+/* Every process in /proc with its parent, into *out (malloc'd, the
+ * caller frees it; as many as memory allowed) and *n. Returns 0, or -1
+ * (logged) when /proc cannot be listed. */
+static int list_processes(struct proc_ent** out, size_t* n) {
+  size_t cap = 256;
+  struct proc_ent* v = malloc(cap * sizeof(*v));
   DIR* d = NULL;
   struct dirent* de;
-  int count = 0;
-
-  if (!proc_is_ours()) {
-    free(v);
-    if (getpid() == 1) { /* kill(-1) stays inside our PID namespace */
-      kill(-1, sig);
-      return -1;
-    }
-    dbs_log_warnx("/proc is not this PID namespace's: cannot find leftover "
-                  "processes");
-    return 0;
-  }
+  *n = 0;
+  *out = v;
   if (v == NULL || (d = opendir("/proc")) == NULL) {
     dbs_log_warn("listing processes in /proc");
-    goto out;
+    return -1;
   }
   while ((de = readdir(d)) != NULL) {
-    if (!isdigit((unsigned char)de->d_name[0]))
-      continue;
-    char path[300], buf[512];
-    snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      continue;
-    ssize_t len = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (len <= 0)
-      continue;
-    buf[len] = '\0';
-    char* p = strrchr(buf, ')'); /* the name may hold spaces and ')' */
     int ppid;
-    char state;
-    if (p == NULL || sscanf(p + 1, " %c %d", &state, &ppid) != 2)
+    if (!isdigit((unsigned char)de->d_name[0]) || !read_ppid(de->d_name, &ppid))
       continue;
-    if (n == cap) {
-      struct ent* nv = realloc(v, 2 * cap * sizeof(*v));
+    if (*n == cap) {
+      struct proc_ent* nv = realloc(v, 2 * cap * sizeof(*v));
       if (nv == NULL)
         break;
-      v = nv;
+      *out = v = nv;
       cap *= 2;
     }
-    v[n].pid = atoi(de->d_name);
-    v[n].ppid = ppid;
-    v[n].mine = false;
-    n++;
+    v[*n] = (struct proc_ent){atoi(de->d_name), ppid, false};
+    (*n)++;
   }
-  /* Mark descendants until nothing changes. */
+  closedir(d);
+  return 0;
+}
+
+/* Marks the descendants of self in v until nothing changes. */
+static void mark_descendants(struct proc_ent* v, size_t n, pid_t self) {
   for (bool changed = true; changed;) {
     changed = false;
     for (size_t i = 0; i < n; i++) {
@@ -728,12 +722,35 @@ static int signal_descendants(int sig) {
         v[i].mine = changed = true;
     }
   }
-  for (size_t i = 0; i < n; i++)
-    if (v[i].mine && kill(v[i].pid, sig) == 0)
-      count++;
-out:
-  if (d != NULL)
-    closedir(d);
+}
+
+/*
+ * Sends sig to every descendant of dbsetup, found through /proc (as PID 1
+ * that is everything else in the namespace; as a subreaper, orphans are
+ * our children). Returns how many were signalled, or -1 when PID 1 had to
+ * signal everything blindly because /proc is another namespace's (then
+ * reading it would mistake the host's processes for ours).
+ */
+static int signal_descendants(int sig) {
+  struct proc_ent* v;
+  size_t n;
+  int count = 0;
+
+  if (!proc_is_ours()) {
+    if (getpid() == 1) { /* kill(-1) stays inside our PID namespace */
+      kill(-1, sig);
+      return -1;
+    }
+    dbs_log_warnx("/proc is not this PID namespace's: cannot find leftover "
+                  "processes");
+    return 0;
+  }
+  if (list_processes(&v, &n) == 0) {
+    mark_descendants(v, n, getpid());
+    for (size_t i = 0; i < n; i++)
+      if (v[i].mine && kill(v[i].pid, sig) == 0)
+        count++;
+  }
   free(v);
   return count;
 }

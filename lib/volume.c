@@ -112,24 +112,14 @@ static bool on_mounted_volume(const char* dir) {
   return stat(dir, &st) == 0 && stat("/", &rst) == 0 && st.st_dev != rst.st_dev;
 }
 
-/*
- * dbs_volume_prepare, or with info (dry run) its checks only: nothing is
- * created or logged, and what it would do goes into *info.
- */
-static char* prepare(const char* volume, const char* app_path,
-                     struct dbs_volume_info* info, char* err, size_t errlen) {
-  char *vol = NULL, *real = NULL, *app = NULL, *dir = NULL, *cdir = NULL;
-  char* target = NULL;
-  const char* base;
-  struct stat st;
-  bool created = false;
-  int rc;
-
+/* prepare, step 1: the arguments name a volume and a file. Returns 0 or
+ * -EINVAL with a message in err. */
+static int check_paths(const char* volume, const char* app_path, char* err,
+                       size_t errlen) {
   if (volume == NULL || *volume == '\0' || app_path == NULL ||
       *app_path == '\0') {
     set_err(err, errlen, "no volume or database path given");
-    errno = EINVAL;
-    return NULL;
+    return -EINVAL;
   }
   size_t alen = strlen(app_path);
   if (app_path[alen - 1] == '/') {
@@ -137,128 +127,163 @@ static char* prepare(const char* volume, const char* app_path,
             "database path %s ends with '/': it must name a file (e.g. "
             "--db %sdev.db)",
             app_path, app_path);
-    errno = EINVAL;
-    return NULL;
+    return -EINVAL;
   }
-  if ((vol = dbs_path_absolute(volume)) == NULL ||
-      (app = dbs_path_absolute(app_path)) == NULL)
-    goto nomem;
-  if ((rc = split(app, &dir, &base)) < 0)
-    goto nomem;
+  const char* base = dbs_path_basename(app_path);
   if (strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
     set_err(err, errlen, "database path %s does not name a file", app_path);
-    errno = EINVAL;
-    goto fail;
+    return -EINVAL;
   }
+  return 0;
+}
 
-  if (stat(vol, &st) != 0) {
-    if (errno != ENOENT) {
-      rc = errno;
-      set_err(err, errlen,
-              "volume %s cannot be used: %s (mount a writable volume there "
-              "or set --volume)",
-              vol, strerror(rc));
-      errno = rc;
-      goto fail;
-    }
-    if ((rc = info ? dbs_path_mkdir_p_check(vol)
-                   : dbs_path_mkdir_p(vol, 0755)) < 0) {
-      set_err(err, errlen,
-              "volume %s does not exist and cannot be created: %s (mount a "
-              "writable volume there or set --volume)",
-              vol, strerror(-rc));
-      errno = -rc;
-      goto fail;
-    }
-    created = true;
-    if (info == NULL)
-      dbs_log_warnx("volume %s did not exist: created it, but the database "
-                    "there will not outlive this container (mount a volume at "
-                    "%s, e.g. fly.toml [mounts] destination = \"%s\")",
-                    vol, vol, vol);
-  } else if (!S_ISDIR(st.st_mode)) {
+/* prepare, step 2: the volume vol (absolute) is a directory; a missing one
+ * is created (0755) with a warning, or with info only checked, and
+ * *created says so. Returns 0 or -errno with a message in err. */
+static int ensure_volume(const char* vol, const struct dbs_volume_info* info,
+                         bool* created, char* err, size_t errlen) {
+  struct stat st;
+  int rc;
+  *created = false;
+  if (stat(vol, &st) == 0) {
+    if (S_ISDIR(st.st_mode))
+      return 0;
     set_err(err, errlen,
             "volume %s is not a directory (mount a volume there or set "
             "--volume)",
             vol);
-    errno = ENOTDIR;
-    goto fail;
+    return -ENOTDIR;
   }
+  if (errno != ENOENT) {
+    rc = -errno;
+    set_err(err, errlen,
+            "volume %s cannot be used: %s (mount a writable volume there "
+            "or set --volume)",
+            vol, strerror(-rc));
+    return rc;
+  }
+  if ((rc = info ? dbs_path_mkdir_p_check(vol) : dbs_path_mkdir_p(vol, 0755)) <
+      0) {
+    set_err(err, errlen,
+            "volume %s does not exist and cannot be created: %s (mount a "
+            "writable volume there or set --volume)",
+            vol, strerror(-rc));
+    return rc;
+  }
+  *created = true;
+  if (info == NULL)
+    dbs_log_warnx("volume %s did not exist: created it, but the database "
+                  "there will not outlive this container (mount a volume at "
+                  "%s, e.g. fly.toml [mounts] destination = \"%s\")",
+                  vol, vol, vol);
+  return 0;
+}
+
+/* prepare, step 3: the volume's real path into *real, with a warning when
+ * it is not on a mounted volume, checked writable (unless it is still to
+ * be created: info). Returns 0 or -errno with a message in err. */
+static int resolve_volume(const char* vol, bool created,
+                          struct dbs_volume_info* info, char** real, char* err,
+                          size_t errlen) {
+  int rc;
   if (info != NULL) {
     info->exists = !created;
     info->mounted = !created && on_mounted_volume(vol);
   }
-  if ((real = created && info ? dbs_path_canonical(vol)
-                              : realpath(vol, NULL)) == NULL) {
-    rc = errno;
-    set_err(err, errlen, "cannot resolve volume %s: %s", vol, strerror(rc));
-    errno = rc;
-    goto fail;
+  if ((*real = created && info ? dbs_path_canonical(vol)
+                               : realpath(vol, NULL)) == NULL) {
+    rc = -errno;
+    set_err(err, errlen, "cannot resolve volume %s: %s", vol, strerror(-rc));
+    return rc;
   }
-  if (info == NULL && !created && !on_mounted_volume(real))
+  if (info == NULL && !created && !on_mounted_volume(*real))
     dbs_log_warnx("volume %s is not a mount point (nor inside one): the "
                   "database there will be lost with this container (mount a "
                   "volume at %s)",
                   vol, vol);
   /* access() honours read-only mounts for root too, and we never run
    * setuid, so the real ids are the ones that matter. */
-  if ((info == NULL || !created) && access(real, W_OK | X_OK) != 0) {
-    rc = errno;
-    if (rc == EROFS)
-      set_err(err, errlen,
-              "volume %s is not writable: %s (mount it read-write)", vol,
-              strerror(rc));
-    else
-      set_err(err, errlen,
-              "volume %s is not writable by uid %d: %s (mount it "
-              "read-write, or chown it to uid %d, or run dbsetup as root "
-              "with --user)",
-              vol, (int)getuid(), strerror(rc), (int)getuid());
-    errno = rc;
-    goto fail;
-  }
+  if ((info != NULL && created) || access(*real, W_OK | X_OK) == 0)
+    return 0;
+  rc = -errno;
+  if (rc == -EROFS)
+    set_err(err, errlen, "volume %s is not writable: %s (mount it read-write)",
+            vol, strerror(-rc));
+  else
+    set_err(err, errlen,
+            "volume %s is not writable by uid %d: %s (mount it "
+            "read-write, or chown it to uid %d, or run dbsetup as root "
+            "with --user)",
+            vol, (int)getuid(), strerror(-rc), (int)getuid());
+  return rc;
+}
 
-  if ((cdir = dbs_path_canonical(dir)) == NULL) {
-    rc = errno;
+/* prepare, step 4: the target into *target: in the app's directory when
+ * that is inside the volume real (created there if missing, or with info
+ * only checked), else real/base. Returns 0 or -errno with a message. */
+static int place_target(const char* app, const char* dir, const char* base,
+                        const char* real, struct dbs_volume_info* info,
+                        char** target, char* err, size_t errlen) {
+  struct stat st;
+  int rc;
+  char* cdir = dbs_path_canonical(dir);
+  if (cdir == NULL) {
+    rc = -errno;
     set_err(err, errlen, "cannot resolve the directory of %s: %s", app,
-            strerror(rc));
-    errno = rc;
-    goto fail;
+            strerror(-rc));
+    return rc;
   }
-  if (dbs_path_is_within(cdir, real)) {
+  if (!dbs_path_is_within(cdir, real)) {
+    *target = dbs_path_join(real, base);
+  } else {
     if (info != NULL && stat(cdir, &st) != 0)
       info->target_dir_missing = true;
     if ((rc = info ? dbs_path_mkdir_p_check(cdir)
                    : dbs_path_mkdir_p(cdir, 0755)) < 0) {
       set_err(err, errlen, "cannot create %s on the volume: %s", cdir,
               strerror(-rc));
-      errno = -rc;
-      goto fail;
+      free(cdir);
+      return rc;
     }
-    target = dbs_path_join(cdir, base);
-  } else {
-    target = dbs_path_join(real, base);
+    *target = dbs_path_join(cdir, base);
   }
-  if (target == NULL)
-    goto nomem;
+  free(cdir);
+  if (*target == NULL) {
+    set_err(err, errlen, "out of memory");
+    return -ENOMEM;
+  }
+  return 0;
+}
+
+/*
+ * dbs_volume_prepare, or with info (dry run) its checks only: nothing is
+ * created or logged, and what it would do goes into *info.
+ */
+static char* prepare(const char* volume, const char* app_path,
+                     struct dbs_volume_info* info, char* err, size_t errlen) {
+  char *vol = NULL, *real = NULL, *app = NULL, *dir = NULL, *target = NULL;
+  const char* base = NULL;
+  bool created = false;
+  int rc = check_paths(volume, app_path, err, errlen);
+  if (rc == 0 && ((vol = dbs_path_absolute(volume)) == NULL ||
+                  (app = dbs_path_absolute(app_path)) == NULL ||
+                  split(app, &dir, &base) < 0)) {
+    set_err(err, errlen, "out of memory");
+    rc = -ENOMEM;
+  }
+  if (rc == 0)
+    rc = ensure_volume(vol, info, &created, err, errlen);
+  if (rc == 0)
+    rc = resolve_volume(vol, created, info, &real, err, errlen);
+  if (rc == 0)
+    rc = place_target(app, dir, base, real, info, &target, err, errlen);
   free(vol);
   free(real);
   free(app);
   free(dir);
-  free(cdir);
+  if (rc < 0)
+    errno = -rc;
   return target;
-nomem:
-  set_err(err, errlen, "out of memory");
-  errno = ENOMEM;
-fail:;
-  int saved = errno;
-  free(vol);
-  free(real);
-  free(app);
-  free(dir);
-  free(cdir);
-  errno = saved;
-  return NULL;
 }
 
 char* dbs_volume_prepare(const char* volume, const char* app_path, char* err,
@@ -505,164 +530,201 @@ static int can_create_in(const char* dir) {
   return access(dir, W_OK | X_OK) == 0 ? 0 : -errno;
 }
 
-/* dbs_volume_link, or with plan (dry run) its checks only: nothing is
- * created, moved or logged, and what it would do goes into *plan. */
-static int link_impl(const char* app_path, const char* target,
-                     struct dbs_link_plan* plan, char* err, size_t errlen) {
-  char *app = NULL, *dir = NULL, *cdir = NULL, *self = NULL, *old = NULL;
-  char* aside = NULL;
-  const char* base;
-  struct stat st;
+/* The message for a link that cannot be made where the image's filesystem
+ * may be read-only. */
+static void link_failed(const char* app, const char* target, int rc, char* err,
+                        size_t errlen) {
+  set_err(err, errlen,
+          "cannot link %s -> %s: %s (if the image's filesystem is "
+          "read-only, point --db and the app at a path inside the "
+          "volume)",
+          app, target, strerror(-rc));
+}
+
+/*
+ * link_impl, nothing at app: create its directory and the link (with
+ * plan: check that they could be). Returns 0 when done, 1 when something
+ * appeared at app meanwhile (*st describes it), or -errno with a message.
+ */
+static int link_missing(const char* app, const char* dir, const char* target,
+                        struct dbs_link_plan* plan, struct stat* st, char* err,
+                        size_t errlen) {
   int rc;
-
-  if ((app = dbs_path_absolute(app_path)) == NULL)
-    goto nomem;
-  if ((rc = split(app, &dir, &base)) < 0)
-    goto nomem;
-  cdir = dbs_path_canonical(dir);
-  if (cdir != NULL) {
-    if ((self = dbs_path_join(cdir, base)) == NULL)
-      goto nomem;
-    if (strcmp(self, target) == 0) {
-      if (plan != NULL)
-        plan->action = DBS_LINK_SAME;
-      rc = 0;
-      goto out;
-    }
+  if (plan != NULL) {
+    plan->action = DBS_LINK_CREATE;
+    if ((rc = can_create_in(dir)) < 0)
+      link_failed(app, target, rc, err, errlen);
+    return rc;
   }
-
-  if (lstat(app, &st) != 0) {
-    if (errno != ENOENT) {
-      rc = -errno;
-      set_err(err, errlen, "cannot look at %s: %s", app, strerror(-rc));
-      goto out;
-    }
-    if (plan != NULL) {
-      plan->action = DBS_LINK_CREATE;
-      if ((rc = can_create_in(dir)) < 0)
-        set_err(err, errlen,
-                "cannot link %s -> %s: %s (if the image's filesystem is "
-                "read-only, point --db and the app at a path inside the "
-                "volume)",
-                app, target, strerror(-rc));
-      goto out;
-    }
-    if ((rc = dbs_path_mkdir_p(dir, 0755)) < 0) {
-      set_err(err, errlen,
-              "cannot create %s to link %s -> %s: %s (if the image's "
-              "filesystem is read-only, point --db and the app at a path "
-              "inside the volume)",
-              dir, app, target, strerror(-rc));
-      goto out;
-    }
-    if (symlink(target, app) == 0) {
-      dbs_log_info("linked %s -> %s", app, target);
-      rc = 0;
-      goto out;
-    }
-    if (errno != EEXIST) {
-      rc = -errno;
-      set_err(err, errlen,
-              "cannot link %s -> %s: %s (if the image's filesystem is "
-              "read-only, point --db and the app at a path inside the "
-              "volume)",
-              app, target, strerror(-rc));
-      goto out;
-    }
-    /* Appeared meanwhile: look again. */
-    if (lstat(app, &st) != 0) {
-      rc = -errno;
-      set_err(err, errlen, "cannot look at %s: %s", app, strerror(-rc));
-      goto out;
-    }
+  if ((rc = dbs_path_mkdir_p(dir, 0755)) < 0) {
+    set_err(err, errlen,
+            "cannot create %s to link %s -> %s: %s (if the image's "
+            "filesystem is read-only, point --db and the app at a path "
+            "inside the volume)",
+            dir, app, target, strerror(-rc));
+    return rc;
   }
+  if (symlink(target, app) == 0) {
+    dbs_log_info("linked %s -> %s", app, target);
+    return 0;
+  }
+  if (errno != EEXIST) {
+    rc = -errno;
+    link_failed(app, target, rc, err, errlen);
+    return rc;
+  }
+  /* Appeared meanwhile: look again. */
+  if (lstat(app, st) != 0) {
+    rc = -errno;
+    set_err(err, errlen, "cannot look at %s: %s", app, strerror(-rc));
+    return rc;
+  }
+  return 1;
+}
 
-  if (S_ISLNK(st.st_mode)) {
-    if ((old = read_link(app)) == NULL) {
-      rc = -errno;
-      set_err(err, errlen, "cannot read the symlink %s: %s", app,
-              strerror(-rc));
-      goto out;
-    }
-    if (link_points_to(dir, old, target)) {
-      if (plan != NULL)
-        plan->action = DBS_LINK_KEEP;
-      else
-        dbs_log_debug("%s already links to %s", app, target);
-      rc = 0;
-      goto out;
-    }
-    struct stat tst;
-    bool dangling = stat(app, &tst) != 0;
-    if (plan != NULL) {
-      plan->action = DBS_LINK_REPLACE;
-      plan->dangling = dangling;
-      plan->old = old;
-      old = NULL;
-      if ((rc = can_create_in(dir)) < 0)
-        set_err(err, errlen, "cannot replace the symlink %s -> %s: %s", app,
-                plan->old, strerror(-rc));
-      goto out;
-    }
-    if ((rc = replace_link(app, dir, base, target)) < 0) {
-      set_err(err, errlen, "cannot replace the symlink %s -> %s: %s", app, old,
-              strerror(-rc));
-      goto out;
-    }
+/* link_impl, a symlink at app: kept when it reaches target, else replaced
+ * (with plan: checked). Returns 0 or -errno with a message in err. */
+static int relink(const char* app, const char* dir, const char* base,
+                  const char* target, struct dbs_link_plan* plan, char* err,
+                  size_t errlen) {
+  int rc = 0;
+  char* old = read_link(app);
+  if (old == NULL) {
+    rc = -errno;
+    set_err(err, errlen, "cannot read the symlink %s: %s", app, strerror(-rc));
+    return rc;
+  }
+  if (link_points_to(dir, old, target)) {
+    if (plan != NULL)
+      plan->action = DBS_LINK_KEEP;
+    else
+      dbs_log_debug("%s already links to %s", app, target);
+    free(old);
+    return 0;
+  }
+  struct stat tst;
+  bool dangling = stat(app, &tst) != 0;
+  if (plan != NULL) {
+    plan->action = DBS_LINK_REPLACE;
+    plan->dangling = dangling;
+    plan->old = old;
+    if ((rc = can_create_in(dir)) < 0)
+      set_err(err, errlen, "cannot replace the symlink %s -> %s: %s", app,
+              plan->old, strerror(-rc));
+    return rc;
+  }
+  if ((rc = replace_link(app, dir, base, target)) < 0)
+    set_err(err, errlen, "cannot replace the symlink %s -> %s: %s", app, old,
+            strerror(-rc));
+  else
     dbs_log_warnx("%s was a %s symlink to %s: replaced it with a link to %s",
                   app, dangling ? "dangling" : "wrong", old, target);
-    goto out;
-  }
-  if (S_ISDIR(st.st_mode)) {
-    rc = -EISDIR;
+  free(old);
+  return rc;
+}
+
+/* link_impl, something else at app: a directory (-EISDIR) or a fifo,
+ * socket or device (-EINVAL) is refused; a regular file is 0. */
+static int refuse_non_file(const char* app, const struct stat* st, char* err,
+                           size_t errlen) {
+  if (S_ISDIR(st->st_mode)) {
     set_err(err, errlen,
             "%s is a directory, but it is where the app opens its database "
             "(remove that directory from the image, or set --db to the "
             "database file)",
             app);
-    goto out;
+    return -EISDIR;
   }
-  if (!S_ISREG(st.st_mode)) {
-    rc = -EINVAL;
+  if (!S_ISREG(st->st_mode)) {
     set_err(err, errlen,
             "%s is not a regular file (a fifo, socket or device), but it is "
             "where the app opens its database (remove it from the image, or "
             "set --db)",
             app);
-    goto out;
+    return -EINVAL;
   }
+  return 0;
+}
 
+/* link_impl, a regular file at app (st): a database baked into the image
+ * is moved aside and replaced by the link (with plan: checked). Returns 0
+ * or -errno with a message in err. */
+static int link_over_file(const char* app, const char* dir, const char* base,
+                          const char* target, const struct stat* st,
+                          struct dbs_link_plan* plan, char* err,
+                          size_t errlen) {
+  char* aside = NULL;
+  int rc;
   if ((rc = check_baked_db(app, err, errlen)) < 0)
-    goto out;
-  if ((rc = move_aside(app, base, (long long)st.st_size, target, plan != NULL,
+    return rc;
+  if ((rc = move_aside(app, base, (long long)st->st_size, target, plan != NULL,
                        &aside, err, errlen)) < 0)
-    goto out;
+    return rc;
   if (plan != NULL) {
     plan->action = DBS_LINK_MOVE_ASIDE;
-    plan->size = (long long)st.st_size;
+    plan->size = (long long)st->st_size;
     plan->aside = aside;
-    aside = NULL;
     if ((rc = can_create_in(dir)) < 0)
       set_err(err, errlen, "cannot move %s aside: %s", app, strerror(-rc));
-    goto out;
+    return rc;
   }
+  free(aside);
   if ((rc = replace_link(app, dir, base, target)) < 0) {
     set_err(err, errlen, "cannot link %s -> %s: %s", app, target,
             strerror(-rc));
-    goto out;
+    return rc;
   }
   dbs_log_info("linked %s -> %s", app, target);
-  goto out;
-nomem:
-  rc = -ENOMEM;
-  set_err(err, errlen, "out of memory");
-out:
+  return 0;
+}
+
+/* *same: base in dir already is target (nothing to link). Returns 0 or
+ * -ENOMEM. */
+static int is_target(const char* dir, const char* base, const char* target,
+                     bool* same) {
+  *same = false;
+  char* cdir = dbs_path_canonical(dir);
+  if (cdir == NULL)
+    return 0;
+  char* self = dbs_path_join(cdir, base);
+  free(cdir);
+  if (self == NULL)
+    return -ENOMEM;
+  *same = strcmp(self, target) == 0;
+  free(self);
+  return 0;
+}
+
+/* dbs_volume_link, or with plan (dry run) its checks only: nothing is
+ * created, moved or logged, and what it would do goes into *plan. */
+static int link_impl(const char* app_path, const char* target,
+                     struct dbs_link_plan* plan, char* err, size_t errlen) {
+  char *app = NULL, *dir = NULL;
+  const char* base;
+  struct stat st;
+  bool same = false;
+  int rc = 0;
+
+  if ((app = dbs_path_absolute(app_path)) == NULL ||
+      split(app, &dir, &base) < 0 || is_target(dir, base, target, &same) < 0) {
+    set_err(err, errlen, "out of memory");
+    rc = -ENOMEM;
+  } else if (same) {
+    if (plan != NULL)
+      plan->action = DBS_LINK_SAME;
+  } else {
+    rc = lstat(app, &st) == 0 ? 1 : -errno;
+    if (rc == -ENOENT)
+      rc = link_missing(app, dir, target, plan, &st, err, errlen);
+    else if (rc < 0)
+      set_err(err, errlen, "cannot look at %s: %s", app, strerror(-rc));
+    if (rc == 1 && S_ISLNK(st.st_mode))
+      rc = relink(app, dir, base, target, plan, err, errlen);
+    else if (rc == 1 && (rc = refuse_non_file(app, &st, err, errlen)) == 0)
+      rc = link_over_file(app, dir, base, target, &st, plan, err, errlen);
+  }
   free(app);
   free(dir);
-  free(cdir);
-  free(self);
-  free(old);
-  free(aside);
   return rc;
 }
 
@@ -684,6 +746,22 @@ void dbs_volume_link_plan_free(struct dbs_link_plan* plan) {
   memset(plan, 0, sizeof(*plan));
 }
 
+/* Parses "<pid> <hostname>" (buf, NUL-terminated, modified): returns the
+ * pid, 0 if there is none, and copies the hostname (maybe empty) into
+ * host. */
+static pid_t parse_holder(char* buf, char* host, size_t hostlen) {
+  char* end;
+  long pid = strtol(buf, &end, 10);
+  if (pid <= 0 || pid > INT_MAX)
+    return 0;
+  if (*end == ' ') {
+    end++;
+    end[strcspn(end, "\n")] = '\0';
+    snprintf(host, hostlen, "%s", end);
+  }
+  return (pid_t)pid;
+}
+
 /*
  * Reads "<pid> <hostname>" from an open lock file: returns the pid (0 if
  * none yet) and copies the hostname (maybe empty) into host.
@@ -694,23 +772,69 @@ static pid_t read_holder(int fd, char* host, size_t hostlen) {
   for (int tries = 0; tries < 20; tries++) {
     ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
     if (n > 0) {
-      char* end;
       buf[n] = '\0';
-      long pid = strtol(buf, &end, 10);
-      if (pid > 0 && pid <= INT_MAX) {
-        if (*end == ' ') {
-          end++;
-          end[strcspn(end, "\n")] = '\0';
-          snprintf(host, hostlen, "%s", end);
-        }
-        return (pid_t)pid;
-      }
+      pid_t pid = parse_holder(buf, host, hostlen);
+      if (pid > 0)
+        return pid;
     }
     /* The holder may be between flock() and write(). */
     struct timespec ts = {0, 10 * 1000 * 1000};
     nanosleep(&ts, NULL);
   }
   return 0;
+}
+
+/* The message for a volume lock held by another dbsetup: holder (from the
+ * file; else pid, from /proc/locks; else unknown) on host. */
+static void held_err(pid_t holder, const char* host, long pid,
+                     const char* volume, const char* path, char* err,
+                     size_t errlen) {
+  char who[128] = "pid unknown";
+  if (holder > 0 && host[0] != '\0')
+    snprintf(who, sizeof(who), "pid %ld on host %s", (long)holder, host);
+  else if (holder > 0)
+    snprintf(who, sizeof(who), "pid %ld", (long)holder);
+  else if (pid > 0)
+    snprintf(who, sizeof(who), "pid %ld", pid);
+  set_err(err, errlen,
+          "another dbsetup (%s) is using the volume %s: it holds %s. "
+          "Only one dbsetup may run per volume; stop the other one first",
+          who, volume, path);
+}
+
+/* The message for a volume lock that cannot be opened (-errno rc). */
+static void lock_open_err(const char* path, int rc, char* err, size_t errlen) {
+  set_err(
+      err, errlen, "cannot open the volume lock %s: %s%s", path, strerror(-rc),
+      (rc == -EACCES || rc == -EROFS) ? " (mount the volume read-write)" : "");
+}
+
+/* The message for a volume lock that is a symlink; returns -ELOOP. */
+static int lock_symlink_err(const char* path, char* err, size_t errlen) {
+  set_err(err, errlen,
+          "the volume lock %s is a symbolic link: dbsetup does not "
+          "follow it (remove it: dbsetup creates the lock itself)",
+          path);
+  return -ELOOP;
+}
+
+/* The volume lock at path (st from lstat or an O_NOFOLLOW fstat) is a
+ * regular file with one name: 0, else -ELOOP, -EINVAL or -EMLINK with a
+ * message in err. */
+static int check_lock_file(const char* path, const struct stat* st, char* err,
+                           size_t errlen) {
+  if (S_ISLNK(st->st_mode))
+    return lock_symlink_err(path, err, errlen);
+  if (!S_ISREG(st->st_mode)) {
+    set_err(err, errlen,
+            "the volume lock %s is not a regular file (remove it: dbsetup "
+            "creates the lock itself)",
+            path);
+    return -EINVAL;
+  }
+  return refuse_hardlink(path, st, "the volume lock",
+                         "Remove it (dbsetup creates the lock itself)", err,
+                         errlen);
 }
 
 int dbs_volume_lock(const char* volume, pid_t* holder, char* err,
@@ -728,53 +852,30 @@ int dbs_volume_lock(const char* volume, pid_t* holder, char* err,
     goto fail;
   }
   fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
+  struct stat st;
   if (fd < 0) {
     rc = -errno;
     if (rc == -ELOOP)
-      set_err(err, errlen,
-              "the volume lock %s is a symbolic link: dbsetup does not "
-              "follow it (remove it: dbsetup creates the lock itself)",
-              path);
+      lock_symlink_err(path, err, errlen);
     else
-      set_err(err, errlen, "cannot open the volume lock %s: %s%s", path,
-              strerror(-rc),
-              (rc == -EACCES || rc == -EROFS) ? " (mount the volume read-write)"
-                                              : "");
+      lock_open_err(path, rc, err, errlen);
     goto fail;
   }
   /* Checked before it is locked, truncated or written. */
-  struct stat st;
   if (fstat(fd, &st) != 0) {
     rc = -errno;
     set_err(err, errlen, "cannot stat the volume lock %s: %s", path,
             strerror(-rc));
     goto fail;
   }
-  if (!S_ISREG(st.st_mode)) {
-    rc = -EINVAL;
-    set_err(err, errlen,
-            "the volume lock %s is not a regular file (remove it: dbsetup "
-            "creates the lock itself)",
-            path);
-    goto fail;
-  }
-  if ((rc = refuse_hardlink(path, &st, "the volume lock",
-                            "Remove it (dbsetup creates the lock itself)", err,
-                            errlen)) < 0)
+  if ((rc = check_lock_file(path, &st, err, errlen)) < 0)
     goto fail;
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     rc = -errno;
     if (rc == -EWOULDBLOCK) {
-      char host[64], who[128] = "pid unknown";
+      char host[64];
       *holder = read_holder(fd, host, sizeof(host));
-      if (*holder > 0 && host[0] != '\0')
-        snprintf(who, sizeof(who), "pid %ld on host %s", (long)*holder, host);
-      else if (*holder > 0)
-        snprintf(who, sizeof(who), "pid %ld", (long)*holder);
-      set_err(err, errlen,
-              "another dbsetup (%s) is using the volume %s: it holds %s. "
-              "Only one dbsetup may run per volume; stop the other one first",
-              who, volume, path);
+      held_err(*holder, host, 0, volume, path, err, errlen);
     } else {
       set_err(err, errlen, "cannot lock %s: %s", path, strerror(-rc));
     }
@@ -854,32 +955,11 @@ int dbs_volume_lock_check(const char* volume, pid_t* holder, char* err,
               strerror(-rc));
     goto out;
   }
-  if (S_ISLNK(st.st_mode)) {
-    rc = -ELOOP;
-    set_err(err, errlen,
-            "the volume lock %s is a symbolic link: dbsetup does not "
-            "follow it (remove it: dbsetup creates the lock itself)",
-            path);
-    goto out;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    rc = -EINVAL;
-    set_err(err, errlen,
-            "the volume lock %s is not a regular file (remove it: dbsetup "
-            "creates the lock itself)",
-            path);
-    goto out;
-  }
-  if ((rc = refuse_hardlink(path, &st, "the volume lock",
-                            "Remove it (dbsetup creates the lock itself)", err,
-                            errlen)) < 0)
+  if ((rc = check_lock_file(path, &st, err, errlen)) < 0)
     goto out;
   if (access(path, R_OK | W_OK) != 0) {
     rc = -errno;
-    set_err(err, errlen, "cannot open the volume lock %s: %s%s", path,
-            strerror(-rc),
-            (rc == -EACCES || rc == -EROFS) ? " (mount the volume read-write)"
-                                            : "");
+    lock_open_err(path, rc, err, errlen);
     goto out;
   }
   long pid = flock_holder(&st);
@@ -893,7 +973,7 @@ int dbs_volume_lock_check(const char* volume, pid_t* holder, char* err,
   }
   if (pid == 0)
     goto out;
-  char host[64] = "", who[128] = "pid unknown";
+  char host[64] = "";
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
   if (fd >= 0) {
     char buf[128];
@@ -901,29 +981,11 @@ int dbs_volume_lock_check(const char* volume, pid_t* holder, char* err,
     close(fd);
     if (n > 0) {
       buf[n] = '\0';
-      char* end;
-      long wpid = strtol(buf, &end, 10);
-      if (wpid > 0 && wpid <= INT_MAX) {
-        *holder = (pid_t)wpid;
-        if (*end == ' ') {
-          end++;
-          end[strcspn(end, "\n")] = '\0';
-          snprintf(host, sizeof(host), "%s", end);
-        }
-      }
+      *holder = parse_holder(buf, host, sizeof(host));
     }
   }
-  if (*holder > 0 && host[0] != '\0')
-    snprintf(who, sizeof(who), "pid %ld on host %s", (long)*holder, host);
-  else if (*holder > 0)
-    snprintf(who, sizeof(who), "pid %ld", (long)*holder);
-  else if (pid > 0)
-    snprintf(who, sizeof(who), "pid %ld", pid);
   rc = -EWOULDBLOCK;
-  set_err(err, errlen,
-          "another dbsetup (%s) is using the volume %s: it holds %s. "
-          "Only one dbsetup may run per volume; stop the other one first",
-          who, volume, path);
+  held_err(*holder, host, pid, volume, path, err, errlen);
 out:
   free(path);
   return rc;
@@ -935,10 +997,97 @@ void dbs_volume_unlock(void) {
   lock_fd = -1;
 }
 
+/* db_state, step 1: the open file fd at target (st) is a regular file
+ * with one name. Returns 0 or -errno with a message in err. */
+static int check_db_file(const char* target, int fd, struct stat* st, char* err,
+                         size_t errlen) {
+  int rc;
+  if (fstat(fd, st) != 0) {
+    rc = -errno;
+    set_err(err, errlen, "cannot stat the database %s: %s", target,
+            strerror(-rc));
+    return rc;
+  }
+  if (S_ISDIR(st->st_mode)) {
+    set_err(err, errlen,
+            "the database %s is a directory (move it away, or set --db to a "
+            "file name)",
+            target);
+    return -EISDIR;
+  }
+  if (!S_ISREG(st->st_mode)) {
+    set_err(err, errlen, "the database %s is not a regular file (move it away)",
+            target);
+    return -EINVAL;
+  }
+  /* Before a byte is read: the file may be anybody's. */
+  return refuse_hardlink(
+      target, st, "the database",
+      "Give the database a file of its own (cp -p it to a new name, "
+      "then mv that over it) or remove the other names",
+      err, errlen);
+}
+
+/* db_state, step 2a: a zero-byte database is removed (a missing one) unless
+ * its -wal has data; with dry it is DBS_DB_EMPTY, left as it is. */
+static int empty_db_state(const char* target, bool dry, char* err,
+                          size_t errlen) {
+  int rc;
+  char* wal = cat3(target, "-wal", NULL);
+  struct stat wst;
+  if (wal == NULL)
+    return -ENOMEM;
+  bool wal_has_data = stat(wal, &wst) == 0 && wst.st_size > 0;
+  free(wal);
+  if (wal_has_data) {
+    set_err(err, errlen,
+            "the database %s is empty but %s-wal beside it is not: SQLite "
+            "may still read data from it, so dbsetup touches neither "
+            "(inspect them; remove both to start fresh or restore)",
+            target, target);
+    return -EILSEQ;
+  }
+  if (dry)
+    return DBS_DB_EMPTY;
+  if (unlink(target) != 0) {
+    rc = -errno;
+    set_err(err, errlen, "cannot remove the empty database %s: %s", target,
+            strerror(-rc));
+    return rc;
+  }
+  dbs_log_warnx("the database %s was empty (0 bytes): removed it and "
+                "treating the database as missing",
+                target);
+  return DBS_DB_MISSING;
+}
+
+/* db_state, step 2b: a database with bytes starts with the SQLite header
+ * (DBS_DB_EXISTS), else -EILSEQ with a message in err. */
+static int header_db_state(const char* target, int fd, const struct stat* st,
+                           char* err, size_t errlen) {
+  unsigned char head[16];
+  ssize_t n = pread(fd, head, sizeof(head), 0);
+  if (n < 0) {
+    int rc = -errno;
+    set_err(err, errlen, "cannot read the database %s: %s", target,
+            strerror(-rc));
+    return rc;
+  }
+  if ((size_t)n == sizeof(head) &&
+      memcmp(head, sqlite_header, sizeof(head)) == 0)
+    return DBS_DB_EXISTS;
+  /* The bytes themselves are never shown: they may be anybody's. */
+  set_err(err, errlen,
+          "%s is not an SQLite database (first bytes do not match; %lld "
+          "bytes): dbsetup will not touch it (move it away, or set --db to "
+          "the real database)",
+          target, (long long)st->st_size);
+  return -EILSEQ;
+}
+
 /* dbs_volume_db_state; with dry, an empty file is DBS_DB_EMPTY, left as
  * it is. */
 static int db_state(const char* target, bool dry, char* err, size_t errlen) {
-  unsigned char head[16];
   struct stat st;
   int rc;
   /* Never through a symlink: with --user the app user owns the volume and
@@ -949,95 +1098,16 @@ static int db_state(const char* target, bool dry, char* err, size_t errlen) {
     if (errno == ENOENT)
       return DBS_DB_MISSING;
     rc = -errno;
-    if (rc == -ELOOP) {
+    if (rc == -ELOOP)
       refuse_symlink(target, err, errlen);
-      return rc;
-    }
-    set_err(err, errlen, "cannot read the database %s: %s", target,
-            strerror(-rc));
+    else
+      set_err(err, errlen, "cannot read the database %s: %s", target,
+              strerror(-rc));
     return rc;
   }
-  if (fstat(fd, &st) != 0) {
-    rc = -errno;
-    set_err(err, errlen, "cannot stat the database %s: %s", target,
-            strerror(-rc));
-    goto out;
-  }
-  if (S_ISDIR(st.st_mode)) {
-    rc = -EISDIR;
-    set_err(err, errlen,
-            "the database %s is a directory (move it away, or set --db to a "
-            "file name)",
-            target);
-    goto out;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    rc = -EINVAL;
-    set_err(err, errlen, "the database %s is not a regular file (move it away)",
-            target);
-    goto out;
-  }
-  /* Before a byte is read: the file may be anybody's. */
-  if ((rc = refuse_hardlink(
-           target, &st, "the database",
-           "Give the database a file of its own (cp -p it to a new name, "
-           "then mv that over it) or remove the other names",
-           err, errlen)) < 0)
-    goto out;
-  if (st.st_size == 0) {
-    char* wal = cat3(target, "-wal", NULL);
-    struct stat wst;
-    if (wal == NULL) {
-      rc = -ENOMEM;
-      goto out;
-    }
-    bool wal_has_data = stat(wal, &wst) == 0 && wst.st_size > 0;
-    free(wal);
-    if (wal_has_data) {
-      rc = -EILSEQ;
-      set_err(err, errlen,
-              "the database %s is empty but %s-wal beside it is not: SQLite "
-              "may still read data from it, so dbsetup touches neither "
-              "(inspect them; remove both to start fresh or restore)",
-              target, target);
-      goto out;
-    }
-    if (dry) {
-      rc = DBS_DB_EMPTY;
-      goto out;
-    }
-    if (unlink(target) != 0) {
-      rc = -errno;
-      set_err(err, errlen, "cannot remove the empty database %s: %s", target,
-              strerror(-rc));
-      goto out;
-    }
-    dbs_log_warnx("the database %s was empty (0 bytes): removed it and "
-                  "treating the database as missing",
-                  target);
-    rc = DBS_DB_MISSING;
-    goto out;
-  }
-  ssize_t n = pread(fd, head, sizeof(head), 0);
-  if (n < 0) {
-    rc = -errno;
-    set_err(err, errlen, "cannot read the database %s: %s", target,
-            strerror(-rc));
-    goto out;
-  }
-  if ((size_t)n == sizeof(head) &&
-      memcmp(head, sqlite_header, sizeof(head)) == 0) {
-    rc = DBS_DB_EXISTS;
-    goto out;
-  }
-  /* The bytes themselves are never shown: they may be anybody's. */
-  rc = -EILSEQ;
-  set_err(err, errlen,
-          "%s is not an SQLite database (first bytes do not match; %lld "
-          "bytes): dbsetup will not touch it (move it away, or set --db to "
-          "the real database)",
-          target, (long long)st.st_size);
-out:
+  if ((rc = check_db_file(target, fd, &st, err, errlen)) == 0)
+    rc = st.st_size == 0 ? empty_db_state(target, dry, err, errlen)
+                         : header_db_state(target, fd, &st, err, errlen);
   close(fd);
   return rc;
 }
@@ -1061,21 +1131,18 @@ static int remove_logged(const char* path, const char* why) {
   return 0;
 }
 
-int dbs_volume_remove_stale(const char* target) {
-  struct stat st;
-  int rc = 0;
-  /* stat, as dbs_volume_db_state: a dangling link is a missing DB. */
-  if (stat(target, &st) == 0)
-    return -EEXIST;
-  if (errno != ENOENT)
-    return -errno;
+/* Removes target's -wal/-shm/-journal (remove_logged with why), logging
+ * "cannot remove <what><path>" for each failure. Returns 0, the first
+ * -errno, or -ENOMEM. */
+static int remove_sidecars(const char* target, const char* why,
+                           const char* what, int rc) {
   for (size_t i = 0; i < NSIDECARS; i++) {
     char* p = cat3(target, sidecars[i], NULL);
     if (p == NULL)
       return -ENOMEM;
-    int r = remove_logged(p, "left beside a missing database");
+    int r = remove_logged(p, why);
     if (r < 0) {
-      dbs_log_errorx("cannot remove the stale %s: %s", p, strerror(-r));
+      dbs_log_errorx("cannot remove %s%s: %s", what, p, strerror(-r));
       if (rc == 0)
         rc = r;
     }
@@ -1084,23 +1151,22 @@ int dbs_volume_remove_stale(const char* target) {
   return rc;
 }
 
+int dbs_volume_remove_stale(const char* target) {
+  struct stat st;
+  /* stat, as dbs_volume_db_state: a dangling link is a missing DB. */
+  if (stat(target, &st) == 0)
+    return -EEXIST;
+  if (errno != ENOENT)
+    return -errno;
+  return remove_sidecars(target, "left beside a missing database", "the stale ",
+                         0);
+}
+
 int dbs_volume_remove_db(const char* target) {
   int rc = remove_logged(target, "so that the next boot starts fresh");
   if (rc < 0)
     dbs_log_errorx("cannot remove %s: %s", target, strerror(-rc));
-  for (size_t i = 0; i < NSIDECARS; i++) {
-    char* p = cat3(target, sidecars[i], NULL);
-    if (p == NULL)
-      return -ENOMEM;
-    int r = remove_logged(p, "with its database");
-    if (r < 0) {
-      dbs_log_errorx("cannot remove %s: %s", p, strerror(-r));
-      if (rc == 0)
-        rc = r;
-    }
-    free(p);
-  }
-  return rc;
+  return remove_sidecars(target, "with its database", "", rc);
 }
 
 /* nftw has no user pointer: the ids for chown_entry, whether it only

@@ -12,6 +12,9 @@
 # tree and with podman's layer cache:
 #   localhost/dbsetup-bin:test      docker/Dockerfile's `dbsetup` stage
 #   localhost/dbsetup-example:test  docker/example on the images above
+# and with --example7 the same two, docker/example7 (Prisma 7) in place of
+# docker/example: localhost/dbsetup-example7:test. DBS_CONTAINER_TAG
+# replaces the tag `test` (a second tree's tests, building side by side).
 # Prints "name=image" lines for the tests to read (also written to
 # $DBS_CONTAINER_STATE/images.env, default /var/cache/dbsetup-container).
 # Holds a lock, so concurrent runs (parallel tests) build once.
@@ -26,7 +29,11 @@ npm_version=10.9.4
 suite=bookworm
 log() { echo "container-setup: $*" >&2; }
 example=0
-[ "${1:-}" = --example ] && example=1
+case "${1:-}" in
+  --example) example=1 ;;
+  --example7) example=7 ;;
+esac
+tag=${DBS_CONTAINER_TAG:-test}
 mkdir -p "$state"
 exec 9>"$state/setup.lock"
 flock -x 9
@@ -121,7 +128,9 @@ fi
 # 3. Litestream image: the real v0.3.13 where the official image has it.
 ls_bin=$peers/litestream
 [ -x "$ls_bin" ] || { log "no $ls_bin: run scripts/peers.sh first"; exit 1; }
-ls_tag=localhost/dbs-litestream:$(sha256sum "$ls_bin" | hash_of)
+# The content only: trees with their peers elsewhere share the tag (and do
+# not remove each other's as "older").
+ls_tag=localhost/dbs-litestream:$(sha256sum <"$ls_bin" | hash_of)
 if ! exists "$ls_tag"; then
   log "building $ls_tag"
   lctx=$state/litestream-ctx
@@ -140,16 +149,20 @@ done
 
 # 4. The images built from this tree. The host's CA bundle lets npm in the
 # build reach the registry through a TLS-intercepting proxy (as here).
-if [ "$example" = 1 ]; then
+# Prisma 7's `prisma generate` (docker/example7) fetches a schema engine it
+# does not use from binaries.prisma.sh, unreachable here: PRISMA_OFFLINE=1.
+if [ "$example" != 0 ]; then
   podman build -q --network host -f "$root/docker/Dockerfile" --target dbsetup \
-    --build-arg BUILD_IMAGE="$base" -t localhost/dbsetup-bin:test "$root" >/dev/null
+    --build-arg BUILD_IMAGE="$base" -t "localhost/dbsetup-bin:$tag" "$root" >/dev/null
   ca=()
   [ -s /etc/ssl/certs/ca-certificates.crt ] &&
     ca=(-v /etc/ssl/certs/ca-certificates.crt:/run/ca.crt:ro --build-arg NODE_EXTRA_CA_CERTS=/run/ca.crt)
-  podman build -q --network host "${ca[@]}" \
-    --build-arg NODE_IMAGE="$node_tag" --build-arg DBSETUP_IMAGE=localhost/dbsetup-bin:test \
+  dir=example name=dbsetup-example extra=()
+  [ "$example" = 7 ] && dir=example7 name=dbsetup-example7 extra=(--build-arg PRISMA_OFFLINE=1)
+  podman build -q --network host "${ca[@]}" "${extra[@]}" \
+    --build-arg NODE_IMAGE="$node_tag" --build-arg DBSETUP_IMAGE="localhost/dbsetup-bin:$tag" \
     --build-arg LITESTREAM_IMAGE="$ls_tag" \
-    -t localhost/dbsetup-example:test "$root/docker/example" >/dev/null
+    -t "localhost/$name:$tag" "$root/docker/$dir" >/dev/null
 fi
 
 {

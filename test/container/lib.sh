@@ -3,19 +3,28 @@
 # test/integration/lib.sh. Builds (once, under a lock, with podman's layer
 # cache) the images from the current source:
 #   $CT_IMAGE     the example app with dbsetup as ENTRYPOINT
+#   $CT_IMAGE7    the Prisma 7 example (docker/example7), with
+#                 `ct_images --example7` (built only then)
 #   $CT_BASE, $CT_NODE, $CT_LITESTREAM  the local base images
 # and starts the patched s3rver on the host's loopback for containers run
 # with --network host.
 export CONTAINERS_CONF=$DBS_SRC/test/container/containers.conf
 CT_STATE=${DBS_CONTAINER_STATE:-/var/cache/dbsetup-container}
-CT_IMAGE=localhost/dbsetup-example:test
+# DBS_CONTAINER_TAG: another tag than `test` (scripts/container-setup.sh).
+CT_IMAGE=localhost/dbsetup-example:${DBS_CONTAINER_TAG:-test}
+CT_IMAGE7=localhost/dbsetup-example7:${DBS_CONTAINER_TAG:-test}
+# Container names start with this (TAG- with another tag), so that a second
+# tree's tests never remove the lead's containers.
+CT_PREFIX=
+[ "${DBS_CONTAINER_TAG:-test}" = test ] || CT_PREFIX=$DBS_CONTAINER_TAG-
 CT_S3_KEY=AKIADBSCONTAINER0001 CT_S3_SECRET=dbs-container-secret/Key+0123456789
 _ct_containers=()
 
 # Builds (or finds cached) every image; scripts/container-setup.sh holds a
-# lock, so parallel test scripts build once.
+# lock, so parallel test scripts build once. --example7: the Prisma 7
+# example instead of the Prisma 6 one.
 ct_images() {
-  DBS_PEERS=$DBS_PEERS bash "$DBS_SRC/scripts/container-setup.sh" --example \
+  DBS_PEERS=$DBS_PEERS bash "$DBS_SRC/scripts/container-setup.sh" "${1:---example}" \
     >"$T/container-setup.log" 2>&1 || { cat "$T/container-setup.log" >&2; fail "building the container images"; }
   # shellcheck disable=SC1091
   . "$CT_STATE/images.env"

@@ -10,6 +10,7 @@
 . "$DBS_SRC/test/container/lib.sh"
 ct_images
 ct_s3_start
+B1=${CT_PREFIX}boot1 B2=${CT_PREFIX}boot2
 
 # The image's dbsetup: static where Debian ships archives, nothing missing.
 podman run --rm --entrypoint ldd "$CT_IMAGE" /usr/local/bin/dbsetup >"$T/ldd.txt" 2>&1 ||
@@ -21,9 +22,9 @@ done
 ok "dbsetup in the image: $(grep -c '=>' "$T/ldd.txt") shared libraries, none missing"
 
 # 1. First boot.
-ct_run boot1 "$T/vol1" "$CT_IMAGE"
-ct_wait_http boot1
-ct_wait_synced boot1
+ct_run "$B1" "$T/vol1" "$CT_IMAGE"
+ct_wait_http "$B1"
+ct_wait_synced "$B1"
 curl -sf "http://127.0.0.1:$CT_PORT/" >"$T/get1.json"
 assert_eq '[{"id":1,"title":"hello from the seed"}]' "$(cat "$T/get1.json")" "first boot: seeded once"
 assert_eq 201 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$CT_PORT/posts?title=write-1")" \
@@ -33,9 +34,9 @@ assert_eq 1 "$(ct_sql "$T/vol1/dev.db" 'SELECT count(*) FROM _prisma_migrations 
   "first boot: the init migration is recorded"
 ok "first boot: migrated, seeded once, serves and writes"
 
-podman stop -t 10 boot1 >/dev/null
-code=$(ct_wait_exit boot1)
-log=$(ct_logs boot1)
+podman stop -t 10 "$B1" >/dev/null
+code=$(ct_wait_exit "$B1")
+log=$(ct_logs "$B1")
 case $code in 0 | 143) ;; *) cat "$log" >&2; fail "podman stop: exit status $code, expected 0 or 143" ;; esac
 assert_contains "$log" "app: received SIGTERM; litestream running: yes" "podman stop: app signalled first"
 app_line=$(ct_line_of "$log" "app: received SIGTERM")
@@ -49,12 +50,12 @@ assert_eq "1|hello from the seed
 ok "the write is in the bucket (restored with litestream elsewhere)"
 
 # 2. New container, new empty volume: restored, not re-seeded.
-ct_run boot2 "$T/vol2" "$CT_IMAGE"
-ct_wait_http boot2
-ct_wait_synced boot2
+ct_run "$B2" "$T/vol2" "$CT_IMAGE"
+ct_wait_http "$B2"
+ct_wait_synced "$B2"
 assert_eq '[{"id":1,"title":"hello from the seed"},{"id":2,"title":"write-1"}]' \
   "$(curl -sf "http://127.0.0.1:$CT_PORT/")" "new volume: restored rows"
-log=$(ct_logs boot2)
+log=$(ct_logs "$B2")
 assert_not_contains "$log" "seed: inserted" "new volume: not re-seeded"
 grep -qi "restor" "$log" || { cat "$log" >&2; fail "new volume: the log does not mention the restore"; }
 ok "new empty volume: restored from the bucket, not re-seeded"
@@ -62,9 +63,9 @@ ok "new empty volume: restored from the bucket, not re-seeded"
 # 3. Fly's kill signal.
 assert_eq 201 "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$CT_PORT/posts?title=write-2")" \
   "second write accepted"
-podman kill -s SIGINT boot2 >/dev/null
-code=$(ct_wait_exit boot2 20)
-log=$(ct_logs boot2)
+podman kill -s SIGINT "$B2" >/dev/null
+code=$(ct_wait_exit "$B2" 20)
+log=$(ct_logs "$B2")
 assert_eq 130 "$code" "SIGINT: exit status"
 assert_contains "$log" "app: received SIGINT; litestream running: yes" "SIGINT: app signalled first"
 app_line=$(ct_line_of "$log" "app: received SIGINT")

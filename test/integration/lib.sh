@@ -5,7 +5,13 @@
 set -euo pipefail
 : "${DBSETUP:?run through ctest}" "${DBS_TOOLS:?}" "${DBS_SRC:?}" "${DBS_PEERS:?}"
 LITESTREAM=$DBS_PEERS/litestream
-T=$(mktemp -d "${TMPDIR:-/tmp}/dbs-test.XXXXXX")
+# Scratch: under the ctest run's directory (test/scratch.sh), named after
+# the test, else in TMPDIR; removed when the test passes.
+if [ -n "${DBS_SCRATCH:-}" ] && [ -d "$DBS_SCRATCH/" ]; then
+  T=$(mktemp -d "$(cd "$DBS_SCRATCH/" && pwd -P)/$(basename "$0" .test.sh)${DBS_S3_SERVER:+.$DBS_S3_SERVER}.XXXXXX")
+else
+  T=$(mktemp -d "${TMPDIR:-/tmp}/dbs-test.XXXXXX")
+fi
 _cleanups=()
 on_exit() { # runs registered cleanups, newest first, then removes $T
   local rc=$?
@@ -33,6 +39,19 @@ wait_for() { # seconds command...: polls every 50 ms until command succeeds
     [ "$(date +%s%N)" -lt "$deadline" ] || return 1
     sleep 0.05
   done
+}
+# file_replica_yml FILE DB REPLICA: writes FILE, a litestream.yml that
+# replicates DB to the file replica REPLICA, checking every 100 ms.
+file_replica_yml() {
+  cat >"$1" <<YML
+dbs:
+  - path: $2
+    monitor-interval: 100ms
+    replicas:
+      - type: file
+        path: $3
+        sync-interval: 100ms
+YML
 }
 # Runs a command, storing its exit status in $rc without tripping set -e.
 run() { set +e; "$@"; rc=$?; set -e; }

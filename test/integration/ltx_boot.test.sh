@@ -16,6 +16,7 @@
 # an empty database (the Prisma app a freshly migrated one) with
 # litestream 0.5 replicating it.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/prisma_lib.sh"
 . "$(dirname "$0")/supervise_lib.sh"
 LS05=$DBS_PEERS/litestream05
 [ -x "$LS05" ] || fail "missing $LS05: run scripts/peers.sh (litestream 0.5 needs Go >= 1.25)"
@@ -132,30 +133,7 @@ done
 # ---- a Prisma app: restore -> migrate -> no seed -> app; stop -----------------
 
 papp=$T/papp vol=$T/pvol rep=$T/preplica
-mkdir -p "$papp/prisma"
-cd "$papp"
-cp -r "$DBS_FIXTURES/prisma/blog/migrations" prisma/
-cat >prisma/schema.prisma <<'P'
-generator client {
-  provider = "prisma-client-js"
-}
-
-datasource db {
-  provider = "sqlite"
-  url      = "file:./dev.db"
-}
-P
-cat >package.json <<'J'
-{
-  "name": "blog",
-  "scripts": { "start": "node server.js" },
-  "prisma": { "seed": "sh prisma/seed.sh" }
-}
-J
-cat >prisma/seed.sh <<'S'
-echo seeded >>"$SEED_LOG"
-sqlite3 -cmd '.timeout 5000' prisma/dev.db "insert into User(email,name) values('a@example.com','A'),('b@example.com','B');"
-S
+prisma_blog_app "$papp"
 export SEED_LOG=$T/seeds
 # The database as it was deployed: three migrations and the seed, by a
 # boot without replication; then litestream 0.5 replicates it (and one

@@ -181,15 +181,7 @@ if grep -qa __asan_init "$DBSETUP"; then
   exit 0
 fi
 M=$T/mem; mkdir -p "$M"
-cat >"$M/ls.yml" <<YML
-dbs:
-  - path: $M/db
-    monitor-interval: 100ms
-    replicas:
-      - type: file
-        path: $M/replica
-        sync-interval: 100ms
-YML
+file_replica_yml "$M/ls.yml" "$M/db" "$M/replica"
 sqlite3 "$M/db" "PRAGMA journal_mode=wal; CREATE TABLE t(v TEXT);" >/dev/null
 "$LITESTREAM" replicate -config "$M/ls.yml" >"$M/ls.log" 2>&1 &
 lp=$!

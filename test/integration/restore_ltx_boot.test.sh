@@ -58,15 +58,7 @@ check_restored() { # what URL: the boot restored what litestream 0.5 restores
 
 # File replica.
 mkdir -p "$T/src"
-cat >"$T/ls-file.yml" <<YML
-dbs:
-  - path: $T/src/db.sqlite
-    monitor-interval: 100ms
-    replicas:
-      - type: file
-        path: $T/replica
-        sync-interval: 100ms
-YML
+file_replica_yml "$T/ls-file.yml" "$T/src/db.sqlite" "$T/replica"
 replicate05 "$T/ls-file.yml" "$T/src/db.sqlite" "$T/replica"
 ls "$T/replica/ltx/0/" | grep -q '\.ltx$' || fail "no L0 file in the file replica"
 sed "s#$T/src/db.sqlite#$vol/dev.db#" "$T/ls-file.yml" >litestream.yml

@@ -68,15 +68,7 @@ check_all() { # KIND ARGS...: latest, every TXID, every point
 
 # File replica.
 mkdir -p "$T/f"
-cat >"$T/f/ls.yml" <<YML
-dbs:
-  - path: $T/f/db.sqlite
-    monitor-interval: 100ms
-    replicas:
-      - type: file
-        path: $T/f/replica
-        sync-interval: 100ms
-YML
+file_replica_yml "$T/f/ls.yml" "$T/f/db.sqlite" "$T/f/replica"
 workload05 "$T/f/ls.yml" "$T/f/db.sqlite"
 check_all file -config "$T/f/ls.yml" "$T/f/db.sqlite"
 same "file URL latest" "file://$T/f/replica"

@@ -9,15 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 LS05=$DBS_PEERS/litestream05
 [ -x "$LS05" ] || fail "litestream 0.5 missing: run scripts/peers.sh (needs Go >= 1.25; DBS_PEERS=$DBS_PEERS)"
-cat >"$T/ls.yml" <<YML
-dbs:
-  - path: $T/db.sqlite
-    monitor-interval: 100ms
-    replicas:
-      - type: file
-        path: $T/replica
-        sync-interval: 100ms
-YML
+file_replica_yml "$T/ls.yml" "$T/db.sqlite" "$T/replica"
 # run_with BIN TAG: BIN replicates while rows tagged TAG are written.
 run_with() {
   local lp i

@@ -9,15 +9,7 @@
 app=$T/app vol=$T/data rep=$T/replica
 mkdir -p "$app" "$rep"
 cd "$app"
-cat >litestream.yml <<YML
-dbs:
-  - path: $vol/dev.db
-    monitor-interval: 100ms
-    replicas:
-      - type: file
-        path: $rep
-        sync-interval: 100ms
-YML
+file_replica_yml litestream.yml "$vol/dev.db" "$rep"
 # The app: a row per boot, then print the table and exit with $APP_EXIT.
 cat >app.sh <<'SH'
 #!/bin/sh

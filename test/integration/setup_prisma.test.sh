@@ -5,41 +5,11 @@
 # migrations on every boot, package.json's prisma.seed once, litestream
 # replication; a broken new migration on a fresh volume leaves no database.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/prisma_lib.sh"
 
 app=$T/app vol=$T/data rep=$T/replica
-mkdir -p "$app/prisma"
-cd "$app"
-cp -r "$DBS_FIXTURES/prisma/blog/migrations" prisma/
-cat >prisma/schema.prisma <<'P'
-generator client {
-  provider = "prisma-client-js"
-}
-
-datasource db {
-  provider = "sqlite"
-  url      = "file:./dev.db"
-}
-P
-cat >package.json <<'J'
-{
-  "name": "blog",
-  "scripts": { "start": "node server.js" },
-  "prisma": { "seed": "sh prisma/seed.sh" }
-}
-J
-cat >prisma/seed.sh <<'S'
-echo seeded >>"$SEED_LOG"
-sqlite3 -cmd '.timeout 5000' prisma/dev.db "insert into User(email,name) values('a@example.com','A'),('b@example.com','B');"
-S
-cat >litestream.yml <<YML
-dbs:
-  - path: $vol/dev.db
-    monitor-interval: 100ms
-    replicas:
-      - type: file
-        path: $rep
-        sync-interval: 100ms
-YML
+prisma_blog_app "$app"
+file_replica_yml litestream.yml "$vol/dev.db" "$rep"
 export SEED_LOG=$T/seeds
 count() { sqlite3 "$vol/dev.db" "select (select count(*) from User), (select count(*) from _prisma_migrations where finished_at is not null);"; }
 boot() {

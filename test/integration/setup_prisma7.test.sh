@@ -8,54 +8,16 @@
 # Prisma 7). The app is a real libsql driver adapter when the Prisma 7 peer
 # is installed, else sqlite3 opening the same relative path.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/prisma_lib.sh"
 
 app=$T/app vol=$T/data rep=$T/replica
-mkdir -p "$app/prisma"
-cd "$app"
-cp -r "$DBS_FIXTURES/prisma/blog/migrations" prisma/
-cat >prisma/schema.prisma <<'P'
-generator client {
-  provider = "prisma-client"
-  output   = "../generated/prisma"
-}
-
-datasource db {
-  provider = "sqlite"
-}
-P
-cat >prisma.config.ts <<'C'
-import { defineConfig } from 'prisma/config'
-
-export default defineConfig({
-  schema: 'prisma/schema.prisma',
-  migrations: {
-    path: 'prisma/migrations',
-    seed: 'sh prisma/seed.sh',
-  },
-  datasource: {
-    url: process.env.DATABASE_URL ?? 'file:./dev.db',
-  },
-})
-C
+prisma_blog_app "$app" 7
 # Prisma 7 reads no package.json and no .env (without dotenv in the config).
 cat >package.json <<'J'
 { "name": "blog", "prisma": { "seed": "sh -c 'echo package-json-seed >>\"$SEED_LOG\"'" } }
 J
 echo 'DATABASE_URL=file:./from-dotenv.db' >.env
-cat >prisma/seed.sh <<'S'
-echo seeded >>"$SEED_LOG"
-db=${DATABASE_URL:-file:./dev.db}
-sqlite3 -cmd '.timeout 5000' "${db#file:}" "insert into User(email,name) values('a@example.com','A'),('b@example.com','B');"
-S
-cat >litestream.yml <<YML
-dbs:
-  - path: $vol/dev.db
-    monitor-interval: 100ms
-    replicas:
-      - type: file
-        path: $rep
-        sync-interval: 100ms
-YML
+file_replica_yml litestream.yml "$vol/dev.db" "$rep"
 NM=$DBS_PEERS/prisma7/node_modules
 if [ -d "$NM/@prisma/adapter-libsql" ] && command -v node >/dev/null; then
   # The app: the libsql driver adapter with the config's url, from its cwd.

@@ -25,9 +25,13 @@ for round in 1 2; do
   wait_for 5 count_ge 3 eval "live_in_group $repl | wc -l" || fail "replicator group: no grandchild"
   if [ $round = 2 ]; then
     # The guardian itself was killed once: dbsetup starts it again.
-    g=$(ps -e -o pid=,comm= | awk '$2 == "dbsetup-guard" {print $1}' | while read -r p; do
-      [ "$(awk '{print $4}' /proc/$p/stat)" = "$DPID" ] && echo "$p"; done)
-    [ -n "$g" ] || fail "no guardian among dbsetup's children"
+    # The guardian names itself after its fork: under load, a moment later.
+    guardian() {
+      g=$(ps -e -o pid=,comm= | awk '$2 == "dbsetup-guard" {print $1}' | while read -r p; do
+        [ "$(awk '{print $4}' /proc/$p/stat)" = "$DPID" ] && echo "$p"; done)
+      [ -n "$g" ]
+    }
+    wait_for 5 guardian || fail "no guardian among dbsetup's children"
     kill -KILL "$g"
     wait_for 3 grep -q "the guardian (pid $g) died: starting it again" "$d/err" || fail "guardian not restarted"
     sleep 0.2

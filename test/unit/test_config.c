@@ -230,6 +230,59 @@ static void test_seconds_and_bools(void** state) {
   assert_int_equal(dbs_config_parse_bool("2", &b), -EINVAL);
 }
 
+/* The value parsers every CLI (boot, restore, generations, migrate)
+ * shares: one rule each. */
+static void test_shared_value_parsers(void** state) {
+  (void)state;
+  unsigned n = 0;
+  static const char* const good[] = {"1", "8", "64", "064"};
+  static const unsigned want[] = {1, 8, 64, 64};
+  for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+    assert_int_equal(dbs_config_parse_parallelism(good[i], &n), 0);
+    assert_int_equal(n, want[i]);
+  }
+  /* 65..256 were accepted by dbsetup restore before: one bound now. */
+  static const char* const bad[] = {
+      "0",  "65", "256", "",     "+5",
+      " 5", "5x", "-1",  "0x10", "99999999999999999999"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    n = 7;
+    assert_int_equal(dbs_config_parse_parallelism(bad[i], &n), -EINVAL);
+    assert_int_equal(n, 7);
+  }
+  enum dbs_verify v = DBS_VERIFY_NONE;
+  assert_int_equal(dbs_config_parse_verify("full", &v), 0);
+  assert_int_equal(v, DBS_VERIFY_FULL);
+  assert_int_equal(dbs_config_parse_verify("quick", &v), 0);
+  assert_int_equal(v, DBS_VERIFY_QUICK);
+  assert_int_equal(dbs_config_parse_verify("none", &v), 0);
+  assert_int_equal(v, DBS_VERIFY_NONE);
+  assert_int_equal(dbs_config_parse_verify("Full", &v), -EINVAL);
+  assert_int_equal(dbs_config_parse_verify("", &v), -EINVAL);
+  assert_int_equal(v, DBS_VERIFY_NONE);
+  dbs_log_set_level(DBS_LOG_INFO);
+  assert_int_equal(dbs_config_set_log_level("warning"), 0);
+  assert_int_equal(dbs_log_get_level(), DBS_LOG_WARN);
+  assert_int_equal(dbs_config_set_log_level(""), 0); /* unset: unchanged */
+  assert_int_equal(dbs_config_set_log_level(NULL), 0);
+  assert_int_equal(dbs_log_get_level(), DBS_LOG_WARN);
+  assert_int_equal(dbs_config_set_log_level("loud"), -EINVAL);
+  assert_int_equal(dbs_log_get_level(), DBS_LOG_WARN);
+  assert_string_equal(DBS_CONFIG_DEFAULT_VOLUME, "/data");
+}
+
+/* An empty DBSETUP_LOG_LEVEL is an unset one, as for dbsetup restore and
+ * dbsetup migrate (the boot refused it with exit 64 on 807b48e). */
+static void test_empty_log_level_env(void** state) {
+  (void)state;
+  struct dbs_config c;
+  setenv("DBSETUP_LOG_LEVEL", "", 1);
+  assert_int_equal(PARSE(&c, "app"), DBS_CONFIG_RUN);
+  assert_int_equal(dbs_log_get_level(), DBS_LOG_INFO);
+  assert_int_equal(PARSE(&c, "-q", "app"), DBS_CONFIG_RUN);
+  assert_int_equal(dbs_log_get_level(), DBS_LOG_WARN);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_defaults, reset),
@@ -241,6 +294,8 @@ int main(void) {
       cmocka_unit_test_setup(test_usage_errors, reset),
       cmocka_unit_test_setup(test_help_and_version, reset),
       cmocka_unit_test_setup(test_seconds_and_bools, reset),
+      cmocka_unit_test_setup(test_shared_value_parsers, reset),
+      cmocka_unit_test_setup(test_empty_log_level_env, reset),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -151,6 +153,32 @@ static void test_table_invariants(void** state) {
   }
 }
 
+/*
+ * lib/ checks its invariants with assert() in every build type, the
+ * RelWithDebInfo and Release ones included (lib/README.md, "Errors";
+ * CMakeLists.txt drops CMake's -DNDEBUG): an out-of-range state given to
+ * the transition table aborts instead of reading past it.
+ */
+static void test_asserts_are_on(void** state) {
+#ifdef NDEBUG
+  fail_msg("NDEBUG is defined: assert() is compiled out of this build");
+#endif
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    signal(SIGABRT, SIG_DFL);
+    enum dbs_child_action act;
+    (void)dbs_supervise_transition(DBS_CHILD_NSTATES, DBS_EV_START, false,
+                                   &act);
+    _exit(0); /* the assert did not fire */
+  }
+  int st;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFSIGNALED(st));
+  assert_int_equal(WTERMSIG(st), SIGABRT);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_backoff_doubles_to_60s),
@@ -159,6 +187,7 @@ int main(void) {
       cmocka_unit_test(test_app_lifecycles),
       cmocka_unit_test(test_replicator_lifecycles),
       cmocka_unit_test(test_table_invariants),
+      cmocka_unit_test(test_asserts_are_on),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
