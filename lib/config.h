@@ -5,11 +5,12 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "restore_verify.h"
+
 enum dbs_migrate_failure {
   DBS_MIGRATE_FAILURE_EXIT,
   DBS_MIGRATE_FAILURE_CONTINUE
 };
-enum dbs_verify { DBS_VERIFY_QUICK, DBS_VERIFY_FULL, DBS_VERIFY_NONE };
 
 /* The volume when neither --volume nor DBSETUP_VOLUME names one. */
 #define DBS_CONFIG_DEFAULT_VOLUME "/data"

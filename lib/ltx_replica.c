@@ -8,18 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  return -1;
-}
+#include "strbuf.h"
 
+/* n hex digits in lower case, as litestream writes and parses them. */
 static int parse_hex(const char* s, size_t n, uint64_t* out) {
   uint64_t v = 0;
   for (size_t i = 0; i < n; i++) {
-    int h = hexval(s[i]);
+    int h = s[i] >= 'A' && s[i] <= 'F' ? -1 : dbs_strbuf_unhex(s[i]);
     if (h < 0)
       return -EINVAL;
     v = v << 4 | (uint64_t)h;
@@ -292,13 +287,10 @@ static int plan_push(struct dbs_ltx_plan* p, const struct dbs_ltx_file* f) {
   return 0;
 }
 
-int dbs_ltx_plan_calc(const struct dbs_ltx_listing* l,
-                      const struct dbs_ltx_target* t, struct dbs_ltx_plan* plan,
-                      char* err, size_t errlen) {
-  memset(plan, 0, sizeof(*plan));
-  err[0] = '\0';
-  /* Level ranges in the sorted listing. */
-  size_t lo[DBS_LTX_NLEVELS], hi[DBS_LTX_NLEVELS];
+/* Each level's range [lo, hi) in the sorted listing. */
+static void level_ranges(const struct dbs_ltx_listing* l,
+                         size_t lo[DBS_LTX_NLEVELS],
+                         size_t hi[DBS_LTX_NLEVELS]) {
   for (int lv = 0; lv < DBS_LTX_NLEVELS; lv++)
     lo[lv] = hi[lv] = 0;
   for (size_t i = 0; i < l->n; i++) {
@@ -309,12 +301,77 @@ int dbs_ltx_plan_calc(const struct dbs_ltx_listing* l,
       lo[lv] = i;
     hi[lv] = i + 1;
   }
-  /* The newest eligible snapshot, in list order. */
+}
+
+/* The newest eligible snapshot in [lo, hi), in list order; NULL if none. */
+static const struct dbs_ltx_file*
+newest_snapshot(const struct dbs_ltx_listing* l, size_t lo, size_t hi,
+                const struct dbs_ltx_target* t) {
   const struct dbs_ltx_file* snap = NULL;
-  for (size_t i = lo[DBS_LTX_SNAPSHOT_LEVEL]; i < hi[DBS_LTX_SNAPSHOT_LEVEL];
-       i++)
+  for (size_t i = lo; i < hi; i++)
     if (eligible(&l->files[i], t))
       snap = &l->files[i];
+  return snap;
+}
+
+/* Extends the plan from TXID *cur with the best candidate of the levels
+ * cs (8 down to 0) until none continues it or t->txid is reached. 0 or
+ * -ENOMEM. */
+static int plan_chain(const struct dbs_ltx_listing* l,
+                      const struct dbs_ltx_target* t, struct cursor* cs,
+                      uint64_t* cur, struct dbs_ltx_plan* plan) {
+  if (t->txid != 0 && *cur >= t->txid)
+    return 0;
+  for (;;) {
+    struct cursor* next = NULL;
+    for (int k = 0; k < DBS_LTX_SNAPSHOT_LEVEL; k++) {
+      refresh(l, &cs[k], *cur, t);
+      if (cs[k].cand == NULL)
+        continue;
+      if (next == NULL || better(next->cand, cs[k].cand))
+        next = &cs[k];
+    }
+    if (next == NULL)
+      return 0;
+    if (next->cand->max_txid <= *cur) {
+      next->cand = NULL;
+      continue;
+    }
+    if (plan_push(plan, next->cand) != 0)
+      return -ENOMEM;
+    *cur = next->cand->max_txid;
+    next->cand = NULL;
+    if (t->txid != 0 && *cur >= t->txid)
+      return 0;
+  }
+}
+
+/* The eligible file past TXID cur that starts lowest among those the
+ * chain left in cs; NULL if none. */
+static const struct dbs_ltx_file* first_beyond(const struct dbs_ltx_listing* l,
+                                               const struct cursor* cs,
+                                               uint64_t cur,
+                                               const struct dbs_ltx_target* t) {
+  const struct dbs_ltx_file* beyond = NULL;
+  for (int k = 0; k < DBS_LTX_SNAPSHOT_LEVEL; k++)
+    for (size_t i = cs[k].pos; i < cs[k].end; i++) {
+      const struct dbs_ltx_file* f = &l->files[i];
+      if (f->max_txid > cur && eligible(f, t) &&
+          (beyond == NULL || f->min_txid < beyond->min_txid))
+        beyond = f;
+    }
+  return beyond;
+}
+
+int dbs_ltx_plan_calc(const struct dbs_ltx_listing* l,
+                      const struct dbs_ltx_target* t, struct dbs_ltx_plan* plan,
+                      char* err, size_t errlen) {
+  memset(plan, 0, sizeof(*plan));
+  err[0] = '\0';
+  size_t lo[DBS_LTX_NLEVELS], hi[DBS_LTX_NLEVELS];
+  level_ranges(l, lo, hi);
+  const struct dbs_ltx_file* snap = newest_snapshot(
+      l, lo[DBS_LTX_SNAPSHOT_LEVEL], hi[DBS_LTX_SNAPSHOT_LEVEL], t);
   uint64_t cur = 0;
   if (snap != NULL) {
     if (plan_push(plan, snap) != 0)
@@ -326,30 +383,8 @@ int dbs_ltx_plan_calc(const struct dbs_ltx_listing* l,
     int lv = DBS_LTX_SNAPSHOT_LEVEL - 1 - k; /* 8 down to 0 */
     cs[k] = (struct cursor){lo[lv], hi[lv], NULL};
   }
-  if (!(t->txid != 0 && cur >= t->txid)) {
-    for (;;) {
-      struct cursor* next = NULL;
-      for (int k = 0; k < DBS_LTX_SNAPSHOT_LEVEL; k++) {
-        refresh(l, &cs[k], cur, t);
-        if (cs[k].cand == NULL)
-          continue;
-        if (next == NULL || better(next->cand, cs[k].cand))
-          next = &cs[k];
-      }
-      if (next == NULL)
-        break;
-      if (next->cand->max_txid <= cur) {
-        next->cand = NULL;
-        continue;
-      }
-      if (plan_push(plan, next->cand) != 0)
-        goto nomem;
-      cur = next->cand->max_txid;
-      next->cand = NULL;
-      if (t->txid != 0 && cur >= t->txid)
-        break;
-    }
-  }
+  if (plan_chain(l, t, cs, &cur, plan) != 0)
+    goto nomem;
   /*
    * Stricter than litestream, which checks this for "latest" only: an
    * eligible file that the chain cannot reach means TXIDs are missing
@@ -357,25 +392,16 @@ int dbs_ltx_plan_calc(const struct dbs_ltx_listing* l,
    * would return older data than asked for.
    */
   bool reached = t->txid != 0 && cur >= t->txid;
-  if (!reached) {
-    const struct dbs_ltx_file* beyond = NULL;
-    for (int k = 0; k < DBS_LTX_SNAPSHOT_LEVEL; k++)
-      for (size_t i = cs[k].pos; i < cs[k].end; i++) {
-        const struct dbs_ltx_file* f = &l->files[i];
-        if (f->max_txid > cur && eligible(f, t) &&
-            (beyond == NULL || f->min_txid < beyond->min_txid))
-          beyond = f;
-      }
-    if (beyond != NULL) {
-      snprintf(err, errlen,
-               "non-contiguous ltx files: the backup has TXIDs up to "
-               "%016" PRIx64 " but the next file, %s, starts at %016" PRIx64
-               ": TXIDs %016" PRIx64 "-%016" PRIx64 " are missing",
-               cur, beyond->key, beyond->min_txid, cur + 1,
-               beyond->min_txid - 1);
-      dbs_ltx_plan_free(plan);
-      return -EBADMSG;
-    }
+  const struct dbs_ltx_file* beyond =
+      reached ? NULL : first_beyond(l, cs, cur, t);
+  if (beyond != NULL) {
+    snprintf(err, errlen,
+             "non-contiguous ltx files: the backup has TXIDs up to "
+             "%016" PRIx64 " but the next file, %s, starts at %016" PRIx64
+             ": TXIDs %016" PRIx64 "-%016" PRIx64 " are missing",
+             cur, beyond->key, beyond->min_txid, cur + 1, beyond->min_txid - 1);
+    dbs_ltx_plan_free(plan);
+    return -EBADMSG;
   }
   if (plan->n == 0) {
     snprintf(err, errlen, "no matching backup files available");

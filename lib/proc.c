@@ -172,13 +172,8 @@ static void __attribute__((noreturn)) child_fail(int fd, int step, int err) {
  * SIGTTOU from tcsetpgrp can run) until the start-up mask is restored
  * right before exec.
  */
-static void __attribute__((noreturn))
-child_exec(const struct dbs_proc_opts* o, int errfd, bool fg, pid_t parent) {
-  if (o->new_pgroup && setpgid(0, 0) != 0)
-    child_fail(errfd, STEP_PGROUP, errno);
-  if (fg)
-    (void)tcsetpgrp(STDIN_FILENO, getpid()); /* best effort */
-
+/* The child's stdin, stdout and stderr as o asks. */
+static void child_stdio(const struct dbs_proc_opts* o, int errfd) {
   if (o->stdin_null) {
     int fd = open("/dev/null", O_RDONLY);
     if (fd < 0 || dup2(fd, STDIN_FILENO) < 0)
@@ -194,18 +189,43 @@ child_exec(const struct dbs_proc_opts* o, int errfd, bool fg, pid_t parent) {
     child_fail(errfd, STEP_STDIO, errno);
   for (int fd = 0; fd <= 2; fd++) /* dup2 sources may have been cloexec */
     (void)fcntl(fd, F_SETFD, 0);
+}
 
-  /* Everything else closes at exec, the error pipe included. */
-  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-    struct rlimit rl;
-    int max = 65536;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        rl.rlim_cur < (rlim_t)max)
-      max = (int)rl.rlim_cur;
-    for (int fd = 3; fd < max; fd++)
-      (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+/* Everything but fds 0-2 closes at exec, the error pipe included. */
+static void child_cloexec_rest(void) {
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+    return;
+  struct rlimit rl;
+  int max = 65536;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+      rl.rlim_cur < (rlim_t)max)
+    max = (int)rl.rlim_cur;
+  for (int fd = 3; fd < max; fd++)
+    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/* The dispositions and mask dbsetup itself started with. */
+static void child_start_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sigemptyset(&sa.sa_mask);
+  for (int sig = 1; sig < _NSIG; sig++) {
+    if (sig == SIGKILL || sig == SIGSTOP)
+      continue;
+    sa.sa_handler = start_ignored[sig] ? SIG_IGN : SIG_DFL;
+    (void)sigaction(sig, &sa, NULL); /* fails harmlessly for libc's own */
   }
+  sigprocmask(SIG_SETMASK, &start_mask, NULL);
+}
 
+static void __attribute__((noreturn))
+child_exec(const struct dbs_proc_opts* o, int errfd, bool fg, pid_t parent) {
+  if (o->new_pgroup && setpgid(0, 0) != 0)
+    child_fail(errfd, STEP_PGROUP, errno);
+  if (fg)
+    (void)tcsetpgrp(STDIN_FILENO, getpid()); /* best effort */
+  child_stdio(o, errfd);
+  child_cloexec_rest();
   if (o->creds != NULL) {
     int rc = dbs_privdrop_apply(o->creds);
     if (rc != 0)
@@ -219,17 +239,7 @@ child_exec(const struct dbs_proc_opts* o, int errfd, bool fg, pid_t parent) {
     child_fail(errfd, STEP_PDEATHSIG, errno);
   if (getppid() != parent)
     _exit(DBS_EXIT_SOFTWARE);
-
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sigemptyset(&sa.sa_mask);
-  for (int sig = 1; sig < _NSIG; sig++) {
-    if (sig == SIGKILL || sig == SIGSTOP)
-      continue;
-    sa.sa_handler = start_ignored[sig] ? SIG_IGN : SIG_DFL;
-    (void)sigaction(sig, &sa, NULL); /* fails harmlessly for libc's own */
-  }
-  sigprocmask(SIG_SETMASK, &start_mask, NULL);
+  child_start_signals();
 
   if (o->file != NULL)
     execve(o->file, o->argv, o->envp != NULL ? o->envp : environ);

@@ -10,17 +10,18 @@
 
 #include "strbuf.h"
 
-static bool is_lower_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+/* A hex digit in lower case, as litestream writes and parses them. */
+static int lower_unhex(char c) {
+  return c >= 'A' && c <= 'F' ? -1 : dbs_strbuf_unhex(c);
 }
 
 static bool hex8(const char* s, uint32_t* out) {
   uint32_t v = 0;
   for (int i = 0; i < 8; i++) {
-    char c = s[i];
-    if (!is_lower_hex(c))
+    int h = lower_unhex(s[i]);
+    if (h < 0)
       return false;
-    v = v << 4 | (uint32_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+    v = v << 4 | (uint32_t)h;
   }
   *out = v;
   return true;
@@ -30,7 +31,7 @@ bool dbs_replica_is_generation_name(const char* s) {
   if (strlen(s) != 16)
     return false;
   for (int i = 0; i < 16; i++)
-    if (!is_lower_hex(s[i]))
+    if (lower_unhex(s[i]) < 0)
       return false;
   return true;
 }
@@ -165,11 +166,21 @@ int dbs_replica_listing_add(struct dbs_replica_listing* l, const char* gen,
   return 0;
 }
 
+/* Lists <root><gen>/<sub> (one level) into *out. 0 or the list error. */
+static int list_sub(struct dbs_storage* s, const char* root, const char* gen,
+                    const char* sub, struct dbs_storage_list* out) {
+  char* pfx = NULL;
+  if (asprintf(&pfx, "%s%s/%s", root, gen, sub) < 0)
+    return -ENOMEM;
+  int rc = s->ops->list(s, pfx, 1, out);
+  free(pfx);
+  return rc;
+}
+
 int dbs_replica_load(struct dbs_storage* s, const char* path,
                      struct dbs_replica_listing* out) {
   memset(out, 0, sizeof(*out));
   struct dbs_storage_list gl = {0}, sl = {0}, wl = {0};
-  char* pfx = NULL;
   int rc;
   out->root = dbs_replica_generations_prefix(path);
   if (out->root == NULL)
@@ -189,23 +200,8 @@ int dbs_replica_load(struct dbs_storage* s, const char* path,
     gen[16] = '\0';
     if (!dbs_replica_is_generation_name(gen))
       continue;
-    free(pfx);
-    if (asprintf(&pfx, "%s%s/snapshots/", out->root, gen) < 0) {
-      pfx = NULL;
-      rc = -ENOMEM;
-      goto fail;
-    }
-    rc = s->ops->list(s, pfx, 1, &sl);
-    if (rc != 0)
-      goto fail;
-    free(pfx);
-    if (asprintf(&pfx, "%s%s/wal/", out->root, gen) < 0) {
-      pfx = NULL;
-      rc = -ENOMEM;
-      goto fail;
-    }
-    rc = s->ops->list(s, pfx, 1, &wl);
-    if (rc != 0)
+    if ((rc = list_sub(s, out->root, gen, "snapshots/", &sl)) != 0 ||
+        (rc = list_sub(s, out->root, gen, "wal/", &wl)) != 0)
       goto fail;
     rc = dbs_replica_listing_add(out, gen, sl.entries, sl.n, wl.entries, wl.n);
     if (rc != 0)
@@ -213,11 +209,9 @@ int dbs_replica_load(struct dbs_storage* s, const char* path,
     dbs_storage_list_free(&sl);
     dbs_storage_list_free(&wl);
   }
-  free(pfx);
   dbs_storage_list_free(&gl);
   return 0;
 fail:
-  free(pfx);
   dbs_storage_list_free(&gl);
   dbs_storage_list_free(&sl);
   dbs_storage_list_free(&wl);
@@ -256,22 +250,26 @@ long dbs_replica_choose(const struct dbs_replica_listing* l,
   return best;
 }
 
-int dbs_replica_plan(const struct dbs_replica_listing* l,
-                     const struct dbs_replica_generation* g,
-                     const struct dbs_restore_target* t,
-                     struct dbs_restore_plan* plan, char* err, size_t errlen) {
-  memset(plan, 0, sizeof(*plan));
-  snprintf(err, errlen, "no error");
-  snprintf(plan->generation, sizeof(plan->generation), "%s", g->name);
-  int64_t max_index = t->index >= 0 ? t->index : DBS_REPLICA_MAX_INDEX;
+/* ns since the epoch as "2006-01-02T15:04:05Z", "?" if out of range. */
+static void fmt_when(int64_t ns, char* when, size_t len) {
+  time_t sec = (time_t)(ns / 1000000000);
+  struct tm tm;
+  snprintf(when, len, "?");
+  if (gmtime_r(&sec, &tm) != NULL)
+    strftime(when, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
 
-  /* The snapshot. */
-  long snap = -1;
+/* The plan's snapshot in g for t: its position in *snap, or -ENOENT with
+ * err naming why there is none. */
+static int plan_snapshot(const struct dbs_replica_generation* g,
+                         const struct dbs_restore_target* t, long* snap,
+                         char* err, size_t errlen) {
+  *snap = -1;
   if (t->index >= 0) {
     /* SnapshotIndexByIndex: the last listed one at or below the index. */
     for (size_t i = 0; i < g->nsnapshots; i++)
       if ((int64_t)g->snapshots[i].index <= t->index)
-        snap = (long)i;
+        *snap = (long)i;
   } else {
     /* SnapshotIndexAt: the newest at or before the timestamp; ties go to
      * the first listed. */
@@ -279,48 +277,50 @@ int dbs_replica_plan(const struct dbs_replica_listing* l,
       const struct dbs_replica_snapshot* s = &g->snapshots[i];
       if (t->has_timestamp && s->time_ns > t->timestamp_ns)
         continue;
-      if (snap < 0 || s->time_ns > g->snapshots[snap].time_ns)
-        snap = (long)i;
+      if (*snap < 0 || s->time_ns > g->snapshots[*snap].time_ns)
+        *snap = (long)i;
     }
   }
-  if (snap < 0 && g->nsnapshots == 0) {
+  if (*snap >= 0)
+    return 0;
+  if (g->nsnapshots == 0) {
     snprintf(err, errlen,
              "cannot find snapshot index%s: no snapshots available"
              " in generation %s",
              t->index >= 0 ? "" : " by timestamp", g->name);
-    return -ENOENT;
-  }
-  if (snap < 0 && t->index >= 0) {
+  } else if (t->index >= 0) {
     snprintf(err, errlen,
              "no snapshot at or below index %08x in generation %s (its "
              "lowest is %08x)",
              (unsigned)t->index, g->name, g->snapshots[0].index);
-    return -ENOENT;
-  }
-  if (snap < 0) {
+  } else {
     /* Only a timestamp can exclude every snapshot. */
     int64_t first = g->snapshots[0].time_ns;
     for (size_t i = 1; i < g->nsnapshots; i++)
       if (g->snapshots[i].time_ns < first)
         first = g->snapshots[i].time_ns;
-    time_t sec = (time_t)(first / 1000000000);
-    struct tm tm;
-    char when[40] = "?";
-    if (gmtime_r(&sec, &tm) != NULL)
-      strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char when[40];
+    fmt_when(first, when, sizeof(when));
     snprintf(err, errlen,
              "no snapshot at or before the requested time in generation %s "
              "(its first snapshot was written at %s)",
              g->name, when);
-    return -ENOENT;
   }
-  plan->snapshot = g->snapshots[snap];
-  uint32_t min_index = plan->snapshot.index;
+  return -ENOENT;
+}
 
-  /* walSegmentMap: segments in order up to the first one past the
-   * timestamp or index; every index starts at offset 0. */
-  size_t nseg = 0;
-  int64_t max_wal = -1;
+/* walSegmentMap: segments in order up to the first one past the
+ * timestamp or index; every index starts at offset 0. Sets *nseg (the
+ * segments [0, nseg) taken) and *max_wal (the last one's index, -1 for
+ * none). Returns 0, -EBADMSG or -ERANGE with err filled in. */
+static int plan_segments(const struct dbs_replica_listing* l,
+                         const struct dbs_replica_generation* g,
+                         const struct dbs_restore_target* t, uint32_t min_index,
+                         size_t* nseg, int64_t* max_wal, char* err,
+                         size_t errlen) {
+  int64_t max_index = t->index >= 0 ? t->index : DBS_REPLICA_MAX_INDEX;
+  *nseg = 0;
+  *max_wal = -1;
   for (size_t i = 0; i < g->nsegments; i++) {
     const struct dbs_replica_segment* s = &g->segments[i];
     if (t->has_timestamp && s->time_ns > t->timestamp_ns)
@@ -343,45 +343,32 @@ int dbs_replica_plan(const struct dbs_replica_listing* l,
                g->name, s->index, g->segments[i - 1].offset, s->offset);
       return -EBADMSG;
     }
-    nseg = i + 1;
-    max_wal = s->index;
+    *nseg = i + 1;
+    *max_wal = s->index;
   }
-  if (t->index >= 0 && max_wal < t->index && (int64_t)min_index < t->index) {
+  if (t->index >= 0 && *max_wal < t->index && (int64_t)min_index < t->index) {
     snprintf(err, errlen,
              "unable to locate index %08x in generation %s, "
              "highest index was %08x",
              (unsigned)t->index, g->name,
-             (unsigned)(max_wal > (int64_t)min_index ? max_wal : min_index));
+             (unsigned)(*max_wal > (int64_t)min_index ? *max_wal : min_index));
     return -ERANGE;
   }
+  return 0;
+}
 
-  if (asprintf(&plan->gen_root, "%s%s/", l->root ? l->root : "", g->name) < 0) {
-    plan->gen_root = NULL;
-    snprintf(err, errlen, "out of memory");
-    return -ENOMEM;
-  }
-  if (plan->snapshot.size < 0) {
-    snprintf(err, errlen,
-             "absurd replica metadata: %ssnapshots/%08x.snapshot.lz4 "
-             "is listed with %lld bytes",
-             plan->gen_root, plan->snapshot.index,
-             (long long)plan->snapshot.size);
-    dbs_restore_plan_free(plan);
-    return -EBADMSG;
-  }
-  plan->total_bytes = plan->snapshot.size;
-  if (max_wal < (int64_t)min_index)
-    return 0; /* snapshot only (v0.3.13 panics when max < min; #688) */
-
-  /* Every index from the snapshot's to the last must be listed. Checked
-   * before anything is allocated: the names are untrusted, so the number
-   * of indexes is counted from the segments listed, never taken from the
-   * distance between two names (00000000 and 7fffffff would be 2^31). */
-  size_t i0 = 0;
-  while (i0 < nseg && g->segments[i0].index < min_index)
-    i0++;
-  size_t nidx = 0;
+/* Every index from the snapshot's to the last must be listed. Checked
+ * before anything is allocated: the names are untrusted, so the number
+ * of indexes is counted from the segments listed, never taken from the
+ * distance between two names (00000000 and 7fffffff would be 2^31).
+ * Segments [i0, nseg) hold the indexes from min_index on; their count in
+ * *nidx. Returns 0 or -EBADMSG with err filled in. */
+static int plan_count_indexes(const struct dbs_replica_generation* g,
+                              const char* gen_root, uint32_t min_index,
+                              size_t i0, size_t nseg, size_t* nidx, char* err,
+                              size_t errlen) {
   uint32_t want = min_index;
+  *nidx = 0;
   for (size_t i = i0; i < nseg; i++) {
     uint32_t idx = g->segments[i].index;
     if (i > i0 && idx == g->segments[i - 1].index)
@@ -391,25 +378,32 @@ int dbs_replica_plan(const struct dbs_replica_listing* l,
         snprintf(err, errlen,
                  "missing WAL index: %s/%08x (no object %swal/"
                  "%08x_00000000.wal.lz4)",
-                 g->name, want, plan->gen_root, want);
+                 g->name, want, gen_root, want);
       else
         snprintf(err, errlen,
                  "missing WAL indexes: %s/%08x..%08x (%u indexes: after %s "
                  "%08x the next object listed is %swal/%08x_00000000.wal.lz4)",
                  g->name, want, idx - 1, idx - want,
                  want == min_index ? "snapshot" : "WAL index",
-                 want == min_index ? min_index : want - 1, plan->gen_root, idx);
-      dbs_restore_plan_free(plan);
+                 want == min_index ? min_index : want - 1, gen_root, idx);
       return -EBADMSG;
     }
-    nidx++;
+    (*nidx)++;
     want++;
   }
+  return 0;
+}
 
+/* Fills plan's nidx indexes from the segments [i0, nseg) of g, summing
+ * their sizes into total_bytes. Returns 0, -ENOMEM or -EBADMSG with err
+ * filled in. */
+static int plan_fill_indexes(const struct dbs_replica_generation* g,
+                             uint32_t min_index, size_t i0, size_t nseg,
+                             size_t nidx, struct dbs_restore_plan* plan,
+                             char* err, size_t errlen) {
   plan->indexes = calloc(nidx, sizeof(*plan->indexes));
   plan->segments = calloc(nseg - i0, sizeof(*plan->segments));
   if (plan->indexes == NULL || plan->segments == NULL) {
-    dbs_restore_plan_free(plan);
     snprintf(err, errlen, "out of memory");
     return -ENOMEM;
   }
@@ -429,7 +423,6 @@ int dbs_replica_plan(const struct dbs_replica_listing* l,
                  "listed with %lld bytes, and the objects to restore would "
                  "add up to more than 2^63 bytes",
                  plan->gen_root, sg->index, sg->offset, (long long)sg->size);
-        dbs_restore_plan_free(plan);
         return -EBADMSG;
       }
       plan->segments[plan->nsegments++] = *sg;
@@ -438,6 +431,53 @@ int dbs_replica_plan(const struct dbs_replica_listing* l,
     pi->n = plan->nsegments - pi->first;
   }
   return 0;
+}
+
+int dbs_replica_plan(const struct dbs_replica_listing* l,
+                     const struct dbs_replica_generation* g,
+                     const struct dbs_restore_target* t,
+                     struct dbs_restore_plan* plan, char* err, size_t errlen) {
+  memset(plan, 0, sizeof(*plan));
+  snprintf(err, errlen, "no error");
+  snprintf(plan->generation, sizeof(plan->generation), "%s", g->name);
+  long snap;
+  int rc = plan_snapshot(g, t, &snap, err, errlen);
+  if (rc != 0)
+    return rc;
+  plan->snapshot = g->snapshots[snap];
+  uint32_t min_index = plan->snapshot.index;
+  size_t nseg;
+  int64_t max_wal;
+  rc = plan_segments(l, g, t, min_index, &nseg, &max_wal, err, errlen);
+  if (rc != 0)
+    return rc;
+  if (asprintf(&plan->gen_root, "%s%s/", l->root ? l->root : "", g->name) < 0) {
+    plan->gen_root = NULL;
+    snprintf(err, errlen, "out of memory");
+    return -ENOMEM;
+  }
+  if (plan->snapshot.size < 0) {
+    snprintf(err, errlen,
+             "absurd replica metadata: %ssnapshots/%08x.snapshot.lz4 "
+             "is listed with %lld bytes",
+             plan->gen_root, plan->snapshot.index,
+             (long long)plan->snapshot.size);
+    dbs_restore_plan_free(plan);
+    return -EBADMSG;
+  }
+  plan->total_bytes = plan->snapshot.size;
+  if (max_wal < (int64_t)min_index)
+    return 0; /* snapshot only (v0.3.13 panics when max < min; #688) */
+  size_t i0 = 0, nidx;
+  while (i0 < nseg && g->segments[i0].index < min_index)
+    i0++;
+  rc = plan_count_indexes(g, plan->gen_root, min_index, i0, nseg, &nidx, err,
+                          errlen);
+  if (rc == 0)
+    rc = plan_fill_indexes(g, min_index, i0, nseg, nidx, plan, err, errlen);
+  if (rc != 0)
+    dbs_restore_plan_free(plan);
+  return rc;
 }
 
 void dbs_replica_bounds(const struct dbs_replica_listing* l,
@@ -518,11 +558,8 @@ int dbs_replica_plan_v05(const struct dbs_replica_listing* l,
       if (c[i].time_ns < first)
         first = c[i].time_ns;
     free(c);
-    time_t sec = (time_t)(first / 1000000000);
-    struct tm tm;
-    char when[40] = "?";
-    if (gmtime_r(&sec, &tm) != NULL)
-      strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char when[40];
+    fmt_when(first, when, sizeof(when));
     snprintf(err, errlen,
              "no litestream v0.3 snapshot at or before the requested time "
              "(the first was written at %s)",

@@ -12,9 +12,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "config.h"
 #include "litestream_config.h"
 #include "replica.h"
+#include "restore_verify.h"
 #include "storage.h"
 
 enum dbs_restore_result {
@@ -69,8 +69,8 @@ struct dbs_restore_source {
 };
 
 /*
- * A replica format. v0.3 (generations, snapshots, WAL segments) is the
- * only one; v0.5 LTX would be a second instance with the same shape.
+ * A replica format: v0.3 (generations, snapshots, WAL segments;
+ * restore_v3.c) and v0.5 (LTX files in levels; restore_ltx.c).
  * find lists a replica and picks what litestream would restore for t:
  * 0 with *state NULL is "no backup". plan validates the choice; apply
  * writes output. Each returns 0 or -1 with e filled in.

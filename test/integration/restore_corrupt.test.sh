@@ -119,6 +119,15 @@ run "$DBSETUP" restore -if-db-not-exists -o "$T/exists" "$URL" 2>/dev/null
 assert_eq 0 "$rc" "-if-db-not-exists"
 ok "existing output: 73, or 0 with -if-db-not-exists, untouched"
 
+# An output whose directory is a file: 73, naming that directory as what
+# cannot be created (not the leftovers beside it), the file untouched.
+run "$DBSETUP" restore -o "$T/exists/db" "$URL" 2>"$T/nd.err"
+assert_eq 73 "$rc" "output directory is a file"
+assert_contains "$T/nd.err" "cannot create directory $T/exists: Not a directory" \
+  "output directory is a file"
+assert_eq keep "$(cat "$T/exists")" "file in the output's path untouched"
+ok "output directory is a file: 73, names the directory"
+
 # Usage errors.
 run "$DBSETUP" restore "$URL" 2>"$T/u.err"; assert_eq 64 "$rc" "URL without -o"
 assert_contains "$T/u.err" "output path required" "URL without -o"
