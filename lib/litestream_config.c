@@ -257,6 +257,14 @@ static void resolve_db_replica(struct dbs_ls_ctx* c, struct dbs_ls_raw_cfg* raw,
     return;
   }
   d->nreplicas++;
+  const char* q = rr->url ? strchr(rr->url, '?') : NULL;
+  if (c->rules != DBS_LS_RULES_V03 && d->replicas[k].kind != DBS_REPLICA_FILE &&
+      q != NULL && strchr(q, ';') != NULL)
+    dbs_ls_yaml_warn(c, rr->url_node ? rr->url_node : rr->node,
+                     "%s.url: litestream 0.5 ignores every query option "
+                     "holding ';' (Go's url.ParseQuery), and so does dbsetup: "
+                     "separate options with '&'",
+                     where);
   for (size_t j = 0; j < k; j++) {
     if (strcmp(d->replicas[j].name, d->replicas[k].name) == 0) {
       dbs_ls_yaml_fail(c, rr->node,

@@ -573,6 +573,32 @@ static void test_rules_v05_and_any(void** state) {
   dbs_litestream_config_free(&c);
 }
 
+/* A query pair holding ';' is dropped, as Go (litestream 0.5) drops it. */
+static void test_url_query_semicolon(void** state) {
+  (void)state;
+  struct dbs_litestream_config c;
+  const char* q = "dbs: [{path: /a, replica: {url: "
+                  "'s3://bkt/p?region=eu-2;endpoint=127.0.0.1:9000'}}]";
+  assert_int_equal(parse_r(q, DBS_LS_RULES_V05, &c), 0);
+  assert_null(c.dbs[0].replicas[0].endpoint);
+  assert_null(c.dbs[0].replicas[0].region);
+  assert_int_equal(c.nwarnings, 1);
+  assert_non_null(strstr(c.warnings[0], "dbs[0].replica.url: litestream 0.5 "
+                                        "ignores every query option holding "
+                                        "';'"));
+  dbs_litestream_config_free(&c);
+  q = "dbs: [{path: /a, replica: {url: 's3://bkt/p?a=1;endpoint=127.0.0.1:1&"
+      "endpoint=127.0.0.1:9000'}}]";
+  assert_int_equal(parse_r(q, DBS_LS_RULES_ANY, &c), 0);
+  assert_string_equal(c.dbs[0].replicas[0].endpoint, "http://127.0.0.1:9000");
+  dbs_litestream_config_free(&c);
+  /* 0.3 reads no query at all: no warning either. */
+  q = "dbs: [{path: /a, replicas: [{url: 's3://bkt/p?region=x;b=y'}]}]";
+  assert_int_equal(parse_r(q, DBS_LS_RULES_V03, &c), 0);
+  assert_int_equal(c.nwarnings, 0);
+  dbs_litestream_config_free(&c);
+}
+
 static void test_yaml_details(void** state) {
   (void)state;
   clear_env();
@@ -911,6 +937,7 @@ int main(void) {
       cmocka_unit_test(test_bucket_empty),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_rules_v05_and_any),
+      cmocka_unit_test(test_url_query_semicolon),
       cmocka_unit_test(test_yaml_details),
       cmocka_unit_test(test_find_db),
       cmocka_unit_test(test_apply_env),
