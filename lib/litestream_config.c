@@ -321,7 +321,17 @@ static void resolve_db_paths(struct dbs_ls_ctx* c,
       return;
     }
   }
-  if (!dbs_ls_empty(rd->meta_path)) {
+  if (!dbs_ls_empty(rd->meta_path) && c->rules != DBS_LS_RULES_V03) {
+    /* 0.5 expands it as the path (0.3 uses it as written). */
+    rc = dbs_path_litestream05_expand(rd->meta_path, &d->meta_path, NULL, msg,
+                                      sizeof(msg));
+    if (rc == -ENOMEM) {
+      dbs_ls_yaml_oom(c);
+    } else if (rc != 0) {
+      dbs_ls_yaml_fail(c, rd->node, "dbs[%zu].meta-path: %s", i, msg);
+    }
+    return;
+  } else if (!dbs_ls_empty(rd->meta_path)) {
     d->meta_path = strdup(rd->meta_path);
   } else {
     const char* slash = strrchr(d->path, '/');

@@ -617,6 +617,34 @@ static void test_sqlite_prefix(void** state) {
   dbs_litestream_config_free(&c);
 }
 
+/* meta-path: expanded by 0.5 as the path is (sqlite://, ~, relative:
+ * real 0.5.18 creates meta-path "sqlite://mm" as ./mm), used as written by
+ * 0.3.13 (which creates ./sqlite:/mm). */
+static void test_meta_path_v05(void** state) {
+  (void)state;
+  struct dbs_litestream_config c;
+  char cwd[4096], want[4200];
+  assert_non_null(getcwd(cwd, sizeof(cwd)));
+  const char* m;
+  m = "dbs: [{path: /a.db, meta-path: 'sqlite://m/../meta', "
+      "replica: {path: /b}}, {path: /c.db, meta-path: '~/m', "
+      "replica: {path: /d}}]";
+  assert_int_equal(parse_r(m, DBS_LS_RULES_V05, &c), 0);
+  snprintf(want, sizeof(want), "%s/meta", strcmp(cwd, "/") ? cwd : "");
+  assert_string_equal(c.dbs[0].meta_path, want);
+  snprintf(want, sizeof(want), "%s/m", strcmp(home(), "/") ? home() : "");
+  assert_string_equal(c.dbs[1].meta_path, want);
+  dbs_litestream_config_free(&c);
+  assert_int_equal(parse_r(m, DBS_LS_RULES_ANY, &c), 0);
+  assert_string_equal(c.dbs[1].meta_path, want);
+  dbs_litestream_config_free(&c);
+  m = "dbs: [{path: /a.db, meta-path: 'sqlite://m/../meta', "
+      "replicas: [{path: /b}]}]";
+  assert_int_equal(parse_r(m, DBS_LS_RULES_V03, &c), 0);
+  assert_string_equal(c.dbs[0].meta_path, "sqlite://m/../meta");
+  dbs_litestream_config_free(&c);
+}
+
 /* A query pair holding ';' is dropped, as Go (litestream 0.5) drops it. */
 static void test_url_query_semicolon(void** state) {
   (void)state;
@@ -982,6 +1010,7 @@ int main(void) {
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_rules_v05_and_any),
       cmocka_unit_test(test_sqlite_prefix),
+      cmocka_unit_test(test_meta_path_v05),
       cmocka_unit_test(test_url_query_semicolon),
       cmocka_unit_test(test_yaml_details),
       cmocka_unit_test(test_find_db),
