@@ -14,7 +14,7 @@
 #include "exitcode.h"
 #include "litefs.h"
 #include "log.h"
-#include "prisma_migrate.h"
+#include "migrate_cli.h"
 #include "privdrop.h"
 #include "restore_cli.h"
 #include "supervise.h"
@@ -28,7 +28,7 @@ static int run_subcommand(int argc, char** argv, int* status) {
   else if (strcmp(argv[1], "generations") == 0)
     *status = dbs_restore_cli_generations(argc - 1, argv + 1);
   else if (strcmp(argv[1], "migrate") == 0)
-    *status = dbs_prisma_migrate_cli(argc - 1, argv + 1);
+    *status = dbs_migrate_cli_main(argc - 1, argv + 1);
   else if (strcmp(argv[1], "doctor") == 0)
     *status = dbs_doctor_main(argc - 1, argv + 1);
   else

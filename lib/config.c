@@ -467,19 +467,20 @@ static void print_wrapped(FILE* out, const char* text, int indent, int width) {
 }
 
 void dbs_config_usage(FILE* out) {
-  fprintf(out,
-          "Usage: dbsetup [OPTIONS] [--] COMMAND [ARG...]\n"
-          "       dbsetup restore [OPTIONS] DB_PATH|REPLICA_URL\n"
-          "       dbsetup generations [OPTIONS] DB_PATH|REPLICA_URL\n"
-          "       dbsetup doctor [--json] [--quick-check] [--ignore-lock]\n"
-          "                      [--fly-toml F] [OPTIONS] [--] [COMMAND...]\n"
-          "       dbsetup migrate [--status] [--schema F] [--db PATH]\n"
-          "                       [--prisma-migrations DIR] "
-          "[--litestream-config F]\n\n"
-          "Sets up the app's SQLite database (discover, link onto the volume,\n"
-          "restore from its Litestream backup, migrate, seed once), then runs\n"
-          "COMMAND and its replicator under supervision.\n\nOptions (each also "
-          "read from the variable shown; the flag wins):\n");
+  fprintf(
+      out,
+      "Usage: dbsetup [OPTIONS] [--] COMMAND [ARG...]\n"
+      "       dbsetup restore [OPTIONS] DB_PATH|REPLICA_URL\n"
+      "       dbsetup generations [OPTIONS] DB_PATH|REPLICA_URL\n"
+      "       dbsetup doctor [--json] [--quick-check] [--ignore-lock]\n"
+      "                      [--fly-toml F] [OPTIONS] [--] [COMMAND...]\n"
+      "       dbsetup migrate [--status] [--schema F] [--db PATH]\n"
+      "                       [--prisma-migrations DIR] [--prisma-config F]\n"
+      "                       [--litestream-config F]\n\n"
+      "Sets up the app's SQLite database (discover, link onto the volume,\n"
+      "restore from its Litestream backup, migrate, seed once), then runs\n"
+      "COMMAND and its replicator under supervision.\n\nOptions (each also "
+      "read from the variable shown; the flag wins):\n");
   for (size_t i = 0; i < NOPTS; i++) {
     char text[512];
     fprintf(out, "  --%s%s%s\n", opts[i].name, opts[i].arg ? " " : "",

@@ -31,7 +31,7 @@ struct dbs_discovery {
   char* migrations_dir;  /* absolute: --prisma-migrations, or
                             <schema dir>/migrations if that exists */
   char* seed;            /* prisma.config.ts migrations.seed, else
-                            package.json prisma.seed (cfg->seed NULL) */
+                            package.json prisma.seed (opts->want_seed) */
   const char* seed_from; /* where seed came from ("package.json
                             prisma.seed", "<config> migrations.seed"),
                             static; NULL without seed */
@@ -44,11 +44,27 @@ struct dbs_discovery {
   char* set_env_value;
 };
 
+/* What discovery takes from the command line. Strings are the caller's; an
+ * option NULL or "" is not given. */
+struct dbs_discover_opts {
+  const char* db;                /* --db: against the working directory */
+  const char* schema;            /* --schema: a file or a folder */
+  const char* prisma_config;     /* --prisma-config */
+  const char* prisma_migrations; /* --prisma-migrations */
+  const char* volume;            /* --volume; NULL: DBS_CONFIG_DEFAULT_VOLUME */
+  bool want_seed; /* find the project's seed command (no --seed given) */
+};
+
+/* The options of a boot's configuration: want_seed when cfg->seed is NULL.
+ * opts borrows cfg's strings. */
+void dbs_discover_opts_from_config(struct dbs_discover_opts* opts,
+                                   const struct dbs_config* cfg);
+
 /*
  * Runs discovery in the documented order (--db, DATABASE_URL, the Prisma
  * schema's sqlite datasource, litestream.yml's single entry); the schema,
- * its migrations folder and package.json's prisma.seed are read whatever
- * names the DB. ls may be NULL.
+ * its migrations folder and (opts->want_seed) the seed command are read
+ * whatever names the DB. ls may be NULL.
  *
  * Paths: --db against the working directory; a relative DATABASE_URL
  * against the directory of the schema file whose datasource reads
@@ -66,6 +82,11 @@ struct dbs_discovery {
  * problem and the fix into err (exit DBS_EXIT_CONFIG). On error *out holds
  * nothing. The caller frees *out with dbs_discover_free.
  */
+int dbs_discover_run(const struct dbs_discover_opts* opts,
+                     const struct dbs_litestream_config* ls,
+                     struct dbs_discovery* out, char* err, size_t errlen);
+
+/* dbs_discover_run with the options of cfg (dbs_discover_opts_from_config). */
 int dbs_discover(const struct dbs_config* cfg,
                  const struct dbs_litestream_config* ls,
                  struct dbs_discovery* out, char* err, size_t errlen);

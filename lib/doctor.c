@@ -618,129 +618,135 @@ static void usage(FILE* f) {
              "OPTIONS are the boot's: see dbsetup --help.\n");
 }
 
-int dbs_doctor_main(int argc, char** argv) {
-  bool json = false, quick = false, ignore_lock = false;
-  const char* fly = NULL;
-  char** args = calloc((size_t)argc + 4, sizeof(char*));
-  int n = 0;
-  bool after = false, ends_dashdash = false;
-  if (args == NULL)
+/* doctor's own options, and the boot's argv without them. */
+struct doctor_args {
+  bool json, quick, ignore_lock;
+  bool ends_dashdash; /* the options end with "--" and no command */
+  const char* fly;    /* --fly-toml, or NULL */
+  char** args;        /* "dbsetup" OPTIONS [--] COMMAND|NO_APP; owned */
+  int n;
+};
+
+/* Takes one of doctor's own options at argv[*i]: 1 taken, 0 not one of
+ * them, or -1 - the exit status (usage error, --help). */
+static int doctor_option(struct doctor_args* a, int argc, char** argv, int* i) {
+  const char* arg = argv[*i];
+  if (strcmp(arg, "--json") == 0)
+    a->json = true;
+  else if (strcmp(arg, "--quick-check") == 0)
+    a->quick = true;
+  else if (strcmp(arg, "--ignore-lock") == 0)
+    a->ignore_lock = true;
+  else if (strncmp(arg, "--fly-toml=", 11) == 0)
+    a->fly = arg + 11;
+  else if (strcmp(arg, "--fly-toml") == 0) {
+    if (*i + 1 >= argc) {
+      dbs_log_errorx("--fly-toml needs a file (e.g. --fly-toml fly.toml)");
+      return -1 - DBS_EXIT_USAGE;
+    }
+    a->fly = argv[++*i];
+  } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+    usage(stdout);
+    return -1;
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+/* Splits argv into doctor's options and the boot's argv, ending the latter
+ * with "--" NO_APP unless a command follows "--". Returns -1 to go on, or
+ * the exit status. */
+static int doctor_parse_args(struct doctor_args* a, int argc, char** argv) {
+  bool after = false;
+  memset(a, 0, sizeof(*a));
+  a->args = calloc((size_t)argc + 4, sizeof(char*));
+  if (a->args == NULL)
     return DBS_EXIT_SOFTWARE;
-  args[n++] = "dbsetup";
+  a->args[a->n++] = "dbsetup";
   for (int i = 1; i < argc; i++) {
-    if (!after && strcmp(argv[i], "--json") == 0) {
-      json = true;
-      continue;
-    }
-    if (!after && strcmp(argv[i], "--quick-check") == 0) {
-      quick = true;
-      continue;
-    }
-    if (!after && strcmp(argv[i], "--ignore-lock") == 0) {
-      ignore_lock = true;
-      continue;
-    }
-    if (!after && strncmp(argv[i], "--fly-toml=", 11) == 0) {
-      fly = argv[i] + 11;
-      continue;
-    }
-    if (!after && strcmp(argv[i], "--fly-toml") == 0) {
-      if (i + 1 >= argc) {
-        dbs_log_errorx("--fly-toml needs a file (e.g. --fly-toml fly.toml)");
-        free(args);
-        return DBS_EXIT_USAGE;
-      }
-      fly = argv[++i];
-      continue;
-    }
-    if (!after &&
-        (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)) {
-      usage(stdout);
-      free(args);
-      return 0;
+    if (!after) {
+      int taken = doctor_option(a, argc, argv, &i);
+      if (taken < 0)
+        return -1 - taken;
+      if (taken > 0)
+        continue;
     }
     if (strcmp(argv[i], "--") == 0)
       after = true;
-    args[n++] = argv[i];
+    a->args[a->n++] = argv[i];
   }
-  ends_dashdash = n > 1 && strcmp(args[n - 1], "--") == 0;
+  a->ends_dashdash = a->n > 1 && strcmp(a->args[a->n - 1], "--") == 0;
   /* Without a command the boot would exit 64; doctor checks the rest. */
-  if (!ends_dashdash)
-    args[n++] = "--";
-  args[n++] = NO_APP;
-  args[n] = NULL;
+  if (!a->ends_dashdash)
+    a->args[a->n++] = "--";
+  a->args[a->n++] = NO_APP;
+  a->args[a->n] = NULL;
+  return -1;
+}
 
-  struct dbs_config cfg;
-  int prc = dbs_config_parse(&cfg, n, args);
-  if (prc != DBS_CONFIG_RUN) {
-    if (prc == DBS_CONFIG_HELP)
-      dbs_config_usage(stdout);
-    free(args);
-    return prc == DBS_CONFIG_HELP || prc == DBS_CONFIG_VERSION ? 0
-                                                               : DBS_EXIT_USAGE;
+/* `dbsetup [OPTIONS] -- dbsetup ...`: the boot runs the inner dbsetup in
+ * its place, options given before it ignored; so does doctor. Returns -1
+ * when the command is not dbsetup, else the inner doctor's status. */
+static int doctor_inner_dbsetup(const struct doctor_args* a,
+                                const struct dbs_config* cfg) {
+  const char* base = strrchr(cfg->argv[0], '/');
+  if (plan_no_app(cfg->argv[0]) ||
+      strcmp(base != NULL ? base + 1 : cfg->argv[0], "dbsetup") != 0)
+    return -1;
+  int m = 0, k = 0;
+  while (cfg->argv[m] != NULL)
+    m++;
+  char** inner = calloc((size_t)m + 7, sizeof(char*));
+  if (inner == NULL)
+    return DBS_EXIT_SOFTWARE;
+  inner[k++] = "doctor";
+  if (a->json)
+    inner[k++] = "--json";
+  if (a->quick)
+    inner[k++] = "--quick-check";
+  if (a->ignore_lock)
+    inner[k++] = "--ignore-lock";
+  if (a->fly != NULL) {
+    inner[k++] = "--fly-toml";
+    inner[k++] = (char*)a->fly;
   }
-  /* `dbsetup [OPTIONS] -- dbsetup ...`: the boot runs the inner dbsetup in
-   * its place, options given before it ignored; so does doctor. */
-  const char* base = strrchr(cfg.argv[0], '/');
-  if (!plan_no_app(cfg.argv[0]) &&
-      strcmp(base != NULL ? base + 1 : cfg.argv[0], "dbsetup") == 0) {
-    int m = 0, k = 0;
-    while (cfg.argv[m] != NULL)
-      m++;
-    char** inner = calloc((size_t)m + 7, sizeof(char*));
-    if (inner == NULL) {
-      free(args);
-      return DBS_EXIT_SOFTWARE;
-    }
-    inner[k++] = "doctor";
-    if (json)
-      inner[k++] = "--json";
-    if (quick)
-      inner[k++] = "--quick-check";
-    if (ignore_lock)
-      inner[k++] = "--ignore-lock";
-    if (fly != NULL) {
-      inner[k++] = "--fly-toml";
-      inner[k++] = (char*)fly;
-    }
-    for (int i = 1; i < m; i++)
-      inner[k++] = cfg.argv[i];
-    dbs_log_info("the command is dbsetup itself: the boot would run it in "
-                 "place of this one (options given before it are ignored); "
-                 "checking that one");
-    int st = dbs_doctor_main(k, inner);
-    free(inner);
-    free(args);
-    return st;
-  }
-  /* The boot's info lines narrate actions ("database X is new"): doctor
-   * reports them itself; warnings and errors stay (-v shows all). */
-  if (dbs_log_get_level() == DBS_LOG_INFO)
-    dbs_log_set_level(DBS_LOG_WARN);
-  struct dbs_boot_plan plan;
-  memset(&plan, 0, sizeof(plan));
-  plan.db_state = -1;
-  plan.ignore_lock = ignore_lock;
-  if (strcmp(cfg.argv[0], NO_APP) == 0) {
-    plan.no_app = true;
-  } else {
-    /* The command came first: drop the "--" NO_APP we added. */
-    for (char** w = cfg.argv; *w != NULL; w++)
-      if (strcmp(*w, NO_APP) == 0) {
-        w[0] = NULL;
-        if (!ends_dashdash && w > cfg.argv && strcmp(w[-1], "--") == 0)
-          w[-1] = NULL;
-        break;
-      }
-  }
+  for (int i = 1; i < m; i++)
+    inner[k++] = cfg->argv[i];
+  dbs_log_info("the command is dbsetup itself: the boot would run it in "
+               "place of this one (options given before it are ignored); "
+               "checking that one");
+  int st = dbs_doctor_main(k, inner);
+  free(inner);
+  return st;
+}
 
-  dbs_log_add_env_secrets();
-  dbs_log_remember_errors(true);
-  struct dbs_boot b;
-  dbs_boot_init(&b, &cfg);
-  b.plan = &plan;
-  /* The boot's phases in main()'s order; the database ones only with a
-   * database. */
+/* The plan: no app when no command was given, else the command without
+ * the "--" NO_APP doctor added. */
+static void doctor_plan_init(struct dbs_boot_plan* plan,
+                             const struct doctor_args* a,
+                             struct dbs_config* cfg) {
+  memset(plan, 0, sizeof(*plan));
+  plan->db_state = -1;
+  plan->ignore_lock = a->ignore_lock;
+  if (strcmp(cfg->argv[0], NO_APP) == 0) {
+    plan->no_app = true;
+    return;
+  }
+  for (char** w = cfg->argv; *w != NULL; w++)
+    if (strcmp(*w, NO_APP) == 0) {
+      w[0] = NULL;
+      if (!a->ends_dashdash && w > cfg->argv && strcmp(w[-1], "--") == 0)
+        w[-1] = NULL;
+      break;
+    }
+}
+
+/* The boot's phases in main()'s order, the database ones only with a
+ * database, up to the first that fails: its index into *stop (NPHASES
+ * when none), its name into *phase ("app"). Returns the boot's status. */
+static int doctor_run_phases(struct dbs_boot* b, size_t* stop,
+                             const char** phase) {
   static const struct {
     const char* name;
     int (*fn)(struct dbs_boot*);
@@ -757,75 +763,132 @@ int dbs_doctor_main(int argc, char** argv) {
   };
   enum { NPHASES = sizeof(phases) / sizeof(phases[0]) };
   int status = 0;
-  size_t stop = NPHASES; /* the phase the boot stops at */
-  for (size_t i = 0; i < NPHASES && stop == NPHASES; i++)
-    if ((!phases[i].db || dbs_boot_has_db(&b)) &&
-        (status = phases[i].fn(&b)) != 0)
-      stop = i;
-  const char* phase = stop < NPHASES ? phases[stop].name : "app";
+  *stop = NPHASES;
+  for (size_t i = 0; i < NPHASES && *stop == NPHASES; i++)
+    if ((!phases[i].db || dbs_boot_has_db(b)) &&
+        (status = phases[i].fn(b)) != 0)
+      *stop = i;
+  *phase = *stop < NPHASES ? phases[*stop].name : "app";
+  return status;
+}
 
-  if (b.ls_db != NULL)
-    for (size_t i = 0; i < b.ls_db->nreplicas; i++) {
-      const struct dbs_replica_config* c = &b.ls_db->replicas[i];
+/* The credentials the boot read, never to be shown. */
+static void doctor_add_secrets(const struct dbs_boot* b) {
+  if (b->ls_db != NULL)
+    for (size_t i = 0; i < b->ls_db->nreplicas; i++) {
+      const struct dbs_replica_config* c = &b->ls_db->replicas[i];
       dbs_log_add_secret(c->secret_access_key);
       dbs_log_add_secret(c->session_token);
       if (c->endpoint != NULL)
         dbs_log_add_url_secret(c->endpoint);
     }
-  if (b.have_ls)
-    dbs_log_add_secret(b.ls.secret_access_key);
+  if (b->have_ls)
+    dbs_log_add_secret(b->ls.secret_access_key);
+}
 
-  struct report r = {0};
-  dbs_strbuf_adds(&r.json, "{");
+/* The sections, each from what the phases up to stop found. */
+static void doctor_report_sections(struct report* r, struct dbs_boot* b,
+                                   struct dbs_boot_plan* plan,
+                                   const struct doctor_args* a, size_t stop,
+                                   const char* phase) {
+  dbs_strbuf_adds(&r->json, "{");
   if (stop <= 1) {
-    sec(&r, "database");
-    kv(&r, "reached",
+    sec(r, "database");
+    kv(r, "reached",
        "no: the boot stops at the %s phase, before it looks "
        "for the database",
        phase);
   } else {
-    report_database(&r, &b, &plan, quick);
+    report_database(r, b, plan, a->quick);
   }
-  if (stop > 1 && dbs_boot_has_db(&b)) {
-    report_backup(&r, &b, &plan, stop >= 4, phase);
-    report_migrations(&r, &b, &plan, stop >= 5, stop >= 6, phase);
+  if (stop > 1 && dbs_boot_has_db(b)) {
+    report_backup(r, b, plan, stop >= 4, phase);
+    report_migrations(r, b, plan, stop >= 5, stop >= 6, phase);
   }
-  report_supervision(&r, &b, &plan, stop >= 7, phase);
-  report_fly(&r, fly ? fly : "fly.toml", fly != NULL, &plan);
-  dbs_strbuf_adds(&r.json, "},");
+  report_supervision(r, b, plan, stop >= 7, phase);
+  report_fly(r, a->fly ? a->fly : "fly.toml", a->fly != NULL, plan);
+  dbs_strbuf_adds(&r->json, "},");
+}
 
+/* The verdict line, then the report on stdout (text, or JSON). */
+static void doctor_print(struct report* r, const struct doctor_args* a,
+                         const struct dbs_boot_plan* plan, int status,
+                         const char* phase) {
   char verdict[LINE_MAX * 4];
   const char* why = dbs_log_last_error();
   if (status == 0)
     snprintf(verdict, sizeof(verdict),
              "the boot would start the app%s (nothing was changed)%s",
-             plan.no_app ? " once a command is given" : "",
-             r.nwarn > 0 ? "; fix what is marked NOT or TOO SHORT above" : "");
+             plan->no_app ? " once a command is given" : "",
+             r->nwarn > 0 ? "; fix what is marked NOT or TOO SHORT above" : "");
   else
     snprintf(verdict, sizeof(verdict),
              "the boot would exit %d at the %s phase: %s", status, phase,
              why[0] ? why : "see the messages above");
   char red[sizeof(verdict)];
   dbs_log_redact(verdict, red, sizeof(red));
-  if (json) {
-    dbs_strbuf_adds(&r.json, "\"exit\":");
+  if (a->json) {
+    dbs_strbuf_adds(&r->json, "\"exit\":");
     char num[16];
     snprintf(num, sizeof(num), "%d", status);
-    dbs_strbuf_adds(&r.json, num);
-    dbs_strbuf_adds(&r.json, ",\"phase\":");
-    json_str(&r.json, status == 0 ? "app" : phase);
-    dbs_strbuf_adds(&r.json, ",\"verdict\":");
-    json_str(&r.json, red);
-    dbs_strbuf_adds(&r.json, "}\n");
-    fputs(r.json.p ? r.json.p : "{}\n", stdout);
+    dbs_strbuf_adds(&r->json, num);
+    dbs_strbuf_adds(&r->json, ",\"phase\":");
+    json_str(&r->json, status == 0 ? "app" : phase);
+    dbs_strbuf_adds(&r->json, ",\"verdict\":");
+    json_str(&r->json, red);
+    dbs_strbuf_adds(&r->json, "}\n");
+    fputs(r->json.p ? r->json.p : "{}\n", stdout);
   } else {
-    printf("%sverdict: %s\n", r.text.p ? r.text.p : "", red);
+    printf("%sverdict: %s\n", r->text.p ? r->text.p : "", red);
   }
   fflush(stdout);
+}
+
+int dbs_doctor_main(int argc, char** argv) {
+  struct doctor_args a;
+  int st = doctor_parse_args(&a, argc, argv);
+  if (st >= 0) {
+    free(a.args);
+    return st;
+  }
+  struct dbs_config cfg;
+  int prc = dbs_config_parse(&cfg, a.n, a.args);
+  if (prc != DBS_CONFIG_RUN) {
+    if (prc == DBS_CONFIG_HELP)
+      dbs_config_usage(stdout);
+    free(a.args);
+    return prc == DBS_CONFIG_HELP || prc == DBS_CONFIG_VERSION ? 0
+                                                               : DBS_EXIT_USAGE;
+  }
+  st = doctor_inner_dbsetup(&a, &cfg);
+  if (st >= 0) {
+    free(a.args);
+    return st;
+  }
+  /* The boot's info lines narrate actions ("database X is new"): doctor
+   * reports them itself; warnings and errors stay (-v shows all). */
+  if (dbs_log_get_level() == DBS_LOG_INFO)
+    dbs_log_set_level(DBS_LOG_WARN);
+  struct dbs_boot_plan plan;
+  doctor_plan_init(&plan, &a, &cfg);
+
+  dbs_log_add_env_secrets();
+  dbs_log_remember_errors(true);
+  struct dbs_boot b;
+  dbs_boot_init(&b, &cfg);
+  b.plan = &plan;
+  size_t stop;
+  const char* phase;
+  int status = doctor_run_phases(&b, &stop, &phase);
+  doctor_add_secrets(&b);
+
+  struct report r = {0};
+  doctor_report_sections(&r, &b, &plan, &a, stop, phase);
+  doctor_print(&r, &a, &plan, status, phase);
   free(r.text.p);
   free(r.json.p);
   dbs_volume_link_plan_free(&plan.link);
   dbs_boot_free(&b);
-  free(args);
+  free(a.args);
   return status;
 }

@@ -150,6 +150,97 @@ static long hexn(const char* p, const char* end, int n) {
   return v;
 }
 
+/* JS's \u{X...} (p after the 'u', at '{'): the code point, or -1 when it
+ * is not one (then nothing is consumed). */
+static long unescape_braced(const char** pp, const char* end) {
+  const char* p = *pp;
+  const char* q = p + 1;
+  long v = 0;
+  while (q < end && dbs_strbuf_unhex((unsigned char)*q) >= 0 && v <= 0x10ffff)
+    v = v * 16 + dbs_strbuf_unhex((unsigned char)*q++);
+  if (q < end && *q == '}' && q > p + 1 && v <= 0x10ffff) {
+    *pp = q + 1;
+    return v;
+  }
+  return -1;
+}
+
+/* Writes code point v, a lone surrogate as U+FFFD. */
+static void put_code_point(char** o, long v) {
+  dbs_strbuf_put_utf8(o, v >= 0xd800 && v < 0xe000 ? 0xfffd : (uint32_t)v);
+}
+
+/* Decodes the JS escape after a backslash (*pp after it, before end) into
+ * *o: JSON's, then \v \0 \xHH \u{...} and line continuations; any other
+ * character stands for itself. */
+static void lex_escape(const char** pp, const char* end, unsigned* line,
+                       char** o) {
+  const char* p = *pp;
+  long v = dbs_strbuf_unescape_json(p, end, &p);
+  if (v >= 0) {
+    put_code_point(o, v);
+    *pp = p;
+    return;
+  }
+  char c = *p++;
+  switch (c) {
+  case 'v':
+    *(*o)++ = '\v';
+    break;
+  case '0':
+    *(*o)++ = '\0';
+    break;
+  case '\r':
+    if (p < end && *p == '\n')
+      p++;
+    (*line)++;
+    break;
+  case '\n':
+    (*line)++;
+    break; /* line continuation */
+  case 'x':
+    if ((v = hexn(p, end, 2)) < 0) {
+      *(*o)++ = 'x';
+      break;
+    }
+    p += 2;
+    dbs_strbuf_put_utf8(o, (uint32_t)v);
+    break;
+  case 'u':
+    /* not \u{...} nor four hex digits: the letter */
+    if (p < end && *p == '{' && (v = unescape_braced(&p, end)) >= 0)
+      put_code_point(o, v);
+    else
+      *(*o)++ = 'u';
+    break;
+  default:
+    *(*o)++ = c;
+    break;
+  }
+  *pp = p;
+}
+
+/* Skips a template's ${...} (*pp at the '{') to the matching '}', counting
+ * lines (nested braces and strings are rare in a config; the value is not
+ * read anyway). Returns false when it is never closed. */
+static bool skip_substitution(const char** pp, const char* end,
+                              unsigned* line) {
+  const char* p = *pp;
+  int depth = 0;
+  for (; p < end; p++) {
+    if (*p == '{')
+      depth++;
+    else if (*p == '}' && --depth == 0)
+      break;
+    else if (*p == '\n')
+      (*line)++;
+  }
+  if (p == end)
+    return false;
+  *pp = p + 1;
+  return true;
+}
+
 /*
  * A quoted string or template at *pp. Decodes JS escapes; a template with
  * ${ becomes T_TEMPLATE. Returns 0, -ENOMEM, or -EINVAL (unclosed).
@@ -174,81 +265,15 @@ static int lex_string(const char** pp, const char* end, unsigned* line,
     if (c == '\n')
       (*line)++;
     if (q == '`' && c == '$' && p < end && *p == '{') {
-      /* Skip to the matching } (nested braces and strings are rare in a
-       * config; the value is not read anyway). */
-      int depth = 0;
       subst = true;
-      for (; p < end; p++) {
-        if (*p == '{')
-          depth++;
-        else if (*p == '}' && --depth == 0)
-          break;
-        else if (*p == '\n')
-          (*line)++;
-      }
-      if (p == end) {
+      if (!skip_substitution(&p, end, line)) {
         free(buf);
         return -EINVAL;
       }
-      p++;
-      continue;
-    }
-    if (c != '\\') {
+    } else if (c != '\\') {
       *o++ = c;
-      continue;
-    }
-    if (p == end)
-      continue;
-    long v = dbs_strbuf_unescape_json(p, end, &p);
-    if (v >= 0) {
-      dbs_strbuf_put_utf8(&o, v >= 0xd800 && v < 0xe000 ? 0xfffd : (uint32_t)v);
-      continue;
-    }
-    c = *p++;
-    switch (c) {
-    case 'v':
-      *o++ = '\v';
-      break;
-    case '0':
-      *o++ = '\0';
-      break;
-    case '\r':
-      if (p < end && *p == '\n')
-        p++;
-      (*line)++;
-      break;
-    case '\n':
-      (*line)++;
-      break; /* line continuation */
-    case 'x':
-      if ((v = hexn(p, end, 2)) < 0) {
-        *o++ = 'x';
-        break;
-      }
-      p += 2;
-      dbs_strbuf_put_utf8(&o, (uint32_t)v);
-      break;
-    case 'u':
-      if (p < end && *p == '{') {
-        const char* q2 = p + 1;
-        v = 0;
-        while (q2 < end && dbs_strbuf_unhex((unsigned char)*q2) >= 0 &&
-               v <= 0x10ffff)
-          v = v * 16 + dbs_strbuf_unhex((unsigned char)*q2++);
-        if (q2 < end && *q2 == '}' && q2 > p + 1 && v <= 0x10ffff) {
-          p = q2 + 1;
-          dbs_strbuf_put_utf8(&o,
-                              v >= 0xd800 && v < 0xe000 ? 0xfffd : (uint32_t)v);
-          break;
-        }
-        *o++ = 'u';
-        break;
-      }
-      *o++ = 'u'; /* not four hex digits */
-      break;
-    default:
-      *o++ = c;
-      break;
+    } else if (p < end) {
+      lex_escape(&p, end, line, &o);
     }
   }
   *o = '\0';
@@ -272,6 +297,88 @@ static bool ident_char(unsigned char c, bool first) {
          c >= 0x80;
 }
 
+/* Skips white space and comments, counting lines. -EINVAL with *bad_line
+ * for an unclosed comment. */
+static int skip_blank(const char** pp, const char* end, unsigned* line,
+                      unsigned* bad_line) {
+  const char* p = *pp;
+  for (;;) {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' ||
+                       *p == '\f' || *p == '\v')) {
+      if (*p == '\n')
+        (*line)++;
+      p++;
+    }
+    if (end - p >= 2 && p[0] == '/' && p[1] == '/') {
+      while (p < end && *p != '\n')
+        p++;
+    } else if (end - p >= 2 && p[0] == '/' && p[1] == '*') {
+      unsigned start = *line;
+      p += 2;
+      while (p < end && !(end - p >= 2 && p[0] == '*' && p[1] == '/')) {
+        if (*p == '\n')
+          (*line)++;
+        p++;
+      }
+      if (p == end) {
+        *bad_line = start;
+        return -EINVAL;
+      }
+      p += 2;
+    } else {
+      *pp = p;
+      return 0;
+    }
+  }
+}
+
+/* Punctuation: the longest of JS's operators that matter here, else one
+ * character. */
+static void lex_punct(const char** pp, const char* end, struct tok* t) {
+  static const char* const multi[] = {"...", "||=", "&&=", "===", "!==", "=>",
+                                      "||",  "??",  "?.",  "&&",  "==",  "!="};
+  const char* p = *pp;
+  size_t n = 1;
+  for (size_t i = 0; i < sizeof(multi) / sizeof(multi[0]); i++) {
+    size_t m = strlen(multi[i]);
+    if ((size_t)(end - p) >= m && memcmp(p, multi[i], m) == 0) {
+      n = m;
+      break;
+    }
+  }
+  t->type = T_PUNCT;
+  memcpy(t->punct, p, n);
+  *pp = p + n;
+}
+
+/* The token at *pp (not blank, not the end) into *t. */
+static int lex_token(const char** pp, const char* end, unsigned* line,
+                     struct tok* t, unsigned* bad_line) {
+  const char* p = *pp;
+  unsigned char c = (unsigned char)*p;
+  if (c == '"' || c == '\'' || c == '`') {
+    int rc = lex_string(pp, end, line, t);
+    if (rc == -EINVAL)
+      *bad_line = t->line;
+    return rc;
+  }
+  if (ident_char(c, true)) {
+    t->type = T_IDENT;
+    t->start = p;
+    while (p < end && ident_char((unsigned char)*p, false))
+      p++;
+    t->len = (size_t)(p - t->start);
+  } else if (c >= '0' && c <= '9') {
+    t->type = T_NUMBER;
+    while (p < end && (ident_char((unsigned char)*p, false) || *p == '.'))
+      p++;
+  } else {
+    lex_punct(&p, end, t);
+  }
+  *pp = p;
+  return 0;
+}
+
 /* Tokenizes text. -EINVAL with *bad_line for an unclosed string/comment. */
 static int tokenize(const char* text, size_t len, struct toks* out,
                     unsigned* bad_line) {
@@ -286,70 +393,15 @@ static int tokenize(const char* text, size_t len, struct toks* out,
       p++;
   for (;;) {
     struct tok t = {0};
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n' ||
-                       *p == '\f' || *p == '\v')) {
-      if (*p == '\n')
-        line++;
-      p++;
-    }
-    if (end - p >= 2 && p[0] == '/' && p[1] == '/') {
-      while (p < end && *p != '\n')
-        p++;
-      continue;
-    }
-    if (end - p >= 2 && p[0] == '/' && p[1] == '*') {
-      unsigned start = line;
-      p += 2;
-      while (p < end && !(end - p >= 2 && p[0] == '*' && p[1] == '/')) {
-        if (*p == '\n')
-          line++;
-        p++;
-      }
-      if (p == end) {
-        *bad_line = start;
-        return -EINVAL;
-      }
-      p += 2;
-      continue;
-    }
+    if ((rc = skip_blank(&p, end, &line, bad_line)) < 0)
+      return rc;
     t.line = line;
     if (p == end) {
       t.type = T_EOF;
       return toks_push(out, &t);
     }
-    unsigned char c = (unsigned char)*p;
-    if (c == '"' || c == '\'' || c == '`') {
-      rc = lex_string(&p, end, &line, &t);
-      if (rc == -EINVAL)
-        *bad_line = t.line;
-      if (rc < 0)
-        return rc;
-    } else if (ident_char(c, true)) {
-      t.type = T_IDENT;
-      t.start = p;
-      while (p < end && ident_char((unsigned char)*p, false))
-        p++;
-      t.len = (size_t)(p - t.start);
-    } else if (c >= '0' && c <= '9') {
-      t.type = T_NUMBER;
-      while (p < end && (ident_char((unsigned char)*p, false) || *p == '.'))
-        p++;
-    } else {
-      static const char* const multi[] = {
-          "...", "||=", "&&=", "===", "!==", "=>",
-          "||",  "??",  "?.",  "&&",  "==",  "!="};
-      size_t n = 1;
-      for (size_t i = 0; i < sizeof(multi) / sizeof(multi[0]); i++) {
-        size_t m = strlen(multi[i]);
-        if ((size_t)(end - p) >= m && memcmp(p, multi[i], m) == 0) {
-          n = m;
-          break;
-        }
-      }
-      t.type = T_PUNCT;
-      memcpy(t.punct, p, n);
-      p += n;
-    }
+    if ((rc = lex_token(&p, end, &line, &t, bad_line)) < 0)
+      return rc;
     if ((rc = toks_push(out, &t)) < 0) {
       free(t.str);
       return rc;
@@ -396,6 +448,48 @@ static void val_free(struct val* v) {
   memset(v, 0, sizeof(*v));
 }
 
+/* p past spaces and tabs, up to end. */
+static const char* skip_sp(const char* p, const char* end) {
+  while (p < end && (*p == ' ' || *p == '\t'))
+    p++;
+  return p;
+}
+
+/* A .env value (r at its first character, eol its line's end): a quoted
+ * one without its quotes, else cut at " #" and trailing blanks. NULL
+ * when out of memory. */
+static char* dotenv_value(const char* r, const char* eol) {
+  if (r < eol && (*r == '"' || *r == '\'' || *r == '`')) {
+    const char* close = memchr(r + 1, *r, (size_t)(eol - r - 1));
+    if (close != NULL) {
+      char* v = strndup(r + 1, (size_t)(close - r - 1));
+      if (v != NULL)
+        return v;
+    }
+  }
+  const char* vend = r;
+  while (vend < eol &&
+         !(*vend == '#' && (vend == r || vend[-1] == ' ' || vend[-1] == '\t')))
+    vend++;
+  while (vend > r && (vend[-1] == ' ' || vend[-1] == '\t' || vend[-1] == '\r'))
+    vend--;
+  return strndup(r, (size_t)(vend - r));
+}
+
+/* NAME's value when the line [p, eol) defines it, else NULL. */
+static char* dotenv_line(const char* p, const char* eol, const char* name,
+                         size_t nlen) {
+  const char* q = skip_sp(p, eol);
+  if ((size_t)(eol - q) > 7 && memcmp(q, "export ", 7) == 0)
+    q = skip_sp(q + 7, eol);
+  if (!((size_t)(eol - q) > nlen && memcmp(q, name, nlen) == 0))
+    return NULL;
+  const char* r = skip_sp(q + nlen, eol);
+  if (!(r < eol && (*r == '=' || *r == ':')))
+    return NULL;
+  return dotenv_value(skip_sp(r + 1, eol), eol);
+}
+
 /*
  * The value of NAME in .env text, as dotenv parses it: KEY=VALUE lines,
  * optional "export ", quotes stripped (double quotes expand \n), an
@@ -409,47 +503,10 @@ static char* dotenv_lookup(const char* text, const char* name) {
     const char* eol = strchr(p, '\n');
     if (eol == NULL)
       eol = p + strlen(p);
-    const char* q = p;
-    while (q < eol && (*q == ' ' || *q == '\t'))
-      q++;
-    if ((size_t)(eol - q) > 7 && memcmp(q, "export ", 7) == 0)
-      q += 7;
-    while (q < eol && (*q == ' ' || *q == '\t'))
-      q++;
-    if ((size_t)(eol - q) > nlen && memcmp(q, name, nlen) == 0) {
-      const char* r = q + nlen;
-      while (r < eol && (*r == ' ' || *r == '\t'))
-        r++;
-      if (r < eol && (*r == '=' || *r == ':')) {
-        r++;
-        while (r < eol && (*r == ' ' || *r == '\t'))
-          r++;
-        const char* vend = eol;
-        char* v = NULL;
-        if (r < eol && (*r == '"' || *r == '\'' || *r == '`')) {
-          char qc = *r;
-          const char* close = memchr(r + 1, qc, (size_t)(eol - r - 1));
-          if (close != NULL) {
-            v = strndup(r + 1, (size_t)(close - r - 1));
-          }
-        }
-        if (v == NULL) {
-          const char* hash = r;
-          while (hash < vend &&
-                 !(*hash == '#' &&
-                   (hash == r || hash[-1] == ' ' || hash[-1] == '\t')))
-            hash++;
-          vend = hash;
-          while (vend > r &&
-                 (vend[-1] == ' ' || vend[-1] == '\t' || vend[-1] == '\r'))
-            vend--;
-          v = strndup(r, (size_t)(vend - r));
-        }
-        if (v != NULL) {
-          free(found);
-          found = v;
-        }
-      }
+    char* v = dotenv_line(p, eol, name, nlen);
+    if (v != NULL) {
+      free(found);
+      found = v;
     }
     p = *eol != '\0' ? eol + 1 : eol;
   }
@@ -548,102 +605,88 @@ static int eval_path_call(struct parser* ps, struct val* v, bool resolve,
   return 0;
 }
 
-/* One operand. On anything unknown v->ok stays false. */
-static int eval_term(struct parser* ps, struct val* v, int depth) {
-  const struct tok* t = peek(ps, 0);
-  memset(v, 0, sizeof(*v));
-  if (depth > DEPTH_MAX)
-    return 0;
-  if (is_punct(t, "(")) {
-    ps->i++;
-    int rc = eval_expr(ps, v, depth + 1);
-    if (rc < 0)
-      return rc;
-    if (!is_punct(peek(ps, 0), ")")) {
-      v->ok = false;
-      return 0;
-    }
-    ps->i++;
+/* A known string: v is readable and defined as a copy of str. */
+static int val_set(struct val* v, const char* str) {
+  v->ok = v->defined = true;
+  v->s = strdup(str);
+  return v->s != NULL ? 0 : -ENOMEM;
+}
+
+/* ( expr ) */
+static int eval_paren(struct parser* ps, struct val* v, int depth) {
+  ps->i++;
+  int rc = eval_expr(ps, v, depth + 1);
+  if (rc < 0)
+    return rc;
+  if (!is_punct(peek(ps, 0), ")")) {
+    v->ok = false;
     return 0;
   }
-  if (t->type == T_STRING) {
-    ps->i++;
-    v->ok = v->defined = true;
-    v->s = strdup(t->str);
-    return v->s != NULL ? 0 : -ENOMEM;
-  }
-  if (t->type != T_IDENT)
-    return 0;
-  /* env("X") / env<T>("X") */
-  if (is_ident(t, "env")) {
-    size_t j = 1;
-    if (is_punct(peek(ps, j), "<")) {
-      while (peek(ps, j)->type != T_EOF && !is_punct(peek(ps, j), ">"))
-        j++;
+  ps->i++;
+  return 0;
+}
+
+/* env("X") / env<T>("X") (at "env") */
+static int eval_env_call(struct parser* ps, struct val* v) {
+  size_t j = 1;
+  if (is_punct(peek(ps, j), "<")) {
+    while (peek(ps, j)->type != T_EOF && !is_punct(peek(ps, j), ">"))
       j++;
-    }
-    if (is_punct(peek(ps, j), "(") && peek(ps, j + 1)->type == T_STRING &&
-        is_punct(peek(ps, j + 2), ")")) {
-      const char* name = peek(ps, j + 1)->str;
-      ps->i += j + 3;
-      return env_get(ps, name, v, true);
-    }
+    j++;
+  }
+  if (is_punct(peek(ps, j), "(") && peek(ps, j + 1)->type == T_STRING &&
+      is_punct(peek(ps, j + 2), ")")) {
+    const char* name = peek(ps, j + 1)->str;
+    ps->i += j + 3;
+    return env_get(ps, name, v, true);
+  }
+  return 0;
+}
+
+/* process.env.X, process.env?.X, process.env["X"] (at "process") */
+static int eval_process_env(struct parser* ps, struct val* v) {
+  size_t j = 3;
+  if (is_punct(peek(ps, j), "?."))
+    j++;
+  else if (!is_punct(peek(ps, j), ".") && !is_punct(peek(ps, j), "["))
     return 0;
+  else if (is_punct(peek(ps, j), "."))
+    j++;
+  if (peek(ps, j)->type == T_IDENT) {
+    const struct tok* n = peek(ps, j);
+    char* name = strndup(n->start, n->len);
+    if (name == NULL)
+      return -ENOMEM;
+    ps->i += j + 1;
+    int rc = env_get(ps, name, v, false);
+    free(name);
+    return rc;
   }
-  if (is_ident(t, "process") && is_punct(peek(ps, 1), ".")) {
-    if (is_ident(peek(ps, 2), "env")) {
-      /* process.env.X, process.env?.X, process.env["X"] */
-      size_t j = 3;
-      if (is_punct(peek(ps, j), "?."))
-        j++;
-      else if (!is_punct(peek(ps, j), ".") && !is_punct(peek(ps, j), "["))
-        return 0;
-      else if (is_punct(peek(ps, j), "."))
-        j++;
-      if (peek(ps, j)->type == T_IDENT) {
-        const struct tok* n = peek(ps, j);
-        char* name = strndup(n->start, n->len);
-        if (name == NULL)
-          return -ENOMEM;
-        ps->i += j + 1;
-        int rc = env_get(ps, name, v, false);
-        free(name);
-        return rc;
-      }
-      if (is_punct(peek(ps, j), "[") && peek(ps, j + 1)->type == T_STRING &&
-          is_punct(peek(ps, j + 2), "]")) {
-        const char* name = peek(ps, j + 1)->str;
-        ps->i += j + 3;
-        return env_get(ps, name, v, false);
-      }
-      return 0;
-    }
-    if (is_ident(peek(ps, 2), "cwd") && is_punct(peek(ps, 3), "(") &&
-        is_punct(peek(ps, 4), ")")) {
-      ps->i += 5;
-      v->ok = v->defined = true;
-      v->s = strdup(ps->cwd);
-      return v->s != NULL ? 0 : -ENOMEM;
-    }
-    return 0;
+  if (is_punct(peek(ps, j), "[") && peek(ps, j + 1)->type == T_STRING &&
+      is_punct(peek(ps, j + 2), "]")) {
+    const char* name = peek(ps, j + 1)->str;
+    ps->i += j + 3;
+    return env_get(ps, name, v, false);
   }
-  if (is_ident(t, "__dirname")) {
-    ps->i++;
-    v->ok = v->defined = true;
-    v->s = strdup(ps->dir);
-    return v->s != NULL ? 0 : -ENOMEM;
-  }
-  if (is_ident(t, "import") && is_punct(peek(ps, 1), ".") &&
-      is_ident(peek(ps, 2), "meta") && is_punct(peek(ps, 3), ".") &&
-      is_ident(peek(ps, 4), "dirname")) {
+  return 0;
+}
+
+/* process.env... or process.cwd() (at "process" "."). */
+static int eval_process(struct parser* ps, struct val* v) {
+  if (is_ident(peek(ps, 2), "env"))
+    return eval_process_env(ps, v);
+  if (is_ident(peek(ps, 2), "cwd") && is_punct(peek(ps, 3), "(") &&
+      is_punct(peek(ps, 4), ")")) {
     ps->i += 5;
-    v->ok = v->defined = true;
-    v->s = strdup(ps->dir);
-    return v->s != NULL ? 0 : -ENOMEM;
+    return val_set(v, ps->cwd);
   }
-  /* path.join(...), path.resolve(...), join(...), resolve(...) */
+  return 0;
+}
+
+/* path.join(...), path.resolve(...), join(...), resolve(...) */
+static int eval_path(struct parser* ps, struct val* v, int depth) {
   size_t j = 0;
-  if (is_ident(t, "path") && is_punct(peek(ps, 1), "."))
+  if (is_ident(peek(ps, 0), "path") && is_punct(peek(ps, 1), "."))
     j = 2;
   if (is_ident(peek(ps, j), "join") && is_punct(peek(ps, j + 1), "(")) {
     ps->i += j + 1;
@@ -654,6 +697,37 @@ static int eval_term(struct parser* ps, struct val* v, int depth) {
     return eval_path_call(ps, v, true, depth);
   }
   return 0;
+}
+
+/* One operand. On anything unknown v->ok stays false. */
+static int eval_term(struct parser* ps, struct val* v, int depth) {
+  const struct tok* t = peek(ps, 0);
+  memset(v, 0, sizeof(*v));
+  if (depth > DEPTH_MAX)
+    return 0;
+  if (is_punct(t, "("))
+    return eval_paren(ps, v, depth);
+  if (t->type == T_STRING) {
+    ps->i++;
+    return val_set(v, t->str);
+  }
+  if (t->type != T_IDENT)
+    return 0;
+  if (is_ident(t, "env"))
+    return eval_env_call(ps, v);
+  if (is_ident(t, "process") && is_punct(peek(ps, 1), "."))
+    return eval_process(ps, v);
+  if (is_ident(t, "__dirname")) {
+    ps->i++;
+    return val_set(v, ps->dir);
+  }
+  if (is_ident(t, "import") && is_punct(peek(ps, 1), ".") &&
+      is_ident(peek(ps, 2), "meta") && is_punct(peek(ps, 3), ".") &&
+      is_ident(peek(ps, 4), "dirname")) {
+    ps->i += 5;
+    return val_set(v, ps->dir);
+  }
+  return eval_path(ps, v, depth);
 }
 
 /* term (("+") term)* ((|| | ??) ...)*: JS precedence for these three. */
@@ -786,6 +860,92 @@ static int set_value(struct parser* ps, struct dbs_prisma_config_value* out,
 
 enum obj_kind { OBJ_TOP, OBJ_MIGRATIONS, OBJ_DATASOURCE };
 
+/* A property key (a name or a short string) into name[32], or NULL. */
+static const char* key_of(const struct tok* k, char name[32]) {
+  if (k->type == T_IDENT && k->len < 32) {
+    memcpy(name, k->start, k->len);
+    name[k->len] = '\0';
+    return name;
+  }
+  if (k->type == T_STRING && strlen(k->str) < 32) {
+    snprintf(name, 32, "%s", k->str);
+    return name;
+  }
+  return NULL;
+}
+
+/* What key sets in an object of this kind: a value (*target), an object
+ * (*sub), or neither. */
+static void classify_key(struct dbs_prisma_config* c, enum obj_kind kind,
+                         const char* key,
+                         struct dbs_prisma_config_value** target,
+                         enum obj_kind* sub) {
+  *target = NULL;
+  *sub = OBJ_TOP;
+  if (key == NULL)
+    return;
+  if (kind == OBJ_TOP && strcmp(key, "schema") == 0)
+    *target = &c->schema;
+  else if (kind == OBJ_MIGRATIONS && strcmp(key, "path") == 0)
+    *target = &c->migrations_path;
+  else if (kind == OBJ_MIGRATIONS && strcmp(key, "seed") == 0)
+    *target = &c->seed;
+  else if (kind == OBJ_DATASOURCE && strcmp(key, "url") == 0)
+    *target = &c->url;
+  else if (kind == OBJ_TOP && strcmp(key, "migrations") == 0)
+    *sub = OBJ_MIGRATIONS;
+  else if (kind == OBJ_TOP && strcmp(key, "datasource") == 0)
+    *sub = OBJ_DATASOURCE;
+}
+
+/* v is there but cannot be read, from line on. */
+static void mark_unreadable(struct dbs_prisma_config_value* v, unsigned line) {
+  v->present = true;
+  v->readable = false;
+  v->line = line;
+}
+
+/* A spread or computed key may set anything an object of this kind holds:
+ * every value not seen yet is unreadable. */
+static void mark_opaque(struct dbs_prisma_config* c, enum obj_kind kind,
+                        unsigned line) {
+  struct dbs_prisma_config_value* all[4] = {NULL};
+  if (kind == OBJ_TOP) {
+    all[0] = &c->schema;
+    all[1] = &c->migrations_path;
+    all[2] = &c->seed;
+    all[3] = &c->url;
+  } else if (kind == OBJ_MIGRATIONS) {
+    all[0] = &c->migrations_path;
+    all[1] = &c->seed;
+  } else {
+    all[0] = &c->url;
+  }
+  for (size_t i = 0; i < 4; i++)
+    if (all[i] != NULL && !all[i]->present)
+      mark_unreadable(all[i], line);
+}
+
+static int read_object(struct parser* ps, struct dbs_prisma_config* c,
+                       enum obj_kind kind);
+
+/* migrations: {...} or datasource: {...} (after the key and colon); any
+ * other value hides what it holds. */
+static int read_sub_object(struct parser* ps, struct dbs_prisma_config* c,
+                           enum obj_kind sub, bool colon, unsigned line) {
+  if (colon && is_punct(peek(ps, 0), "{"))
+    return read_object(ps, c, sub);
+  /* migrations: someVariable: nothing inside can be read. */
+  skip_value(ps);
+  if (sub == OBJ_MIGRATIONS) {
+    mark_unreadable(&c->migrations_path, line);
+    mark_unreadable(&c->seed, line);
+  } else {
+    mark_unreadable(&c->url, line);
+  }
+  return 0;
+}
+
 /* Reads the object literal at "{". An object that is not readable (a
  * spread, a computed key) marks what it may hide as unreadable. */
 static int read_object(struct parser* ps, struct dbs_prisma_config* c,
@@ -809,95 +969,35 @@ static int read_object(struct parser* ps, struct dbs_prisma_config* c,
       ps->i++;
       continue;
     }
-    const char* key = NULL;
     char name[32] = "";
-    if (k->type == T_IDENT && k->len < sizeof(name)) {
-      memcpy(name, k->start, k->len);
-      name[k->len] = '\0';
-      key = name;
-    } else if (k->type == T_STRING && strlen(k->str) < sizeof(name)) {
-      snprintf(name, sizeof(name), "%s", k->str);
-      key = name;
-    }
+    const char* key = key_of(k, name);
     bool colon = is_punct(peek(ps, 1), ":");
     unsigned line = k->line;
-    struct dbs_prisma_config_value* target = NULL;
-    enum obj_kind sub = OBJ_TOP;
-    if (key != NULL && kind == OBJ_TOP && strcmp(key, "schema") == 0)
-      target = &c->schema;
-    else if (key != NULL && kind == OBJ_MIGRATIONS && strcmp(key, "path") == 0)
-      target = &c->migrations_path;
-    else if (key != NULL && kind == OBJ_MIGRATIONS && strcmp(key, "seed") == 0)
-      target = &c->seed;
-    else if (key != NULL && kind == OBJ_DATASOURCE && strcmp(key, "url") == 0)
-      target = &c->url;
-    else if (key != NULL && kind == OBJ_TOP && strcmp(key, "migrations") == 0)
-      sub = OBJ_MIGRATIONS;
-    else if (key != NULL && kind == OBJ_TOP && strcmp(key, "datasource") == 0)
-      sub = OBJ_DATASOURCE;
-
+    struct dbs_prisma_config_value* target;
+    enum obj_kind sub;
+    classify_key(c, kind, key, &target, &sub);
+    int rc = 0;
     if (key == NULL || (!colon && target == NULL && sub == OBJ_TOP)) {
       /* ...spread, [computed], a method, or a shorthand key: the spread
        * or computed key may set anything here. */
       bool opaque = is_punct(k, "...") || is_punct(k, "[");
       skip_value(ps);
-      if (opaque) {
-        struct dbs_prisma_config_value* all[4] = {NULL};
-        if (kind == OBJ_TOP) {
-          all[0] = &c->schema;
-          all[1] = &c->migrations_path;
-          all[2] = &c->seed;
-          all[3] = &c->url;
-        } else if (kind == OBJ_MIGRATIONS) {
-          all[0] = &c->migrations_path;
-          all[1] = &c->seed;
-        } else {
-          all[0] = &c->url;
-        }
-        for (size_t i = 0; i < 4; i++)
-          if (all[i] != NULL && !all[i]->present) {
-            all[i]->present = true;
-            all[i]->readable = false;
-            all[i]->line = line;
-          }
-      }
-      continue;
-    }
-    if (target != NULL) {
+      if (opaque)
+        mark_opaque(c, kind, line);
+    } else if (target != NULL) {
       if (colon)
         ps->i += 2;
-      int rc = set_value(ps, target, line, colon);
-      if (rc < 0)
-        return rc;
-      continue;
-    }
-    if (sub != OBJ_TOP) {
+      rc = set_value(ps, target, line, colon);
+    } else if (sub != OBJ_TOP) {
       if (colon)
         ps->i += 2;
-      if (colon && is_punct(peek(ps, 0), "{")) {
-        int rc = read_object(ps, c, sub);
-        if (rc < 0)
-          return rc;
-      } else {
-        /* migrations: someVariable: nothing inside can be read. */
-        skip_value(ps);
-        struct dbs_prisma_config_value* a =
-            sub == OBJ_MIGRATIONS ? &c->migrations_path : &c->url;
-        struct dbs_prisma_config_value* b =
-            sub == OBJ_MIGRATIONS ? &c->seed : NULL;
-        a->present = true;
-        a->readable = false;
-        a->line = line;
-        if (b != NULL) {
-          b->present = true;
-          b->readable = false;
-          b->line = line;
-        }
-      }
-      continue;
+      rc = read_sub_object(ps, c, sub, colon, line);
+    } else {
+      ps->i += 2;
+      skip_value(ps);
     }
-    ps->i += 2;
-    skip_value(ps);
+    if (rc < 0)
+      return rc;
   }
 }
 

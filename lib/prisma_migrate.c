@@ -17,24 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "discover.h"
 #include "dynlib.h"
-#include "exitcode.h"
-#include "litestream_bin.h"
-#include "litestream_config.h"
 #include "log.h"
+#include "path.h"
+#include "prisma_migrate_internal.h"
 
 #define MIGRATIONS_TABLE "_prisma_migrations"
 #define BUSY_TIMEOUT_MS 5000
-/* The remedy Prisma documents (https://pris.ly/d/migrate-resolve); %s is the
- * migration name, twice. */
-#define RESOLVE_HINT                                                           \
-  "fix the database by hand, then run `npx prisma migrate resolve "            \
-  "--rolled-back %s` (its changes are undone: the next deploy runs it "        \
-  "again) or `npx prisma migrate resolve --applied %s` (its changes are "      \
-  "complete)"
-
 /* The table exactly as Prisma's SQLite connector creates it: Prisma decodes
  * rows by declared type, so the spelling matters. */
 static const char create_table_sql[] =
@@ -95,7 +84,11 @@ static int stop_progress(void* arg) {
   return stop_now || mono_ms() - stop_at_ms >= stop_timeout_ms;
 }
 
-static const char* stop_name(void) {
+int dbs_prisma_migrate_stop_signal(void) {
+  return stop_sig;
+}
+
+const char* dbs_prisma_migrate_stop_name(void) {
   return stop_sig == SIGINT ? "SIGINT" : "SIGTERM";
 }
 
@@ -127,9 +120,7 @@ static void add_err(char* err, size_t errlen, const char* fmt, ...) {
   va_end(ap);
 }
 
-/* Formats a Unix-ms time as chrono prints a DateTime<Utc>:
- * "2024-01-01 12:34:56.789 UTC" (fraction only when non-zero). */
-static void format_ms(int64_t ms, char* out, size_t n) {
+void dbs_prisma_format_ms(int64_t ms, char* out, size_t n) {
   time_t secs = (time_t)(ms / 1000);
   int frac = (int)(ms % 1000);
   struct tm tm;
@@ -144,19 +135,6 @@ static void format_ms(int64_t ms, char* out, size_t n) {
     snprintf(out, n, "%s.%03d UTC", base, frac);
   else
     snprintf(out, n, "%s UTC", base);
-}
-
-static char* path_join(const char* a, const char* b) {
-  size_t la = strlen(a), lb = strlen(b);
-  char* p = malloc(la + lb + 2);
-  if (p == NULL)
-    return NULL;
-  memcpy(p, a, la);
-  size_t o = la;
-  if (o == 0 || p[o - 1] != '/')
-    p[o++] = '/';
-  memcpy(p + o, b, lb + 1);
-  return p;
 }
 
 /* Reads a whole file. On success *out (NUL-terminated, owned by the caller)
@@ -295,30 +273,18 @@ static int read_script(const char* path, char** out, size_t* len) {
   return 0;
 }
 
-/* mkdir -p of the directory part of path. Returns 0 or -errno. */
+/* mkdir -p of the directory part of path (relative to the working
+ * directory when relative). Returns 0 or -errno. */
 static int make_parents(const char* path) {
-  char* copy = strdup(path);
-  if (copy == NULL)
+  char* abs = dbs_path_absolute(path);
+  if (abs == NULL)
+    return -errno;
+  char* dir = dbs_path_dirname(abs);
+  free(abs);
+  if (dir == NULL)
     return -ENOMEM;
-  char* slash = strrchr(copy, '/');
-  int rc = 0;
-  if (slash == NULL || slash == copy)
-    goto out;
-  *slash = '\0';
-  for (char* p = copy + 1; *p != '\0'; p++) {
-    if (*p != '/')
-      continue;
-    *p = '\0';
-    if (mkdir(copy, 0755) != 0 && errno != EEXIST) {
-      rc = -errno;
-      goto out;
-    }
-    *p = '/';
-  }
-  if (mkdir(copy, 0755) != 0 && errno != EEXIST)
-    rc = -errno;
-out:
-  free(copy);
+  int rc = dbs_path_mkdir_p(dir, 0755);
+  free(dir);
   return rc;
 }
 
@@ -532,7 +498,7 @@ fail:
  * A missing file is fine. Returns 0, or -EPROTO (P3019) / -errno. */
 static int check_lock_file(const char* dir, struct dbs_prisma_result* res,
                            char* err, size_t errlen) {
-  char* path = path_join(dir, "migration_lock.toml");
+  char* path = dbs_path_join(dir, "migration_lock.toml");
   char* text = NULL;
   size_t len = 0;
   int rc;
@@ -726,7 +692,7 @@ static void row_started(const struct mig_row* r, char* buf, size_t n) {
   if (r->started_text != NULL)
     snprintf(buf, n, "%s", r->started_text);
   else
-    format_ms(r->started_ms, buf, n);
+    dbs_prisma_format_ms(r->started_ms, buf, n);
 }
 
 /*
@@ -796,129 +762,165 @@ static bool advisory_lock_disabled(void) {
 
 /* ---- deploy ----------------------------------------------------------- */
 
-/* Applies one pending migration. Returns 0, or -EPROTO (P3015/P3018) or
- * another negative errno, with the message in err. */
-static int apply_one(sqlite3* db, const char* dir, const char* name,
-                     struct dbs_prisma_result* res, char* err, size_t errlen) {
-  char* mdir = path_join(dir, name);
-  char* file = mdir ? path_join(mdir, "migration.sql") : NULL;
-  char* script = NULL;
-  size_t len = 0;
-  char checksum[65], id[37];
-  int rc;
-  uint64_t t0 = mono_ms();
+/* A migration being applied: its script and its row. */
+struct mig_run {
+  const char* name;
+  char* file;   /* <dir>/<name>/migration.sql; owned */
+  char* script; /* its text as Prisma reads it; owned */
+  size_t len;
+  char checksum[65];
+  char id[37];
+};
 
-  if (file == NULL) {
-    rc = -ENOMEM;
-    goto fail;
-  }
-  rc = read_script(file, &script, &len);
+/* Reads the script (P3015 when it is missing), checksums it and records
+ * the row of a started migration. */
+static int record_start(sqlite3* db, struct mig_run* m,
+                        struct dbs_prisma_result* res, char* err,
+                        size_t errlen) {
+  int rc = read_script(m->file, &m->script, &m->len);
   if (rc != 0) {
     snprintf(res->code, sizeof(res->code), "P3015");
     set_err(err, errlen,
             "P3015: Could not find the migration file at %s. Please delete "
             "the directory or restore the migration file. (%s)",
-            file, strerror(-rc));
-    rc = -EPROTO;
-    goto fail;
+            m->file, strerror(-rc));
+    return -EPROTO;
   }
-  if ((rc = dbs_prisma_checksum(script, len, checksum)) != 0 ||
-      (rc = dbs_prisma_uuid_v4(id)) != 0) {
-    set_err(err, errlen, "cannot checksum %s or make a UUID: %s", file,
+  if ((rc = dbs_prisma_checksum(m->script, m->len, m->checksum)) != 0 ||
+      (rc = dbs_prisma_uuid_v4(m->id)) != 0) {
+    set_err(err, errlen, "cannot checksum %s or make a UUID: %s", m->file,
             strerror(-rc));
-    goto fail;
+    return rc;
   }
   int src = bind_exec(db,
                       "INSERT INTO \"_prisma_migrations\" (\"id\", "
                       "\"checksum\", \"started_at\", \"migration_name\") "
                       "VALUES (?1, ?2, ?3, ?4)",
-                      id, checksum, now_ms(), name);
-  if (src != SQLITE_OK) {
-    rc = db_error(db, src, "cannot record migration", name, err, errlen);
-    goto fail;
-  }
-  char dberr[1024];
-  dbs_log_info("applying migration %s", name);
-  /* A stop lets the script finish, up to the stop timeout. */
+                      m->id, m->checksum, now_ms(), m->name);
+  if (src != SQLITE_OK)
+    return db_error(db, src, "cannot record migration", m->name, err, errlen);
+  return 0;
+}
+
+/* Runs the script; a stop lets it finish, up to the stop timeout. Returns
+ * SQLite's code, the error in dberr; *cut when the stop interrupted it. */
+static int run_migration(sqlite3* db, const struct mig_run* m, char* dberr,
+                         size_t n, bool* cut) {
+  dbs_log_info("applying migration %s", m->name);
   sqlite3_progress_handler(db, 1000, stop_progress, NULL);
-  int code = run_script(db, script, len, dberr, sizeof(dberr));
+  int code = run_script(db, m->script, m->len, dberr, n);
   sqlite3_progress_handler(db, 0, NULL, NULL);
-  bool cut = code == SQLITE_INTERRUPT && stop_sig != 0;
-  if (cut)
-    snprintf(dberr, sizeof(dberr),
+  *cut = code == SQLITE_INTERRUPT && stop_sig != 0;
+  if (*cut)
+    snprintf(dberr, n,
              "interrupted: still running %.1f s after %s (the stop timeout)",
-             stop_timeout_ms / 1000.0, stop_name());
-  if (code != SQLITE_OK) {
-    /* A script that opened a transaction and failed inside it would keep
-     * it open; Prisma's connection rolls it back when it closes. Roll back
-     * now so the logs update below is not lost with it. */
-    if (!sqlite3_get_autocommit(db))
-      exec1(db, "ROLLBACK");
-    snprintf(res->code, sizeof(res->code), "P3018");
-    char logs[2048];
-    snprintf(logs, sizeof(logs),
-             "A migration failed to apply. New migrations cannot be applied "
-             "before the error is recovered from. Read more about how to "
-             "resolve migration issues in a production database: "
-             "https://pris.ly/d/migrate-resolve\n\nMigration name: %s\n\n"
-             "Database error code: %d\n\nDatabase error:\n%s\n",
-             name, code, dberr);
-    src = bind_exec(db,
-                    "UPDATE \"_prisma_migrations\" SET \"logs\" = ?1 "
-                    "WHERE \"id\" = ?2",
-                    logs, id, 0, NULL);
-    if (src != SQLITE_OK)
-      dbs_log_warnx("cannot record the failure of %s: %s", name,
-                    sqlite3_errmsg(db));
-    if (cut) {
-      set_err(err, errlen,
-              "migration %s was still running %.1f s after %s (the stop "
-              "timeout, --stop-timeout): interrupted it. The statements it "
-              "ran before stay applied (SQLite runs Prisma migrations "
-              "without a transaction) and it is recorded as failed, so the "
-              "next deploy stops with P3009 until it is resolved: "
-              "undo its partial changes, then `npx prisma migrate resolve "
-              "--rolled-back %s` (the next boot runs it again), or complete "
-              "them and `npx prisma migrate resolve --applied %s`; give "
-              "long migrations a longer --stop-timeout (and the platform's "
-              "kill timeout above it)",
-              name, stop_timeout_ms / 1000.0, stop_name(), name, name);
-      rc = -ETIMEDOUT;
-      goto fail;
-    }
+             stop_timeout_ms / 1000.0, dbs_prisma_migrate_stop_name());
+  return code;
+}
+
+/* Records a failed script as Prisma does (P3018, logs on the row) and
+ * returns -EPROTO, or -ETIMEDOUT when a stop interrupted it. */
+static int record_failure(sqlite3* db, const struct mig_run* m, int code,
+                          const char* dberr, bool cut,
+                          struct dbs_prisma_result* res, char* err,
+                          size_t errlen) {
+  const char* name = m->name;
+  /* A script that opened a transaction and failed inside it would keep
+   * it open; Prisma's connection rolls it back when it closes. Roll back
+   * now so the logs update below is not lost with it. */
+  if (!sqlite3_get_autocommit(db))
+    exec1(db, "ROLLBACK");
+  snprintf(res->code, sizeof(res->code), "P3018");
+  char logs[2048];
+  snprintf(logs, sizeof(logs),
+           "A migration failed to apply. New migrations cannot be applied "
+           "before the error is recovered from. Read more about how to "
+           "resolve migration issues in a production database: "
+           "https://pris.ly/d/migrate-resolve\n\nMigration name: %s\n\n"
+           "Database error code: %d\n\nDatabase error:\n%s\n",
+           name, code, dberr);
+  int src = bind_exec(db,
+                      "UPDATE \"_prisma_migrations\" SET \"logs\" = ?1 "
+                      "WHERE \"id\" = ?2",
+                      logs, m->id, 0, NULL);
+  if (src != SQLITE_OK)
+    dbs_log_warnx("cannot record the failure of %s: %s", name,
+                  sqlite3_errmsg(db));
+  if (cut) {
     set_err(err, errlen,
-            "P3018: A migration failed to apply. New migrations cannot be "
-            "applied before the error is recovered from. Read more about how "
-            "to resolve migration issues in a production database: "
-            "https://pris.ly/d/migrate-resolve\n"
-            "Migration name: %s\n"
-            "Database error code: %d\n"
-            "Database error: %s\n"
-            "Statements before the failing one stay applied (SQLite runs "
-            "Prisma migrations without a transaction); " RESOLVE_HINT,
-            name, code, dberr, name, name);
-    rc = -EPROTO;
-    goto fail;
+            "migration %s was still running %.1f s after %s (the stop "
+            "timeout, --stop-timeout): interrupted it. The statements it "
+            "ran before stay applied (SQLite runs Prisma migrations "
+            "without a transaction) and it is recorded as failed, so the "
+            "next deploy stops with P3009 until it is resolved: "
+            "undo its partial changes, then `npx prisma migrate resolve "
+            "--rolled-back %s` (the next boot runs it again), or complete "
+            "them and `npx prisma migrate resolve --applied %s`; give "
+            "long migrations a longer --stop-timeout (and the platform's "
+            "kill timeout above it)",
+            name, stop_timeout_ms / 1000.0, dbs_prisma_migrate_stop_name(),
+            name, name);
+    return -ETIMEDOUT;
   }
-  /* Prisma records the step, then finished_at, in two UPDATEs; one
-   * statement leaves the same row and cannot stop half-way. */
-  src = bind_exec(db,
-                  "UPDATE \"_prisma_migrations\" SET \"applied_steps_count\" "
-                  "= \"applied_steps_count\" + 1, \"finished_at\" = ?3 "
-                  "WHERE \"id\" = ?1",
-                  id, NULL, now_ms(), NULL);
-  if (src != SQLITE_OK) {
-    rc = db_error(db, src, "cannot record the end of migration", name, err,
-                  errlen);
-    goto fail;
-  }
-  res->applied++;
-  dbs_log_info("applied migration %s in %" PRIu64 " ms", name, mono_ms() - t0);
-  rc = 0;
-fail:
-  free(script);
-  free(file);
+  set_err(err, errlen,
+          "P3018: A migration failed to apply. New migrations cannot be "
+          "applied before the error is recovered from. Read more about how "
+          "to resolve migration issues in a production database: "
+          "https://pris.ly/d/migrate-resolve\n"
+          "Migration name: %s\n"
+          "Database error code: %d\n"
+          "Database error: %s\n"
+          "Statements before the failing one stay applied (SQLite runs "
+          "Prisma migrations without a transaction); " DBS_PRISMA_RESOLVE_HINT,
+          name, code, dberr, name, name);
+  return -EPROTO;
+}
+
+/* Prisma records the step, then finished_at, in two UPDATEs; one
+ * statement leaves the same row and cannot stop half-way. */
+static int record_finish(sqlite3* db, const struct mig_run* m, char* err,
+                         size_t errlen) {
+  int src = bind_exec(db,
+                      "UPDATE \"_prisma_migrations\" SET "
+                      "\"applied_steps_count\" = \"applied_steps_count\" + 1, "
+                      "\"finished_at\" = ?3 WHERE \"id\" = ?1",
+                      m->id, NULL, now_ms(), NULL);
+  if (src != SQLITE_OK)
+    return db_error(db, src, "cannot record the end of migration", m->name, err,
+                    errlen);
+  return 0;
+}
+
+/* Applies one pending migration. Returns 0, or -EPROTO (P3015/P3018) or
+ * another negative errno, with the message in err. */
+static int apply_one(sqlite3* db, const char* dir, const char* name,
+                     struct dbs_prisma_result* res, char* err, size_t errlen) {
+  struct mig_run m = {.name = name};
+  char* mdir = dbs_path_join(dir, name);
+  char dberr[1024];
+  bool cut;
+  int rc;
+  uint64_t t0 = mono_ms();
+
+  m.file = mdir ? dbs_path_join(mdir, "migration.sql") : NULL;
   free(mdir);
+  if (m.file == NULL)
+    return -ENOMEM;
+  rc = record_start(db, &m, res, err, errlen);
+  if (rc == 0) {
+    int code = run_migration(db, &m, dberr, sizeof(dberr), &cut);
+    if (code != SQLITE_OK)
+      rc = record_failure(db, &m, code, dberr, cut, res, err, errlen);
+  }
+  if (rc == 0)
+    rc = record_finish(db, &m, err, errlen);
+  if (rc == 0) {
+    res->applied++;
+    dbs_log_info("applied migration %s in %" PRIu64 " ms", name,
+                 mono_ms() - t0);
+  }
+  free(m.script);
+  free(m.file);
   return rc;
 }
 
@@ -959,6 +961,142 @@ int dbs_prisma_migrate_check(const char* migrations_dir, char* err,
   return rc;
 }
 
+/*
+ * Creates the database's directories, opens it (creating it) and sets the
+ * connection up as Prisma's schema engine does. On error *db may hold a
+ * handle for the caller to close.
+ */
+static int open_for_deploy(const char* db_path, sqlite3** db,
+                           struct dbs_prisma_result* res, char* err,
+                           size_t errlen) {
+  int rc, src;
+  if ((rc = make_parents(db_path)) != 0) {
+    set_err(err, errlen,
+            "cannot create the directory of the database %s: %s (check the "
+            "volume is mounted and writable, or fix --db)",
+            db_path, strerror(-rc));
+    return rc == -ENOMEM ? rc : -EACCES;
+  }
+  bool existed = access(db_path, F_OK) == 0;
+  src = sqlite3_open_v2(db_path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                        NULL);
+  if (src != SQLITE_OK) {
+    rc = db_error(*db, src, "cannot open the database", db_path, err, errlen);
+    add_err(err, errlen,
+            " (check the volume is mounted and writable by this user, or "
+            "fix --db)");
+    return rc;
+  }
+  res->created_db = !existed;
+  sqlite3_busy_timeout(*db, BUSY_TIMEOUT_MS);
+  sqlite3_extended_result_codes(*db, 1);
+  /* Prisma's bundled SQLite is built with foreign keys on by default. */
+  if ((src = exec1(*db, "PRAGMA foreign_keys = ON")) != SQLITE_OK ||
+      (!advisory_lock_disabled() &&
+       (src = exec1(*db, "PRAGMA main.locking_mode=EXCLUSIVE")) != SQLITE_OK))
+    return db_error(*db, src, "cannot set up the connection to", db_path, err,
+                    errlen);
+  return 0;
+}
+
+/* Creates _prisma_migrations in an empty database; a database with tables
+ * but without it needs a baseline first (P3005). */
+static int ensure_table(sqlite3* db, const char* db_path,
+                        struct dbs_prisma_result* res, char* err,
+                        size_t errlen) {
+  int src;
+  int have = table_exists(db, MIGRATIONS_TABLE, &src);
+  if (have < 0)
+    return db_error(db, src, "cannot read the schema of", db_path, err, errlen);
+  if (have == 1)
+    return 0;
+  sqlite3_stmt* q = NULL;
+  src = sqlite3_prepare_v2(
+      db, "SELECT name FROM sqlite_master WHERE type = 'table' LIMIT 1", -1, &q,
+      NULL);
+  if (src == SQLITE_OK)
+    src = sqlite3_step(q);
+  if (src == SQLITE_ROW) {
+    snprintf(res->code, sizeof(res->code), "P3005");
+    set_err(err, errlen,
+            "P3005: The database schema is not empty. Read more about how "
+            "to baseline an existing production database: "
+            "https://pris.ly/d/migrate-baseline (%s has table `%s` but no "
+            "_prisma_migrations table: baseline it by marking the "
+            "migrations it already contains with `npx prisma migrate "
+            "resolve --applied NAME`, or point --db at the right file)",
+            db_path, (const char*)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    return -EPROTO;
+  }
+  sqlite3_finalize(q);
+  if (src != SQLITE_DONE)
+    return db_error(db, src, "cannot read the schema of", db_path, err, errlen);
+  if ((src = exec1(db, create_table_sql)) != SQLITE_OK)
+    return db_error(db, src, "cannot create _prisma_migrations in", db_path,
+                    err, errlen);
+  return 0;
+}
+
+/* Refuses to go on past rows started and neither finished nor rolled back
+ * (P3009), naming each. */
+static int refuse_failed(const struct mig_row* rows, size_t nrows,
+                         struct dbs_prisma_result* res, char* err,
+                         size_t errlen) {
+  bool any_failed = false;
+  const char* last_failed = NULL;
+  for (size_t i = 0; i < nrows; i++) {
+    if (rows[i].finished || rows[i].rolled_back)
+      continue;
+    if (!any_failed) {
+      snprintf(res->code, sizeof(res->code), "P3009");
+      set_err(err, errlen,
+              "P3009: migrate found failed migrations in the target database, "
+              "new migrations will not be applied. Read more about how to "
+              "resolve migration issues in a production database: "
+              "https://pris.ly/d/migrate-resolve");
+      any_failed = true;
+    }
+    char when[64];
+    row_started(&rows[i], when, sizeof(when));
+    add_err(err, errlen, "\nThe `%s` migration started at %s failed",
+            rows[i].name, when);
+    last_failed = rows[i].name;
+  }
+  if (!any_failed)
+    return 0;
+  add_err(err, errlen, "\nTo go on, " DBS_PRISMA_RESOLVE_HINT, last_failed,
+          last_failed);
+  return -EPROTO;
+}
+
+/* Applies, in order, each directory without a live row; none after a
+ * stop request. */
+static int apply_pending(sqlite3* db, const char* migrations_dir,
+                         const struct mig_dir* dirs, size_t ndirs,
+                         const struct mig_row* rows, size_t nrows,
+                         struct dbs_prisma_result* res, char* err,
+                         size_t errlen) {
+  for (size_t i = 0; i < ndirs; i++) {
+    bool done = false;
+    for (size_t j = 0; j < nrows && !done; j++)
+      done = !rows[j].rolled_back && strcmp(rows[j].name, dirs[i].name) == 0;
+    if (done)
+      continue;
+    if (stop_sig != 0) {
+      set_err(err, errlen,
+              "%s arrived: stopped before migration %s, after %u applied by "
+              "this run (the next boot applies the rest)",
+              dbs_prisma_migrate_stop_name(), dirs[i].name, res->applied);
+      return -EINTR;
+    }
+    int rc = apply_one(db, migrations_dir, dirs[i].name, res, err, errlen);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
 int dbs_prisma_migrate_deploy(const char* db_path, const char* migrations_dir,
                               struct dbs_prisma_result* res, char* err,
                               size_t errlen) {
@@ -980,133 +1118,23 @@ int dbs_prisma_migrate_deploy(const char* db_path, const char* migrations_dir,
     return rc;
   if ((rc = list_dirs(migrations_dir, &dirs, &ndirs, err, errlen)) != 0)
     return rc;
-
-  if ((rc = make_parents(db_path)) != 0) {
-    set_err(err, errlen,
-            "cannot create the directory of the database %s: %s (check the "
-            "volume is mounted and writable, or fix --db)",
-            db_path, strerror(-rc));
-    rc = rc == -ENOMEM ? rc : -EACCES;
-    goto fail;
-  }
-  bool existed = access(db_path, F_OK) == 0;
-  src = sqlite3_open_v2(db_path, &db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-  if (src != SQLITE_OK) {
-    rc = db_error(db, src, "cannot open the database", db_path, err, errlen);
-    add_err(err, errlen,
-            " (check the volume is mounted and writable by this user, or "
-            "fix --db)");
-    goto fail;
-  }
-  res->created_db = !existed;
-  sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-  sqlite3_extended_result_codes(db, 1);
-  /* Prisma's bundled SQLite is built with foreign keys on by default. */
-  if ((src = exec1(db, "PRAGMA foreign_keys = ON")) != SQLITE_OK ||
-      (!advisory_lock_disabled() &&
-       (src = exec1(db, "PRAGMA main.locking_mode=EXCLUSIVE")) != SQLITE_OK)) {
-    rc = db_error(db, src, "cannot set up the connection to", db_path, err,
-                  errlen);
-    goto fail;
-  }
-
-  int have = table_exists(db, MIGRATIONS_TABLE, &src);
-  if (have < 0) {
-    rc = db_error(db, src, "cannot read the schema of", db_path, err, errlen);
-    goto fail;
-  }
-  if (have == 0) {
-    sqlite3_stmt* q = NULL;
-    src = sqlite3_prepare_v2(
-        db, "SELECT name FROM sqlite_master WHERE type = 'table' LIMIT 1", -1,
-        &q, NULL);
-    if (src == SQLITE_OK)
-      src = sqlite3_step(q);
-    if (src == SQLITE_ROW) {
-      snprintf(res->code, sizeof(res->code), "P3005");
-      set_err(err, errlen,
-              "P3005: The database schema is not empty. Read more about how "
-              "to baseline an existing production database: "
-              "https://pris.ly/d/migrate-baseline (%s has table `%s` but no "
-              "_prisma_migrations table: baseline it by marking the "
-              "migrations it already contains with `npx prisma migrate "
-              "resolve --applied NAME`, or point --db at the right file)",
-              db_path, (const char*)sqlite3_column_text(q, 0));
-      sqlite3_finalize(q);
-      rc = -EPROTO;
-      goto fail;
-    }
-    sqlite3_finalize(q);
-    if (src != SQLITE_DONE) {
-      rc = db_error(db, src, "cannot read the schema of", db_path, err, errlen);
-      goto fail;
-    }
-    if ((src = exec1(db, create_table_sql)) != SQLITE_OK) {
-      rc = db_error(db, src, "cannot create _prisma_migrations in", db_path,
-                    err, errlen);
-      goto fail;
-    }
-  }
-
-  if ((src = load_rows(db, &rows, &nrows)) != SQLITE_OK) {
+  rc = open_for_deploy(db_path, &db, res, err, errlen);
+  if (rc == 0)
+    rc = ensure_table(db, db_path, res, err, errlen);
+  if (rc == 0 && (src = load_rows(db, &rows, &nrows)) != SQLITE_OK)
     rc = db_error(db, src, "cannot read _prisma_migrations in", db_path, err,
                   errlen);
-    goto fail;
-  }
-  bool any_failed = false;
-  const char* last_failed = NULL;
-  for (size_t i = 0; i < nrows; i++) {
-    if (rows[i].finished || rows[i].rolled_back)
-      continue;
-    if (!any_failed) {
-      snprintf(res->code, sizeof(res->code), "P3009");
-      set_err(err, errlen,
-              "P3009: migrate found failed migrations in the target database, "
-              "new migrations will not be applied. Read more about how to "
-              "resolve migration issues in a production database: "
-              "https://pris.ly/d/migrate-resolve");
-      any_failed = true;
-    }
-    char when[64];
-    row_started(&rows[i], when, sizeof(when));
-    add_err(err, errlen, "\nThe `%s` migration started at %s failed",
-            rows[i].name, when);
-    last_failed = rows[i].name;
-  }
-  if (any_failed) {
-    add_err(err, errlen, "\nTo go on, " RESOLVE_HINT, last_failed, last_failed);
-    rc = -EPROTO;
-    goto fail;
-  }
-
-  for (size_t i = 0; i < ndirs; i++) {
-    bool done = false;
-    for (size_t j = 0; j < nrows && !done; j++)
-      done = !rows[j].rolled_back && strcmp(rows[j].name, dirs[i].name) == 0;
-    if (done)
-      continue;
-    if (stop_sig != 0) {
-      set_err(err, errlen,
-              "%s arrived: stopped before migration %s, after %u applied by "
-              "this run (the next boot applies the rest)",
-              stop_name(), dirs[i].name, res->applied);
-      rc = -EINTR;
-      goto fail;
-    }
-    if ((rc = apply_one(db, migrations_dir, dirs[i].name, res, err, errlen)) !=
-        0)
-      goto fail;
-  }
-
+  if (rc == 0)
+    rc = refuse_failed(rows, nrows, res, err, errlen);
+  if (rc == 0)
+    rc = apply_pending(db, migrations_dir, dirs, ndirs, rows, nrows, res, err,
+                       errlen);
   res->elapsed_ms = mono_ms() - t0;
-  if (res->applied == 0)
+  if (rc == 0 && res->applied == 0)
     dbs_log_info("no pending migrations");
-  else
+  else if (rc == 0)
     dbs_log_info("%u migration%s applied in %" PRIu64 " ms", res->applied,
                  res->applied == 1 ? "" : "s", res->elapsed_ms);
-  rc = 0;
-fail:
   if (db != NULL && sqlite3_close(db) != SQLITE_OK) {
     /* An unfinalized statement would be a bug here; never leak the handle. */
     sqlite3_close_v2(db);
@@ -1203,59 +1231,64 @@ static int add_entry(struct dbs_prisma_status* st, size_t* cap,
   return 0;
 }
 
-int dbs_prisma_migrate_status(const char* db_path, const char* migrations_dir,
-                              struct dbs_prisma_status* st, char* err,
-                              size_t errlen) {
-  struct mig_dir* dirs = NULL;
-  struct mig_row* rows = NULL;
-  size_t ndirs = 0, nrows = 0, cap = 0;
-  sqlite3* db = NULL;
-  int rc, src;
-
-  memset(st, 0, sizeof(*st));
-  /* Without libcrypto every checksum would look modified: say why instead. */
-  const struct dbs_dynlib_crypto* crypto;
-  if ((rc = dbs_dynlib_crypto(&crypto)) != 0) {
-    set_err(err, errlen,
-            "cannot check migration checksums: %s is not installed "
-            "(install %s)",
-            DBS_DYNLIB_CRYPTO_SONAME, DBS_DYNLIB_CRYPTO_PACKAGE);
-    return rc;
-  }
-  if ((rc = list_dirs(migrations_dir, &dirs, &ndirs, err, errlen)) != 0)
-    return rc;
+/* The rows of db_path's _prisma_migrations, read-only; none when the
+ * database or the table does not exist (st says which). */
+static int status_read_rows(const char* db_path, struct dbs_prisma_status* st,
+                            struct mig_row** rows, size_t* nrows, char* err,
+                            size_t errlen) {
   struct stat sb;
+  sqlite3* db = NULL;
+  int rc = 0, src;
   st->db_exists = stat(db_path, &sb) == 0;
-  if (st->db_exists) {
-    src = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL);
-    if (src != SQLITE_OK) {
-      rc = db_error(db, src, "cannot open the database", db_path, err, errlen);
-      goto fail;
-    }
-    sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
-    int have = table_exists(db, MIGRATIONS_TABLE, &src);
-    if (have < 0) {
-      rc = db_error(db, src, "cannot read the schema of", db_path, err, errlen);
-      goto fail;
-    }
-    st->initialized = have == 1;
-    if (have == 1 && (src = load_rows(db, &rows, &nrows)) != SQLITE_OK) {
-      rc = db_error(db, src, "cannot read _prisma_migrations in", db_path, err,
-                    errlen);
-      goto fail;
-    }
+  if (!st->db_exists)
+    return 0;
+  src = sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL);
+  if (src != SQLITE_OK) {
+    rc = db_error(db, src, "cannot open the database", db_path, err, errlen);
+    goto out;
   }
+  sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+  int have = table_exists(db, MIGRATIONS_TABLE, &src);
+  if (have < 0) {
+    rc = db_error(db, src, "cannot read the schema of", db_path, err, errlen);
+    goto out;
+  }
+  st->initialized = have == 1;
+  if (have == 1 && (src = load_rows(db, rows, nrows)) != SQLITE_OK)
+    rc = db_error(db, src, "cannot read _prisma_migrations in", db_path, err,
+                  errlen);
+out:
+  if (db != NULL)
+    sqlite3_close_v2(db);
+  return rc;
+}
 
-  bool* seen = calloc(nrows + 1, sizeof(bool));
-  if (seen == NULL) {
-    rc = -ENOMEM;
-    goto fail;
-  }
+/* Whether an applied migration's migration.sql changed since. */
+static bool status_modified(const char* migrations_dir, const char* name,
+                            const char* checksum) {
+  char* path = dbs_path_join(migrations_dir, name);
+  char* file = path ? dbs_path_join(path, "migration.sql") : NULL;
+  char* script = NULL;
+  size_t len = 0;
+  bool modified = false;
+  if (file != NULL && read_script(file, &script, &len) == 0)
+    modified = !script_matches(script, len, checksum);
+  free(script);
+  free(file);
+  free(path);
+  return modified;
+}
+
+/* One entry per directory, with the state of its newest live row; marks
+ * in seen the rows that belong to a directory. */
+static int status_dirs(struct dbs_prisma_status* st, size_t* cap,
+                       const char* migrations_dir, const struct mig_dir* dirs,
+                       size_t ndirs, const struct mig_row* rows, size_t nrows,
+                       bool* seen) {
   for (size_t i = 0; i < ndirs; i++) {
-    if ((rc = add_entry(st, &cap, dirs[i].name)) != 0) {
-      free(seen);
-      goto fail;
-    }
+    int rc = add_entry(st, cap, dirs[i].name);
+    if (rc != 0)
+      return rc;
     struct dbs_prisma_entry* e = &st->entries[st->n - 1];
     const struct mig_row* live = NULL;
     for (size_t j = 0; j < nrows; j++) {
@@ -1273,19 +1306,18 @@ int dbs_prisma_migrate_status(const char* db_path, const char* migrations_dir,
     e->started_at_ms = live->started_ms;
     e->finished_at_ms = live->finished_ms;
     e->state = live->finished ? DBS_PRISMA_APPLIED : DBS_PRISMA_FAILED;
-    if (live->finished) {
-      char* path = path_join(migrations_dir, dirs[i].name);
-      char* file = path ? path_join(path, "migration.sql") : NULL;
-      char* script = NULL;
-      size_t len = 0;
-      if (file != NULL && read_script(file, &script, &len) == 0)
-        e->modified = !script_matches(script, len, live->checksum);
-      free(script);
-      free(file);
-      free(path);
-    }
+    if (live->finished)
+      e->modified =
+          status_modified(migrations_dir, dirs[i].name, live->checksum);
   }
-  /* Rows without a directory: failed ones still block deploy. */
+  return 0;
+}
+
+/* Rows without a directory: failed ones still block deploy. A later row
+ * of a name already listed overrides the earlier ones. */
+static int status_orphans(struct dbs_prisma_status* st, size_t* cap,
+                          const struct mig_row* rows, size_t nrows,
+                          const bool* seen) {
   for (size_t j = 0; j < nrows; j++) {
     if (seen[j])
       continue;
@@ -1294,7 +1326,6 @@ int dbs_prisma_migrate_status(const char* db_path, const char* migrations_dir,
       dup = !st->entries[k].has_dir &&
             strcmp(st->entries[k].name, rows[j].name) == 0;
     if (dup) {
-      /* later rows of the same name override earlier ones */
       for (size_t k = 0; k < st->n; k++) {
         struct dbs_prisma_entry* e = &st->entries[k];
         if (!e->has_dir && strcmp(e->name, rows[j].name) == 0 &&
@@ -1306,10 +1337,9 @@ int dbs_prisma_migrate_status(const char* db_path, const char* migrations_dir,
       }
       continue;
     }
-    if ((rc = add_entry(st, &cap, rows[j].name)) != 0) {
-      free(seen);
-      goto fail;
-    }
+    int rc = add_entry(st, cap, rows[j].name);
+    if (rc != 0)
+      return rc;
     struct dbs_prisma_entry* e = &st->entries[st->n - 1];
     e->state = rows[j].rolled_back ? DBS_PRISMA_ROLLED_BACK
                : rows[j].finished  ? DBS_PRISMA_APPLIED
@@ -1317,7 +1347,10 @@ int dbs_prisma_migrate_status(const char* db_path, const char* migrations_dir,
     e->started_at_ms = rows[j].started_ms;
     e->finished_at_ms = rows[j].finished_ms;
   }
-  free(seen);
+  return 0;
+}
+
+static void status_count(struct dbs_prisma_status* st) {
   for (size_t k = 0; k < st->n; k++) {
     switch (st->entries[k].state) {
     case DBS_PRISMA_APPLIED:
@@ -1333,10 +1366,42 @@ int dbs_prisma_migrate_status(const char* db_path, const char* migrations_dir,
       break;
     }
   }
-  rc = 0;
-fail:
-  if (db != NULL)
-    sqlite3_close_v2(db);
+}
+
+int dbs_prisma_migrate_status(const char* db_path, const char* migrations_dir,
+                              struct dbs_prisma_status* st, char* err,
+                              size_t errlen) {
+  struct mig_dir* dirs = NULL;
+  struct mig_row* rows = NULL;
+  size_t ndirs = 0, nrows = 0, cap = 0;
+  bool* seen = NULL;
+  int rc;
+
+  memset(st, 0, sizeof(*st));
+  /* Without libcrypto every checksum would look modified: say why instead. */
+  const struct dbs_dynlib_crypto* crypto;
+  if ((rc = dbs_dynlib_crypto(&crypto)) != 0) {
+    set_err(err, errlen,
+            "cannot check migration checksums: %s is not installed "
+            "(install %s)",
+            DBS_DYNLIB_CRYPTO_SONAME, DBS_DYNLIB_CRYPTO_PACKAGE);
+    return rc;
+  }
+  if ((rc = list_dirs(migrations_dir, &dirs, &ndirs, err, errlen)) != 0)
+    return rc;
+  rc = status_read_rows(db_path, st, &rows, &nrows, err, errlen);
+  if (rc == 0) {
+    seen = calloc(nrows + 1, sizeof(bool));
+    if (seen == NULL)
+      rc = -ENOMEM;
+  }
+  if (rc == 0)
+    rc = status_dirs(st, &cap, migrations_dir, dirs, ndirs, rows, nrows, seen);
+  if (rc == 0)
+    rc = status_orphans(st, &cap, rows, nrows, seen);
+  if (rc == 0)
+    status_count(st);
+  free(seen);
   free_rows(rows, nrows);
   free_dirs(dirs, ndirs);
   if (rc != 0)
@@ -1351,287 +1416,4 @@ void dbs_prisma_status_free(struct dbs_prisma_status* st) {
     free(st->entries[i].name);
   free(st->entries);
   memset(st, 0, sizeof(*st));
-}
-
-/* ---- CLI -------------------------------------------------------------- */
-
-static void cli_usage(FILE* out) {
-  fprintf(out,
-          "usage: dbsetup migrate [--status] [--db PATH] "
-          "[--prisma-migrations DIR] [--schema FILE]\n"
-          "                       [--litestream-config F]\n"
-          "Applies pending Prisma migrations natively, as `prisma migrate "
-          "deploy` does on SQLite.\n"
-          "  --status                 list applied, pending and failed "
-          "migrations; exit 0 only when up to date\n"
-          "  --db PATH                the SQLite database (DBSETUP_DB)\n"
-          "  --prisma-migrations DIR  the migrations folder "
-          "(DBSETUP_PRISMA_MIGRATIONS; default <schema dir>/migrations)\n"
-          "  --schema FILE            the Prisma schema (DBSETUP_SCHEMA)\n"
-          "  --litestream-config F    litestream.yml, whose database is used "
-          "when nothing\n"
-          "                           else names one "
-          "(DBSETUP_LITESTREAM_CONFIG, LITESTREAM_CONFIG,\n"
-          "                           default ./litestream.yml, "
-          "/etc/litestream.yml)\n"
-          "  -q / -v                  warnings only / debug "
-          "(DBSETUP_LOG_LEVEL)\n"
-          "Exit: 0 ok, 64 usage, 65 not an SQLite database, 73 database not "
-          "writable, 78 configuration, 80 migration failed / not up to "
-          "date.\n");
-}
-
-/* Logs a possibly multi-line message, one error line each. */
-static void log_lines(const char* msg) {
-  const char* p = msg;
-  while (*p != '\0') {
-    const char* nl = strchr(p, '\n');
-    int len = nl ? (int)(nl - p) : (int)strlen(p);
-    dbs_log_errorx("%.*s", len, p);
-    if (nl == NULL)
-      break;
-    p = nl + 1;
-  }
-}
-
-static int exit_for(int rc) {
-  switch (rc) {
-  case -ENOENT:
-  case -ENOTDIR:
-    return DBS_EXIT_CONFIG;
-  case -EACCES:
-  case -EROFS:
-    return DBS_EXIT_CANTCREAT;
-  case -EBADMSG:
-    return DBS_EXIT_DATAERR;
-  default:
-    return DBS_EXIT_MIGRATE;
-  }
-}
-
-static const char* state_name(enum dbs_prisma_state s) {
-  switch (s) {
-  case DBS_PRISMA_APPLIED:
-    return "applied";
-  case DBS_PRISMA_PENDING:
-    return "pending";
-  case DBS_PRISMA_FAILED:
-    return "failed";
-  case DBS_PRISMA_ROLLED_BACK:
-    return "rolled-back";
-  }
-  return "?";
-}
-
-static int print_status(const char* db, const char* dir) {
-  struct dbs_prisma_status st;
-  char err[4096];
-  int rc = dbs_prisma_migrate_status(db, dir, &st, err, sizeof(err));
-  if (rc != 0) {
-    log_lines(err);
-    return exit_for(rc);
-  }
-  printf("database: %s%s\n", db,
-         !st.db_exists     ? " (does not exist yet)"
-         : !st.initialized ? " (no _prisma_migrations table)"
-                           : "");
-  printf("migrations: %s\n", dir);
-  for (size_t i = 0; i < st.n; i++) {
-    const struct dbs_prisma_entry* e = &st.entries[i];
-    char when[64] = "";
-    if (e->state == DBS_PRISMA_APPLIED && e->finished_at_ms != 0)
-      format_ms(e->finished_at_ms, when, sizeof(when));
-    else if (e->state == DBS_PRISMA_FAILED && e->started_at_ms != 0)
-      format_ms(e->started_at_ms, when, sizeof(when));
-    printf("%-11s %s%s%s%s%s\n", state_name(e->state), e->name,
-           when[0] ? "  " : "", when, e->has_dir ? "" : "  (no directory)",
-           e->modified ? "  (migration.sql changed since it was applied)" : "");
-  }
-  printf("%u applied, %u pending, %u failed\n", st.napplied, st.npending,
-         st.nfailed);
-  if (st.nfailed > 0)
-    for (size_t i = 0; i < st.n; i++)
-      if (st.entries[i].state == DBS_PRISMA_FAILED)
-        printf("failed migration blocks deploy: " RESOLVE_HINT "\n",
-               st.entries[i].name, st.entries[i].name);
-  rc = st.nfailed > 0 || st.npending > 0 ? DBS_EXIT_MIGRATE : 0;
-  dbs_prisma_status_free(&st);
-  return rc;
-}
-
-static const char* env_or_null(const char* name) {
-  const char* v = getenv(name);
-  return v != NULL && v[0] != '\0' ? v : NULL;
-}
-
-int dbs_prisma_migrate_cli(int argc, char** argv) {
-  const char* db = env_or_null("DBSETUP_DB");
-  const char* dir = env_or_null("DBSETUP_PRISMA_MIGRATIONS");
-  const char* schema = env_or_null("DBSETUP_SCHEMA");
-  /* litestream.yml as at boot: DBSETUP_ wins over litestream's own. */
-  const char* lsconfig = env_or_null("DBSETUP_LITESTREAM_CONFIG")
-                             ? env_or_null("DBSETUP_LITESTREAM_CONFIG")
-                             : env_or_null("LITESTREAM_CONFIG");
-  bool status = false, expand = true;
-  int rc;
-  enum dbs_log_level level;
-
-  if (env_or_null("DBSETUP_LOG_LEVEL") != NULL) {
-    if (dbs_log_parse_level(getenv("DBSETUP_LOG_LEVEL"), &level) != 0) {
-      dbs_log_errorx("DBSETUP_LOG_LEVEL=%s: use debug, info, warn or error",
-                     getenv("DBSETUP_LOG_LEVEL"));
-      return DBS_EXIT_USAGE;
-    }
-    dbs_log_set_level(level);
-  }
-
-  for (int i = 1; i < argc; i++) {
-    const char* a = argv[i];
-    const char** slot = NULL;
-    const char* name = NULL;
-    if (strcmp(a, "--status") == 0) {
-      status = true;
-      continue;
-    }
-    if (strcmp(a, "-q") == 0 || strcmp(a, "-v") == 0) {
-      dbs_log_set_level(a[1] == 'q' ? DBS_LOG_WARN : DBS_LOG_DEBUG);
-      continue;
-    }
-    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-      cli_usage(stdout);
-      return 0;
-    }
-    static const char* const names[] = {"--db", "--prisma-migrations",
-                                        "--schema", "--litestream-config"};
-    const char** slots[] = {&db, &dir, &schema, &lsconfig};
-    for (size_t k = 0; k < 4; k++) {
-      size_t l = strlen(names[k]);
-      if (strncmp(a, names[k], l) == 0 && (a[l] == '\0' || a[l] == '=')) {
-        slot = slots[k];
-        name = names[k];
-        if (a[l] == '=')
-          *slot = a + l + 1;
-        else if (i + 1 < argc)
-          *slot = argv[++i];
-        else {
-          dbs_log_errorx("option '%s' needs a value (see dbsetup migrate "
-                         "--help)",
-                         name);
-          return DBS_EXIT_USAGE;
-        }
-        break;
-      }
-    }
-    if (slot == NULL) {
-      dbs_log_errorx("unknown option '%s' (see dbsetup migrate --help)", a);
-      return DBS_EXIT_USAGE;
-    }
-    if (**slot == '\0') {
-      dbs_log_errorx("dbsetup migrate: %s needs a non-empty value", name);
-      return DBS_EXIT_USAGE;
-    }
-  }
-  /* The same discovery as a boot: --db, DATABASE_URL, the Prisma schema's
-   * sqlite datasource, litestream.yml's database; the folder from
-   * --prisma-migrations or <schema dir>/migrations. */
-  struct dbs_config cfg;
-  struct dbs_discovery found;
-  struct dbs_litestream_config ls;
-  bool have_ls = false;
-  char err[8192];
-  const char* noexp = getenv("DBSETUP_NO_EXPAND_ENV");
-  bool no_expand = false;
-  if (noexp != NULL && dbs_config_parse_bool(noexp, &no_expand) != 0) {
-    dbs_log_errorx("invalid value '%s' for DBSETUP_NO_EXPAND_ENV (expected "
-                   "1/true/yes/on or 0/false/no/off)",
-                   noexp);
-    return DBS_EXIT_USAGE;
-  }
-  expand = !no_expand;
-  char* lspath = NULL;
-  rc = dbs_litestream_bin_find_config(lsconfig, &lspath, err, sizeof(err));
-  if (rc == -ENOENT && lsconfig != NULL) {
-    log_lines(err);
-    return DBS_EXIT_CONFIG;
-  }
-  if (rc == -ENOMEM)
-    return DBS_EXIT_SOFTWARE;
-  if (rc == 0) {
-    rc = dbs_litestream_config_load(lspath, expand, &ls, err, sizeof(err));
-    free(lspath);
-    if (rc != 0) {
-      log_lines(err);
-      return rc == -ENOMEM ? DBS_EXIT_SOFTWARE : DBS_EXIT_CONFIG;
-    }
-    have_ls = true;
-  }
-  memset(&cfg, 0, sizeof(cfg));
-  cfg.db = db;
-  cfg.schema = schema;
-  cfg.prisma_migrations = dir;
-  cfg.seed = ""; /* migrate never seeds: skip package.json's prisma.seed */
-  cfg.volume =
-      env_or_null("DBSETUP_VOLUME") ? env_or_null("DBSETUP_VOLUME") : "/data";
-  rc = dbs_discover(&cfg, have_ls ? &ls : NULL, &found, err, sizeof(err));
-  if (have_ls)
-    dbs_litestream_config_free(&ls);
-  if (rc != 0) {
-    log_lines(err);
-    return rc == -ENOMEM ? DBS_EXIT_SOFTWARE : DBS_EXIT_CONFIG;
-  }
-  if (found.provider != NULL && strcmp(found.provider, "sqlite") != 0 &&
-      db == NULL) {
-    dbs_log_errorx("dbsetup migrate: the Prisma datasource%s%s uses provider "
-                   "\"%s\"; native migrations handle sqlite only (use "
-                   "`npx prisma migrate deploy`, or pass --db for an SQLite "
-                   "file)",
-                   found.datasource ? " at " : "",
-                   found.datasource ? found.datasource : "", found.provider);
-    dbs_discover_free(&found);
-    return DBS_EXIT_CONFIG;
-  }
-  if (found.db_path == NULL || found.migrations_dir == NULL) {
-    dbs_log_errorx(
-        "dbsetup migrate: %s (pass %s)",
-        found.db_path == NULL
-            ? "no database found: no --db, no DATABASE_URL=file:..., no "
-              "Prisma schema with an sqlite datasource"
-            : "no Prisma migrations folder found next to the schema",
-        found.db_path == NULL ? "--db PATH, or --schema FILE"
-                              : "--prisma-migrations DIR, or --schema FILE");
-    dbs_discover_free(&found);
-    return DBS_EXIT_CONFIG;
-  }
-  if (status) {
-    rc = print_status(found.db_path, found.migrations_dir);
-    dbs_discover_free(&found);
-    return rc;
-  }
-  struct dbs_prisma_result res;
-  /* TERM or INT (Ctrl-C) lets the running migration finish, as at boot;
-   * a second one interrupts it. */
-  unsigned ms;
-  const char* st = env_or_null("DBSETUP_STOP_TIMEOUT");
-  if (st != NULL && dbs_config_parse_seconds(st, &ms) == 0)
-    dbs_prisma_migrate_set_stop_timeout(ms);
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = dbs_prisma_migrate_request_stop;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
-  dbs_log_info("migrating %s with %s", found.db_path, found.migrations_dir);
-  rc = dbs_prisma_migrate_deploy(found.db_path, found.migrations_dir, &res, err,
-                                 sizeof(err));
-  dbs_discover_free(&found);
-  if (rc == 0 && stop_sig == 0)
-    return 0;
-  if (rc != 0)
-    log_lines(err);
-  if (stop_sig != 0) { /* stopped: 128+N, as a killed command would */
-    dbs_log_warnx("stopped by %s: exit status %d is 128+%s", stop_name(),
-                  DBS_EXIT_SIGNAL_BASE + stop_sig, stop_name());
-    return DBS_EXIT_SIGNAL_BASE + stop_sig;
-  }
-  return exit_for(rc);
 }

@@ -132,23 +132,6 @@ int dbs_prisma_migrate_status(const char* db_path, const char* migrations_dir,
 void dbs_prisma_status_free(struct dbs_prisma_status* st);
 
 /*
- * `dbsetup migrate [--status] [--schema F] [--db PATH]
- * [--prisma-migrations DIR] [--litestream-config F] [-q|-v]`; argv[0] is
- * "migrate". Environment: DBSETUP_DB, DBSETUP_SCHEMA,
- * DBSETUP_PRISMA_MIGRATIONS, DBSETUP_LITESTREAM_CONFIG (then
- * LITESTREAM_CONFIG, ./litestream.yml, /etc/litestream.yml),
- * DBSETUP_NO_EXPAND_ENV, DBSETUP_VOLUME, DBSETUP_STOP_TIMEOUT,
- * DBSETUP_LOG_LEVEL, DATABASE_URL. The database and the folder are found
- * by dbs_discover as at boot; a non-sqlite
- * datasource is refused unless --db is given. Returns the exit status: 0,
- * DBS_EXIT_USAGE, DBS_EXIT_CONFIG, DBS_EXIT_DATAERR (not an SQLite file),
- * DBS_EXIT_CANTCREAT (database cannot be created/opened) or
- * DBS_EXIT_MIGRATE (a Prisma error, or --status finding failed or pending
- * migrations).
- */
-int dbs_prisma_migrate_cli(int argc, char** argv);
-
-/*
  * Orders two migration names as Prisma 6/7 do (JavaScript localeCompare
  * under ICU's root collation, non-ignorable punctuation): returns <0, 0, >0.
  * Exact for printable ASCII: primary order is space, then

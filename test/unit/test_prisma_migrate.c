@@ -481,6 +481,24 @@ static void test_status_fresh(void** state) {
   assert_int_equal(access(dbpath, F_OK), -1); /* status creates nothing */
 }
 
+/* The database's folder is a regular file: named as such (mkdir -p checks
+ * each component, as the boot's volume code does), nothing created. */
+static void test_parent_is_a_file(void** state) {
+  (void)state;
+  char err[1024] = "";
+  struct dbs_prisma_result res;
+  put_migration("20240101000000_init", "CREATE TABLE a (id INTEGER);");
+  snprintf(dbpath, sizeof(dbpath), "%s/file", scratch);
+  FILE* f = fopen(dbpath, "w");
+  assert_non_null(f);
+  fclose(f);
+  snprintf(dbpath, sizeof(dbpath), "%s/file/app.db", scratch);
+  assert_int_equal(deploy(&res, err, sizeof(err)), -EACCES);
+  assert_non_null(strstr(err, "cannot create the directory of the database"));
+  assert_non_null(strstr(err, "file/app.db: Not a directory"));
+  assert_false(res.created_db);
+}
+
 int main(void) {
   dbs_log_set_level(DBS_LOG_WARN);
   const struct CMUnitTest tests[] = {
@@ -509,6 +527,7 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_missing_folder, setup, teardown),
       cmocka_unit_test_setup_teardown(test_status_fresh, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_parent_is_a_file, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
