@@ -465,33 +465,64 @@ char* dbs_go_url_escaped_path(const struct dbs_go_url* u) {
   return b.p;
 }
 
+/* Go's QueryUnescape of s[0..n): '+' is a space, %XX decoded. NULL with
+ * *bad set on a bad escape, NULL alone on ENOMEM. */
+static char* query_unescape(const char* s, size_t n, bool* bad) {
+  char* raw = strndup(s, n);
+  if (raw == NULL)
+    return NULL;
+  for (char* c = raw; *c; c++)
+    if (*c == '+')
+      *c = ' ';
+  char* v = dbs_go_url_unescape(raw, n, bad);
+  free(raw);
+  return v;
+}
+
+/* Go's limit on url.ParseQuery (1.24 and later, GODEBUG urlmaxqueryparams
+ * at its default): more pairs than this and the whole query is refused. */
+#define GO_MAX_QUERY_PARAMS 10000
+
 char* dbs_go_query_get(const char* q, const char* key, bool* oom) {
-  size_t kl = strlen(key);
-  for (const char* p = q; p != NULL && *p != '\0';) {
-    size_t n = strcspn(p, "&;");
-    const char* eq = memchr(p, '=', n);
-    size_t klen = eq ? (size_t)(eq - p) : n;
-    if (klen == kl && strncmp(p, key, kl) == 0 && eq != NULL &&
-        (size_t)(eq + 1 - p) < n) {
-      char* raw = strndup(eq + 1, n - klen - 1);
-      if (raw == NULL) {
-        *oom = true;
-        return NULL;
-      }
-      for (char* c = raw; *c; c++)
-        if (*c == '+')
-          *c = ' ';
-      bool bad = false;
-      char* v = dbs_go_url_unescape(raw, strlen(raw), &bad);
-      free(raw);
-      if (v == NULL && !bad)
-        *oom = true;
-      return v;
-    }
+  size_t npairs = 1;
+  for (const char* c = q; c != NULL && *c != '\0'; c++)
+    npairs += *c == '&';
+  if (q == NULL || npairs > GO_MAX_QUERY_PARAMS)
+    return NULL;
+  for (const char* p = q; *p != '\0';) {
+    size_t n = strcspn(p, "&");
+    const char* pair = p;
     p += n;
     if (*p != '\0')
       p++;
+    /* A pair holding ';' is dropped whole (Go 1.17 and later). */
+    if (n == 0 || memchr(pair, ';', n) != NULL)
+      continue;
+    const char* eq = memchr(pair, '=', n);
+    size_t klen = eq ? (size_t)(eq - pair) : n;
+    bool bad = false;
+    char* k = query_unescape(pair, klen, &bad);
+    if (k == NULL && !bad)
+      goto oom;
+    bool match = k != NULL && strcmp(k, key) == 0;
+    free(k);
+    if (!match)
+      continue;
+    const char* val = eq ? eq + 1 : pair + n;
+    char* v = query_unescape(val, (size_t)(pair + n - val), &bad);
+    if (v == NULL && !bad)
+      goto oom;
+    if (v == NULL)
+      continue; /* a bad value drops the pair; a later one may count */
+    if (*v == '\0') {
+      free(v); /* the first value is empty: Get gives "" */
+      return NULL;
+    }
+    return v;
   }
+  return NULL;
+oom:
+  *oom = true;
   return NULL;
 }
 

@@ -65,11 +65,14 @@ char* dbs_go_url_escaped_path(const struct dbs_go_url* u);
 char* dbs_go_url_unescape(const char* s, size_t n, bool* bad);
 
 /*
- * url.ParseQuery(q).Get(key): the first value of key ('+' is a space, %XX
- * decoded), or NULL when absent, empty, or badly escaped (litestream 0.5
- * treats all three alike). Unlike Go, keys are compared as written and ';'
- * separates pairs as '&' does. Returns a string the caller frees; NULL with
- * *oom set on ENOMEM.
+ * url.ParseQuery(q).Get(key) as Go 1.17 and later give it (litestream
+ * 0.3.13 and 0.5.x are built with such a Go; 0.3 does not read the query):
+ * pairs are separated by '&' only, a pair holding ';' is dropped whole,
+ * keys and values are decoded ('+' is a space, %XX), a pair with a bad
+ * escape is dropped, a query of more than 10,000 pairs is dropped whole
+ * (Go 1.24 and later). Returns the first value of key, or NULL when there
+ * is none or it is empty (litestream 0.5 treats both alike). Returns a
+ * string the caller frees; NULL with *oom set on ENOMEM.
  */
 char* dbs_go_query_get(const char* q, const char* key, bool* oom);
 

@@ -257,6 +257,14 @@ static void resolve_db_replica(struct dbs_ls_ctx* c, struct dbs_ls_raw_cfg* raw,
     return;
   }
   d->nreplicas++;
+  const char* q = rr->url ? strchr(rr->url, '?') : NULL;
+  if (c->rules != DBS_LS_RULES_V03 && d->replicas[k].kind != DBS_REPLICA_FILE &&
+      q != NULL && strchr(q, ';') != NULL)
+    dbs_ls_yaml_warn(c, rr->url_node ? rr->url_node : rr->node,
+                     "%s.url: litestream 0.5 ignores every query option "
+                     "holding ';' (Go's url.ParseQuery), and so does dbsetup: "
+                     "separate options with '&'",
+                     where);
   for (size_t j = 0; j < k; j++) {
     if (strcmp(d->replicas[j].name, d->replicas[k].name) == 0) {
       dbs_ls_yaml_fail(c, rr->node,
@@ -275,15 +283,34 @@ static void resolve_db_paths(struct dbs_ls_ctx* c,
                              const struct dbs_litestream_config* out,
                              struct dbs_db_config* d) {
   char msg[512];
-  int rc = dbs_path_litestream_expand(rd->path, &d->path, msg, sizeof(msg));
+  const yaml_node_t* at = rd->path_node ? rd->path_node : rd->node;
+  bool stripped = false;
+  /* 0.5 takes "sqlite:///data/app.db" as /data/app.db; 0.3.13 as a
+   * relative path, a directory named "sqlite:" in its working directory. */
+  int rc =
+      c->rules == DBS_LS_RULES_V03
+          ? dbs_path_litestream_expand(rd->path, &d->path, msg, sizeof(msg))
+          : dbs_path_litestream05_expand(rd->path, &d->path, &stripped, msg,
+                                         sizeof(msg));
   if (rc == -ENOMEM) {
     dbs_ls_yaml_oom(c);
     return;
   } else if (rc != 0) {
-    dbs_ls_yaml_fail(c, rd->path_node ? rd->path_node : rd->node,
-                     "dbs[%zu].path: %s", i, msg);
+    dbs_ls_yaml_fail(c, at, "dbs[%zu].path: %s", i, msg);
     return;
   }
+  if (c->rules == DBS_LS_RULES_V03 && rd->path != NULL &&
+      (strncmp(rd->path, "sqlite://", 9) == 0 ||
+       strncmp(rd->path, "sqlite3://", 10) == 0))
+    dbs_ls_yaml_warn(c, at,
+                     "dbs[%zu].path: litestream 0.3 reads %s as the relative "
+                     "path %s (only 0.5 strips sqlite:// and sqlite3://): "
+                     "write the file's path alone",
+                     i, rd->path, d->path);
+  else if (stripped)
+    dbs_log_debug("dbs[%zu].path: %s is %s (litestream 0.5 strips the "
+                  "sqlite connection-string prefix)",
+                  i, rd->path, d->path);
   for (size_t j = 0; c->rules == DBS_LS_RULES_V05 && j < i; j++) {
     if (strcmp(out->dbs[j].path, d->path) == 0) {
       dbs_ls_yaml_fail(c, rd->path_node ? rd->path_node : rd->node,
@@ -294,7 +321,17 @@ static void resolve_db_paths(struct dbs_ls_ctx* c,
       return;
     }
   }
-  if (!dbs_ls_empty(rd->meta_path)) {
+  if (!dbs_ls_empty(rd->meta_path) && c->rules != DBS_LS_RULES_V03) {
+    /* 0.5 expands it as the path (0.3 uses it as written). */
+    rc = dbs_path_litestream05_expand(rd->meta_path, &d->meta_path, NULL, msg,
+                                      sizeof(msg));
+    if (rc == -ENOMEM) {
+      dbs_ls_yaml_oom(c);
+    } else if (rc != 0) {
+      dbs_ls_yaml_fail(c, rd->node, "dbs[%zu].meta-path: %s", i, msg);
+    }
+    return;
+  } else if (!dbs_ls_empty(rd->meta_path)) {
     d->meta_path = strdup(rd->meta_path);
   } else {
     const char* slash = strrchr(d->path, '/');

@@ -252,6 +252,23 @@ int dbs_path_litestream_expand(const char* s, char** out, char* err,
   return *out ? 0 : -ENOMEM;
 }
 
+int dbs_path_litestream05_expand(const char* s, char** out, bool* stripped,
+                                 char* err, size_t errlen) {
+  static const char* const prefixes[] = {"sqlite3://", "sqlite://"};
+  const char* in = s ? s : "";
+  bool cut = false;
+  for (size_t i = 0; i < 2 && !cut; i++) {
+    size_t n = strlen(prefixes[i]);
+    if (strncmp(in, prefixes[i], n) == 0) {
+      in += n;
+      cut = true;
+    }
+  }
+  if (stripped != NULL)
+    *stripped = cut;
+  return dbs_path_litestream_expand(in, out, err, errlen);
+}
+
 /* Cleans an absolute path in place, lexically, as Node's path.resolve
  * does: repeated slashes, "." and ".." segments and a trailing slash go. */
 static void node_clean(char* p) {

@@ -92,6 +92,17 @@ int dbs_path_litestream_expand(const char* s, char** out, char* err,
                                size_t errlen);
 
 /*
+ * litestream 0.5's expand(): a leading "sqlite3://" or "sqlite://" (the
+ * connection-string form) is removed, then as dbs_path_litestream_expand
+ * ("sqlite:///data/app.db" is "/data/app.db", "sqlite://app.db" is
+ * "app.db" made absolute). 0.3.13 has no such rule. Sets *stripped when a
+ * prefix was removed (stripped may be NULL). Returns as
+ * dbs_path_litestream_expand.
+ */
+int dbs_path_litestream05_expand(const char* s, char** out, bool* stripped,
+                                 char* err, size_t errlen);
+
+/*
  * Node's path.resolve(dir, rel) for an absolute dir: rel when absolute,
  * else dir + "/" + rel, cleaned lexically (repeated slashes, "." and ".."
  * removed, ".." at the root stays at the root, no trailing slash).

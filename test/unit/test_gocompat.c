@@ -119,18 +119,64 @@ static void test_escaped_path(void** state) {
   dbs_go_url_free(&u);
 }
 
+/* Get's value of key in q, "<none>" for NULL (freed here). */
+static void assert_query(const char* q, const char* key, const char* want) {
+  bool oom = false;
+  char* v = dbs_go_query_get(q, key, &oom);
+  assert_false(oom);
+  assert_string_equal(v ? v : "<none>", want);
+  free(v);
+}
+
 static void test_query_get(void** state) {
   (void)state;
-  bool oom = false;
-  const char* q = "a=1&b=x+y%21;c=&b=second&d=%zz";
-  char* v = dbs_go_query_get(q, "b", &oom);
-  assert_string_equal(v, "x y!"); /* the first value */
-  free(v);
-  assert_null(dbs_go_query_get(q, "c", &oom)); /* empty */
-  assert_null(dbs_go_query_get(q, "d", &oom)); /* bad escape */
-  assert_null(dbs_go_query_get(q, "e", &oom)); /* absent */
-  assert_null(dbs_go_query_get(NULL, "a", &oom));
-  assert_false(oom);
+  const char* q = "a=1&b=x+y%21&c=&b=second&d=%zz";
+  assert_query(q, "b", "x y!");   /* the first value, '+' and %XX decoded */
+  assert_query(q, "c", "<none>"); /* empty */
+  assert_query(q, "d", "<none>"); /* bad escape */
+  assert_query(q, "e", "<none>"); /* absent */
+  assert_query(NULL, "a", "<none>");
+  assert_query("", "a", "<none>");
+}
+
+/* url.ParseQuery as Go 1.17 and later (the Go litestream is built with):
+ * ';' separates nothing, a pair holding one is dropped whole. */
+static void test_query_get_semicolon(void** state) {
+  (void)state;
+  const char* q = "region=x;endpoint=y";
+  assert_query(q, "region", "<none>");
+  assert_query(q, "endpoint", "<none>");
+  assert_query("a=1;endpoint=bad&endpoint=good", "endpoint", "good");
+  assert_query("endpoint=e&region=a;b", "endpoint", "e");
+  assert_query("endpoint=e&region=a;b", "region", "<none>");
+  assert_query("region=a%3Bb", "region", "a;b"); /* an escaped ';' is fine */
+  assert_query(";", "region", "<none>");
+}
+
+/* Keys are decoded too, a badly escaped pair is dropped (a later pair of
+ * the same key counts), a first value that is empty hides later ones. */
+static void test_query_get_pairs(void** state) {
+  (void)state;
+  assert_query("re%67ion=eu", "region", "eu");
+  assert_query("a+b=1", "a b", "1");
+  assert_query("region=%zz&region=eu", "region", "eu");
+  assert_query("re%zgion=x&region=eu", "region", "eu");
+  assert_query("region=&region=eu", "region", "<none>");
+  assert_query("region&region=eu", "region", "<none>");
+  assert_query("&&region=eu&", "region", "eu");
+  assert_query("region=a=b", "region", "a=b");
+  /* More than 10,000 pairs: Go refuses the whole query. */
+  size_t n = 10000;
+  char* big = malloc(n * 4 + 16);
+  assert_non_null(big);
+  char* w = big;
+  w += sprintf(w, "region=eu");
+  for (size_t i = 1; i < n; i++)
+    w += sprintf(w, "&a=1");
+  assert_query(big, "region", "eu"); /* exactly 10,000 */
+  strcpy(w, "&a=1");
+  assert_query(big, "region", "<none>");
+  free(big);
 }
 
 static void test_split_host_port(void** state) {
@@ -196,6 +242,8 @@ int main(void) {
       cmocka_unit_test(test_url_errors),
       cmocka_unit_test(test_escaped_path),
       cmocka_unit_test(test_query_get),
+      cmocka_unit_test(test_query_get_semicolon),
+      cmocka_unit_test(test_query_get_pairs),
       cmocka_unit_test(test_split_host_port),
       cmocka_unit_test(test_parse_duration),
   };

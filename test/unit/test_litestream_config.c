@@ -573,6 +573,104 @@ static void test_rules_v05_and_any(void** state) {
   dbs_litestream_config_free(&c);
 }
 
+/* litestream 0.5's expand() strips sqlite:// and sqlite3:// from
+ * dbs[].path; 0.3.13 keeps them, a relative path, and dbsetup warns. (A
+ * replica path: that looks like a URL is refused by 0.5 before.) */
+static void test_sqlite_prefix(void** state) {
+  (void)state;
+  struct dbs_litestream_config c;
+  const char* y = "dbs:\n"
+                  "  - path: sqlite:///data/app.db\n"
+                  "    replica: {path: /backup/app}\n"
+                  "  - path: sqlite3:///data/b.db\n"
+                  "    replica: {path: /backup/b}\n";
+  assert_int_equal(parse_r(y, DBS_LS_RULES_V05, &c), 0);
+  assert_string_equal(c.dbs[0].path, "/data/app.db");
+  assert_string_equal(c.dbs[0].replicas[0].path, "/backup/app");
+  assert_string_equal(c.dbs[1].path, "/data/b.db");
+  assert_int_equal(c.nwarnings, 0);
+  assert_ptr_equal(dbs_litestream_config_find_db(&c, "/data/app.db"),
+                   &c.dbs[0]);
+  dbs_litestream_config_free(&c);
+  /* Both are /data/app.db for 0.5: a duplicate. */
+  EXPECT_ERR_R(DBS_LS_RULES_V05,
+               "dbs: [{path: 'sqlite:///data/app.db', replica: {path: /b}}, "
+               "{path: /data/app.db, replica: {path: /c}}]",
+               "duplicate path");
+  assert_int_equal(parse_r(y, DBS_LS_RULES_ANY, &c), 0);
+  assert_string_equal(c.dbs[0].path, "/data/app.db");
+  dbs_litestream_config_free(&c);
+
+  char cwd[4096], want[4200];
+  assert_non_null(getcwd(cwd, sizeof(cwd)));
+  assert_int_equal(parse_r("dbs: [{path: 'sqlite:///data/app.db', replicas: "
+                           "[{path: /b}]}]",
+                           DBS_LS_RULES_V03, &c),
+                   0);
+  snprintf(want, sizeof(want), "%s/sqlite:/data/app.db",
+           strcmp(cwd, "/") ? cwd : "");
+  assert_string_equal(c.dbs[0].path, want);
+  assert_null(dbs_litestream_config_find_db(&c, "/data/app.db"));
+  assert_int_equal(c.nwarnings, 1);
+  assert_non_null(strstr(c.warnings[0], "litestream.yml:1:14: dbs[0].path: "
+                                        "litestream 0.3 reads"));
+  dbs_litestream_config_free(&c);
+}
+
+/* meta-path: expanded by 0.5 as the path is (sqlite://, ~, relative:
+ * real 0.5.18 creates meta-path "sqlite://mm" as ./mm), used as written by
+ * 0.3.13 (which creates ./sqlite:/mm). */
+static void test_meta_path_v05(void** state) {
+  (void)state;
+  struct dbs_litestream_config c;
+  char cwd[4096], want[4200];
+  assert_non_null(getcwd(cwd, sizeof(cwd)));
+  const char* m;
+  m = "dbs: [{path: /a.db, meta-path: 'sqlite://m/../meta', "
+      "replica: {path: /b}}, {path: /c.db, meta-path: '~/m', "
+      "replica: {path: /d}}]";
+  assert_int_equal(parse_r(m, DBS_LS_RULES_V05, &c), 0);
+  snprintf(want, sizeof(want), "%s/meta", strcmp(cwd, "/") ? cwd : "");
+  assert_string_equal(c.dbs[0].meta_path, want);
+  snprintf(want, sizeof(want), "%s/m", strcmp(home(), "/") ? home() : "");
+  assert_string_equal(c.dbs[1].meta_path, want);
+  dbs_litestream_config_free(&c);
+  assert_int_equal(parse_r(m, DBS_LS_RULES_ANY, &c), 0);
+  assert_string_equal(c.dbs[1].meta_path, want);
+  dbs_litestream_config_free(&c);
+  m = "dbs: [{path: /a.db, meta-path: 'sqlite://m/../meta', "
+      "replicas: [{path: /b}]}]";
+  assert_int_equal(parse_r(m, DBS_LS_RULES_V03, &c), 0);
+  assert_string_equal(c.dbs[0].meta_path, "sqlite://m/../meta");
+  dbs_litestream_config_free(&c);
+}
+
+/* A query pair holding ';' is dropped, as Go (litestream 0.5) drops it. */
+static void test_url_query_semicolon(void** state) {
+  (void)state;
+  struct dbs_litestream_config c;
+  const char* q = "dbs: [{path: /a, replica: {url: "
+                  "'s3://bkt/p?region=eu-2;endpoint=127.0.0.1:9000'}}]";
+  assert_int_equal(parse_r(q, DBS_LS_RULES_V05, &c), 0);
+  assert_null(c.dbs[0].replicas[0].endpoint);
+  assert_null(c.dbs[0].replicas[0].region);
+  assert_int_equal(c.nwarnings, 1);
+  assert_non_null(strstr(c.warnings[0], "dbs[0].replica.url: litestream 0.5 "
+                                        "ignores every query option holding "
+                                        "';'"));
+  dbs_litestream_config_free(&c);
+  q = "dbs: [{path: /a, replica: {url: 's3://bkt/p?a=1;endpoint=127.0.0.1:1&"
+      "endpoint=127.0.0.1:9000'}}]";
+  assert_int_equal(parse_r(q, DBS_LS_RULES_ANY, &c), 0);
+  assert_string_equal(c.dbs[0].replicas[0].endpoint, "http://127.0.0.1:9000");
+  dbs_litestream_config_free(&c);
+  /* 0.3 reads no query at all: no warning either. */
+  q = "dbs: [{path: /a, replicas: [{url: 's3://bkt/p?region=x;b=y'}]}]";
+  assert_int_equal(parse_r(q, DBS_LS_RULES_V03, &c), 0);
+  assert_int_equal(c.nwarnings, 0);
+  dbs_litestream_config_free(&c);
+}
+
 static void test_yaml_details(void** state) {
   (void)state;
   clear_env();
@@ -911,6 +1009,9 @@ int main(void) {
       cmocka_unit_test(test_bucket_empty),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_rules_v05_and_any),
+      cmocka_unit_test(test_sqlite_prefix),
+      cmocka_unit_test(test_meta_path_v05),
+      cmocka_unit_test(test_url_query_semicolon),
       cmocka_unit_test(test_yaml_details),
       cmocka_unit_test(test_find_db),
       cmocka_unit_test(test_apply_env),

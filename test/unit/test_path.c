@@ -123,6 +123,47 @@ static void test_go_abs(void** state) {
   assert_int_equal(chdir(cwd), 0);
 }
 
+/* litestream 0.5's expand(): the sqlite connection-string prefixes go
+ * first, then ~ and filepath.Abs as in 0.3. */
+static void expect05(const char* in, const char* want, bool want_stripped) {
+  char* out = NULL;
+  char err[256] = "";
+  bool stripped = !want_stripped;
+  assert_int_equal(
+      dbs_path_litestream05_expand(in, &out, &stripped, err, sizeof(err)), 0);
+  assert_string_equal(out, want);
+  assert_true(stripped == want_stripped);
+  free(out);
+}
+
+static void test_litestream05_expand(void** state) {
+  (void)state;
+  char cwd[PATH_MAX];
+  assert_non_null(getcwd(cwd, sizeof(cwd)));
+  assert_int_equal(chdir(tmp), 0);
+  expect05("sqlite:///data/app.db", "/data/app.db", true);
+  expect05("sqlite3:///data//app.db", "/data/app.db", true);
+  expect05("sqlite://app.db", at("app.db"), true);
+  expect05("sqlite3://", tmp, true); /* "" is the cwd */
+  expect05("/data/app.db", "/data/app.db", false);
+  /* Only at the start, only these two spellings, case as written. */
+  expect05("SQLITE:///data/app.db", at("SQLITE:/data/app.db"), false);
+  expect05("sqlite:/data/app.db", at("sqlite:/data/app.db"), false);
+  expect05("file:///data/app.db", at("file:/data/app.db"), false);
+  expect05("x/sqlite:///a", at("x/sqlite:/a"), false);
+  /* Stripped once: the rest is a path, whatever it holds. */
+  expect05("sqlite://sqlite:///a", at("sqlite:/a"), true);
+  /* 0.3.13's expand() keeps the prefix: a relative path. */
+  char* out = NULL;
+  char err[256] = "";
+  assert_int_equal(dbs_path_litestream_expand("sqlite:///data/app.db", &out,
+                                              err, sizeof(err)),
+                   0);
+  assert_string_equal(out, at("sqlite:/data/app.db"));
+  free(out);
+  assert_int_equal(chdir(cwd), 0);
+}
+
 static void test_node_resolve(void** state) {
   (void)state;
   /* path.resolve('/app', rel) as Node computes it. */
@@ -206,6 +247,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_absolute, setup, teardown),
       cmocka_unit_test(test_go_clean),
       cmocka_unit_test_setup_teardown(test_go_abs, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_litestream05_expand, setup,
+                                      teardown),
       cmocka_unit_test(test_node_resolve),
       cmocka_unit_test_setup_teardown(test_canonical, setup, teardown),
       cmocka_unit_test(test_is_within),
