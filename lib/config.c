@@ -35,6 +35,7 @@ enum opt_id {
   OPT_VERIFY,
   OPT_PRISMA_MIGRATIONS,
   OPT_PRISMA_CONFIG,
+  OPT_LITEFS_REPLICA_WAIT,
   OPT_LOG_LEVEL,
   OPT_VERSION,
   OPT_HELP = 'h',
@@ -228,6 +229,11 @@ static const struct opt_desc opts[] = {
      "Prisma config file, as prisma --config (default: ./prisma.config.ts "
      "and the other names Prisma looks for)",
      set_string, FIELD(prisma_config)},
+    {"litefs-replica-wait", 1, OPT_LITEFS_REPLICA_WAIT,
+     "DBSETUP_LITEFS_REPLICA_WAIT", "SECS",
+     "under LiteFS, how long a replica waits for the primary's database and "
+     "its migrations before it exits 75 (300)",
+     set_seconds, FIELD(litefs_replica_wait_ms)},
     {"log-level", 1, OPT_LOG_LEVEL, "DBSETUP_LOG_LEVEL",
      "debug|info|warn|error", "log level (info)", set_log_level, 0},
     {"verbose", 0, OPT_VERBOSE, NULL, NULL, "-v: log level debug", set_verbose,
@@ -320,10 +326,12 @@ static int apply(struct dbs_config* cfg, const struct opt_desc* o,
                  const char* val, const char* from) {
   if (o->set == NULL || o->set(cfg, o, val) == 0)
     return 0;
-  dbs_log_errorx(
-      "invalid value '%s' for %s%s (expected %s; see dbsetup --help)",
-      val ? val : "", from, from[0] == '-' ? o->name : "",
-      o->arg ? o->arg : "1/true/yes/on or 0/false/no/off");
+  const char* expect = o->arg ? o->arg : "1/true/yes/on or 0/false/no/off";
+  if (o->set == set_seconds)
+    expect = "SECS: a number of seconds from 0 to 86400, e.g. 300 or 0.5";
+  dbs_log_errorx("invalid value '%s' for %s%s (expected %s; see dbsetup "
+                 "--help)",
+                 val ? val : "", from, from[0] == '-' ? o->name : "", expect);
   return -EINVAL;
 }
 
@@ -336,6 +344,7 @@ static void set_defaults(struct dbs_config* cfg) {
   cfg->parallelism = 8;
   cfg->restore_timeout_ms = 120000;
   cfg->verify = DBS_VERIFY_QUICK;
+  cfg->litefs_replica_wait_ms = 300000;
 }
 
 bool dbs_config_long_in_full(const char* tok, const char* name) {

@@ -58,6 +58,8 @@ struct dbs_config {
   /* Native Prisma migrations. */
   const char* prisma_migrations; /* --prisma-migrations DIR */
   const char* prisma_config;     /* --prisma-config PATH */
+  /* LiteFS. */
+  unsigned litefs_replica_wait_ms; /* --litefs-replica-wait (300 s) */
 };
 
 /* What dbs_config_parse asks the caller to do. */

@@ -22,6 +22,7 @@
 #include "boot.h"
 #include "config.h"
 #include "exitcode.h"
+#include "litefs_boot.h"
 #include "log.h"
 #include "strbuf.h"
 
@@ -236,6 +237,46 @@ static const char* link_text(const struct dbs_link_plan* l) {
   return "?";
 }
 
+/* The node's LiteFS role, as GET /info told the lock phase. */
+static void report_litefs(struct report* r, const struct dbs_boot* b) {
+  if (dbs_litefs_unanswered() != NULL) {
+    kv(r, "litefs",
+       "role unknown: LiteFS's API (http://%s/info) does not answer, so "
+       "the boot would set nothing up (see the verdict)",
+       dbs_litefs_unanswered());
+    return;
+  }
+  if (!dbs_litefs_on())
+    return;
+  if (!dbs_litefs_replica()) {
+    const char* lease = dbs_litefs_lease();
+    const struct dbs_config* c = b->cfg;
+    bool repl = c->replicate != NULL ||
+                (!c->no_replicate && b->ls_db != NULL &&
+                 b->ls_db->nreplicas > 0 && !b->replication_off);
+    if (lease != NULL && strcmp(lease, "static") == 0)
+      kv(r, "litefs",
+         "this node is the primary (static lease); it restores, migrates, "
+         "seeds%s",
+         repl ? " and replicates" : " (no replicator configured)");
+    else
+      kv(r, "litefs",
+         "this node is the primary (%s%s); it restores, migrates and seeds "
+         "(litestream runs only under a static lease)",
+         lease != NULL && lease[0] ? lease
+                                   : "lease type unknown: no "
+                                     "litefs.yml read",
+         lease != NULL && lease[0] ? " lease" : "");
+    return;
+  }
+  const char* host = dbs_litefs_primary_host();
+  kv(r, "litefs",
+     "this node is a replica of %s: it waits for the primary's database "
+     "and migrations (up to %g s), never writes",
+     host != NULL && host[0] ? host : "a primary not connected yet",
+     b->cfg->litefs_replica_wait_ms / 1000.0);
+}
+
 static void report_database(struct report* r, struct dbs_boot* b,
                             struct dbs_boot_plan* pl, bool quick) {
   const struct dbs_config* cfg = b->cfg;
@@ -254,6 +295,7 @@ static void report_database(struct report* r, struct dbs_boot* b,
   else
     kv(r, "source", "%s", dbs_discover_source_name(b->disc.source));
   kv(r, "app_path", "%s", b->disc.db_path);
+  report_litefs(r, b);
   if (b->disc.set_env_name != NULL)
     kv(r, "env", "%s=%s would be set for every child", b->disc.set_env_name,
        b->disc.set_env_value);
@@ -286,6 +328,11 @@ static void report_database(struct report* r, struct dbs_boot* b,
     kv(r, "link", "%s (%lld bytes) would be moved aside to %s, then %s -> %s",
        b->disc.db_path, pl->link.size, pl->link.aside, b->disc.db_path,
        b->target);
+  else if (pl->link.action == DBS_LINK_SAME && dbs_litefs_on())
+    kv(r, "link",
+       "none needed: the app opens the database in the LiteFS mount %s, "
+       "replicated by LiteFS",
+       dbs_litefs_mount_dir());
   else
     kv(r, "link", "%s -> %s: %s", b->disc.db_path, b->target,
        link_text(&pl->link));

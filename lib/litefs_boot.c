@@ -26,7 +26,6 @@
 
 #define API_WAIT_MS 10000u     /* GET /info retried this long */
 #define IMPORT_IDLE_MS 120000u /* each step of POST /import */
-#define REPLICA_WAIT_S 300L    /* DBSETUP_LITEFS_REPLICA_WAIT default */
 #define REPLICA_POLL_MS 250
 #define REPLICA_LOG_MS 10000
 
@@ -41,9 +40,12 @@ static struct {
   char* cfg_path; /* litefs.yml read, or NULL */
   char* lease;    /* lease.type ("" unknown) */
   char* volume;   /* absolute */
-  long wait_s;    /* replica wait */
   char primary_host[256];
 } lfs;
+
+/* The LiteFS API that did not answer the last check_setup ("": it did, or
+ * none was asked); kept when lfs is cleared, for doctor. */
+static char unanswered[300];
 
 bool dbs_litefs_on(void) {
   return lfs.on;
@@ -55,6 +57,22 @@ bool dbs_litefs_replica(void) {
 
 const char* dbs_litefs_target(void) {
   return lfs.on ? lfs.target : NULL;
+}
+
+const char* dbs_litefs_mount_dir(void) {
+  return lfs.on ? lfs.mount : NULL;
+}
+
+const char* dbs_litefs_primary_host(void) {
+  return lfs.on ? lfs.primary_host : NULL;
+}
+
+const char* dbs_litefs_lease(void) {
+  return lfs.on ? lfs.lease : NULL;
+}
+
+const char* dbs_litefs_unanswered(void) {
+  return unanswered[0] != '\0' ? unanswered : NULL;
 }
 
 static int64_t mono_ms(void) {
@@ -89,26 +107,6 @@ static void state_free(void) {
   free(lfs.lease);
   free(lfs.volume);
   memset(&lfs, 0, sizeof(lfs));
-}
-
-/* DBSETUP_LITEFS_REPLICA_WAIT: whole seconds, 0 to 86400. */
-static int replica_wait_env(long* out) {
-  const char* v = getenv("DBSETUP_LITEFS_REPLICA_WAIT");
-  char* end;
-  *out = REPLICA_WAIT_S;
-  if (v == NULL || *v == '\0')
-    return 0;
-  errno = 0;
-  long n = strtol(v, &end, 10);
-  if (errno != 0 || *end != '\0' || n < 0 || n > 86400) {
-    dbs_log_errorx("DBSETUP_LITEFS_REPLICA_WAIT=%s is not a number of "
-                   "seconds from 0 to 86400 (how long a LiteFS replica waits "
-                   "for the primary's database; default %ld)",
-                   v, REPLICA_WAIT_S);
-    return DBS_EXIT_USAGE;
-  }
-  *out = n;
-  return 0;
 }
 
 /* The paths of lfs. Returns 0 or -ENOMEM. */
@@ -152,15 +150,14 @@ static int take_role(const char* db_path, const char* vol, const char* dir,
                    http, cfg != NULL ? cfg->path : "LiteFS's default");
     return DBS_EXIT_CONFIG;
   }
-  int rc = replica_wait_env(&lfs.wait_s);
-  if (rc != 0)
-    return rc;
   if (state_paths(dir, name, vol, cfg) != 0)
     return DBS_EXIT_SOFTWARE;
   struct dbs_litefs_info info;
   int64_t t0 = mono_ms();
-  rc = query_info(&info, API_WAIT_MS, err, sizeof(err));
+  int rc = query_info(&info, API_WAIT_MS, err, sizeof(err));
   if (rc != 0) {
+    if (rc != -EINVAL)
+      snprintf(unanswered, sizeof(unanswered), "%s", lfs.api);
     dbs_log_errorx("%s (tried for %.1f s): LiteFS's API does not answer, so "
                    "dbsetup cannot tell whether this node is the primary and "
                    "sets nothing up (check http.addr in %s; nothing was "
@@ -218,6 +215,7 @@ int dbs_litefs_check_setup(const char* db_path, const char* volume,
   int rc;
 
   state_free();
+  unanswered[0] = '\0';
   if ((rc = dbs_litefs_mounts(NULL, &mounts, &n)) != 0) {
     dbs_log_warnx("cannot read /proc/self/mountinfo (%s): LiteFS mounts "
                   "not checked",
@@ -401,18 +399,19 @@ static bool replica_ready(const struct dbs_boot* b, char* why, size_t n) {
 
 static int replica_wait(struct dbs_boot* b) {
   char why[1200] = "";
+  double wait_s = b->cfg->litefs_replica_wait_ms / 1000.0;
   b->fresh = false;
   if (b->plan != NULL) {
     bool ok = replica_ready(b, why, sizeof(why));
     b->plan->db_state = ok ? DBS_DB_EXISTS : DBS_DB_MISSING;
     if (!ok)
-      dbs_log_warnx("LiteFS replica: the boot would wait up to %ld s for the "
+      dbs_log_warnx("LiteFS replica: the boot would wait up to %g s for the "
                     "primary's database %s (now: %s)",
-                    lfs.wait_s, lfs.target, why);
+                    wait_s, lfs.target, why);
     return 0;
   }
   int64_t t0 = mono_ms(), next_log = t0 + REPLICA_LOG_MS;
-  int64_t end = t0 + (int64_t)lfs.wait_s * 1000;
+  int64_t end = t0 + (int64_t)b->cfg->litefs_replica_wait_ms;
   bool logged = false;
   for (;;) {
     if (replica_ready(b, why, sizeof(why))) {
@@ -423,23 +422,23 @@ static int replica_wait(struct dbs_boot* b) {
     }
     int64_t now = mono_ms();
     if (!logged) {
-      dbs_log_info("LiteFS replica: waiting up to %ld s for the primary "
+      dbs_log_info("LiteFS replica: waiting up to %g s for the primary "
                    "(%s) to make the database %s: %s",
-                   lfs.wait_s, lfs.primary_host[0] ? lfs.primary_host : "?",
+                   wait_s, lfs.primary_host[0] ? lfs.primary_host : "?",
                    lfs.target, why);
       logged = true;
     } else if (now >= next_log) {
-      dbs_log_info("LiteFS replica: still waiting for %s (%.0f s of %ld): "
+      dbs_log_info("LiteFS replica: still waiting for %s (%.0f s of %g): "
                    "%s",
-                   lfs.target, (now - t0) / 1000.0, lfs.wait_s, why);
+                   lfs.target, (now - t0) / 1000.0, wait_s, why);
       next_log += REPLICA_LOG_MS;
     }
     if (now >= end) {
       dbs_log_errorx("LiteFS replica: the primary's database %s did not "
-                     "arrive within %ld s (%s): exiting 75 so that the node "
+                     "arrive within %g s (%s): exiting 75 so that the node "
                      "is restarted; check the primary's log (or raise "
-                     "DBSETUP_LITEFS_REPLICA_WAIT)",
-                     lfs.target, lfs.wait_s, why);
+                     "--litefs-replica-wait / DBSETUP_LITEFS_REPLICA_WAIT)",
+                     lfs.target, wait_s, why);
       return DBS_EXIT_TEMPFAIL;
     }
     sleep_ms(REPLICA_POLL_MS);

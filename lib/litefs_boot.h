@@ -13,7 +13,8 @@
  * locking_mode=EXCLUSIVE, which LiteFS refuses in WAL mode), seeds a new
  * one, and runs litestream (static lease only). A replica does none of
  * that: it waits until the database and every local migration have
- * arrived (DBSETUP_LITEFS_REPLICA_WAIT seconds, 300 by default), else 75.
+ * arrived (--litefs-replica-wait / DBSETUP_LITEFS_REPLICA_WAIT, 300 s by
+ * default), else 75.
  */
 struct dbs_boot;
 
@@ -33,6 +34,18 @@ int dbs_litefs_check_setup(const char* db_path, const char* volume,
 bool dbs_litefs_on(void);
 bool dbs_litefs_replica(void);
 const char* dbs_litefs_target(void);
+
+/* After dbs_litefs_check_setup, LiteFS on: the serving mount (fuse.dir)
+ * and the primary's hostname from GET /info ("" when a replica is not
+ * connected to one yet); NULL when LiteFS is not on. */
+const char* dbs_litefs_mount_dir(void);
+const char* dbs_litefs_primary_host(void);
+/* litefs.yml's lease.type ("static", "consul"; "" when none was read). */
+const char* dbs_litefs_lease(void);
+
+/* After dbs_litefs_check_setup refused with 69: the API address ("HOST:
+ * PORT") that did not answer GET /info; else NULL. */
+const char* dbs_litefs_unanswered(void);
 
 /*
  * True (and logged) when this node is a LiteFS replica, which leaves what

@@ -70,8 +70,10 @@ for n in a b; do
   rm "$T/$n/litefs.yml"
 done
 assert_contains "$T/doc-a" "applied: 3" "doctor on a"
+assert_contains "$T/doc-a" "litefs: this node is the primary (static lease)" "doctor on a"
+assert_contains "$T/doc-b" "litefs: this node is a replica of node-a: it waits" "doctor on b"
 assert_not_contains "$T/doc-b" "applied:" "doctor on b"
-ok "doctor on each node follows LiteFS: the database in the mount, migrations on the primary only"
+ok "doctor on each node names its role and follows LiteFS: the database in the mount, migrations on the primary only"
 
 # A restart of both: nothing migrated or seeded again; B finds the data.
 lfs_teardown

@@ -27,6 +27,7 @@ static const char* const env_vars[] = {
     "DBSETUP_MIGRATE_FAILURE",
     "DBSETUP_NO_RESTORE",
     "DBSETUP_USER",
+    "DBSETUP_LITEFS_REPLICA_WAIT",
 };
 
 static int reset(void** state) {
@@ -115,6 +116,30 @@ static void test_env_and_flag_precedence(void** state) {
   assert_false(c.signal_child_only);
   setenv("DBSETUP_SIGNAL_CHILD_ONLY", "maybe", 1);
   assert_int_equal(PARSE(&c, "app"), -EINVAL);
+}
+
+/* --litefs-replica-wait / DBSETUP_LITEFS_REPLICA_WAIT: 300 s by default,
+ * the flag wins, 0 to 86400 s, anything else refused. */
+static void test_litefs_replica_wait(void** state) {
+  struct dbs_config c;
+  (void)state;
+  assert_int_equal(PARSE(&c, "app"), DBS_CONFIG_RUN);
+  assert_int_equal(c.litefs_replica_wait_ms, 300000);
+  setenv("DBSETUP_LITEFS_REPLICA_WAIT", "2", 1);
+  assert_int_equal(PARSE(&c, "app"), DBS_CONFIG_RUN);
+  assert_int_equal(c.litefs_replica_wait_ms, 2000);
+  assert_int_equal(PARSE(&c, "--litefs-replica-wait", "0", "app"),
+                   DBS_CONFIG_RUN);
+  assert_int_equal(c.litefs_replica_wait_ms, 0); /* the flag wins */
+  assert_int_equal(PARSE(&c, "--litefs-replica-wait=86400", "app"),
+                   DBS_CONFIG_RUN);
+  assert_int_equal(c.litefs_replica_wait_ms, 86400000);
+  static const char* const bad[] = {"", "-1", "86401", "2s", "abc", " 5"};
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+    assert_int_equal(PARSE(&c, "--litefs-replica-wait", bad[i], "app"),
+                     -EINVAL);
+  setenv("DBSETUP_LITEFS_REPLICA_WAIT", "soon", 1);
+  assert_int_equal(PARSE(&c, "--litefs-replica-wait", "5", "app"), -EINVAL);
 }
 
 static void test_litestream_config_precedence(void** state) {
@@ -289,6 +314,7 @@ int main(void) {
       cmocka_unit_test_setup(test_supervision_flags, reset),
       cmocka_unit_test_setup(test_stops_at_first_non_option, reset),
       cmocka_unit_test_setup(test_env_and_flag_precedence, reset),
+      cmocka_unit_test_setup(test_litefs_replica_wait, reset),
       cmocka_unit_test_setup(test_litestream_config_precedence, reset),
       cmocka_unit_test_setup(test_log_levels, reset),
       cmocka_unit_test_setup(test_usage_errors, reset),
