@@ -21,10 +21,14 @@ file_replica_yml litestream.yml "$vol/dev.db" "$rep"
 NM=$DBS_PEERS/prisma7/node_modules
 if [ -d "$NM/@prisma/adapter-libsql" ] && command -v node >/dev/null; then
   # The app: the libsql driver adapter with the config's url, from its cwd.
+  # (Without a busy timeout it failed once with SQLITE_BUSY: litestream,
+  # started beside it, was creating its tables.)
   cat >app.cjs <<'A'
 const { PrismaLibSql } = require('@prisma/adapter-libsql')
 ;(async () => {
   const a = await new PrismaLibSql({ url: process.env.DATABASE_URL ?? 'file:./dev.db' }).connect()
+  // As apps beside litestream should (its start-up briefly locks the DB).
+  await a.queryRaw({ sql: 'PRAGMA busy_timeout = 5000', args: [], argTypes: [] })
   const r = await a.queryRaw({ sql: 'SELECT count(*) AS n FROM User', args: [], argTypes: [] })
   console.log('app sees ' + r.rows[0][0] + ' users')
   await a.dispose()
