@@ -1199,10 +1199,16 @@ static int check_setup(struct dbs_boot* b) {
 
 /* Chooses the replicator: --replicate, else litestream replicate for a
  * litestream.yml that has this database. Returns 0 or an exit status. */
+bool dbs_boot_replicates(const struct dbs_boot* b) {
+  const struct dbs_config* cfg = b->cfg;
+  return cfg->replicate != NULL ||
+         (!cfg->no_replicate && b->ls_db != NULL && b->ls_db->nreplicas > 0 &&
+          !b->replication_off);
+}
+
 static int choose_replicator(struct dbs_boot* b) {
   const struct dbs_config* cfg = b->cfg;
-  if (cfg->replicate != NULL || cfg->no_replicate || b->ls_db == NULL ||
-      b->replication_off || b->ls_db->nreplicas == 0)
+  if (cfg->replicate != NULL || !dbs_boot_replicates(b))
     return 0;
   if (b->litestream_bin == NULL) {
     dbs_log_errorx("%s replicates %s but no litestream binary was found: "

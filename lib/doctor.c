@@ -250,10 +250,7 @@ static void report_litefs(struct report* r, const struct dbs_boot* b) {
     return;
   if (!dbs_litefs_replica()) {
     const char* lease = dbs_litefs_lease();
-    const struct dbs_config* c = b->cfg;
-    bool repl = c->replicate != NULL ||
-                (!c->no_replicate && b->ls_db != NULL &&
-                 b->ls_db->nreplicas > 0 && !b->replication_off);
+    bool repl = dbs_boot_replicates(b);
     if (lease != NULL && strcmp(lease, "static") == 0)
       kv(r, "litefs",
          "this node is the primary (static lease); it restores, migrates, "
