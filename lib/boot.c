@@ -1154,13 +1154,9 @@ static void warn_shell_seed(const char* from, const char* seed) {
   size_t argc = 0;
   if (dbs_seedcmd_split(seed, &argv, &argc) != 0)
     return;
-  const char* w = dbs_seedcmd_shell_word(argv);
-  if (w != NULL)
-    dbs_log_warnx("the seed command (%s) is run as prisma db seed runs it, "
-                  "without a shell: the word %s reaches %s as an argument, "
-                  "not as shell syntax (put the commands in a script, or "
-                  "pass --seed for a /bin/sh command): %s",
-                  from, w, argv[0], seed);
+  char msg[ERRLEN * 2];
+  if (dbs_seedcmd_shell_warning(from, seed, argv, msg, sizeof(msg)))
+    dbs_log_warnx("%s", msg);
   free(argv);
 }
 
