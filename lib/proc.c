@@ -191,16 +191,22 @@ static void child_stdio(const struct dbs_proc_opts* o, int errfd) {
     (void)fcntl(fd, F_SETFD, 0);
 }
 
-/* Everything but fds 0-2 closes at exec, the error pipe included. */
-static void child_cloexec_rest(void) {
-  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
-    return;
+/* One past the highest fd to visit when close_range is not available:
+ * the soft RLIMIT_NOFILE, at most 65536. Async-signal-safe. */
+static int fd_limit(void) {
   struct rlimit rl;
   int max = 65536;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
       rl.rlim_cur < (rlim_t)max)
     max = (int)rl.rlim_cur;
-  for (int fd = 3; fd < max; fd++)
+  return max;
+}
+
+/* Everything but fds 0-2 closes at exec, the error pipe included. */
+static void child_cloexec_rest(void) {
+  if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+    return;
+  for (int fd = 3, max = fd_limit(); fd < max; fd++)
     (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
@@ -256,12 +262,7 @@ child_exec(const struct dbs_proc_opts* o, int errfd, bool fg, pid_t parent) {
 static void close_from(int lo) {
   if (syscall(SYS_close_range, (unsigned)lo, ~0U, 0U) == 0)
     return;
-  struct rlimit rl;
-  int max = 65536;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-      rl.rlim_cur < (rlim_t)max)
-    max = (int)rl.rlim_cur;
-  for (int fd = lo; fd < max; fd++)
+  for (int fd = lo, max = fd_limit(); fd < max; fd++)
     (void)close(fd);
 }
 

@@ -92,7 +92,9 @@ lfs_teardown
 # --user with fuse.allow-other: the migration, the seed and the app run as
 # nobody and use the database in the mount (LiteFS's files are root's;
 # nothing is chowned there).
-rm -rf "$T/a" "$T/b" "$T/events" "$T/served-a"
+# (the root-run apps may have been stopped between writing served-*.tmp and
+# moving it: a root-owned leftover would refuse nobody's write)
+rm -rf "$T/a" "$T/b" "$T/events" "$T"/served-*
 chmod 1777 "$T"
 chmod -R a+rX "$T/migrations" "$T/seed.sh" "$T/dbapp.sh"
 lfs_config a "$(lfs_db_exec a --user nobody)"
