@@ -1154,13 +1154,9 @@ static void warn_shell_seed(const char* from, const char* seed) {
   size_t argc = 0;
   if (dbs_seedcmd_split(seed, &argv, &argc) != 0)
     return;
-  const char* w = dbs_seedcmd_shell_word(argv);
-  if (w != NULL)
-    dbs_log_warnx("the seed command (%s) is run as prisma db seed runs it, "
-                  "without a shell: the word %s reaches %s as an argument, "
-                  "not as shell syntax (put the commands in a script, or "
-                  "pass --seed for a /bin/sh command): %s",
-                  from, w, argv[0], seed);
+  char msg[ERRLEN * 2];
+  if (dbs_seedcmd_shell_warning(from, seed, argv, msg, sizeof(msg)))
+    dbs_log_warnx("%s", msg);
   free(argv);
 }
 
@@ -1199,10 +1195,16 @@ static int check_setup(struct dbs_boot* b) {
 
 /* Chooses the replicator: --replicate, else litestream replicate for a
  * litestream.yml that has this database. Returns 0 or an exit status. */
+bool dbs_boot_replicates(const struct dbs_boot* b) {
+  const struct dbs_config* cfg = b->cfg;
+  return cfg->replicate != NULL ||
+         (!cfg->no_replicate && b->ls_db != NULL && b->ls_db->nreplicas > 0 &&
+          !b->replication_off);
+}
+
 static int choose_replicator(struct dbs_boot* b) {
   const struct dbs_config* cfg = b->cfg;
-  if (cfg->replicate != NULL || cfg->no_replicate || b->ls_db == NULL ||
-      b->replication_off || b->ls_db->nreplicas == 0)
+  if (cfg->replicate != NULL || !dbs_boot_replicates(b))
     return 0;
   if (b->litestream_bin == NULL) {
     dbs_log_errorx("%s replicates %s but no litestream binary was found: "

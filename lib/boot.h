@@ -78,6 +78,17 @@ void dbs_boot_init(struct dbs_boot* b, const struct dbs_config* cfg);
 bool dbs_boot_has_db(const struct dbs_boot* b);
 
 /*
+ * Whether the boot supervises a replicator for the database: --replicate
+ * (a /bin/sh command), else `litestream replicate` when litestream.yml
+ * lists the database with at least one replica, unless --no-replicate is
+ * set or replication is off (a replica bucket empty after expanding the
+ * environment). Decided from b's state after the discover phase (ls_db)
+ * and the restore-check that sets replication_off; reads b only. The
+ * boot's choice of the replicator and doctor's report both use it.
+ */
+bool dbs_boot_replicates(const struct dbs_boot* b);
+
+/*
  * The phases, each called only after the one before it returned 0 (the
  * DB phases only when dbs_boot_has_db), each returning 0 or an exit status.
  */

@@ -195,8 +195,9 @@ static const struct opt_desc opts[] = {
      "app anyway so an operator can repair",
      set_migrate_failure, FIELD(migrate_failure)},
     {"seed", 1, OPT_SEED, "DBSETUP_SEED", "CMD",
-     "seed command for a fresh database (default: prisma.config.ts "
-     "migrations.seed, else package.json prisma.seed)",
+     "seed command for a fresh database, run with /bin/sh -c (default: "
+     "prisma.config.ts migrations.seed, else package.json prisma.seed, run "
+     "as prisma db seed runs it: split at spaces, no shell)",
      set_string, FIELD(seed)},
     {"no-restore", 0, OPT_NO_RESTORE, "DBSETUP_NO_RESTORE", NULL,
      "never restore a missing database from its backup", set_flag,

@@ -24,6 +24,7 @@
 #include "exitcode.h"
 #include "litefs_boot.h"
 #include "log.h"
+#include "seedcmd.h"
 #include "strbuf.h"
 
 #define NO_APP "\001dbsetup-doctor-no-command"
@@ -250,10 +251,7 @@ static void report_litefs(struct report* r, const struct dbs_boot* b) {
     return;
   if (!dbs_litefs_replica()) {
     const char* lease = dbs_litefs_lease();
-    const struct dbs_config* c = b->cfg;
-    bool repl = c->replicate != NULL ||
-                (!c->no_replicate && b->ls_db != NULL &&
-                 b->ls_db->nreplicas > 0 && !b->replication_off);
+    bool repl = dbs_boot_replicates(b);
     if (lease != NULL && strcmp(lease, "static") == 0)
       kv(r, "litefs",
          "this node is the primary (static lease); it restores, migrates, "
@@ -435,6 +433,41 @@ static void report_backup(struct report* r, struct dbs_boot* b,
     kv(r, "restore", "would fail (see the verdict)");
 }
 
+/* How the boot runs the seed: --seed with /bin/sh -c; the Prisma config's
+ * or package.json's without a shell, as prisma db seed (seedcmd.h), with
+ * the boot's warning when a word would have been shell syntax. */
+static void report_seed_run(struct report* r, const struct dbs_boot* b) {
+  const struct dbs_config* cfg = b->cfg;
+  if (cfg->seed != NULL) {
+    kv(r, "runs", "with /bin/sh -c (--seed)");
+    return;
+  }
+  char** argv = NULL;
+  size_t argc = 0;
+  if (dbs_seedcmd_split(b->disc.seed, &argv, &argc) != 0)
+    return;
+  if (argc == 0) {
+    kv(r, "runs", "nothing: %s is empty (no seed)", b->disc.seed_from);
+    free(argv);
+    return;
+  }
+  struct dbs_strbuf words = {0};
+  for (size_t i = 0; i < argc; i++) {
+    if (i > 0)
+      dbs_strbuf_adds(&words, ", ");
+    json_str(&words, argv[i]);
+  }
+  kv(r, "runs",
+     "as prisma db seed runs it, without a shell: argv [%s] (from %s)",
+     words.p ? words.p : "", b->disc.seed_from);
+  free(words.p);
+  char msg[2048];
+  if (dbs_seedcmd_shell_warning(b->disc.seed_from, b->disc.seed, argv, msg,
+                                sizeof(msg)))
+    kv(r, "warning", "%s", msg);
+  free(argv);
+}
+
 static void report_migrations(struct report* r, struct dbs_boot* b,
                               struct dbs_boot_plan* pl, bool reached,
                               bool seed_reached, const char* phase) {
@@ -482,6 +515,8 @@ static void report_migrations(struct report* r, struct dbs_boot* b,
     kv(r, "plan", "skipped (a seed runs only for a new database): %s", seed);
   else
     kv(r, "plan", "%s", seed);
+  if (seed != NULL)
+    report_seed_run(r, b);
 }
 
 static void report_supervision(struct report* r, struct dbs_boot* b,

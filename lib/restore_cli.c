@@ -687,6 +687,10 @@ static int load_replicas(struct cli* c, struct replicas* r) {
     return DBS_EXIT_CONFIG;
   }
   r->have_cfg = true;
+  /* The warnings the boot prints for the same file (settings litestream
+   * ignores silently), once. */
+  for (size_t i = 0; i < r->cfg.nwarnings; i++)
+    dbs_log_warnx("%s", r->cfg.warnings[i]);
   /* As litestream: the argument expanded as the config's paths are. */
   char xerr[256] = "";
   if (dbs_path_litestream_expand(c->arg, &r->db_path, xerr, sizeof(xerr)) !=

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,4 +126,20 @@ const char* dbs_seedcmd_shell_word(char* const argv[]) {
       return w;
   }
   return NULL;
+}
+
+int dbs_seedcmd_shell_warning(const char* from, const char* seed,
+                              char* const argv[], char* out, size_t outlen) {
+  const char* w = dbs_seedcmd_shell_word(argv);
+  if (outlen > 0)
+    out[0] = '\0';
+  if (w == NULL)
+    return 0;
+  snprintf(out, outlen,
+           "the seed command (%s) is run as prisma db seed runs it, "
+           "without a shell: the word %s reaches %s as an argument, "
+           "not as shell syntax (put the commands in a script, or "
+           "pass --seed for a /bin/sh command): %s",
+           from, w, argv[0], seed);
+  return 1;
 }

@@ -27,4 +27,14 @@ int dbs_seedcmd_split(const char* cmd, char*** argv, size_t* argc);
  */
 const char* dbs_seedcmd_shell_word(char* const argv[]);
 
+/*
+ * The warning the boot logs (and doctor shows) for a seed from `from`
+ * (where it was configured, e.g. "package.json prisma.seed") whose split
+ * argv holds a shell word: written into out (size outlen, truncated).
+ * Returns 1 when argv has such a word, else 0 (out is then ""); argv is
+ * dbs_seedcmd_split(seed).
+ */
+int dbs_seedcmd_shell_warning(const char* from, const char* seed,
+                              char* const argv[], char* out, size_t outlen);
+
 #endif

@@ -67,10 +67,37 @@ static void test_shell_word(void** state) {
   assert_string_equal(dbs_seedcmd_shell_word(semi), "a.js;");
 }
 
+static void test_shell_warning(void** state) {
+  (void)state;
+  char msg[512];
+  char* plain[] = {"node", "seed.js", NULL};
+  assert_int_equal(dbs_seedcmd_shell_warning("package.json prisma.seed",
+                                             "node seed.js", plain, msg,
+                                             sizeof(msg)),
+                   0);
+  assert_string_equal(msg, "");
+  char*and[] = {"tsx", "seed.ts", "&&", "echo", NULL};
+  assert_int_equal(dbs_seedcmd_shell_warning("package.json prisma.seed",
+                                             "tsx seed.ts && echo", and, msg,
+                                             sizeof(msg)),
+                   1);
+  assert_string_equal(
+      msg, "the seed command (package.json prisma.seed) is run as prisma db "
+           "seed runs it, without a shell: the word && reaches tsx as an "
+           "argument, not as shell syntax (put the commands in a script, or "
+           "pass --seed for a /bin/sh command): tsx seed.ts && echo");
+  char small[8];
+  assert_int_equal(dbs_seedcmd_shell_warning("x", "tsx seed.ts && echo", and,
+                                             small, sizeof(small)),
+                   1);
+  assert_string_equal(small, "the see");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_split),
       cmocka_unit_test(test_shell_word),
+      cmocka_unit_test(test_shell_warning),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
