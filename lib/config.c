@@ -449,6 +449,13 @@ int dbs_config_parse(struct dbs_config* cfg, int argc, char** argv) {
       return -EINVAL;
   }
   cfg->argv = argv + optind;
+  if (action == DBS_CONFIG_RUN && cfg->replicate != NULL && cfg->no_replicate) {
+    /* Each half of the boot would otherwise read a different one. */
+    dbs_log_errorx("--replicate and --no-replicate (or DBSETUP_REPLICATE and "
+                   "DBSETUP_NO_REPLICATE) cannot be used together: keep the "
+                   "one you mean (see dbsetup --help)");
+    return -EINVAL;
+  }
   if (action == DBS_CONFIG_RUN && cfg->argv[0] == NULL) {
     dbs_log_errorx("no command given: usage: dbsetup [OPTIONS] [--] COMMAND "
                    "[ARG...] (see dbsetup --help)");

@@ -28,6 +28,7 @@ static const char* const env_vars[] = {
     "DBSETUP_NO_RESTORE",
     "DBSETUP_USER",
     "DBSETUP_LITEFS_REPLICA_WAIT",
+    "DBSETUP_NO_REPLICATE",
 };
 
 static int reset(void** state) {
@@ -201,6 +202,23 @@ static void test_usage_errors(void** state) {
   assert_false(dbs_config_long_in_full("db", "db"));
 }
 
+/* --replicate CMD and --no-replicate contradict each other, from flags or
+ * variables alike: one is refused, not read one way here and one way there. */
+static void test_replicate_conflict(void** state) {
+  struct dbs_config c;
+  assert_int_equal(PARSE(&c, "--replicate", "ls r", "--no-replicate", "app"),
+                   -EINVAL);
+  setenv("DBSETUP_NO_REPLICATE", "1", 1);
+  assert_int_equal(PARSE(&c, "--replicate", "ls r", "app"), -EINVAL);
+  assert_int_equal(PARSE(&c, "--help"), DBS_CONFIG_HELP);
+  unsetenv("DBSETUP_NO_REPLICATE");
+  setenv("DBSETUP_REPLICATE", "ls r", 1);
+  assert_int_equal(PARSE(&c, "--no-replicate", "app"), -EINVAL);
+  unsetenv("DBSETUP_REPLICATE");
+  assert_int_equal(PARSE(&c, "--no-replicate", "app"), DBS_CONFIG_RUN);
+  assert_int_equal(PARSE(&c, "--replicate", "ls r", "app"), DBS_CONFIG_RUN);
+}
+
 static void test_help_and_version(void** state) {
   struct dbs_config c;
   assert_int_equal(PARSE(&c, "--help"), DBS_CONFIG_HELP);
@@ -318,6 +336,7 @@ int main(void) {
       cmocka_unit_test_setup(test_litestream_config_precedence, reset),
       cmocka_unit_test_setup(test_log_levels, reset),
       cmocka_unit_test_setup(test_usage_errors, reset),
+      cmocka_unit_test_setup(test_replicate_conflict, reset),
       cmocka_unit_test_setup(test_help_and_version, reset),
       cmocka_unit_test_setup(test_seconds_and_bools, reset),
       cmocka_unit_test_setup(test_shared_value_parsers, reset),
