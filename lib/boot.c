@@ -1193,8 +1193,6 @@ static int check_setup(struct dbs_boot* b) {
   return check_app_command(b);
 }
 
-/* Chooses the replicator: --replicate, else litestream replicate for a
- * litestream.yml that has this database. Returns 0 or an exit status. */
 bool dbs_boot_replicates(const struct dbs_boot* b) {
   const struct dbs_config* cfg = b->cfg;
   return cfg->replicate != NULL ||
@@ -1202,6 +1200,8 @@ bool dbs_boot_replicates(const struct dbs_boot* b) {
           !b->replication_off);
 }
 
+/* Chooses the replicator: --replicate, else litestream replicate for a
+ * litestream.yml that has this database. Returns 0 or an exit status. */
 static int choose_replicator(struct dbs_boot* b) {
   const struct dbs_config* cfg = b->cfg;
   if (cfg->replicate != NULL || !dbs_boot_replicates(b))

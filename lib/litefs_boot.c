@@ -3,6 +3,7 @@
  * ../shared/docs/litefs.md has the facts (LiteFS v0.5.14) this follows.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -270,9 +271,10 @@ bool dbs_litefs_skip(const char* what) {
 int dbs_litefs_check_litestream(const struct dbs_boot* b) {
   const struct dbs_db_config* db = b->ls_db;
   const char* file = b->ls.file;
-  if (!lfs.on || db == NULL || db->nreplicas == 0 || b->replication_off ||
-      b->cfg->no_replicate || b->cfg->replicate != NULL)
+  /* Only when `litestream replicate` will run (not a --replicate CMD). */
+  if (!lfs.on || b->cfg->replicate != NULL || !dbs_boot_replicates(b))
     return 0;
+  assert(db != NULL);
   if (strcmp(lfs.lease, "static") != 0) {
     dbs_log_errorx("%s replicates %s, but LiteFS's lease is %s%s%s: "
                    "Litestream on LiteFS works only with a static lease (a "
